@@ -1,0 +1,3 @@
+module github.com/gonetic/gonetic
+
+go 1.26
