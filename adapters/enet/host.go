@@ -1,0 +1,572 @@
+//go:build cgo
+
+package enet
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// A host is one ENetHost and the goroutine that alone touches it: a
+// listener's, or a dialed link's own. Other goroutines talk to it through
+// ops and ready, then wake it.
+type host struct {
+	opts       Options
+	cfg        transport.Config
+	queueLimit int64
+	inboxLimit int64 // received bytes a link holds in Go before its peer is paused
+	c          *C.gn_host
+	accept     transport.Accept // listener only
+	dialer     *link            // dialing host only
+	addr       string           // bound address, listener only
+
+	mu       sync.Mutex // guards ops, ready, exited and writes to the wake descriptor
+	ops      []op
+	ready    []*link // links whose front queue went from empty to not empty
+	exited   bool
+	notified atomic.Bool // a wake-up is pending; no need to write again
+
+	done       chan struct{}  // closed when run returns
+	delivering sync.WaitGroup // the links' deliver goroutines
+
+	// Owned by the run goroutine.
+	links      []*link // by ENet peer slot
+	all        []*link // live links, for stats
+	busy       []*link // links with something to hand to ENet or a close to start
+	spareOps   []op
+	spareReady []*link
+	evs        []C.gn_event
+	buf        []byte
+	shutdown   bool
+	deadline   time.Time
+}
+
+type opKind uint8
+
+const (
+	opClose opKind = iota
+	opAbort
+	opShutdown // Listener.Close
+	opCancel   // Dial's context ended
+	opResume   // a paused link's inbox drained
+)
+
+type op struct {
+	kind opKind
+	l    *link
+}
+
+// errCanceled reports a Dial canceled by its context to Dial itself.
+var errCanceled = errors.New("canceled")
+
+const (
+	initialEvents = 1024
+	initialBuffer = 256 << 10
+	inboxBytes    = 4 << 20 // default inbox limit of a link
+)
+
+func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int) (*host, error) {
+	maxPacket := max(2*cfg.MaxPayload, 64<<10)
+	maxWaiting := max(2*maxPacket, 4<<20)
+	var cerr C.int
+	compress := C.int(0)
+	if opts.Compress {
+		compress = 1
+	}
+	c := C.gn_host_new(addr, C.size_t(peers), C.size_t(cfg.Channels), C.uint32_t(opts.IncomingBandwidth),
+		C.uint32_t(opts.OutgoingBandwidth), compress, C.size_t(maxPacket), C.size_t(maxWaiting), &cerr)
+	if c == nil {
+		return nil, fmt.Errorf("enet: cannot create host: %w", errnoErr(cerr))
+	}
+	return &host{
+		opts:       opts,
+		cfg:        cfg,
+		queueLimit: int64(max(opts.QueueLimit, cfg.MaxPayload+entryOverhead)),
+		inboxLimit: int64(max(inboxBytes, 2*cfg.MaxPayload)),
+		c:          c,
+		done:       make(chan struct{}),
+		links:      make([]*link, peers),
+		evs:        make([]C.gn_event, initialEvents),
+		buf:        make([]byte, initialBuffer),
+	}, nil
+}
+
+// post hands an op to the run goroutine. Any goroutine.
+func (h *host) post(o op) {
+	h.mu.Lock()
+	if !h.exited {
+		h.ops = append(h.ops, o)
+		h.wakeLocked()
+	}
+	h.mu.Unlock()
+}
+
+// schedule tells the run goroutine that l has payloads to send. Any goroutine.
+func (h *host) schedule(l *link) {
+	h.mu.Lock()
+	if !h.exited {
+		h.ready = append(h.ready, l)
+		h.wakeLocked()
+	}
+	h.mu.Unlock()
+}
+
+// wake makes the run goroutine go round its loop once more. Any goroutine.
+func (h *host) wake() {
+	h.mu.Lock()
+	if !h.exited {
+		h.wakeLocked()
+	}
+	h.mu.Unlock()
+}
+
+// wakeLocked writes the wake descriptor at most once per round of the run
+// loop: the run goroutine clears notified after it drained the descriptor
+// and before it reads ops and ready.
+func (h *host) wakeLocked() {
+	if h.notified.CompareAndSwap(false, true) {
+		C.gn_wake(h.c)
+	}
+}
+
+// run is the service goroutine: hand queued payloads to ENet, service the
+// host until it has no more events, deliver them, sleep until the socket,
+// a wake-up or ENet's next timer.
+func (h *host) run() {
+	defer close(h.done)
+	useSocket := true
+	for {
+		h.notified.Store(false)
+		h.takeOps()
+		h.pump()
+		failed := h.service()
+		h.refreshStats()
+		if h.finished() {
+			break
+		}
+		if h.canPump() {
+			continue
+		}
+		maxWait := -1
+		if h.shutdown {
+			left := time.Until(h.deadline)
+			if left <= 0 {
+				h.dropAll()
+				continue
+			}
+			maxWait = int(left/time.Millisecond) + 1
+		}
+		useSocket = !failed
+		if failed {
+			// Back off a millisecond from a socket that keeps failing
+			// (libenet returns -1 for an oversized or refused datagram).
+			maxWait = 1
+		}
+		sock := C.int(0)
+		if useSocket {
+			sock = 1
+		}
+		C.gn_wait(h.c, C.int(maxWait), sock)
+	}
+	h.mu.Lock()
+	h.exited = true
+	h.ops, h.ready = nil, nil
+	h.mu.Unlock()
+	C.gn_host_free(h.c) // every link is finished: no free callback finds a freed gn_link
+	h.c = nil
+}
+
+func (h *host) finished() bool {
+	if h.dialer != nil {
+		return h.dialer.done
+	}
+	return h.shutdown && len(h.all) == 0
+}
+
+func (h *host) takeOps() {
+	h.mu.Lock()
+	ops, ready := h.ops, h.ready
+	h.ops, h.ready = h.spareOps[:0], h.spareReady[:0]
+	h.mu.Unlock()
+	for _, o := range ops {
+		h.do(o)
+	}
+	for _, l := range ready {
+		h.markBusy(l)
+	}
+	clear(ops)
+	clear(ready)
+	h.spareOps, h.spareReady = ops[:0], ready[:0]
+}
+
+func (h *host) markBusy(l *link) {
+	if !l.done && !l.inBusy {
+		l.inBusy = true
+		h.busy = append(h.busy, l)
+	}
+}
+
+func (h *host) do(o op) {
+	l := o.l
+	switch o.kind {
+	case opClose:
+		if !l.done {
+			l.closeWanted = true
+			h.markBusy(l)
+		}
+	case opAbort:
+		if !l.done {
+			C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectAbort))
+			h.finish(l, nil)
+		}
+	case opResume:
+		if !l.done && !l.paused.Load() {
+			l.c.paused = 0
+		}
+	case opCancel:
+		if d := h.dialer; d != nil && !d.done && !d.connected {
+			C.enet_peer_reset(d.peer)
+			h.finish(d, errCanceled)
+		}
+	case opShutdown:
+		if h.shutdown {
+			return
+		}
+		h.shutdown = true
+		h.deadline = time.Now().Add(h.opts.ShutdownTimeout)
+		for _, l := range h.all {
+			l.mu.Lock()
+			l.closing = true
+			l.mu.Unlock()
+			l.closeWanted = true
+			h.markBusy(l)
+		}
+	}
+}
+
+// dropAll ends the links still flushing when Listener.Close's time is up.
+func (h *host) dropAll() {
+	for len(h.all) > 0 {
+		l := h.all[len(h.all)-1]
+		C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectAbort))
+		h.finish(l, nil)
+	}
+}
+
+// room reports whether ENet may take another packet of l.
+func (h *host) room(l *link) bool {
+	n := uint64(l.c.created - l.c.released)
+	return n == 0 || (n < uint64(h.opts.InFlight) && uint64(l.c.createdBytes-l.c.releasedBytes) < uint64(h.opts.InFlightBytes))
+}
+
+// canPump reports whether another round would hand something to ENet at
+// once, so the loop should not sleep.
+func (h *host) canPump() bool {
+	for _, l := range h.busy {
+		if l.done {
+			continue
+		}
+		if l.queued.Load() > 0 && h.room(l) {
+			return true
+		}
+		if l.closeWanted && !l.disconnecting && l.queued.Load() == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *host) pump() {
+	keep := h.busy[:0]
+	for _, l := range h.busy {
+		if !l.done && h.pumpLink(l) {
+			keep = append(keep, l)
+		} else {
+			l.inBusy = false
+		}
+	}
+	clear(h.busy[len(keep):])
+	h.busy = keep
+}
+
+// pumpLink hands what the in-flight bound allows of l's queue to ENet and
+// starts a requested close once all is handed out. It reports whether l
+// stays busy.
+func (h *host) pumpLink(l *link) bool {
+	for {
+		if l.back.empty() {
+			l.mu.Lock()
+			if l.front.empty() {
+				l.scheduled = false
+				l.mu.Unlock()
+				if l.closeWanted && !l.disconnecting {
+					l.disconnecting = true
+					C.enet_peer_disconnect_later(l.peer, C.enet_uint32(DisconnectClose))
+				}
+				return false
+			}
+			l.front, l.back = l.back, l.front
+			l.mu.Unlock()
+		}
+		if !h.room(l) {
+			return true
+		}
+		q := &l.back
+		var data *C.uint8_t
+		if q.off < len(q.data) {
+			data = (*C.uint8_t)(unsafe.Pointer(&q.data[q.off]))
+		}
+		var bytes C.uint64_t
+		var failed C.int
+		n := int(C.gn_send_batch(l.c, data, &q.ents[q.head], C.int(len(q.ents)-q.head),
+			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), &bytes, &failed))
+		q.head += n
+		q.off += int(bytes)
+		l.paySent.Add(uint64(n))
+		l.bytesSent.Add(uint64(bytes))
+		l.queued.Add(-int64(int(bytes) + n*entryOverhead))
+		if q.head == len(q.ents) {
+			q.reset()
+		}
+		if failed != 0 {
+			if l.peer.state == C.ENET_PEER_STATE_CONNECTED {
+				C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectAbort))
+				h.finish(l, errors.New("enet: enet_peer_send failed"))
+				return false
+			}
+			// The peer is going away; its disconnect event follows.
+			l.mu.Lock()
+			l.closing = true
+			l.front.reset()
+			l.mu.Unlock()
+			l.back.reset()
+			l.queued.Store(0)
+			return false
+		}
+	}
+}
+
+// service runs enet_host_service until it has no more events, delivering
+// them. It reports whether ENet failed.
+func (h *host) service() bool {
+	for {
+		var need C.uint32_t
+		var status C.int
+		n := int(C.gn_service(h.c, &h.evs[0], C.int(len(h.evs)), (*C.uint8_t)(unsafe.Pointer(&h.buf[0])),
+			C.uint32_t(len(h.buf)), C.uint64_t(h.cfg.MaxPayload), &need, &status))
+		for i := range n {
+			h.handle(&h.evs[i])
+		}
+		switch status {
+		case C.GN_DONE:
+			return false
+		case C.GN_ERROR:
+			return true
+		}
+		if int(need) > len(h.buf) {
+			h.buf = make([]byte, max(int(need), 2*len(h.buf)))
+		}
+	}
+}
+
+func (h *host) handle(e *C.gn_event) {
+	slot := uint32(e.slot)
+	l := h.links[slot]
+	switch e._type {
+	case C.GN_EV_CONNECT:
+		h.connected(slot, uint32(e.data))
+	case C.GN_EV_DISCONNECT:
+		if l != nil {
+			h.finish(l, h.disconnectErr(l, uint32(e.data)))
+		}
+	case C.GN_EV_RECEIVE:
+		if l != nil && l.sink != nil {
+			off, n := int(e.offset), int(e.length)
+			l.payRecv.Add(1)
+			l.bytesRecv.Add(uint64(n))
+			l.inMu.Lock()
+			l.in.data = append(l.in.data, h.buf[off:off+n]...)
+			l.in.ents = append(l.in.ents, recvEntry{n: uint32(n), ch: uint8(e.channel)})
+			l.inMu.Unlock()
+			if l.inBytes.Add(int64(n)) > h.inboxLimit && !l.paused.Load() {
+				l.paused.Store(true)
+				l.c.paused = 1
+			}
+			l.wakeDeliver()
+		}
+	case C.GN_EV_OVERSIZE:
+		if l != nil {
+			C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectTooLarge))
+			h.finish(l, &transport.FrameError{Reason: fmt.Sprintf(
+				"enet packet of %d bytes on channel %d, above Config.MaxPayload %d", uint32(e.length), uint32(e.channel), h.cfg.MaxPayload)})
+		}
+	}
+}
+
+// connected handles ENet's connect event: a dial completing, or a new peer
+// at a listener.
+func (h *host) connected(slot uint32, data uint32) {
+	if d := h.dialer; d != nil {
+		if slot == d.slot && !d.done {
+			d.connected = true
+			d.channels = int(d.peer.channelCount)
+			h.startDeliver(d)
+			d.connectRes <- nil
+		}
+		return
+	}
+	peer := C.gn_peer(h.c, C.uint32_t(slot))
+	if old := h.links[slot]; old != nil { // cannot happen: ENet reuses a slot only after its disconnect
+		h.finish(old, ErrTimeout)
+	}
+	switch {
+	case data != ConnectData:
+		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectMismatch))
+		return
+	case h.shutdown:
+		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectRefused))
+		return
+	}
+	l, err := h.newLink(peer)
+	if err != nil {
+		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectRefused))
+		return
+	}
+	l.connected = true
+	l.channels = int(peer.channelCount)
+	sink := h.accept(l)
+	if l.done { // Abort from inside Accept cannot reach here before; be safe
+		return
+	}
+	if sink == nil {
+		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectRefused))
+		h.finish(l, nil)
+		return
+	}
+	l.sink = sink
+	h.startDeliver(l)
+}
+
+func (h *host) startDeliver(l *link) {
+	l.inWake = make(chan struct{}, 1)
+	h.delivering.Add(1)
+	go l.deliver(&h.delivering)
+}
+
+// newLink maps a peer to a new link. Run goroutine (or Dial before run).
+func (h *host) newLink(peer *C.ENetPeer) (*link, error) {
+	c := C.gn_link_new(peer)
+	if c == nil {
+		return nil, errors.New("enet: out of memory")
+	}
+	l := &link{
+		h:          h,
+		c:          c,
+		peer:       peer,
+		slot:       uint32(C.gn_slot(h.c, peer)),
+		remote:     formatAddr(peer.address),
+		maxPayload: h.cfg.MaxPayload,
+		channels:   h.cfg.Channels,
+	}
+	if h.opts.PeerTimeout > 0 {
+		ms := C.enet_uint32(h.opts.PeerTimeout / time.Millisecond)
+		C.enet_peer_timeout(peer, 0, ms, ms)
+	}
+	l.allIdx = len(h.all)
+	h.all = append(h.all, l)
+	h.links[l.slot] = l
+	return l, nil
+}
+
+// finish ends l after its peer was reset (by ENet before a disconnect
+// event, or by the caller) and tells its sink, or its Dial.
+func (h *host) finish(l *link, err error) {
+	l.done = true
+	l.mu.Lock()
+	l.closing = true
+	l.front.reset()
+	l.mu.Unlock()
+	l.back.reset()
+	l.queued.Store(0)
+	h.links[l.slot] = nil
+	last := h.all[len(h.all)-1]
+	h.all[l.allIdx] = last
+	last.allIdx = l.allIdx
+	h.all[len(h.all)-1] = nil
+	h.all = h.all[:len(h.all)-1]
+	C.gn_link_free(l.c) // the peer is reset: ENet holds none of its packets
+	l.c = nil
+	switch {
+	case !l.connected:
+		l.connectRes <- err
+	case l.inWake != nil:
+		l.inMu.Lock()
+		l.ended, l.endErr = true, err
+		l.inMu.Unlock()
+		l.wakeDeliver()
+	}
+}
+
+// disconnectErr is what a link's sink sees when ENet reports its end.
+func (h *host) disconnectErr(l *link, code uint32) error {
+	if !l.connected {
+		if code == 0 {
+			return ErrTimeout
+		}
+		return codeErr(code)
+	}
+	if l.closeWanted {
+		return nil
+	}
+	return codeErr(code)
+}
+
+func codeErr(code uint32) error {
+	switch code {
+	case 0:
+		return ErrTimeout
+	case DisconnectClose:
+		return io.EOF
+	case DisconnectAbort:
+		return ErrAborted
+	case DisconnectRefused:
+		return ErrRefused
+	case DisconnectMismatch:
+		return ErrMismatch
+	case DisconnectTooLarge:
+		return ErrTooLarge
+	}
+	return fmt.Errorf("enet: peer disconnected with unknown code %d", code)
+}
+
+// refreshStats copies ENet's view of every live peer into its link's
+// snapshot, which Stats reads from any goroutine.
+func (h *host) refreshStats() {
+	for _, l := range h.all {
+		p := l.peer
+		l.rtt.Store(int64(p.roundTripTime) * int64(time.Millisecond))
+		l.rttVar.Store(int64(p.roundTripTimeVariance) * int64(time.Millisecond))
+		l.loss.Store(math.Float64bits(float64(p.packetLoss) / float64(C.ENET_PEER_PACKET_LOSS_SCALE)))
+	}
+}
+
+func errnoErr(e C.int) error {
+	if e == 0 {
+		return errors.New("unknown error")
+	}
+	return syscall.Errno(e)
+}

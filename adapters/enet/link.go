@@ -1,0 +1,224 @@
+//go:build cgo
+
+package enet
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// A link is one peer of a host. Send, Close, Abort and Flush queue work for
+// the host's run goroutine; everything ENet is done there.
+type link struct {
+	h          *host
+	slot       uint32
+	remote     string
+	maxPayload int
+	channels   int // negotiated; set before the link is handed out
+
+	mu        sync.Mutex // guards front, scheduled and closing
+	front     sendQueue  // filled by Send
+	scheduled bool       // on h.ready or h.busy: Send need not schedule again
+	closing   bool       // Close, Abort or the end of the link: Send fails
+
+	queued atomic.Int64 // bytes counted against QueueLimit, front and back
+
+	inMu    sync.Mutex // guards in, ended and endErr
+	in      recvQueue  // received, not yet taken by deliver
+	ended   bool       // the link is over: Closed(endErr) after in
+	endErr  error
+	inWake  chan struct{} // one slot: deliver has work
+	inBytes atomic.Int64  // bytes received and not yet delivered
+	paused  atomic.Bool   // ENet keeps this peer's packets until deliver drains
+
+	// Owned by the run goroutine.
+	c             *C.gn_link
+	peer          *C.ENetPeer
+	sink          transport.Sink
+	back          sendQueue // being handed to ENet
+	inBusy        bool
+	allIdx        int
+	connected     bool
+	closeWanted   bool // Close: flush, then disconnect
+	disconnecting bool // enet_peer_disconnect_later called
+	done          bool
+	connectRes    chan error // dialed link: the outcome of the connect
+
+	bytesSent, bytesRecv, paySent, payRecv atomic.Uint64
+	rtt, rttVar                            atomic.Int64
+	loss                                   atomic.Uint64 // float64 bits
+}
+
+var _ transport.Link = (*link)(nil)
+
+// recvQueue holds received payloads back to back.
+type recvQueue struct {
+	data []byte
+	ents []recvEntry
+}
+
+type recvEntry struct {
+	n  uint32
+	ch uint8
+}
+
+func (q *recvQueue) reset() {
+	q.data, q.ents = q.data[:0], q.ents[:0]
+	if cap(q.data) > shrinkAbove {
+		q.data = nil
+	}
+	if cap(q.ents) > shrinkAbove/8 {
+		q.ents = nil
+	}
+}
+
+// deliver is the link's receive goroutine: it hands what the host's
+// goroutine received to the Sink, in order, then Closed once. A Sink that
+// blocks holds up only its own link; past the inbox limit the host leaves
+// the peer's packets in ENet, which stops acknowledging them.
+func (l *link) deliver(wg *sync.WaitGroup) {
+	defer wg.Done()
+	var q recvQueue
+	for range l.inWake {
+		l.inMu.Lock()
+		q, l.in = l.in, q
+		ended, err := l.ended, l.endErr
+		l.inMu.Unlock()
+		off := 0
+		for _, e := range q.ents {
+			end := off + int(e.n)
+			l.sink.Receive(e.ch, q.data[off:end:end])
+			off = end
+		}
+		q.reset()
+		if l.inBytes.Add(-int64(off)) <= l.h.inboxLimit/2 && l.paused.Load() {
+			l.paused.Store(false)
+			l.h.post(op{kind: opResume, l: l})
+		}
+		if ended {
+			l.sink.Closed(err)
+			return
+		}
+	}
+}
+
+func (l *link) wakeDeliver() {
+	select {
+	case l.inWake <- struct{}{}:
+	default:
+	}
+}
+
+// sendQueue holds payloads back to back, with one entry each.
+type sendQueue struct {
+	data []byte
+	ents []C.gn_send
+	head int // first entry not handed to ENet
+	off  int // its offset in data
+}
+
+func (q *sendQueue) empty() bool { return q.head == len(q.ents) }
+
+// shrinkAbove is the capacity past which a drained queue gives its memory
+// back rather than keep a burst's worth per link.
+const shrinkAbove = 4 << 20
+
+func (q *sendQueue) reset() {
+	q.data, q.ents = q.data[:0], q.ents[:0]
+	if cap(q.data) > shrinkAbove {
+		q.data = nil
+	}
+	if cap(q.ents) > shrinkAbove/8 {
+		q.ents = nil
+	}
+	q.head, q.off = 0, 0
+}
+
+// Send queues a copy of payload; any goroutine. It never blocks on the
+// network and fails with ErrQueueFull when Options.QueueLimit bytes wait.
+func (l *link) Send(channel uint8, d transport.Delivery, payload []byte) error {
+	if int(channel) >= l.channels {
+		return transport.ErrBadChannel
+	}
+	if len(payload) > l.maxPayload {
+		return transport.ErrPayloadTooLarge
+	}
+	if !d.Valid() {
+		return fmt.Errorf("enet: unknown delivery %v", d)
+	}
+	cost := int64(len(payload) + entryOverhead)
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return transport.ErrClosed
+	}
+	if l.queued.Load()+cost > l.h.queueLimit {
+		l.mu.Unlock()
+		return ErrQueueFull
+	}
+	l.queued.Add(cost)
+	l.front.data = append(l.front.data, payload...)
+	l.front.ents = append(l.front.ents, C.gn_send{length: C.uint32_t(len(payload)), channel: C.uint8_t(channel), delivery: C.uint8_t(d)})
+	schedule := !l.scheduled
+	l.scheduled = true
+	l.mu.Unlock()
+	if schedule {
+		l.h.schedule(l)
+	}
+	return nil
+}
+
+// Flush wakes the host's goroutine, which hands everything queued to ENet
+// and sends it; any goroutine. The goroutine does so after every Send on
+// its own, so Flush is rarely needed.
+func (l *link) Flush() { l.h.wake() }
+
+// Close hands everything queued to ENet, then disconnects once the peer
+// acknowledged it all (enet_peer_disconnect_later); the sink then sees
+// Closed(nil) and the peer io.EOF. Any goroutine; returns at once.
+func (l *link) Close() {
+	l.mu.Lock()
+	was := l.closing
+	l.closing = true
+	l.mu.Unlock()
+	if !was {
+		l.h.post(op{kind: opClose, l: l})
+	}
+}
+
+// Abort drops what is queued and disconnects at once
+// (enet_peer_disconnect_now); the sink sees Closed(nil), the peer
+// ErrAborted. Any goroutine; returns at once.
+func (l *link) Abort() {
+	l.mu.Lock()
+	l.closing = true
+	l.mu.Unlock()
+	l.h.post(op{kind: opAbort, l: l})
+}
+
+// RemoteAddr is the peer's address as "ip:port". Any goroutine.
+func (l *link) RemoteAddr() string { return l.remote }
+
+// Stats returns the link's counters; any goroutine. Bytes are payload
+// bytes (ENet's own headers are not counted), sent when handed to ENet.
+// RTT, RTTVariance and PacketLoss are ENet's, as of the host's last round.
+func (l *link) Stats() transport.Stats {
+	return transport.Stats{
+		BytesSent:        l.bytesSent.Load(),
+		BytesReceived:    l.bytesRecv.Load(),
+		PayloadsSent:     l.paySent.Load(),
+		PayloadsReceived: l.payRecv.Load(),
+		RTT:              l.rtt.Load(),
+		RTTVariance:      l.rttVar.Load(),
+		PacketLoss:       math.Float64frombits(l.loss.Load()),
+	}
+}

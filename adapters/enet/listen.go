@@ -1,0 +1,115 @@
+//go:build cgo
+
+package enet
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// Listen binds an ENet host to addr ("host:port", IPv4; port 0 picks a free
+// one) with Options.PeerLimit peer slots and cfg.Channels channels, and
+// calls accept, on the host's goroutine, for every peer that connects with
+// ConnectData. Any goroutine.
+func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.Accept) (transport.Listener, error) {
+	if accept == nil {
+		return nil, errors.New("enet: Listen needs an Accept function")
+	}
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, ap, err := resolve(context.Background(), addr, true)
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHost(t.opts, cfg, &a, t.opts.PeerLimit)
+	if err != nil {
+		return nil, fmt.Errorf("enet: listen %s: %w", addr, err)
+	}
+	h.accept = accept
+	h.addr = netip.AddrPortFrom(ap.Addr(), uint16(C.gn_host_port(h.c))).String()
+	go h.run()
+	return &listener{h: h}, nil
+}
+
+// Dial connects to addr with a host of its own (one peer slot) and returns
+// the link once ENet reports it connected, or fails when ctx ends or the
+// peer does not answer (ErrTimeout). Any goroutine.
+func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config, sink transport.Sink) (transport.Link, error) {
+	if sink == nil {
+		return nil, errors.New("enet: Dial needs a Sink")
+	}
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, _, err := resolve(ctx, addr, false)
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHost(t.opts, cfg, nil, 1)
+	if err != nil {
+		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)
+	}
+	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(t.connectData))
+	if peer == nil {
+		C.gn_host_free(h.c)
+		return nil, fmt.Errorf("enet: dial %s: enet_host_connect failed", addr)
+	}
+	l, err := h.newLink(peer)
+	if err != nil {
+		C.enet_peer_reset(peer)
+		C.gn_host_free(h.c)
+		return nil, err
+	}
+	l.sink = sink
+	l.connectRes = make(chan error, 1)
+	h.dialer = l
+	go h.run()
+	select {
+	case err = <-l.connectRes:
+	case <-ctx.Done():
+		h.post(op{kind: opCancel})
+		err = <-l.connectRes
+	}
+	if err != nil {
+		<-h.done
+		if err == errCanceled {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// listener is a listening host.
+type listener struct {
+	h    *host
+	once sync.Once
+}
+
+// Addr is the bound address, with the port the system picked for port 0.
+func (ln *listener) Addr() string { return ln.h.addr }
+
+// Close refuses new peers, closes every link as Link.Close does, waits up
+// to Options.ShutdownTimeout for them to flush and be acknowledged, drops
+// the rest (ErrAborted at their peers), destroys the host and returns once
+// its goroutine ended. Idempotent; any goroutine but the host's own (not
+// from a Sink or Accept).
+func (ln *listener) Close() error {
+	ln.once.Do(func() { ln.h.post(op{kind: opShutdown}) })
+	<-ln.h.done
+	ln.h.delivering.Wait()
+	return nil
+}

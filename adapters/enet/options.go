@@ -1,0 +1,184 @@
+package enet
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// Wire constants. A gonetic ENet client connects with ConnectData as the
+// 32-bit data of enet_host_connect; a listener refuses any other value by
+// disconnecting the peer with DisconnectMismatch.
+const (
+	// ConnectMagic is the high 24 bits of the connect data: "gnt".
+	ConnectMagic uint32 = 0x676E74
+	// ProtocolVersion is the low 8 bits of the connect data. A listener
+	// accepts only its own version.
+	ProtocolVersion uint8 = 1
+	// ConnectData is the 32-bit ENet connect data: ConnectMagic<<8 |
+	// ProtocolVersion = 0x676E7401.
+	ConnectData = ConnectMagic<<8 | uint32(ProtocolVersion)
+)
+
+// Disconnect codes: the 32-bit data of the ENet disconnect a peer sends.
+// Zero is never sent: ENet reports a timed-out peer with zero, so a zero
+// from the other side reads as ErrTimeout.
+const (
+	DisconnectClose    uint32 = 1 // Link.Close or Listener.Close, after flushing: the peer sees io.EOF
+	DisconnectAbort    uint32 = 2 // Link.Abort: the peer sees ErrAborted
+	DisconnectRefused  uint32 = 3 // the listener's Accept refused the link, or it is closing: ErrRefused
+	DisconnectMismatch uint32 = 4 // wrong ConnectData: ErrMismatch
+	DisconnectTooLarge uint32 = 5 // a payload above the receiver's MaxPayload: ErrTooLarge
+)
+
+// Errors a link's Sink may see, besides io.EOF and *transport.FrameError,
+// and ErrQueueFull from Send.
+var (
+	// ErrQueueFull is returned by Send when the link already holds
+	// Options.QueueLimit bytes that ENet has not taken yet.
+	ErrQueueFull = errors.New("enet: send queue full: the peer is not keeping up (send less, or raise Options.QueueLimit)")
+	// ErrTimeout closes a link whose peer stopped acknowledging, and fails
+	// a Dial that got no answer. It is a net.Error whose Timeout() is true.
+	ErrTimeout error = timeoutError{}
+	// ErrAborted closes a link whose peer called Abort.
+	ErrAborted = errors.New("enet: peer aborted the link")
+	// ErrRefused closes a link the listener refused (Accept returned nil,
+	// or the listener was closing).
+	ErrRefused = errors.New("enet: peer refused the link")
+	// ErrMismatch closes a link whose peer speaks another protocol or
+	// version (its connect data was not ConnectData).
+	ErrMismatch = fmt.Errorf("enet: peer refused the link: protocol mismatch (this side sends connect data %#08x)", ConnectData)
+	// ErrTooLarge closes a link whose peer received a payload above its
+	// own Config.MaxPayload from this side.
+	ErrTooLarge = errors.New("enet: peer closed the link: a payload exceeded its Config.MaxPayload")
+)
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "enet: peer timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// Defaults of Options.
+const (
+	DefaultPeerLimit       = 4095
+	DefaultInFlight        = 1024
+	DefaultInFlightBytes   = 1 << 20
+	DefaultQueueLimit      = 64 << 20
+	DefaultShutdownTimeout = 2 * time.Second
+)
+
+// maxChannels is ENet's channel limit (ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT).
+const maxChannels = 255
+
+// entryOverhead is what each queued payload counts against QueueLimit
+// beyond its bytes.
+const entryOverhead = 16
+
+// Options tune a Transport. The zero value is the default; every field
+// documents its own.
+type Options struct {
+	// IncomingBandwidth and OutgoingBandwidth, in bytes per second, are
+	// what each host tells its peers; ENet throttles to them. Default 0:
+	// unlimited.
+	IncomingBandwidth, OutgoingBandwidth uint32
+	// Compress turns on ENet's range coder for every datagram. Both ends
+	// must agree: a host without it drops compressed datagrams. Default off.
+	Compress bool
+	// PeerLimit is how many peers a listener serves at once (ENet's peer
+	// slots; a connect beyond it goes unanswered). Fewer slots make each
+	// service cheaper. Default and maximum 4095.
+	PeerLimit int
+	// InFlight bounds the packets of one link that ENet holds (queued,
+	// sent and not yet acknowledged); the rest wait in Go. libenet 1.3.17
+	// slows down quadratically when it holds many. Default 1024.
+	InFlight int
+	// InFlightBytes bounds their payload bytes; one packet of any size is
+	// always let through. Default 1 MiB.
+	InFlightBytes int
+	// QueueLimit bounds the bytes one link holds in Go that ENet has not
+	// taken yet (each payload counts 16 bytes more than its length); Send
+	// fails with ErrQueueFull beyond it. It is raised to MaxPayload when
+	// lower. Default 64 MiB.
+	QueueLimit int
+	// PeerTimeout is how long a peer may leave a reliable command
+	// unacknowledged before its link closes with ErrTimeout (it also bounds
+	// Dial). Default 0: ENet's own, 5 to 30 s depending on the round trip.
+	PeerTimeout time.Duration
+	// ShutdownTimeout bounds how long Listener.Close lets its links flush
+	// before dropping them. Default 2 s.
+	ShutdownTimeout time.Duration
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	switch {
+	case c.PeerLimit < 0 || c.PeerLimit > DefaultPeerLimit:
+		return c, fmt.Errorf("enet: Options.PeerLimit %d outside 0…%d", c.PeerLimit, DefaultPeerLimit)
+	case c.InFlight < 0, c.InFlightBytes < 0, c.QueueLimit < 0:
+		return c, errors.New("enet: Options.InFlight, InFlightBytes and QueueLimit must not be negative")
+	case c.PeerTimeout < 0, c.ShutdownTimeout < 0:
+		return c, errors.New("enet: Options.PeerTimeout and ShutdownTimeout must not be negative")
+	case c.PeerTimeout > 0 && c.PeerTimeout < 10*time.Millisecond:
+		return c, errors.New("enet: Options.PeerTimeout below 10ms")
+	}
+	if c.PeerLimit == 0 {
+		c.PeerLimit = DefaultPeerLimit
+	}
+	if c.InFlight == 0 {
+		c.InFlight = DefaultInFlight
+	}
+	if c.InFlightBytes == 0 {
+		c.InFlightBytes = DefaultInFlightBytes
+	}
+	if c.QueueLimit == 0 {
+		c.QueueLimit = DefaultQueueLimit
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c, nil
+}
+
+// checkConfig applies the transport defaults and ENet's limits.
+func checkConfig(cfg transport.Config) (transport.Config, error) {
+	cfg = cfg.WithDefaults()
+	if cfg.Channels > maxChannels {
+		return cfg, fmt.Errorf("enet: Config.Channels %d above ENet's %d", cfg.Channels, maxChannels)
+	}
+	if cfg.MaxPayload > 1<<30 {
+		return cfg, fmt.Errorf("enet: Config.MaxPayload %d above 1 GiB", cfg.MaxPayload)
+	}
+	return cfg, nil
+}
+
+// Transport is the ENet network adapter. Its methods are safe for
+// concurrent use.
+type Transport struct {
+	opts        Options
+	connectData uint32 // ConnectData; tests change it
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+// New returns an ENet transport. opts may be nil for the defaults; it is
+// copied. New fails when opts is invalid or the package was built without
+// cgo.
+func New(opts *Options) (*Transport, error) {
+	if err := available(); err != nil {
+		return nil, err
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Transport{opts: o, connectData: ConnectData}, nil
+}
+
+// Name returns "enet".
+func (t *Transport) Name() string { return "enet" }

@@ -1,0 +1,365 @@
+//go:build cgo
+
+// shim.c: see shim.h. Plain C99 plus POSIX poll; eventfd on Linux, a pipe
+// elsewhere.
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+// Bounds of the service goroutine's sleep, in milliseconds, while ENet has
+// unacknowledged commands (retransmit timer) or commands it could not send
+// yet (window, throttle). Without either, a peer needs service only for its
+// next ping, and an idle host with no peer sleeps until woken.
+enum { GN_RETRANSMIT_TICK = 10, GN_OUTGOING_TICK = 5 };
+
+static void gn_packet_freed(ENetPacket *p)
+{
+	gn_link *l = (gn_link *)p->userData;
+	if (l != NULL) {
+		l->released++;
+		l->releasedBytes += p->dataLength;
+	}
+}
+
+static int gn_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
+                     int compress, size_t maxPacket, size_t maxWaiting, int *err)
+{
+	*err = 0;
+	gn_host *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	h->wakeRead = h->wakeWrite = -1;
+#ifdef __linux__
+	h->wakeRead = h->wakeWrite = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->wakeRead < 0) {
+		*err = errno;
+		free(h);
+		return NULL;
+	}
+#else
+	int fds[2];
+	if (pipe(fds) < 0 || gn_set_nonblock(fds[0]) < 0 || gn_set_nonblock(fds[1]) < 0) {
+		*err = errno;
+		free(h);
+		return NULL;
+	}
+	h->wakeRead = fds[0];
+	h->wakeWrite = fds[1];
+#endif
+	(void)gn_set_nonblock;
+	errno = 0;
+	h->host = enet_host_create(addr, peers, channels, in, out);
+	if (h->host == NULL) {
+		*err = errno ? errno : EINVAL;
+		gn_host_free(h);
+		return NULL;
+	}
+	if (compress && enet_host_compress_with_range_coder(h->host) < 0) {
+		*err = ENOMEM;
+		gn_host_free(h);
+		return NULL;
+	}
+	h->host->maximumPacketSize = maxPacket;
+	h->host->maximumWaitingData = maxWaiting;
+	return h;
+}
+
+void gn_host_free(gn_host *h)
+{
+	if (h->hasPending && h->pending.packet != NULL)
+		enet_packet_destroy(h->pending.packet);
+	if (h->host != NULL)
+		enet_host_destroy(h->host); // resets every peer: free callbacks run here
+	if (h->wakeRead >= 0)
+		close(h->wakeRead);
+	if (h->wakeWrite >= 0 && h->wakeWrite != h->wakeRead)
+		close(h->wakeWrite);
+	free(h);
+}
+
+int gn_host_port(gn_host *h)
+{
+	ENetAddress a;
+	if (enet_socket_get_address(h->host->socket, &a) < 0)
+		return h->host->address.port;
+	return a.port;
+}
+
+void gn_wake(gn_host *h)
+{
+#ifdef __linux__
+	uint64_t one = 1;
+	ssize_t r = write(h->wakeWrite, &one, sizeof one);
+#else
+	char one = 1;
+	ssize_t r = write(h->wakeWrite, &one, 1);
+#endif
+	(void)r; // EAGAIN: already signalled
+}
+
+// gn_timeout returns how long the host may sleep before ENet needs service
+// for a timer: a retransmit, a ping, a bandwidth throttle epoch.
+static int gn_timeout(ENetHost *host, int maxWaitMs)
+{
+	enet_uint32 now = enet_time_get();
+	long best = maxWaitMs; // -1: forever
+	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
+		if (p->state == ENET_PEER_STATE_DISCONNECTED)
+			continue;
+		long d;
+		if (!enet_list_empty(&p->acknowledgements) || p->state == ENET_PEER_STATE_ZOMBIE)
+			return 0;
+		if (!enet_list_empty(&p->sentReliableCommands)) {
+			d = (int32_t)(p->nextTimeout - now);
+			if (d > GN_RETRANSMIT_TICK)
+				d = GN_RETRANSMIT_TICK;
+		} else if (!enet_list_empty(&p->outgoingCommands)) {
+			d = GN_OUTGOING_TICK;
+		} else {
+			d = (int32_t)(p->lastReceiveTime + p->pingInterval - now);
+		}
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	if (best != 0 && (host->incomingBandwidth != 0 || host->outgoingBandwidth != 0)) {
+		long d = (int32_t)(host->bandwidthThrottleEpoch + ENET_HOST_BANDWIDTH_THROTTLE_INTERVAL - now);
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	return (int)best;
+}
+
+int gn_wait(gn_host *h, int maxWaitMs, int useSocket)
+{
+	struct pollfd fds[2];
+	int n = 0, res = 0;
+	int timeout = gn_timeout(h->host, maxWaitMs);
+	fds[n].fd = h->wakeRead;
+	fds[n].events = POLLIN;
+	fds[n].revents = 0;
+	n++;
+	if (useSocket) {
+		fds[n].fd = h->host->socket;
+		fds[n].events = POLLIN;
+		fds[n].revents = 0;
+		n++;
+	}
+	if (poll(fds, n, timeout) > 0) {
+		if (fds[0].revents != 0) {
+			char drain[64];
+			while (read(h->wakeRead, drain, sizeof drain) > 0)
+				;
+			res |= GN_WAIT_WAKE;
+		}
+		if (useSocket && fds[1].revents != 0)
+			res |= GN_WAIT_SOCKET;
+	}
+	return res;
+}
+
+// gn_dispatch is libenet 1.3.17's enet_protocol_dispatch_incoming_commands
+// (static there) with one change: a connected peer whose link is paused
+// keeps its received packets, and its place in the dispatch queue, until
+// Go resumes it. Events of other peers go on. ENet counts the packets it
+// keeps against maximumWaitingData and stops acknowledging new ones beyond
+// it, so a paused link pushes back on its sender.
+static int gn_dispatch(ENetHost *host, ENetEvent *event)
+{
+	ENetListIterator it = enet_list_begin(&host->dispatchQueue);
+	while (it != enet_list_end(&host->dispatchQueue)) {
+		ENetPeer *peer = (ENetPeer *)it; // dispatchList is ENetPeer's first member
+		ENetListIterator next = enet_list_next(it);
+		gn_link *l = (gn_link *)peer->data;
+		if (peer->state == ENET_PEER_STATE_CONNECTED && l != NULL && l->paused &&
+		    !enet_list_empty(&peer->dispatchedCommands)) {
+			it = next;
+			continue;
+		}
+		enet_list_remove(it);
+		peer->flags &= ~ENET_PEER_FLAG_NEEDS_DISPATCH;
+		switch (peer->state) {
+		case ENET_PEER_STATE_CONNECTION_PENDING:
+		case ENET_PEER_STATE_CONNECTION_SUCCEEDED:
+			enet_peer_on_connect(peer);
+			peer->state = ENET_PEER_STATE_CONNECTED;
+			event->type = ENET_EVENT_TYPE_CONNECT;
+			event->peer = peer;
+			event->data = peer->eventData;
+			event->packet = NULL;
+			return 1;
+		case ENET_PEER_STATE_ZOMBIE:
+			host->recalculateBandwidthLimits = 1;
+			event->type = ENET_EVENT_TYPE_DISCONNECT;
+			event->peer = peer;
+			event->data = peer->eventData;
+			event->packet = NULL;
+			enet_peer_reset(peer);
+			return 1;
+		case ENET_PEER_STATE_CONNECTED:
+			if (enet_list_empty(&peer->dispatchedCommands))
+				break;
+			event->packet = enet_peer_receive(peer, &event->channelID);
+			if (event->packet == NULL)
+				break;
+			event->type = ENET_EVENT_TYPE_RECEIVE;
+			event->peer = peer;
+			if (!enet_list_empty(&peer->dispatchedCommands)) {
+				peer->flags |= ENET_PEER_FLAG_NEEDS_DISPATCH;
+				enet_list_insert(enet_list_end(&host->dispatchQueue), &peer->dispatchList);
+			}
+			return 1;
+		default:
+			break;
+		}
+		it = next;
+	}
+	return 0;
+}
+
+// gn_service does the host's network work (enet_host_service with no event:
+// send, receive up to 256 datagrams, send acknowledgements) and hands out
+// what it dispatched, copying payloads into buf, until the socket has
+// nothing more.
+int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
+               uint32_t *need, int *status)
+{
+	int n = 0, serviced = 0;
+	uint32_t used = 0, batch = 0;
+	*status = GN_DONE;
+	*need = 0;
+	for (;;) {
+		while (n < maxEvs) {
+			ENetEvent ev;
+			if (h->hasPending) {
+				ev = h->pending;
+				h->hasPending = 0;
+			} else if (!gn_dispatch(h->host, &ev)) {
+				break;
+			}
+			gn_event *e = &evs[n];
+			e->type = ev.type;
+			e->slot = (uint32_t)(ev.peer - h->host->peers);
+			e->data = ev.data;
+			e->channel = ev.channelID;
+			e->offset = used;
+			e->length = 0;
+			if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+				size_t len = ev.packet->dataLength;
+				if (len > maxPayload) {
+					e->type = GN_EV_OVERSIZE;
+					e->length = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+					enet_packet_destroy(ev.packet);
+				} else if (len > bufCap - used) {
+					h->pending = ev;
+					h->hasPending = 1;
+					*need = (uint32_t)len;
+					*status = GN_MORE;
+					return n;
+				} else {
+					if (len > 0)
+						memcpy(buf + used, ev.packet->data, len);
+					e->length = (uint32_t)len;
+					used += (uint32_t)len;
+					enet_packet_destroy(ev.packet);
+				}
+			}
+			n++;
+		}
+		if (n == maxEvs) {
+			*status = GN_MORE;
+			return n;
+		}
+		if (serviced && batch < 256)
+			return n;
+		enet_uint32 before = h->host->totalReceivedPackets;
+		if (enet_host_service(h->host, NULL, 0) < 0) {
+			*status = GN_ERROR;
+			return n;
+		}
+		batch = h->host->totalReceivedPackets - before;
+		serviced = 1;
+	}
+}
+
+gn_link *gn_link_new(ENetPeer *peer)
+{
+	gn_link *l = calloc(1, sizeof *l);
+	if (l != NULL) {
+		l->peer = peer;
+		peer->data = l;
+	}
+	return l;
+}
+
+// gn_link_free is called once the peer was reset: ENet holds none of the
+// link's packets.
+void gn_link_free(gn_link *l)
+{
+	if (l->peer->data == l)
+		l->peer->data = NULL;
+	free(l);
+}
+
+int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
+                  uint64_t maxBytes, uint64_t *bytes, int *failed)
+{
+	int i;
+	uint64_t b = 0;
+	*failed = 0;
+	for (i = 0; i < n; i++) {
+		uint32_t len = ents[i].length;
+		uint64_t inflight = l->created - l->released;
+		if (inflight > 0 &&
+		    (inflight >= maxPackets || l->createdBytes - l->releasedBytes + len > maxBytes))
+			break;
+		enet_uint32 flags = 0;
+		if (ents[i].delivery == 0)
+			flags = ENET_PACKET_FLAG_RELIABLE;
+		else if (ents[i].delivery == 2)
+			flags = ENET_PACKET_FLAG_UNSEQUENCED;
+		ENetPacket *p = enet_packet_create(len > 0 ? data : NULL, len, flags);
+		if (p == NULL) {
+			*failed = 1;
+			break;
+		}
+		p->freeCallback = gn_packet_freed;
+		p->userData = l;
+		l->created++;
+		l->createdBytes += len;
+		if (enet_peer_send(l->peer, ents[i].channel, p) < 0) {
+			enet_packet_destroy(p); // not taken by ENet; counts as released
+			*failed = 1;
+			break;
+		}
+		data += len;
+		b += len;
+	}
+	*bytes = b;
+	return i;
+}
+
+ENetPeer *gn_peer(gn_host *h, uint32_t slot) { return &h->host->peers[slot]; }
+
+uint32_t gn_slot(gn_host *h, ENetPeer *p) { return (uint32_t)(p - h->host->peers); }

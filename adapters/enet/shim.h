@@ -1,0 +1,77 @@
+// shim.h: the small C layer between package enet and libenet. Everything
+// here runs on a host's service goroutine, except gn_wake (any goroutine).
+#ifndef GONETIC_ENET_SHIM_H
+#define GONETIC_ENET_SHIM_H
+
+#include <enet/enet.h>
+#include <stdint.h>
+
+// A link's C half: its peer and the counters the packet free callback keeps,
+// so that Go can bound what ENet holds without a call from C into Go.
+typedef struct gn_link {
+	ENetPeer *peer;
+	uint64_t created, released;           // packets handed to ENet / freed by it
+	uint64_t createdBytes, releasedBytes; // their payload bytes
+	int paused;                           // Go's inbox is full: leave received packets in ENet
+} gn_link;
+
+// A host plus its wake-up descriptor and one event held back when the Go
+// receive buffer was too small for it.
+typedef struct gn_host {
+	ENetHost *host;
+	int wakeRead, wakeWrite; // eventfd (both the same) or a pipe
+	ENetEvent pending;
+	int hasPending;
+	int lastError; // errno of the last failure in gn_host_new
+} gn_host;
+
+// One payload to send; its bytes follow the previous one's in the data block.
+typedef struct gn_send {
+	uint32_t length;
+	uint8_t channel;
+	uint8_t delivery; // 0 reliable, 1 sequenced, 2 unsequenced
+} gn_send;
+
+enum {
+	GN_EV_CONNECT = 1,
+	GN_EV_DISCONNECT = 2,
+	GN_EV_RECEIVE = 3,
+	GN_EV_OVERSIZE = 4, // a received packet above the limit; not copied
+};
+
+typedef struct gn_event {
+	uint32_t type;
+	uint32_t slot; // the peer's index in host->peers
+	uint32_t data; // connect or disconnect data
+	uint32_t channel;
+	uint32_t offset, length; // payload bytes in the Go buffer
+} gn_event;
+
+enum {
+	GN_DONE = 0,  // enet_host_service returned 0: nothing more now
+	GN_MORE = 1,  // the event array or buffer filled up: call again
+	GN_ERROR = 2, // enet_host_service returned -1
+};
+
+enum {
+	GN_WAIT_SOCKET = 1,
+	GN_WAIT_WAKE = 2,
+};
+
+gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
+                     int compress, size_t maxPacket, size_t maxWaiting, int *err);
+void gn_host_free(gn_host *h);
+int gn_host_port(gn_host *h);
+void gn_wake(gn_host *h);
+int gn_wait(gn_host *h, int maxWaitMs, int useSocket);
+int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
+               uint32_t *need, int *status);
+
+gn_link *gn_link_new(ENetPeer *peer);
+void gn_link_free(gn_link *l);
+int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
+                  uint64_t maxBytes, uint64_t *bytes, int *failed);
+ENetPeer *gn_peer(gn_host *h, uint32_t slot);
+uint32_t gn_slot(gn_host *h, ENetPeer *p);
+
+#endif

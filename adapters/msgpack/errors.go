@@ -1,0 +1,33 @@
+package msgpack
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors a Reader wraps; test for them with errors.Is.
+var (
+	// ErrTruncated means the input ends inside a value.
+	ErrTruncated = errors.New("msgpack: truncated input")
+	// ErrType means the next value is of another kind than asked for.
+	ErrType = errors.New("msgpack: unexpected type")
+	// ErrRange means the next value is of the right kind but does not fit.
+	ErrRange = errors.New("msgpack: value out of range")
+	// ErrInvalid means the input is not MessagePack (a reserved byte) or
+	// nests deeper than the limit.
+	ErrInvalid = errors.New("msgpack: invalid input")
+)
+
+// decodeError is a Reader error: a precise message that unwraps to one of
+// the sentinels above.
+type decodeError struct {
+	kind error
+	msg  string
+}
+
+func (e *decodeError) Error() string { return "msgpack: " + e.msg }
+func (e *decodeError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &decodeError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,47 @@
+// Package tcp is the TCP network adapter: a transport.Transport that moves
+// whole payloads over TCP connections.
+//
+// # Wire format
+//
+// Each payload travels as one frame: its length as a 4-byte big-endian
+// unsigned integer, then its bytes. Nothing else is on the wire. Channel and
+// delivery mode are not sent: TCP carries every payload reliably and in
+// order, whatever its Delivery, and the receiving Sink always gets channel
+// 0. Send still rejects a channel outside Config.Channels.
+//
+// A frame longer than the receiver's Config.MaxPayload closes the link with
+// a *transport.FrameError as soon as its length prefix arrives, before any
+// of its bytes are buffered. A stream that ends inside a frame closes the
+// link with io.ErrUnexpectedEOF.
+//
+// # Goroutines and memory
+//
+// A link runs two goroutines. The reader reads in chunks of 64 KiB (more
+// only to hold one frame of up to Config.MaxPayload bytes) and hands each
+// frame to Sink.Receive as a slice of its buffer: no allocation per
+// payload. While Receive blocks, the reader stops reading and TCP flow
+// control slows the peer. The writer sends everything queued since its last
+// write with one write call, so bursts of Sends cost one system call; it
+// swaps two buffers, so steady state allocates nothing. TCP_NODELAY is on.
+//
+// Send never blocks on the network. It copies the payload into the queue;
+// past Options.MaxQueued queued bytes it returns ErrQueueFull.
+//
+// # Closing
+//
+// Close refuses further Sends, sends what is queued, half-closes the
+// connection, and keeps delivering until the peer's end of stream; then the
+// Sink gets Closed(nil). A peer that ends its stream first gives
+// Closed(io.EOF), after this side has sent what it had queued. Either way
+// Options.CloseTimeout bounds the wait. Abort closes at once and drops the
+// queue. Any other failure closes the link with that error. The Sink's
+// Closed comes once, after the last Receive, when both goroutines are done.
+//
+// Listener.Close closes every live link it accepted the same graceful way
+// and returns when all their goroutines are done, so after at most
+// Options.CloseTimeout plus the time any Sink spends blocked in Receive.
+//
+// Every method of a Transport, a Link and a Listener is safe to call from
+// any goroutine, Sinks and the Accept included, except Listener.Close,
+// which waits for those and so must not be called from them.
+package tcp

@@ -1,0 +1,281 @@
+package message
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// Encoder packs messages with one reused codec Writer. Use one per
+// goroutine (package net keeps one per connection).
+type Encoder struct {
+	f *Factory
+	w Writer
+}
+
+// NewEncoder returns an Encoder for this registry.
+func (f *Factory) NewEncoder() *Encoder { return &Encoder{f: f, w: f.codec.NewWriter()} }
+
+// Encode appends the encoding of msg to dst and returns it with msg's type.
+// msg is a registered struct, a pointer to one (which saves a copy), or a
+// Value of a dynamic type.
+func (e *Encoder) Encode(dst []byte, msg any) ([]byte, *Type, error) {
+	switch v := msg.(type) {
+	case Value:
+		b, err := e.encodeValue(dst, v)
+		return b, v.Type, err
+	case *Value:
+		if v == nil {
+			return dst, nil, fmt.Errorf("%w: nil *message.Value", ErrNotRegistered)
+		}
+		b, err := e.encodeValue(dst, *v)
+		return b, v.Type, err
+	}
+	t := e.f.TypeOf(msg)
+	if t == nil {
+		return dst, nil, fmt.Errorf("%w: %T", ErrNotRegistered, msg)
+	}
+	p := t.ops.pointer(msg)
+	if p == nil {
+		return dst, t, fmt.Errorf("%w: nil %T", ErrNotRegistered, msg)
+	}
+	e.w.Reset(dst)
+	e.w.Array(len(t.plan) + 1)
+	e.w.Uint(uint64(t.id))
+	if err := encodeStruct(e.w, t.plan, p); err != nil {
+		return dst, t, &FieldError{Type: t.name, Field: "?", Err: err}
+	}
+	e.w.End()
+	return e.w.Buffer(), t, nil
+}
+
+func (e *Encoder) encodeValue(dst []byte, v Value) ([]byte, error) {
+	if v.Type == nil || e.f.ByID(v.Type.id) != v.Type {
+		return dst, fmt.Errorf("%w: Value of a type not from this factory", ErrNotRegistered)
+	}
+	return e.EncodeArgs(dst, v.Type, v.Fields...)
+}
+
+// EncodeArgs appends the encoding of a message of type t built from field
+// values in order: pygnetic's send(name, *args). The number of values must
+// match the type's fields. For a typed registration every value must be
+// assignable or convertible to its field's Go type.
+func (e *Encoder) EncodeArgs(dst []byte, t *Type, args ...any) ([]byte, error) {
+	if len(args) != len(t.fields) {
+		return dst, fmt.Errorf("%w: %s has %d fields (%v), got %d values", ErrArity, t.name, len(t.fields), t.fields, len(args))
+	}
+	if t.goType != nil {
+		// Build the struct so field types are checked, then encode it.
+		sv := reflect.New(t.goType).Elem()
+		for i, f := range t.plan {
+			a := reflect.ValueOf(args[i])
+			ft := f.typ
+			switch {
+			case !a.IsValid():
+				continue // nil leaves the zero value
+			case a.Type().AssignableTo(ft):
+			case a.Type().ConvertibleTo(ft) && a.Kind() != reflect.String && ft.Kind() != reflect.String:
+				a = a.Convert(ft)
+			default:
+				return dst, &FieldError{Type: t.name, Field: f.name, Err: fmt.Errorf("got %T, want %v", args[i], ft)}
+			}
+			sv.FieldByIndex(fieldIndex(t.goType, f.offset)).Set(a)
+		}
+		b, _, err := e.Encode(dst, sv.Addr().Interface())
+		return b, err
+	}
+	e.w.Reset(dst)
+	e.w.Array(len(args) + 1)
+	e.w.Uint(uint64(t.id))
+	for i, a := range args {
+		if err := writeAny(e.w, a); err != nil {
+			return dst, &FieldError{Type: t.name, Field: t.fields[i], Err: err}
+		}
+	}
+	e.w.End()
+	return e.w.Buffer(), nil
+}
+
+func fieldIndex(st reflect.Type, offset uintptr) []int {
+	for i := 0; i < st.NumField(); i++ {
+		if st.Field(i).Offset == offset && st.Field(i).IsExported() {
+			return []int{i}
+		}
+	}
+	return nil
+}
+
+// writeAny writes common values directly and the rest through Value.
+func writeAny(w Writer, a any) error {
+	switch v := a.(type) {
+	case nil:
+		w.Nil()
+	case bool:
+		w.Bool(v)
+	case int:
+		w.Int(int64(v))
+	case int8:
+		w.Int(int64(v))
+	case int16:
+		w.Int(int64(v))
+	case int32:
+		w.Int(int64(v))
+	case int64:
+		w.Int(v)
+	case uint:
+		w.Uint(uint64(v))
+	case uint8:
+		w.Uint(uint64(v))
+	case uint16:
+		w.Uint(uint64(v))
+	case uint32:
+		w.Uint(uint64(v))
+	case uint64:
+		w.Uint(v)
+	case float32:
+		w.Float32(v)
+	case float64:
+		w.Float64(v)
+	case string:
+		w.String(v)
+	case []byte:
+		w.Bytes(v)
+	default:
+		return w.Value(v)
+	}
+	return nil
+}
+
+// Decoder unpacks messages with one reused codec Reader: pygnetic's
+// per-connection decoding context. Use one per goroutine.
+type Decoder struct {
+	f *Factory
+	r Reader
+}
+
+// NewDecoder returns a Decoder for this registry.
+func (f *Factory) NewDecoder() *Decoder { return &Decoder{f: f, r: f.codec.NewReader()} }
+
+// Begin starts decoding one message: it reads the array header and the id,
+// checks the arity, and returns the type. The fields are then read with
+// Rest, or with a call from Type.Bind given Reader, followed by Finish.
+func (d *Decoder) Begin(payload []byte) (*Type, error) {
+	d.r.Reset(payload)
+	n, err := d.r.Array()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("%w: empty array, no type id", ErrMalformed)
+	}
+	id, err := d.r.Uint()
+	if err != nil {
+		return nil, fmt.Errorf("%w: type id: %v", ErrMalformed, err)
+	}
+	t := d.f.ByID(int(min(id, 1<<31)))
+	if t == nil {
+		return nil, fmt.Errorf("%w: id %d (this side has %d types)", ErrUnknownType, id, d.f.Len())
+	}
+	if n-1 != len(t.fields) {
+		return t, fmt.Errorf("%w: %s has %d fields, message has %d", ErrArity, t.name, len(t.fields), n-1)
+	}
+	return t, nil
+}
+
+// Reader is the Reader positioned by Begin.
+func (d *Decoder) Reader() Reader { return d.r }
+
+// Rest decodes the fields after Begin: a T for a type registered from T, a
+// Value for a dynamic type. It then calls Finish.
+func (d *Decoder) Rest(t *Type) (any, error) {
+	var msg any
+	var err error
+	if t.ops != nil {
+		msg, err = t.ops.decode(d.r, t)
+	} else {
+		msg, err = decodeValue(d.r, t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// Finish checks the end of the message begun with Begin. Trailing bytes
+// after a message are an error: one payload is one message.
+func (d *Decoder) Finish() error {
+	if err := d.r.End(); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if d.r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, d.r.Len())
+	}
+	return nil
+}
+
+// Decode decodes one whole payload.
+func (d *Decoder) Decode(payload []byte) (any, *Type, error) {
+	t, err := d.Begin(payload)
+	if err != nil {
+		return nil, t, err
+	}
+	msg, err := d.Rest(t)
+	return msg, t, err
+}
+
+// Pack encodes one message into a new slice. Hot paths use an Encoder.
+func (f *Factory) Pack(msg any) ([]byte, error) {
+	b, _, err := f.NewEncoder().Encode(nil, msg)
+	return b, err
+}
+
+// PackArgs encodes a message of the named type from field values.
+func (f *Factory) PackArgs(name string, args ...any) ([]byte, error) {
+	t := f.ByName(name)
+	if t == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownType, name)
+	}
+	return f.NewEncoder().EncodeArgs(nil, t, args...)
+}
+
+// Unpack decodes one message.
+func (f *Factory) Unpack(payload []byte) (any, error) {
+	msg, _, err := f.NewDecoder().Decode(payload)
+	return msg, err
+}
+
+// UnpackAll decodes a buffer of messages written back to back (as
+// pygnetic's socket adapter sent them). It returns the messages decoded
+// before the first error, and that error.
+func (f *Factory) UnpackAll(buf []byte) ([]any, error) {
+	d := f.NewDecoder()
+	var out []any
+	for len(buf) > 0 {
+		t, err := d.Begin(buf)
+		if err != nil {
+			return out, err
+		}
+		var msg any
+		if t.ops != nil {
+			msg, err = t.ops.decode(d.r, t)
+		} else {
+			msg, err = decodeValue(d.r, t)
+		}
+		if err == nil {
+			err = d.r.End()
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, msg)
+		used := len(buf) - d.r.Len()
+		if used <= 0 {
+			return out, errors.New("message: decoder made no progress")
+		}
+		buf = buf[used:]
+	}
+	return out, nil
+}

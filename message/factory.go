@@ -1,0 +1,285 @@
+package message
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Factory is a registry of message types, bound to one codec.
+//
+// Registration (Register, Define) and Freeze may be called from one
+// goroutine at a time; once frozen, a Factory is read-only and every method
+// is safe for concurrent use.
+type Factory struct {
+	codec  Codec
+	frozen atomic.Bool
+
+	mu     sync.Mutex // guards registration, the slices and maps below until frozen
+	types  []*Type    // by id-1
+	byName map[string]*Type
+	byGo   map[reflect.Type]*Type // both T and *T map to the type of T
+}
+
+// NewFactory returns an empty registry whose messages are encoded with
+// codec. Package net's NewFactory wires the default codec (msgpack).
+func NewFactory(codec Codec) *Factory {
+	if codec == nil {
+		panic("message: NewFactory needs a codec, such as msgpack.New()")
+	}
+	return &Factory{
+		codec:  codec,
+		byName: make(map[string]*Type),
+		byGo:   make(map[reflect.Type]*Type),
+	}
+}
+
+// Codec is the codec this registry's messages are encoded with.
+func (f *Factory) Codec() Codec { return f.codec }
+
+// Register registers the struct type T: its fields are T's exported fields
+// in order. The name defaults to T's name in snake case (ChatMsg →
+// "chat_msg"); see Name, Channel and Deliver.
+func Register[T any](f *Factory, opts ...Option) (*Type, error) {
+	rt := reflect.TypeFor[T]()
+	plan, fields, err := planStruct(rt)
+	if err != nil {
+		return nil, err
+	}
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.name == "" {
+		o.name = snake(rt.Name())
+	}
+	t := &Type{goType: rt, plan: plan, ops: typed[T]{direct: pointerShaped(rt)}}
+	if err := f.add(t, o, fields); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// MustRegister is Register for program set-up: it panics on error, which
+// only a programming mistake (a bad struct, a duplicate name, a late call)
+// can cause.
+func MustRegister[T any](f *Factory, opts ...Option) *Type {
+	t, err := Register[T](f, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Define registers a dynamic type by name and field names, as pygnetic's
+// register did. Its messages arrive as Value.
+func (f *Factory) Define(name string, fields []string, opts ...Option) (*Type, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	o.name = name
+	t := &Type{}
+	if err := f.add(t, o, append([]string(nil), fields...)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (f *Factory) add(t *Type, o options, fields []string) error {
+	if err := checkName(o.name); err != nil {
+		return err
+	}
+	if err := checkFields(o.name, fields); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.frozen.Load() {
+		return fmt.Errorf("%w (registering %q)", ErrFrozen, o.name)
+	}
+	if _, dup := f.byName[o.name]; dup {
+		return fmt.Errorf("%w: %q", ErrDuplicateName, o.name)
+	}
+	if t.goType != nil {
+		if old := f.byGo[t.goType]; old != nil {
+			return fmt.Errorf("%w: Go type %v is already registered as %q", ErrDuplicateName, t.goType, old.name)
+		}
+	}
+	t.id = len(f.types) + 1
+	t.name = o.name
+	t.fields = fields
+	t.channel = uint8(o.channel)
+	t.delivery = o.delivery
+	t.method = methodName(o.name)
+	f.types = append(f.types, t)
+	f.byName[t.name] = t
+	if t.goType != nil {
+		f.byGo[t.goType] = t
+		f.byGo[reflect.PointerTo(t.goType)] = t
+	}
+	return nil
+}
+
+// Freeze ends registration: Register and Define fail from now on. Package
+// net freezes a factory when a Server or Client starts. Idempotent.
+func (f *Factory) Freeze() {
+	f.mu.Lock()
+	f.frozen.Store(true)
+	f.mu.Unlock()
+}
+
+// Frozen reports whether Freeze was called.
+func (f *Factory) Frozen() bool { return f.frozen.Load() }
+
+// Len is the number of registered types.
+func (f *Factory) Len() int {
+	f.lock()
+	defer f.unlock()
+	return len(f.types)
+}
+
+// Types returns the registered types in id order.
+func (f *Factory) Types() []*Type {
+	f.lock()
+	defer f.unlock()
+	return append([]*Type(nil), f.types...)
+}
+
+// ByID returns the type with the given id, or nil.
+func (f *Factory) ByID(id int) *Type {
+	f.lock()
+	defer f.unlock()
+	if id < 1 || id > len(f.types) {
+		return nil
+	}
+	return f.types[id-1]
+}
+
+// ByName returns the type with the given name, or nil.
+func (f *Factory) ByName(name string) *Type {
+	f.lock()
+	defer f.unlock()
+	return f.byName[name]
+}
+
+// TypeOf returns the type of a message value: a registered struct, a
+// pointer to one, or a Value. It returns nil for anything else.
+func (f *Factory) TypeOf(msg any) *Type {
+	switch v := msg.(type) {
+	case Value:
+		return v.Type
+	case *Value:
+		if v == nil {
+			return nil
+		}
+		return v.Type
+	}
+	f.lock()
+	defer f.unlock()
+	return f.byGo[reflect.TypeOf(msg)]
+}
+
+// lock takes the registration lock only while registration is still open:
+// a frozen factory is read without locking.
+func (f *Factory) lock() {
+	if !f.frozen.Load() {
+		f.mu.Lock()
+	}
+}
+
+func (f *Factory) unlock() {
+	if !f.frozen.Load() {
+		f.mu.Unlock()
+	}
+}
+
+// Hash is a registry fingerprint.
+type Hash [16]byte
+
+// String is the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// Hash fingerprints the registry: the codec's name and, in id order, each
+// type's name, fields, channel and delivery mode. It is the same in every
+// process that registers the same types in the same order, on any
+// platform. Go field types are not part of it, so a typed and a dynamic
+// registration with the same names are interchangeable.
+func (f *Factory) Hash() Hash {
+	sum := sha256.Sum256([]byte(f.Describe()))
+	var h Hash
+	copy(h[:], sum[:])
+	return h
+}
+
+// Describe is the canonical text the hash is computed from: a header line,
+// then one line per type, "id name(field,field) channel delivery".
+func (f *Factory) Describe() string {
+	f.lock()
+	defer f.unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "gonetic registry 1 codec=%s\n", f.codec.Name())
+	for _, t := range f.types {
+		b.WriteString(t.describe())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (t *Type) describe() string {
+	return fmt.Sprintf("%d %s(%s) %d %s", t.id, t.name, strings.Join(t.fields, ","), t.channel, t.delivery)
+}
+
+// Channels is the number of channels the registry uses: one more than the
+// highest channel of any type, and at least 1.
+func (f *Factory) Channels() int {
+	f.lock()
+	defer f.unlock()
+	n := 1
+	for _, t := range f.types {
+		if int(t.channel)+1 > n {
+			n = int(t.channel) + 1
+		}
+	}
+	return n
+}
+
+// Diff explains how this registry differs from another one, given as the
+// other side's Lines: the first type that differs, or which side has more.
+// mine and theirs name the two sides in the text ("server", "client"). It
+// returns "" when they are the same.
+func (f *Factory) Diff(other []string, mine, theirs string) string {
+	f.lock()
+	defer f.unlock()
+	for i, t := range f.types {
+		line := t.describe()
+		if i >= len(other) {
+			return fmt.Sprintf("type %d: %s has %s, %s has no type %d (%s has %d types, %s %d)",
+				i+1, mine, line, theirs, i+1, mine, len(f.types), theirs, len(other))
+		}
+		if other[i] != line {
+			return fmt.Sprintf("type %d: %s has %s, %s has %s", i+1, mine, line, theirs, other[i])
+		}
+	}
+	if len(other) > len(f.types) {
+		n := len(f.types)
+		return fmt.Sprintf("type %d: %s has %s, %s has no type %d (%s has %d types, %s %d)",
+			n+1, theirs, other[n], mine, n+1, theirs, len(other), mine, n)
+	}
+	return ""
+}
+
+// Lines returns the Describe lines of the types, without the header.
+func (f *Factory) Lines() []string {
+	f.lock()
+	defer f.unlock()
+	out := make([]string, len(f.types))
+	for i, t := range f.types {
+		out[i] = t.describe()
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package net
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gonetic/gonetic/message"
+)
+
+// Client connects to one or more servers.
+//
+// Update, Poll, On and the handlers run on the game's goroutine, one at a
+// time. Connect, Connections and Close may be called from any goroutine.
+type Client struct {
+	e *endpoint
+}
+
+// NewClient returns a client.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	e, err := newEndpoint(cfg.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{e: e}, nil
+}
+
+func (c *Client) endpoint() *endpoint { return c.e }
+
+// Connect starts connecting to addr and returns the connection at once,
+// in state Connecting. The outcome arrives through Update: OnConnect and a
+// Connected event once the server accepted the handshake, or OnDisconnect
+// and a Disconnected event with the reason if it failed or was refused.
+// h is the connection's handler (see package handler), or nil.
+func (c *Client) Connect(addr string, h any) (*Conn, error) {
+	e := c.e
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	conn := e.newConn(addr, Connecting)
+	if err := e.bind(conn, h); err != nil {
+		e.mu.Lock()
+		delete(e.conns, conn)
+		e.mu.Unlock()
+		return nil, err
+	}
+	conn.deadline = time.Now().Add(e.cfg.HandshakeTimeout)
+	e.inbox.push(conn, itemOpened, 0, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer cancel()
+		link, err := e.cfg.Transport.Dial(ctx, addr, e.tcfg, (*connSink)(conn))
+		if err != nil {
+			e.inbox.push(conn, itemClosed, 0, nil, fmt.Errorf("gonetic: connect to %s over %s: %w", addr, e.cfg.Transport.Name(), err))
+			return
+		}
+		conn.mu.Lock()
+		defer conn.mu.Unlock()
+		conn.link = link
+		if conn.state != Connecting || e.closed.Load() {
+			// Disconnect or Close came first.
+			link.Abort()
+			return
+		}
+		conn.state = Handshaking
+		hash := e.factory.Hash()
+		if err := conn.sendControl(control{
+			kind: ctlHello, version: ProtocolVersion, codec: e.factory.Codec().Name(),
+			hash: hash[:], lines: e.factory.Lines(),
+		}); err != nil {
+			link.Abort()
+		}
+	}()
+	return conn, nil
+}
+
+// Dial connects to addr and waits until the connection is open, running
+// Update (and so handlers) meanwhile, on the calling goroutine. It returns
+// the reason when the connection fails or is refused, or ctx's error.
+func (c *Client) Dial(ctx context.Context, addr string, h any) (*Conn, error) {
+	conn, err := c.Connect(addr, h)
+	if err != nil {
+		return nil, err
+	}
+	var reason error
+	stop := context.AfterFunc(ctx, func() { c.e.inbox.wakeUp() })
+	defer stop()
+	for {
+		switch conn.State() {
+		case Open:
+			return conn, nil
+		case Closed:
+			if reason == nil {
+				reason = errors.New("gonetic: connection closed during the handshake")
+			}
+			return nil, reason
+		}
+		if err := ctx.Err(); err != nil {
+			conn.Disconnect("dial cancelled")
+			return nil, fmt.Errorf("gonetic: dial %s: %w", addr, err)
+		}
+		if err := c.e.update(50 * time.Millisecond); err != nil {
+			return nil, err
+		}
+		if conn.State() == Closed {
+			reason = conn.closeReason
+		}
+	}
+}
+
+// Update waits at most timeout for network activity (0: never waits),
+// then delivers everything that arrived: handler methods run now, on the
+// calling goroutine, and events are queued for Poll. Call it every frame.
+func (c *Client) Update(timeout time.Duration) error { return c.e.update(timeout) }
+
+// Poll returns the next event, or false when there is none (or events are
+// off: see Config.EventQueue). It allocates nothing.
+func (c *Client) Poll() (Event, bool) { return c.e.poll() }
+
+// Connections returns the client's open connections except exclude.
+func (c *Client) Connections(exclude *Conn) []*Conn { return c.e.connections(exclude) }
+
+// Factory is the client's message registry.
+func (c *Client) Factory() *message.Factory { return c.e.factory }
+
+// Shutdown disconnects every connection with reason (queued messages are
+// delivered first) and runs Update until all have ended or ctx is done,
+// then closes the client. Call it from the goroutine that calls Update.
+func (c *Client) Shutdown(ctx context.Context, reason string) error {
+	if c.e.closed.Load() {
+		return nil
+	}
+	c.e.closeAll(reason)
+	for c.e.live() > 0 {
+		if err := ctx.Err(); err != nil {
+			c.Close()
+			return fmt.Errorf("gonetic: shutdown: %d connections still closing: %w", c.e.live(), err)
+		}
+		if err := c.e.update(10 * time.Millisecond); err != nil {
+			break
+		}
+	}
+	return c.Close()
+}
+
+// Close drops every connection at once, without delivering what is
+// queued, and waits for the client's goroutines. Idempotent.
+func (c *Client) Close() error {
+	c.e.closeOnce.Do(func() {
+		c.e.closed.Store(true)
+		c.e.abortAll()
+		c.e.wg.Wait()
+		c.e.timer.Stop()
+	})
+	return nil
+}

@@ -1,0 +1,101 @@
+package net
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// NewFactory returns an empty message registry with the default codec,
+// msgpack. Use message.NewFactory to choose another one (adapters/json).
+func NewFactory() *message.Factory { return message.NewFactory(msgpack.New()) }
+
+// Defaults of the config fields.
+const (
+	DefaultMaxConns         = 1024
+	DefaultMaxMessageSize   = transport.DefaultMaxPayload
+	DefaultInboxBytes       = 8 << 20
+	DefaultHandshakeTimeout = 10 * time.Second
+)
+
+// Config is what Server and Client have in common. The zero value of every
+// field means its documented default.
+type Config struct {
+	// Factory is the message registry; both ends must register the same
+	// types in the same order, with the same codec. Required. It is frozen
+	// when the Server or Client is created.
+	Factory *message.Factory
+	// Transport is the network adapter. Default: TCP (adapters/tcp).
+	Transport transport.Transport
+	// EventQueue turns on typed events (see Poll) with a queue of this many
+	// events. Default 0: no events; handlers only. When the queue is full,
+	// Update stops reading from the network until the game drains it, so
+	// nothing is dropped and senders slow down.
+	EventQueue int
+	// MaxMessageSize is the largest encoded message, in bytes, sent or
+	// received. Default DefaultMaxMessageSize (1 MiB). A peer that sends a
+	// larger one is disconnected with a reason.
+	MaxMessageSize int
+	// InboxBytes bounds what arrived and waits for Update. When it is full
+	// the adapter stops reading (backpressure). Default 8 MiB.
+	InboxBytes int
+	// HandshakeTimeout bounds the handshake. Default 10 s.
+	HandshakeTimeout time.Duration
+	// Logger receives connection-level logs (accepts, refusals,
+	// disconnects), never one line per message. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Factory == nil {
+		return c, fmt.Errorf("gonetic: Config.Factory is required: create one with gnet.NewFactory() and register your message types")
+	}
+	if c.Transport == nil {
+		c.Transport = tcp.New(tcp.Options{})
+	}
+	if c.EventQueue < 0 {
+		return c, fmt.Errorf("gonetic: Config.EventQueue is %d; use 0 for no events or a positive capacity", c.EventQueue)
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.InboxBytes <= 0 {
+		c.InboxBytes = DefaultInboxBytes
+	}
+	if c.InboxBytes < c.MaxMessageSize {
+		c.InboxBytes = c.MaxMessageSize
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// ServerConfig configures Listen.
+type ServerConfig struct {
+	Config
+	// Addr is the address to listen on, "host:port". Default
+	// "127.0.0.1:0" (a free port on loopback; see Server.Addr).
+	Addr string
+	// MaxConns is the most open connections; connection MaxConns+1 is
+	// refused with the reason "server full". Default 1024.
+	MaxConns int
+	// NewHandler returns the handler for one accepted connection (see
+	// package handler); nil means connections have no handler. It runs
+	// inside Update.
+	NewHandler func() any
+}
+
+// ClientConfig configures NewClient.
+type ClientConfig struct {
+	Config
+}

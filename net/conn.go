@@ -1,0 +1,263 @@
+package net
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonetic/gonetic/handler"
+	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// State is where a connection is in its life.
+type State int32
+
+// Connection states, in order.
+const (
+	Connecting  State = iota // a client is dialling
+	Handshaking              // the link is up, the handshake is not done
+	Open                     // messages flow
+	Closing                  // Disconnect was called or the peer said bye
+	Closed                   // the end was reported to the handler
+)
+
+func (s State) String() string {
+	switch s {
+	case Connecting:
+		return "connecting"
+	case Handshaking:
+		return "handshaking"
+	case Open:
+		return "open"
+	case Closing:
+		return "closing"
+	case Closed:
+		return "closed"
+	}
+	return fmt.Sprintf("state(%d)", int32(s))
+}
+
+// Conn is one connection, on a Server (one per accepted peer) or a Client
+// (one per server it connects to).
+//
+// Send, SendArgs, Disconnect, State, Addr, ID and Stats may be called from
+// any goroutine. The handler is called only inside Update.
+type Conn struct {
+	ep   *endpoint
+	id   uint64
+	addr string
+
+	mu    sync.Mutex // guards state, link, enc, buf, reason, and the send path
+	state State
+	link  transport.Link
+	enc   *message.Encoder
+	ctlW  message.Writer
+	buf   []byte
+	// why this side is closing (Disconnect's reason), sent in bye
+	reason string
+
+	// Read and written only by the goroutine in Update.
+	table       *handler.Table
+	peerReason  string    // the reason the peer gave in bye or refuse
+	refused     bool      // the peer refused our handshake
+	failure     error     // a local protocol failure that closed the link
+	deadline    time.Time // handshake deadline
+	everOpened  bool
+	closeReason error // what OnDisconnect got
+	closeQueued bool
+
+	msgsIn   atomic.Uint64
+	ctlSent  atomic.Uint64 // control payloads sent, left out of MessagesSent
+	ctlRecvd atomic.Uint64
+}
+
+// ID is a number unique among this process's connections.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Addr is the peer's address.
+func (c *Conn) Addr() string { return c.addr }
+
+// State is the connection's state now.
+func (c *Conn) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Connected reports whether the connection is open.
+func (c *Conn) Connected() bool { return c.State() == Open }
+
+// Handler is the handler attached to the connection, or nil.
+func (c *Conn) Handler() any {
+	if t := c.table; t != nil {
+		return t.Handler
+	}
+	return nil
+}
+
+func (c *Conn) String() string { return fmt.Sprintf("conn#%d(%s)", c.id, c.addr) }
+
+// Send sends a message: a registered struct, a pointer to one (which
+// avoids a copy; Send does not keep it), or a message.Value. It returns
+// once the message is queued: the adapter sends it soon after, on the
+// type's channel with the type's delivery mode.
+func (c *Conn) Send(msg any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != Open {
+		return c.notOpen()
+	}
+	buf, t, err := c.enc.Encode(c.buf[:0], msg)
+	c.buf = buf
+	if err != nil {
+		return err
+	}
+	return c.link.Send(t.Channel(), t.Delivery(), buf)
+}
+
+// SendArgs sends a message of the named type built from field values in
+// order, as pygnetic's send(name, *args); the count must match the type's
+// fields.
+func (c *Conn) SendArgs(name string, args ...any) error {
+	t := c.ep.factory.ByName(name)
+	if t == nil {
+		return fmt.Errorf("%w: %q", message.ErrUnknownType, name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != Open {
+		return c.notOpen()
+	}
+	buf, err := c.enc.EncodeArgs(c.buf[:0], t, args...)
+	c.buf = buf
+	if err != nil {
+		return err
+	}
+	return c.link.Send(t.Channel(), t.Delivery(), buf)
+}
+
+// sendEncoded sends a payload encoded elsewhere (Broadcast).
+func (c *Conn) sendEncoded(t *message.Type, payload []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != Open {
+		return c.notOpen()
+	}
+	return c.link.Send(t.Channel(), t.Delivery(), payload)
+}
+
+func (c *Conn) notOpen() error {
+	if c.state < Open {
+		return ErrNotConnected
+	}
+	return ErrClosed
+}
+
+// sendControl sends a control payload; c.mu is held.
+func (c *Conn) sendControl(ctl control) error {
+	if c.ctlW == nil {
+		c.ctlW = ctlCodec.NewWriter()
+	}
+	c.buf = appendControl(c.ctlW, c.buf[:0], ctl)
+	c.ctlSent.Add(1)
+	return c.link.Send(0, transport.Reliable, c.buf)
+}
+
+// Disconnect ends the connection: everything already sent is delivered
+// first, then the peer is told reason and both handlers get OnDisconnect.
+// It returns at once. Calling it again, or on a closed connection, does
+// nothing.
+func (c *Conn) Disconnect(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(reason)
+}
+
+// closeLocked sends bye (when there is a link) and closes the link
+// gracefully. c.mu is held.
+func (c *Conn) closeLocked(reason string) {
+	switch c.state {
+	case Closing, Closed:
+		return
+	case Connecting:
+		// The dialler sees the state and closes the link it gets.
+		c.state = Closing
+		c.reason = reason
+		return
+	}
+	c.state = Closing
+	c.reason = reason
+	_ = c.sendControl(control{kind: ctlBye, reason: reason})
+	c.link.Close()
+}
+
+// abort closes at once, without telling the peer.
+func (c *Conn) abort() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == Closed {
+		return
+	}
+	if c.state != Closing {
+		c.state = Closing
+	}
+	if c.link != nil {
+		c.link.Abort()
+	}
+}
+
+// Stats are a connection's counters.
+type Stats struct {
+	// Bytes the adapter handed to and read from the operating system,
+	// framing and handshake included.
+	BytesSent, BytesReceived uint64
+	// Messages sent (handed to the operating system) and received
+	// (delivered by Update); handshake and control messages not counted.
+	MessagesSent, MessagesReceived uint64
+	// RTT and its variance, where the adapter measures them (ENet).
+	RTT, RTTVariance time.Duration
+	// PacketLoss is the adapter's loss estimate, 0 to 1 (ENet).
+	PacketLoss float64
+}
+
+// Stats returns the connection's counters.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	link := c.link
+	c.mu.Unlock()
+	var ls transport.Stats
+	if link != nil {
+		ls = link.Stats()
+	}
+	sent := ls.PayloadsSent
+	if ctl := c.ctlSent.Load(); sent > ctl {
+		sent -= ctl
+	} else {
+		sent = 0
+	}
+	return Stats{
+		BytesSent:        ls.BytesSent,
+		BytesReceived:    ls.BytesReceived,
+		MessagesSent:     sent,
+		MessagesReceived: c.msgsIn.Load(),
+		RTT:              time.Duration(ls.RTT),
+		RTTVariance:      time.Duration(ls.RTTVariance),
+		PacketLoss:       ls.PacketLoss,
+	}
+}
+
+// connSink is the transport.Sink of one connection: it queues what the
+// adapter reports for Update.
+type connSink Conn
+
+func (s *connSink) Receive(channel uint8, payload []byte) {
+	c := (*Conn)(s)
+	c.ep.inbox.push(c, itemPayload, channel, payload, nil)
+}
+
+func (s *connSink) Closed(err error) {
+	c := (*Conn)(s)
+	c.ep.inbox.push(c, itemClosed, 0, nil, err)
+}

@@ -1,0 +1,156 @@
+package net
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+)
+
+// ProtocolVersion is the version of gonetic's wire protocol, carried in
+// the handshake (docs/PROTOCOL.md).
+const ProtocolVersion = 1
+
+// controlMark starts every control payload. A message payload never starts
+// with 0x00: it is a codec's array ([ in JSON, 0x9N/0xdc/0xdd in msgpack).
+const controlMark = 0x00
+
+// Control payloads: controlMark, then a msgpack array whose first element
+// names the kind.
+const (
+	ctlHello   = "hello"   // client → server: [hello, version, codec, hash(bin 16), [type lines]]
+	ctlWelcome = "welcome" // server → client: [welcome, version]
+	ctlRefuse  = "refuse"  // server → client: [refuse, reason], then the server closes
+	ctlBye     = "bye"     // either way: [bye, reason], then the sender closes
+)
+
+// control is a decoded control payload.
+type control struct {
+	kind    string
+	version uint64
+	codec   string
+	hash    []byte
+	lines   []string
+	reason  string
+}
+
+var ctlCodec = msgpack.New()
+
+// appendControl encodes a control payload.
+func appendControl(w message.Writer, dst []byte, c control) []byte {
+	w.Reset(append(dst, controlMark))
+	switch c.kind {
+	case ctlHello:
+		w.Array(5)
+		w.String(c.kind)
+		w.Uint(c.version)
+		w.String(c.codec)
+		w.Bytes(c.hash)
+		w.Array(len(c.lines))
+		for _, l := range c.lines {
+			w.String(l)
+		}
+		w.End()
+	case ctlWelcome:
+		w.Array(2)
+		w.String(c.kind)
+		w.Uint(c.version)
+	default: // refuse, bye
+		w.Array(2)
+		w.String(c.kind)
+		w.String(c.reason)
+	}
+	w.End()
+	return w.Buffer()
+}
+
+var errControl = errors.New("gonetic: malformed control message")
+
+// parseControl decodes a control payload (after controlMark).
+func parseControl(r message.Reader, b []byte) (control, error) {
+	var c control
+	r.Reset(b)
+	n, err := r.Array()
+	if err != nil || n < 1 {
+		return c, fmt.Errorf("%w: %v", errControl, err)
+	}
+	if c.kind, err = r.String(); err != nil {
+		return c, fmt.Errorf("%w: kind: %v", errControl, err)
+	}
+	switch c.kind {
+	case ctlHello:
+		if n != 5 {
+			return c, fmt.Errorf("%w: hello has %d elements, want 5", errControl, n)
+		}
+		if c.version, err = r.Uint(); err != nil {
+			return c, fmt.Errorf("%w: hello version: %v", errControl, err)
+		}
+		if c.codec, err = r.String(); err != nil {
+			return c, fmt.Errorf("%w: hello codec: %v", errControl, err)
+		}
+		if c.hash, err = r.Bytes(); err != nil {
+			return c, fmt.Errorf("%w: hello hash: %v", errControl, err)
+		}
+		m, err := r.Array()
+		if err != nil {
+			return c, fmt.Errorf("%w: hello types: %v", errControl, err)
+		}
+		if m > r.Len() { // each line takes at least one byte
+			return c, fmt.Errorf("%w: hello claims %d types in %d bytes", errControl, m, r.Len())
+		}
+		c.lines = make([]string, m)
+		for i := range c.lines {
+			if c.lines[i], err = r.String(); err != nil {
+				return c, fmt.Errorf("%w: hello type %d: %v", errControl, i+1, err)
+			}
+		}
+		if err := r.End(); err != nil {
+			return c, fmt.Errorf("%w: %v", errControl, err)
+		}
+	case ctlWelcome:
+		if n != 2 {
+			return c, fmt.Errorf("%w: welcome has %d elements, want 2", errControl, n)
+		}
+		if c.version, err = r.Uint(); err != nil {
+			return c, fmt.Errorf("%w: welcome version: %v", errControl, err)
+		}
+	case ctlRefuse, ctlBye:
+		if n != 2 {
+			return c, fmt.Errorf("%w: %s has %d elements, want 2", errControl, c.kind, n)
+		}
+		if c.reason, err = r.String(); err != nil {
+			return c, fmt.Errorf("%w: %s reason: %v", errControl, c.kind, err)
+		}
+	default:
+		return c, fmt.Errorf("%w: unknown kind %q", errControl, c.kind)
+	}
+	if err := r.End(); err != nil {
+		return c, fmt.Errorf("%w: %v", errControl, err)
+	}
+	if r.Len() != 0 {
+		return c, fmt.Errorf("%w: %d trailing bytes", errControl, r.Len())
+	}
+	return c, nil
+}
+
+// checkHello compares a client's hello with the server's registry and
+// returns why they cannot talk, or "" when they can. The reason is worded
+// for both sides ("client" and "server").
+func checkHello(f *message.Factory, h control) string {
+	if h.version != ProtocolVersion {
+		return fmt.Sprintf("protocol version differs: client %d, server %d", h.version, ProtocolVersion)
+	}
+	if h.codec != f.Codec().Name() {
+		return fmt.Sprintf("codec differs: client %q, server %q; use the same serialization adapter on both ends", h.codec, f.Codec().Name())
+	}
+	hash := f.Hash()
+	if string(h.hash) != string(hash[:]) {
+		diff := f.Diff(h.lines, "server", "client")
+		if diff == "" {
+			diff = "same types, so the registries differ in a way the client's list does not show"
+		}
+		return fmt.Sprintf("message registry differs (client hash %x, server hash %s): %s; register the same types in the same order on both ends", h.hash, hash, diff)
+	}
+	return ""
+}

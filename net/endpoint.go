@@ -1,0 +1,427 @@
+package net
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonetic/gonetic/event"
+	"github.com/gonetic/gonetic/handler"
+	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// Event is a typed event; see package event. The concrete types are
+// Connected, Accepted, Disconnected, Refused and Received.
+type Event = event.Event
+
+// The event types, for a type switch on what Poll returns.
+type (
+	Connected    = event.Connected[*Conn]
+	Accepted     = event.Accepted[*Conn]
+	Disconnected = event.Disconnected[*Conn]
+	Refused      = event.Refused
+	Received     = event.Received[*Conn]
+)
+
+var connIDs atomic.Uint64 // connection ids, unique in the process
+
+// endpoint is what Server and Client share: the inbox, Update, dispatch.
+type endpoint struct {
+	cfg       Config
+	factory   *message.Factory
+	tcfg      transport.Config
+	inbox     *inbox
+	server    *Server // nil on a client
+	log       *slog.Logger
+	isServer  bool
+	closed    atomic.Bool
+	closeOnce sync.Once
+	wg        sync.WaitGroup // goroutines we started (dials)
+
+	mu    sync.Mutex // guards conns and handlers' view of them
+	conns map[*Conn]struct{}
+	open  []*Conn // open connections, in the order they opened
+
+	// Only the goroutine in Update touches the fields below.
+	timer       *time.Timer
+	batch       []item
+	data        []byte
+	pos         int // next item of batch to process
+	dec         *message.Decoder
+	ctlR        message.Reader
+	events      *event.Queue[Event]
+	funcs       []func(message.Reader) error // On[T] handlers by type id-1
+	funcConn    *Conn                        // the Conn an On[T] call is for
+	handshaking []*Conn
+}
+
+func newEndpoint(cfg Config) (*endpoint, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Factory.Freeze()
+	e := &endpoint{
+		cfg:     cfg,
+		factory: cfg.Factory,
+		tcfg:    transport.Config{Channels: cfg.Factory.Channels(), MaxPayload: cfg.MaxMessageSize},
+		inbox:   newInbox(cfg.InboxBytes),
+		log:     cfg.Logger,
+		conns:   make(map[*Conn]struct{}),
+		timer:   time.NewTimer(time.Hour),
+		dec:     cfg.Factory.NewDecoder(),
+		ctlR:    ctlCodec.NewReader(),
+		funcs:   make([]func(message.Reader) error, cfg.Factory.Len()),
+	}
+	e.timer.Stop()
+	if cfg.EventQueue > 0 {
+		e.events = event.NewQueue[Event](cfg.EventQueue)
+	}
+	return e, nil
+}
+
+func (e *endpoint) newConn(addr string, state State) *Conn {
+	c := &Conn{ep: e, id: connIDs.Add(1), addr: addr, state: state, enc: e.factory.NewEncoder()}
+	e.mu.Lock()
+	e.conns[c] = struct{}{}
+	e.mu.Unlock()
+	return c
+}
+
+// update is Server.Update and Client.Update.
+func (e *endpoint) update(timeout time.Duration) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	if e.pos >= len(e.batch) {
+		if e.events != nil && e.events.Full() {
+			return nil // the game must drain events first; the network waits
+		}
+		e.batch, e.data = e.inbox.take(timeout, e.timer, e.batch, e.data)
+		e.pos = 0
+	}
+	for e.pos < len(e.batch) {
+		if e.events != nil && e.events.Full() {
+			break
+		}
+		it := &e.batch[e.pos]
+		e.pos++
+		switch it.kind {
+		case itemPayload:
+			e.receive(it.conn, it.channel, e.data[it.off:it.off+it.len])
+		case itemClosed:
+			e.closed1(it.conn, it.err)
+		case itemOpened:
+			if s := it.conn.State(); s == Handshaking || s == Connecting {
+				e.handshaking = append(e.handshaking, it.conn)
+			}
+		}
+		it.conn, it.err = nil, nil
+	}
+	if len(e.handshaking) > 0 {
+		e.expireHandshakes()
+	}
+	return nil
+}
+
+// receive handles one payload.
+func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
+	c.mu.Lock()
+	state := c.state
+	c.mu.Unlock()
+	if state == Closed {
+		return
+	}
+	if len(p) > 0 && p[0] == controlMark {
+		c.ctlRecvd.Add(1)
+		ctl, err := parseControl(e.ctlR, p[1:])
+		if err != nil {
+			e.fail(c, err)
+			return
+		}
+		e.control(c, state, ctl)
+		return
+	}
+	if state != Open {
+		if state == Handshaking {
+			e.fail(c, errors.New("gonetic: message before the handshake finished"))
+		}
+		return // Closing: what the peer sent after we said bye is dropped
+	}
+	t, err := e.dec.Begin(p)
+	if err != nil {
+		e.fail(c, err)
+		return
+	}
+	c.msgsIn.Add(1)
+	if call := c.table.Call(t.ID()); call != nil {
+		if err := call(e.dec.Reader()); err != nil {
+			e.fail(c, err)
+			return
+		}
+		if e.events == nil {
+			if err := e.dec.Finish(); err != nil {
+				e.fail(c, err)
+			}
+			return
+		}
+		t, _ = e.dec.Begin(p) // decode again for the event
+	} else if f := e.funcs[t.ID()-1]; f != nil {
+		e.funcConn = c
+		err := f(e.dec.Reader())
+		e.funcConn = nil
+		if err != nil {
+			e.fail(c, err)
+			return
+		}
+		if e.events == nil {
+			if err := e.dec.Finish(); err != nil {
+				e.fail(c, err)
+			}
+			return
+		}
+		t, _ = e.dec.Begin(p)
+	} else if c.table.OnReceive == nil && e.events == nil {
+		// Nobody wants it, but it must still be a valid message.
+		if _, err := e.dec.Rest(t); err != nil {
+			e.fail(c, err)
+		}
+		return
+	}
+	msg, err := e.dec.Rest(t)
+	if err != nil {
+		e.fail(c, err)
+		return
+	}
+	if c.table.Call(t.ID()) == nil && e.funcs[t.ID()-1] == nil && c.table.OnReceive != nil {
+		c.table.OnReceive(msg)
+	}
+	if e.events != nil {
+		e.events.Push(Received{Conn: c, Type: t, Msg: msg})
+	}
+}
+
+// control handles a control payload.
+func (e *endpoint) control(c *Conn, state State, ctl control) {
+	switch ctl.kind {
+	case ctlBye:
+		c.mu.Lock()
+		c.peerReason = ctl.reason
+		if c.state == Open || c.state == Handshaking {
+			c.state = Closing
+			c.link.Close()
+		}
+		c.mu.Unlock()
+	case ctlRefuse:
+		if e.isServer || state != Handshaking {
+			e.fail(c, errors.New("gonetic: unexpected refuse message"))
+			return
+		}
+		c.mu.Lock()
+		c.peerReason = ctl.reason
+		c.refused = true
+		c.state = Closing
+		c.link.Close()
+		c.mu.Unlock()
+	case ctlHello:
+		if !e.isServer || state != Handshaking {
+			e.fail(c, errors.New("gonetic: unexpected hello message"))
+			return
+		}
+		e.server.hello(c, ctl)
+	case ctlWelcome:
+		if e.isServer || state != Handshaking {
+			e.fail(c, errors.New("gonetic: unexpected welcome message"))
+			return
+		}
+		if ctl.version != ProtocolVersion {
+			e.fail(c, errors.New("gonetic: server welcomed us with another protocol version"))
+			return
+		}
+		e.opened(c)
+	}
+}
+
+// opened moves a connection to Open and tells its handler.
+func (e *endpoint) opened(c *Conn) {
+	c.mu.Lock()
+	if c.state != Handshaking {
+		c.mu.Unlock()
+		return
+	}
+	c.state = Open
+	c.mu.Unlock()
+	c.everOpened = true
+	e.dropHandshaking(c)
+	e.mu.Lock()
+	e.open = append(e.open, c)
+	e.mu.Unlock()
+	if e.events != nil {
+		if e.isServer {
+			e.events.Push(Accepted{Conn: c})
+		} else {
+			e.events.Push(Connected{Conn: c})
+		}
+	}
+	if c.table.OnConnect != nil {
+		c.table.OnConnect()
+	}
+}
+
+// fail ends a connection because of a protocol error on this side; the
+// peer is told why.
+func (e *endpoint) fail(c *Conn, err error) {
+	e.log.Info("gonetic: disconnecting peer after a protocol error", "conn", c.String(), "err", err)
+	c.mu.Lock()
+	if c.failure == nil {
+		c.failure = err
+	}
+	c.closeLocked("protocol error: " + err.Error())
+	c.mu.Unlock()
+}
+
+// closed1 handles the end of a link.
+func (e *endpoint) closed1(c *Conn, err error) {
+	c.mu.Lock()
+	if c.state == Closed {
+		c.mu.Unlock()
+		return
+	}
+	c.state = Closed
+	local := c.reason
+	c.mu.Unlock()
+	e.dropHandshaking(c)
+	e.mu.Lock()
+	delete(e.conns, c)
+	if i := slices.Index(e.open, c); i >= 0 {
+		// Copy on write: Broadcast ranges over the old slice unlocked.
+		e.open = slices.Delete(slices.Clone(e.open), i, i+1)
+	}
+	e.mu.Unlock()
+
+	var reason error
+	switch {
+	case c.refused:
+		reason = &DisconnectError{Remote: true, Reason: c.peerReason, Err: ErrRefused}
+	case c.failure != nil:
+		reason = &DisconnectError{Reason: local, Err: c.failure}
+	case local != "":
+		reason = &DisconnectError{Reason: local}
+	case c.peerReason != "" || errors.Is(err, io.EOF):
+		reason = &DisconnectError{Remote: true, Reason: c.peerReason, Err: err}
+	case err != nil:
+		reason = &DisconnectError{Err: err}
+	default:
+		reason = &DisconnectError{Err: io.EOF}
+	}
+	c.closeReason = reason
+	if e.isServer && !c.everOpened {
+		// Never accepted: no handler saw it. Refusals were reported when sent.
+		return
+	}
+	e.log.Debug("gonetic: connection closed", "conn", c.String(), "reason", reason)
+	if e.events != nil {
+		e.events.Push(Disconnected{Conn: c, Reason: reason})
+	}
+	if c.table != nil && c.table.OnDisconnect != nil {
+		c.table.OnDisconnect(reason)
+	}
+}
+
+func (e *endpoint) dropHandshaking(c *Conn) {
+	for i, o := range e.handshaking {
+		if o == c {
+			e.handshaking = append(e.handshaking[:i], e.handshaking[i+1:]...)
+			return
+		}
+	}
+}
+
+func (e *endpoint) expireHandshakes() {
+	now := time.Now()
+	for _, c := range append([]*Conn(nil), e.handshaking...) {
+		if now.After(c.deadline) {
+			e.dropHandshaking(c)
+			if e.isServer {
+				e.server.refuse(c, "handshake timed out after "+e.cfg.HandshakeTimeout.String())
+			} else {
+				e.fail(c, errors.New("gonetic: handshake timed out after "+e.cfg.HandshakeTimeout.String()))
+			}
+		}
+	}
+}
+
+// poll returns the next event.
+func (e *endpoint) poll() (Event, bool) {
+	if e.events == nil {
+		return nil, false
+	}
+	return e.events.Poll()
+}
+
+// connections lists open connections except exclude.
+func (e *endpoint) connections(exclude *Conn) []*Conn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Conn, 0, len(e.open))
+	for _, c := range e.open {
+		if c != exclude {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// bind attaches handler h to c.
+func (e *endpoint) bind(c *Conn, h any) error {
+	t, err := handler.Bind(h, e.factory)
+	if err != nil {
+		return err
+	}
+	if b, ok := h.(interface{ base() *Handler }); ok {
+		hb := b.base()
+		hb.conn = c
+		hb.server = e.server
+	}
+	c.table = t
+	return nil
+}
+
+// shutdown closes every connection gracefully and waits for the ends, by
+// running Update, until ctx is done.
+func (e *endpoint) closeAll(reason string) {
+	e.mu.Lock()
+	all := make([]*Conn, 0, len(e.conns))
+	for c := range e.conns {
+		all = append(all, c)
+	}
+	e.mu.Unlock()
+	for _, c := range all {
+		c.Disconnect(reason)
+	}
+}
+
+func (e *endpoint) live() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.conns)
+}
+
+// abortAll aborts every link and stops the inbox.
+func (e *endpoint) abortAll() {
+	e.mu.Lock()
+	all := make([]*Conn, 0, len(e.conns))
+	for c := range e.conns {
+		all = append(all, c)
+	}
+	e.mu.Unlock()
+	for _, c := range all {
+		c.abort()
+	}
+	e.inbox.close()
+}

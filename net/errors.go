@@ -1,0 +1,48 @@
+package net
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of the connection API.
+var (
+	// ErrNotConnected: Send on a connection whose handshake has not
+	// finished. Send from OnConnect on, or wait for the Connected event.
+	ErrNotConnected = errors.New("gonetic: connection not open yet: send from OnConnect on")
+	// ErrClosed: the connection, Server or Client is closed or closing.
+	ErrClosed = errors.New("gonetic: closed")
+	// ErrRefused is wrapped by the reason a handshake was refused.
+	ErrRefused = errors.New("gonetic: connection refused")
+)
+
+// DisconnectError is the reason a connection ended, as given to
+// OnDisconnect and in the Disconnected event.
+type DisconnectError struct {
+	// Remote is true when the peer ended the connection (or refused it).
+	Remote bool
+	// Reason is the text given to Disconnect, by this side or the peer;
+	// empty when the link broke without one.
+	Reason string
+	// Err is the underlying error when the link broke or a handshake was
+	// refused: io.EOF, a network error, ErrRefused, a decode error.
+	Err error
+}
+
+func (e *DisconnectError) Error() string {
+	who := "disconnected"
+	if e.Remote {
+		who = "disconnected by peer"
+	}
+	switch {
+	case e.Reason != "" && e.Err != nil:
+		return fmt.Sprintf("gonetic: %s: %s (%v)", who, e.Reason, e.Err)
+	case e.Reason != "":
+		return fmt.Sprintf("gonetic: %s: %s", who, e.Reason)
+	case e.Err != nil:
+		return fmt.Sprintf("gonetic: connection lost: %v", e.Err)
+	}
+	return "gonetic: " + who
+}
+
+func (e *DisconnectError) Unwrap() error { return e.Err }

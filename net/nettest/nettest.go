@@ -1,0 +1,690 @@
+// Package nettest is the conformance suite every network adapter must
+// pass under package net: the same behaviour tests, whatever moves the
+// bytes. Adapter packages call Run from their tests.
+package nettest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/json"
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// Deadline bounds every wait in the suite. The suite synchronises on
+// events; the deadline only turns a hang into a failure.
+const Deadline = 20 * time.Second
+
+// Chat is the suite's chat message: chat_msg(player, msg).
+type Chat struct {
+	Player string
+	Msg    string
+}
+
+// Seq carries a sequence number and a payload.
+type Seq struct {
+	N    int
+	Data []byte
+}
+
+// Adapter describes the adapter under test.
+type Adapter struct {
+	// New returns a fresh transport for one endpoint. Server and clients
+	// of one test get transports from the same call sequence, so an
+	// in-memory adapter may return the same network each time.
+	New func(t testing.TB) transport.Transport
+	// Addr is the address a server listens on ("127.0.0.1:0").
+	Addr string
+}
+
+// NewFactory returns the suite's registry: chat_msg then seq, with codec c
+// (msgpack when nil).
+func NewFactory(c message.Codec) *message.Factory {
+	if c == nil {
+		c = msgpack.New()
+	}
+	f := message.NewFactory(c)
+	message.MustRegister[Chat](f, message.Name("chat_msg"))
+	message.MustRegister[Seq](f)
+	return f
+}
+
+// Run runs the whole suite on one adapter.
+func Run(t *testing.T, a Adapter) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, Adapter)
+	}{
+		{"Chat", testChat},
+		{"JSONCodec", testJSON},
+		{"Events", testEvents},
+		{"FunctionHandlers", testFunctions},
+		{"DynamicTypes", testDynamic},
+		{"RefuseRegistry", testRefuseRegistry},
+		{"RefuseCodec", testRefuseCodec},
+		{"ConnLimit", testConnLimit},
+		{"Order", testOrder},
+		{"LargeMessages", testLarge},
+		{"DisconnectReasons", testReasons},
+		{"FlushOnDisconnect", testFlush},
+		{"Stats", testStats},
+		{"BadHandler", testBadHandler},
+		{"Shutdown", testShutdown},
+		{"ConnectFailure", testConnectFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			t.Cleanup(func() { CheckGoroutines(t, before) }) // runs after the test's own cleanups
+			tc.fn(t, a)
+		})
+	}
+}
+
+// CheckGoroutines fails t if the goroutine count does not come back to at
+// most before within the deadline.
+func CheckGoroutines(t testing.TB, before int) {
+	t.Helper()
+	end := time.Now().Add(Deadline)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(end) {
+			buf := make([]byte, 1<<16)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines leaked: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Updater is a Server or a Client.
+type Updater interface{ Update(time.Duration) error }
+
+// Pump calls Update on every updater until cond holds; it fails t after
+// Deadline.
+func Pump(t testing.TB, cond func() bool, us ...Updater) {
+	t.Helper()
+	end := time.Now().Add(Deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("condition not met within %v", Deadline)
+		}
+		for _, u := range us {
+			if err := u.Update(time.Millisecond); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+		}
+	}
+}
+
+// ChatHandler records what one connection sees. On a server it relays chat
+// to every other connection.
+type ChatHandler struct {
+	gnet.Handler
+	mu           sync.Mutex
+	Connects     int
+	Disconnected error
+	Chats        []Chat
+	Seqs         []int
+	Other        []any
+}
+
+// OnConnect counts the connect.
+func (h *ChatHandler) OnConnect() { h.mu.Lock(); h.Connects++; h.mu.Unlock() }
+
+// OnDisconnect records the reason.
+func (h *ChatHandler) OnDisconnect(reason error) {
+	h.mu.Lock()
+	h.Disconnected = reason
+	h.mu.Unlock()
+}
+
+// NetChatMsg records the chat and, on a server, relays it.
+func (h *ChatHandler) NetChatMsg(m Chat) {
+	h.mu.Lock()
+	h.Chats = append(h.Chats, m)
+	h.mu.Unlock()
+	if s := h.Server(); s != nil {
+		_ = s.Broadcast(&m, h.Conn())
+	}
+}
+
+// NetSeq records the sequence number.
+func (h *ChatHandler) NetSeq(m Seq) {
+	h.mu.Lock()
+	h.Seqs = append(h.Seqs, m.N)
+	h.mu.Unlock()
+}
+
+func (h *ChatHandler) chats() int          { h.mu.Lock(); defer h.mu.Unlock(); return len(h.Chats) }
+func (h *ChatHandler) seqs() int           { h.mu.Lock(); defer h.mu.Unlock(); return len(h.Seqs) }
+func (h *ChatHandler) gone() error         { h.mu.Lock(); defer h.mu.Unlock(); return h.Disconnected }
+func (h *ChatHandler) connects() int       { h.mu.Lock(); defer h.mu.Unlock(); return h.Connects }
+func (h *ChatHandler) isGone() func() bool { return func() bool { return h.gone() != nil } }
+
+// ConnHandler records only connects and disconnects.
+type ConnHandler struct {
+	mu       sync.Mutex
+	connects int
+	reason   error
+}
+
+// OnConnect counts the connect.
+func (h *ConnHandler) OnConnect() { h.mu.Lock(); h.connects++; h.mu.Unlock() }
+
+// OnDisconnect records the reason.
+func (h *ConnHandler) OnDisconnect(reason error) { h.mu.Lock(); h.reason = reason; h.mu.Unlock() }
+
+func (h *ConnHandler) gone() error { h.mu.Lock(); defer h.mu.Unlock(); return h.reason }
+
+// serverSet collects the handlers a server creates.
+type serverSet struct {
+	mu sync.Mutex
+	hs []*ChatHandler
+}
+
+func (s *serverSet) newHandler() any {
+	h := &ChatHandler{}
+	s.mu.Lock()
+	s.hs = append(s.hs, h)
+	s.mu.Unlock()
+	return h
+}
+
+func (s *serverSet) get(i int) *ChatHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= len(s.hs) {
+		return nil
+	}
+	return s.hs[i]
+}
+
+func (s *serverSet) len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.hs) }
+
+func listen(t testing.TB, a Adapter, cfg gnet.ServerConfig) *gnet.Server {
+	t.Helper()
+	if cfg.Factory == nil {
+		cfg.Factory = NewFactory(nil)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = a.New(t)
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = a.Addr
+	}
+	s, err := gnet.Listen(cfg)
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func client(t testing.TB, a Adapter, cfg gnet.ClientConfig) *gnet.Client {
+	t.Helper()
+	if cfg.Factory == nil {
+		cfg.Factory = NewFactory(nil)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = a.New(t)
+	}
+	c, err := gnet.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func dial(t testing.TB, c *gnet.Client, s *gnet.Server, h any) *gnet.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	defer cancel()
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() { // the server must answer the handshake while we wait
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				_ = s.Update(time.Millisecond)
+			}
+		}
+	}()
+	conn, err := c.Dial(ctx, s.Addr(), h)
+	close(done)
+	<-stopped // Update is for one goroutine at a time
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	return conn
+}
+
+func testChat(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c1, c2 := client(t, a, gnet.ClientConfig{}), client(t, a, gnet.ClientConfig{})
+	h1, h2 := &ChatHandler{}, &ChatHandler{}
+	conn1 := dial(t, c1, s, h1)
+	dial(t, c2, s, h2)
+	Pump(t, func() bool { return len(s.Connections(nil)) == 2 && set.len() == 2 }, s, c1, c2)
+	if h1.connects() != 1 || h2.connects() != 1 {
+		t.Fatalf("OnConnect calls: %d, %d; want 1 each", h1.connects(), h2.connects())
+	}
+	if err := conn1.Send(&Chat{Player: "Tom", Msg: "Test message"}); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return h2.chats() == 1 }, s, c1, c2)
+	if got := h2.Chats[0]; got != (Chat{"Tom", "Test message"}) {
+		t.Fatalf("client 2 got %+v", got)
+	}
+	if n := h1.chats(); n != 0 {
+		t.Fatalf("the sender got its own message back %d times; Broadcast must exclude it", n)
+	}
+	if got := len(s.Connections(s.Connections(nil)[0])); got != 1 {
+		t.Fatalf("Connections(exclude) returned %d, want 1", got)
+	}
+	if got := len(s.Handlers(nil)); got != 2 {
+		t.Fatalf("Handlers returned %d, want 2", got)
+	}
+	if err := conn1.SendArgs("chat_msg", "Ann", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn1.SendArgs("chat_msg", "Ann"); !errors.Is(err, message.ErrArity) {
+		t.Fatalf("SendArgs with one field: %v, want ErrArity", err)
+	}
+	Pump(t, func() bool { return h2.chats() == 2 }, s, c1, c2)
+	if got := h2.Chats[1]; got != (Chat{"Ann", "hi"}) {
+		t.Fatalf("client 2 got %+v", got)
+	}
+}
+
+func testJSON(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: NewFactory(json.New())}, NewHandler: set.newHandler})
+	c1 := client(t, a, gnet.ClientConfig{Config: gnet.Config{Factory: NewFactory(json.New())}})
+	h := &ChatHandler{}
+	conn := dial(t, c1, s, h)
+	if err := conn.Send(Chat{Player: "Tom", Msg: "Test message"}); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).chats() == 1 }, s, c1)
+	if got := set.get(0).Chats[0]; got != (Chat{"Tom", "Test message"}) {
+		t.Fatalf("server got %+v over JSON", got)
+	}
+}
+
+func testEvents(t *testing.T, a Adapter) {
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{EventQueue: 4}})
+	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{EventQueue: 4}})
+	conn := dial(t, c, s, nil)
+	var kinds []string
+	var got []Chat
+	const n = 20 // more than the queue holds: nothing may be dropped
+	for i := range n {
+		if err := conn.Send(&Chat{Player: "p", Msg: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Disconnect("bye now")
+	Pump(t, func() bool {
+		for ev, ok := s.Poll(); ok; ev, ok = s.Poll() {
+			switch ev := ev.(type) {
+			case gnet.Accepted:
+				kinds = append(kinds, "accepted")
+			case gnet.Received:
+				got = append(got, ev.Msg.(Chat))
+				if ev.Type.Name() != "chat_msg" {
+					t.Errorf("event type %v", ev.Type)
+				}
+			case gnet.Disconnected:
+				kinds = append(kinds, "disconnected:"+ev.Reason.Error())
+			}
+		}
+		return len(kinds) == 2
+	}, s, c)
+	if kinds[0] != "accepted" || !strings.Contains(kinds[1], "bye now") {
+		t.Fatalf("events %q", kinds)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d messages through a 4-event queue, want %d", len(got), n)
+	}
+	for i, m := range got {
+		if m.Msg != fmt.Sprint(i) {
+			t.Fatalf("message %d is %q: out of order", i, m.Msg)
+		}
+	}
+	var clientKinds []string
+	Pump(t, func() bool {
+		for ev, ok := c.Poll(); ok; ev, ok = c.Poll() {
+			switch ev.(type) {
+			case gnet.Connected:
+				clientKinds = append(clientKinds, "connected")
+			case gnet.Disconnected:
+				clientKinds = append(clientKinds, "disconnected")
+			}
+		}
+		return len(clientKinds) == 2
+	}, s, c)
+	if clientKinds[0] != "connected" {
+		t.Fatalf("client events %q", clientKinds)
+	}
+}
+
+func testFunctions(t *testing.T, a Adapter) {
+	s := listen(t, a, gnet.ServerConfig{})
+	var got []Chat
+	var from *gnet.Conn
+	if err := gnet.On(s, func(c *gnet.Conn, m Chat) { got = append(got, m); from = c }); err != nil {
+		t.Fatal(err)
+	}
+	if err := gnet.On(s, func(c *gnet.Conn, m struct{ X int }) {}); !errors.Is(err, message.ErrNotRegistered) {
+		t.Fatalf("On for an unregistered type: %v", err)
+	}
+	c := client(t, a, gnet.ClientConfig{})
+	conn := dial(t, c, s, nil)
+	if err := conn.Send(&Chat{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return len(got) == 1 }, s, c)
+	if got[0] != (Chat{"a", "b"}) || from == nil || from.Addr() == "" {
+		t.Fatalf("function handler got %+v from %v", got, from)
+	}
+}
+
+func testDynamic(t *testing.T, a Adapter) {
+	// A script-style client defines chat_msg by name; the server uses the struct.
+	f := message.NewFactory(msgpack.New())
+	if _, err := f.Define("chat_msg", []string{"player", "msg"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Define("seq", []string{"n", "data"}); err != nil {
+		t.Fatal(err)
+	}
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{Factory: f}})
+	var got []message.Value
+	if err := gnet.OnValue(c, "chat_msg", func(_ *gnet.Conn, v message.Value) { got = append(got, v) }); err != nil {
+		t.Fatal(err)
+	}
+	conn := dial(t, c, s, nil)
+	c2 := client(t, a, gnet.ClientConfig{})
+	conn2 := dial(t, c2, s, nil)
+	if err := conn.SendArgs("chat_msg", "Tom", "dynamic"); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return set.len() == 2 && set.get(0).chats() == 1 }, s, c, c2)
+	if got := set.get(0).Chats[0]; got != (Chat{"Tom", "dynamic"}) {
+		t.Fatalf("server got %+v", got)
+	}
+	if err := conn2.Send(&Chat{"Ann", "typed"}); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return len(got) == 1 }, s, c, c2)
+	if got[0].Get("player") != "Ann" || got[0].At(1) != "typed" {
+		t.Fatalf("dynamic client got %v", got[0])
+	}
+}
+
+func testRefuseRegistry(t *testing.T, a Adapter) {
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{EventQueue: 8}, NewHandler: func() any {
+		t.Error("a refused connection got a handler")
+		return nil
+	}})
+	f := message.NewFactory(msgpack.New())
+	message.MustRegister[Chat](f, message.Name("chat_msg"))
+	message.MustRegister[Seq](f, message.Name("sequence")) // differs
+	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{Factory: f}})
+	h := &ConnHandler{}
+	if _, err := c.Connect(s.Addr(), h); err != nil {
+		t.Fatal(err)
+	}
+	var refused error
+	Pump(t, func() bool {
+		if ev, ok := s.Poll(); ok {
+			if r, ok := ev.(gnet.Refused); ok {
+				refused = r.Reason
+			}
+		}
+		return h.gone() != nil && refused != nil
+	}, s, c)
+	if h.connects != 0 {
+		t.Fatal("OnConnect ran for a refused connection")
+	}
+	for _, reason := range []error{h.gone(), refused} {
+		if !errors.Is(reason, gnet.ErrRefused) {
+			t.Errorf("reason %v does not wrap ErrRefused", reason)
+		}
+		for _, want := range []string{"registry differs", "type 2", "seq(n,data)", "sequence(n,data)"} {
+			if !strings.Contains(reason.Error(), want) {
+				t.Errorf("reason %q does not say %q", reason, want)
+			}
+		}
+	}
+}
+
+func testRefuseCodec(t *testing.T, a Adapter) {
+	s := listen(t, a, gnet.ServerConfig{})
+	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{Factory: NewFactory(json.New())}})
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for ctx.Err() == nil {
+			_ = s.Update(time.Millisecond)
+		}
+	}()
+	_, err := c.Dial(ctx, s.Addr(), nil)
+	cancel()
+	<-stopped
+	if !errors.Is(err, gnet.ErrRefused) || !strings.Contains(err.Error(), `codec differs: client "json", server "msgpack"`) {
+		t.Fatalf("Dial with another codec: %v", err)
+	}
+}
+
+func testConnLimit(t *testing.T, a Adapter) {
+	s := listen(t, a, gnet.ServerConfig{MaxConns: 2})
+	c := client(t, a, gnet.ClientConfig{})
+	dial(t, c, s, nil)
+	dial(t, c, s, nil)
+	h := &ChatHandler{}
+	if _, err := c.Connect(s.Addr(), h); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, h.isGone(), s, c)
+	if err := h.gone(); !errors.Is(err, gnet.ErrRefused) || !strings.Contains(err.Error(), "server full") {
+		t.Fatalf("connection 3 of 2: %v", err)
+	}
+	if n := len(s.Connections(nil)); n != 2 {
+		t.Fatalf("server has %d connections, want 2", n)
+	}
+}
+
+func testOrder(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	conn := dial(t, c, s, nil)
+	const n = 10000
+	for i := range n {
+		if err := conn.Send(&Seq{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).seqs() == n }, s, c)
+	for i, v := range set.get(0).Seqs {
+		if v != i {
+			t.Fatalf("message %d has sequence %d", i, v)
+		}
+	}
+}
+
+func testLarge(t *testing.T, a Adapter) {
+	const max = 256 << 10
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{MaxMessageSize: max}})
+	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{MaxMessageSize: max}})
+	conn := dial(t, c, s, nil)
+	big := make([]byte, max-64)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	var got []byte
+	if err := gnet.On(s, func(_ *gnet.Conn, m Seq) { got = m.Data }); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Send(&Seq{N: 1, Data: big}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Send(&Seq{N: 2, Data: make([]byte, max)}); !errors.Is(err, transport.ErrPayloadTooLarge) {
+		t.Fatalf("sending more than MaxMessageSize: %v, want ErrPayloadTooLarge", err)
+	}
+	Pump(t, func() bool { return got != nil }, s, c)
+	if string(got) != string(big) {
+		t.Fatalf("large message corrupted: %d bytes back of %d", len(got), len(big))
+	}
+	if !conn.Connected() {
+		t.Fatal("an oversized Send closed the connection; it must only fail")
+	}
+}
+
+func testReasons(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	h := &ChatHandler{}
+	dial(t, c, s, h)
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	set.get(0).Conn().Disconnect("kicked for spamming")
+	Pump(t, func() bool { return h.gone() != nil && set.get(0).gone() != nil }, s, c)
+	var de *gnet.DisconnectError
+	if !errors.As(h.gone(), &de) || !de.Remote || de.Reason != "kicked for spamming" {
+		t.Fatalf("client's reason: %#v", h.gone())
+	}
+	if !errors.As(set.get(0).gone(), &de) || de.Remote || de.Reason != "kicked for spamming" {
+		t.Fatalf("server's reason: %#v", set.get(0).gone())
+	}
+	// And the other way.
+	h2 := &ChatHandler{}
+	conn := dial(t, c, s, h2)
+	Pump(t, func() bool { return set.len() == 2 && set.get(1).connects() == 1 }, s, c)
+	conn.Disconnect("quit")
+	Pump(t, func() bool { return set.get(1).gone() != nil && h2.gone() != nil }, s, c)
+	if !errors.As(set.get(1).gone(), &de) || !de.Remote || de.Reason != "quit" {
+		t.Fatalf("server's reason: %v", set.get(1).gone())
+	}
+	if err := conn.Send(&Chat{}); !errors.Is(err, gnet.ErrClosed) {
+		t.Fatalf("Send after Disconnect: %v, want ErrClosed", err)
+	}
+}
+
+func testFlush(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	conn := dial(t, c, s, nil)
+	const n = 50000
+	for i := range n {
+		if err := conn.Send(&Seq{N: i}); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	conn.Disconnect("done")
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).gone() != nil }, s, c)
+	if got := set.get(0).seqs(); got != n {
+		t.Fatalf("server got %d of %d messages sent before Disconnect", got, n)
+	}
+	if !strings.Contains(set.get(0).gone().Error(), "done") {
+		t.Fatalf("reason %v", set.get(0).gone())
+	}
+}
+
+func testStats(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	conn := dial(t, c, s, nil)
+	const n = 100
+	for i := range n {
+		if err := conn.Send(&Chat{"Tom", fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).chats() == n && conn.Stats().MessagesSent == n }, s, c)
+	cs, ss := conn.Stats(), set.get(0).Conn().Stats()
+	if ss.MessagesReceived != n {
+		t.Fatalf("server counted %d messages received, want %d", ss.MessagesReceived, n)
+	}
+	if cs.BytesSent < n*8 || ss.BytesReceived < n*8 || ss.BytesReceived != cs.BytesSent {
+		t.Fatalf("bytes: client sent %d, server received %d", cs.BytesSent, ss.BytesReceived)
+	}
+}
+
+// BadHandler has a message method with the wrong signature.
+type BadHandler struct{}
+
+// NetChatMsg takes the wrong type.
+func (BadHandler) NetChatMsg(s string) {}
+
+func testBadHandler(t *testing.T, a Adapter) {
+	c := client(t, a, gnet.ClientConfig{})
+	_, err := c.Connect(a.Addr, BadHandler{})
+	if err == nil || !strings.Contains(err.Error(), "NetChatMsg") {
+		t.Fatalf("attaching a handler with a bad method: %v", err)
+	}
+}
+
+func testShutdown(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	h := &ChatHandler{}
+	dial(t, c, s, h)
+	Pump(t, func() bool { return set.len() == 1 }, s, c)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+		defer cancel()
+		done <- s.Shutdown(ctx, "server restarting")
+	}()
+	Pump(t, h.isGone(), c)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.gone().Error(), "server restarting") {
+		t.Fatalf("client's reason %v", h.gone())
+	}
+	if set.get(0).gone() == nil {
+		t.Fatal("Shutdown did not run the server handler's OnDisconnect")
+	}
+	if err := s.Update(0); !errors.Is(err, gnet.ErrClosed) {
+		t.Fatalf("Update after Shutdown: %v", err)
+	}
+}
+
+func testConnectFailure(t *testing.T, a Adapter) {
+	s := listen(t, a, gnet.ServerConfig{})
+	addr := s.Addr()
+	s.Close()
+	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{HandshakeTimeout: 5 * time.Second}})
+	h := &ChatHandler{}
+	conn, err := c.Connect(addr, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, h.isGone(), c)
+	if h.connects() != 0 || conn.State() != gnet.Closed {
+		t.Fatalf("failed connect: connects=%d state=%v", h.connects(), conn.State())
+	}
+}
