@@ -11,6 +11,10 @@ import (
 type Encoder struct {
 	f *Factory
 	w Writer
+	// The last Go type encoded and its message type: a game sends the
+	// same few types over and over, and this skips the map look-up.
+	lastGo   reflect.Type
+	lastType *Type
 }
 
 // NewEncoder returns an Encoder for this registry.
@@ -31,9 +35,12 @@ func (e *Encoder) Encode(dst []byte, msg any) ([]byte, *Type, error) {
 		b, err := e.encodeValue(dst, *v)
 		return b, v.Type, err
 	}
-	t := e.f.TypeOf(msg)
-	if t == nil {
-		return dst, nil, fmt.Errorf("%w: %T", ErrNotRegistered, msg)
+	t := e.lastType
+	if gt := reflect.TypeOf(msg); gt != e.lastGo || t == nil {
+		if t = e.f.TypeOf(msg); t == nil {
+			return dst, nil, fmt.Errorf("%w: %T", ErrNotRegistered, msg)
+		}
+		e.lastGo, e.lastType = gt, t
 	}
 	p := t.ops.pointer(msg)
 	if p == nil {

@@ -649,6 +649,7 @@ func TestThroughLoss(t *testing.T) {
 		}
 	}
 	st := cl.Stats()
+	arrived := time.Since(start)
 	cl.Close()
 	if err := sv.s.waitClosed(); err != io.EOF {
 		t.Errorf("server closed with %v", err)
@@ -676,8 +677,8 @@ func TestThroughLoss(t *testing.T) {
 			unseq++
 		}
 	}
-	t.Logf("%v: reliable %d, sequenced %d (last %d), unsequenced %d; client RTT %v ±%v, loss %.3f; relay %+v",
-		time.Since(start).Round(time.Millisecond), next, sv.s.n-next-unseq, last, unseq,
+	t.Logf("%v (reliable all in after %v): reliable %d, sequenced %d (last %d), unsequenced %d; client RTT %v ±%v, loss %.3f; relay %+v",
+		time.Since(start).Round(time.Millisecond), arrived.Round(time.Millisecond), next, sv.s.n-next-unseq, last, unseq,
 		time.Duration(st.RTT), time.Duration(st.RTTVariance), st.PacketLoss, relay.Stats())
 }
 

@@ -70,6 +70,10 @@ type op struct {
 	l    *link
 }
 
+// errRefusedPort ends a dial or a dialed link when the server's port is
+// closed.
+var errRefusedPort = fmt.Errorf("enet: nobody listening at the address: %w", syscall.ECONNREFUSED)
+
 // errCanceled reports a Dial canceled by its context to Dial itself.
 var errCanceled = errors.New("canceled")
 
@@ -154,6 +158,12 @@ func (h *host) run() {
 		h.takeOps()
 		h.pump()
 		failed := h.service()
+		if failed && h.dialer != nil && syscall.Errno(h.c.lastError) == syscall.ECONNREFUSED && !h.dialer.done {
+			// Only a dialing host's socket is connected, so only it learns
+			// that nobody listens at the other end.
+			C.enet_peer_reset(h.dialer.peer)
+			h.finish(h.dialer, errRefusedPort)
+		}
 		h.refreshStats()
 		if h.finished() {
 			break

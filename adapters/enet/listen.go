@@ -67,6 +67,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 		C.gn_host_free(h.c)
 		return nil, fmt.Errorf("enet: dial %s: enet_host_connect failed", addr)
 	}
+	C.gn_host_aim(h.c, &a)
 	l, err := h.newLink(peer)
 	if err != nil {
 		C.enet_peer_reset(peer)

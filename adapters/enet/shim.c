@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #endif
 
 // Bounds of the service goroutine's sleep, in milliseconds, while ENet has
@@ -101,6 +103,24 @@ int gn_host_port(gn_host *h)
 	if (enet_socket_get_address(h->host->socket, &a) < 0)
 		return h->host->address.port;
 	return a.port;
+}
+
+// gn_host_aim connects a dialing host's socket to its one server, so that
+// an ICMP port unreachable comes back as ECONNREFUSED instead of a connect
+// timeout. Linux only: elsewhere sendto on a connected socket fails.
+void gn_host_aim(gn_host *h, const ENetAddress *addr)
+{
+#ifdef __linux__
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = ENET_HOST_TO_NET_16(addr->port);
+	sin.sin_addr.s_addr = addr->host;
+	(void)connect(h->host->socket, (struct sockaddr *)&sin, sizeof sin);
+#else
+	(void)h;
+	(void)addr;
+#endif
 }
 
 void gn_wake(gn_host *h)
@@ -294,7 +314,9 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		if (serviced && batch < 256)
 			return n;
 		enet_uint32 before = h->host->totalReceivedPackets;
+		errno = 0;
 		if (enet_host_service(h->host, NULL, 0) < 0) {
+			h->lastError = errno;
 			*status = GN_ERROR;
 			return n;
 		}

@@ -62,6 +62,7 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
                      int compress, size_t maxPacket, size_t maxWaiting, int *err);
 void gn_host_free(gn_host *h);
 int gn_host_port(gn_host *h);
+void gn_host_aim(gn_host *h, const ENetAddress *addr);
 void gn_wake(gn_host *h);
 int gn_wait(gn_host *h, int maxWaitMs, int useSocket);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,

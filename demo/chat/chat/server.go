@@ -1,0 +1,151 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+
+	gnet "github.com/gonetic/gonetic/net"
+)
+
+// Room is the chat server's state: who is online, in the order they
+// joined. Its methods and its handlers' methods run inside Server.Update,
+// on the one goroutine that calls it, so it needs no lock.
+type Room struct {
+	log     *slog.Logger
+	members []*ServerHandler          // joined users, in the order they joined
+	byNick  map[string]*ServerHandler // joined users by folded nickname
+}
+
+// NewRoom returns an empty room. log receives one line per join, rename
+// and leave (never one per message); nil discards them.
+func NewRoom(log *slog.Logger) *Room {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Room{log: log, byNick: make(map[string]*ServerHandler)}
+}
+
+// NewHandler returns the handler for one accepted connection: pass it as
+// gnet.ServerConfig.NewHandler.
+func (r *Room) NewHandler() any { return &ServerHandler{room: r} }
+
+// Nicks returns the nicknames online, in the order they joined.
+func (r *Room) Nicks() []string {
+	out := make([]string, len(r.members))
+	for i, m := range r.members {
+		out[i] = m.nick
+	}
+	return out
+}
+
+// send sends msg to every member except skip (which may be nil). A member
+// whose connection is closing misses it, which is what we want.
+func (r *Room) send(msg any, skip *ServerHandler) {
+	for _, m := range r.members {
+		if m != skip {
+			_ = m.Conn().Send(msg)
+		}
+	}
+}
+
+// ServerHandler is the server's handler for one connection: gonetic calls
+// its Net… method for each message the client sends (join → NetJoin,
+// chat_msg → NetChatMsg, …) and OnDisconnect when the connection ends, all
+// inside Server.Update.
+type ServerHandler struct {
+	gnet.Handler // Conn() and Server()
+
+	room *Room
+	nick string // "" until the client joined
+}
+
+// Nick is the connection's nickname, or "" before it joined.
+func (h *ServerHandler) Nick() string { return h.nick }
+
+// NetJoin joins the room, or renames a user already in it. A nickname that
+// is invalid or taken is refused with a NickRefused saying why; the
+// connection stays open so that the client can ask for another one.
+func (h *ServerHandler) NetJoin(m Join) {
+	nick := m.Nick
+	if reason := CheckNick(nick); reason != "" {
+		h.refuse(nick, reason)
+		return
+	}
+	if other := h.room.byNick[foldNick(nick)]; other != nil && other != h {
+		h.refuse(nick, fmt.Sprintf("nickname %q is already taken", other.nick))
+		return
+	}
+	r := h.room
+	if h.nick == "" {
+		h.nick = nick
+		r.members = append(r.members, h)
+		r.byNick[foldNick(nick)] = h
+		r.log.Info("join", "nick", nick, "addr", h.Conn().Addr(), "online", len(r.members))
+		_ = h.Conn().Send(&Welcome{Nick: nick, Users: r.Nicks()})
+		r.send(&UserJoined{Nick: nick}, h)
+		return
+	}
+	old := h.nick
+	delete(r.byNick, foldNick(old))
+	h.nick = nick
+	r.byNick[foldNick(nick)] = h
+	r.log.Info("rename", "old", old, "new", nick)
+	r.send(&Renamed{Old: old, New: nick}, nil)
+}
+
+func (h *ServerHandler) refuse(nick, reason string) {
+	h.room.log.Info("nickname refused", "nick", nick, "addr", h.Conn().Addr(), "reason", reason)
+	_ = h.Conn().Send(&NickRefused{Nick: nick, Reason: reason})
+}
+
+// NetChatMsg relays a line of chat to the whole room, sender included,
+// under the sender's nickname.
+func (h *ServerHandler) NetChatMsg(m ChatMsg) {
+	if h.nick == "" {
+		_ = h.Conn().Send(&Notice{Text: "join the room before you chat"})
+		return
+	}
+	text := CleanText(m.Msg)
+	if text == "" {
+		return
+	}
+	h.room.send(&ChatMsg{Player: h.nick, Msg: text}, nil)
+}
+
+// NetWho answers with the list of users online.
+func (h *ServerHandler) NetWho(Who) {
+	_ = h.Conn().Send(&Users{Nicks: h.room.Nicks()})
+}
+
+// NetPing echoes the client's clock back for its round-trip measure.
+func (h *ServerHandler) NetPing(m Ping) {
+	_ = h.Conn().Send(&Pong{Sent: m.Sent})
+}
+
+// OnDisconnect removes the user from the room and tells the others why it
+// left.
+func (h *ServerHandler) OnDisconnect(reason error) {
+	if h.nick == "" {
+		return
+	}
+	r := h.room
+	r.members = slices.DeleteFunc(r.members, func(m *ServerHandler) bool { return m == h })
+	delete(r.byNick, foldNick(h.nick))
+	why := LeaveReason(reason)
+	r.log.Info("leave", "nick", h.nick, "reason", why, "online", len(r.members))
+	r.send(&UserLeft{Nick: h.nick, Reason: why}, nil)
+}
+
+// LeaveReason turns the reason a connection ended into a few words for the
+// others in the room: the reason the client gave ("quit"), or "connection
+// lost".
+func LeaveReason(reason error) string {
+	var de *gnet.DisconnectError
+	if errors.As(reason, &de) && de.Reason != "" {
+		return de.Reason
+	}
+	return "connection lost"
+}

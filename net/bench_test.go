@@ -1,0 +1,211 @@
+package net_test
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	stdnet "net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/adapters/tcp"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/nettest"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// benchPair is a server whose Update runs on its own goroutine, and one
+// connected client.
+type benchPair struct {
+	srv    *gnet.Server
+	cli    *gnet.Client
+	conn   *gnet.Conn
+	stop   chan struct{}
+	done   sync.WaitGroup
+	chats  atomic.Int64
+}
+
+func newBenchPair(b *testing.B, tr func() transport.Transport, addr string, echo bool) *benchPair {
+	b.Helper()
+	p := &benchPair{stop: make(chan struct{})}
+	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()}, Addr: addr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.srv = srv
+	count := func(c *gnet.Conn, m nettest.Chat) { p.chats.Add(1) }
+	if echo {
+		// A separate function, so that m escapes only when it is echoed.
+		count = func(c *gnet.Conn, m nettest.Chat) {
+			p.chats.Add(1)
+			_ = c.Send(&m)
+		}
+	}
+	if err := gnet.On(srv, count); err != nil {
+		b.Fatal(err)
+	}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		for {
+			select {
+			case <-p.stop:
+				return
+			default:
+				_ = srv.Update(10 * time.Millisecond)
+			}
+		}
+	}()
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.cli = cli
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+	defer cancel()
+	p.conn, err = cli.Dial(ctx, srv.Addr(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func (p *benchPair) close() {
+	close(p.stop)
+	p.done.Wait()
+	p.cli.Close()
+	p.srv.Close()
+}
+
+var adapters = []struct {
+	name string
+	tr   func() transport.Transport
+	addr string
+}{
+	{"tcp", func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0"},
+}
+
+// BenchmarkOneWay: chat messages client → server through the whole stack
+// (typed Send → frames → Update → handler), counted when the handler ran.
+func BenchmarkOneWay(b *testing.B) {
+	for _, a := range adapters {
+		b.Run(a.name, func(b *testing.B) {
+			p := newBenchPair(b, a.tr, a.addr, false)
+			defer p.close()
+			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				for p.conn.Send(&msg) != nil { // queue full: the server is behind
+					_ = p.cli.Update(0)
+				}
+			}
+			for p.chats.Load() < int64(b.N) {
+				time.Sleep(50 * time.Microsecond)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkPingPong: round trips of one chat message, the server's handler
+// echoing it; the client blocks in Update(timeout) for the reply.
+func BenchmarkPingPong(b *testing.B) {
+	for _, a := range adapters {
+		b.Run(a.name, func(b *testing.B) {
+			p := newBenchPair(b, a.tr, a.addr, true)
+			defer p.close()
+			var got int
+			if err := gnet.On(p.cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
+				b.Fatal(err)
+			}
+			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+			rtts := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if err := p.conn.Send(&msg); err != nil {
+					b.Fatal(err)
+				}
+				for got <= i {
+					_ = p.cli.Update(time.Second)
+				}
+				rtts = append(rtts, time.Since(t0))
+			}
+			b.StopTimer()
+			slices.Sort(rtts)
+			b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "median-µs")
+			b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// BenchmarkSend: the cost of a typed Send (encode and queue) alone: the
+// server is a bare TCP peer that answers the handshake and discards
+// everything, so no receiving work shares this process's counters.
+func BenchmarkSend(b *testing.B) {
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var hdr [4]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(hdr[:]))); err != nil {
+			return
+		}
+		// welcome: 0x00, then msgpack ["welcome", 1] (docs/PROTOCOL.md)
+		welcome := []byte{0x00, 0x92, 0xa7, 'w', 'e', 'l', 'c', 'o', 'm', 'e', 0x01}
+		_, _ = c.Write(binary.BigEndian.AppendUint32(nil, uint32(len(welcome))))
+		_, _ = c.Write(welcome)
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+	defer cancel()
+	conn, err := cli.Dial(ctx, ln.Addr().String(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+	for range 100000 { // grow the send buffers to their working size
+		_ = conn.Send(&msg)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := conn.Send(&msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdateIdle: Update(0) with nothing to do.
+func BenchmarkUpdateIdle(b *testing.B) {
+	nw := new(mem.Network)
+	p := newBenchPair(b, func() transport.Transport { return nw }, "bench:0", false)
+	defer p.close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = p.cli.Update(0)
+	}
+}
