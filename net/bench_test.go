@@ -21,12 +21,12 @@ import (
 // benchPair is a server whose Update runs on its own goroutine, and one
 // connected client.
 type benchPair struct {
-	srv    *gnet.Server
-	cli    *gnet.Client
-	conn   *gnet.Conn
-	stop   chan struct{}
-	done   sync.WaitGroup
-	chats  atomic.Int64
+	srv   *gnet.Server
+	cli   *gnet.Client
+	conn  *gnet.Conn
+	stop  chan struct{}
+	done  sync.WaitGroup
+	chats atomic.Int64
 }
 
 func newBenchPair(b *testing.B, tr func() transport.Transport, addr string, echo bool) *benchPair {

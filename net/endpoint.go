@@ -40,6 +40,7 @@ type endpoint struct {
 	log       *slog.Logger
 	isServer  bool
 	closed    atomic.Bool
+	updating  atomic.Bool // an Update is running: it is for one goroutine at a time
 	closeOnce sync.Once
 	wg        sync.WaitGroup // goroutines we started (dials)
 
@@ -98,6 +99,10 @@ func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
+	if !e.updating.CompareAndSwap(false, true) {
+		return ErrConcurrentUpdate
+	}
+	defer e.updating.Store(false)
 	if e.pos >= len(e.batch) {
 		if e.events != nil && e.events.Full() {
 			return nil // the game must drain events first; the network waits

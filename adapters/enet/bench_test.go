@@ -18,6 +18,7 @@ type countSink struct {
 	step   chan struct{}
 	closed chan struct{}
 	echo   transport.Link // if set, every payload is sent back
+	every  bool           // signal every payload, not every 1024th
 }
 
 func newCountSink() *countSink {
@@ -28,7 +29,7 @@ func (s *countSink) Receive(ch uint8, p []byte) {
 	if s.echo != nil {
 		s.echo.Send(ch, transport.Reliable, p)
 	}
-	if n := s.n.Add(1); n&1023 == 0 || s.echo != nil {
+	if n := s.n.Add(1); n&1023 == 0 || s.every {
 		select {
 		case s.step <- struct{}{}:
 		default:
@@ -39,7 +40,7 @@ func (s *countSink) Receive(ch uint8, p []byte) {
 func (s *countSink) Closed(error) { close(s.closed) }
 
 func benchPair(b *testing.B, echo bool) (cl transport.Link, client, server *countSink, cleanup func()) {
-	tr := newTransport(b, nil)
+	tr := newTransport(b, benchOptions)
 	server = newCountSink()
 	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
 		if echo {
@@ -51,6 +52,7 @@ func benchPair(b *testing.B, echo bool) (cl transport.Link, client, server *coun
 		b.Fatal(err)
 	}
 	client = newCountSink()
+	client.every = echo
 	cl, err = tr.Dial(context.Background(), ln.Addr(), transport.Config{}, client)
 	if err != nil {
 		b.Fatal(err)
@@ -119,3 +121,5 @@ func BenchmarkPingPong(b *testing.B) {
 	b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "µs-median")
 	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "µs-p99")
 }
+
+var benchOptions = &Options{PeerLimit: 64}

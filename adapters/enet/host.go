@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,15 +32,19 @@ type host struct {
 	queueLimit int64
 	inboxLimit int64 // received bytes a link holds in Go before its peer is paused
 	c          *C.gn_host
+	sock       *os.File        // a duplicate of ENet's socket, for Go's netpoller
+	rc         syscall.RawConn // sock's
+	waitFn     func(fd uintptr) bool
+	skipSocket bool // wait for the deadline only (after a socket error)
 	accept     transport.Accept // listener only
 	dialer     *link            // dialing host only
 	addr       string           // bound address, listener only
 
-	mu       sync.Mutex // guards ops, ready, exited and writes to the wake descriptor
+	mu       sync.Mutex // guards ops, ready and exited
 	ops      []op
 	ready    []*link // links whose front queue went from empty to not empty
 	exited   bool
-	notified atomic.Bool // a wake-up is pending; no need to write again
+	notified atomic.Bool // a wake-up is pending; no need to wake again
 
 	done       chan struct{}  // closed when run returns
 	delivering sync.WaitGroup // the links' deliver goroutines
@@ -96,7 +102,12 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 	if c == nil {
 		return nil, fmt.Errorf("enet: cannot create host: %w", errnoErr(cerr))
 	}
-	return &host{
+	sock, rc, err := pollable(int(C.gn_socket(c)))
+	if err != nil {
+		C.gn_host_free(c)
+		return nil, err
+	}
+	h := &host{
 		opts:       opts,
 		cfg:        cfg,
 		queueLimit: int64(max(opts.QueueLimit, cfg.MaxPayload+entryOverhead)),
@@ -106,7 +117,40 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		links:      make([]*link, peers),
 		evs:        make([]C.gn_event, initialEvents),
 		buf:        make([]byte, initialBuffer),
-	}, nil
+		sock:       sock,
+		rc:         rc,
+	}
+	h.waitFn = h.waitReadable
+	return h, nil
+}
+
+// pollable registers a duplicate of ENet's non-blocking socket with Go's
+// netpoller, so that the run goroutine sleeps in Go, not in a C call: a
+// goroutine it wakes then runs at once on the freed P, and Send wakes it by
+// moving the read deadline into the past.
+func pollable(fd int) (*os.File, syscall.RawConn, error) {
+	dup, err := syscall.Dup(fd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("enet: dup socket: %w", err)
+	}
+	syscall.CloseOnExec(dup)
+	f := os.NewFile(uintptr(dup), "enet-socket")
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = f.SetReadDeadline(time.Time{}) // fails unless the netpoller took it
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("enet: socket not pollable: %w", err)
+	}
+	return f, rc, nil
+}
+
+// waitReadable is the RawConn.Read callback of the run goroutine's sleep:
+// done when a datagram waits (checked after Go reset its readiness state,
+// so none is missed), else wait for readiness or the deadline.
+func (h *host) waitReadable(fd uintptr) bool {
+	return !h.skipSocket && C.gn_readable(C.int(fd)) != 0
 }
 
 // post hands an op to the run goroutine. Any goroutine.
@@ -138,22 +182,29 @@ func (h *host) wake() {
 	h.mu.Unlock()
 }
 
-// wakeLocked writes the wake descriptor at most once per round of the run
-// loop: the run goroutine clears notified after it drained the descriptor
-// and before it reads ops and ready.
+// wakeLocked ends the run goroutine's sleep, at most once per round of its
+// loop: the run goroutine clears notified before it reads ops and ready,
+// and checks it after it set its deadline and before it sleeps.
 func (h *host) wakeLocked() {
 	if h.notified.CompareAndSwap(false, true) {
-		C.gn_wake(h.c)
+		h.sock.SetReadDeadline(longAgo)
 	}
 }
+
+// longAgo is a read deadline in the past: it ends a sleep at once.
+var longAgo = time.Unix(1, 0)
 
 // run is the service goroutine: hand queued payloads to ENet, service the
 // host until it has no more events, deliver them, sleep until the socket,
 // a wake-up or ENet's next timer.
 func (h *host) run() {
 	defer close(h.done)
-	useSocket := true
 	for {
+		if h.notified.Load() {
+			// Woken by Send: let the sender go on queueing on this P a
+			// moment, so that ENet gets a batch, not single packets.
+			runtime.Gosched()
+		}
 		h.notified.Store(false)
 		h.takeOps()
 		h.pump()
@@ -180,24 +231,38 @@ func (h *host) run() {
 			}
 			maxWait = int(left/time.Millisecond) + 1
 		}
-		useSocket = !failed
+		// Back off a millisecond from a socket that keeps failing
+		// (libenet returns -1 for an oversized or refused datagram).
+		h.skipSocket = failed
 		if failed {
-			// Back off a millisecond from a socket that keeps failing
-			// (libenet returns -1 for an oversized or refused datagram).
 			maxWait = 1
 		}
-		sock := C.int(0)
-		if useSocket {
-			sock = 1
-		}
-		C.gn_wait(h.c, C.int(maxWait), sock)
+		h.sleep(int(C.gn_timeout(h.c, C.int(maxWait))))
 	}
 	h.mu.Lock()
 	h.exited = true
 	h.ops, h.ready = nil, nil
 	h.mu.Unlock()
+	h.sock.Close()
 	C.gn_host_free(h.c) // every link is finished: no free callback finds a freed gn_link
 	h.c = nil
+}
+
+// sleep waits until the socket is readable, a wake-up or ms milliseconds
+// (forever for -1).
+func (h *host) sleep(ms int) {
+	if ms == 0 {
+		return
+	}
+	var deadline time.Time
+	if ms > 0 {
+		deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
+	}
+	h.sock.SetReadDeadline(deadline)
+	if h.notified.Load() {
+		return
+	}
+	h.rc.Read(h.waitFn) // nil, or the deadline: both mean go round
 }
 
 func (h *host) finished() bool {

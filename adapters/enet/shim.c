@@ -1,18 +1,15 @@
 //go:build cgo
 
-// shim.c: see shim.h. Plain C99 plus POSIX poll; eventfd on Linux, a pipe
-// elsewhere.
+// shim.c: see shim.h. C99 plus POSIX poll.
 #include "shim.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <netinet/in.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #endif
 
@@ -31,14 +28,6 @@ static void gn_packet_freed(ENetPacket *p)
 	}
 }
 
-static int gn_set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
 gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
                      int compress, size_t maxPacket, size_t maxWaiting, int *err)
 {
@@ -48,25 +37,6 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		*err = ENOMEM;
 		return NULL;
 	}
-	h->wakeRead = h->wakeWrite = -1;
-#ifdef __linux__
-	h->wakeRead = h->wakeWrite = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (h->wakeRead < 0) {
-		*err = errno;
-		free(h);
-		return NULL;
-	}
-#else
-	int fds[2];
-	if (pipe(fds) < 0 || gn_set_nonblock(fds[0]) < 0 || gn_set_nonblock(fds[1]) < 0) {
-		*err = errno;
-		free(h);
-		return NULL;
-	}
-	h->wakeRead = fds[0];
-	h->wakeWrite = fds[1];
-#endif
-	(void)gn_set_nonblock;
 	errno = 0;
 	h->host = enet_host_create(addr, peers, channels, in, out);
 	if (h->host == NULL) {
@@ -90,10 +60,6 @@ void gn_host_free(gn_host *h)
 		enet_packet_destroy(h->pending.packet);
 	if (h->host != NULL)
 		enet_host_destroy(h->host); // resets every peer: free callbacks run here
-	if (h->wakeRead >= 0)
-		close(h->wakeRead);
-	if (h->wakeWrite >= 0 && h->wakeWrite != h->wakeRead)
-		close(h->wakeWrite);
 	free(h);
 }
 
@@ -123,22 +89,20 @@ void gn_host_aim(gn_host *h, const ENetAddress *addr)
 #endif
 }
 
-void gn_wake(gn_host *h)
+int gn_socket(gn_host *h) { return (int)h->host->socket; }
+
+// gn_readable reports whether a datagram waits on fd.
+int gn_readable(int fd)
 {
-#ifdef __linux__
-	uint64_t one = 1;
-	ssize_t r = write(h->wakeWrite, &one, sizeof one);
-#else
-	char one = 1;
-	ssize_t r = write(h->wakeWrite, &one, 1);
-#endif
-	(void)r; // EAGAIN: already signalled
+	struct pollfd p = {fd, POLLIN, 0};
+	return poll(&p, 1, 0) > 0;
 }
 
 // gn_timeout returns how long the host may sleep before ENet needs service
 // for a timer: a retransmit, a ping, a bandwidth throttle epoch.
-static int gn_timeout(ENetHost *host, int maxWaitMs)
+int gn_timeout(gn_host *h, int maxWaitMs)
 {
+	ENetHost *host = h->host;
 	enet_uint32 now = enet_time_get();
 	long best = maxWaitMs; // -1: forever
 	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
@@ -169,34 +133,6 @@ static int gn_timeout(ENetHost *host, int maxWaitMs)
 			best = d;
 	}
 	return (int)best;
-}
-
-int gn_wait(gn_host *h, int maxWaitMs, int useSocket)
-{
-	struct pollfd fds[2];
-	int n = 0, res = 0;
-	int timeout = gn_timeout(h->host, maxWaitMs);
-	fds[n].fd = h->wakeRead;
-	fds[n].events = POLLIN;
-	fds[n].revents = 0;
-	n++;
-	if (useSocket) {
-		fds[n].fd = h->host->socket;
-		fds[n].events = POLLIN;
-		fds[n].revents = 0;
-		n++;
-	}
-	if (poll(fds, n, timeout) > 0) {
-		if (fds[0].revents != 0) {
-			char drain[64];
-			while (read(h->wakeRead, drain, sizeof drain) > 0)
-				;
-			res |= GN_WAIT_WAKE;
-		}
-		if (useSocket && fds[1].revents != 0)
-			res |= GN_WAIT_SOCKET;
-	}
-	return res;
 }
 
 // gn_dispatch is libenet 1.3.17's enet_protocol_dispatch_incoming_commands

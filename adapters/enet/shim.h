@@ -1,5 +1,5 @@
 // shim.h: the small C layer between package enet and libenet. Everything
-// here runs on a host's service goroutine, except gn_wake (any goroutine).
+// here runs on a host's service goroutine.
 #ifndef GONETIC_ENET_SHIM_H
 #define GONETIC_ENET_SHIM_H
 
@@ -15,14 +15,13 @@ typedef struct gn_link {
 	int paused;                           // Go's inbox is full: leave received packets in ENet
 } gn_link;
 
-// A host plus its wake-up descriptor and one event held back when the Go
-// receive buffer was too small for it.
+// A host plus one event held back when the Go receive buffer was too small
+// for it.
 typedef struct gn_host {
 	ENetHost *host;
-	int wakeRead, wakeWrite; // eventfd (both the same) or a pipe
 	ENetEvent pending;
 	int hasPending;
-	int lastError; // errno of the last failure in gn_host_new
+	int lastError; // errno of the last failure of enet_host_service
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -53,18 +52,14 @@ enum {
 	GN_ERROR = 2, // enet_host_service returned -1
 };
 
-enum {
-	GN_WAIT_SOCKET = 1,
-	GN_WAIT_WAKE = 2,
-};
-
 gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
                      int compress, size_t maxPacket, size_t maxWaiting, int *err);
 void gn_host_free(gn_host *h);
 int gn_host_port(gn_host *h);
 void gn_host_aim(gn_host *h, const ENetAddress *addr);
-void gn_wake(gn_host *h);
-int gn_wait(gn_host *h, int maxWaitMs, int useSocket);
+int gn_socket(gn_host *h);
+int gn_readable(int fd);
+int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status);
 

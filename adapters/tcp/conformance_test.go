@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/gonetic/gonetic/adapters/internal/transporttest"
@@ -16,4 +17,15 @@ func TestConformance(t *testing.T) {
 func TestConformanceChannels(t *testing.T) {
 	transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{}) },
 		"127.0.0.1:0", transporttest.Options{Channels: 4})
+}
+
+// TestConformanceFramings runs the suite over the binary-safe text
+// framings; Lines cannot carry its binary payloads.
+func TestConformanceFramings(t *testing.T) {
+	for _, f := range []tcp.Framing{tcp.ByteCount{}, tcp.Netstring{}} {
+		t.Run(fmt.Sprintf("%T", f), func(t *testing.T) {
+			transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{Framing: f}) },
+				"127.0.0.1:0", transporttest.Options{})
+		})
+	}
 }

@@ -2,30 +2,36 @@ package tcp
 
 import "testing"
 
-// BenchmarkDecode parses 19-byte binary frames from a 64 KiB buffer, without
-// the network: the reader's per-frame cost alone.
+// BenchmarkDecode parses 19-byte frames from a 64 KiB buffer with each
+// framing, without the network: the reader's per-frame cost alone.
 func BenchmarkDecode(b *testing.B) {
 	payload := []byte("\x93\x01\xa3Tom\xacTest message")
-	var stream []byte
-	for len(stream)+4+len(payload) <= readBufferSize {
-		stream = append(stream, frame(payload)...)
-	}
-	f := newFrameReader(readBufferSize, 1<<20)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(payload)))
-	b.ResetTimer()
-	n := 0
-	for n < b.N {
-		f.fill(copy(f.space(), stream))
-		for n < b.N {
-			_, ok, err := f.next()
-			if err != nil {
-				b.Fatal(err)
+	for _, fr := range framings {
+		b.Run(fr.name, func(b *testing.B) {
+			frame, _ := fr.framing.AppendFrame(nil, payload)
+			var stream []byte
+			for len(stream)+len(frame) <= readBufferSize {
+				stream = append(stream, frame...)
 			}
-			if !ok {
-				break
+			overhead, _ := fr.framing.Overhead(1 << 20)
+			f := newFrameReader(fr.framing, readBufferSize, 1<<20, overhead)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			b.ResetTimer()
+			n := 0
+			for n < b.N {
+				f.fill(copy(f.space(), stream))
+				for n < b.N {
+					_, size, err := f.next()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if size == 0 {
+						break
+					}
+					n++
+				}
 			}
-			n++
-		}
+		})
 	}
 }

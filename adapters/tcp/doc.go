@@ -3,23 +3,31 @@
 //
 // # Wire format
 //
-// Each payload travels as one frame: its length as a 4-byte big-endian
-// unsigned integer, then its bytes. Nothing else is on the wire. Channel and
+// Each payload travels as one frame; Options.Framing says how frames are
+// delimited, and both ends must agree. The default, Binary, puts the
+// payload's length in front of it as a 4-byte big-endian unsigned integer.
+// ByteCount ("5 hello"), Netstring ("5:hello,") and Lines ("hello\n") speak
+// the text framings of Twisted and of many line protocols; a program may
+// plug in its own Framing. Nothing else is on the wire. Channel and
 // delivery mode are not sent: TCP carries every payload reliably and in
 // order, whatever its Delivery, and the receiving Sink always gets channel
 // 0. Send still rejects a channel outside Config.Channels.
 //
-// A frame longer than the receiver's Config.MaxPayload closes the link with
-// a *transport.FrameError as soon as its length prefix arrives, before any
-// of its bytes are buffered. A stream that ends inside a frame closes the
+// Frames decode the same however the stream is split into reads. A frame
+// longer than the receiver's Config.MaxPayload, or bytes that break the
+// framing (a malformed length, a missing separator), close the link with a
+// *transport.FrameError as soon as they arrive, before any of the payload is
+// buffered; a payload of exactly Config.MaxPayload bytes is accepted.
+// Nothing after a bad frame is delivered. Options.OnBadFrame may answer the
+// peer and choose the error. A stream that ends inside a frame closes the
 // link with io.ErrUnexpectedEOF.
 //
 // # Goroutines and memory
 //
 // A link runs two goroutines. The reader reads in chunks of 64 KiB (more
-// only to hold one frame of up to Config.MaxPayload bytes) and hands each
-// frame to Sink.Receive as a slice of its buffer: no allocation per
-// payload. While Receive blocks, the reader stops reading and TCP flow
+// only to hold one frame of up to Config.MaxPayload bytes and its framing)
+// and hands each frame to Sink.Receive as a slice of its buffer: no
+// allocation per payload. While Receive blocks, the reader stops reading and TCP flow
 // control slows the peer. The writer sends everything queued since its last
 // write with one write call, so bursts of Sends cost one system call; it
 // swaps two buffers, so steady state allocates nothing. TCP_NODELAY is on.

@@ -3,6 +3,8 @@ package tcp_test
 import (
 	"context"
 	"fmt"
+	"io"
+	stdnet "net"
 
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/net/transport"
@@ -43,4 +45,66 @@ func Example() {
 	// server got "hello" on channel 0
 	// server closed: EOF
 	// client closed: <nil>
+}
+
+// A server speaking Twisted's byte-count framing, "<length> <payload>", to
+// a raw TCP client.
+func ExampleByteCount() {
+	tr := tcp.New(tcp.Options{Framing: tcp.ByteCount{}})
+	server := printSink{"server", make(chan error, 1)}
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(transport.Link) transport.Sink { return server })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ln.Close()
+
+	c, err := stdnet.Dial("tcp", ln.Addr())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.Write([]byte("5 hello0 3 abc")) // three frames; the second is empty
+	c.Close()
+	fmt.Println("server closed:", <-server.done)
+	// Output:
+	// server got "hello" on channel 0
+	// server got "" on channel 0
+	// server got "abc" on channel 0
+	// server closed: EOF
+}
+
+// A line protocol whose hook answers a line that is too long before it
+// closes the link.
+func ExampleOptions_onBadFrame() {
+	tr := tcp.New(tcp.Options{
+		Framing: tcp.Lines{CRLF: true},
+		OnBadFrame: func(l transport.Link, err *transport.FrameError) error {
+			l.Send(0, transport.Reliable, []byte("-ERR too long"))
+			l.Close() // sends the answer first; without it, the link is aborted
+			return err
+		},
+	})
+	server := printSink{"server", make(chan error, 1)}
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{MaxPayload: 16}, func(transport.Link) transport.Sink { return server })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ln.Close()
+
+	c, err := stdnet.Dial("tcp", ln.Addr())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.Write([]byte("PING\r\nTHIS LINE IS FAR TOO LONG\r\n"))
+	answer, _ := io.ReadAll(c) // until the server's end of stream
+	c.Close()
+	fmt.Printf("client read %q\n", answer)
+	fmt.Println("server closed:", <-server.done)
+	// Output:
+	// server got "PING" on channel 0
+	// client read "-ERR too long\r\n"
+	// server closed: transport: bad frame from peer: line longer than the 16-byte limit
 }

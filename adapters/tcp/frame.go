@@ -7,7 +7,7 @@ import (
 	"github.com/gonetic/gonetic/net/transport"
 )
 
-// headerSize is the length prefix in front of every payload.
+// headerSize is the Binary framing's length prefix.
 const headerSize = 4
 
 // readBufferSize is the reader's usual buffer: one read takes up to this much.
@@ -17,64 +17,104 @@ const readBufferSize = 64 << 10
 // grown one is given back.
 const shrinkAfter = 16
 
-// frameReader splits a byte stream into length-prefixed frames. It owns its
-// buffer: the caller reads into space, reports how much arrived with fill, and
-// takes the complete frames with next. A frame's payload aliases the buffer
-// and is valid until the next call to space.
+// frameReader splits a byte stream into frames with a Framing. It owns its
+// buffer: the caller reads into space, reports how much arrived with fill,
+// and takes the complete frames with next. A frame's payload aliases the
+// buffer and is valid until the next call to space.
 //
 // The buffer grows only to hold the frame in progress, never past
-// max+headerSize, and only after that frame's length has been checked.
+// max+overhead, and only after the framing has accepted what it has seen of
+// that frame.
 type frameReader struct {
-	buf   []byte // buf[r:w] is received and not yet parsed
-	small []byte // the usual buffer; buf is either small or a grown one
-	r, w  int
-	max   int // largest payload accepted
-	fits  int // reads in a row that would have fit small while buf was grown
+	framing Framing
+	binary  bool   // framing is Binary: next parses it inline
+	buf     []byte // buf[r:w] is received and not yet parsed
+	small   []byte // the usual buffer; buf is either small or a grown one
+	r, w    int
+	max     int // largest payload accepted
+	limit   int // largest frame: max plus the framing's overhead
+	need    int // length of the frame in progress, if the framing told; else 0
+	scanned int // bytes of buf[r:w] the framing has seen without a whole frame
+	fits    int // reads in a row that would have fit small while buf was grown
 }
 
-func newFrameReader(size, max int) *frameReader {
+// newFrameReader returns a reader with a buffer of size bytes, for payloads
+// of at most max bytes that framing wraps in at most overhead bytes.
+func newFrameReader(framing Framing, size, max, overhead int) *frameReader {
 	b := make([]byte, size)
-	return &frameReader{buf: b, small: b, max: max}
+	_, bin := framing.(Binary)
+	return &frameReader{framing: framing, binary: bin, buf: b, small: b, max: max, limit: max + overhead}
 }
 
-// next returns the next complete frame's payload, ok false when the buffer
-// holds no complete frame, or a *transport.FrameError when the length in the
-// next prefix is above the limit.
-func (f *frameReader) next() (payload []byte, ok bool, err error) {
+// next returns the next complete frame's payload and the frame's length on
+// the wire, size 0 when the buffer holds no complete frame, or a
+// *transport.FrameError when the bytes break the framing.
+func (f *frameReader) next() (payload []byte, size int, err error) {
 	b := f.buf[f.r:f.w]
-	if len(b) < headerSize {
-		return nil, false, nil
-	}
-	n := binary.BigEndian.Uint32(b)
-	if uint64(n) > uint64(f.max) {
-		return nil, false, &transport.FrameError{
-			Reason: fmt.Sprintf("frame of %d bytes exceeds the %d-byte limit", n, f.max),
+	if f.binary && len(b) >= headerSize {
+		// Binary.Split, inline: the default framing's per-frame cost is
+		// half that of a call through the interface.
+		if n := binary.BigEndian.Uint32(b); uint64(n) <= uint64(f.max) {
+			end := headerSize + int(n)
+			if len(b) < end {
+				f.need = end
+				return nil, 0, nil
+			}
+			f.r += end
+			f.need = 0
+			return b[headerSize:end:end], end, nil
 		}
 	}
-	end := headerSize + int(n)
-	if len(b) < end {
-		return nil, false, nil
+	if len(b) == 0 {
+		return nil, 0, nil
 	}
-	f.r += end
-	return b[headerSize:end:end], true, nil
+	start, end, size, err := f.framing.Split(b, f.scanned, f.max)
+	if err != nil {
+		if fe, ok := err.(*transport.FrameError); ok {
+			return nil, 0, fe
+		}
+		return nil, 0, &transport.FrameError{Reason: err.Error()}
+	}
+	if size > 0 && size <= len(b) {
+		if start < 0 || start > end || end > size || end-start > f.max {
+			return nil, 0, f.broken(fmt.Sprintf("payload [%d:%d] of a %d-byte frame", start, end, size))
+		}
+		f.r += size
+		f.need, f.scanned = 0, 0
+		return b[start:end:end], size, nil
+	}
+	if size < 0 || size > f.limit {
+		return nil, 0, f.broken(fmt.Sprintf("a frame of %d bytes", size))
+	}
+	if len(b) >= f.limit {
+		return nil, 0, f.broken(fmt.Sprintf("no whole frame in %d bytes", len(b)))
+	}
+	f.need, f.scanned = size, len(b)
+	return nil, 0, nil
+}
+
+// broken reports a Framing that breaks its own contract.
+func (f *frameReader) broken(what string) *transport.FrameError {
+	return &transport.FrameError{Reason: fmt.Sprintf(
+		"framing %T reported %s, beyond its %d-byte limit for %d-byte payloads", f.framing, what, f.limit, f.max)}
 }
 
 // buffered is how many received bytes are not yet part of a returned frame.
 func (f *frameReader) buffered() int { return f.w - f.r }
 
 // space returns where the next read should go, after making room for the
-// frame in progress. Call it only after next has returned ok false and no
-// error, so that a buffered length is known to be within the limit.
+// frame in progress. Call it only after next has returned no frame and no
+// error, so that the frame in progress is known to fit the limit.
 func (f *frameReader) space() []byte {
-	need := headerSize
-	if f.w-f.r >= headerSize {
-		need += int(binary.BigEndian.Uint32(f.buf[f.r:]))
-		need = min(need, f.max+headerSize) // next has checked it; stay safe anyway
+	need := f.need
+	if need == 0 { // the framing cannot tell yet: make room for one more byte
+		need = f.w - f.r + 1
 	}
+	need = min(need, f.limit) // next has checked it; stay safe anyway
 	switch {
 	case need > len(f.buf):
 		f.fits = 0
-		nb := make([]byte, min(max(need, 2*len(f.buf)), f.max+headerSize))
+		nb := make([]byte, min(max(need, 2*len(f.buf)), f.limit))
 		f.w = copy(nb, f.buf[f.r:f.w])
 		f.r, f.buf = 0, nb
 	case len(f.buf) > len(f.small) && need <= len(f.small) && f.w-f.r <= len(f.small):

@@ -23,12 +23,13 @@ const maxRetained = 4 << 20
 // once the connection is over waits for the writer, closes the connection
 // and calls Sink.Closed.
 type link struct {
-	conn   *stdnet.TCPConn
-	cfg    transport.Config
-	opts   Options
-	remote string
-	sink   transport.Sink // set by start, before the goroutines run
-	onDone func()         // set before start; called once, when the link is over
+	conn     *stdnet.TCPConn
+	cfg      transport.Config
+	opts     Options
+	overhead int // the most bytes opts.Framing adds to a payload
+	remote   string
+	sink     transport.Sink // set by start, before the goroutines run
+	onDone   func()         // set before start; called once, when the link is over
 
 	wake       chan struct{} // one slot: there is work for the writer
 	writerDone chan struct{} // closed when the writer returns
@@ -50,7 +51,7 @@ type link struct {
 
 var _ transport.Link = (*link)(nil)
 
-func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options) *link {
+func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int) *link {
 	_ = c.SetNoDelay(true) // Go's default, made explicit: batching is ours
 	remote := ""
 	if a := c.RemoteAddr(); a != nil {
@@ -60,6 +61,7 @@ func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options) *link {
 		conn:       c,
 		cfg:        cfg,
 		opts:       opts,
+		overhead:   overhead,
 		remote:     remote,
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
@@ -80,7 +82,8 @@ func (l *link) refuse() {
 	}
 }
 
-// Send queues one frame. Safe for concurrent use.
+// Send queues one frame, framed by Options.Framing under l.mu. Safe for
+// concurrent use.
 func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 	if int(channel) >= l.cfg.Channels {
 		return transport.ErrBadChannel
@@ -94,12 +97,21 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 		return transport.ErrClosed
 	}
 	queued := len(l.pending)
-	if queued > 0 && queued+headerSize+len(payload) > l.opts.MaxQueued {
+	if queued > 0 && queued+l.overhead+len(payload) > l.opts.MaxQueued {
 		l.mu.Unlock()
 		return ErrQueueFull
 	}
-	l.pending = binary.BigEndian.AppendUint32(l.pending, uint32(len(payload)))
-	l.pending = append(l.pending, payload...)
+	if _, bin := l.opts.Framing.(Binary); bin { // the default, inline
+		l.pending = binary.BigEndian.AppendUint32(l.pending, uint32(len(payload)))
+		l.pending = append(l.pending, payload...)
+	} else {
+		pending, err := l.opts.Framing.AppendFrame(l.pending, payload)
+		if err != nil {
+			l.mu.Unlock()
+			return err
+		}
+		l.pending = pending
+	}
 	l.npending++
 	l.mu.Unlock()
 	if queued == 0 {
@@ -143,7 +155,7 @@ func (l *link) Abort() {
 // RemoteAddr is the peer's "host:port".
 func (l *link) RemoteAddr() string { return l.remote }
 
-// Stats counts payloads and bytes, prefixes included: sent once the kernel
+// Stats counts payloads and bytes, framing included: sent once the kernel
 // took them, received as each frame is delivered.
 func (l *link) Stats() transport.Stats {
 	return transport.Stats{
@@ -257,12 +269,12 @@ var errStopped = errors.New("tcp: link shut")
 // link: it is the only caller of Sink.Closed.
 func (l *link) readLoop() {
 	err := l.readFrames()
-	var frameErr *transport.FrameError
+	badFrame, linger := l.badFrame(err)
 	l.mu.Lock()
 	if !l.shut {
 		switch {
-		case errors.As(err, &frameErr):
-			l.setErr(err)
+		case badFrame:
+			// badFrame has set the reason.
 		case err == io.EOF:
 			if !l.local {
 				l.setErr(io.EOF)
@@ -273,9 +285,10 @@ func (l *link) readLoop() {
 			l.setErr(err)
 		}
 	}
-	// After the peer's end of stream, send what is queued, then close;
-	// after anything else, close now.
-	graceful := err == io.EOF && !l.shut
+	// After the peer's end of stream, or a bad frame the OnBadFrame hook
+	// answered with Close, send what is queued, then close; after anything
+	// else, close now.
+	graceful := (err == io.EOF || linger) && !l.shut
 	l.closing = true
 	if graceful && l.timer == nil {
 		l.timer = time.AfterFunc(l.opts.CloseTimeout, l.timeout)
@@ -301,25 +314,60 @@ func (l *link) readLoop() {
 	}
 }
 
+// badFrame handles a read loop that ended with a *transport.FrameError: it
+// runs Options.OnBadFrame, records the reason the link closes with and, if
+// the hook closed the link gracefully, discards what the peer still sends
+// until its end of stream or the close timer. linger reports that case.
+func (l *link) badFrame(err error) (bad, linger bool) {
+	fe, bad := err.(*transport.FrameError)
+	if !bad || l.stopped.Load() {
+		return bad, false
+	}
+	var reason error = fe
+	if l.opts.OnBadFrame != nil {
+		if r := l.opts.OnBadFrame(l, fe); r != nil {
+			reason = r
+		}
+	}
+	l.mu.Lock()
+	if !l.shut {
+		l.setErr(reason)
+	}
+	linger = l.local && !l.shut
+	l.mu.Unlock()
+	if linger {
+		l.signal()
+		// Reading on keeps the kernel from answering the peer's data with a
+		// reset, which could destroy the last payloads before it reads them.
+		buf := make([]byte, 4<<10)
+		for {
+			if _, err := l.conn.Read(buf); err != nil {
+				break
+			}
+		}
+	}
+	return bad, linger
+}
+
 // readFrames reads the connection in large chunks and hands every complete
 // frame to the Sink as a slice of the read buffer. It returns io.EOF at a
 // clean end of stream.
 func (l *link) readFrames() error {
-	f := newFrameReader(readBufferSize, l.cfg.MaxPayload)
+	f := newFrameReader(l.opts.Framing, readBufferSize, l.cfg.MaxPayload, l.overhead)
 	var rerr error
 	for {
 		for {
-			p, ok, err := f.next()
+			p, size, err := f.next()
 			if err != nil {
 				return err
 			}
-			if !ok {
+			if size == 0 {
 				break
 			}
 			if l.stopped.Load() {
 				return errStopped
 			}
-			l.bytesReceived.Add(uint64(headerSize + len(p)))
+			l.bytesReceived.Add(uint64(size))
 			l.payloadsReceived.Add(1)
 			l.sink.Receive(0, p)
 		}

@@ -12,12 +12,13 @@ import (
 // listener runs one accept goroutine and keeps the links it accepted until
 // they are over.
 type listener struct {
-	ln     *stdnet.TCPListener
-	cfg    transport.Config
-	opts   Options
-	accept transport.Accept
-	stop   chan struct{}  // closed by Close: ends the accept loop's back-off
-	wg     sync.WaitGroup // the accept loop and every accepted link
+	ln       *stdnet.TCPListener
+	cfg      transport.Config
+	opts     Options
+	overhead int // the framing's, for cfg.MaxPayload
+	accept   transport.Accept
+	stop     chan struct{}  // closed by Close: ends the accept loop's back-off
+	wg       sync.WaitGroup // the accept loop and every accepted link
 
 	mu     sync.Mutex // guards closed and links
 	closed bool
@@ -79,7 +80,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
-		k := newLink(c, l.cfg, l.opts)
+		k := newLink(c, l.cfg, l.opts, l.overhead)
 		k.onDone = func() { l.remove(k) }
 		l.mu.Lock()
 		if l.closed {

@@ -31,7 +31,7 @@ var (
 
 // Options tune the TCP adapter. The zero value gives the defaults.
 type Options struct {
-	// MaxQueued bounds, per link, the bytes (payloads plus 4-byte prefixes)
+	// MaxQueued bounds, per link, the bytes (payloads plus framing)
 	// queued behind the write in progress. Send returns ErrQueueFull rather
 	// than queue past it, except that an empty queue always takes one
 	// payload. Zero or negative means DefaultMaxQueued.
@@ -41,6 +41,20 @@ type Options struct {
 	// peer's end of stream. The connection is then closed regardless. Zero
 	// or negative means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// Framing is how payloads are delimited on the wire; both ends must
+	// use the same. Nil means Binary: a 4-byte big-endian length prefix.
+	Framing Framing
+	// OnBadFrame, if set, is called when the peer's bytes break the framing
+	// (a malformed or oversized length, a line over the limit), on the
+	// link's reader goroutine, before anything else happens to the link.
+	// Nothing the peer sent from the bad frame on is delivered. It returns
+	// the error the link's Sink gets in Closed: err itself, or nil, for the
+	// default. The link is then aborted, unless the hook has called
+	// l.Close, say after a Send to tell the peer what went wrong: the link
+	// then closes gracefully, sending what is queued, discarding what
+	// arrives, within CloseTimeout. It must not call Listener.Close.
+	// Default nil: abort the link, which closes with err.
+	OnBadFrame func(l transport.Link, err *transport.FrameError) error
 }
 
 func (o Options) withDefaults() Options {
@@ -49,6 +63,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CloseTimeout <= 0 {
 		o.CloseTimeout = DefaultCloseTimeout
+	}
+	if o.Framing == nil {
+		o.Framing = Binary{}
 	}
 	return o
 }
@@ -77,7 +94,8 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 	if accept == nil {
 		return nil, errors.New("tcp: Listen needs a non-nil Accept")
 	}
-	cfg, err := checkConfig(cfg)
+	opts := t.opts.withDefaults()
+	cfg, overhead, err := checkConfig(cfg, opts.Framing)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +104,13 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		return nil, err
 	}
 	l := &listener{
-		ln:     ln.(*stdnet.TCPListener),
-		cfg:    cfg,
-		opts:   t.opts.withDefaults(),
-		accept: accept,
-		stop:   make(chan struct{}),
-		links:  make(map[*link]struct{}),
+		ln:       ln.(*stdnet.TCPListener),
+		cfg:      cfg,
+		opts:     opts,
+		overhead: overhead,
+		accept:   accept,
+		stop:     make(chan struct{}),
+		links:    make(map[*link]struct{}),
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -104,7 +123,8 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if sink == nil {
 		return nil, errors.New("tcp: Dial needs a non-nil Sink")
 	}
-	cfg, err := checkConfig(cfg)
+	opts := t.opts.withDefaults()
+	cfg, overhead, err := checkConfig(cfg, opts.Framing)
 	if err != nil {
 		return nil, err
 	}
@@ -118,15 +138,21 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 		c.Close()
 		return nil, fmt.Errorf("tcp: dial %s: got a %T, not a TCP connection", addr, c)
 	}
-	l := newLink(tc, cfg, t.opts.withDefaults())
+	l := newLink(tc, cfg, opts, overhead)
 	l.start(sink)
 	return l, nil
 }
 
-func checkConfig(cfg transport.Config) (transport.Config, error) {
+// checkConfig applies cfg's defaults and returns the framing's overhead for
+// payloads of cfg.MaxPayload bytes.
+func checkConfig(cfg transport.Config, f Framing) (transport.Config, int, error) {
 	cfg = cfg.WithDefaults()
-	if uint64(cfg.MaxPayload) > math.MaxUint32-headerSize {
-		return cfg, fmt.Errorf("tcp: Config.MaxPayload %d does not fit the 4-byte length prefix", cfg.MaxPayload)
+	overhead, err := f.Overhead(cfg.MaxPayload)
+	if err != nil {
+		return cfg, 0, err
 	}
-	return cfg, nil
+	if overhead < 0 || cfg.MaxPayload > math.MaxInt-readBufferSize-overhead {
+		return cfg, 0, fmt.Errorf("tcp: %T cannot frame payloads of %d bytes (overhead %d)", f, cfg.MaxPayload, overhead)
+	}
+	return cfg, overhead, nil
 }

@@ -80,6 +80,7 @@ func Run(t *testing.T, a Adapter) {
 		{"BadHandler", testBadHandler},
 		{"Shutdown", testShutdown},
 		{"ConnectFailure", testConnectFailure},
+		{"BadInput", testBadInput},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
@@ -687,4 +688,105 @@ func testConnectFailure(t *testing.T, a Adapter) {
 	if h.connects() != 0 || conn.State() != gnet.Closed {
 		t.Fatalf("failed connect: connects=%d state=%v", h.connects(), conn.State())
 	}
+}
+
+// rawSink collects what a bare transport link receives.
+type rawSink struct {
+	payloads chan []byte
+	closed   chan error
+}
+
+func newRawSink() *rawSink {
+	return &rawSink{payloads: make(chan []byte, 1024), closed: make(chan error, 1)}
+}
+
+func (s *rawSink) Receive(_ uint8, p []byte) { s.payloads <- append([]byte(nil), p...) }
+func (s *rawSink) Closed(err error)          { s.closed <- err }
+
+// Hello builds the handshake payload of docs/PROTOCOL.md for registry f.
+func Hello(f *message.Factory) []byte {
+	w := msgpack.New().NewWriter()
+	w.Reset([]byte{0x00})
+	w.Array(5)
+	w.String("hello")
+	w.Uint(gnet.ProtocolVersion)
+	w.String(f.Codec().Name())
+	h := f.Hash()
+	w.Bytes(h[:])
+	lines := f.Lines()
+	w.Array(len(lines))
+	for _, l := range lines {
+		w.String(l)
+	}
+	w.End()
+	w.End()
+	return w.Buffer()
+}
+
+// testBadInput: a peer that speaks the handshake by hand, then sends a
+// message the server cannot decode, is disconnected with a reason it
+// receives, and every other connection keeps working.
+func testBadInput(t *testing.T, a Adapter) {
+	var set serverSet
+	f := NewFactory(nil)
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f}, NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	good := dial(t, c, s, &ChatHandler{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	defer cancel()
+	sink := newRawSink()
+	link, err := a.New(t).Dial(ctx, s.Addr(), transport.Config{Channels: f.Channels()}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Abort()
+	if err := link.Send(0, transport.Reliable, Hello(f)); err != nil {
+		t.Fatal(err)
+	}
+	next := func() []byte {
+		t.Helper()
+		for {
+			select {
+			case p := <-sink.payloads: // first: Closed comes after the last payload
+				return p
+			default:
+			}
+			select {
+			case p := <-sink.payloads:
+				return p
+			case err := <-sink.closed:
+				t.Fatalf("link closed early: %v", err)
+			default:
+				if ctx.Err() != nil {
+					t.Fatal("no answer from the server")
+				}
+				_ = s.Update(time.Millisecond)
+			}
+		}
+	}
+	welcome := next()
+	if string(welcome) != "\x00\x92\xa7welcome\x01" {
+		t.Fatalf("answer to a hand-made hello: %q", welcome)
+	}
+	// An unknown type id: [99, "x"].
+	if err := link.Send(0, transport.Reliable, []byte{0x92, 0x63, 0xa1, 'x'}); err != nil {
+		t.Fatal(err)
+	}
+	bye := next()
+	if bye[0] != 0x00 || !strings.Contains(string(bye), "bye") || !strings.Contains(string(bye), "unknown message type") {
+		t.Fatalf("server's answer to an unknown type: %q", bye)
+	}
+	Pump(t, func() bool {
+		select {
+		case <-sink.closed:
+			return true
+		default:
+			return false
+		}
+	}, s)
+	if err := good.Send(&Chat{"still", "here"}); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return set.get(0).chats() == 1 }, s, c)
 }

@@ -117,15 +117,15 @@ func NewFactory(codec string) (*message.Factory, error) {
 // order. It panics if f is frozen or already has one of the names, which
 // only a programming mistake can cause.
 func Register(f *message.Factory) {
-	message.MustRegister[Join](f)         // join → NetJoin
-	message.MustRegister[Welcome](f)      // welcome → NetWelcome
-	message.MustRegister[NickRefused](f)  // nick_refused → NetNickRefused
-	message.MustRegister[ChatMsg](f)      // chat_msg → NetChatMsg
-	message.MustRegister[UserJoined](f)   // user_joined → NetUserJoined
-	message.MustRegister[UserLeft](f)     // user_left → NetUserLeft
-	message.MustRegister[Renamed](f)      // renamed → NetRenamed
-	message.MustRegister[Who](f)          // who → NetWho
-	message.MustRegister[Users](f)        // users → NetUsers
+	message.MustRegister[Join](f)        // join → NetJoin
+	message.MustRegister[Welcome](f)     // welcome → NetWelcome
+	message.MustRegister[NickRefused](f) // nick_refused → NetNickRefused
+	message.MustRegister[ChatMsg](f)     // chat_msg → NetChatMsg
+	message.MustRegister[UserJoined](f)  // user_joined → NetUserJoined
+	message.MustRegister[UserLeft](f)    // user_left → NetUserLeft
+	message.MustRegister[Renamed](f)     // renamed → NetRenamed
+	message.MustRegister[Who](f)         // who → NetWho
+	message.MustRegister[Users](f)       // users → NetUsers
 	message.MustRegister[Ping](f, message.Channel(1), message.Deliver(message.Sequenced))
 	message.MustRegister[Pong](f, message.Channel(1), message.Deliver(message.Sequenced))
 	message.MustRegister[Notice](f) // notice → NetNotice

@@ -1,0 +1,136 @@
+package flow
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// Limits and defaults.
+const (
+	// InitialWindow is the credit every flow starts with in each direction,
+	// before the receiver's first flow_credit: a sender may send this many
+	// chunk bytes right after flow_open. Part of the protocol.
+	InitialWindow = 64 << 10
+	// MaxChunkSize is the largest chunk, header or success value, in bytes;
+	// receivers refuse more. Part of the protocol.
+	MaxChunkSize = 1<<20 - 1024
+
+	DefaultWindow    = 1 << 20
+	DefaultChunkSize = 128 << 10
+	DefaultMaxPacket = 16 << 20
+	DefaultMaxFlows  = 64
+	// DefaultInFlight is the default Config.InFlight of a Station.
+	DefaultInFlight = 256 << 10
+	// DefaultMaxConns is the default ServerConfig.MaxConns.
+	DefaultMaxConns = 256
+	// DefaultHandshakeTimeout is the default handshake bound of the
+	// dedicated listener.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultWatchInterval is how often a Station checks the connections
+	// that carry flows, to end the flows of those that closed.
+	DefaultWatchInterval = 50 * time.Millisecond
+)
+
+// Config is what every carrier has in common. The zero value of every field
+// means its documented default.
+type Config struct {
+	// Window is the credit window of one flow in one direction, in chunk
+	// bytes as they travel: how much a sender may have sent that the
+	// receiving code has not consumed yet. A slow handler stops its own
+	// sender at this bound, and only that sender. Default 1 MiB; at least
+	// InitialWindow.
+	Window int
+	// ChunkSize is the most packet bytes (before compression) sent in one
+	// frame: packets are batched up to it, and a larger packet is split.
+	// Over a shared connection it bounds how long a game message waits
+	// behind a chunk. Default 128 KiB; at most MaxChunkSize.
+	ChunkSize int
+	// MaxPacket is the largest packet, in bytes, this end sends or
+	// accepts. Sending a larger one fails the flow with ErrTooLarge at the
+	// sender; receiving one fails it too. Set the same on both ends.
+	// Default 16 MiB.
+	MaxPacket int
+	// MaxFlows is how many flows this end handles at once, over all its
+	// connections; the next one is refused with ErrTooManyFlows. Default 64.
+	MaxFlows int
+	// InFlight applies to a Station only: over each connection, the most
+	// chunk bytes sent and not yet received by the peer's Update, all flows
+	// together. It bounds how much bulk data a game message can find ahead
+	// of it, so it trades flow throughput (at most InFlight per round trip
+	// of the peer's Update loop) for game latency. Default 256 KiB;
+	// negative means no limit.
+	InFlight int
+	// Codec encodes packets, headers and values that are not []byte. For a
+	// Station it must be nil or the factory's codec (the default there);
+	// elsewhere the default is msgpack. Both ends must use the same.
+	Codec message.Codec
+	// Logger receives flow-level logs (handler panics, protocol errors,
+	// refused flows); never one line per packet. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.Window < InitialWindow {
+		return c, fmt.Errorf("flow: Config.Window %d is below InitialWindow (%d)", c.Window, InitialWindow)
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = DefaultChunkSize
+	}
+	if c.ChunkSize < 64 || c.ChunkSize > MaxChunkSize {
+		return c, fmt.Errorf("flow: Config.ChunkSize %d outside 64..%d", c.ChunkSize, MaxChunkSize)
+	}
+	if c.MaxPacket == 0 {
+		c.MaxPacket = DefaultMaxPacket
+	}
+	if c.MaxPacket < 0 {
+		return c, fmt.Errorf("flow: Config.MaxPacket %d is negative", c.MaxPacket)
+	}
+	if c.MaxFlows == 0 {
+		c.MaxFlows = DefaultMaxFlows
+	}
+	if c.MaxFlows < 0 {
+		return c, fmt.Errorf("flow: Config.MaxFlows %d is negative", c.MaxFlows)
+	}
+	if c.InFlight == 0 {
+		c.InFlight = DefaultInFlight
+	}
+	if c.Codec == nil {
+		c.Codec = msgpack.New()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// ServerConfig configures Listen, the dedicated flow listener.
+type ServerConfig struct {
+	Config
+	// Addr is the address to listen on, "host:port". Default "127.0.0.1:0"
+	// (a free port on loopback; see Server.Addr).
+	Addr string
+	// Transport is the network adapter. Default: TCP (adapters/tcp).
+	Transport transport.Transport
+	// MaxConns is the most clients connected at once; the next is refused.
+	// Default 256.
+	MaxConns int
+	// HandshakeTimeout bounds a client's handshake. Default 10 s.
+	HandshakeTimeout time.Duration
+}
+
+// ClientConfig configures Dial.
+type ClientConfig struct {
+	Config
+	// Transport is the network adapter; the server's must be the same
+	// kind. Default: TCP (adapters/tcp).
+	Transport transport.Transport
+}

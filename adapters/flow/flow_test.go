@@ -1,0 +1,754 @@
+package flow
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Entity is a typed packet.
+type Entity struct {
+	ID   uint64
+	X, Y float32
+	Name string
+}
+
+// RegionHeader is a typed header.
+type RegionHeader struct {
+	Region string
+	Count  int
+}
+
+// Summary is a typed success value.
+type Summary struct {
+	Entities int
+	Raw      int
+	Sum      uint64
+}
+
+func entities(n int) iter.Seq[Entity] {
+	return func(yield func(Entity) bool) {
+		for i := range n {
+			if !yield(Entity{ID: uint64(i), X: float32(i), Y: -1, Name: fmt.Sprint("e", i)}) {
+				return
+			}
+		}
+	}
+}
+
+// counting yields n raw packets of size bytes (the first 8 are the index)
+// and counts them.
+func counting(n, size int, produced *atomic.Int64) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		buf := make([]byte, size)
+		for i := 0; n < 0 || i < n; i++ {
+			binary.LittleEndian.PutUint64(buf, uint64(i))
+			produced.Add(1)
+			if !yield(buf) {
+				return
+			}
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		e.handle("region", func(f *Flow, r *Reply) (any, error) {
+			var h RegionHeader
+			if err := f.Header().Decode(&h); err != nil {
+				return nil, err
+			}
+			var s Summary
+			for ent, err := range Decode[Entity](f.Packets()) {
+				if err != nil {
+					return nil, err
+				}
+				if ent.Name != fmt.Sprint("e", ent.ID) || ent.X != float32(ent.ID) {
+					return nil, fmt.Errorf("bad entity %+v", ent)
+				}
+				s.Entities++
+				s.Sum += ent.ID
+				if s.Entities%100 == 0 {
+					if err := r.Send(fmt.Appendf(nil, "progress %d", s.Entities)); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if s.Entities != h.Count {
+				return nil, fmt.Errorf("got %d entities, header says %d", s.Entities, h.Count)
+			}
+			return s, nil
+		})
+		var heard []string
+		req := Request{
+			Name: "region", Header: RegionHeader{"north", 1000},
+			OnMessage: func(p Packet) { heard = append(heard, string(p.Bytes())) },
+		}
+		msgs, final, err := collect(Call(context.Background(), e.caller, req, entities(1000)))
+		if err != nil {
+			t.Fatalf("flow failed: %v", err)
+		}
+		if len(msgs) != 10 || len(heard) != 10 {
+			t.Fatalf("got %d messages, listener heard %d, want 10", len(msgs), len(heard))
+		}
+		for i, m := range msgs {
+			if want := fmt.Sprint("progress ", (i+1)*100); string(m) != want || heard[i] != want {
+				t.Fatalf("message %d is %q (listener %q), want %q", i, m, heard[i], want)
+			}
+		}
+		var s Summary
+		if err := final.Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Entities != 1000 || s.Sum != 999*1000/2 {
+			t.Fatalf("summary %+v", s)
+		}
+		// The generic packet map reads the same value.
+		v, err := final.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := v.(map[string]any); !ok || fmt.Sprint(m["Entities"]) != "1000" {
+			t.Fatalf("final as generic value: %#v", v)
+		}
+	})
+}
+
+// regionHandler is a handler struct, built per flow.
+type regionHandler struct {
+	f *Flow
+	r *Reply
+}
+
+func (h *regionHandler) HandleFlow() (any, error) {
+	n, total := 0, 0
+	for p, err := range h.f.Packets() {
+		if err != nil {
+			return nil, err
+		}
+		if p.IsValue() {
+			var m map[string]any
+			if err := p.Decode(&m); err != nil {
+				return nil, err
+			}
+			if m["kind"] != "tree" {
+				return nil, fmt.Errorf("packet map %v", m)
+			}
+		} else if !bytes.Equal(p.Bytes(), bytes.Repeat([]byte{byte(n)}, n)) {
+			return nil, fmt.Errorf("raw packet %d: %d bytes", n, p.Len())
+		}
+		n++
+		total += p.Len()
+	}
+	return []byte(fmt.Sprint(n)), nil
+}
+
+func TestHandlerStructAndMixedPackets(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{ChunkSize: 4096}, Config{ChunkSize: 4096})
+		e.handleStruct("mixed", func(f *Flow, r *Reply) Handler { return &regionHandler{f, r} })
+		packets := func(yield func(any) bool) {
+			for i := range 300 {
+				var p any = bytes.Repeat([]byte{byte(i)}, i) // raw, some split over chunks
+				if i%3 == 0 {
+					p = map[string]any{"kind": "tree", "i": i} // the generic packet map
+				}
+				if i == 299 {
+					p = bytes.Repeat([]byte{byte(i)}, i) // exercise below
+				}
+				if !yield(p) {
+					return
+				}
+			}
+		}
+		final, err := Wait(Call(context.Background(), e.caller, Request{Name: "mixed"}, packets))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(final.Bytes()) != "300" || final.IsValue() {
+			t.Fatalf("final %v %q", final, final.Bytes())
+		}
+	})
+}
+
+func TestLargePacketsAreSplit(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		cfg := Config{ChunkSize: 16 << 10, Window: 64 << 10}
+		e := c.new(t, cfg, cfg)
+		e.handle("big", func(f *Flow, r *Reply) (any, error) {
+			i := 0
+			for p, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if p.Len() != 200_000+i || p.Bytes()[p.Len()-1] != byte(i) {
+					return nil, fmt.Errorf("packet %d: %d bytes", i, p.Len())
+				}
+				i++
+			}
+			// A reply larger than a chunk, too.
+			if err := r.Send(bytes.Repeat([]byte{7}, 100_000)); err != nil {
+				return nil, err
+			}
+			return i, nil
+		})
+		packets := func(yield func([]byte) bool) {
+			for i := range 5 {
+				b := make([]byte, 200_000+i)
+				b[len(b)-1] = byte(i)
+				if !yield(b) {
+					return
+				}
+			}
+		}
+		msgs, final, err := collect(Call(context.Background(), e.caller, Request{Name: "big"}, packets))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := final.Decode(&n); err != nil || n != 5 || len(msgs) != 1 || len(msgs[0]) != 100_000 {
+			t.Fatalf("final %d (%v), %d messages", n, err, len(msgs))
+		}
+	})
+}
+
+func TestHandlerErrorStopsProducer(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		e.handle("fail", func(f *Flow, r *Reply) (any, error) {
+			n := 0
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if n++; n == 500 {
+					return nil, errors.New("disk full at packet 500")
+				}
+			}
+			return nil, nil
+		})
+		var produced atomic.Int64
+		_, _, err := collect(Call(context.Background(), e.caller, Request{Name: "fail"}, counting(-1, 100, &produced)))
+		var fe *Error
+		if !errors.As(err, &fe) || !errors.Is(err, ErrHandler) || !fe.Remote || fe.Message != "disk full at packet 500" {
+			t.Fatalf("got %v, want the handler's error", err)
+		}
+		if !strings.Contains(err.Error(), "disk full at packet 500") {
+			t.Fatalf("error text %q lacks the handler's message", err)
+		}
+		// The producer stopped: what it made fits the credit window.
+		if n := produced.Load(); n > 500+int64(2*DefaultWindow+4*DefaultChunkSize)/100 {
+			t.Fatalf("producer made %d packets after the handler failed at 500", n)
+		}
+	})
+}
+
+func TestHandlerPanic(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		e.handle("panic", func(f *Flow, r *Reply) (any, error) {
+			panic("boom")
+		})
+		_, err := Wait(Call(context.Background(), e.caller, Request{Name: "panic"}, counting(10, 10, new(atomic.Int64))))
+		if !errors.Is(err, ErrHandler) || !strings.Contains(err.Error(), "boom") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// abortHandler records how a handler's range ended.
+func abortHandler(e *env, started chan struct{}, ended chan error) {
+	e.handle("sink", func(f *Flow, r *Reply) (any, error) {
+		n := 0
+		for _, err := range f.Packets() {
+			if err != nil {
+				ended <- err
+				return nil, err
+			}
+			if n++; n == 100 {
+				close(started)
+			}
+		}
+		ended <- nil
+		return n, nil
+	})
+}
+
+func TestClientIteratorPanic(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		started, ended := make(chan struct{}), make(chan error, 1)
+		abortHandler(e, started, ended)
+		packets := func(yield func([]byte) bool) {
+			for i := 0; ; i++ {
+				if i == 200 {
+					panic("iterator exploded")
+				}
+				if !yield([]byte("x")) {
+					return
+				}
+			}
+		}
+		_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, packets))
+		var pe *PanicError
+		if !errors.As(err, &pe) || pe.Value != "iterator exploded" || !errors.Is(err, ErrAborted) {
+			t.Fatalf("client got %v, want a panic error", err)
+		}
+		herr := wait(t, ended, "the handler's range to end")
+		if !errors.Is(herr, ErrAborted) || !strings.Contains(herr.Error(), "iterator exploded") {
+			t.Fatalf("handler's range ended with %v", herr)
+		}
+	})
+}
+
+func TestContextCancel(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		started, ended := make(chan struct{}), make(chan error, 1)
+		abortHandler(e, started, ended)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-started
+			cancel()
+		}()
+		var produced atomic.Int64
+		_, err := Wait(Call(ctx, e.caller, Request{Name: "sink"}, counting(-1, 10, &produced)))
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrAborted) {
+			t.Fatalf("client got %v", err)
+		}
+		herr := wait(t, ended, "the handler's range to end")
+		if !errors.Is(herr, ErrAborted) || !strings.Contains(herr.Error(), "cancel") {
+			t.Fatalf("handler's range ended with %v", herr)
+		}
+	})
+}
+
+func TestStopReading(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		ended := make(chan error, 1)
+		e.handle("chatty", func(f *Flow, r *Reply) (any, error) {
+			for i := 0; ; i++ {
+				if err := r.Send(i); err != nil {
+					ended <- err
+					return nil, err
+				}
+			}
+		})
+		n := 0
+		for _, err := range Call[[]byte](context.Background(), e.caller, Request{Name: "chatty"}, nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 50 {
+				break
+			}
+		}
+		if err := wait(t, ended, "the handler to notice"); !errors.Is(err, ErrAborted) {
+			t.Fatalf("handler's Send failed with %v", err)
+		}
+	})
+}
+
+func TestConnectionDrop(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		started, ended := make(chan struct{}), make(chan error, 1)
+		abortHandler(e, started, ended)
+		go func() {
+			<-started
+			e.dropClient()
+		}()
+		_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, counting(-1, 10, new(atomic.Int64))))
+		if !errors.Is(err, ErrAborted) {
+			t.Fatalf("client got %v", err)
+		}
+		herr := wait(t, ended, "the handler's range to end")
+		if !errors.Is(herr, ErrAborted) || !errors.Is(herr, ErrConnLost) {
+			t.Fatalf("handler's range ended with %v", herr)
+		}
+	})
+}
+
+func TestServerDeath(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		started := make(chan struct{})
+		e.handle("sink", func(f *Flow, r *Reply) (any, error) {
+			n := 0
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if n++; n == 100 {
+					close(started)
+				}
+			}
+			return nil, nil
+		})
+		go func() {
+			<-started
+			e.killServer()
+		}()
+		_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, counting(-1, 10, new(atomic.Int64))))
+		if !errors.Is(err, ErrConnLost) {
+			t.Fatalf("client got %v, want the connection lost", err)
+		}
+	})
+}
+
+func TestOversizedPacket(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		cfg := Config{MaxPacket: 1000}
+		e := c.new(t, cfg, cfg)
+		ended := make(chan error, 1)
+		e.handle("sink", func(f *Flow, r *Reply) (any, error) {
+			for _, err := range f.Packets() {
+				if err != nil {
+					ended <- err
+					return nil, err
+				}
+			}
+			ended <- nil
+			return nil, nil
+		})
+		packets := func(yield func([]byte) bool) {
+			_ = yield(make([]byte, 1000)) && yield(make([]byte, 1001)) && yield(make([]byte, 10))
+		}
+		_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, packets))
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "1001") {
+			t.Fatalf("client got %v", err)
+		}
+		if herr := wait(t, ended, "the handler's range to end"); !errors.Is(herr, ErrAborted) {
+			t.Fatalf("handler's range ended with %v", herr)
+		}
+	})
+}
+
+func TestReceiverLimit(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{MaxPacket: 1000}, Config{MaxPacket: 1 << 20})
+		ended := make(chan error, 1)
+		e.handle("sink", func(f *Flow, r *Reply) (any, error) {
+			for _, err := range f.Packets() {
+				if err != nil {
+					ended <- err
+					return nil, err
+				}
+			}
+			return nil, nil
+		})
+		packets := func(yield func([]byte) bool) {
+			for yield(make([]byte, 5000)) {
+			}
+		}
+		_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, packets))
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("client got %v", err)
+		}
+		if herr := wait(t, ended, "the handler's range to end"); !errors.Is(herr, ErrTooLarge) {
+			t.Fatalf("handler's range ended with %v", herr)
+		}
+	})
+}
+
+func TestFlowLimit(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{MaxFlows: 2}, Config{})
+		release := make(chan struct{})
+		running := make(chan struct{}, 2)
+		e.handle("hold", func(f *Flow, r *Reply) (any, error) {
+			running <- struct{}{}
+			select {
+			case <-release:
+			case <-f.Context().Done():
+			}
+			return "ok", nil
+		})
+		results := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "hold"}, nil))
+				results <- err
+			}()
+		}
+		wait(t, running, "flow 1")
+		wait(t, running, "flow 2")
+		_, err := Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "hold"}, nil))
+		if !errors.Is(err, ErrTooManyFlows) || !strings.Contains(err.Error(), "MaxFlows") {
+			t.Fatalf("third flow got %v", err)
+		}
+		_, err = Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "nobody"}, nil))
+		if !errors.Is(err, ErrNoHandler) {
+			t.Fatalf("unknown handler got %v", err)
+		}
+		close(release)
+		for range 2 {
+			if err := wait(t, results, "held flows"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The slots are free again.
+		if _, err := Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "hold"}, nil)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestManyFlowsAtOnce(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		e.handle("sum", func(f *Flow, r *Reply) (any, error) {
+			var sum uint64
+			for p, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				sum += binary.LittleEndian.Uint64(p.Bytes())
+			}
+			return sum, nil
+		})
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for i := range 16 {
+			wg.Go(func() {
+				n := 200 + i*50
+				final, err := Wait(Call(context.Background(), e.caller, Request{Name: "sum"}, counting(n, 3000, new(atomic.Int64))))
+				var sum uint64
+				if err == nil {
+					err = final.Decode(&sum)
+				}
+				if err == nil && sum != uint64(n*(n-1)/2) {
+					err = fmt.Errorf("flow %d: sum %d", i, sum)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
+
+func TestBackpressure(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		cfg := Config{Window: 256 << 10, ChunkSize: 32 << 10}
+		e := c.new(t, cfg, cfg)
+		stalled := make(chan struct{})
+		var once sync.Once
+		e.clientEP.hookStall = func() { once.Do(func() { close(stalled) }) }
+		release := make(chan struct{})
+		var consumed atomic.Int64
+		e.handle("slow", func(f *Flow, r *Reply) (any, error) {
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if consumed.Add(1) == 1 {
+					<-release // a handler stuck on its first packet
+				}
+			}
+			return consumed.Load(), nil
+		})
+		var produced atomic.Int64
+		done := make(chan error, 1)
+		go func() {
+			_, err := Wait(Call(context.Background(), e.caller, Request{Name: "slow"}, counting(20_000, 1000, &produced)))
+			done <- err
+		}()
+		wait(t, stalled, "the sender to run out of credit")
+		// Credit covers a window; the sender holds at most two chunks more.
+		bound := int64(cfg.Window+2*cfg.ChunkSize)/1000 + 2
+		if p := produced.Load(); p > bound {
+			t.Fatalf("produced %d packets of 1000 bytes while the handler was stuck; bound %d", p, bound)
+		}
+		close(release)
+		if err := wait(t, done, "the flow"); err != nil {
+			t.Fatal(err)
+		}
+		if consumed.Load() != 20_000 {
+			t.Fatalf("consumed %d", consumed.Load())
+		}
+	})
+}
+
+func TestCompression(t *testing.T) {
+	for _, comp := range []Compression{S2, Zstd} {
+		t.Run(comp.String(), func(t *testing.T) {
+			forEach(t, func(t *testing.T, c carrier) {
+				e := c.new(t, Config{}, Config{})
+				e.handle("echo", func(f *Flow, r *Reply) (any, error) {
+					n := 0
+					for p, err := range f.Packets() {
+						if err != nil {
+							return nil, err
+						}
+						if want := line(n); string(p.Bytes()) != want {
+							return nil, fmt.Errorf("packet %d: %q", n, p.Bytes())
+						}
+						if n%1000 == 0 {
+							if err := r.Send(p.Bytes()); err != nil {
+								return nil, err
+							}
+						}
+						n++
+					}
+					if f.Compression() != comp {
+						return nil, fmt.Errorf("compression %v", f.Compression())
+					}
+					return n, nil
+				})
+				const n = 20_000
+				raw := 0
+				packets := func(yield func([]byte) bool) {
+					for i := range n {
+						raw += len(line(i))
+						if !yield([]byte(line(i))) {
+							return
+						}
+					}
+				}
+				before := e.sent()
+				msgs, final, err := collect(Call(context.Background(), e.caller, Request{Name: "echo", Compression: comp}, packets))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got int
+				if err := final.Decode(&got); err != nil || got != n || len(msgs) != n/1000 || string(msgs[3]) != line(3000) {
+					t.Fatalf("final %d (%v), %d messages", got, err, len(msgs))
+				}
+				if sent := e.sent() - before; sent > uint64(raw)/3 {
+					t.Fatalf("sent %d bytes for %d bytes of packets: not compressed", sent, raw)
+				}
+			})
+		})
+	}
+}
+
+func line(i int) string {
+	return fmt.Sprintf("entity %08d at (%d, %d) kind=tree hp=100 owner=nobody;", i, i%640, i%480)
+}
+
+func TestLazyStart(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		var mu sync.Mutex
+		var opened []string
+		e.serverEP.hookOpened = func(name string) {
+			mu.Lock()
+			opened = append(opened, name)
+			mu.Unlock()
+		}
+		count := func(yield func([]byte) bool) {}
+		e.handle("lazy", func(f *Flow, r *Reply) (any, error) {
+			n := 0
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				n++
+			}
+			return n, nil
+		})
+		e.handle("probe", func(f *Flow, r *Reply) (any, error) { return nil, nil })
+		var iterated atomic.Bool
+		packets := func(yield func([]byte) bool) {
+			iterated.Store(true)
+			for range 10 {
+				if !yield([]byte("p")) {
+					return
+				}
+			}
+		}
+		results := Call(context.Background(), e.caller, Request{Name: "lazy"}, packets)
+		// Another flow on the same connection, opened after Call returned:
+		// frames arrive in order, so had Call sent anything, the server
+		// would have seen "lazy" open first.
+		if _, err := Wait(Call(context.Background(), e.caller, Request{Name: "probe"}, count)); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		seen := fmt.Sprint(opened)
+		mu.Unlock()
+		if seen != "[probe]" {
+			t.Fatalf("the server saw flows opened: %s; want only the probe before the lazy result is ranged", seen)
+		}
+		if iterated.Load() {
+			t.Fatal("the packet iterator ran before the result was ranged over")
+		}
+		final, err := Wait(results)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := final.Decode(&n); err != nil || n != 10 {
+			t.Fatalf("final %d, %v", n, err)
+		}
+	})
+}
+
+func TestGameMessagesNotStarved(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		if !e.shared {
+			t.Skip("game messages share Station connections only")
+		}
+		mid := make(chan struct{})
+		e.handle("bulk", func(f *Flow, r *Reply) (any, error) {
+			n := 0
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if n++; n == 10 {
+					close(mid)
+					// Stop reading until the game message got through: the
+					// window fills up behind it, the chat must still pass.
+					if m := wait(t, e.chats, "the chat message"); m.Msg != "still here" {
+						return nil, fmt.Errorf("chat %+v", m)
+					}
+				}
+			}
+			return n, nil
+		})
+		go func() {
+			<-mid
+			if err := e.chat(Chat{"Tom", "still here"}); err != nil {
+				t.Error(err)
+			}
+		}()
+		final, err := Wait(Call(context.Background(), e.caller, Request{Name: "bulk"}, counting(2000, 64<<10, new(atomic.Int64))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := final.Decode(&n); err != nil || n != 2000 {
+			t.Fatalf("final %d, %v", n, err)
+		}
+	})
+}
+
+func TestCallOnClosed(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		e.dropClient()
+		// The Station notices at its next watch; the listener's client at
+		// once. Either way the call fails, it does not hang.
+		_, err := Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "x"}, nil))
+		if err == nil {
+			t.Fatal("call over a dropped connection succeeded")
+		}
+	})
+}

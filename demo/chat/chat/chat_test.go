@@ -1,0 +1,324 @@
+package chat_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/demo/chat/chat"
+	gnet "github.com/gonetic/gonetic/net"
+)
+
+// deadline turns a hang into a failure; tests wait on conditions, never
+// on time.
+const deadline = 30 * time.Second
+
+// rig is a chat server and its users over an in-memory network.
+type rig struct {
+	t     *testing.T
+	nw    *mem.Network
+	addr  string
+	srv   *gnet.Server
+	room  *chat.Room
+	users []*user
+}
+
+// user is a Session and the lines it printed.
+type user struct {
+	s     *chat.Session
+	lines []chat.Line
+}
+
+func newRig(t *testing.T) *rig {
+	r := &rig{t: t, nw: new(mem.Network), addr: "chat:7777"}
+	r.listen()
+	t.Cleanup(func() {
+		for _, u := range r.users {
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			u.s.Close(ctx)
+			cancel()
+		}
+		r.srv.Close()
+	})
+	return r
+}
+
+func (r *rig) listen() {
+	r.t.Helper()
+	f, err := chat.NewFactory("msgpack")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.room = chat.NewRoom(nil)
+	r.srv, err = gnet.Listen(gnet.ServerConfig{
+		Config:     gnet.Config{Factory: f, Transport: r.nw},
+		Addr:       r.addr,
+		NewHandler: r.room.NewHandler,
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) join(nick string) *user {
+	r.t.Helper()
+	u := &user{}
+	f, _ := chat.NewFactory("msgpack")
+	s, err := chat.NewSession(chat.SessionConfig{
+		Addr:       r.addr,
+		Nick:       nick,
+		Factory:    f,
+		Transport:  r.nw,
+		Output:     func(l chat.Line) { u.lines = append(u.lines, l) },
+		MinBackoff: 5 * time.Millisecond,
+		MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	u.s = s
+	r.users = append(r.users, u)
+	return u
+}
+
+// pump runs the server and every session until cond holds.
+func (r *rig) pump(what string, cond func() bool) {
+	r.t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			for _, u := range r.users {
+				r.t.Logf("%s (%v) saw:\n%s", u.s.Nick(), u.s.State(), u.text())
+			}
+			r.t.Fatalf("waited %v for %s", deadline, what)
+		}
+		if r.srv != nil {
+			_ = r.srv.Update(time.Millisecond)
+		}
+		for _, u := range r.users {
+			_ = u.s.Update(0)
+		}
+	}
+}
+
+func (u *user) text() string {
+	var b strings.Builder
+	for _, l := range u.lines {
+		b.WriteString("  " + l.String() + "\n")
+	}
+	return b.String()
+}
+
+// saw reports whether the user printed a line containing s.
+func (u *user) saw(s string) func() bool {
+	return func() bool { return u.count(s) > 0 }
+}
+
+func (u *user) count(s string) int {
+	n := 0
+	for _, l := range u.lines {
+		if strings.Contains(l.String(), s) {
+			n++
+		}
+	}
+	return n
+}
+
+func (u *user) online() func() bool {
+	return func() bool { return u.s.State() == chat.Online }
+}
+
+func TestJoinChatAndLeave(t *testing.T) {
+	r := newRig(t)
+	ann := r.join("ann")
+	r.pump("ann online", ann.online())
+	bob := r.join("bob")
+	r.pump("bob online", bob.online())
+	r.pump("ann sees bob join", ann.saw("*** bob joined"))
+	if got := bob.s.Users(); !slices.Equal(got, []string{"ann", "bob"}) {
+		t.Fatalf("bob's users = %v, want [ann bob]", got)
+	}
+	if !bob.saw("joined as bob; online (2): ann, bob")() {
+		t.Fatalf("bob's welcome line missing:\n%s", bob.text())
+	}
+	if got := ann.s.Users(); !slices.Equal(got, []string{"ann", "bob"}) {
+		t.Fatalf("ann's users = %v, want [ann bob]", got)
+	}
+
+	// The server relays to everyone, sender included, under the sender's
+	// real nickname whatever the client claimed.
+	if err := ann.s.Say("hello\nworld"); err != nil {
+		t.Fatal(err)
+	}
+	r.pump("bob hears ann", bob.saw("<ann> hello world"))
+	r.pump("ann hears herself", ann.saw("<ann> hello world"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := bob.s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.pump("ann sees bob leave", ann.saw("*** bob left (quit)"))
+	if got := ann.s.Users(); !slices.Equal(got, []string{"ann"}) {
+		t.Fatalf("ann's users after bob left = %v", got)
+	}
+	if got := r.room.Nicks(); !slices.Equal(got, []string{"ann"}) {
+		t.Fatalf("room = %v, want [ann]", got)
+	}
+}
+
+func TestNickRefused(t *testing.T) {
+	r := newRig(t)
+	ann := r.join("ann")
+	r.pump("ann online", ann.online())
+	ann2 := r.join("ANN") // nicknames collide whatever their case
+	r.pump("the second ann refused", ann2.saw(`!!! nickname refused: nickname "ann" is already taken; choose another with /nick NAME`))
+	if s := ann2.s.State(); s != chat.Refused {
+		t.Fatalf("state after refusal = %v, want %v", s, chat.Refused)
+	}
+	if err := ann2.s.Say("hi"); err == nil {
+		t.Fatal("Say before joining succeeded")
+	}
+	if ann.count("joined") != 1 {
+		t.Fatalf("the refused user was announced:\n%s", ann.text())
+	}
+	ann2.s.Input("/nick anna")
+	r.pump("anna online", ann2.online())
+	r.pump("ann sees anna", ann.saw("*** anna joined"))
+	if got := r.room.Nicks(); !slices.Equal(got, []string{"ann", "anna"}) {
+		t.Fatalf("room = %v", got)
+	}
+
+	ann2.s.Input("/nick bad nick")
+	r.pump("bad nick refused locally", ann2.saw(`nickname "bad nick" has ' '`))
+}
+
+func TestWho(t *testing.T) {
+	r := newRig(t)
+	a, b, c := r.join("ann"), r.join("bob"), r.join("carl")
+	r.pump("all online", func() bool { return a.online()() && b.online()() && c.online()() })
+	c.s.Input("/who")
+	r.pump("carl's who", c.saw("*** online (3): "))
+	want := r.room.Nicks()
+	if len(want) != 3 || !c.saw("online (3): "+strings.Join(want, ", "))() {
+		t.Fatalf("room %v, carl saw:\n%s", want, c.text())
+	}
+}
+
+func TestRename(t *testing.T) {
+	r := newRig(t)
+	a, b := r.join("ann"), r.join("bob")
+	r.pump("both online", func() bool { return a.online()() && b.online()() })
+	b.s.Input("/nick ann")
+	r.pump("rename to a taken name refused", b.saw(`nickname refused: nickname "ann" is already taken; you are still bob`))
+	if b.s.State() != chat.Online {
+		t.Fatalf("a refused rename changed the state to %v", b.s.State())
+	}
+	b.s.Input("/nick robert")
+	r.pump("ann sees the rename", a.saw("*** bob is now known as robert"))
+	r.pump("bob sees his rename", b.saw("*** you are now known as robert"))
+	if b.s.Nick() != "robert" || !slices.Contains(a.s.Users(), "robert") || slices.Contains(a.s.Users(), "bob") {
+		t.Fatalf("after rename: nick %q, ann's users %v", b.s.Nick(), a.s.Users())
+	}
+	if err := b.s.Say("it is me"); err != nil {
+		t.Fatal(err)
+	}
+	r.pump("ann hears robert", a.saw("<robert> it is me"))
+}
+
+func TestLeaveReasonConnectionLost(t *testing.T) {
+	r := newRig(t)
+	a, b := r.join("ann"), r.join("bob")
+	r.pump("both online", func() bool { return a.online()() && b.online()() })
+	// Drop bob's connection without a goodbye.
+	for _, c := range r.srv.Connections(nil) {
+		if h, ok := c.Handler().(*chat.ServerHandler); ok && h.Nick() == "bob" {
+			c.Disconnect("")
+		}
+	}
+	r.pump("ann sees bob leave", a.saw("*** bob left ("))
+	r.pump("bob is told", b.saw("!!! disconnected: "))
+}
+
+func TestPingMeasuresRTT(t *testing.T) {
+	r := newRig(t)
+	a := r.join("ann")
+	r.pump("a round trip measured", func() bool { d, by := a.s.RTT(); return d > 0 && by == "ping" })
+}
+
+func TestReconnectAfterServerRestart(t *testing.T) {
+	r := newRig(t)
+	a, b := r.join("ann"), r.join("bob")
+	r.pump("both online", func() bool { return a.online()() && b.online()() })
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := r.srv.Shutdown(ctx, "server shutting down"); err != nil {
+		t.Fatal(err)
+	}
+	r.srv = nil
+	r.pump("both offline", func() bool {
+		return a.saw("!!! disconnected: the server closed the connection: server shutting down; reconnecting in")() &&
+			b.saw("disconnected")()
+	})
+	r.pump("a failed attempt", a.saw("!!! cannot connect to chat:7777"))
+	r.listen()
+	r.pump("both back", func() bool { return a.count("joined as ann") == 2 && b.count("joined as bob") == 2 })
+	if err := a.s.Say("back"); err != nil {
+		t.Fatal(err)
+	}
+	r.pump("bob hears ann again", b.saw("<ann> back"))
+}
+
+func TestCodecsAndTransports(t *testing.T) {
+	for _, c := range chat.Codecs {
+		if _, err := chat.NewFactory(c); err != nil {
+			t.Errorf("NewFactory(%q): %v", c, err)
+		}
+	}
+	if _, err := chat.NewFactory("xml"); err == nil || !strings.Contains(err.Error(), "msgpack or json") {
+		t.Errorf("NewFactory(xml) = %v", err)
+	}
+	if _, err := chat.NewTransport("tcp"); err != nil {
+		t.Error(err)
+	}
+	if _, err := chat.NewTransport("carrier-pigeon"); err == nil || !strings.Contains(err.Error(), "tcp or enet") {
+		t.Errorf("NewTransport(carrier-pigeon) = %v", err)
+	}
+}
+
+func TestJSONCodecCarriesLists(t *testing.T) {
+	// Welcome and Users hold a []string, which takes the codec's general
+	// path: check both codecs round-trip it.
+	for _, codec := range chat.Codecs {
+		f, _ := chat.NewFactory(codec)
+		enc, dec := f.NewEncoder(), f.NewDecoder()
+		b, _, err := enc.Encode(nil, &chat.Welcome{Nick: "ann", Users: []string{"ann", "bob"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := dec.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", codec, err)
+		}
+		if w := m.(chat.Welcome); w.Nick != "ann" || !slices.Equal(w.Users, []string{"ann", "bob"}) {
+			t.Fatalf("%s: decoded %+v", codec, w)
+		}
+	}
+}
+
+func TestCheckNickAndCleanText(t *testing.T) {
+	for nick, ok := range map[string]bool{"ann": true, "Jürgen_2": true, "a.b-c": true, "": false, "has space": false, "seventeen-chars-x": false} {
+		if got := chat.CheckNick(nick) == ""; got != ok {
+			t.Errorf("CheckNick(%q) ok = %v, want %v", nick, got, ok)
+		}
+	}
+	if got := chat.CleanText("  a\x1b[2Jb\r\n "); got != "a [2Jb" {
+		t.Errorf("CleanText = %q", got)
+	}
+	if got := len([]rune(chat.CleanText(strings.Repeat("é", 1000)))); got != chat.MaxText {
+		t.Errorf("CleanText kept %d characters, want %d", got, chat.MaxText)
+	}
+}

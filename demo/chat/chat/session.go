@@ -1,0 +1,521 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// DefaultAddr is the address the chat programs use when given none.
+const DefaultAddr = "127.0.0.1:7777"
+
+// Defaults of SessionConfig.
+const (
+	DefaultMinBackoff       = 250 * time.Millisecond
+	DefaultMaxBackoff       = 5 * time.Second
+	DefaultPingInterval     = time.Second
+	DefaultHandshakeTimeout = 5 * time.Second
+)
+
+// HelpText lists the commands Session.Input understands.
+const HelpText = "commands: /who (users online), /nick NAME (change nickname), /quit; anything else is said to the room"
+
+// State is where a Session is.
+type State int
+
+// Session states.
+const (
+	Offline    State = iota // not connected; the next attempt is scheduled
+	Connecting              // dialling the server and shaking hands
+	Joining                 // connected; the server is checking the nickname
+	Refused                 // connected, but the nickname was refused: waiting for another one
+	Online                  // in the room
+	Closed                  // Close was called
+)
+
+func (s State) String() string {
+	switch s {
+	case Offline:
+		return "offline"
+	case Connecting:
+		return "connecting"
+	case Joining:
+		return "joining"
+	case Refused:
+		return "nickname refused"
+	case Online:
+		return "online"
+	case Closed:
+		return "closed"
+	}
+	return fmt.Sprintf("state(%d)", int(s))
+}
+
+// SessionConfig configures NewSession. The zero value of every field but
+// Nick means its documented default.
+type SessionConfig struct {
+	// Addr is the server's "host:port". Default DefaultAddr.
+	Addr string
+	// Nick is the nickname to join with; see CheckNick. Required.
+	Nick string
+	// Factory is the protocol registry, from NewFactory; the server must
+	// use the same codec. Default NewFactory("msgpack"). It may be shared
+	// by several sessions.
+	Factory *message.Factory
+	// Transport is the network adapter (see NewTransport). Default TCP.
+	Transport transport.Transport
+	// Output receives every line of history (chat, joins, leaves,
+	// connection state), on the goroutine that drives the session. It must
+	// not block. Default: lines are dropped.
+	Output func(Line)
+	// MinBackoff and MaxBackoff bound the wait before a reconnect: it
+	// starts at MinBackoff, doubles on each failed attempt up to
+	// MaxBackoff, with ±20% jitter so that many clients do not come back
+	// at the same instant. Defaults DefaultMinBackoff, DefaultMaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+	// PingInterval is how often the session measures the round trip with
+	// a Ping. Default DefaultPingInterval.
+	PingInterval time.Duration
+	// HandshakeTimeout bounds one connection attempt. Default
+	// DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+}
+
+// Session is one user's chat connection. It connects at once, joins the
+// room, reconnects with backoff whenever the server goes away (and joins
+// again), measures the round trip, and keeps what a screen shows: the
+// state, the nickname and the users online. What happens is reported to
+// SessionConfig.Output as Lines.
+//
+// A Session belongs to the goroutine that calls Update (a game's loop):
+// every method must be called from it.
+type Session struct {
+	cfg    SessionConfig
+	client *gnet.Client
+	conn   *gnet.Conn // the current connection; nil while Offline
+	state  State
+	nick   string   // the nickname we have, or will ask for
+	users  []string // online, in the order they joined; reused
+
+	epoch    time.Time     // Ping clocks count from here
+	rtts     [8]time.Duration // the last Pings' round trips, a ring
+	nrtt     int              // Pongs received
+	nextPing time.Time
+	retryAt  time.Time
+	backoff  time.Duration // the next reconnect delay
+	quitting bool
+
+	sent, received int
+}
+
+// NewSession checks cfg, starts connecting and returns at once; the
+// outcome arrives through Update.
+func NewSession(cfg SessionConfig) (*Session, error) {
+	if reason := CheckNick(cfg.Nick); reason != "" {
+		return nil, errors.New(reason)
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Factory == nil {
+		f, err := NewFactory("")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Factory = f
+	}
+	if cfg.Transport == nil {
+		t, err := NewTransport("")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Transport = t
+	}
+	if cfg.Output == nil {
+		cfg.Output = func(Line) {}
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	client, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{
+		Factory:          cfg.Factory,
+		Transport:        cfg.Transport,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{cfg: cfg, client: client, nick: cfg.Nick, epoch: time.Now(), backoff: cfg.MinBackoff}
+	s.info("connecting to %s (%s, %s)", cfg.Addr, cfg.Transport.Name(), cfg.Factory.Codec().Name())
+	s.connect()
+	return s, nil
+}
+
+// Update runs the network: it waits at most timeout for activity (0: never
+// waits), runs the handlers for what arrived, reconnects when it is time
+// and sends the periodic Ping. Call it every frame. It fails only after
+// Close.
+func (s *Session) Update(timeout time.Duration) error {
+	if s.state == Closed {
+		return gnet.ErrClosed
+	}
+	if err := s.client.Update(timeout); err != nil {
+		return err
+	}
+	now := time.Now()
+	switch s.state {
+	case Offline:
+		if !now.Before(s.retryAt) {
+			s.connect()
+		}
+	case Joining, Refused, Online:
+		if !now.Before(s.nextPing) {
+			s.nextPing = now.Add(s.cfg.PingInterval)
+			_ = s.conn.Send(&Ping{Sent: int64(now.Sub(s.epoch))})
+		}
+	}
+	return nil
+}
+
+// Input handles a line the user typed: /who, /nick NAME, /help, /quit, or
+// text to say to the room. It returns true for /quit; the caller then
+// calls Close.
+func (s *Session) Input(line string) (quit bool) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return false
+	}
+	if !strings.HasPrefix(line, "/") {
+		if err := s.Say(line); err != nil {
+			s.problem("not sent: %v", err)
+		}
+		return false
+	}
+	cmd, arg, _ := strings.Cut(line[1:], " ")
+	switch strings.ToLower(cmd) {
+	case "quit", "exit", "q":
+		return true
+	case "who":
+		s.Who()
+	case "nick":
+		s.SetNick(strings.TrimSpace(arg))
+	case "help", "?":
+		s.info("%s", HelpText)
+	default:
+		s.problem("unknown command /%s; %s", cmd, HelpText)
+	}
+	return false
+}
+
+// Say sends text to the room. The room relays it to everyone, this
+// session included.
+func (s *Session) Say(text string) error {
+	text = CleanText(text)
+	if text == "" {
+		return nil
+	}
+	if s.state != Online {
+		return fmt.Errorf("you are %s", s.Status())
+	}
+	if err := s.conn.Send(&ChatMsg{Player: s.nick, Msg: text}); err != nil {
+		return err
+	}
+	s.sent++
+	return nil
+}
+
+// Who asks the server for the users online; the answer arrives as a Line.
+func (s *Session) Who() {
+	if s.conn == nil || s.state == Connecting {
+		s.problem("you are %s", s.Status())
+		return
+	}
+	_ = s.conn.Send(&Who{})
+}
+
+// SetNick asks for another nickname: at once when connected, else at the
+// next connection.
+func (s *Session) SetNick(nick string) {
+	if reason := CheckNick(nick); reason != "" {
+		s.problem("%s", reason)
+		return
+	}
+	switch s.state {
+	case Joining, Refused, Online:
+		if s.state != Online {
+			s.nick = nick
+			s.state = Joining
+		}
+		_ = s.conn.Send(&Join{Nick: nick})
+	default:
+		s.nick = nick
+		s.info("you will join as %s", nick)
+	}
+}
+
+// Close leaves the room with the reason "quit" (what is queued is sent
+// first) and waits for the end, or for ctx. The Session is dead after it.
+func (s *Session) Close(ctx context.Context) error {
+	if s.state == Closed {
+		return nil
+	}
+	s.quitting = true
+	err := s.client.Shutdown(ctx, "quit")
+	s.state = Closed
+	return err
+}
+
+// State is where the session is.
+func (s *Session) State() State { return s.state }
+
+// Nick is the nickname the session has, or asks for.
+func (s *Session) Nick() string { return s.nick }
+
+// Addr is the server's address.
+func (s *Session) Addr() string { return s.cfg.Addr }
+
+// Users returns the nicknames online, in the order they joined, while the
+// session is in the room. The slice is the session's own: read it before
+// the next Update and do not modify it.
+func (s *Session) Users() []string { return s.users }
+
+// RTT is the round-trip time and what measured it: the network adapter
+// where it knows it (ENet: "enet"), else the Ping messages ("ping"): the
+// lowest of the last 8, since the others include scheduling delays. A
+// Pong is handled by the Update after it arrived, so in a game loop a ping
+// round trip includes the wait for the next frame (up to 16.7 ms at 60
+// frames per second). It is 0 and "" before the first measure.
+func (s *Session) RTT() (rtt time.Duration, measuredBy string) {
+	if s.conn != nil {
+		if st := s.conn.Stats(); st.RTT > 0 {
+			return st.RTT, s.cfg.Transport.Name()
+		}
+	}
+	if s.nrtt == 0 {
+		return 0, ""
+	}
+	rtt = s.rtts[0]
+	for _, d := range s.rtts[1:min(s.nrtt, len(s.rtts))] {
+		rtt = min(rtt, d)
+	}
+	return rtt, "ping"
+}
+
+// Sent and Received count the chat lines this session said and heard.
+func (s *Session) Sent() int { return s.sent }
+
+// Received counts the chat lines this session heard, its own included.
+func (s *Session) Received() int { return s.received }
+
+// Status is the state in a few words for a status bar, such as "online as
+// ann" or "offline: reconnecting in 1.2s".
+func (s *Session) Status() string {
+	switch s.state {
+	case Offline:
+		return "offline: reconnecting in " + roundDuration(time.Until(s.retryAt))
+	case Connecting:
+		return "connecting to " + s.cfg.Addr
+	case Joining:
+		return "joining as " + s.nick
+	case Refused:
+		return "connected, nickname refused: choose another with /nick NAME"
+	case Online:
+		return "online as " + s.nick
+	}
+	return s.state.String()
+}
+
+func (s *Session) connect() {
+	conn, err := s.client.Connect(s.cfg.Addr, &ClientHandler{s: s})
+	if err != nil {
+		s.retry(err, false)
+		return
+	}
+	s.conn = conn
+	s.state = Connecting
+}
+
+// retry schedules the next connection attempt after a failure or a
+// disconnect.
+func (s *Session) retry(reason error, wasOpen bool) {
+	s.conn = nil
+	s.users = s.users[:0]
+	if s.quitting {
+		s.state = Closed
+		s.info("disconnected")
+		return
+	}
+	s.state = Offline
+	d := time.Duration(float64(s.backoff) * (0.8 + 0.4*rand.Float64()))
+	s.retryAt = time.Now().Add(d)
+	s.backoff = min(2*s.backoff, s.cfg.MaxBackoff)
+	if wasOpen {
+		s.problem("disconnected: %s; reconnecting in %s", describe(reason), roundDuration(d))
+	} else {
+		s.problem("cannot connect to %s: %s; retrying in %s", s.cfg.Addr, describe(reason), roundDuration(d))
+	}
+}
+
+func (s *Session) info(format string, args ...any) {
+	s.cfg.Output(Line{Time: time.Now(), Kind: InfoLine, Text: fmt.Sprintf(format, args...)})
+}
+
+func (s *Session) problem(format string, args ...any) {
+	s.cfg.Output(Line{Time: time.Now(), Kind: ErrorLine, Text: fmt.Sprintf(format, args...)})
+}
+
+func (s *Session) setUsers(nicks []string) {
+	s.users = append(s.users[:0], nicks...)
+}
+
+// ClientHandler is a Session's handler for one connection: gonetic calls
+// its Net… method for each message the server sends (welcome →
+// NetWelcome, chat_msg → NetChatMsg, …) inside Client.Update.
+type ClientHandler struct {
+	gnet.Handler // Conn()
+
+	s      *Session
+	opened bool
+}
+
+// current reports whether the handler's connection is the session's: a
+// late call about an old connection changes nothing.
+func (h *ClientHandler) current() bool { return h.Conn() == h.s.conn }
+
+// OnConnect asks to join the room: the connection is open.
+func (h *ClientHandler) OnConnect() {
+	if !h.current() {
+		return
+	}
+	s := h.s
+	h.opened = true
+	s.state = Joining
+	s.info("connected to %s", s.cfg.Addr)
+	_ = s.conn.Send(&Join{Nick: s.nick})
+	s.nextPing = time.Time{} // measure the round trip at once
+}
+
+// OnDisconnect schedules a reconnect, unless the session is closing.
+func (h *ClientHandler) OnDisconnect(reason error) {
+	if !h.current() {
+		return
+	}
+	h.s.retry(reason, h.opened)
+}
+
+// NetWelcome: the session is in the room.
+func (h *ClientHandler) NetWelcome(m Welcome) {
+	s := h.s
+	s.state = Online
+	s.nick = m.Nick
+	s.setUsers(m.Users)
+	s.backoff = s.cfg.MinBackoff
+	s.info("joined as %s; online (%d): %s", m.Nick, len(m.Users), strings.Join(m.Users, ", "))
+}
+
+// NetNickRefused: the nickname asked for was refused.
+func (h *ClientHandler) NetNickRefused(m NickRefused) {
+	s := h.s
+	if s.state == Online {
+		s.problem("nickname refused: %s; you are still %s", m.Reason, s.nick)
+		return
+	}
+	s.state = Refused
+	s.problem("nickname refused: %s; choose another with /nick NAME", m.Reason)
+}
+
+// NetChatMsg: someone (maybe this session) said something.
+func (h *ClientHandler) NetChatMsg(m ChatMsg) {
+	h.s.received++
+	h.s.cfg.Output(Line{Time: time.Now(), Kind: ChatLine, From: m.Player, Text: m.Msg})
+}
+
+// NetUserJoined: someone joined.
+func (h *ClientHandler) NetUserJoined(m UserJoined) {
+	s := h.s
+	s.users = append(s.users, m.Nick)
+	s.info("%s joined", m.Nick)
+}
+
+// NetUserLeft: someone left.
+func (h *ClientHandler) NetUserLeft(m UserLeft) {
+	s := h.s
+	s.users = slices.DeleteFunc(s.users, func(n string) bool { return n == m.Nick })
+	s.info("%s left (%s)", m.Nick, m.Reason)
+}
+
+// NetRenamed: someone, maybe this session, changed nickname.
+func (h *ClientHandler) NetRenamed(m Renamed) {
+	s := h.s
+	if i := slices.Index(s.users, m.Old); i >= 0 {
+		s.users[i] = m.New
+	}
+	if foldNick(m.Old) == foldNick(s.nick) {
+		s.nick = m.New
+		s.info("you are now known as %s", m.New)
+		return
+	}
+	s.info("%s is now known as %s", m.Old, m.New)
+}
+
+// NetUsers: the answer to Who.
+func (h *ClientHandler) NetUsers(m Users) {
+	h.s.setUsers(m.Nicks)
+	h.s.info("online (%d): %s", len(m.Nicks), strings.Join(m.Nicks, ", "))
+}
+
+// NetPong: a Ping came back; its age is the round trip.
+func (h *ClientHandler) NetPong(m Pong) {
+	s := h.s
+	if d := time.Since(s.epoch) - time.Duration(m.Sent); d >= 0 {
+		s.rtts[s.nrtt%len(s.rtts)] = d
+		s.nrtt++
+	}
+}
+
+// NetNotice: the server has something to say.
+func (h *ClientHandler) NetNotice(m Notice) {
+	h.s.info("server: %s", m.Text)
+}
+
+// describe puts the reason a connection ended in a few words.
+func describe(reason error) string {
+	var de *gnet.DisconnectError
+	if !errors.As(reason, &de) {
+		return reason.Error()
+	}
+	switch {
+	case de.Reason != "" && errors.Is(de.Err, gnet.ErrRefused):
+		return "the server refused the connection: " + de.Reason
+	case de.Reason != "" && de.Remote:
+		return "the server closed the connection: " + de.Reason
+	case de.Reason != "":
+		return de.Reason
+	case de.Err == nil || errors.Is(de.Err, io.EOF):
+		return "the server closed the connection"
+	}
+	return strings.TrimPrefix(de.Err.Error(), "gonetic: ")
+}
+
+// roundDuration prints d to a tenth of a second.
+func roundDuration(d time.Duration) string {
+	return max(d, 0).Round(100 * time.Millisecond).String()
+}

@@ -1,0 +1,10 @@
+// Package e2e tests the chat demo's programs end to end: it builds the
+// server, the terminal client, the window client and the launcher with
+// go build, runs them as real processes on 127.0.0.1, drives the terminal
+// clients through their stdin and checks what they print. The window
+// client runs under xvfb-run (the tests that need it are skipped when
+// xvfb-run is not on PATH).
+//
+// The tests synchronise on printed lines, never on sleeps; every wait has
+// a 30 s deadline.
+package e2e

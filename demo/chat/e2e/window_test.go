@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The window client's default size, which the screenshot must have.
+const windowW, windowH = 960, 600
+
+// startWindow runs the window client under xvfb-run, or skips the test
+// when xvfb-run is not installed.
+func startWindow(t *testing.T, addr, nick string, args ...string) *proc {
+	t.Helper()
+	xvfb, err := exec.LookPath("xvfb-run")
+	if err != nil {
+		t.Skip("xvfb-run is not on PATH: install xvfb (apt-get install xvfb xauth) to test the window client")
+	}
+	bin := program(t, "window")
+	all := append([]string{"-a", "-s", "-screen 0 1280x800x24", bin, "-addr", addr, "-nick", nick}, args...)
+	return start(t, "window "+nick, xvfb, all...)
+}
+
+// TestWindowClient: the window client joins, says a scripted line, hears
+// a terminal client, and writes a screenshot that shows it.
+func TestWindowClient(t *testing.T) {
+	srv, addr := startServer(t)
+	tess := startTerm(t, addr, "tess")
+	tess.expect("*** joined as tess")
+
+	shot := filepath.Join(t.TempDir(), "chat-window.png")
+	win := startWindow(t, addr, "wendy",
+		"-say", "hello from the window",
+		"-until", "hello from the terminal",
+		"-screenshot", shot, "-frames", "30", "-stats")
+	tess.expect("*** wendy joined")
+	tess.expect("<wendy> hello from the window") // the terminal received the window's line
+	tess.send("hello from the terminal")
+	win.expect("*** joined as wendy; online (2): tess, wendy")
+	win.expect("<tess> hello from the terminal")
+	win.expect("window: screenshot written to " + shot + " (960x600)")
+	t.Log(win.expect("window: Game.Update over "))
+	win.wait()
+	tess.expect("*** wendy left (quit)")
+
+	checkScreenshot(t, shot)
+	if dst := os.Getenv("CHAT_SCREENSHOT"); dst != "" { // to refresh docs/chat-window.png
+		b, _ := os.ReadFile(shot)
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+
+	tess.send("/quit")
+	tess.wait()
+	srv.signal(syscall.SIGTERM)
+	srv.wait()
+}
+
+// checkScreenshot checks the PNG's size and that it shows something: many
+// colors (text is antialiased) and a good number of bright text pixels.
+func checkScreenshot(t *testing.T, name string) {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != windowW || b.Dy() != windowH {
+		t.Fatalf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), windowW, windowH)
+	}
+	colors, bright := map[uint32]bool{}, 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colors[(r>>8)<<16|(g>>8)<<8|bl>>8] = true
+			if (r>>8)+(g>>8)+(bl>>8) > 3*160 {
+				bright++
+			}
+		}
+	}
+	t.Logf("screenshot: %d colors, %d bright pixels", len(colors), bright)
+	if len(colors) < 16 {
+		t.Errorf("screenshot has %d colors: blank?", len(colors))
+	}
+	if bright < 500 {
+		t.Errorf("screenshot has %d bright (text) pixels: no text?", bright)
+	}
+}
+
+// TestWindowFrameTime measures the window client's Game.Update while 20
+// bots chat: it reports the p50 and p99 and fails only above one frame
+// (16.7 ms), since this machine is shared and tests may run with -race.
+func TestWindowFrameTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	srv, addr := startServer(t)
+	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "20", "-interval", "500ms")
+	bots.expectCount("] online as bot", 20)
+	win := startWindow(t, addr, "wendy", "-frames", "600", "-stats", "-echo=true")
+	win.expect("*** joined as wendy; online (21)")
+	win.expect("<bot")
+	line := win.expect("window: Game.Update over ")
+	win.wait()
+	t.Log(line)
+	m := regexp.MustCompile(`p50=(\S+) p99=(\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("no p50/p99 in %q", line)
+	}
+	p99, err := time.ParseDuration(strings.ReplaceAll(m[2], "µ", "u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p99 > 16700*time.Microsecond {
+		t.Errorf("Game.Update p99 = %v: more than a frame", p99)
+	}
+	bots.signal(syscall.SIGTERM)
+	bots.expect("bots: 20 bots said ")
+	bots.wait()
+	srv.signal(syscall.SIGTERM)
+	srv.wait()
+}

@@ -1,0 +1,357 @@
+// Command chat is the gonetic chat demo's launcher, the README's main
+// command:
+//
+//	go run ./demo/chat
+//
+// It builds the chat programs, starts a local server (and two bots, so the
+// room is not empty), then a client: the Ebiten window when there is a
+// display ($DISPLAY or $WAYLAND_DISPLAY) and the window client builds, the
+// terminal client otherwise. It says which one it chose and why. On
+// Debian, when the window client's packages are missing, it installs them
+// if it runs as root and otherwise says which to install and uses the
+// terminal client. When the client exits, the launcher stops the bots and
+// the server.
+//
+// Flags: -client auto|window|term, -transport tcp|enet, -codec
+// msgpack|json, -nick NAME, -bots N, -addr HOST:PORT (the server's; port 0
+// picks a free one).
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// windowPackages are the Debian packages the window client needs to build
+// and run: a C compiler, and the X11 and OpenGL headers GLFW compiles
+// against (Ebiten's Linux requirements, without ALSA: the chat makes no
+// sound).
+var windowPackages = []string{
+	"gcc", "libc6-dev", "pkg-config", "libgl1-mesa-dev", "libxcursor-dev", "libxi-dev",
+	"libxinerama-dev", "libxrandr-dev", "libxxf86vm-dev",
+}
+
+// enetPackages are what -transport enet needs (cgo and libenet).
+var enetPackages = []string{"gcc", "libc6-dev", "libenet-dev"}
+
+const pkgPath = "github.com/gonetic/gonetic/demo/chat/"
+
+type options struct {
+	client, transport, codec, nick, addr string
+	bots                                 int
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var o options
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.StringVar(&o.client, "client", "auto", "which client: auto (window if there is a display), window or term")
+	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
+	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json")
+	fs.StringVar(&o.nick, "nick", "", "your nickname (default: $USER, or guest)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the server's address (port 0 picks a free one)")
+	fs.IntVar(&o.bots, "bots", 2, "bots that chat in the room")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch o.client {
+	case "auto", "window", "term":
+	default:
+		say("-client must be auto, window or term, not %q", o.client)
+		return 2
+	}
+
+	// The terminal's Ctrl-C reaches the client, which quits; the launcher
+	// then stops the rest in order.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+
+	dir, err := os.MkdirTemp("", "gonetic-chat-")
+	if err != nil {
+		say("%v", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	tags, err := enetTags(o.transport)
+	if err != nil {
+		say("%v", err)
+		return 1
+	}
+	say("building the server and the terminal client…")
+	if out, err := build(dir, tags, "server", "term"); err != nil {
+		say("build failed:\n%s", out)
+		return 1
+	}
+	window, why := chooseWindow(o, dir, tags)
+	if window != "" {
+		say("display found (%s) and the window client builds: starting the window client", displayName())
+	} else {
+		say("%s: starting the terminal client", why)
+	}
+
+	server, addr, err := startServer(dir, o)
+	if err != nil {
+		say("%v", err)
+		return 1
+	}
+	defer stop(server, "server")
+	say("server listening on %s (%s, %s); log in %s", addr, o.transport, o.codec, filepath.Join(dir, "server.log"))
+	if o.bots > 0 {
+		bots, err := startBots(dir, o, addr)
+		if err != nil {
+			say("%v", err)
+			return 1
+		}
+		defer stop(bots, "bots")
+		say("%d bots joined the room", o.bots)
+	}
+
+	common := []string{"-addr", addr, "-transport", o.transport, "-codec", o.codec}
+	if o.nick != "" {
+		common = append(common, "-nick", o.nick)
+	}
+	if window != "" {
+		err := runClient(sig, window, common, 5*time.Second)
+		var early *earlyExit
+		if !errors.As(err, &early) {
+			return exitCode(err)
+		}
+		say("the window client failed at start (%v): starting the terminal client", early.err)
+	}
+	return exitCode(runClient(sig, filepath.Join(dir, "term"), common, 0))
+}
+
+// say prints one line of the launcher's own.
+func say(format string, args ...any) {
+	fmt.Printf("chat: "+format+"\n", args...)
+}
+
+// enetTags returns the build tags: ENet is left out when the transport is
+// TCP and libenet is not installed; with -transport enet it is required.
+func enetTags(transport string) ([]string, error) {
+	if haveENet() {
+		return nil, nil
+	}
+	if transport != "enet" {
+		say("building without ENet (libenet-dev is not installed; -transport tcp does not need it)")
+		return []string{"-tags", "noenet"}, nil
+	}
+	if err := aptInstall(enetPackages); err != nil {
+		return nil, fmt.Errorf("-transport enet needs cgo and libenet: %v", err)
+	}
+	return nil, nil
+}
+
+func haveENet() bool {
+	for _, d := range []string{"/usr/include", "/usr/local/include"} {
+		if _, err := os.Stat(filepath.Join(d, "enet", "enet.h")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseWindow returns the built window client, or why not.
+func chooseWindow(o options, dir string, tags []string) (path, why string) {
+	if o.client == "term" {
+		return "", "-client term"
+	}
+	if displayName() == "" && o.client == "auto" {
+		return "", "no display ($DISPLAY and $WAYLAND_DISPLAY are empty)"
+	}
+	if missing := missingPackages(windowPackages); len(missing) > 0 {
+		if err := aptInstall(missing); err != nil {
+			return "", fmt.Sprintf("the window client needs %s (%v)", strings.Join(missing, " "), err)
+		}
+	}
+	say("building the window client (the first build takes a minute or two)…")
+	if out, err := build(dir, tags, "window"); err != nil {
+		return "", "the window client does not build here:\n" + lastLines(out, 5) + "\n"
+	}
+	return filepath.Join(dir, "window"), ""
+}
+
+func displayName() string {
+	if d := os.Getenv("DISPLAY"); d != "" {
+		return "DISPLAY=" + d
+	}
+	if d := os.Getenv("WAYLAND_DISPLAY"); d != "" {
+		return "WAYLAND_DISPLAY=" + d
+	}
+	return ""
+}
+
+// missingPackages lists the Debian packages of pkgs that are not
+// installed; none on systems without dpkg, where the build decides.
+func missingPackages(pkgs []string) []string {
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
+		return nil
+	}
+	var missing []string
+	for _, p := range pkgs {
+		out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", p).Output()
+		if err != nil || !strings.Contains(string(out), "install ok installed") {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
+// aptInstall installs Debian packages when the launcher runs as root.
+func aptInstall(pkgs []string) error {
+	if len(pkgs) == 0 {
+		return nil
+	}
+	cmdline := "apt-get install " + strings.Join(pkgs, " ")
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		return fmt.Errorf("install %s with your package manager", strings.Join(pkgs, " "))
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("not root, so not installing them: run sudo %s", cmdline)
+	}
+	say("installing %s…", strings.Join(pkgs, " "))
+	for _, args := range [][]string{{"update"}, append([]string{"install", "-y", "--no-install-recommends"}, pkgs...)} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s failed: %v", cmdline, err)
+		}
+	}
+	return nil
+}
+
+// build builds the named programs of demo/chat into dir.
+func build(dir string, tags []string, names ...string) ([]byte, error) {
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, tags...)
+	for _, n := range names {
+		args = append(args, pkgPath+n)
+	}
+	return exec.Command("go", args...).CombinedOutput()
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "  " + strings.Join(lines, "\n  ")
+}
+
+// startServer starts the server in its own process group (the terminal's
+// Ctrl-C is for the client) and waits for its "listening on" line.
+func startServer(dir string, o options) (*exec.Cmd, string, error) {
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command(filepath.Join(dir, "server"), "-addr", o.addr, "-transport", o.transport, "-codec", o.codec)
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(logf, line)
+		if _, rest, ok := strings.Cut(line, "listening on "); ok {
+			addr, _, _ := strings.Cut(rest, " ")
+			go func() { // keep draining
+				for sc.Scan() {
+					fmt.Fprintln(logf, sc.Text())
+				}
+			}()
+			return cmd, addr, nil
+		}
+	}
+	cmd.Wait()
+	log, _ := os.ReadFile(logf.Name())
+	return nil, "", fmt.Errorf("the server did not start:\n%s", lastLines(log, 5))
+}
+
+func startBots(dir string, o options, addr string) (*exec.Cmd, error) {
+	logf, err := os.Create(filepath.Join(dir, "bots.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(dir, "term"), "-bots", fmt.Sprint(o.bots), "-interval", "6s",
+		"-addr", addr, "-transport", o.transport, "-codec", o.codec)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd, cmd.Start()
+}
+
+// stop asks a process to stop gracefully and waits for it.
+func stop(cmd *exec.Cmd, name string) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		say("%s did not stop in 10s: killing it", name)
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// earlyExit is a client that failed within its start-up grace period.
+type earlyExit struct{ err error }
+
+func (e *earlyExit) Error() string { return e.err.Error() }
+
+// runClient runs a client on the terminal until it exits. A failure
+// within grace is an *earlyExit.
+func runClient(sig <-chan os.Signal, path string, args []string, grace time.Duration) error {
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return &earlyExit{err}
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && time.Since(start) < grace {
+				return &earlyExit{err}
+			}
+			return err
+		case <-sig:
+			// The client got the terminal's Ctrl-C too; a SIGTERM sent to
+			// the launcher alone is passed on.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	say("%v", err)
+	return 1
+}

@@ -1,0 +1,58 @@
+package net
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestControlRoundTrip(t *testing.T) {
+	w, r := ctlCodec.NewWriter(), ctlCodec.NewReader()
+	for _, c := range []control{
+		{kind: ctlHello, version: 1, codec: "msgpack", hash: bytes.Repeat([]byte{7}, 16), lines: []string{"1 chat_msg(player,msg) 0 reliable"}},
+		{kind: ctlWelcome, version: 1},
+		{kind: ctlRefuse, reason: "server full"},
+		{kind: ctlBye, reason: ""},
+	} {
+		b := appendControl(w, nil, c)
+		if b[0] != controlMark {
+			t.Fatalf("%s does not start with the control mark", c.kind)
+		}
+		got, err := parseControl(r, b[1:])
+		if err != nil {
+			t.Fatalf("%s: %v", c.kind, err)
+		}
+		if got.kind != c.kind || got.version != c.version || got.codec != c.codec || got.reason != c.reason ||
+			!bytes.Equal(got.hash, c.hash) || len(got.lines) != len(c.lines) {
+			t.Fatalf("%s: got %+v", c.kind, got)
+		}
+	}
+}
+
+// The welcome bytes of docs/PROTOCOL.md.
+func TestWelcomeBytes(t *testing.T) {
+	b := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlWelcome, version: ProtocolVersion})
+	want := []byte{0x00, 0x92, 0xa7, 'w', 'e', 'l', 'c', 'o', 'm', 'e', 0x01}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("welcome is % x, want % x", b, want)
+	}
+}
+
+// FuzzHandshake: any control payload parses to a control or an error,
+// never a panic, and a hello that parses is checked without a panic.
+func FuzzHandshake(f *testing.F) {
+	w := ctlCodec.NewWriter()
+	f.Add(appendControl(w, nil, control{kind: ctlHello, version: 1, codec: "msgpack", hash: make([]byte, 16), lines: []string{"1 a() 0 reliable"}})[1:])
+	f.Add(appendControl(w, nil, control{kind: ctlWelcome, version: 1})[1:])
+	f.Add(appendControl(w, nil, control{kind: ctlBye, reason: "x"})[1:])
+	f.Add([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{})
+	fac := NewFactory()
+	fac.Freeze()
+	r := ctlCodec.NewReader()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseControl(r, b)
+		if err == nil && c.kind == ctlHello {
+			_ = checkHello(fac, c)
+		}
+	})
+}

@@ -1,0 +1,150 @@
+package net_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+)
+
+// ChatMsg is chat_msg(player, msg).
+type ChatMsg struct {
+	Player string
+	Msg    string
+}
+
+// ChatServer is the handler of one accepted connection.
+type ChatServer struct {
+	gnet.Handler
+}
+
+// NetChatMsg relays a chat message to everyone else.
+func (h *ChatServer) NetChatMsg(m ChatMsg) {
+	_ = h.Server().Broadcast(&m, h.Conn())
+}
+
+// ChatClient is a client's handler.
+type ChatClient struct {
+	gnet.Handler
+	name string
+}
+
+// NetChatMsg prints what others say.
+func (h *ChatClient) NetChatMsg(m ChatMsg) {
+	fmt.Printf("%s sees %s: %s\n", h.name, m.Player, m.Msg)
+}
+
+// OnDisconnect tells why the connection ended.
+func (h *ChatClient) OnDisconnect(reason error) {
+	fmt.Printf("%s: %v\n", h.name, reason)
+}
+
+func chatFactory() *message.Factory {
+	f := gnet.NewFactory()
+	message.MustRegister[ChatMsg](f) // id 1, "chat_msg"
+	return f
+}
+
+// The classic chat: a server relays chat_msg between clients that poll
+// from their game loop.
+func ExampleServer() {
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config:     gnet.Config{Factory: chatFactory()},
+		Addr:       "127.0.0.1:0",
+		NewHandler: func() any { return &ChatServer{} },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+
+	cli, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory()}})
+	defer cli.Close()
+	tom, ann := &ChatClient{name: "tom"}, &ChatClient{name: "ann"}
+	connTom, _ := cli.Connect(srv.Addr(), tom)
+	connAnn, _ := cli.Connect(srv.Addr(), ann)
+
+	// The game loop: both ends call Update every frame.
+	sent := false
+	for frame := 0; frame < 10000; frame++ {
+		_ = srv.Update(0)
+		_ = cli.Update(time.Millisecond)
+		if !sent && connTom.Connected() && connAnn.Connected() && len(srv.Connections(nil)) == 2 {
+			_ = connTom.Send(&ChatMsg{Player: "Tom", Msg: "Test message"})
+			sent = true
+		}
+		if sent && connAnn.Stats().MessagesReceived == 1 {
+			break
+		}
+	}
+	// Output: ann sees Tom: Test message
+}
+
+// A client connects and the server reads typed events instead of using
+// handlers. Both ends are polled from one loop, as a game would.
+func ExampleClient() {
+	srv, _ := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: chatFactory(), EventQueue: 64}})
+	defer srv.Close()
+	cli, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory()}})
+	defer cli.Close()
+
+	conn, err := cli.Connect(srv.Addr(), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	sent := false
+	for time.Now().Before(deadline) {
+		_ = cli.Update(0)
+		_ = srv.Update(time.Millisecond)
+		if !sent && conn.Connected() {
+			_ = conn.Send(&ChatMsg{Player: "Tom", Msg: "hello"})
+			sent = true
+		}
+		for ev, ok := srv.Poll(); ok; ev, ok = srv.Poll() {
+			switch ev := ev.(type) {
+			case gnet.Accepted:
+				fmt.Println("accepted a connection")
+			case gnet.Received:
+				fmt.Printf("%s: %+v\n", ev.Type.Name(), ev.Msg)
+				return
+			}
+		}
+	}
+	// Output:
+	// accepted a connection
+	// chat_msg: {Player:Tom Msg:hello}
+}
+
+// Dial blocks until the handshake is done; the server must be running
+// its own loop meanwhile, here on a goroutine of its own.
+func ExampleClient_Dial() {
+	srv, _ := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: chatFactory()}})
+	stop := make(chan struct{})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = srv.Update(10 * time.Millisecond)
+			}
+		}
+	}()
+	cli, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory()}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := cli.Dial(ctx, srv.Addr(), nil)
+	fmt.Println(conn.State(), err)
+	_ = cli.Close()
+	close(stop)
+	<-served
+	_ = srv.Close()
+	// Output: open <nil>
+}
