@@ -122,4 +122,4 @@ func BenchmarkPingPong(b *testing.B) {
 	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "µs-p99")
 }
 
-var benchOptions = &Options{PeerLimit: 64}
+var benchOptions = &Options{}

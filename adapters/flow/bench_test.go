@@ -82,3 +82,14 @@ var _ = message.Name
 var _ = gnet.Open
 var _ = runtime.NumGoroutine
 var _ = slices.Sort[[]int]
+
+func BenchmarkWindows(b *testing.B) {
+	for _, w := range []int{1 << 20, 4 << 20, 16 << 20} {
+		for _, cs := range []int{64 << 10, 128 << 10, 512 << 10} {
+			b.Run(fmt.Sprintf("w%dK-c%dK", w>>10, cs>>10), func(b *testing.B) {
+				cfg := Config{Window: w, ChunkSize: cs}
+				runBulk(b, newListenerEnv(b, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), cfg, cfg), 64<<10)
+			})
+		}
+	}
+}

@@ -110,7 +110,7 @@ func TestWindowFrameTime(t *testing.T) {
 	srv, addr := startServer(t)
 	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "20", "-interval", "500ms")
 	bots.expectCount("] online as bot", 20)
-	win := startWindow(t, addr, "wendy", "-frames", "600", "-stats", "-echo=true")
+	win := startWindow(t, addr, "wendy", "-frames", "300", "-stats")
 	win.expect("*** joined as wendy; online (21)")
 	win.expect("<bot")
 	line := win.expect("window: Game.Update over ")

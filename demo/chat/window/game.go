@@ -74,6 +74,12 @@ type game struct {
 	stats   updateStats
 	echo    chan string
 	stop    <-chan struct{} // closed on SIGINT or SIGTERM
+
+	// Drawing text is what costs, so Draw redraws only when something
+	// shown changed; the screen keeps the last frame otherwise.
+	dirty  bool
+	status string // the bar's right side, refreshed ten times a second
+	state  chat.State
 }
 
 func newGame(o options, src *text.GoTextFaceSource) *game {
@@ -83,6 +89,7 @@ func newGame(o options, src *text.GoTextFaceSource) *game {
 		small: &text.GoTextFace{Source: src, Size: fontSize - 3},
 		echo:  make(chan string, 4096),
 		stats: updateStats{d: make([]time.Duration, 0, 1<<16)},
+		dirty: true,
 	}
 	if o.timeout > 0 {
 		g.script.deadline = time.Now().Add(o.timeout)
@@ -102,6 +109,7 @@ func (g *game) addLine(l chat.Line) {
 		g.history = g.history[:n]
 	}
 	g.history = append(g.history, e)
+	g.dirty = true
 	if g.scroll > 0 {
 		g.scroll++ // keep the view where the reader left it
 	}
@@ -133,6 +141,15 @@ func (g *game) Update() error {
 	}
 	g.handleInput()
 	g.frames++
+	if g.frames%30 == 0 {
+		g.dirty = true // the cursor blinks
+	}
+	if st := g.sess.State(); st != g.state || g.frames%6 == 0 {
+		g.state = st
+		if s := g.statusText(); s != g.status {
+			g.status, g.dirty = s, true
+		}
+	}
 
 	s := &g.script
 	if g.opts.say != "" && !s.said && g.sess.State() == chat.Online {
@@ -152,7 +169,7 @@ func (g *game) Update() error {
 		if g.opts.screenshot == "" {
 			return ebiten.Termination
 		}
-		s.shoot = true
+		s.shoot, g.dirty = true, true
 	case !s.deadline.IsZero() && start.After(s.deadline):
 		g.failure = fmt.Sprintf("timed out after %v (said %v, echoed %v, heard %q %v, frames %d)",
 			g.opts.timeout, s.said, s.echoed, g.opts.until, s.heard, g.frames)
@@ -164,6 +181,12 @@ func (g *game) Update() error {
 // handleInput edits the input line and scrolls the history.
 func (g *game) handleInput() {
 	g.chars = ebiten.AppendInputChars(g.chars[:0])
+	n, scroll := len(g.input), g.scroll
+	defer func() {
+		if len(g.input) != n || g.scroll != scroll || len(g.chars) > 0 || len(g.keys) > 0 {
+			g.dirty = true
+		}
+	}()
 	for _, r := range g.chars {
 		if len(g.input) < chat.MaxText {
 			g.input = append(g.input, r)
@@ -207,12 +230,18 @@ func repeating(k ebiten.Key) bool {
 // Layout makes one logical pixel one screen pixel: the layout follows the
 // window.
 func (g *game) Layout(outsideWidth, outsideHeight int) (int, int) {
-	g.width, g.height = outsideWidth, outsideHeight
+	if outsideWidth != g.width || outsideHeight != g.height {
+		g.width, g.height, g.dirty = outsideWidth, outsideHeight, true
+	}
 	return outsideWidth, outsideHeight
 }
 
 // Draw draws the frame, and the screenshot when the script asks for it.
 func (g *game) Draw(screen *ebiten.Image) {
+	if !g.dirty {
+		return // the screen still shows the last frame
+	}
+	g.dirty = false
 	screen.Fill(colBackground)
 	g.drawBar(screen)
 	g.drawUsers(screen)
@@ -251,14 +280,20 @@ func (g *game) drawBar(screen *ebiten.Image) {
 	case chat.Offline, chat.Refused, chat.Closed:
 		dot = colError
 	}
-	status := s.Status()
-	if rtt, by := s.RTT(); rtt > 0 {
-		status += fmt.Sprintf(" · rtt %.2f ms (%s)", float64(rtt.Microseconds())/1000, by)
-	}
+	status := g.status
 	sw := text.Advance(status, g.small)
 	x := float64(g.width) - pad - sw
 	g.text(screen, status, x, (barHeight-lineHeight)/2+4, g.small, colDim)
 	vector.DrawFilledCircle(screen, float32(x-12), barHeight/2, 5, dot, true)
+}
+
+// statusText is the right side of the bar: the state and the round trip.
+func (g *game) statusText() string {
+	status := g.sess.Status()
+	if rtt, by := g.sess.RTT(); rtt > 0 {
+		status += fmt.Sprintf(" · rtt %.2f ms (%s)", float64(rtt.Microseconds())/1000, by)
+	}
+	return status
 }
 
 // drawUsers draws the panel of users online.

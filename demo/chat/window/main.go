@@ -127,7 +127,8 @@ func run(args []string) int {
 	ebiten.SetWindowTitle("gonetic chat — " + o.nick)
 	ebiten.SetWindowSize(o.width, o.height)
 	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
-	ebiten.SetRunnableOnUnfocused(true) // keep chatting in the background
+	ebiten.SetRunnableOnUnfocused(true)      // keep chatting in the background
+	ebiten.SetScreenClearedEveryFrame(false) // Draw skips frames where nothing changed
 	runErr := ebiten.RunGame(g)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -1,0 +1,45 @@
+# gonetic - the two commands of the README, and a few more.
+#   make chat    run the chat demo: a local server and a client (window or terminal)
+#   make test    install what a fresh Debian machine lacks, then go vet + go test -race
+#   make bench   gonetic beside the raw baselines of ../shared/bench, one table
+#   make fuzz    each fuzz target for FUZZTIME (default 20s)
+
+GO       ?= go
+FUZZTIME ?= 20s
+# Debian packages: libenet for the ENet adapter (cgo), Ebiten's X11/GL build
+# libraries and xvfb for the window client and its test, netcat for the
+# foreign-client tests, python3-enet/msgpack for the ENet interop test.
+APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev libxi-dev \
+	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
+	python3-enet python3-msgpack
+
+.PHONY: deps test chat bench fuzz vet
+
+deps:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	$(GO) mod download
+
+vet: deps
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+chat: deps
+	$(GO) run ./demo/chat
+
+bench: deps
+	internal/bench/compare.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME) ./message/
+	$(GO) test -run '^$$' -fuzz FuzzRoundTrip -fuzztime $(FUZZTIME) ./message/
+	$(GO) test -run '^$$' -fuzz FuzzHandshake -fuzztime $(FUZZTIME) ./net/
+	$(GO) test -run '^$$' -fuzz FuzzFrameDecoder -fuzztime $(FUZZTIME) ./adapters/tcp/
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/msgpack/
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/json/
