@@ -22,6 +22,8 @@ const (
 	DefaultMaxMessageSize   = transport.DefaultMaxPayload
 	DefaultInboxBytes       = 8 << 20
 	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultPingInterval     = time.Second
+	DefaultTimeout          = 15 * time.Second
 )
 
 // Config is what Server and Client have in common. The zero value of every
@@ -47,6 +49,14 @@ type Config struct {
 	InboxBytes int
 	// HandshakeTimeout bounds the handshake. Default 10 s.
 	HandshakeTimeout time.Duration
+	// PingInterval is how often Update pings each open connection. The
+	// peer's adapter goroutine answers at once, which measures the RTT on
+	// adapters that do not (TCP) and keeps idle connections alive. Default
+	// 1 s; negative turns pings off (and so Timeout).
+	PingInterval time.Duration
+	// Timeout disconnects a peer from which nothing (not even a pong)
+	// arrived for this long, with the reason "timed out". Default 15 s.
+	Timeout time.Duration
 	// Logger receives connection-level logs (accepts, refusals,
 	// disconnects), never one line per message. Default: discard.
 	Logger *slog.Logger
@@ -73,6 +83,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.PingInterval > 0 && c.Timeout <= c.PingInterval {
+		return c, fmt.Errorf("gonetic: Config.Timeout (%v) must be longer than PingInterval (%v)", c.Timeout, c.PingInterval)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -68,6 +68,13 @@ type Conn struct {
 	closeReason error // what OnDisconnect got
 	closeQueued bool
 
+	pingR    message.Reader // guarded by mu
+	heard    atomic.Uint64  // payloads received, pings included: liveness
+	heardAt  uint64         // heard at the last liveness check (Update only)
+	quietFor int            // liveness checks in a row that heard nothing (Update only)
+	rtt      atomic.Int64   // smoothed ping RTT, ns
+	rttVar   atomic.Int64
+
 	msgsIn   atomic.Uint64
 	ctlSent  atomic.Uint64 // control payloads sent, left out of MessagesSent
 	ctlRecvd atomic.Uint64
@@ -216,7 +223,9 @@ type Stats struct {
 	// Messages sent (handed to the operating system) and received
 	// (delivered by Update); handshake and control messages not counted.
 	MessagesSent, MessagesReceived uint64
-	// RTT and its variance, where the adapter measures them (ENet).
+	// RTT and its variance: the adapter's where it measures them (ENet),
+	// otherwise from gonetic's pings (Config.PingInterval); 0 until the
+	// first pong.
 	RTT, RTTVariance time.Duration
 	// PacketLoss is the adapter's loss estimate, 0 to 1 (ENet).
 	PacketLoss float64
@@ -237,7 +246,7 @@ func (c *Conn) Stats() Stats {
 	} else {
 		sent = 0
 	}
-	return Stats{
+	st := Stats{
 		BytesSent:        ls.BytesSent,
 		BytesReceived:    ls.BytesReceived,
 		MessagesSent:     sent,
@@ -246,6 +255,10 @@ func (c *Conn) Stats() Stats {
 		RTTVariance:      time.Duration(ls.RTTVariance),
 		PacketLoss:       ls.PacketLoss,
 	}
+	if st.RTT == 0 { // the adapter does not measure it: use our pings
+		st.RTT, st.RTTVariance = time.Duration(c.rtt.Load()), time.Duration(c.rttVar.Load())
+	}
+	return st
 }
 
 // connSink is the transport.Sink of one connection: it queues what the
@@ -254,7 +267,57 @@ type connSink Conn
 
 func (s *connSink) Receive(channel uint8, payload []byte) {
 	c := (*Conn)(s)
+	c.heard.Add(1)
+	if kind := pingKind(payload); kind != "" {
+		c.pingPong(kind, payload)
+		return
+	}
 	c.ep.inbox.push(c, itemPayload, channel, payload, nil)
+}
+
+// pingPong answers a ping, or takes the RTT from a pong, on the adapter's
+// goroutine: the RTT does not include the time until the next Update.
+func (c *Conn) pingPong(kind string, payload []byte) {
+	c.ctlRecvd.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pingR == nil {
+		c.pingR = ctlCodec.NewReader()
+	}
+	ctl, err := parseControl(c.pingR, payload[1:])
+	if err != nil {
+		return // a malformed ping is dropped: it carries nothing
+	}
+	if kind == ctlPing {
+		if c.state == Open || c.state == Handshaking {
+			_ = c.sendControl(control{kind: ctlPong, stamp: ctl.stamp})
+		}
+		return
+	}
+	rtt := time.Duration(uint64(time.Since(c.ep.epoch)) - ctl.stamp)
+	if rtt < 0 || rtt > time.Hour {
+		return // not a stamp of ours
+	}
+	// Smoothed as TCP and ENet do: srtt += (rtt-srtt)/8, var += (|d|-var)/4.
+	srtt := time.Duration(c.rtt.Load())
+	if srtt == 0 {
+		c.rtt.Store(int64(rtt))
+		c.rttVar.Store(int64(rtt / 2))
+		return
+	}
+	d := rtt - srtt
+	c.rtt.Store(int64(srtt + d/8))
+	v := time.Duration(c.rttVar.Load())
+	c.rttVar.Store(int64(v + (max(d, -d)-v)/4))
+}
+
+// ping sends a ping stamped with the time since the endpoint started.
+func (c *Conn) ping() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == Open {
+		_ = c.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(c.ep.epoch))})
+	}
 }
 
 func (s *connSink) Closed(err error) {

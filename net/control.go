@@ -23,6 +23,8 @@ const (
 	ctlWelcome = "welcome" // server → client: [welcome, version]
 	ctlRefuse  = "refuse"  // server → client: [refuse, reason], then the server closes
 	ctlBye     = "bye"     // either way: [bye, reason], then the sender closes
+	ctlPing    = "ping"    // either way: [ping, stamp]; answered at once with pong
+	ctlPong    = "pong"    // [pong, stamp]: the stamp of the ping it answers
 )
 
 // control is a decoded control payload.
@@ -33,6 +35,7 @@ type control struct {
 	hash    []byte
 	lines   []string
 	reason  string
+	stamp   uint64 // ping, pong
 }
 
 var ctlCodec = msgpack.New()
@@ -56,6 +59,10 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 		w.Array(2)
 		w.String(c.kind)
 		w.Uint(c.version)
+	case ctlPing, ctlPong:
+		w.Array(2)
+		w.String(c.kind)
+		w.Uint(c.stamp)
 	default: // refuse, bye
 		w.Array(2)
 		w.String(c.kind)
@@ -115,6 +122,13 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		if c.version, err = r.Uint(); err != nil {
 			return c, fmt.Errorf("%w: welcome version: %v", errControl, err)
 		}
+	case ctlPing, ctlPong:
+		if n != 2 {
+			return c, fmt.Errorf("%w: %s has %d elements, want 2", errControl, c.kind, n)
+		}
+		if c.stamp, err = r.Uint(); err != nil {
+			return c, fmt.Errorf("%w: %s stamp: %v", errControl, c.kind, err)
+		}
 	case ctlRefuse, ctlBye:
 		if n != 2 {
 			return c, fmt.Errorf("%w: %s has %d elements, want 2", errControl, c.kind, n)
@@ -151,6 +165,22 @@ func checkHello(f *message.Factory, h control) string {
 			diff = "same types, so the registries differ in a way the client's list does not show"
 		}
 		return fmt.Sprintf("message registry differs (client hash %x, server hash %s): %s; register the same types in the same order on both ends", h.hash, hash, diff)
+	}
+	return ""
+}
+
+// pingKind reports whether a payload is a ping or a pong, by its bytes:
+// 0x00, fixarray(2), fixstr(4) "ping"/"pong". The adapter goroutine checks
+// every payload with it, so it must be cheap.
+func pingKind(p []byte) string {
+	if len(p) < 8 || p[0] != controlMark || p[1] != 0x92 || p[2] != 0xa4 || p[3] != 'p' {
+		return ""
+	}
+	switch string(p[4:7]) {
+	case "ing":
+		return ctlPing
+	case "ong":
+		return ctlPong
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package net
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -59,6 +60,8 @@ type endpoint struct {
 	funcs       []func(message.Reader) error // On[T] handlers by type id-1
 	funcConn    *Conn                        // the Conn an On[T] call is for
 	handshaking []*Conn
+	epoch       time.Time // ping stamps count from here
+	nextPing    time.Time
 }
 
 func newEndpoint(cfg Config) (*endpoint, error) {
@@ -78,7 +81,9 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 		dec:     cfg.Factory.NewDecoder(),
 		ctlR:    ctlCodec.NewReader(),
 		funcs:   make([]func(message.Reader) error, cfg.Factory.Len()),
+		epoch:   time.Now(),
 	}
+	e.nextPing = e.epoch.Add(cfg.PingInterval)
 	e.timer.Stop()
 	if cfg.EventQueue > 0 {
 		e.events = event.NewQueue[Event](cfg.EventQueue)
@@ -131,7 +136,31 @@ func (e *endpoint) update(timeout time.Duration) error {
 	if len(e.handshaking) > 0 {
 		e.expireHandshakes()
 	}
+	if e.cfg.PingInterval > 0 {
+		if now := time.Now(); !now.Before(e.nextPing) {
+			e.nextPing = now.Add(e.cfg.PingInterval)
+			e.keepAlive()
+		}
+	}
 	return nil
+}
+
+// keepAlive pings every open connection and ends those that were silent
+// for Config.Timeout. It runs once per PingInterval.
+func (e *endpoint) keepAlive() {
+	e.mu.Lock()
+	open := e.open
+	e.mu.Unlock()
+	limit := int(e.cfg.Timeout / e.cfg.PingInterval)
+	for _, c := range open {
+		if h := c.heard.Load(); h != c.heardAt {
+			c.heardAt, c.quietFor = h, 0
+		} else if c.quietFor++; c.quietFor >= limit {
+			e.fail(c, fmt.Errorf("gonetic: timed out: nothing heard from the peer for %v", e.cfg.Timeout))
+			continue
+		}
+		c.ping()
+	}
 }
 
 // receive handles one payload.

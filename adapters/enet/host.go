@@ -57,8 +57,17 @@ type host struct {
 	spareReady []*link
 	evs        []C.gn_event
 	buf        []byte
+	out        cOut // results of C calls: on the heap once, not per call
 	shutdown   bool
 	deadline   time.Time
+}
+
+// cOut holds what C functions return through pointers.
+type cOut struct {
+	need   C.uint32_t
+	status C.int
+	bytes  C.uint64_t
+	failed C.int
 }
 
 type opKind uint8
@@ -405,10 +414,9 @@ func (h *host) pumpLink(l *link) bool {
 		if q.off < len(q.data) {
 			data = (*C.uint8_t)(unsafe.Pointer(&q.data[q.off]))
 		}
-		var bytes C.uint64_t
-		var failed C.int
 		n := int(C.gn_send_batch(l.c, data, &q.ents[q.head], C.int(len(q.ents)-q.head),
-			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), &bytes, &failed))
+			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), &h.out.bytes, &h.out.failed))
+		bytes, failed := h.out.bytes, h.out.failed
 		q.head += n
 		q.off += int(bytes)
 		l.paySent.Add(uint64(n))
@@ -439,10 +447,9 @@ func (h *host) pumpLink(l *link) bool {
 // them. It reports whether ENet failed.
 func (h *host) service() bool {
 	for {
-		var need C.uint32_t
-		var status C.int
 		n := int(C.gn_service(h.c, &h.evs[0], C.int(len(h.evs)), (*C.uint8_t)(unsafe.Pointer(&h.buf[0])),
-			C.uint32_t(len(h.buf)), C.uint64_t(h.cfg.MaxPayload), &need, &status))
+			C.uint32_t(len(h.buf)), C.uint64_t(h.cfg.MaxPayload), &h.out.need, &h.out.status))
+		need, status := h.out.need, h.out.status
 		for i := range n {
 			h.handle(&h.evs[i])
 		}

@@ -81,6 +81,7 @@ func Run(t *testing.T, a Adapter) {
 		{"Shutdown", testShutdown},
 		{"ConnectFailure", testConnectFailure},
 		{"BadInput", testBadInput},
+		{"KeepAlive", testKeepAlive},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
@@ -613,8 +614,9 @@ func testFlush(t *testing.T, a Adapter) {
 
 func testStats(t *testing.T, a Adapter) {
 	var set serverSet
-	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
-	c := client(t, a, gnet.ClientConfig{})
+	quiet := gnet.Config{PingInterval: -1} // pings would move the byte counts
+	s := listen(t, a, gnet.ServerConfig{Config: quiet, NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{Config: quiet})
 	conn := dial(t, c, s, nil)
 	const n = 100
 	for i := range n {
@@ -789,4 +791,55 @@ func testBadInput(t *testing.T, a Adapter) {
 		t.Fatal(err)
 	}
 	Pump(t, func() bool { return set.get(0).chats() == 1 }, s, c)
+}
+
+// testKeepAlive: pings give every adapter an RTT, and a peer that goes
+// silent (a hand-made client that never answers) is disconnected with
+// "timed out" while a live one stays.
+func testKeepAlive(t *testing.T, a Adapter) {
+	var set serverSet
+	f := NewFactory(nil)
+	fast := gnet.Config{Factory: f, PingInterval: 10 * time.Millisecond, Timeout: 300 * time.Millisecond}
+	s := listen(t, a, gnet.ServerConfig{Config: fast, NewHandler: set.newHandler})
+	fastClient := fast
+	fastClient.Factory = NewFactory(nil)
+	c := client(t, a, gnet.ClientConfig{Config: fastClient})
+	h := &ChatHandler{}
+	live := dial(t, c, s, h)
+	Pump(t, func() bool { return live.Stats().RTT > 0 }, s, c)
+	if rtt := live.Stats().RTT; rtt > Deadline {
+		t.Fatalf("RTT %v", rtt)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	defer cancel()
+	sink := newRawSink()
+	link, err := a.New(t).Dial(ctx, s.Addr(), transport.Config{Channels: f.Channels()}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Abort()
+	if err := link.Send(0, transport.Reliable, Hello(f)); err != nil {
+		t.Fatal(err)
+	}
+	var bye string
+	Pump(t, func() bool {
+		for {
+			select {
+			case p := <-sink.payloads:
+				if strings.Contains(string(p), "bye") {
+					bye = string(p)
+				}
+				continue
+			default:
+			}
+			return bye != ""
+		}
+	}, s, c)
+	if !strings.Contains(bye, "timed out") {
+		t.Fatalf("silent peer got %q", bye)
+	}
+	if !live.Connected() || h.gone() != nil {
+		t.Fatalf("the live connection was dropped too: %v", h.gone())
+	}
 }
