@@ -46,7 +46,7 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 		return nil, err
 	}
 	conn.deadline = time.Now().Add(e.cfg.HandshakeTimeout)
-	e.inbox.push(conn, itemOpened, 0, nil, nil)
+	e.inbox.push(conn, itemOpened, 0, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
 	e.wg.Add(1)
 	go func() {
@@ -54,7 +54,8 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 		defer cancel()
 		link, err := e.cfg.Transport.Dial(ctx, addr, e.tcfg, (*connSink)(conn))
 		if err != nil {
-			e.inbox.push(conn, itemClosed, 0, nil, fmt.Errorf("gonetic: connect to %s over %s: %w", addr, e.cfg.Transport.Name(), err))
+			conn.linkErr = fmt.Errorf("gonetic: connect to %s over %s: %w", addr, e.cfg.Transport.Name(), err)
+			e.inbox.push(conn, itemClosed, 0, nil)
 			return
 		}
 		conn.mu.Lock()

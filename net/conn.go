@@ -66,6 +66,7 @@ type Conn struct {
 	deadline    time.Time // handshake deadline
 	everOpened  bool
 	closeReason error // what OnDisconnect got
+	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued
 	closeQueued bool
 
 	pingR    message.Reader // guarded by mu
@@ -272,7 +273,7 @@ func (s *connSink) Receive(channel uint8, payload []byte) {
 		c.pingPong(kind, payload)
 		return
 	}
-	c.ep.inbox.push(c, itemPayload, channel, payload, nil)
+	c.ep.inbox.push(c, itemPayload, channel, payload)
 }
 
 // pingPong answers a ping, or takes the RTT from a pong, on the adapter's
@@ -322,5 +323,6 @@ func (c *Conn) ping() {
 
 func (s *connSink) Closed(err error) {
 	c := (*Conn)(s)
-	c.ep.inbox.push(c, itemClosed, 0, nil, err)
+	c.linkErr = err // read by Update after it takes the item: the inbox lock orders them
+	c.ep.inbox.push(c, itemClosed, 0, nil)
 }

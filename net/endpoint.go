@@ -125,13 +125,13 @@ func (e *endpoint) update(timeout time.Duration) error {
 		case itemPayload:
 			e.receive(it.conn, it.channel, e.data[it.off:it.off+it.len])
 		case itemClosed:
-			e.closed1(it.conn, it.err)
+			e.closed1(it.conn, it.conn.linkErr)
 		case itemOpened:
 			if s := it.conn.State(); s == Handshaking || s == Connecting {
 				e.handshaking = append(e.handshaking, it.conn)
 			}
 		}
-		it.conn, it.err = nil, nil
+		it.conn = nil
 	}
 	if len(e.handshaking) > 0 {
 		e.expireHandshakes()

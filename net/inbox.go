@@ -17,11 +17,15 @@ const (
 // item is one thing that happened on one connection, waiting for Update.
 type item struct {
 	conn     *Conn
+	off, len uint32 // the payload, in the batch's data
 	kind     itemKind
 	channel  uint8
-	off, len int   // the payload, in the batch's data
-	err      error // itemClosed
 }
+
+// maxItems bounds the items waiting for Update, as limit bounds their
+// bytes: past it pushes wait. It keeps the item slices from growing (and
+// being copied) without end when Update falls behind.
+const maxItems = 1 << 16
 
 // inbox hands what adapter goroutines receive to the goroutine that calls
 // Update: a lock-protected pair of slices plus a one-slot wake-up channel.
@@ -39,16 +43,18 @@ type inbox struct {
 }
 
 func newInbox(limit int) *inbox {
-	in := &inbox{wake: make(chan struct{}, 1), limit: limit}
+	in := &inbox{wake: make(chan struct{}, 1), limit: limit,
+		items: make([]item, 0, 1024), data: make([]byte, 0, 64<<10)}
 	in.space.L = &in.mu
 	return in
 }
 
 // push queues one item; payload is copied. A payload push waits while the
-// inbox holds more than its limit, which stops the adapter reading.
-func (in *inbox) push(c *Conn, kind itemKind, channel uint8, payload []byte, err error) {
+// inbox holds more than its limits, which stops the adapter reading.
+func (in *inbox) push(c *Conn, kind itemKind, channel uint8, payload []byte) {
 	in.mu.Lock()
-	for kind == itemPayload && len(in.data) > 0 && len(in.data)+len(payload) > in.limit && !in.closed {
+	for kind == itemPayload && len(in.items) > 0 && !in.closed &&
+		(len(in.data)+len(payload) > in.limit || len(in.items) >= maxItems) {
 		in.space.Wait()
 	}
 	if in.closed {
@@ -56,7 +62,7 @@ func (in *inbox) push(c *Conn, kind itemKind, channel uint8, payload []byte, err
 		return
 	}
 	wasEmpty := len(in.items) == 0
-	in.items = append(in.items, item{conn: c, kind: kind, channel: channel, off: len(in.data), len: len(payload), err: err})
+	in.items = append(in.items, item{conn: c, kind: kind, channel: channel, off: uint32(len(in.data)), len: uint32(len(payload))})
 	in.data = append(in.data, payload...)
 	in.mu.Unlock()
 	if wasEmpty {

@@ -65,7 +65,7 @@ func (s *Server) accept(l transport.Link) transport.Sink {
 	c := s.e.newConn(l.RemoteAddr(), Handshaking)
 	c.link = l
 	c.deadline = time.Now().Add(s.cfg.HandshakeTimeout)
-	s.e.inbox.push(c, itemOpened, 0, nil, nil)
+	s.e.inbox.push(c, itemOpened, 0, nil)
 	return (*connSink)(c)
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -561,6 +562,9 @@ func TestDialFailures(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("dial with an expiring context: %v", err)
 	}
+	if _, err := tr.Dial(context.Background(), addr, transport.Config{}, newSink(t)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("dial to a closed port: %v, want ECONNREFUSED", err)
+	}
 	if _, err := tr.Dial(context.Background(), "not an address", transport.Config{}, newSink(t)); err == nil {
 		t.Error("dial to a bad address succeeded")
 	}
@@ -680,6 +684,31 @@ func TestThroughLoss(t *testing.T) {
 	t.Logf("%v (reliable all in after %v): reliable %d, sequenced %d (last %d), unsequenced %d; client RTT %v ±%v, loss %.3f; relay %+v",
 		time.Since(start).Round(time.Millisecond), arrived.Round(time.Millisecond), next, sv.s.n-next-unseq, last, unseq,
 		time.Duration(st.RTT), time.Duration(st.RTTVariance), st.PacketLoss, relay.Stats())
+}
+
+func TestOptions(t *testing.T) {
+	// Range coder on both ends, bandwidth limits and a tiny in-flight bound.
+	tr := newTransport(t, &Options{Compress: true, IncomingBandwidth: 10 << 20, OutgoingBandwidth: 10 << 20,
+		InFlight: 8, InFlightBytes: 4096, PeerLimit: 4})
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	const n = 3000
+	for i := range n {
+		if err := cl.Send(0, transport.Reliable, seqPayload(i, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range sv.s.waitN(n) {
+		if seqOf(m.p) != i || len(m.p) != 100 {
+			t.Fatalf("payload %d: sequence %d, %d bytes", i, seqOf(m.p), len(m.p))
+		}
+	}
+	for _, o := range []Options{{InFlight: -1}, {PeerTimeout: time.Microsecond}, {ShutdownTimeout: -1}} {
+		if _, err := New(&o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
 }
 
 func TestManyClients(t *testing.T) {

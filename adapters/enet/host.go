@@ -35,7 +35,7 @@ type host struct {
 	sock       *os.File        // a duplicate of ENet's socket, for Go's netpoller
 	rc         syscall.RawConn // sock's
 	waitFn     func(fd uintptr) bool
-	skipSocket bool // wait for the deadline only (after a socket error)
+	skipSocket bool             // wait for the deadline only (after a socket error)
 	accept     transport.Accept // listener only
 	dialer     *link            // dialing host only
 	addr       string           // bound address, listener only
@@ -221,8 +221,12 @@ func (h *host) run() {
 		if failed && h.dialer != nil && syscall.Errno(h.c.lastError) == syscall.ECONNREFUSED && !h.dialer.done {
 			// Only a dialing host's socket is connected, so only it learns
 			// that nobody listens at the other end.
+			err := errRefusedPort
+			if h.dialer.closeWanted {
+				err = nil
+			}
 			C.enet_peer_reset(h.dialer.peer)
-			h.finish(h.dialer, errRefusedPort)
+			h.finish(h.dialer, err)
 		}
 		h.refreshStats()
 		if h.finished() {
@@ -319,7 +323,7 @@ func (h *host) do(o op) {
 		}
 	case opResume:
 		if !l.done && !l.paused.Load() {
-			l.c.paused = 0
+			C.gn_link_pause(l.c, 0)
 		}
 	case opCancel:
 		if d := h.dialer; d != nil && !d.done && !d.connected {
@@ -486,7 +490,7 @@ func (h *host) handle(e *C.gn_event) {
 			l.inMu.Unlock()
 			if l.inBytes.Add(int64(n)) > h.inboxLimit && !l.paused.Load() {
 				l.paused.Store(true)
-				l.c.paused = 1
+				C.gn_link_pause(l.c, 1)
 			}
 			l.wakeDeliver()
 		}

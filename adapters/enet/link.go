@@ -38,7 +38,7 @@ type link struct {
 	endErr  error
 	inWake  chan struct{} // one slot: deliver has work
 	inBytes atomic.Int64  // bytes received and not yet delivered
-	paused  atomic.Bool   // ENet keeps this peer's packets until deliver drains
+	paused  atomic.Bool   // ENet refuses this peer's packets until deliver drains
 
 	// Owned by the run goroutine.
 	c             *C.gn_link
@@ -83,8 +83,9 @@ func (q *recvQueue) reset() {
 
 // deliver is the link's receive goroutine: it hands what the host's
 // goroutine received to the Sink, in order, then Closed once. A Sink that
-// blocks holds up only its own link; past the inbox limit the host leaves
-// the peer's packets in ENet, which stops acknowledging them.
+// blocks holds up only its own link: past the inbox limit the host pauses
+// the peer (ENet stops acknowledging its packets) until deliver drained
+// half of it.
 func (l *link) deliver(wg *sync.WaitGroup) {
 	defer wg.Done()
 	var q recvQueue

@@ -135,69 +135,10 @@ int gn_timeout(gn_host *h, int maxWaitMs)
 	return (int)best;
 }
 
-// gn_dispatch is libenet 1.3.17's enet_protocol_dispatch_incoming_commands
-// (static there) with one change: a connected peer whose link is paused
-// keeps its received packets, and its place in the dispatch queue, until
-// Go resumes it. Events of other peers go on. ENet counts the packets it
-// keeps against maximumWaitingData and stops acknowledging new ones beyond
-// it, so a paused link pushes back on its sender.
-static int gn_dispatch(ENetHost *host, ENetEvent *event)
-{
-	ENetListIterator it = enet_list_begin(&host->dispatchQueue);
-	while (it != enet_list_end(&host->dispatchQueue)) {
-		ENetPeer *peer = (ENetPeer *)it; // dispatchList is ENetPeer's first member
-		ENetListIterator next = enet_list_next(it);
-		gn_link *l = (gn_link *)peer->data;
-		if (peer->state == ENET_PEER_STATE_CONNECTED && l != NULL && l->paused &&
-		    !enet_list_empty(&peer->dispatchedCommands)) {
-			it = next;
-			continue;
-		}
-		enet_list_remove(it);
-		peer->flags &= ~ENET_PEER_FLAG_NEEDS_DISPATCH;
-		switch (peer->state) {
-		case ENET_PEER_STATE_CONNECTION_PENDING:
-		case ENET_PEER_STATE_CONNECTION_SUCCEEDED:
-			enet_peer_on_connect(peer);
-			peer->state = ENET_PEER_STATE_CONNECTED;
-			event->type = ENET_EVENT_TYPE_CONNECT;
-			event->peer = peer;
-			event->data = peer->eventData;
-			event->packet = NULL;
-			return 1;
-		case ENET_PEER_STATE_ZOMBIE:
-			host->recalculateBandwidthLimits = 1;
-			event->type = ENET_EVENT_TYPE_DISCONNECT;
-			event->peer = peer;
-			event->data = peer->eventData;
-			event->packet = NULL;
-			enet_peer_reset(peer);
-			return 1;
-		case ENET_PEER_STATE_CONNECTED:
-			if (enet_list_empty(&peer->dispatchedCommands))
-				break;
-			event->packet = enet_peer_receive(peer, &event->channelID);
-			if (event->packet == NULL)
-				break;
-			event->type = ENET_EVENT_TYPE_RECEIVE;
-			event->peer = peer;
-			if (!enet_list_empty(&peer->dispatchedCommands)) {
-				peer->flags |= ENET_PEER_FLAG_NEEDS_DISPATCH;
-				enet_list_insert(enet_list_end(&host->dispatchQueue), &peer->dispatchList);
-			}
-			return 1;
-		default:
-			break;
-		}
-		it = next;
-	}
-	return 0;
-}
-
 // gn_service does the host's network work (enet_host_service with no event:
-// send, receive up to 256 datagrams, send acknowledgements) and hands out
-// what it dispatched, copying payloads into buf, until the socket has
-// nothing more.
+// send, receive up to 256 datagrams, send acknowledgements; events wait in
+// the dispatch queue) and hands out every queued event, copying payloads
+// into buf, until the socket has nothing more.
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status)
 {
@@ -211,8 +152,15 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 			if (h->hasPending) {
 				ev = h->pending;
 				h->hasPending = 0;
-			} else if (!gn_dispatch(h->host, &ev)) {
-				break;
+			} else {
+				int r = enet_host_check_events(h->host, &ev);
+				if (r < 0) {
+					h->lastError = errno;
+					*status = GN_ERROR;
+					return n;
+				}
+				if (r == 0)
+					break;
 			}
 			gn_event *e = &evs[n];
 			e->type = ev.type;
@@ -316,6 +264,24 @@ int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, u
 	}
 	*bytes = b;
 	return i;
+}
+
+// gn_link_pause makes ENet refuse (leave unacknowledged) new packets from
+// the link's peer while Go's inbox for it is full, by counting a full
+// maximumWaitingData as waiting: the peer's sender retransmits, its window
+// fills and its queue grows. Packets ENet already acknowledged are still
+// dispatched, so a graceful disconnect loses none.
+void gn_link_pause(gn_link *l, int on)
+{
+	ENetPeer *p = l->peer;
+	size_t bump = p->host->maximumWaitingData;
+	if (on && !l->paused) {
+		p->totalWaitingData += bump;
+		l->paused = 1;
+	} else if (!on && l->paused) {
+		p->totalWaitingData -= p->totalWaitingData < bump ? p->totalWaitingData : bump;
+		l->paused = 0;
+	}
 }
 
 ENetPeer *gn_peer(gn_host *h, uint32_t slot) { return &h->host->peers[slot]; }

@@ -12,7 +12,7 @@ typedef struct gn_link {
 	ENetPeer *peer;
 	uint64_t created, released;           // packets handed to ENet / freed by it
 	uint64_t createdBytes, releasedBytes; // their payload bytes
-	int paused;                           // Go's inbox is full: leave received packets in ENet
+	int paused;                           // Go's inbox is full: ENet refuses new packets
 } gn_link;
 
 // A host plus one event held back when the Go receive buffer was too small
@@ -65,6 +65,7 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 
 gn_link *gn_link_new(ENetPeer *peer);
 void gn_link_free(gn_link *l);
+void gn_link_pause(gn_link *l, int on);
 int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
                   uint64_t maxBytes, uint64_t *bytes, int *failed);
 ENetPeer *gn_peer(gn_host *h, uint32_t slot);

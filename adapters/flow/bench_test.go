@@ -57,7 +57,7 @@ func runBulk(b *testing.B, e *env, size int) {
 // tcpbench -mode bulk -size 65536.
 func BenchmarkFlow64K(b *testing.B) {
 	b.Run("listener", func(b *testing.B) {
-		runBulk(b, newListenerEnv(b, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), Config{}, Config{}), 64<<10)
+		runBulk(b, newListenerEnv(b, Config{}, Config{}), 64<<10)
 	})
 	b.Run("station", func(b *testing.B) {
 		runBulk(b, benchStation(b, Config{}), 64<<10)
@@ -67,7 +67,7 @@ func BenchmarkFlow64K(b *testing.B) {
 // BenchmarkFlowSmall: 100-byte packets through one flow.
 func BenchmarkFlowSmall(b *testing.B) {
 	b.Run("listener", func(b *testing.B) {
-		runBulk(b, newListenerEnv(b, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), Config{}, Config{}), 100)
+		runBulk(b, newListenerEnv(b, Config{}, Config{}), 100)
 	})
 	b.Run("station", func(b *testing.B) {
 		runBulk(b, benchStation(b, Config{}), 100)
@@ -88,8 +88,148 @@ func BenchmarkWindows(b *testing.B) {
 		for _, cs := range []int{64 << 10, 128 << 10, 512 << 10} {
 			b.Run(fmt.Sprintf("w%dK-c%dK", w>>10, cs>>10), func(b *testing.B) {
 				cfg := Config{Window: w, ChunkSize: cs}
-				runBulk(b, newListenerEnv(b, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), cfg, cfg), 64<<10)
+				runBulk(b, newListenerEnv(b, cfg, cfg), 64<<10)
 			})
 		}
 	}
+}
+
+// BenchmarkGameRTT measures a game message's round trip over a Station's
+// connection, idle and while a flow of 64 KiB packets shares it.
+func BenchmarkGameRTT(b *testing.B) {
+	for _, v := range []struct{ inflight, chunk int }{{64 << 10, 16 << 10}, {64 << 10, 32 << 10}, {128 << 10, 32 << 10}, {256 << 10, 64 << 10}} {
+		b.Run(fmt.Sprintf("inflight=%dK/chunk=%dK", v.inflight>>10, v.chunk>>10), func(b *testing.B) {
+			cfg := Config{InFlight: v.inflight, ChunkSize: v.chunk}
+			e := benchStation(b, cfg)
+			e.handle("sink", benchSink)
+			rtts := func(n int) []time.Duration {
+				out := make([]time.Duration, 0, n)
+				for i := range n {
+					t0 := time.Now()
+					if err := e.ping(uint64(i)); err != nil {
+						b.Fatal(err)
+					}
+					if got := <-e.pongs; got != uint64(i) {
+						b.Fatalf("pong %d for ping %d", got, i)
+					}
+					out = append(out, time.Since(t0))
+				}
+				return out
+			}
+			rtts(200) // warm up
+			idle := rtts(b.N)
+			stop := make(chan struct{})
+			var sent atomic.Int64
+			done := make(chan error, 1)
+			packets := func(yield func([]byte) bool) {
+				buf := make([]byte, 64<<10)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					binary.LittleEndian.PutUint64(buf, uint64(i))
+					sent.Add(int64(len(buf)))
+					if !yield(buf) {
+						return
+					}
+				}
+			}
+			go func() {
+				_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, packets))
+				done <- err
+			}()
+			for sent.Load() < 32<<20 { // the flow is at full speed
+				runtime.Gosched()
+			}
+			start, s0 := time.Now(), sent.Load()
+			loaded := rtts(b.N)
+			rate := float64(sent.Load()-s0) / time.Since(start).Seconds() / 1e6
+			close(stop)
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			p := func(d []time.Duration, q float64) float64 {
+				d = slices.Clone(d)
+				slices.Sort(d)
+				return float64(d[int(q*float64(len(d)-1))].Microseconds())
+			}
+			b.ReportMetric(p(idle, 0.5), "idle-p50-µs")
+			b.ReportMetric(p(idle, 0.99), "idle-p99-µs")
+			b.ReportMetric(p(loaded, 0.5), "flow-p50-µs")
+			b.ReportMetric(p(loaded, 0.99), "flow-p99-µs")
+			b.ReportMetric(p(loaded, 0.99)/p(idle, 0.99), "p99-ratio")
+			b.ReportMetric(rate, "flow-MB/s")
+		})
+	}
+}
+
+// BenchmarkGameRTTNetBulk is the same measure with the bulk traffic sent as
+// plain game messages (16 KiB, paced to 64 KiB unanswered), without flows:
+// what net/ itself gives, for comparison with BenchmarkGameRTT.
+func BenchmarkGameRTTNetBulk(b *testing.B) {
+	e := benchStation(b, Config{})
+	var got atomic.Int64
+	progress := make(chan struct{}, 1)
+	_ = gnet.On(e.srvDispatcher, func(c *gnet.Conn, m Chat) {
+		got.Add(int64(len(m.Msg)))
+		signal(progress)
+	})
+	rtts := func(n int) []time.Duration {
+		out := make([]time.Duration, 0, n)
+		for i := range n {
+			t0 := time.Now()
+			if err := e.ping(uint64(i)); err != nil {
+				b.Fatal(err)
+			}
+			<-e.pongs
+			out = append(out, time.Since(t0))
+		}
+		return out
+	}
+	rtts(200)
+	idle := rtts(b.N)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var sent int64
+	go func() {
+		defer close(done)
+		msg := Chat{Msg: string(make([]byte, 16<<10))}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for sent-got.Load() > 64<<10 {
+				select {
+				case <-progress:
+				case <-stop:
+					return
+				}
+			}
+			if err := e.chat(msg); err != nil {
+				return
+			}
+			sent += int64(len(msg.Msg))
+		}
+	}()
+	for got.Load() < 32<<20 {
+		runtime.Gosched()
+	}
+	start, g0 := time.Now(), got.Load()
+	loaded := rtts(b.N)
+	rate := float64(got.Load()-g0) / time.Since(start).Seconds() / 1e6
+	close(stop)
+	<-done
+	p := func(d []time.Duration, q float64) float64 {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		return float64(d[int(q*float64(len(d)-1))].Microseconds())
+	}
+	b.ReportMetric(p(idle, 0.99), "idle-p99-µs")
+	b.ReportMetric(p(loaded, 0.99), "bulk-p99-µs")
+	b.ReportMetric(p(loaded, 0.99)/p(idle, 0.99), "p99-ratio")
+	b.ReportMetric(rate, "bulk-MB/s")
 }

@@ -2,10 +2,10 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
-
-	"github.com/gonetic/gonetic/adapters/tcp"
-	"github.com/gonetic/gonetic/net/transport"
+	stdnet "net"
+	"sync"
 )
 
 // Client is a connection to a dedicated flow listener (Listen). Pass it to
@@ -13,72 +13,126 @@ import (
 // concurrent use.
 type Client struct {
 	ep *endpoint
-	k  *linkSink
+	l  *tcpLink
+	s  *session
 }
 
 var _ Caller = (*Client)(nil)
 
-// Dial connects to the flow listener at addr and runs the handshake; ctx
-// bounds both.
+// Dial connects to the flow listener at addr ("host:port") and runs the
+// handshake; ctx bounds both.
 func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
-	c, err := cfg.Config.withDefaults()
+	c, err := cfg.Config.withDefaults(DefaultChunkSize)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Config = c
-	if cfg.Transport == nil {
-		cfg.Transport = tcp.New(tcp.Options{})
+	var d stdnet.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("flow: dial %s: %w", addr, err)
 	}
 	ep := newEndpoint(cfg.Config)
-	reg := linkRegistry()
-	k := &linkSink{ep: ep, dec: reg.NewDecoder(), hs: make(chan error, 1), closed: make(chan struct{})}
-	l, err := cfg.Transport.Dial(ctx, addr, linkConfig, k)
-	if err != nil {
-		ep.shut()
-		ep.wait()
-		return nil, fmt.Errorf("flow: dial %s over %s: %w", addr, cfg.Transport.Name(), err)
+	l := newTCPLink(conn.(*stdnet.TCPConn), ep, linkRegistry())
+	cl := &Client{ep: ep, l: l}
+
+	var mu sync.Mutex // guards s: set by the reader goroutine, read by it
+	var s *session
+	hs := make(chan error, 1)
+	l.receive = func(fr *frame, m any) {
+		mu.Lock()
+		cur := s
+		mu.Unlock()
+		if cur != nil && fr != nil {
+			cur.receive(fr)
+			return
+		}
+		var err error
+		switch m := m.(type) {
+		case helloMsg:
+			if cur != nil || m.Version != ProtocolVersion || m.Codec != cfg.Codec.Name() {
+				err = fmt.Errorf("flow: the server speaks version %d with codec %q, this client version %d with %q", m.Version, m.Codec, ProtocolVersion, cfg.Codec.Name())
+				break
+			}
+			mu.Lock()
+			s = newSession(ep, l, true, l.remote)
+			mu.Unlock()
+		case refuseMsg:
+			err = fmt.Errorf("flow: the server refused the connection: %s", m.Reason)
+		default:
+			err = errors.New("flow: frame before the handshake's end")
+		}
+		select {
+		case hs <- err:
+		default:
+		}
+		if err != nil {
+			l.abort()
+		}
 	}
-	w := &linkWire{l: l, enc: reg.NewEncoder()}
-	k.mu.Lock()
-	k.l, k.w = l, w
-	k.mu.Unlock()
-	w.mu.Lock()
-	err = w.sendMsg(&helloMsg{Version: ProtocolVersion, Codec: cfg.Codec.Name()})
-	w.mu.Unlock()
+	l.closed = func(err error) {
+		mu.Lock()
+		cur := s
+		mu.Unlock()
+		if cur != nil {
+			cur.lost(err)
+			return
+		}
+		if err == nil {
+			err = errors.New("the connection closed")
+		}
+		select {
+		case hs <- fmt.Errorf("flow: handshake: %w", err):
+		default:
+		}
+	}
+	l.start()
+	err = l.sendMsg(&helloMsg{Version: ProtocolVersion, Codec: cfg.Codec.Name()})
 	if err == nil {
 		select {
-		case err = <-k.hs:
+		case err = <-hs:
 		case <-ctx.Done():
 			err = fmt.Errorf("flow: dial %s: %w", addr, ctx.Err())
 		}
 	}
 	if err != nil {
-		l.Abort()
-		<-k.closed
+		l.abort()
+		<-l.done
 		ep.shut()
 		ep.wait()
 		return nil, err
 	}
-	return &Client{ep: ep, k: k}, nil
+	mu.Lock()
+	cl.s = s
+	mu.Unlock()
+	return cl, nil
 }
 
 func (c *Client) session() (*session, error) {
-	s := c.k.session()
-	s.mu.Lock()
-	dead := s.dead
-	s.mu.Unlock()
+	c.s.mu.Lock()
+	dead := c.s.dead
+	c.s.mu.Unlock()
 	if dead != nil {
 		e := *dead
 		return nil, &e
 	}
-	return s, nil
+	return c.s, nil
 }
 
 // RemoteAddr is the server's address.
-func (c *Client) RemoteAddr() string { l, _ := c.k.link(); return l.RemoteAddr() }
+func (c *Client) RemoteAddr() string { return c.l.remote }
 
-// Stats are the connection's counters, from the network adapter.
-func (c *Client) Stats() transport.Stats { l, _ := c.k.link(); return l.Stats() }
+// Stats are a dedicated connection's counters.
+type Stats struct {
+	// BytesSent and BytesReceived count what went to and came from the
+	// operating system, framing included.
+	BytesSent, BytesReceived uint64
+}
+
+// Stats returns the connection's counters.
+func (c *Client) Stats() Stats {
+	return Stats{BytesSent: c.l.bytesSent.Load(), BytesReceived: c.l.bytesReceived.Load()}
+}
 
 // Close ends every flow at once (the server is told the client is
 // closing; results end with ErrClosed), closes the connection and waits
@@ -87,10 +141,9 @@ func (c *Client) Close() error {
 	if !c.ep.shut() {
 		return nil
 	}
-	c.k.session().closeFlows(CodeClosing, "the client closed")
-	l, _ := c.k.link()
-	l.Close()
-	<-c.k.closed
+	c.s.closeFlows(CodeClosing, "the client closed")
+	c.l.close()
+	<-c.l.done
 	c.ep.wait()
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gonetic/gonetic/adapters/msgpack"
 	"github.com/gonetic/gonetic/message"
-	"github.com/gonetic/gonetic/net/transport"
 )
 
 // Limits and defaults.
@@ -21,12 +20,20 @@ const (
 	// receivers refuse more. Part of the protocol.
 	MaxChunkSize = 1<<20 - 1024
 
-	DefaultWindow    = 1 << 20
+	// DefaultWindow is the default Config.Window.
+	DefaultWindow = 1 << 20
+	// DefaultChunkSize is the default Config.ChunkSize of a dedicated
+	// listener and its clients: large, for throughput.
 	DefaultChunkSize = 128 << 10
+	// DefaultStationChunkSize is the default Config.ChunkSize of a
+	// Station: small, so that game messages wait little behind a chunk.
+	DefaultStationChunkSize = 16 << 10
+	// DefaultMaxPacket is the default Config.MaxPacket.
 	DefaultMaxPacket = 16 << 20
-	DefaultMaxFlows  = 64
+	// DefaultMaxFlows is the default Config.MaxFlows.
+	DefaultMaxFlows = 64
 	// DefaultInFlight is the default Config.InFlight of a Station.
-	DefaultInFlight = 256 << 10
+	DefaultInFlight = 64 << 10
 	// DefaultMaxConns is the default ServerConfig.MaxConns.
 	DefaultMaxConns = 256
 	// DefaultHandshakeTimeout is the default handshake bound of the
@@ -49,7 +56,9 @@ type Config struct {
 	// ChunkSize is the most packet bytes (before compression) sent in one
 	// frame: packets are batched up to it, and a larger packet is split.
 	// Over a shared connection it bounds how long a game message waits
-	// behind a chunk. Default 128 KiB; at most MaxChunkSize.
+	// behind a chunk. Default DefaultChunkSize (128 KiB) for a dedicated
+	// listener, DefaultStationChunkSize (16 KiB) for a Station; at most
+	// MaxChunkSize. The two ends may differ.
 	ChunkSize int
 	// MaxPacket is the largest packet, in bytes, this end sends or
 	// accepts. Sending a larger one fails the flow with ErrTooLarge at the
@@ -63,8 +72,8 @@ type Config struct {
 	// chunk bytes sent and not yet received by the peer's Update, all flows
 	// together. It bounds how much bulk data a game message can find ahead
 	// of it, so it trades flow throughput (at most InFlight per round trip
-	// of the peer's Update loop) for game latency. Default 256 KiB;
-	// negative means no limit.
+	// of the peer's Update loop) for game latency. Default 64 KiB, at least
+	// 32 KiB; negative means no limit.
 	InFlight int
 	// Codec encodes packets, headers and values that are not []byte. For a
 	// Station it must be nil or the factory's codec (the default there);
@@ -75,7 +84,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) withDefaults() (Config, error) {
+func (c Config) withDefaults(chunkSize int) (Config, error) {
 	if c.Window == 0 {
 		c.Window = DefaultWindow
 	}
@@ -83,7 +92,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("flow: Config.Window %d is below InitialWindow (%d)", c.Window, InitialWindow)
 	}
 	if c.ChunkSize == 0 {
-		c.ChunkSize = DefaultChunkSize
+		c.ChunkSize = chunkSize
 	}
 	if c.ChunkSize < 64 || c.ChunkSize > MaxChunkSize {
 		return c, fmt.Errorf("flow: Config.ChunkSize %d outside 64..%d", c.ChunkSize, MaxChunkSize)
@@ -103,6 +112,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.InFlight == 0 {
 		c.InFlight = DefaultInFlight
 	}
+	if c.InFlight > 0 && c.InFlight < 2*ackEvery {
+		return c, fmt.Errorf("flow: Config.InFlight %d is below %d", c.InFlight, 2*ackEvery)
+	}
 	if c.Codec == nil {
 		c.Codec = msgpack.New()
 	}
@@ -115,11 +127,9 @@ func (c Config) withDefaults() (Config, error) {
 // ServerConfig configures Listen, the dedicated flow listener.
 type ServerConfig struct {
 	Config
-	// Addr is the address to listen on, "host:port". Default "127.0.0.1:0"
-	// (a free port on loopback; see Server.Addr).
+	// Addr is the TCP address to listen on, "host:port". Default
+	// "127.0.0.1:0" (a free port on loopback; see Server.Addr).
 	Addr string
-	// Transport is the network adapter. Default: TCP (adapters/tcp).
-	Transport transport.Transport
 	// MaxConns is the most clients connected at once; the next is refused.
 	// Default 256.
 	MaxConns int
@@ -130,7 +140,4 @@ type ServerConfig struct {
 // ClientConfig configures Dial.
 type ClientConfig struct {
 	Config
-	// Transport is the network adapter; the server's must be the same
-	// kind. Default: TCP (adapters/tcp).
-	Transport transport.Transport
 }

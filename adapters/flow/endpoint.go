@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // endpoint is what a Server, a Client and a Station share: configuration,
@@ -12,16 +15,17 @@ import (
 type endpoint struct {
 	cfg  Config
 	comp compressors
+	pool bufPool
 	ctx  context.Context // parent of handler flows' contexts; cancelled by close
 	stop context.CancelFunc
 	wg   sync.WaitGroup // every goroutine started through spawn
 
 	// hookStall, for tests, is called when a sender with a full chunk
 	// waits for credit.
-	hookStall func()
+	hookStall atomic.Pointer[func()]
 	// hookOpened, for tests, is called for each flow_open received, on the
 	// carrier's goroutine, in order.
-	hookOpened func(name string)
+	hookOpened atomic.Pointer[func(name string)]
 
 	mu       sync.Mutex // guards the fields below
 	handlers map[string]func(*Flow, *Reply) Handler
@@ -33,7 +37,12 @@ type endpoint struct {
 
 func newEndpoint(cfg Config) *endpoint {
 	ctx, stop := context.WithCancel(context.Background())
-	return &endpoint{cfg: cfg, ctx: ctx, stop: stop, handlers: make(map[string]func(*Flow, *Reply) Handler)}
+	ep := &endpoint{cfg: cfg, ctx: ctx, stop: stop, handlers: make(map[string]func(*Flow, *Reply) Handler)}
+	// Room for a full chunk, its header, and what S2 may make of it.
+	ep.pool.size = headroom + s2.MaxEncodedLen(cfg.ChunkSize+maxRecordHeader)
+	// A flow's window of chunks in flight each way, and some to spare.
+	ep.pool.max = 2*cfg.Window/cfg.ChunkSize + 8
+	return ep
 }
 
 // spawn runs fn on a new goroutine that close waits for. It returns false,

@@ -25,6 +25,11 @@ type Chat struct {
 	Msg    string
 }
 
+// Ping is a game message the server echoes.
+type Ping struct {
+	Seq uint64
+}
+
 // env is one client connected to one server that serves flows, over one
 // carrier.
 type env struct {
@@ -44,6 +49,11 @@ type env struct {
 	chat func(Chat) error
 	// chats receives the game messages the server gets (Station only).
 	chats chan Chat
+	// srvDispatcher is the net/ server (Station only).
+	srvDispatcher gnet.Dispatcher
+	// ping sends a Ping the server echoes into pongs (Station only).
+	ping  func(seq uint64) error
+	pongs chan uint64
 	// stationOnly marks the shared carriers.
 	shared bool
 	// serverEP is the serving side's endpoint, for test hooks.
@@ -56,12 +66,8 @@ type carrier struct {
 }
 
 var carriers = []carrier{
-	{"listener/tcp", func(t *testing.T, s, c Config) *env {
-		return newListenerEnv(t, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), s, c)
-	}},
-	{"listener/mem", func(t *testing.T, s, c Config) *env {
-		n := &mem.Network{}
-		return newListenerEnv(t, n, n, s, c)
+	{"listener", func(t *testing.T, s, c Config) *env {
+		return newListenerEnv(t, s, c)
 	}},
 	{"station/tcp", func(t *testing.T, s, c Config) *env {
 		return newStationEnv(t, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), s, c)
@@ -83,15 +89,15 @@ func forEach(t *testing.T, body func(t *testing.T, c carrier)) {
 	}
 }
 
-func newListenerEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) *env {
-	srv, err := Listen(ServerConfig{Config: scfg, Transport: st, Addr: "127.0.0.1:0"})
+func newListenerEnv(t testing.TB, scfg, ccfg Config) *env {
+	srv, err := Listen(ServerConfig{Config: scfg, Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	cl, err := Dial(ctx, srv.Addr(), ClientConfig{Config: ccfg, Transport: ct})
+	cl, err := Dial(ctx, srv.Addr(), ClientConfig{Config: ccfg})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -109,20 +115,16 @@ func newListenerEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config)
 				t.Fatal(err)
 			}
 		},
-		dropClient: func() {
-			l, _ := cl.k.link()
-			l.Abort()
-		},
+		dropClient: func() { cl.l.abort() },
 		killServer: func() {
 			srv.mu.Lock()
-			links := make([]*linkSink, 0, len(srv.links))
-			for k := range srv.links {
-				links = append(links, k)
+			links := make([]*tcpLink, 0, len(srv.links))
+			for l := range srv.links {
+				links = append(links, l)
 			}
 			srv.mu.Unlock()
-			for _, k := range links {
-				l, _ := k.link()
-				l.Abort()
+			for _, l := range links {
+				l.abort()
 			}
 		},
 		sent:     func() uint64 { return cl.Stats().BytesSent },
@@ -156,6 +158,9 @@ func stationFactory(t testing.TB) *message.Factory {
 	if _, err := message.Register[Chat](f, message.Name("chat_msg")); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := message.Register[Ping](f); err != nil {
+		t.Fatal(err)
+	}
 	if err := Register(f); err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +186,10 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := gnet.On(srv, func(c *gnet.Conn, m Ping) { _ = c.Send(&m) }); err != nil {
+		t.Fatal(err)
+	}
+	pongs := make(chan uint64, 16)
 	cl, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: fc, Transport: ct}})
 	if err != nil {
 		t.Fatalf("gnet.NewClient: %v", err)
@@ -188,6 +197,9 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 	cst, err := Attach(cl, fc, ccfg)
 	if err != nil {
 		t.Fatalf("Attach client: %v", err)
+	}
+	if err := gnet.On(cl, func(c *gnet.Conn, m Ping) { pongs <- m.Seq }); err != nil {
+		t.Fatal(err)
 	}
 
 	stopServer := make(chan struct{})
@@ -235,14 +247,17 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 				t.Fatal(err)
 			}
 		},
-		dropClient: closeClient,
-		killServer: closeServer,
-		sent:       func() uint64 { return conn.Stats().BytesSent },
-		chat:       func(m Chat) error { return conn.Send(&m) },
-		chats:      chats,
-		shared:     true,
-		serverEP:   sst.ep,
-		clientEP:   cst.ep,
+		dropClient:    closeClient,
+		killServer:    closeServer,
+		sent:          func() uint64 { return conn.Stats().BytesSent },
+		chat:          func(m Chat) error { return conn.Send(&m) },
+		chats:         chats,
+		ping:          func(seq uint64) error { return conn.Send(&Ping{seq}) },
+		srvDispatcher: srv,
+		pongs:         pongs,
+		shared:        true,
+		serverEP:      sst.ep,
+		clientEP:      cst.ep,
 	}
 }
 

@@ -548,7 +548,8 @@ func TestBackpressure(t *testing.T) {
 		e := c.new(t, cfg, cfg)
 		stalled := make(chan struct{})
 		var once sync.Once
-		e.clientEP.hookStall = func() { once.Do(func() { close(stalled) }) }
+		hook := func() { once.Do(func() { close(stalled) }) }
+		e.clientEP.hookStall.Store(&hook)
 		release := make(chan struct{})
 		var consumed atomic.Int64
 		e.handle("slow", func(f *Flow, r *Reply) (any, error) {
@@ -646,11 +647,12 @@ func TestLazyStart(t *testing.T) {
 		e := c.new(t, Config{}, Config{})
 		var mu sync.Mutex
 		var opened []string
-		e.serverEP.hookOpened = func(name string) {
+		hook := func(name string) {
 			mu.Lock()
 			opened = append(opened, name)
 			mu.Unlock()
 		}
+		e.serverEP.hookOpened.Store(&hook)
 		count := func(yield func([]byte) bool) {}
 		e.handle("lazy", func(f *Flow, r *Reply) (any, error) {
 			n := 0

@@ -3,37 +3,43 @@ package flow
 import (
 	"context"
 	"fmt"
+	stdnet "net"
 	"sync"
 	"time"
 
-	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/message"
-	"github.com/gonetic/gonetic/net/transport"
 )
 
-// Server is a dedicated flow listener: a flow server on its own address,
-// serving only flows, over any network adapter (TCP by default). Incoming
-// frames are handled on the adapter's goroutines, with no game loop in the
-// way: it is the fast carrier for bulk data between servers.
+// Server is a dedicated flow listener: a flow server on its own TCP
+// address, serving only flows. Frames are handled on the connection's own
+// goroutines, with no game loop in the way, and chunks go from socket to
+// handler without a copy: it is the carrier for bulk data between servers.
 //
 // Every method is safe for concurrent use.
 type Server struct {
-	ep       *endpoint
-	cfg      ServerConfig
-	reg      *message.Factory
-	listener transport.Listener
+	ep  *endpoint
+	cfg ServerConfig
+	reg *message.Factory
+	ln  *stdnet.TCPListener
 
-	mu     sync.Mutex // guards links and closed
-	links  map[*linkSink]struct{}
-	open   int // links past the handshake
+	mu     sync.Mutex // guards links, open and closed
+	links  map[*tcpLink]*serverConn
+	open   int // connections past the handshake
 	closed bool
+	accept chan struct{} // closed when the accept loop returns
 }
 
-// Listen starts a dedicated flow listener. Register handlers on it with
-// Handle and HandleFunc (before clients call them, or they are refused
-// with ErrNoHandler).
+// serverConn is one accepted connection's state.
+type serverConn struct {
+	s     *session // set once the handshake is done; guarded by Server.mu
+	timer *time.Timer
+}
+
+// Listen starts a dedicated flow listener. Register handlers with Handle
+// and HandleFunc before clients call them, or their flows are refused with
+// ErrNoHandler.
 func Listen(cfg ServerConfig) (*Server, error) {
-	c, err := cfg.Config.withDefaults()
+	c, err := cfg.Config.withDefaults(DefaultChunkSize)
 	if err != nil {
 		return nil, err
 	}
@@ -41,27 +47,27 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = tcp.New(tcp.Options{})
-	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
-	srv := &Server{ep: newEndpoint(cfg.Config), cfg: cfg, reg: linkRegistry(), links: make(map[*linkSink]struct{})}
-	l, err := cfg.Transport.Listen(cfg.Addr, linkConfig, srv.accept)
+	ln, err := stdnet.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("flow: listen on %s over %s: %w", cfg.Addr, cfg.Transport.Name(), err)
+		return nil, fmt.Errorf("flow: listen on %s: %w", cfg.Addr, err)
 	}
-	srv.listener = l
-	srv.ep.cfg.Logger.Info("flow: listening", "addr", l.Addr(), "transport", cfg.Transport.Name())
+	srv := &Server{
+		ep: newEndpoint(cfg.Config), cfg: cfg, reg: linkRegistry(), ln: ln.(*stdnet.TCPListener),
+		links: make(map[*tcpLink]*serverConn), accept: make(chan struct{}),
+	}
+	go srv.acceptLoop()
+	srv.ep.cfg.Logger.Info("flow: listening", "addr", srv.Addr())
 	return srv, nil
 }
 
-// Addr is the address the server listens on.
-func (srv *Server) Addr() string { return srv.listener.Addr() }
+// Addr is the address the server listens on, "host:port".
+func (srv *Server) Addr() string { return srv.ln.Addr().String() }
 
 // Handle registers a handler struct for flows opened with this name: for
 // each flow, newHandler builds one with the flow and its reply channel,
@@ -80,31 +86,68 @@ func (srv *Server) HandleFunc(name string, fn HandlerFunc) error {
 	return srv.ep.handle(name, fn.constructor())
 }
 
-// accept runs on the adapter's goroutine for each new link.
-func (srv *Server) accept(l transport.Link) transport.Sink {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.closed || len(srv.links) >= srv.cfg.MaxConns+16 {
-		return nil // the peer sees its connection close during the handshake
-	}
-	k := &linkSink{
-		ep: srv.ep, l: l, isServer: true, srv: srv,
-		w:      &linkWire{l: l, enc: srv.reg.NewEncoder()},
-		dec:    srv.reg.NewDecoder(),
-		closed: make(chan struct{}),
-	}
-	k.timer = time.AfterFunc(srv.cfg.HandshakeTimeout, func() {
-		if k.session() == nil {
-			srv.ep.cfg.Logger.Info("flow: handshake timed out", "remote", l.RemoteAddr())
-			l.Abort()
+func (srv *Server) acceptLoop() {
+	defer close(srv.accept)
+	var delay time.Duration
+	for {
+		c, err := srv.ln.AcceptTCP()
+		if err != nil {
+			srv.mu.Lock()
+			closed := srv.closed
+			srv.mu.Unlock()
+			if closed {
+				return
+			}
+			// Out of file descriptors and the like: back off, as net/http.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			srv.ep.cfg.Logger.Warn("flow: accept", "err", err, "retry in", delay)
+			time.Sleep(delay)
+			continue
 		}
-	})
-	srv.links[k] = struct{}{}
-	return k
+		delay = 0
+		srv.mu.Lock()
+		if srv.closed || len(srv.links) >= srv.cfg.MaxConns+16 {
+			srv.mu.Unlock()
+			c.Close() // the peer sees its connection close during the handshake
+			continue
+		}
+		l := newTCPLink(c, srv.ep, srv.reg)
+		sc := &serverConn{}
+		srv.links[l] = sc
+		sc.timer = time.AfterFunc(srv.cfg.HandshakeTimeout, func() {
+			srv.mu.Lock()
+			pending := sc.s == nil
+			srv.mu.Unlock()
+			if pending {
+				srv.ep.cfg.Logger.Info("flow: handshake timed out", "remote", l.remote)
+				l.abort()
+			}
+		})
+		l.receive = func(fr *frame, hs any) { srv.receive(l, sc, fr, hs) }
+		l.closed = func(err error) { srv.closed1(l, sc, err) }
+		srv.mu.Unlock()
+		l.start()
+	}
 }
 
-// hello answers a client's handshake, on the link's goroutine.
-func (srv *Server) hello(k *linkSink, hs any) {
+// receive takes a frame from a connection's reader goroutine.
+func (srv *Server) receive(l *tcpLink, sc *serverConn, fr *frame, hs any) {
+	srv.mu.Lock()
+	s := sc.s
+	srv.mu.Unlock()
+	switch {
+	case s != nil && fr != nil:
+		s.receive(fr)
+	case s == nil && hs != nil:
+		srv.hello(l, sc, hs)
+	default:
+		srv.ep.cfg.Logger.Info("flow: frame out of place; closing the connection", "remote", l.remote)
+		l.abort()
+	}
+}
+
+// hello answers a client's handshake.
+func (srv *Server) hello(l *tcpLink, sc *serverConn, hs any) {
 	reason := ""
 	m, ok := hs.(helloMsg)
 	switch {
@@ -120,38 +163,38 @@ func (srv *Server) hello(k *linkSink, hs any) {
 		reason = "the server is closing"
 	}
 	if reason == "" && srv.open >= srv.cfg.MaxConns {
-		reason = fmt.Sprintf("server full: it allows %d connections", srv.cfg.MaxConns)
+		reason = fmt.Sprintf("server full: it allows %d connections (ServerConfig.MaxConns)", srv.cfg.MaxConns)
 	}
 	if reason == "" {
 		srv.open++
-		k.mu.Lock()
-		k.s = newSession(srv.ep, k.w, false, k.l.RemoteAddr())
-		k.mu.Unlock()
+		sc.s = newSession(srv.ep, l, false, l.remote)
+		sc.timer.Stop()
 	}
 	srv.mu.Unlock()
-	k.w.mu.Lock()
-	var err error
 	if reason != "" {
-		err = k.w.sendMsg(&refuseMsg{Reason: reason})
-	} else {
-		err = k.w.sendMsg(&helloMsg{Version: ProtocolVersion, Codec: srv.ep.cfg.Codec.Name()})
+		srv.ep.cfg.Logger.Info("flow: refused a connection", "remote", l.remote, "reason", reason)
+		_ = l.sendMsg(&refuseMsg{Reason: reason})
+		l.close()
+		return
 	}
-	k.w.mu.Unlock()
-	if reason != "" || err != nil {
-		srv.ep.cfg.Logger.Info("flow: refused a connection", "remote", k.l.RemoteAddr(), "reason", reason, "err", err)
-		k.l.Close()
+	if err := l.sendMsg(&helloMsg{Version: ProtocolVersion, Codec: srv.ep.cfg.Codec.Name()}); err != nil {
+		l.abort()
 	}
 }
 
-func (srv *Server) dropLink(k *linkSink) {
+// closed1 runs when a connection is over.
+func (srv *Server) closed1(l *tcpLink, sc *serverConn, err error) {
+	sc.timer.Stop()
 	srv.mu.Lock()
-	if _, ok := srv.links[k]; ok {
-		delete(srv.links, k)
-		if k.session() != nil {
-			srv.open--
-		}
+	s := sc.s
+	delete(srv.links, l)
+	if s != nil {
+		srv.open--
 	}
 	srv.mu.Unlock()
+	if s != nil {
+		s.lost(err)
+	}
 }
 
 // Shutdown refuses new flows, waits until the running flows have ended or
@@ -177,17 +220,22 @@ func (srv *Server) Close() error {
 	}
 	srv.mu.Lock()
 	srv.closed = true
-	links := make([]*linkSink, 0, len(srv.links))
-	for k := range srv.links {
-		links = append(links, k)
+	links := make(map[*tcpLink]*session, len(srv.links))
+	for l, sc := range srv.links {
+		links[l] = sc.s
 	}
 	srv.mu.Unlock()
-	for _, k := range links {
-		if s := k.session(); s != nil {
+	err := srv.ln.Close()
+	<-srv.accept
+	for l, s := range links {
+		if s != nil {
 			s.closeFlows(CodeClosing, "the server closed")
 		}
+		l.close()
 	}
-	err := srv.listener.Close() // closes the links gracefully and waits for them
+	for l := range links {
+		<-l.done
+	}
 	srv.ep.wait()
 	return err
 }

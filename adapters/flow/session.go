@@ -15,8 +15,8 @@ type wire interface {
 	// send sends any frame but flow_data.
 	send(fr *frame) error
 	// sendData sends a flow_data frame whose chunk is buf[headroom:]; the
-	// wire may use buf[:headroom] for its own header. buf is free again
-	// when sendData returns.
+	// wire may use buf[:headroom] for its own header. It takes buf, and
+	// gives it back to the endpoint's pool once sent.
 	sendData(flow, flags uint64, buf []byte) error
 }
 
@@ -25,7 +25,7 @@ const headroom = 32
 
 // ackEvery is how many flow_data bytes a receiver takes in before it sends
 // a flow_ack, on connections that pace (a Station's). Part of the protocol.
-const ackEvery = 32 << 10
+const ackEvery = 16 << 10
 
 // session is the flow side of one connection: the flows on it, the
 // pacing of what is in flight, and the dispatch of incoming frames.
@@ -114,8 +114,8 @@ func (s *session) receive(fr *frame) {
 // opened starts the handler of a flow the peer opens.
 func (s *session) opened(fr *frame) {
 	id := fr.flow
-	if s.ep.hookOpened != nil {
-		s.ep.hookOpened(fr.text)
+	if hook := s.ep.hookOpened.Load(); hook != nil {
+		(*hook)(fr.text)
 	}
 	refuse := func(code Code, msg string) {
 		s.ep.cfg.Logger.Info("flow: refused", "remote", s.remote, "flow", id, "name", fr.text, "reason", msg)

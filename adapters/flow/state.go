@@ -130,6 +130,7 @@ type inbound struct {
 
 	// Used only by the reading goroutine.
 	cur      []byte // the chunk being read (decompressed)
+	owned    []byte // the pool buffer cur is in, if any
 	pos      int
 	curWire  int64 // cur's size as it travelled, credited once cur is read
 	consumed int64 // bytes read and not yet credited back
@@ -249,6 +250,10 @@ func (f *flowState) next() (Packet, error) {
 		if in.cur != nil {
 			f.consumed(in.curWire)
 			in.cur, in.pos = nil, 0
+			if in.owned != nil {
+				f.s.ep.pool.put(in.owned)
+				in.owned = nil
+			}
 		}
 		it, err := f.take()
 		if err != nil {
@@ -264,7 +269,7 @@ func (f *flowState) next() (Packet, error) {
 			return Packet{data: it.data, value: it.flags&flagValue != 0, final: true, r: in.r}, nil
 		}
 		in.curWire = int64(len(it.data))
-		in.cur = it.data
+		in.cur, in.owned = it.data, it.data
 		if it.flags&flagCompressed != 0 {
 			if f.comp == NoCompression {
 				return Packet{}, f.abort(CodeProtocol, "compressed chunk in a flow without compression", nil)
@@ -273,11 +278,16 @@ func (f *flowState) next() (Packet, error) {
 			if err != nil {
 				return Packet{}, f.abort(CodeProtocol, "decompress: "+err.Error(), err)
 			}
-			in.cur, in.zbuf = out, out[:0]
+			f.s.ep.pool.put(it.data)
+			in.cur, in.owned, in.zbuf = out, nil, out[:0]
 		}
 		if len(in.cur) == 0 {
 			in.cur = nil
 			f.consumed(in.curWire)
+			if in.owned != nil {
+				f.s.ep.pool.put(in.owned)
+				in.owned = nil
+			}
 		}
 	}
 }
@@ -314,15 +324,13 @@ type outbound struct {
 	scratch []byte
 
 	mu      sync.Mutex // guards the fields below
-	cur     []byte     // headroom, then the records to send next
-	spare   []byte
-	credit  int64  // bytes the peer lets us send; may go below 0 by one chunk
+	cur     []byte     // headroom, then the records to send next; a pool buffer
+	credit  int64      // bytes the peer lets us send; may go below 0 by one chunk
 	term    *frame // flow_end or flow_fail, sent after cur
 	started bool   // the pump runs, or the terminal frame went out directly
 	fin     chan struct{}
 	room    chan struct{} // pump → pushers: cur was taken
 	work    chan struct{} // → pump: records, a terminal frame, or credit
-	zbuf    []byte        // pump only: compression output
 }
 
 // encode returns v as it travels: a []byte as it is, anything else
@@ -403,10 +411,7 @@ func (f *flowState) sendLocked(data []byte, value bool) error {
 			return errors.New("flow: sending after the end")
 		}
 		if o.cur == nil {
-			o.cur, o.spare = o.spare, nil
-			if o.cur == nil {
-				o.cur = make([]byte, headroom, headroom+chunk+maxRecordHeader)
-			}
+			o.cur = f.s.ep.pool.get(headroom)
 		}
 		n := min(len(data), chunk-(len(o.cur)-headroom)-maxRecordHeader)
 		o.cur = appendRecord(o.cur, data[:n], value, n < len(data))
@@ -492,8 +497,8 @@ func (f *flowState) pump() {
 		if !hasData || o.credit <= 0 {
 			full := hasData && len(o.cur)-headroom+maxRecordHeader+1 > f.s.ep.cfg.ChunkSize
 			o.mu.Unlock()
-			if full && f.s.ep.hookStall != nil {
-				f.s.ep.hookStall()
+			if hook := f.s.ep.hookStall.Load(); full && hook != nil {
+				(*hook)()
 			}
 			select {
 			case <-o.work:
@@ -514,11 +519,12 @@ func (f *flowState) pump() {
 
 		payload, flags := buf, uint64(0)
 		if comp != NoCompression {
-			if cap(o.zbuf) < headroom {
-				o.zbuf = make([]byte, headroom, headroom+len(buf))
-			}
-			if out, ok := f.s.ep.comp.compress(comp, o.zbuf[:headroom], buf[headroom:]); ok {
-				payload, flags, o.zbuf = out, flagCompressed, out
+			zb := f.s.ep.pool.get(headroom)
+			if out, ok := f.s.ep.comp.compress(comp, zb, buf[headroom:]); ok {
+				f.s.ep.pool.put(buf)
+				payload, flags = out, flagCompressed
+			} else {
+				f.s.ep.pool.put(zb)
 			}
 		}
 		n := len(payload) - headroom
@@ -527,18 +533,14 @@ func (f *flowState) pump() {
 		o.mu.Unlock()
 		if f.isDone() {
 			f.s.adjust(0)
+			f.s.ep.pool.put(payload)
 			return
 		}
-		err := f.s.w.sendData(f.id, flags, payload)
+		err := f.s.w.sendData(f.id, flags, payload) // payload is the wire's now
 		if err != nil {
 			n = 0
 		}
 		f.s.adjust(n)
-		o.mu.Lock()
-		if o.spare == nil {
-			o.spare = buf[:headroom]
-		}
-		o.mu.Unlock()
 		if err != nil {
 			f.sendFailed(err)
 			return

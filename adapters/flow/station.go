@@ -66,7 +66,7 @@ func Attach(d gnet.Dispatcher, f *message.Factory, cfg Config) (*Station, error)
 	} else if cfg.Codec.Name() != f.Codec().Name() {
 		return nil, fmt.Errorf("flow: Config.Codec is %q but the connection's codec is %q", cfg.Codec.Name(), f.Codec().Name())
 	}
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withDefaults(DefaultStationChunkSize)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (st *Station) session(c *gnet.Conn) *session {
 	if s != nil {
 		return s
 	}
-	s = newSession(st.ep, netWire{c}, !st.server, c.Addr())
+	s = newSession(st.ep, netWire{c, &st.ep.pool}, !st.server, c.Addr())
 	s.conn = c
 	s.acks = true
 	s.limit = int64(max(st.ep.cfg.InFlight, 0))
@@ -246,10 +246,15 @@ func (st *Station) Close() error {
 }
 
 // netWire sends frames as messages of a net/ connection.
-type netWire struct{ c *gnet.Conn }
+type netWire struct {
+	c    *gnet.Conn
+	pool *bufPool
+}
 
 func (w netWire) send(fr *frame) error { return w.c.Send(fr.toMsg()) }
 
 func (w netWire) sendData(id, flags uint64, buf []byte) error {
-	return w.c.Send(&dataMsg{Flow: id, Flags: flags, Chunk: buf[headroom:]})
+	err := w.c.Send(&dataMsg{Flow: id, Flags: flags, Chunk: buf[headroom:]}) // copies
+	w.pool.put(buf)
+	return err
 }

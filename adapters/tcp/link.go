@@ -26,7 +26,8 @@ type link struct {
 	conn     *stdnet.TCPConn
 	cfg      transport.Config
 	opts     Options
-	overhead int // the most bytes opts.Framing adds to a payload
+	overhead int  // the most bytes opts.Framing adds to a payload
+	binary   bool // opts.Framing is Binary, which Send frames inline
 	remote   string
 	sink     transport.Sink // set by start, before the goroutines run
 	onDone   func()         // set before start; called once, when the link is over
@@ -62,6 +63,7 @@ func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int
 		cfg:        cfg,
 		opts:       opts,
 		overhead:   overhead,
+		binary:     isBinary(opts.Framing),
 		remote:     remote,
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
@@ -101,7 +103,7 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 		l.mu.Unlock()
 		return ErrQueueFull
 	}
-	if _, bin := l.opts.Framing.(Binary); bin { // the default, inline
+	if l.binary {
 		l.pending = binary.BigEndian.AppendUint32(l.pending, uint32(len(payload)))
 		l.pending = append(l.pending, payload...)
 	} else {

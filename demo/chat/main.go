@@ -14,7 +14,9 @@
 //
 // Flags: -client auto|window|term, -transport tcp|enet, -codec
 // msgpack|json, -nick NAME, -bots N, -addr HOST:PORT (the server's; port 0
-// picks a free one).
+// picks a free one). Arguments after "--" go to the client:
+//
+//	go run ./demo/chat -- -say "hello"
 package main
 
 import (
@@ -116,13 +118,14 @@ func run(args []string) int {
 			return 1
 		}
 		defer stop(bots, "bots")
-		say("%d bots joined the room", o.bots)
+		say("started %d bot(s) to chat in the room; their log is in %s", o.bots, filepath.Join(dir, "bots.log"))
 	}
 
 	common := []string{"-addr", addr, "-transport", o.transport, "-codec", o.codec}
 	if o.nick != "" {
 		common = append(common, "-nick", o.nick)
 	}
+	common = append(common, fs.Args()...)
 	if window != "" {
 		err := runClient(sig, window, common, 5*time.Second)
 		var early *earlyExit

@@ -106,7 +106,7 @@ type Session struct {
 	nick   string   // the nickname we have, or will ask for
 	users  []string // online, in the order they joined; reused
 
-	epoch    time.Time     // Ping clocks count from here
+	epoch    time.Time        // Ping clocks count from here
 	rtts     [8]time.Duration // the last Pings' round trips, a ring
 	nrtt     int              // Pongs received
 	nextPing time.Time

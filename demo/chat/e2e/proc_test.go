@@ -49,19 +49,28 @@ func TestMain(m *testing.M) {
 }
 
 // program builds demo/chat/<name> (or the launcher for "chat") once and
-// returns its path.
+// returns its path. It is built with -race when the tests are.
 func program(t *testing.T, name string) string {
 	t.Helper()
-	v, _ := builds.LoadOrStore(name, new(buildResult))
+	return build(t, name, raceEnabled)
+}
+
+func build(t *testing.T, name string, race bool) string {
+	t.Helper()
+	key := name
+	if race {
+		key += "-race"
+	}
+	v, _ := builds.LoadOrStore(key, new(buildResult))
 	b := v.(*buildResult)
 	b.once.Do(func() {
 		pkg := "github.com/gonetic/gonetic/demo/chat/" + name
 		if name == "chat" {
 			pkg = "github.com/gonetic/gonetic/demo/chat"
 		}
-		b.path = filepath.Join(binDir, name)
+		b.path = filepath.Join(binDir, key)
 		args := []string{"build", "-o", b.path}
-		if raceEnabled {
+		if race {
 			args = append(args, "-race")
 		}
 		cmd := exec.Command(goTool(), append(args, pkg)...)
@@ -102,7 +111,14 @@ type proc struct {
 // killed at the end of the test if it is still running.
 func start(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, name, nil, bin, args...)
+}
+
+// startEnv is start with the environment env (nil: this process's).
+func startEnv(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, name: name, cmd: exec.Command(bin, args...)}
+	p.cmd.Env = env
 	p.changed = sync.NewCond(&p.mu)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
@@ -204,7 +220,29 @@ func (p *proc) expect(s string) string {
 	return found
 }
 
-// count waits until n lines in all contain s.
+// expectAny waits for a line, anywhere in the output, that contains one
+// of subs, and returns it.
+func (p *proc) expectAny(subs ...string) string {
+	p.t.Helper()
+	var found string
+	ok := p.waitFor(func() bool {
+		for _, l := range p.lines {
+			for _, s := range subs {
+				if strings.Contains(l, s) {
+					found = l
+					return true
+				}
+			}
+		}
+		return p.exited
+	})
+	if !ok || found == "" {
+		p.t.Fatalf("%s printed no line containing any of %q", p.name, subs)
+	}
+	return found
+}
+
+// expectCount waits until n lines in all contain s.
 func (p *proc) expectCount(s string, n int) {
 	p.t.Helper()
 	ok := p.waitFor(func() bool {

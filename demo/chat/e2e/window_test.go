@@ -19,13 +19,20 @@ const windowW, windowH = 960, 600
 // when xvfb-run is not installed.
 func startWindow(t *testing.T, addr, nick string, args ...string) *proc {
 	t.Helper()
+	xvfb := xvfbRun(t)
+	bin := program(t, "window")
+	all := append([]string{"-a", "-s", "-screen 0 1280x800x24", bin, "-addr", addr, "-nick", nick}, args...)
+	return start(t, "window "+nick, xvfb, all...)
+}
+
+// xvfbRun returns xvfb-run's path, or skips the test.
+func xvfbRun(t *testing.T) string {
+	t.Helper()
 	xvfb, err := exec.LookPath("xvfb-run")
 	if err != nil {
 		t.Skip("xvfb-run is not on PATH: install xvfb (apt-get install xvfb xauth) to test the window client")
 	}
-	bin := program(t, "window")
-	all := append([]string{"-a", "-s", "-screen 0 1280x800x24", bin, "-addr", addr, "-nick", nick}, args...)
-	return start(t, "window "+nick, xvfb, all...)
+	return xvfb
 }
 
 // TestWindowClient: the window client joins, says a scripted line, hears
@@ -110,7 +117,7 @@ func TestWindowFrameTime(t *testing.T) {
 	srv, addr := startServer(t)
 	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "20", "-interval", "500ms")
 	bots.expectCount("] online as bot", 20)
-	win := startWindow(t, addr, "wendy", "-frames", "300", "-stats")
+	win := startWindow(t, addr, "wendy", "-frames", "180", "-stats")
 	win.expect("*** joined as wendy; online (21)")
 	win.expect("<bot")
 	line := win.expect("window: Game.Update over ")

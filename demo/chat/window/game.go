@@ -77,10 +77,18 @@ type game struct {
 
 	// Drawing text is what costs, so Draw redraws only when something
 	// shown changed; the screen keeps the last frame otherwise.
-	dirty  bool
-	status string // the bar's right side, refreshed ten times a second
-	state  chat.State
+	// History lines arriving make the screen dirty at most every
+	// redrawEvery frames: a busy room then costs 20 redraws a second, not
+	// one per line.
+	dirty      bool
+	linesDirty bool
+	drawnAt    int    // the frame of the last redraw
+	status     string // the bar's right side, refreshed ten times a second
+	state      chat.State
 }
+
+// redrawEvery is the fewest frames between two redraws for new lines.
+const redrawEvery = 3
 
 func newGame(o options, src *text.GoTextFaceSource) *game {
 	g := &game{
@@ -109,7 +117,7 @@ func (g *game) addLine(l chat.Line) {
 		g.history = g.history[:n]
 	}
 	g.history = append(g.history, e)
-	g.dirty = true
+	g.linesDirty = true
 	if g.scroll > 0 {
 		g.scroll++ // keep the view where the reader left it
 	}
@@ -143,6 +151,9 @@ func (g *game) Update() error {
 	g.frames++
 	if g.frames%30 == 0 {
 		g.dirty = true // the cursor blinks
+	}
+	if g.linesDirty && g.frames-g.drawnAt >= redrawEvery {
+		g.dirty, g.linesDirty = true, false
 	}
 	if st := g.sess.State(); st != g.state || g.frames%6 == 0 {
 		g.state = st
@@ -242,6 +253,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 		return // the screen still shows the last frame
 	}
 	g.dirty = false
+	g.drawnAt = g.frames
 	screen.Fill(colBackground)
 	g.drawBar(screen)
 	g.drawUsers(screen)

@@ -34,6 +34,7 @@ import (
 	"image/png"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -56,6 +57,7 @@ type options struct {
 	frames                       int
 	timeout                      time.Duration
 	stats, echo                  bool
+	cpuprofile                   string
 	width, height                int
 }
 
@@ -73,6 +75,7 @@ func run(args []string) int {
 	fs.DurationVar(&o.timeout, "timeout", 0, "exit with status 1 if the script is not done after this long (0: no limit)")
 	fs.BoolVar(&o.stats, "stats", false, "print the p50/p99 of Game.Update's duration on exit")
 	fs.BoolVar(&o.echo, "echo", true, "print every history line to stdout")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.IntVar(&o.width, "width", 960, "window width")
 	fs.IntVar(&o.height, "height", 600, "window height")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +83,19 @@ func run(args []string) int {
 	}
 	if o.nick == "" {
 		o.nick = defaultNick()
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "window:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "window:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(fonts.MPlus1pRegular_ttf))

@@ -1,0 +1,72 @@
+// Package enet is gonetic's ENet network adapter: a transport.Transport
+// over libenet 1.3 (reliable and unreliable packets on numbered channels,
+// over UDP). It needs cgo and the system library (Debian: libenet-dev);
+// built without cgo, New, Listen and Dial return an error saying so.
+// Nothing outside this package imports "C": packets are copied into Go
+// memory and freed at once.
+//
+// # Mapping
+//
+// transport.Config.Channels is the host's channel limit and the channel
+// count a Dial asks for; the link uses what both ends allow, and Send fails
+// with transport.ErrBadChannel beyond it. Deliveries map to packet flags:
+// Reliable to ENET_PACKET_FLAG_RELIABLE, Sequenced to no flag (unreliable,
+// sequenced: late packets are dropped), Unsequenced to
+// ENET_PACKET_FLAG_UNSEQUENCED. A payload larger than one datagram (about
+// 1,370 bytes) is fragmented by ENet and, whatever its Delivery, travels
+// reliably: an unreliable fragmented packet is lost with any of its
+// fragments. One payload is one ENet packet; the adapter adds no framing.
+//
+// Config.MaxPayload is checked on Send (transport.ErrPayloadTooLarge). A
+// larger packet from the peer closes the link with a *transport.FrameError
+// and tells the peer (DisconnectTooLarge, ErrTooLarge there). ENet's own
+// limit, host->maximumPacketSize, is twice MaxPayload (at least 64 KiB):
+// packets above it are dropped by ENet unacknowledged, and the sender's
+// link times out.
+//
+// # Goroutines
+//
+// ENet is not thread-safe, so each ENet host belongs to one goroutine: a
+// listener's, shared by its links, or a dialed link's own (a Dial creates a
+// host with one peer slot). Send copies the payload into a queue and wakes
+// that goroutine, which hands queued payloads to ENet in batches, services
+// the host (enet_host_service until the socket is drained) and sleeps in
+// Go's netpoller on a duplicate of the host's socket until a datagram, a
+// Send or ENet's next timer (a retransmit, at most 10 ms away while
+// anything is unacknowledged; a ping, 500 ms, on an idle link).
+//
+// Each link has a receive goroutine that calls its Sink, so that a Sink
+// that blocks holds up only its own link. While more than 4 MiB (or twice
+// MaxPayload) wait for that Sink, ENet refuses the peer's new packets,
+// which leaves them unacknowledged: the peer retransmits and its queue
+// grows. A Sink blocked longer than the peer's timeout (Options.PeerTimeout,
+// ENet's 5 to 30 s by default) loses the link.
+//
+// # Bounded queues
+//
+// libenet 1.3.17 walks all the packets it holds on every service once a
+// peer's reliable window is full, so a link gives ENet at most
+// Options.InFlight packets (Options.InFlightBytes bytes) not yet released
+// (acknowledged, or sent for unreliable ones), counted by the packets' free
+// callback; the rest wait in Go. Send fails with ErrQueueFull once
+// Options.QueueLimit bytes wait.
+//
+// # Closing
+//
+// Link.Close hands everything queued to ENet, then calls
+// enet_peer_disconnect_later: the peer receives all of it, then io.EOF;
+// the local Sink gets Closed(nil) once the peer acknowledged the
+// disconnect. Link.Abort drops the queue and calls enet_peer_disconnect_now
+// (the peer sees ErrAborted). Listener.Close closes every link as
+// Link.Close does, waits at most Options.ShutdownTimeout, drops the rest,
+// destroys the host and waits for its goroutines. A peer that stops
+// answering closes the link with ErrTimeout.
+//
+// # Wire
+//
+// A gonetic ENet client connects with ConnectData (0x676E7401: "gnt" and
+// ProtocolVersion 1) as the 32-bit connect data; the listener disconnects
+// any other with DisconnectMismatch. Every disconnect carries one of the
+// Disconnect* codes as its data; zero, which ENet reports for a timeout,
+// is never sent. Addresses are IPv4 (libenet 1.3).
+package enet
