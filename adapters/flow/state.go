@@ -160,7 +160,7 @@ func (f *flowState) pushData(flags uint64, chunk []byte) {
 		in.mu.Unlock()
 		f.abort(CodeProtocol, fmt.Sprintf("flow_data beyond the credit given (%d bytes)", in.granted), nil)
 		return
-	case len(chunk) > MaxChunkSize+maxRecordHeader:
+	case len(chunk) > MaxChunkSize:
 		in.mu.Unlock()
 		f.abort(CodeProtocol, fmt.Sprintf("chunk of %d bytes, more than %d", len(chunk), MaxChunkSize), nil)
 		return
@@ -175,6 +175,10 @@ func (f *flowState) pushData(flags uint64, chunk []byte) {
 // goroutine.
 func (f *flowState) pushEnd(flags uint64, value []byte) {
 	in := &f.in
+	if len(value) > MaxChunkSize {
+		f.abort(CodeProtocol, fmt.Sprintf("value of %d bytes, more than %d", len(value), MaxChunkSize), nil)
+		return
+	}
 	in.mu.Lock()
 	if in.ended {
 		in.mu.Unlock()

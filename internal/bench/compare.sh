@@ -81,6 +81,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # Table: median per figure; ratio gonetic/raw where both exist.
+printf '| figure | unit | raw baseline (median) | gonetic (median) | gonetic / raw |\n|---|---|---|---|---|\n'
 awk '
   { key = $2; sub(/^[^.]*\./, "", key); who = ($2 ~ /^raw\./) ? "raw" : "gonetic"
     v[who, key] = v[who, key] " " $3; unit[key] = $4; keys[key] = 1 }
@@ -90,7 +91,6 @@ awk '
     return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : ""
   }
   END {
-    printf "| figure | unit | raw baseline (median) | gonetic (median) | gonetic / raw |\n|---|---|---|---|---|\n"
     for (k in keys) {
       r = median(v["raw", k]); g = median(v["gonetic", k])
       ratio = (r != "" && g != "" && r + 0 > 0) ? sprintf("%.2f", g / r) : "-"
