@@ -72,6 +72,10 @@ func Call[P any](ctx context.Context, to Caller, req Request, packets iter.Seq[P
 		}
 		s, err := to.session()
 		if err != nil {
+			var fe *Error
+			if errors.As(err, &fe) && fe.Name == "" {
+				fe.Name = req.Name
+			}
 			yield(Packet{}, err)
 			return
 		}

@@ -22,7 +22,7 @@ var _ Caller = (*Client)(nil)
 // Dial connects to the flow listener at addr ("host:port") and runs the
 // handshake; ctx bounds both.
 func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
-	c, err := cfg.Config.withDefaults(DefaultChunkSize)
+	c, err := cfg.Config.withDefaults(DefaultWindow, DefaultChunkSize, 0)
 	if err != nil {
 		return nil, err
 	}

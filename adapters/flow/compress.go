@@ -31,6 +31,7 @@ const (
 	Zstd Compression = 2
 )
 
+// String returns "none", "s2" or "zstd".
 func (c Compression) String() string {
 	switch c {
 	case NoCompression:

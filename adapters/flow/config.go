@@ -20,14 +20,20 @@ const (
 	// receivers refuse more. Part of the protocol.
 	MaxChunkSize = 1<<20 - 1024
 
-	// DefaultWindow is the default Config.Window.
-	DefaultWindow = 1 << 20
-	// DefaultChunkSize is the default Config.ChunkSize of a dedicated
+	// DefaultWindow and DefaultChunkSize are the defaults of a dedicated
 	// listener and its clients: large, for throughput.
-	DefaultChunkSize = 128 << 10
-	// DefaultStationChunkSize is the default Config.ChunkSize of a
-	// Station: small, so that game messages wait little behind a chunk.
+	DefaultWindow    = 2 << 20
+	DefaultChunkSize = 256 << 10
+	// DefaultStationWindow and DefaultStationChunkSize are the defaults of
+	// a Station: small chunks, so that game messages wait little behind
+	// one; a Station's throughput is bounded by Config.InFlight anyway.
+	DefaultStationWindow    = 512 << 10
 	DefaultStationChunkSize = 16 << 10
+	// DefaultStationRate is the default Config.Rate of a Station, in bytes
+	// per second: on a 2-vCPU VM, flows at this rate leave the game's p99
+	// round trip within twice its idle value (adapters/flow's
+	// BenchmarkGameRTT); unlimited, they multiply it several times.
+	DefaultStationRate = 100_000_000
 	// DefaultMaxPacket is the default Config.MaxPacket.
 	DefaultMaxPacket = 16 << 20
 	// DefaultMaxFlows is the default Config.MaxFlows.
@@ -50,13 +56,15 @@ type Config struct {
 	// Window is the credit window of one flow in one direction, in chunk
 	// bytes as they travel: how much a sender may have sent that the
 	// receiving code has not consumed yet. A slow handler stops its own
-	// sender at this bound, and only that sender. Default 1 MiB; at least
-	// InitialWindow.
+	// sender at this bound, and only that sender; it bounds the memory a
+	// flow takes at the receiver. Default DefaultWindow (2 MiB) for a
+	// dedicated listener, DefaultStationWindow (512 KiB) for a Station; at
+	// least InitialWindow. The two ends may differ.
 	Window int
 	// ChunkSize is the most packet bytes (before compression) sent in one
 	// frame: packets are batched up to it, and a larger packet is split.
 	// Over a shared connection it bounds how long a game message waits
-	// behind a chunk. Default DefaultChunkSize (128 KiB) for a dedicated
+	// behind a chunk. Default DefaultChunkSize (256 KiB) for a dedicated
 	// listener, DefaultStationChunkSize (16 KiB) for a Station; at most
 	// MaxChunkSize. The two ends may differ.
 	ChunkSize int
@@ -75,6 +83,13 @@ type Config struct {
 	// of the peer's Update loop) for game latency. Default 64 KiB, at least
 	// 32 KiB; negative means no limit.
 	InFlight int
+	// Rate is the most chunk bytes per second one connection sends, all
+	// its flows together (a burst of two chunks at most). On a game server
+	// a bulk flow at full speed takes every CPU it can, and game messages
+	// then wait for one; a rate leaves them room. Default: no limit for a
+	// dedicated listener, DefaultStationRate (100 MB/s) for a Station;
+	// negative means no limit.
+	Rate int
 	// Codec encodes packets, headers and values that are not []byte. For a
 	// Station it must be nil or the factory's codec (the default there);
 	// elsewhere the default is msgpack. Both ends must use the same.
@@ -84,9 +99,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) withDefaults(chunkSize int) (Config, error) {
+func (c Config) withDefaults(window, chunkSize, rate int) (Config, error) {
 	if c.Window == 0 {
-		c.Window = DefaultWindow
+		c.Window = window
 	}
 	if c.Window < InitialWindow {
 		return c, fmt.Errorf("flow: Config.Window %d is below InitialWindow (%d)", c.Window, InitialWindow)
@@ -115,6 +130,10 @@ func (c Config) withDefaults(chunkSize int) (Config, error) {
 	if c.InFlight > 0 && c.InFlight < 2*ackEvery {
 		return c, fmt.Errorf("flow: Config.InFlight %d is below %d", c.InFlight, 2*ackEvery)
 	}
+	if c.Rate == 0 {
+		c.Rate = rate
+	}
+	c.Rate = max(c.Rate, 0)
 	if c.Codec == nil {
 		c.Codec = msgpack.New()
 	}

@@ -37,6 +37,7 @@ const (
 	CodeClosed Code = 9
 )
 
+// String names the code: "handler failed", "aborted", ….
 func (c Code) String() string {
 	switch c {
 	case CodeHandler:
@@ -108,6 +109,7 @@ type Error struct {
 	Err error
 }
 
+// Error says which flow, why, who reported it, and the detail.
 func (e *Error) Error() string {
 	who := ""
 	if e.Remote {
@@ -157,4 +159,5 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error is "panic: " and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }

@@ -7,11 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/gonetic/gonetic/adapters/json"
+	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/nettest"
 )
+
+func msgpackCodec() message.Codec { return msgpack.New() }
 
 // Entity is a typed packet.
 type Entity struct {
@@ -753,4 +763,71 @@ func TestCallOnClosed(t *testing.T) {
 			t.Fatal("call over a dropped connection succeeded")
 		}
 	})
+}
+
+// TestStationJSON runs a flow over a connection whose codec is JSON: the
+// flow frames and the value packets use it too.
+func TestStationJSON(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+	newF := func() *message.Factory {
+		f := message.NewFactory(json.New())
+		if err := Register(f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	fs, fc := newF(), newF()
+	network := &mem.Network{}
+	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: fs, Transport: network}, Addr: "server:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sst, err := Attach(srv, fs, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sst.Close()
+	if _, err := Attach(srv, fs, Config{Codec: msgpackCodec()}); err == nil {
+		t.Fatal("Attach with another codec than the connection's succeeded")
+	}
+	cl, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: fc, Transport: network}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	cst, err := Attach(cl, fc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cst.Close()
+	sst.HandleFunc("names", func(f *Flow, r *Reply) (any, error) {
+		var names []string
+		for e, err := range Decode[Entity](f.Packets()) {
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, e.Name)
+		}
+		return strings.Join(names, ","), nil
+	})
+	stop := make(chan struct{})
+	sl := loop(srv, stop)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	conn, err := cl.Dial(ctx, srv.Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cLoop := loop(cl, stop)
+	defer func() { close(stop); <-sl; <-cLoop }()
+	final, err := Wait(Call(ctx, cst.Over(conn), Request{Name: "names"}, entities(3)))
+	var got string
+	if err == nil {
+		err = final.Decode(&got)
+	}
+	if err != nil || got != "e0,e1,e2" {
+		t.Fatalf("got %q, %v", got, err)
+	}
 }

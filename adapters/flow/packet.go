@@ -100,6 +100,7 @@ func (p Packet) Value() (any, error) {
 	return v, nil
 }
 
+// String describes the packet (not its bytes), for logs.
 func (p Packet) String() string {
 	kind := "raw"
 	if p.value {

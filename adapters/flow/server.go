@@ -39,7 +39,7 @@ type serverConn struct {
 // and HandleFunc before clients call them, or their flows are refused with
 // ErrNoHandler.
 func Listen(cfg ServerConfig) (*Server, error) {
-	c, err := cfg.Config.withDefaults(DefaultChunkSize)
+	c, err := cfg.Config.withDefaults(DefaultWindow, DefaultChunkSize, 0)
 	if err != nil {
 		return nil, err
 	}

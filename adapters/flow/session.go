@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/transport"
@@ -37,6 +38,7 @@ type session struct {
 	remote string     // the peer's address
 	acks   bool       // send flow_ack for data received
 	limit  int64      // pacing: most data bytes unacknowledged; 0 for none
+	rate   float64    // pacing: most data bytes a second; 0 for none
 
 	openMu sync.Mutex // keeps flow_open frames in id order
 
@@ -46,6 +48,8 @@ type session struct {
 	lastPeer uint64 // highest id of a flow the peer opened
 	dead     *Error // set once the connection is gone
 	inflight int64  // data bytes sent and not acknowledged
+	tokens   float64   // rate: bytes that may leave now; below 0 by a chunk at most
+	tick     time.Time // rate: when tokens was last topped up
 	paced    chan struct{}
 	unacked  int64 // data bytes received since the last flow_ack
 }
@@ -53,6 +57,8 @@ type session struct {
 func newSession(ep *endpoint, w wire, odd bool, remote string) *session {
 	s := &session{
 		ep: ep, w: w, odd: odd, remote: remote,
+		rate:  float64(ep.cfg.Rate),
+		tick:  time.Now(),
 		flows: make(map[uint64]*flowState),
 		paced: make(chan struct{}),
 	}
@@ -89,6 +95,8 @@ func (s *session) receive(fr *frame) {
 		}
 		if f := s.flow(fr.flow); f != nil {
 			f.pushData(fr.flags, fr.data)
+		} else {
+			s.ep.pool.put(fr.data) // a flow that ended meanwhile
 		}
 	case kCredit:
 		if f := s.flow(fr.flow); f != nil {
@@ -229,23 +237,52 @@ func (s *session) acked(n int64) {
 	s.mu.Unlock()
 }
 
-// pace waits until the connection has room for one more chunk of f, and
-// reserves ChunkSize bytes of it. It returns false if f ended meanwhile.
+// pace waits until the connection has room for one more chunk of f, in
+// flight (limit) and in time (rate), and reserves ChunkSize bytes of both.
+// It returns false if f ended meanwhile.
 func (s *session) pace(f *flowState) bool {
-	if s.limit <= 0 {
+	if s.limit <= 0 && s.rate <= 0 {
 		return true
 	}
+	chunk := int64(s.ep.cfg.ChunkSize)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		s.mu.Lock()
-		if s.inflight < s.limit || s.dead != nil {
-			s.inflight += int64(s.ep.cfg.ChunkSize)
+		var wait time.Duration
+		if s.rate > 0 {
+			now := time.Now()
+			// A burst of two chunks at most: the rate holds over milliseconds.
+			s.tokens = min(2*float64(chunk), s.tokens+s.rate*now.Sub(s.tick).Seconds())
+			s.tick = now
+			if s.tokens < 0 {
+				wait = time.Duration(-s.tokens / s.rate * float64(time.Second))
+			}
+		}
+		if s.dead != nil || (wait == 0 && (s.limit <= 0 || s.inflight < s.limit)) {
+			s.inflight += chunk
+			s.tokens -= float64(chunk)
 			s.mu.Unlock()
 			return true
 		}
 		ch := s.paced
 		s.mu.Unlock()
+		var tick <-chan time.Time
+		if wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			tick = timer.C
+		}
 		select {
 		case <-ch:
+		case <-tick:
 		case <-f.done:
 			return false
 		}
@@ -254,11 +291,12 @@ func (s *session) pace(f *flowState) bool {
 
 // adjust corrects a reservation made by pace to the size really sent.
 func (s *session) adjust(sent int) {
-	if s.limit <= 0 {
+	if s.limit <= 0 && s.rate <= 0 {
 		return
 	}
 	s.mu.Lock()
 	s.inflight += int64(sent) - int64(s.ep.cfg.ChunkSize)
+	s.tokens += float64(s.ep.cfg.ChunkSize - sent)
 	s.mu.Unlock()
 }
 
@@ -313,5 +351,6 @@ func (s *session) closeFlows(code Code, msg string) {
 
 // isGone reports whether a send error means the connection is gone.
 func isGone(err error) bool {
-	return errors.Is(err, gnet.ErrClosed) || errors.Is(err, gnet.ErrNotConnected) || errors.Is(err, transport.ErrClosed)
+	return errors.Is(err, gnet.ErrClosed) || errors.Is(err, gnet.ErrNotConnected) ||
+		errors.Is(err, transport.ErrClosed) || errors.Is(err, ErrClosed)
 }

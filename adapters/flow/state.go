@@ -330,8 +330,8 @@ type outbound struct {
 	mu      sync.Mutex // guards the fields below
 	cur     []byte     // headroom, then the records to send next; a pool buffer
 	credit  int64      // bytes the peer lets us send; may go below 0 by one chunk
-	term    *frame // flow_end or flow_fail, sent after cur
-	started bool   // the pump runs, or the terminal frame went out directly
+	term    *frame     // flow_end or flow_fail, sent after cur
+	started bool       // the pump runs, or the terminal frame went out directly
 	fin     chan struct{}
 	room    chan struct{} // pump → pushers: cur was taken
 	work    chan struct{} // → pump: records, a terminal frame, or credit

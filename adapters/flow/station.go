@@ -66,7 +66,7 @@ func Attach(d gnet.Dispatcher, f *message.Factory, cfg Config) (*Station, error)
 	} else if cfg.Codec.Name() != f.Codec().Name() {
 		return nil, fmt.Errorf("flow: Config.Codec is %q but the connection's codec is %q", cfg.Codec.Name(), f.Codec().Name())
 	}
-	cfg, err := cfg.withDefaults(DefaultStationChunkSize)
+	cfg, err := cfg.withDefaults(DefaultStationWindow, DefaultStationChunkSize, DefaultStationRate)
 	if err != nil {
 		return nil, err
 	}

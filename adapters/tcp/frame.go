@@ -49,20 +49,27 @@ func newFrameReader(framing Framing, size, max, overhead int) *frameReader {
 // the wire, size 0 when the buffer holds no complete frame, or a
 // *transport.FrameError when the bytes break the framing.
 func (f *frameReader) next() (payload []byte, size int, err error) {
-	b := f.buf[f.r:f.w]
-	if f.binary && len(b) >= headerSize {
-		// Binary.Split, inline.
-		if n := binary.BigEndian.Uint32(b); uint64(n) <= uint64(f.max) {
-			end := headerSize + int(n)
-			if len(b) < end {
-				f.need = end
-				return nil, 0, nil
+	if f.binary { // Binary.Split, inline
+		b := f.buf[f.r:f.w]
+		if len(b) >= headerSize {
+			if n := binary.BigEndian.Uint32(b); uint64(n) <= uint64(f.max) {
+				end := headerSize + int(n)
+				if len(b) < end {
+					f.need = end
+					return nil, 0, nil
+				}
+				f.r += end
+				f.need = 0
+				return b[headerSize:end:end], end, nil
 			}
-			f.r += end
-			f.need = 0
-			return b[headerSize:end:end], end, nil
 		}
 	}
+	return f.split()
+}
+
+// split is next through the Framing interface, checking what it reports.
+func (f *frameReader) split() (payload []byte, size int, err error) {
+	b := f.buf[f.r:f.w]
 	if len(b) == 0 {
 		return nil, 0, nil
 	}

@@ -6,7 +6,7 @@
 // sends frames of the form "<decimal length><space><data>", and the server
 // writes back each frame's data, bare:
 //
-//	$ echo -addr 127.0.0.1:8007 &
+//	$ go run ./cmd/echo -addr 127.0.0.1:8007 &
 //	$ printf '5 hello' | nc -q1 127.0.0.1 8007
 //	hello
 //
@@ -20,7 +20,11 @@
 // "listening on ADDR" on stdout once it accepts connections, writes a
 // pidfile with -pidfile, and stops gracefully on SIGINT or SIGTERM.
 //
-// Usage:
+// Usage (a built binary shares its name with the shell's echo: call it by
+// its path):
 //
-//	echo [-addr host:port] [-max bytes] [-pidfile path] [-stop-timeout duration]
+//	./echo [-addr host:port] [-max bytes] [-pidfile path] [-stop-timeout duration]
+//
+// The default address is 127.0.0.1:8007, the largest frame 64 KiB, and the
+// stop timeout 5s.
 package main

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command chat is the gonetic chat demo's launcher, the README's main
 // command:
 //
@@ -17,6 +19,9 @@
 // picks a free one). Arguments after "--" go to the client:
 //
 //	go run ./demo/chat -- -say "hello"
+//
+// It runs on Linux and the BSDs (macOS included); elsewhere, start the
+// server and a client by hand.
 package main
 
 import (
@@ -263,7 +268,7 @@ func startServer(dir string, o options) (*exec.Cmd, string, error) {
 	}
 	cmd := exec.Command(filepath.Join(dir, "server"), "-addr", o.addr, "-transport", o.transport, "-codec", o.codec)
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = background()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
@@ -298,7 +303,7 @@ func startBots(dir string, o options, addr string) (*exec.Cmd, error) {
 	cmd := exec.Command(filepath.Join(dir, "term"), "-bots", fmt.Sprint(o.bots), "-interval", "6s",
 		"-addr", addr, "-transport", o.transport, "-codec", o.codec)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = background()
 	return cmd, cmd.Start()
 }
 

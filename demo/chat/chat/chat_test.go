@@ -65,6 +65,12 @@ func (r *rig) listen() {
 
 func (r *rig) join(nick string) *user {
 	r.t.Helper()
+	return r.joinWith(nick, 0)
+}
+
+// joinWith starts a session with gonetic's keepalive interval keepAlive.
+func (r *rig) joinWith(nick string, keepAlive time.Duration) *user {
+	r.t.Helper()
 	u := &user{}
 	f, _ := chat.NewFactory("msgpack")
 	s, err := chat.NewSession(chat.SessionConfig{
@@ -75,6 +81,7 @@ func (r *rig) join(nick string) *user {
 		Output:     func(l chat.Line) { u.lines = append(u.lines, l) },
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond,
+		KeepAlive:  keepAlive,
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -243,10 +250,16 @@ func TestLeaveReasonConnectionLost(t *testing.T) {
 	r.pump("bob is told", b.saw("!!! disconnected: "))
 }
 
-func TestPingMeasuresRTT(t *testing.T) {
+func TestRTT(t *testing.T) {
 	r := newRig(t)
 	a := r.join("ann")
-	r.pump("a round trip measured", func() bool { d, by := a.s.RTT(); return d > 0 && by == "ping" })
+	r.pump("the connection's round trip", func() bool { d, by := a.s.RTT(); return d > 0 && by == "conn" })
+	a.s.Input("/status")
+	r.pump("ann's status", a.saw("*** online as ann on chat:7777 (mem, msgpack); rtt "))
+	// Without gonetic's keepalive pings the connection knows no RTT: the
+	// session's own Ping messages measure it.
+	b := r.joinWith("bob", -1)
+	r.pump("the Ping messages' round trip", func() bool { d, by := b.s.RTT(); return d > 0 && by == "ping" })
 }
 
 func TestReconnectAfterServerRestart(t *testing.T) {

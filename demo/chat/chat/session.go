@@ -1,11 +1,13 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	stdnet "net"
 	"slices"
 	"strings"
 	"time"
@@ -27,7 +29,7 @@ const (
 )
 
 // HelpText lists the commands Session.Input understands.
-const HelpText = "commands: /who (users online), /nick NAME (change nickname), /quit; anything else is said to the room"
+const HelpText = "commands: /who (users online), /nick NAME (change nickname), /status (connection and round trip), /quit; anything else is said to the room"
 
 // State is where a Session is.
 type State int
@@ -42,6 +44,7 @@ const (
 	Closed                  // Close was called
 )
 
+// String is the state in a word or two: "online", "nickname refused".
 func (s State) String() string {
 	switch s {
 	case Offline:
@@ -82,9 +85,16 @@ type SessionConfig struct {
 	// MaxBackoff, with ±20% jitter so that many clients do not come back
 	// at the same instant. Defaults DefaultMinBackoff, DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// PingInterval is how often the session measures the round trip with
-	// a Ping. Default DefaultPingInterval.
+	// PingInterval is how often the session sends a Ping while the
+	// connection reports no round-trip time of its own (see RTT): from the
+	// start when KeepAlive is negative, else from three keepalive
+	// intervals after the connection opened. Default DefaultPingInterval.
 	PingInterval time.Duration
+	// KeepAlive is gonetic's own ping interval (gnet.Config.PingInterval),
+	// which measures the connection's RTT on every adapter. Default 0:
+	// gonetic's default; negative turns those pings off, and the session
+	// then measures the round trip with its Ping messages.
+	KeepAlive time.Duration
 	// HandshakeTimeout bounds one connection attempt. Default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
@@ -159,6 +169,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		Factory:          cfg.Factory,
 		Transport:        cfg.Transport,
 		HandshakeTimeout: cfg.HandshakeTimeout,
+		PingInterval:     cfg.KeepAlive,
 	}})
 	if err != nil {
 		return nil, err
@@ -189,7 +200,9 @@ func (s *Session) Update(timeout time.Duration) error {
 	case Joining, Refused, Online:
 		if !now.Before(s.nextPing) {
 			s.nextPing = now.Add(s.cfg.PingInterval)
-			_ = s.conn.Send(&Ping{Sent: int64(now.Sub(s.epoch))})
+			if s.conn.Stats().RTT == 0 { // the connection does not measure it
+				_ = s.conn.Send(&Ping{Sent: int64(now.Sub(s.epoch))})
+			}
 		}
 	}
 	return nil
@@ -217,6 +230,8 @@ func (s *Session) Input(line string) (quit bool) {
 		s.Who()
 	case "nick":
 		s.SetNick(strings.TrimSpace(arg))
+	case "status":
+		s.info("%s", s.StatusLine())
 	case "help", "?":
 		s.info("%s", HelpText)
 	default:
@@ -297,16 +312,18 @@ func (s *Session) Addr() string { return s.cfg.Addr }
 // the next Update and do not modify it.
 func (s *Session) Users() []string { return s.users }
 
-// RTT is the round-trip time and what measured it: the network adapter
-// where it knows it (ENet: "enet"), else the Ping messages ("ping"): the
-// lowest of the last 8, since the others include scheduling delays. A
-// Pong is handled by the Update after it arrived, so in a game loop a ping
-// round trip includes the wait for the next frame (up to 16.7 ms at 60
-// frames per second). It is 0 and "" before the first measure.
+// RTT is the round-trip time and what measured it: the connection
+// ("conn": Conn.Stats, from the network adapter or gonetic's keepalive
+// pings), else the session's Ping messages ("ping"), the lowest of the
+// last 8 since the others include scheduling delays. A Pong is handled by
+// the Update after it arrived, so in a game loop a Ping's round trip
+// includes the wait for the next frame (up to 16.7 ms at 60 frames per
+// second); the connection's does not. It is 0 and "" before the first
+// measure.
 func (s *Session) RTT() (rtt time.Duration, measuredBy string) {
 	if s.conn != nil {
 		if st := s.conn.Stats(); st.RTT > 0 {
-			return st.RTT, s.cfg.Transport.Name()
+			return st.RTT, "conn"
 		}
 	}
 	if s.nrtt == 0 {
@@ -341,6 +358,19 @@ func (s *Session) Status() string {
 		return "online as " + s.nick
 	}
 	return s.state.String()
+}
+
+// StatusLine is Status with the server, the adapters and the round trip:
+// "online as ann on 127.0.0.1:7777 (tcp, msgpack); rtt 0.21 ms".
+func (s *Session) StatusLine() string {
+	line := fmt.Sprintf("%s on %s (%s, %s)", s.Status(), s.cfg.Addr, s.cfg.Transport.Name(), s.cfg.Factory.Codec().Name())
+	switch rtt, by := s.RTT(); {
+	case by == "ping":
+		line += fmt.Sprintf("; rtt %.2f ms (chat ping)", float64(rtt.Microseconds())/1000)
+	case rtt > 0:
+		line += fmt.Sprintf("; rtt %.2f ms", float64(rtt.Microseconds())/1000)
+	}
+	return line
 }
 
 func (s *Session) connect() {
@@ -410,7 +440,12 @@ func (h *ClientHandler) OnConnect() {
 	s.state = Joining
 	s.info("connected to %s", s.cfg.Addr)
 	_ = s.conn.Send(&Join{Nick: s.nick})
-	s.nextPing = time.Time{} // measure the round trip at once
+	// gonetic's keepalive pings measure the connection's RTT within a
+	// ping interval: Ping messages only if it still knows none after three.
+	s.nextPing = time.Now()
+	if s.cfg.KeepAlive >= 0 {
+		s.nextPing = s.nextPing.Add(3 * cmp.Or(s.cfg.KeepAlive, gnet.DefaultPingInterval))
+	}
 }
 
 // OnDisconnect schedules a reconnect, unless the session is closing.
@@ -511,6 +546,9 @@ func describe(reason error) string {
 		return de.Reason
 	case de.Err == nil || errors.Is(de.Err, io.EOF):
 		return "the server closed the connection"
+	}
+	if op := (*stdnet.OpError)(nil); errors.As(de.Err, &op) && op.Err != nil {
+		return op.Err.Error() // "connect: connection refused"
 	}
 	return strings.TrimPrefix(de.Err.Error(), "gonetic: ")
 }

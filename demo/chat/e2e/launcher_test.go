@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,16 +32,20 @@ func TestLauncherWithoutDisplay(t *testing.T) {
 
 // TestLauncherWithDisplay runs the launcher under xvfb-run: it must choose
 // the window client and say so. Arguments after -- reach the window,
-// which leaves after a few frames.
+// which says a line, writes a screenshot and leaves.
 func TestLauncherWithDisplay(t *testing.T) {
 	xvfb := xvfbRun(t)
 	build(t, "window", false) // the launcher's own build then finds it in the build cache
+	shot := filepath.Join(t.TempDir(), "launcher.png")
 	l := start(t, "launcher", xvfb, "-a", "-s", "-screen 0 1280x800x24",
-		program(t, "chat"), "-nick", "wendy", "-bots", "1", "--", "-frames", "60")
+		program(t, "chat"), "-nick", "wendy", "-bots", "1", "--", "-say", "hello from the launcher", "-screenshot", shot)
 	if line := l.expect("chat: display found (DISPLAY="); !strings.HasSuffix(line, "starting the window client") {
 		t.Fatalf("the launcher did not choose the window: %q", line)
 	}
 	l.expect("*** joined as wendy; online (")
+	l.expect("<wendy> hello from the launcher")
+	l.expect("window: screenshot written to " + shot)
 	l.expect("*** disconnected")
 	l.wait()
+	checkScreenshot(t, shot)
 }

@@ -153,7 +153,12 @@ func startEnv(t *testing.T, name string, env []string, bin string, args ...strin
 		exited := p.exited
 		p.mu.Unlock()
 		if !exited {
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			// SIGTERM first, so that xvfb-run can stop its X server and
+			// clean up; then SIGKILL for whatever is left of the group.
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+			if !p.waitUntil(5*time.Second, func() bool { return p.exited }) {
+				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			}
 		}
 		if t.Failed() {
 			p.dump()
@@ -181,9 +186,12 @@ func (p *proc) dump() {
 
 // waitFor waits, until the deadline, for cond (called with p.mu held) to
 // hold. It returns false on the deadline.
-func (p *proc) waitFor(cond func() bool) bool {
-	end := time.Now().Add(deadline)
-	timer := time.AfterFunc(deadline, func() {
+func (p *proc) waitFor(cond func() bool) bool { return p.waitUntil(deadline, cond) }
+
+// waitUntil is waitFor with another limit.
+func (p *proc) waitUntil(limit time.Duration, cond func() bool) bool {
+	end := time.Now().Add(limit)
+	timer := time.AfterFunc(limit, func() {
 		p.mu.Lock()
 		p.changed.Broadcast()
 		p.mu.Unlock()

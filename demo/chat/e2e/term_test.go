@@ -39,6 +39,8 @@ func TestTerminalClients(t *testing.T) {
 
 	carl.send("/who")
 	carl.expect("*** online (3): ann, bob, carl")
+	carl.send("/status")
+	carl.expect("*** online as carl on " + addr + " (tcp, msgpack)")
 
 	bob.send("/nick robert")
 	bob.expect("*** you are now known as robert")
@@ -120,12 +122,13 @@ func TestBots(t *testing.T) {
 	srv, addr := startServer(t)
 	watcher := startTerm(t, addr, "watcher")
 	watcher.expect("*** joined as watcher")
-	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "5", "-interval", "20ms", "-duration", "3s")
+	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "5", "-interval", "20ms")
 	for _, n := range []string{"bot1", "bot2", "bot3", "bot4", "bot5"} {
 		watcher.expectCount("*** "+n+" joined", 1) // in any order
 		bots.expectCount("["+n+"] online as "+n, 1)
 	}
 	watcher.expect("<bot")
+	bots.signal(syscall.SIGTERM)
 	bots.expect("bots: 5 bots said ")
 	bots.wait()
 	watcher.expectCount(" left (quit)", 5)

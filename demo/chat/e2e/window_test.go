@@ -41,6 +41,8 @@ func TestWindowClient(t *testing.T) {
 	srv, addr := startServer(t)
 	tess := startTerm(t, addr, "tess")
 	tess.expect("*** joined as tess")
+	sam := startTerm(t, addr, "sam")
+	sam.expect("*** joined as sam")
 
 	shot := filepath.Join(t.TempDir(), "chat-window.png")
 	win := startWindow(t, addr, "wendy",
@@ -49,8 +51,11 @@ func TestWindowClient(t *testing.T) {
 		"-screenshot", shot, "-frames", "30", "-stats")
 	tess.expect("*** wendy joined")
 	tess.expect("<wendy> hello from the window") // the terminal received the window's line
+	sam.expect("<wendy> hello from the window")
+	sam.send("welcome wendy!")
+	win.expect("*** joined as wendy; online (3): tess, sam, wendy")
+	win.expect("<sam> welcome wendy!")
 	tess.send("hello from the terminal")
-	win.expect("*** joined as wendy; online (2): tess, wendy")
 	win.expect("<tess> hello from the terminal")
 	win.expect("window: screenshot written to " + shot + " (960x600)")
 	t.Log(win.expect("window: Game.Update over "))
@@ -67,8 +72,37 @@ func TestWindowClient(t *testing.T) {
 
 	tess.send("/quit")
 	tess.wait()
+	sam.send("/quit")
+	sam.wait()
 	srv.signal(syscall.SIGTERM)
 	srv.wait()
+}
+
+// TestWindowReconnect: the server goes away and comes back on the same
+// address; the window says so, joins again by itself, and goes on.
+func TestWindowReconnect(t *testing.T) {
+	srv, addr := startServer(t)
+	shot := filepath.Join(t.TempDir(), "reconnect.png")
+	win := startWindow(t, addr, "wendy", "-until", "welcome back", "-screenshot", shot)
+	win.expect("*** joined as wendy; online (1): wendy")
+	srv.signal(syscall.SIGTERM)
+	srv.wait()
+	win.expect("!!! disconnected: the server closed the connection: server shutting down; reconnecting in ")
+	win.expect("!!! cannot connect to " + addr)
+	srv2 := start(t, "server2", program(t, "server"), "-addr", addr)
+	srv2.expect("chat server listening on " + addr)
+	win.expect("*** joined as wendy; online (1): wendy")
+	tess := startTerm(t, addr, "tess")
+	tess.expect("*** joined as tess; online (2): wendy, tess")
+	tess.send("welcome back")
+	win.expect("<tess> welcome back")
+	win.expect("window: screenshot written to " + shot)
+	win.wait()
+	checkScreenshot(t, shot)
+	tess.send("/quit")
+	tess.wait()
+	srv2.signal(syscall.SIGTERM)
+	srv2.wait()
 }
 
 // checkScreenshot checks the PNG's size and that it shows something: many

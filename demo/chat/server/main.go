@@ -4,10 +4,11 @@
 //
 //	go run ./demo/chat/server -addr 127.0.0.1:7777 -transport tcp -codec msgpack
 //
-// It prints "chat server listening on ADDR (TRANSPORT, CODEC)" once it
-// accepts connections, logs joins and leaves to stderr, and stops
-// gracefully on SIGINT or SIGTERM: every client is told "server shutting
-// down" before the connections close.
+// It runs under package net/daemon: it prints "chat server listening on
+// ADDR (TRANSPORT, CODEC)" once it accepts connections, logs joins and
+// leaves to stderr, writes a pidfile with -pidfile, and stops gracefully on
+// SIGINT or SIGTERM: every client is told "server shutting down" before
+// the connections close (within -stop-timeout).
 package main
 
 import (
@@ -16,12 +17,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gonetic/gonetic/demo/chat/chat"
 	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/daemon"
 )
 
 func main() {
@@ -31,6 +31,7 @@ func main() {
 // options are the server's flags.
 type options struct {
 	addr, transport, codec string
+	pidfile                string
 	maxUsers               int
 	stopTimeout            time.Duration
 	verbose                bool
@@ -43,6 +44,7 @@ func run(args []string) int {
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (clients must match)")
 	fs.IntVar(&o.maxUsers, "max-users", 256, "most connections at once")
+	fs.StringVar(&o.pidfile, "pidfile", "", "write the process id to this file while running")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 5*time.Second, "how long a graceful stop may take")
 	fs.BoolVar(&o.verbose, "v", false, "log connection details too")
 	if err := fs.Parse(args); err != nil {
@@ -54,10 +56,16 @@ func run(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := serve(ctx, o, log, func(addr string) {
-		fmt.Printf("chat server listening on %s (%s, %s)\n", addr, o.transport, o.codec)
+	err := daemon.Run(context.Background(), daemon.Options{
+		Name:        "chat-server",
+		PIDFile:     o.pidfile,
+		Logger:      log,
+		StopTimeout: o.stopTimeout,
+		OnReady: func(addr string) {
+			fmt.Printf("chat server listening on %s (%s, %s)\n", addr, o.transport, o.codec)
+		},
+	}, func(ctx context.Context, ready func(addr string)) error {
+		return serve(ctx, o, log, ready)
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chat server:", err)
@@ -67,8 +75,9 @@ func run(args []string) int {
 	return 0
 }
 
-// serve runs the chat server until ctx is done, then shuts it down
-// gracefully. It calls ready with the address once it listens.
+// serve runs the chat server until ctx is done (the daemon got SIGINT or
+// SIGTERM), then shuts it down gracefully within the daemon's stop
+// timeout. It calls ready with the address once it listens.
 func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr string)) error {
 	factory, err := chat.NewFactory(o.codec)
 	if err != nil {
@@ -98,8 +107,8 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 			return err
 		}
 	}
-	log.Info("stopping", "online", len(room.Nicks()))
-	sctx, cancel := context.WithTimeout(context.Background(), o.stopTimeout)
+	log.Info("saying goodbye", "online", len(room.Nicks()))
+	sctx, cancel := daemon.ShutdownContext(ctx)
 	defer cancel()
 	if err := srv.Shutdown(sctx, "server shutting down"); err != nil {
 		log.Warn("graceful stop cut short", "err", err)

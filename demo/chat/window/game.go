@@ -302,8 +302,11 @@ func (g *game) drawBar(screen *ebiten.Image) {
 // statusText is the right side of the bar: the state and the round trip.
 func (g *game) statusText() string {
 	status := g.sess.Status()
-	if rtt, by := g.sess.RTT(); rtt > 0 {
-		status += fmt.Sprintf(" · rtt %.2f ms (%s)", float64(rtt.Microseconds())/1000, by)
+	switch rtt, by := g.sess.RTT(); {
+	case by == "ping":
+		status += fmt.Sprintf(" · rtt %.2f ms (chat ping)", float64(rtt.Microseconds())/1000)
+	case rtt > 0:
+		status += fmt.Sprintf(" · rtt %.2f ms", float64(rtt.Microseconds())/1000)
 	}
 	return status
 }

@@ -70,7 +70,7 @@ func run(args []string) int {
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (as the server)")
 	fs.StringVar(&o.say, "say", "", "say this once joined (scripted)")
 	fs.StringVar(&o.until, "until", "", "with -screenshot: wait for someone else's line containing this text")
-	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file once the script is done, then exit")
+	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file once the script is done and the round trip is known, then exit")
 	fs.IntVar(&o.frames, "frames", 0, "with -screenshot: draw at least this many frames first; without it: exit after this many frames")
 	fs.DurationVar(&o.timeout, "timeout", 0, "exit with status 1 if the script is not done after this long (0: no limit)")
 	fs.BoolVar(&o.stats, "stats", false, "print the p50/p99 of Game.Update's duration on exit")
@@ -195,7 +195,8 @@ func (g *game) scriptDone() bool {
 	if o.screenshot == "" {
 		return o.frames > 0
 	}
-	return (o.say == "" || g.script.echoed) && (o.until == "" || g.script.heard)
+	rtt, _ := g.sess.RTT() // the shot shows the round trip
+	return (o.say == "" || g.script.echoed) && (o.until == "" || g.script.heard) && rtt > 0
 }
 
 // writePNG saves the screen's pixels.

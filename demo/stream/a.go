@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/flow"
+	gnet "github.com/gonetic/gonetic/net"
+)
+
+// pinger measures game round trips: A sends Ping over the game
+// connection, B's game loop echoes it, A's game loop takes it back.
+type pinger struct {
+	mu      sync.Mutex // guards the fields below
+	phase   int        // 0 idle, 1 during the flow, 2 after
+	samples [3][]time.Duration
+}
+
+func (p *pinger) record(m Ping) {
+	rtt := time.Duration(time.Now().UnixNano() - m.Sent)
+	p.mu.Lock()
+	p.samples[p.phase] = append(p.samples[p.phase], rtt)
+	p.mu.Unlock()
+}
+
+func (p *pinger) setPhase(n int) {
+	p.mu.Lock()
+	p.phase = n
+	p.mu.Unlock()
+}
+
+// stats returns the count, p50 and p99 of a phase.
+func (p *pinger) stats(phase int) (n int, p50, p99 time.Duration) {
+	p.mu.Lock()
+	s := slices.Clone(p.samples[phase])
+	p.mu.Unlock()
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(s)
+	return len(s), s[len(s)/2], s[(len(s)-1)*99/100]
+}
+
+// runA is server A: it connects to B's game server, then streams the
+// region to B, over the game connection (Station) or B's flow listener.
+func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writer) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	comp, _ := compression(o.compress)
+	f := newFactory()
+	tr, err := newTransport(o.transport)
+	if err != nil {
+		return err
+	}
+	cl, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f, Transport: tr}})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	st, err := flow.Attach(cl, f, o.flowCfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var pings pinger
+	if err := gnet.On(cl, func(c *gnet.Conn, m Ping) { pings.record(m) }); err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := cl.Dial(dctx, gameAddr, nil)
+	cancel()
+	if err != nil {
+		return err
+	}
+
+	// A's game loop, on its own goroutine: the flow is ranged over here.
+	stopLoop := make(chan struct{})
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		for {
+			select {
+			case <-stopLoop:
+				return
+			default:
+			}
+			if cl.Update(5*time.Millisecond) != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stopLoop); <-loopDone }()
+
+	var caller flow.Caller = st.Over(conn)
+	sent := func() uint64 { return conn.Stats().BytesSent }
+	if o.carrier == "listener" {
+		fc, err := flow.Dial(ctx, flowAddr, flow.ClientConfig{Config: o.flowCfg})
+		if err != nil {
+			return err
+		}
+		defer fc.Close()
+		caller = fc
+		sent = func() uint64 { return fc.Stats().BytesSent }
+	}
+
+	// Pings: a second of them idle, then all along the flow.
+	pingsDone := make(chan struct{})
+	stopPings := make(chan struct{})
+	if o.ping > 0 {
+		go func() {
+			defer close(pingsDone)
+			t := time.NewTicker(o.ping)
+			defer t.Stop()
+			for seq := uint64(0); ; seq++ {
+				select {
+				case <-stopPings:
+					return
+				case <-t.C:
+				}
+				_ = conn.Send(&Ping{Seq: seq, Sent: time.Now().UnixNano()})
+			}
+		}()
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+	} else {
+		close(pingsDone)
+	}
+	defer func() { close(stopPings); <-pingsDone }()
+
+	var produced atomic.Int64
+	var applied atomic.Int64
+	req := flow.Request{
+		Name:        "region",
+		Header:      RegionHeader{Region: "north", Entities: o.entities},
+		Compression: comp,
+		OnMessage: func(p flow.Packet) {
+			var pr Progress
+			if p.Decode(&pr) == nil {
+				applied.Store(int64(pr.Applied))
+			}
+		},
+	}
+	printf(out, "A: streaming %s entities of %d bytes (%s) to B over the %s (%s game connection, compression %s)\n",
+		ints(int64(o.entities)), o.size, map[bool]string{true: "typed values", false: "raw records"}[o.typed],
+		o.carrier, o.transport, comp)
+
+	// The progress line, four times a second.
+	var peak atomic.Uint64
+	sampleHeap := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse > peak.Load() {
+			peak.Store(ms.HeapInuse)
+		}
+	}
+	base := sent()
+	start := time.Now()
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-t.C:
+			}
+			sampleHeap()
+			if !o.progress {
+				continue
+			}
+			secs := time.Since(start).Seconds()
+			b := sent() - base
+			_, _, p99 := pings.stats(1)
+			printf(out, "\r  %s/%s packets  %7.1f MB  %7.1f MB/s  B applied %s  ping p99 %.2f ms  heap %d MB   ",
+				ints(produced.Load()), ints(int64(o.entities)), float64(b)/1e6, float64(b)/1e6/secs,
+				ints(applied.Load()), float64(p99.Microseconds())/1000, peak.Load()>>20)
+		}
+	}()
+
+	pings.setPhase(1)
+	var results iter.Seq2[flow.Packet, error]
+	if o.typed {
+		results = flow.Call(ctx, caller, req, counted(typedRegion(o.entities), &produced))
+	} else {
+		results = flow.Call(ctx, caller, req, counted(region(o.entities, o.size), &produced))
+	}
+	final, err := flow.Wait(results)
+	elapsed := time.Since(start)
+	pings.setPhase(2)
+	close(stopProgress)
+	<-progressDone
+	sampleHeap()
+	if o.progress {
+		printf(out, "\n")
+	}
+	if err != nil {
+		return fmt.Errorf("the region flow failed: %w", err)
+	}
+	var c Confirm
+	if err := final.Decode(&c); err != nil {
+		return err
+	}
+	wire := sent() - base
+	printf(out, "A: %s packets, %.1f MB on the wire in %.2f s: %.1f MB/s, %s packets/s; A's heap peaked at %d MB\n",
+		ints(produced.Load()), float64(wire)/1e6, elapsed.Seconds(), float64(wire)/1e6/elapsed.Seconds(),
+		ints(int64(float64(produced.Load())/elapsed.Seconds())), peak.Load()>>20)
+	want := expected(o.entities)
+	status := "checksum matches"
+	if c.Checksum != want || c.Entities != o.entities {
+		status = fmt.Sprintf("MISMATCH: want %d entities, checksum %016x", o.entities, want)
+	}
+	printf(out, "A: B confirmed %s entities installed in its world (%d ms on B): %s\n", ints(int64(c.Entities)), c.Millis, status)
+	if o.ping > 0 {
+		n0, a50, a99 := pings.stats(0)
+		n1, b50, b99 := pings.stats(1)
+		printf(out, "A: game ping over the game connection: idle p50 %.2f ms p99 %.2f ms (%d pings); during the flow p50 %.2f ms p99 %.2f ms (%d pings)\n",
+			ms(a50), ms(a99), n0, ms(b50), ms(b99), n1)
+	}
+	if status != "checksum matches" {
+		return fmt.Errorf("B's region differs")
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// counted counts what seq yields.
+func counted[T any](seq iter.Seq[T], n *atomic.Int64) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for v := range seq {
+			n.Add(1)
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}

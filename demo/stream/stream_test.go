@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/net/nettest"
+)
+
+// TestMain lets -self run this test binary as B: the child gets childEnv.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "b" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// run runs B and A in this process and returns A's output.
+func run(t *testing.T, o options) string {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	o.addr, o.flowAddr, o.once, o.progress = "127.0.0.1:0", "127.0.0.1:0", true, false
+	pr, pw := io.Pipe()
+	bDone := make(chan error, 1)
+	go func() {
+		err := runB(ctx, o, pw)
+		pw.CloseWithError(err)
+		bDone <- err
+	}()
+	lines := bufio.NewScanner(pr)
+	var game, fl string
+	for lines.Scan() {
+		if _, err := fmt.Sscanf(lines.Text(), "READY game=%s flow=%s", &game, &fl); err == nil {
+			break
+		}
+	}
+	if game == "" {
+		t.Fatalf("B did not start: %v", <-bDone)
+	}
+	var bOut strings.Builder
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for lines.Scan() {
+			bOut.WriteString(lines.Text() + "\n")
+		}
+	}()
+	var aOut strings.Builder
+	if err := runA(ctx, o, game, fl, &aOut); err != nil {
+		t.Fatalf("A: %v\n%s", err, aOut.String())
+	}
+	if err := <-bDone; err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	<-drained
+	if !strings.Contains(bOut.String(), "entities applied") {
+		t.Fatalf("B said:\n%s", bOut.String())
+	}
+	return aOut.String()
+}
+
+func defaults() options {
+	return options{transport: "tcp", carrier: "station", entities: 20_000, size: 100, compress: "none", ping: 5 * time.Millisecond}
+}
+
+func TestStream(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(*options)
+	}{
+		{"station", func(o *options) {}},
+		{"listener", func(o *options) { o.carrier = "listener" }},
+		{"typed", func(o *options) { o.typed = true }},
+		{"s2", func(o *options) { o.compress = "s2"; o.carrier = "listener" }},
+		{"zstd", func(o *options) { o.compress = "zstd" }},
+		{"large packets", func(o *options) { o.size, o.entities = 64<<10, 200 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := defaults()
+			c.edit(&o)
+			out := run(t, o)
+			if !strings.Contains(out, "checksum matches") || !strings.Contains(out, "game ping") {
+				t.Fatalf("A said:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestStreamENet(t *testing.T) {
+	if _, err := enet.New(nil); err != nil {
+		t.Skipf("no ENet here: %v", err)
+	}
+	o := defaults()
+	o.transport = "enet"
+	if out := run(t, o); !strings.Contains(out, "checksum matches") {
+		t.Fatalf("A said:\n%s", out)
+	}
+}
+
+// TestSelf runs the command's one-command mode: B in a child process.
+func TestSelf(t *testing.T) {
+	o := defaults()
+	o.progress = false
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := runSelf(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRecords(t *testing.T) {
+	for _, size := range []int{minRecord, 100, 4096} {
+		rec := make([]byte, size)
+		for _, i := range []uint64{0, 7, 999_999, 999_999_999_999} {
+			e := regionEntity(i)
+			putRecord(rec, &e)
+			var got Entity
+			if err := parseRecord(rec, &got); err != nil || got != e {
+				t.Fatalf("size %d entity %d: %+v, %v", size, i, got, err)
+			}
+		}
+	}
+	if err := parseRecord(make([]byte, 10), new(Entity)); err == nil {
+		t.Fatal("a short record parsed")
+	}
+	if (options{transport: "udp"}).check() == nil || (options{transport: "tcp", carrier: "x"}).check() == nil {
+		t.Fatal("bad flags accepted")
+	}
+}
