@@ -4,6 +4,7 @@ package enet
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -39,8 +40,8 @@ func (s *countSink) Receive(ch uint8, p []byte) {
 
 func (s *countSink) Closed(error) { close(s.closed) }
 
-func benchPair(b *testing.B, echo bool) (cl transport.Link, client, server *countSink, cleanup func()) {
-	tr := newTransport(b, benchOptions)
+func benchPair(b *testing.B, opts *Options, echo bool) (cl transport.Link, client, server *countSink, cleanup func()) {
+	tr := newTransport(b, opts)
 	server = newCountSink()
 	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
 		if echo {
@@ -66,8 +67,10 @@ func benchPair(b *testing.B, echo bool) (cl transport.Link, client, server *coun
 
 // BenchmarkOneWayReliable sends 19-byte reliable payloads (the size of a
 // msgpack chat message) one way, at most 64 Ki unreceived at a time.
-func BenchmarkOneWayReliable(b *testing.B) {
-	cl, _, srv, cleanup := benchPair(b, false)
+func BenchmarkOneWayReliable(b *testing.B) { forPeerLimits(b, benchOneWay) }
+
+func benchOneWay(b *testing.B, opts *Options) {
+	cl, _, srv, cleanup := benchPair(b, opts, false)
 	defer cleanup()
 	p := make([]byte, 19)
 	const window = 64 << 10
@@ -99,8 +102,10 @@ func BenchmarkOneWayReliable(b *testing.B) {
 
 // BenchmarkPingPong measures the round trip of one 19-byte reliable
 // payload echoed by the listener's Sink.
-func BenchmarkPingPong(b *testing.B) {
-	cl, client, _, cleanup := benchPair(b, true)
+func BenchmarkPingPong(b *testing.B) { forPeerLimits(b, benchPingPong) }
+
+func benchPingPong(b *testing.B, opts *Options) {
+	cl, client, _, cleanup := benchPair(b, opts, true)
 	defer cleanup()
 	p := make([]byte, 19)
 	rtts := make([]time.Duration, 0, b.N)
@@ -122,4 +127,12 @@ func BenchmarkPingPong(b *testing.B) {
 	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "µs-p99")
 }
 
-var benchOptions = &Options{}
+// peerLimits are the listener sizes benchmarked: ENet scans every peer slot
+// on every service, so the default 4095 costs more per round than a few.
+var peerLimits = []int{DefaultPeerLimit, 64}
+
+func forPeerLimits(b *testing.B, f func(b *testing.B, opts *Options)) {
+	for _, n := range peerLimits {
+		b.Run(fmt.Sprintf("peers=%d", n), func(b *testing.B) { f(b, &Options{PeerLimit: n}) })
+	}
+}

@@ -232,32 +232,63 @@ func TestSendReceiveBothWays(t *testing.T) {
 			}
 		}
 	}
-	check := func(who string, got []msg) {
+	// Reliable payloads all arrive; ENet's throttle may drop unreliable ones
+	// even on loopback, but those that arrive are right.
+	verify := func(who string, rec *sink) {
 		seen := map[string]bool{}
-		for _, m := range got {
-			seen[fmt.Sprintf("%d:%s", m.ch, m.p)] = true
-		}
-		for ch := range 3 {
-			for _, m := range modes {
-				if k := fmt.Sprintf("%d:%s%d-%v", ch, who, ch, m); !seen[k] {
-					t.Errorf("missing %s", k)
+		var ends int
+		timeout := time.After(deadline)
+		for ends < 3 {
+			rec.mu.Lock()
+			seen = map[string]bool{}
+			ends = 0
+			for _, m := range rec.msgs {
+				if string(m.p) == "end" {
+					ends++
+					continue
+				}
+				seen[fmt.Sprintf("%d:%s", m.ch, m.p)] = true
+				if want := fmt.Sprintf("%s%d-", who, m.ch); !bytes.HasPrefix(m.p, []byte(want)) {
+					t.Errorf("%q arrived on channel %d", m.p, m.ch)
 				}
 			}
+			rec.mu.Unlock()
+			if ends == 3 {
+				break
+			}
+			select {
+			case <-rec.wake:
+			case <-timeout:
+				t.Fatalf("%d of 3 end markers", ends)
+			}
 		}
+		for ch := range 3 {
+			if k := fmt.Sprintf("%d:%s%d-%v", ch, who, ch, transport.Reliable); !seen[k] {
+				t.Errorf("missing %s", k)
+			}
+		}
+		t.Logf("%s: %d of 9 payloads arrived", who, len(seen))
 	}
-	check("c", sv.s.waitN(9))
-	check("s", cs.waitN(9))
+	for ch := range 3 {
+		cl.Send(uint8(ch), transport.Reliable, []byte("end"))
+		sv.l.Send(uint8(ch), transport.Reliable, []byte("end"))
+	}
+	verify("c", sv.s)
+	verify("s", cs)
 	if err := cl.Send(0, transport.Reliable, nil); err != nil {
 		t.Fatal(err)
 	}
-	if m := sv.s.waitN(10)[9]; len(m.p) != 0 || m.ch != 0 {
+	sv.s.mu.Lock()
+	before := sv.s.n
+	sv.s.mu.Unlock()
+	if m := sv.s.waitN(before + 1)[before]; len(m.p) != 0 || m.ch != 0 {
 		t.Errorf("empty payload arrived as %d bytes on %d", len(m.p), m.ch)
 	}
 	if sv.l.RemoteAddr() == "" || cl.RemoteAddr() != srv.ln.Addr() {
 		t.Errorf("addresses: server sees %q, client %q, listener %q", sv.l.RemoteAddr(), cl.RemoteAddr(), srv.ln.Addr())
 	}
 	st := cl.Stats()
-	if st.PayloadsSent != 10 || st.PayloadsReceived != 9 || st.BytesSent == 0 || st.RTT <= 0 {
+	if st.PayloadsSent != 13 || st.PayloadsReceived < 6 || st.BytesSent == 0 || st.RTT <= 0 {
 		t.Errorf("client stats %+v", st)
 	}
 }

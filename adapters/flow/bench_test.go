@@ -83,8 +83,6 @@ func benchStation(b *testing.B, cfg Config) *env {
 	return newStationEnv(b, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), cfg, cfg)
 }
 
-
-
 // BenchmarkGameRTT measures a game message's round trip over a Station's
 // connection, idle and while a flow of 64 KiB packets shares it.
 func BenchmarkGameRTT(b *testing.B) {

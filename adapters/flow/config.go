@@ -84,7 +84,7 @@ type Config struct {
 	// 32 KiB; negative means no limit.
 	InFlight int
 	// Rate is the most chunk bytes per second one connection sends, all
-	// its flows together (a burst of two chunks at most). On a game server
+	// its flows together (in bursts of 10 ms worth at most). On a game server
 	// a bulk flow at full speed takes every CPU it can, and game messages
 	// then wait for one; a rate leaves them room. Default: no limit for a
 	// dedicated listener, DefaultStationRate (100 MB/s) for a Station;

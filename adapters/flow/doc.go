@@ -42,10 +42,12 @@
 //     fast carrier for bulk data.
 //   - a net/ connection, beside game messages, over any network adapter
 //     (Register, Attach, Station.Over). Flow frames are message types of
-//     their own, on their own channel; a flow sends its packets in bounded
-//     chunks and all flows of a connection keep little data in flight
-//     (Config.InFlight), so a game message never waits behind more than
-//     that. Flows over a Station move only while the game calls Update.
+//     their own, on their own channel; a flow sends its packets in small
+//     chunks (16 KiB), all flows of a connection keep little data in
+//     flight (Config.InFlight, 64 KiB), so a game message never queues
+//     behind more than that, and they leave CPU to the game
+//     (Config.Rate, 100 MB/s). Flows over a Station move only while the
+//     game calls Update.
 //
 // # Goroutines and memory
 //

@@ -831,3 +831,80 @@ func TestStationJSON(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+func TestShutdown(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		running, release := make(chan struct{}), make(chan struct{})
+		e.handle("slow", func(f *Flow, r *Reply) (any, error) {
+			close(running)
+			<-release
+			return "finished", nil
+		})
+		result := make(chan error, 1)
+		go func() {
+			final, err := Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "slow"}, nil))
+			var s string
+			if err == nil {
+				err = final.Decode(&s)
+			}
+			if err == nil && s != "finished" {
+				err = fmt.Errorf("final %q", s)
+			}
+			result <- err
+		}()
+		wait(t, running, "the flow to start")
+		stopped := make(chan error, 1)
+		go func() { stopped <- e.shutdown(context.Background()) }()
+		// New flows are refused while the running one may finish.
+		for {
+			_, err := Wait(Call[[]byte](context.Background(), e.caller, Request{Name: "slow"}, nil))
+			if errors.Is(err, ErrClosed) {
+				break
+			}
+			if err == nil || !errors.Is(err, ErrAborted) {
+				t.Fatalf("a flow during shutdown: %v", err)
+			}
+		}
+		close(release)
+		if err := wait(t, result, "the running flow"); err != nil {
+			t.Fatalf("the running flow: %v", err)
+		}
+		if err := wait(t, stopped, "Shutdown"); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	})
+}
+
+func TestListenerHandshake(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+	srv, err := Listen(ServerConfig{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if _, err := Dial(ctx, srv.Addr(), ClientConfig{Config: Config{Codec: json.New()}}); err == nil || !strings.Contains(err.Error(), "codec differs") {
+		t.Fatalf("a client with another codec: %v", err)
+	}
+	c1, err := Dial(ctx, srv.Addr(), ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	if c1.RemoteAddr() != srv.Addr() {
+		t.Fatalf("RemoteAddr %s, server %s", c1.RemoteAddr(), srv.Addr())
+	}
+	if _, err := Dial(ctx, srv.Addr(), ClientConfig{}); err == nil || !strings.Contains(err.Error(), "server full") {
+		t.Fatalf("a second client: %v", err)
+	}
+	if _, err := Listen(ServerConfig{Config: Config{Window: 100}}); err == nil {
+		t.Fatal("a window below InitialWindow was accepted")
+	}
+	c1.Close()
+	if _, err := Wait(Call[[]byte](ctx, c1, Request{Name: "x"}, nil)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a call on a closed client: %v", err)
+	}
+}

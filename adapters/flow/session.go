@@ -44,10 +44,10 @@ type session struct {
 
 	mu       sync.Mutex // guards the fields below
 	flows    map[uint64]*flowState
-	nextID   uint64 // next id for a flow opened here
-	lastPeer uint64 // highest id of a flow the peer opened
-	dead     *Error // set once the connection is gone
-	inflight int64  // data bytes sent and not acknowledged
+	nextID   uint64    // next id for a flow opened here
+	lastPeer uint64    // highest id of a flow the peer opened
+	dead     *Error    // set once the connection is gone
+	inflight int64     // data bytes sent and not acknowledged
 	tokens   float64   // rate: bytes that may leave now; below 0 by a chunk at most
 	tick     time.Time // rate: when tokens was last topped up
 	paced    chan struct{}
@@ -256,8 +256,9 @@ func (s *session) pace(f *flowState) bool {
 		var wait time.Duration
 		if s.rate > 0 {
 			now := time.Now()
-			// A burst of two chunks at most: the rate holds over milliseconds.
-			s.tokens = min(2*float64(chunk), s.tokens+s.rate*now.Sub(s.tick).Seconds())
+			// Bursts of up to 10 ms of the rate, so that late timer
+			// wake-ups do not lower it; InFlight still bounds the queue.
+			s.tokens = min(max(2*float64(chunk), s.rate/100), s.tokens+s.rate*now.Sub(s.tick).Seconds())
 			s.tick = now
 			if s.tokens < 0 {
 				wait = time.Duration(-s.tokens / s.rate * float64(time.Second))

@@ -21,7 +21,8 @@ import (
 // Config.ChunkSize bytes, and all flows together keep at most
 // Config.InFlight bytes sent but not yet taken in by the peer's Update:
 // a game message sent meanwhile goes out after at most that much bulk
-// data, however large the flows.
+// data, however large the flows. They also send at most Config.Rate
+// bytes a second, so that the game's goroutines find a CPU free.
 //
 // If the Server or Client has events on (gnet.Config.EventQueue), flow
 // frames are also queued as Received events, whose type names start with

@@ -48,6 +48,7 @@ type RemoteError struct {
 	Message string
 }
 
+// Error returns "request: server error: " and Message.
 func (e *RemoteError) Error() string { return "request: server error: " + e.Message }
 
 // DialError is the error a request returns when it cannot connect: Err is
@@ -59,6 +60,8 @@ type DialError struct {
 	Err     error
 }
 
+// Error says that nothing listens at Address when the connection was
+// refused, that it cannot connect otherwise, and gives Err.
 func (e *DialError) Error() string {
 	if errors.Is(e.Err, syscall.ECONNREFUSED) {
 		return "request: nothing listens at " + e.Address + ": " + e.Err.Error()
