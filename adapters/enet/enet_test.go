@@ -758,10 +758,3 @@ func TestManyClients(t *testing.T) {
 		s.waitN(each)
 	}
 }
-
-func TestNoCgoMessage(t *testing.T) {
-	// The !cgo build cannot run here; check at least that this build works.
-	if err := available(); err != nil {
-		t.Fatal(err)
-	}
-}

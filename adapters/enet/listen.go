@@ -22,6 +22,9 @@ import (
 // calls accept, on the host's goroutine, for every peer that connects with
 // ConnectData. Any goroutine.
 func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.Accept) (transport.Listener, error) {
+	if err := available(); err != nil {
+		return nil, err
+	}
 	if accept == nil {
 		return nil, errors.New("enet: Listen needs an Accept function")
 	}
@@ -33,7 +36,8 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHost(t.opts, cfg, &a, t.opts.PeerLimit)
+	opts, _ := t.settings()
+	h, err := newHost(opts, cfg, &a, opts.PeerLimit)
 	if err != nil {
 		return nil, fmt.Errorf("enet: listen %s: %w", addr, err)
 	}
@@ -44,9 +48,15 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 }
 
 // Dial connects to addr with a host of its own (one peer slot) and returns
-// the link once ENet reports it connected, or fails when ctx ends or the
-// peer does not answer (ErrTimeout). Any goroutine.
+// the link once ENet reports it connected, or fails when ctx ends, the
+// peer does not answer (ErrTimeout) or, on Linux, nobody listens there
+// (syscall.ECONNREFUSED: the socket is connected to addr, so the ICMP error
+// comes back; a connected link whose server goes away ends the same way).
+// Any goroutine.
 func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config, sink transport.Sink) (transport.Link, error) {
+	if err := available(); err != nil {
+		return nil, err
+	}
 	if sink == nil {
 		return nil, errors.New("enet: Dial needs a Sink")
 	}
@@ -58,11 +68,12 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHost(t.opts, cfg, nil, 1)
+	opts, connectData := t.settings()
+	h, err := newHost(opts, cfg, nil, 1)
 	if err != nil {
 		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)
 	}
-	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(t.connectData))
+	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(connectData))
 	if peer == nil {
 		C.gn_host_free(h.c)
 		return nil, fmt.Errorf("enet: dial %s: enet_host_connect failed", addr)

@@ -160,7 +160,8 @@
 // with the byte count (chunk fields, all flows) every time 16 384 bytes or
 // more arrived since its last flow_ack. A sender keeps at most
 // Config.InFlight bytes sent and not acknowledged. The listener sends no
-// flow_ack and paces nothing.
+// flow_ack. (Config.Rate, on either carrier, is the sender's own affair:
+// nothing on the wire.)
 //
 // A flow's life. The opener sends flow_open (its header), then flow_data
 // (packets), then flow_end with flags 0 and no value when its packets are

@@ -43,6 +43,8 @@ type env struct {
 	dropClient func()
 	// killServer makes the server vanish: its connections break.
 	killServer func()
+	// shutdown stops the serving side gracefully.
+	shutdown func(ctx context.Context) error
 	// sent is what the client's connection has sent, in bytes.
 	sent func() uint64
 	// chat sends a game message from client to server (Station only).
@@ -128,6 +130,7 @@ func newListenerEnv(t testing.TB, scfg, ccfg Config) *env {
 			}
 		},
 		sent:     func() uint64 { return cl.Stats().BytesSent },
+		shutdown: srv.Shutdown,
 		serverEP: srv.ep,
 		clientEP: cl.ep,
 	}
@@ -250,6 +253,7 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 		dropClient:    closeClient,
 		killServer:    closeServer,
 		sent:          func() uint64 { return conn.Stats().BytesSent },
+		shutdown:      sst.Shutdown,
 		chat:          func(m Chat) error { return conn.Send(&m) },
 		chats:         chats,
 		ping:          func(seq uint64) error { return conn.Send(&Ping{seq}) },

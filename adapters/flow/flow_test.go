@@ -72,6 +72,9 @@ func TestRoundTrip(t *testing.T) {
 	forEach(t, func(t *testing.T, c carrier) {
 		e := c.new(t, Config{}, Config{})
 		e.handle("region", func(f *Flow, r *Reply) (any, error) {
+			if f.Name() != "region" || f.ID()%2 != 1 || f.RemoteAddr() == "" || (f.Conn() != nil) != e.shared {
+				return nil, fmt.Errorf("flow %q id %d from %q", f.Name(), f.ID(), f.RemoteAddr())
+			}
 			var h RegionHeader
 			if err := f.Header().Decode(&h); err != nil {
 				return nil, err

@@ -327,6 +327,9 @@ func (s *session) end(e *Error) {
 	s.paced = make(chan struct{})
 	s.mu.Unlock()
 	for _, f := range flows {
+		if f.opener && f.hasEnd() {
+			continue // the handler's verdict arrived: the caller reads it
+		}
 		fe := *e
 		fe.Name = f.name
 		f.finish(&fe)

@@ -194,6 +194,13 @@ func (f *flowState) pushEnd(flags uint64, value []byte) {
 	signal(in.ready)
 }
 
+// hasEnd reports whether the peer's flow_end arrived.
+func (f *flowState) hasEnd() bool {
+	f.in.mu.Lock()
+	defer f.in.mu.Unlock()
+	return f.in.ended
+}
+
 // take waits for the next item.
 func (f *flowState) take() (inItem, error) {
 	in := &f.in

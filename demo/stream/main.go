@@ -71,6 +71,7 @@ func main() {
 	flag.IntVar(&o.flowCfg.Window, "window", 0, "flow credit window in bytes (0: flow.DefaultWindow)")
 	flag.IntVar(&o.flowCfg.ChunkSize, "chunk", 0, "flow chunk size in bytes (0: the carrier's default)")
 	flag.IntVar(&o.flowCfg.InFlight, "inflight", 0, "Station: bytes in flight per connection (0: flow.DefaultInFlight)")
+	flag.IntVar(&o.flowCfg.Rate, "rate", 0, "bytes per second a connection's flows send (0: the carrier's default, -1: no limit)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -173,7 +174,7 @@ func runSelf(ctx context.Context, o options) error {
 		"-addr", "127.0.0.1:0", "-flow-addr", "127.0.0.1:0",
 		"-transport", o.transport, "-carrier", o.carrier,
 		"-window", fmt.Sprint(o.flowCfg.Window), "-chunk", fmt.Sprint(o.flowCfg.ChunkSize),
-		"-inflight", fmt.Sprint(o.flowCfg.InFlight), "-cost", o.cost.String())
+		"-inflight", fmt.Sprint(o.flowCfg.InFlight), "-rate", fmt.Sprint(o.flowCfg.Rate), "-cost", o.cost.String())
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), childEnv+"=b")
 	out, err := cmd.StdoutPipe()

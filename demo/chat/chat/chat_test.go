@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -250,16 +251,41 @@ func TestLeaveReasonConnectionLost(t *testing.T) {
 	r.pump("bob is told", b.saw("!!! disconnected: "))
 }
 
+// TestRTT: the round trip the session shows is the connection's,
+// Conn.Stats().RTT, which gonetic's keepalive pings measure (the mem
+// adapter measures none, and the protocol has no ping).
 func TestRTT(t *testing.T) {
 	r := newRig(t)
-	a := r.join("ann")
-	r.pump("the connection's round trip", func() bool { d, by := a.s.RTT(); return d > 0 && by == "conn" })
-	a.s.Input("/status")
-	r.pump("ann's status", a.saw("*** online as ann on chat:7777 (mem, msgpack); rtt "))
-	// Without gonetic's keepalive pings the connection knows no RTT: the
-	// session's own Ping messages measure it.
-	b := r.joinWith("bob", -1)
-	r.pump("the Ping messages' round trip", func() bool { d, by := b.s.RTT(); return d > 0 && by == "ping" })
+	// With gonetic's pings off, nothing measures it.
+	quiet := r.joinWith("quiet", -1)
+	r.pump("quiet online", quiet.online())
+	quiet.s.Input("/status")
+	r.pump("quiet's status", quiet.saw("*** online as quiet on chat:7777 (mem, msgpack); rtt measuring"))
+	// A short keepalive interval measures it within a few Updates.
+	ann := r.joinWith("ann", 10*time.Millisecond)
+	r.pump("ann's round trip from the keepalive pings", func() bool { return ann.s.RTT() > 0 })
+	ann.s.Input("/status")
+	r.pump("ann's status", ann.saw("*** online as ann on chat:7777 (mem, msgpack); rtt "))
+	if l := ann.lines[len(ann.lines)-1].String(); !regexp.MustCompile(`; rtt \d+\.\d\d ms$`).MatchString(l) {
+		t.Fatalf("ann's status line = %q, want a round trip in ms", l)
+	}
+	if d := quiet.s.RTT(); d != 0 {
+		t.Fatalf("RTT without keepalive pings = %v, want 0", d)
+	}
+}
+
+// TestRegistry: the protocol's types in wire order, without a ping of its
+// own.
+func TestRegistry(t *testing.T) {
+	f, _ := chat.NewFactory("")
+	var names []string
+	for _, ty := range f.Types() {
+		names = append(names, ty.Name())
+	}
+	want := []string{"join", "welcome", "nick_refused", "chat_msg", "user_joined", "user_left", "renamed", "who", "users", "notice"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("registry = %v, want %v", names, want)
+	}
 }
 
 func TestReconnectAfterServerRestart(t *testing.T) {

@@ -10,14 +10,15 @@
 //     same, and gonetic's handshake refuses a peer whose registry differs.
 //   - server.go: Room keeps who is online; ServerHandler, one per
 //     connection, has one method per message type the server receives
-//     (NetJoin, NetChatMsg, NetWho, NetPing). gonetic calls them inside
+//     (NetJoin, NetChatMsg, NetWho). gonetic calls them inside
 //     Server.Update, on the server's goroutine, so the Room needs no lock.
 //   - session.go: Session is one user's connection: it joins with a
-//     nickname, reconnects with backoff when the server goes away, measures
-//     the round trip, and reports everything as Lines for a screen. Its
-//     ClientHandler has a method per message type the client receives.
-//     Session.Update calls Client.Update, so a game loop calls it every
-//     frame with a zero timeout and never blocks.
+//     nickname, reconnects with backoff when the server goes away, keeps
+//     the connection's round trip (gonetic measures it), and reports
+//     everything as Lines for a screen. Its ClientHandler has a method per
+//     message type the client receives. Session.Update calls Client.Update,
+//     so a game loop calls it every frame with a zero timeout and never
+//     blocks.
 //
 // The programs are demo/chat/server, demo/chat/term (terminal client and
 // bots), demo/chat/window (Ebiten) and demo/chat (a launcher); see

@@ -74,18 +74,6 @@ type Users struct {
 	Nicks []string
 }
 
-// Ping asks the server to echo Sent back in a Pong (client → server), to
-// measure the round trip where the network adapter does not (TCP). It
-// travels on channel 1, sequenced: a late ping is worth nothing.
-type Ping struct {
-	Sent int64 // the sender's clock, in nanoseconds
-}
-
-// Pong is a Ping's echo (server → client).
-type Pong struct {
-	Sent int64
-}
-
 // Notice is a line of text from the server (server → client), such as why
 // a message was not relayed.
 type Notice struct {
@@ -126,9 +114,7 @@ func Register(f *message.Factory) {
 	message.MustRegister[Renamed](f)     // renamed → NetRenamed
 	message.MustRegister[Who](f)         // who → NetWho
 	message.MustRegister[Users](f)       // users → NetUsers
-	message.MustRegister[Ping](f, message.Channel(1), message.Deliver(message.Sequenced))
-	message.MustRegister[Pong](f, message.Channel(1), message.Deliver(message.Sequenced))
-	message.MustRegister[Notice](f) // notice → NetNotice
+	message.MustRegister[Notice](f)      // notice → NetNotice
 }
 
 // MaxNick is the longest nickname, in characters.

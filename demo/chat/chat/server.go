@@ -120,11 +120,6 @@ func (h *ServerHandler) NetWho(Who) {
 	_ = h.Conn().Send(&Users{Nicks: h.room.Nicks()})
 }
 
-// NetPing echoes the client's clock back for its round-trip measure.
-func (h *ServerHandler) NetPing(m Ping) {
-	_ = h.Conn().Send(&Pong{Sent: m.Sent})
-}
-
 // OnDisconnect removes the user from the room and tells the others why it
 // left.
 func (h *ServerHandler) OnDisconnect(reason error) {

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +23,6 @@ const DefaultAddr = "127.0.0.1:7777"
 const (
 	DefaultMinBackoff       = 250 * time.Millisecond
 	DefaultMaxBackoff       = 5 * time.Second
-	DefaultPingInterval     = time.Second
 	DefaultHandshakeTimeout = 5 * time.Second
 )
 
@@ -85,15 +83,11 @@ type SessionConfig struct {
 	// MaxBackoff, with ±20% jitter so that many clients do not come back
 	// at the same instant. Defaults DefaultMinBackoff, DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// PingInterval is how often the session sends a Ping while the
-	// connection reports no round-trip time of its own (see RTT): from the
-	// start when KeepAlive is negative, else from three keepalive
-	// intervals after the connection opened. Default DefaultPingInterval.
-	PingInterval time.Duration
-	// KeepAlive is gonetic's own ping interval (gnet.Config.PingInterval),
-	// which measures the connection's RTT on every adapter. Default 0:
-	// gonetic's default; negative turns those pings off, and the session
-	// then measures the round trip with its Ping messages.
+	// KeepAlive is gonetic's keepalive ping interval
+	// (gnet.Config.PingInterval), which measures the connection's RTT on
+	// every adapter. Default 0: gonetic's default, 1 s; negative turns the
+	// pings off, and with them the RTT where the adapter does not measure
+	// it (TCP).
 	KeepAlive time.Duration
 	// HandshakeTimeout bounds one connection attempt. Default
 	// DefaultHandshakeTimeout.
@@ -102,8 +96,8 @@ type SessionConfig struct {
 
 // Session is one user's chat connection. It connects at once, joins the
 // room, reconnects with backoff whenever the server goes away (and joins
-// again), measures the round trip, and keeps what a screen shows: the
-// state, the nickname and the users online. What happens is reported to
+// again), and keeps what a screen shows: the state, the nickname, the users
+// online and the round trip. What happens is reported to
 // SessionConfig.Output as Lines.
 //
 // A Session belongs to the goroutine that calls Update (a game's loop):
@@ -116,10 +110,6 @@ type Session struct {
 	nick   string   // the nickname we have, or will ask for
 	users  []string // online, in the order they joined; reused
 
-	epoch    time.Time        // Ping clocks count from here
-	rtts     [8]time.Duration // the last Pings' round trips, a ring
-	nrtt     int              // Pongs received
-	nextPing time.Time
 	retryAt  time.Time
 	backoff  time.Duration // the next reconnect delay
 	quitting bool
@@ -159,9 +149,6 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
 	}
-	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = DefaultPingInterval
-	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
@@ -174,16 +161,16 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: cfg, client: client, nick: cfg.Nick, epoch: time.Now(), backoff: cfg.MinBackoff}
+	s := &Session{cfg: cfg, client: client, nick: cfg.Nick, backoff: cfg.MinBackoff}
 	s.info("connecting to %s (%s, %s)", cfg.Addr, cfg.Transport.Name(), cfg.Factory.Codec().Name())
 	s.connect()
 	return s, nil
 }
 
 // Update runs the network: it waits at most timeout for activity (0: never
-// waits), runs the handlers for what arrived, reconnects when it is time
-// and sends the periodic Ping. Call it every frame. It fails only after
-// Close.
+// waits), runs the handlers for what arrived (gonetic sends its keepalive
+// pings there too) and reconnects when it is time. Call it every frame. It
+// fails only after Close.
 func (s *Session) Update(timeout time.Duration) error {
 	if s.state == Closed {
 		return gnet.ErrClosed
@@ -191,19 +178,8 @@ func (s *Session) Update(timeout time.Duration) error {
 	if err := s.client.Update(timeout); err != nil {
 		return err
 	}
-	now := time.Now()
-	switch s.state {
-	case Offline:
-		if !now.Before(s.retryAt) {
-			s.connect()
-		}
-	case Joining, Refused, Online:
-		if !now.Before(s.nextPing) {
-			s.nextPing = now.Add(s.cfg.PingInterval)
-			if s.conn.Stats().RTT == 0 { // the connection does not measure it
-				_ = s.conn.Send(&Ping{Sent: int64(now.Sub(s.epoch))})
-			}
-		}
+	if s.state == Offline && !time.Now().Before(s.retryAt) {
+		s.connect()
 	}
 	return nil
 }
@@ -312,28 +288,30 @@ func (s *Session) Addr() string { return s.cfg.Addr }
 // the next Update and do not modify it.
 func (s *Session) Users() []string { return s.users }
 
-// RTT is the round-trip time and what measured it: the connection
-// ("conn": Conn.Stats, from the network adapter or gonetic's keepalive
-// pings), else the session's Ping messages ("ping"), the lowest of the
-// last 8 since the others include scheduling delays. A Pong is handled by
-// the Update after it arrived, so in a game loop a Ping's round trip
-// includes the wait for the next frame (up to 16.7 ms at 60 frames per
-// second); the connection's does not. It is 0 and "" before the first
-// measure.
-func (s *Session) RTT() (rtt time.Duration, measuredBy string) {
-	if s.conn != nil {
-		if st := s.conn.Stats(); st.RTT > 0 {
-			return st.RTT, "conn"
-		}
+// RTT is the connection's round-trip time, Conn.Stats().RTT: the network
+// adapter's own measure (ENet) or gonetic's keepalive pings (see
+// KeepAlive), answered on the adapters' goroutines, so it does not include
+// the wait for the next frame. It is 0 while not connected and until the
+// first keepalive pong.
+func (s *Session) RTT() time.Duration {
+	if s.conn == nil {
+		return 0
 	}
-	if s.nrtt == 0 {
-		return 0, ""
+	return s.conn.Stats().RTT
+}
+
+// RTTText is the round trip for a status bar: "rtt 0.21 ms", "rtt
+// measuring" until the first measure, or "" while not connected.
+func (s *Session) RTTText() string {
+	switch s.state {
+	case Joining, Refused, Online:
+	default:
+		return ""
 	}
-	rtt = s.rtts[0]
-	for _, d := range s.rtts[1:min(s.nrtt, len(s.rtts))] {
-		rtt = min(rtt, d)
+	if rtt := s.RTT(); rtt > 0 {
+		return fmt.Sprintf("rtt %.2f ms", float64(rtt.Microseconds())/1000)
 	}
-	return rtt, "ping"
+	return "rtt measuring"
 }
 
 // Sent and Received count the chat lines this session said and heard.
@@ -364,11 +342,8 @@ func (s *Session) Status() string {
 // "online as ann on 127.0.0.1:7777 (tcp, msgpack); rtt 0.21 ms".
 func (s *Session) StatusLine() string {
 	line := fmt.Sprintf("%s on %s (%s, %s)", s.Status(), s.cfg.Addr, s.cfg.Transport.Name(), s.cfg.Factory.Codec().Name())
-	switch rtt, by := s.RTT(); {
-	case by == "ping":
-		line += fmt.Sprintf("; rtt %.2f ms (chat ping)", float64(rtt.Microseconds())/1000)
-	case rtt > 0:
-		line += fmt.Sprintf("; rtt %.2f ms", float64(rtt.Microseconds())/1000)
+	if rtt := s.RTTText(); rtt != "" {
+		line += "; " + rtt
 	}
 	return line
 }
@@ -440,12 +415,6 @@ func (h *ClientHandler) OnConnect() {
 	s.state = Joining
 	s.info("connected to %s", s.cfg.Addr)
 	_ = s.conn.Send(&Join{Nick: s.nick})
-	// gonetic's keepalive pings measure the connection's RTT within a
-	// ping interval: Ping messages only if it still knows none after three.
-	s.nextPing = time.Now()
-	if s.cfg.KeepAlive >= 0 {
-		s.nextPing = s.nextPing.Add(3 * cmp.Or(s.cfg.KeepAlive, gnet.DefaultPingInterval))
-	}
 }
 
 // OnDisconnect schedules a reconnect, unless the session is closing.
@@ -515,15 +484,6 @@ func (h *ClientHandler) NetRenamed(m Renamed) {
 func (h *ClientHandler) NetUsers(m Users) {
 	h.s.setUsers(m.Nicks)
 	h.s.info("online (%d): %s", len(m.Nicks), strings.Join(m.Nicks, ", "))
-}
-
-// NetPong: a Ping came back; its age is the round trip.
-func (h *ClientHandler) NetPong(m Pong) {
-	s := h.s
-	if d := time.Since(s.epoch) - time.Duration(m.Sent); d >= 0 {
-		s.rtts[s.nrtt%len(s.rtts)] = d
-		s.nrtt++
-	}
 }
 
 // NetNotice: the server has something to say.

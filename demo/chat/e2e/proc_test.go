@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -278,6 +279,31 @@ func (p *proc) count(s string) int {
 	}
 	return c
 }
+
+// waitRTT sends /status until the status line, which starts with prefix,
+// shows a round trip ("; rtt 0.21 ms": Conn.Stats().RTT, from the adapter
+// or gonetic's keepalive pings, the protocol having no ping), and returns
+// it. Until the first keepalive pong the line says "; rtt measuring".
+func (p *proc) waitRTT(prefix string) string {
+	p.t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		p.send("/status")
+		line := p.expect(prefix)
+		m := rttRE.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+			p.t.Fatalf("%s: status line %q shows no round trip", p.name, line)
+		case m[1] != "measuring":
+			return line
+		case time.Now().After(end):
+			p.t.Fatalf("%s: no round trip measured within %v: %q", p.name, deadline, line)
+		}
+	}
+}
+
+// rttRE matches the round trip at the end of a status line.
+var rttRE = regexp.MustCompile(`rtt (measuring|\d+\.\d\d ms)$`)
 
 // printed reports whether any line so far contains s.
 func (p *proc) printed(s string) bool { return p.count(s) > 0 }

@@ -39,8 +39,7 @@ func TestTerminalClients(t *testing.T) {
 
 	carl.send("/who")
 	carl.expect("*** online (3): ann, bob, carl")
-	carl.send("/status")
-	carl.expect("*** online as carl on " + addr + " (tcp, msgpack)")
+	t.Log(carl.waitRTT("*** online as carl on " + addr + " (tcp, msgpack); "))
 
 	bob.send("/nick robert")
 	bob.expect("*** you are now known as robert")
@@ -91,6 +90,7 @@ func TestENetJSON(t *testing.T) {
 	ann.expect("*** joined as ann")
 	bob := startTerm(t, addr, "bob", opts...)
 	bob.expect("*** joined as bob; online (2): ann, bob")
+	t.Log(ann.waitRTT("*** online as ann on " + addr + " (enet, json); "))
 	bob.send("over udp")
 	ann.expect("<bob> over udp")
 	bob.send("/quit")

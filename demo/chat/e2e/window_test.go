@@ -57,7 +57,7 @@ func TestWindowClient(t *testing.T) {
 	win.expect("<sam> welcome wendy!")
 	tess.send("hello from the terminal")
 	win.expect("<tess> hello from the terminal")
-	win.expect("window: screenshot written to " + shot + " (960x600)")
+	expectBarRTT(t, win.expect("window: screenshot written to "+shot+" (960x600); bar: online as wendy"))
 	t.Log(win.expect("window: Game.Update over "))
 	win.wait()
 	tess.expect("*** wendy left (quit)")
@@ -96,13 +96,23 @@ func TestWindowReconnect(t *testing.T) {
 	tess.expect("*** joined as tess; online (2): wendy, tess")
 	tess.send("welcome back")
 	win.expect("<tess> welcome back")
-	win.expect("window: screenshot written to " + shot)
+	expectBarRTT(t, win.expect("window: screenshot written to "+shot+" (960x600); bar: online as wendy")) // the new connection's
 	win.wait()
 	checkScreenshot(t, shot)
 	tess.send("/quit")
 	tess.wait()
 	srv2.signal(syscall.SIGTERM)
 	srv2.wait()
+}
+
+// expectBarRTT checks that the window's bar, as the screenshot line
+// reports it, showed a measured round trip: Conn.Stats().RTT, from
+// gonetic's keepalive pings (the protocol has no ping).
+func expectBarRTT(t *testing.T, line string) {
+	t.Helper()
+	if m := rttRE.FindStringSubmatch(line); m == nil || m[1] == "measuring" {
+		t.Fatalf("the screenshot's bar shows no round trip: %q", line)
+	}
 }
 
 // checkScreenshot checks the PNG's size and that it shows something: many

@@ -106,7 +106,7 @@ func bot(ctx context.Context, o options, cfg chat.SessionConfig, print func(stri
 	state := sess.State()
 	for ctx.Err() == nil {
 		// Update returns as soon as something arrives; the cap keeps the
-		// session's reconnect and ping timers running.
+		// session's reconnect timer and gonetic's keepalive pings running.
 		wait := min(max(time.Until(next), 0), 50*time.Millisecond)
 		if err := sess.Update(wait); err != nil {
 			break

@@ -181,6 +181,7 @@ func (g *game) Update() error {
 			return ebiten.Termination
 		}
 		s.shoot, g.dirty = true, true
+		g.status = g.statusText() // the shot shows the round trip
 	case !s.deadline.IsZero() && start.After(s.deadline):
 		g.failure = fmt.Sprintf("timed out after %v (said %v, echoed %v, heard %q %v, frames %d)",
 			g.opts.timeout, s.said, s.echoed, g.opts.until, s.heard, g.frames)
@@ -265,7 +266,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 			g.failure = "screenshot: " + err.Error()
 		} else {
 			b := screen.Bounds()
-			g.print(fmt.Sprintf("window: screenshot written to %s (%dx%d)", g.opts.screenshot, b.Dx(), b.Dy()))
+			g.print(fmt.Sprintf("window: screenshot written to %s (%dx%d); bar: %s", g.opts.screenshot, b.Dx(), b.Dy(), g.status))
 		}
 	}
 }
@@ -302,11 +303,8 @@ func (g *game) drawBar(screen *ebiten.Image) {
 // statusText is the right side of the bar: the state and the round trip.
 func (g *game) statusText() string {
 	status := g.sess.Status()
-	switch rtt, by := g.sess.RTT(); {
-	case by == "ping":
-		status += fmt.Sprintf(" · rtt %.2f ms (chat ping)", float64(rtt.Microseconds())/1000)
-	case rtt > 0:
-		status += fmt.Sprintf(" · rtt %.2f ms", float64(rtt.Microseconds())/1000)
+	if rtt := g.sess.RTTText(); rtt != "" {
+		status += " · " + rtt
 	}
 	return status
 }

@@ -186,7 +186,8 @@ type script struct {
 }
 
 // done reports whether the screenshot may be taken (or, without one,
-// whether the run is over).
+// whether the run is over). The shot shows the round trip, so it waits for
+// the connection's first measure.
 func (g *game) scriptDone() bool {
 	o := &g.opts
 	if g.frames < o.frames {
@@ -195,8 +196,7 @@ func (g *game) scriptDone() bool {
 	if o.screenshot == "" {
 		return o.frames > 0
 	}
-	rtt, _ := g.sess.RTT() // the shot shows the round trip
-	return (o.say == "" || g.script.echoed) && (o.until == "" || g.script.heard) && rtt > 0
+	return (o.say == "" || g.script.echoed) && (o.until == "" || g.script.heard) && g.sess.RTT() > 0
 }
 
 // writePNG saves the screen's pixels.
