@@ -110,8 +110,7 @@ func ExampleOpenFile() {
 	b, err := io.ReadAll(f)
 	fmt.Printf("%s %v\n", b, err)
 
-	// The mode is checked before any round trip.
-	f.Truncate(0) // allowed: ReadWrite has CanShrink
+	// The mode and range are checked before any round trip.
 	_, err = f.Seek(-1, io.SeekStart)
 	fmt.Println(err)
 	// Output:
