@@ -24,7 +24,7 @@ type Move struct {
 	Speed  int8
 	Flags  uint16
 	hidden int //nolint:unused // unexported fields do not travel
-	Skip   int  `net:"-"`
+	Skip   int `net:"-"`
 	Tags   []string
 	Data   []byte
 	OK     bool `net:"ok"`
