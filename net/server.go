@@ -50,6 +50,9 @@ func Listen(cfg ServerConfig) (*Server, error) {
 
 func (s *Server) endpoint() *endpoint { return s.e }
 
+// Factory is the server's message registry.
+func (s *Server) Factory() *message.Factory { return s.e.factory }
+
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr() }
 

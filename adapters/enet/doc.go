@@ -53,10 +53,12 @@
 //
 // # Closing
 //
-// Link.Close hands everything queued to ENet, then calls
-// enet_peer_disconnect_later: the peer receives all of it, then io.EOF;
-// the local Sink gets Closed(nil) once the peer acknowledged the
-// disconnect. Link.Abort drops the queue and calls enet_peer_disconnect_now
+// Link.Close hands everything queued to ENet and, once ENet holds none of
+// it unacknowledged, calls enet_peer_disconnect (what
+// enet_peer_disconnect_later does, but between two services, so that a
+// peer closing at the same moment is not left waiting for its timeout):
+// the peer receives all of it, then io.EOF; the local Sink gets
+// Closed(nil) once the peer acknowledged the disconnect, or sent its own. Link.Abort drops the queue and calls enet_peer_disconnect_now
 // (the peer sees ErrAborted). Listener.Close closes every link as
 // Link.Close does, waits at most Options.ShutdownTimeout, drops the rest,
 // destroys the host and waits for its goroutines. A peer that stops

@@ -53,6 +53,7 @@ type host struct {
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
 	busy       []*link // links with something to hand to ENet or a close to start
+	flushing   []*link // closing links waiting for ENet to have sent and had acknowledged all
 	spareOps   []op
 	spareReady []*link
 	evs        []C.gn_event
@@ -232,7 +233,8 @@ func (h *host) run() {
 		if h.finished() {
 			break
 		}
-		if h.canPump() {
+		started := h.checkFlushing()
+		if started || h.canPump() {
 			continue
 		}
 		maxWait := -1
@@ -403,7 +405,9 @@ func (h *host) pumpLink(l *link) bool {
 				l.mu.Unlock()
 				if l.closeWanted && !l.disconnecting {
 					l.disconnecting = true
-					C.enet_peer_disconnect_later(l.peer, C.enet_uint32(DisconnectClose))
+					if !h.disconnectFlushed(l) {
+						h.flushing = append(h.flushing, l)
+					}
 				}
 				return false
 			}
@@ -445,6 +449,52 @@ func (h *host) pumpLink(l *link) bool {
 			return false
 		}
 	}
+}
+
+// disconnectFlushed starts the disconnect of a closing link once ENet
+// holds nothing of it unsent or unacknowledged, and reports whether the
+// link needs no more waiting (disconnecting, or ENet is ending it anyway).
+//
+// This is enet_peer_disconnect_later done here, between two services, and
+// not by ENet: ENet would send the disconnect from inside the service that
+// receives the last acknowledgement, after reading the rest of the
+// datagrams of that pass. When the peer closes too (gonetic's bye makes
+// both ends close), its own disconnect often comes in that same pass; ENet,
+// now disconnecting, drops its queued and still unsent disconnect, takes
+// the peer's as the end and does not acknowledge it, so the peer waits for
+// its timeout (5 s or more) to learn that the link is over. Started here,
+// the disconnect is sent at the start of the next service, before anything
+// is read, and either the peer acknowledges it or the two cross, and ENet
+// ends both links at once.
+func (h *host) disconnectFlushed(l *link) bool {
+	if l.done {
+		return true
+	}
+	switch C.gn_flushed(l.peer) {
+	case 0:
+		return false
+	case 1:
+		C.gn_disconnect(l.peer, C.uint32_t(DisconnectClose))
+	}
+	return true
+}
+
+// checkFlushing starts the disconnect of the closing links that ENet has
+// flushed, and reports whether it started any: the loop services the host
+// again at once to send them.
+func (h *host) checkFlushing() bool {
+	started := false
+	keep := h.flushing[:0]
+	for _, l := range h.flushing {
+		if !h.disconnectFlushed(l) {
+			keep = append(keep, l)
+		} else if !l.done {
+			started = true
+		}
+	}
+	clear(h.flushing[len(keep):])
+	h.flushing = keep
+	return started
 }
 
 // service runs enet_host_service until it has no more events, delivering
@@ -521,15 +571,15 @@ func (h *host) connected(slot uint32, data uint32) {
 	}
 	switch {
 	case data != ConnectData:
-		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectMismatch))
+		C.gn_disconnect(peer, C.uint32_t(DisconnectMismatch))
 		return
 	case h.shutdown:
-		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectRefused))
+		C.gn_disconnect(peer, C.uint32_t(DisconnectRefused))
 		return
 	}
 	l, err := h.newLink(peer)
 	if err != nil {
-		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectRefused))
+		C.gn_disconnect(peer, C.uint32_t(DisconnectRefused))
 		return
 	}
 	l.connected = true
@@ -539,7 +589,7 @@ func (h *host) connected(slot uint32, data uint32) {
 		return
 	}
 	if sink == nil {
-		C.enet_peer_disconnect(peer, C.enet_uint32(DisconnectRefused))
+		C.gn_disconnect(peer, C.uint32_t(DisconnectRefused))
 		h.finish(l, nil)
 		return
 	}

@@ -49,7 +49,7 @@ type link struct {
 	allIdx        int
 	connected     bool
 	closeWanted   bool // Close: flush, then disconnect
-	disconnecting bool // enet_peer_disconnect_later called
+	disconnecting bool // Close's disconnect started: waiting for the flush (h.flushing), or sent
 	done          bool
 	connectRes    chan error // dialed link: the outcome of the connect
 
@@ -184,8 +184,9 @@ func (l *link) Send(channel uint8, d transport.Delivery, payload []byte) error {
 func (l *link) Flush() { l.h.wake() }
 
 // Close hands everything queued to ENet, then disconnects once the peer
-// acknowledged it all (enet_peer_disconnect_later); the sink then sees
-// Closed(nil) and the peer io.EOF. Any goroutine; returns at once.
+// acknowledged it all (as enet_peer_disconnect_later does; see
+// host.disconnectFlushed); the sink then sees Closed(nil) and the peer
+// io.EOF. Any goroutine; returns at once.
 func (l *link) Close() {
 	l.mu.Lock()
 	was := l.closing

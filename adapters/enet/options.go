@@ -61,9 +61,10 @@ func (timeoutError) Error() string   { return "enet: peer timed out" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
-// Defaults of Options.
+// Defaults of Options, and the most peer slots ENet has.
 const (
-	DefaultPeerLimit       = 4095
+	DefaultPeerLimit       = 1024 + 64 // package net's DefaultMaxConns and its 64 half-open connections
+	MaxPeerLimit           = 4095      // ENET_PROTOCOL_MAXIMUM_PEER_ID
 	DefaultInFlight        = 1024
 	DefaultInFlightBytes   = 1 << 20
 	DefaultQueueLimit      = 64 << 20
@@ -88,11 +89,26 @@ type Options struct {
 	// must agree: a host without it drops compressed datagrams. Default off.
 	Compress bool
 	// PeerLimit is how many peers a listener serves at once (ENet's peer
-	// slots; a connect beyond it goes unanswered). ENet scans every slot
-	// on every service: with 4095 slots one enet_host_service costs about
-	// 37 µs on a 2-vCPU VM (2 µs with 256), which adds some 30 to 70 µs to
-	// a round trip; set it near the players you expect. Default and
-	// maximum 4095.
+	// slots; a connect beyond them goes unanswered and times out at the
+	// client). Default DefaultPeerLimit, 1088: package net's default
+	// MaxConns (1024) plus the 64 connections it lets handshake beyond
+	// it, so that a default server answers connection 1025 with "server
+	// full". Maximum MaxPeerLimit, 4095; raise it with MaxConns.
+	//
+	// Every slot costs on every service, whether a peer uses it or not:
+	// ENet walks all of them on each enet_host_service, and so does the
+	// adapter to find its next timer. On the 2-vCPU test VM one idle
+	// enet_host_service took 1.0 µs with 64 slots, 5.5 µs with 1024 and
+	// 11 µs with 4095 (hot caches; 12 to 37 µs in a running server), and a
+	// transport round trip (BenchmarkPingPong) had a median of 58 to 60 µs
+	// with 64, 66 to 76 µs with 1024 and 108 to 124 µs with 4095. Under
+	// load (cmd/enetload: 100 and 500 clients sending 20 chats a second)
+	// the server's CPU was the same with 1024 and 4095 slots within the
+	// noise; the slots cost latency, not throughput. The same VM could
+	// not hold 2000 clients at that rate at all (server and clients on 2
+	// vCPUs), so the old default of 4095 bought nothing there and cost
+	// every server some 40 µs a round trip. Set it near the players you
+	// expect.
 	PeerLimit int
 	// InFlight bounds the packets of one link that ENet holds (queued,
 	// sent and not yet acknowledged); the rest wait in Go. libenet 1.3.17
@@ -121,8 +137,8 @@ func (o *Options) withDefaults() (Options, error) {
 		c = *o
 	}
 	switch {
-	case c.PeerLimit < 0 || c.PeerLimit > DefaultPeerLimit:
-		return c, fmt.Errorf("enet: Options.PeerLimit %d outside 0…%d", c.PeerLimit, DefaultPeerLimit)
+	case c.PeerLimit < 0 || c.PeerLimit > MaxPeerLimit:
+		return c, fmt.Errorf("enet: Options.PeerLimit %d outside 0…%d", c.PeerLimit, MaxPeerLimit)
 	case c.InFlight < 0, c.InFlightBytes < 0, c.QueueLimit < 0:
 		return c, errors.New("enet: Options.InFlight, InFlightBytes and QueueLimit must not be negative")
 	case c.PeerTimeout < 0, c.ShutdownTimeout < 0:

@@ -135,10 +135,20 @@ int gn_timeout(gn_host *h, int maxWaitMs)
 	return (int)best;
 }
 
-// gn_service does the host's network work (enet_host_service with no event:
-// send, receive up to 256 datagrams, send acknowledgements; events wait in
-// the dispatch queue) and hands out every queued event, copying payloads
-// into buf, until the socket has nothing more.
+// gn_service does the host's network work (enet_host_service: send, receive
+// up to 256 datagrams, send acknowledgements; received packets wait in the
+// dispatch queue) and hands out every queued event, copying payloads into
+// buf, until the socket has nothing more.
+//
+// enet_host_service gets an event, not NULL: with NULL, ENet leaves a peer
+// whose connect completes in the pending states (CONNECTION_PENDING or
+// _SUCCEEDED) until enet_host_check_events dispatches it, and the packets
+// that came with or right after the connect acknowledgement in the same
+// receive pass fail the CONNECTED check: ENet drops the rest of each such
+// datagram unacknowledged, and the peer's first message (gonetic's hello)
+// arrives only when it is retransmitted, some 500 ms later. With an event,
+// ENet moves the peer to CONNECTED at once and returns the connect event
+// before it reads the next datagram.
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status)
 {
@@ -198,14 +208,24 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		if (serviced && batch < 256)
 			return n;
 		enet_uint32 before = h->host->totalReceivedPackets;
+		ENetEvent ev;
 		errno = 0;
-		if (enet_host_service(h->host, NULL, 0) < 0) {
+		int r = enet_host_service(h->host, &ev, 0);
+		if (r < 0) {
 			h->lastError = errno;
 			*status = GN_ERROR;
 			return n;
 		}
 		batch = h->host->totalReceivedPackets - before;
 		serviced = 1;
+		if (r > 0) {
+			h->pending = ev;
+			h->hasPending = 1;
+			// A connect or disconnect stops ENet's send or receive
+			// pass where it happened: service again once it is out.
+			if (ev.type != ENET_EVENT_TYPE_RECEIVE)
+				serviced = 0;
+		}
 	}
 }
 
@@ -282,6 +302,41 @@ void gn_link_pause(gn_link *l, int on)
 		p->totalWaitingData -= p->totalWaitingData < bump ? p->totalWaitingData : bump;
 		l->paused = 0;
 	}
+}
+
+// gn_flushed reports whether a connected peer has nothing queued, unsent or
+// unacknowledged (1: it may be disconnected; the test of
+// enet_peer_disconnect_later), and -1 when it is not connected any more
+// (ENet is ending it).
+int gn_flushed(ENetPeer *p)
+{
+	if (p->state != ENET_PEER_STATE_CONNECTED)
+		return -1;
+	return enet_list_empty(&p->outgoingCommands) && enet_list_empty(&p->sentReliableCommands);
+}
+
+// Bounds of the wait for the acknowledgement of a disconnect: ENet gives up
+// after GN_BYE_ATTEMPTS sends and GN_BYE_MIN ms, or after GN_BYE_MAX ms,
+// instead of the 5 to 30 s it allows any reliable command.
+enum { GN_BYE_ATTEMPTS = 8, GN_BYE_MIN = 200, GN_BYE_MAX = 2000 };
+
+// gn_disconnect is enet_peer_disconnect with a short wait for the
+// acknowledgement. Everything else of the link was acknowledged before (or
+// there was nothing), so all a lost disconnect costs is that the peer
+// learns of the end by its own timeout. And one can be lost for good: a
+// libenet peer that has queued its own disconnect and reads ours in the
+// same receive pass drops its own and does not acknowledge ours; waiting
+// for ENet's peer timeout then only delays this side's Closed by 5 s or
+// more.
+void gn_disconnect(ENetPeer *p, uint32_t data)
+{
+	enet_peer_disconnect(p, data);
+	if (p->state != ENET_PEER_STATE_DISCONNECTING)
+		return;
+	enet_uint32 limit = p->timeoutLimit < GN_BYE_ATTEMPTS ? p->timeoutLimit : GN_BYE_ATTEMPTS;
+	enet_uint32 lo = p->timeoutMinimum < GN_BYE_MIN ? p->timeoutMinimum : GN_BYE_MIN;
+	enet_uint32 hi = p->timeoutMaximum < GN_BYE_MAX ? p->timeoutMaximum : GN_BYE_MAX;
+	enet_peer_timeout(p, limit, lo, hi);
 }
 
 ENetPeer *gn_peer(gn_host *h, uint32_t slot) { return &h->host->peers[slot]; }

@@ -68,6 +68,8 @@ void gn_link_free(gn_link *l);
 void gn_link_pause(gn_link *l, int on);
 int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
                   uint64_t maxBytes, uint64_t *bytes, int *failed);
+int gn_flushed(ENetPeer *p);
+void gn_disconnect(ENetPeer *p, uint32_t data);
 ENetPeer *gn_peer(gn_host *h, uint32_t slot);
 uint32_t gn_slot(gn_host *h, ENetPeer *p);
 

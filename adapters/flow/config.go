@@ -30,9 +30,9 @@ const (
 	DefaultStationWindow    = 512 << 10
 	DefaultStationChunkSize = 16 << 10
 	// DefaultStationRate is the default Config.Rate of a Station, in bytes
-	// per second: on a 2-vCPU VM, flows at this rate leave the game's p99
-	// round trip within twice its idle value (adapters/flow's
-	// BenchmarkGameRTT); unlimited, they multiply it several times.
+	// per second: on a 2-vCPU VM with nothing else running, flows at this
+	// rate leave the game's p99 round trip within about twice its idle
+	// value (BenchmarkGameRTT); unlimited, they multiply it several times.
 	DefaultStationRate = 100_000_000
 	// DefaultMaxPacket is the default Config.MaxPacket.
 	DefaultMaxPacket = 16 << 20

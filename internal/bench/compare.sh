@@ -26,14 +26,15 @@ trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/gbench" ./cmd/gbench
 (cd "$SHARED" && make -s bin/tcpbench bin/enet_bench >/dev/null 2>&1 || make -s bin/tcpbench)
 TCPB=$SHARED/bin/tcpbench ENETB=$SHARED/bin/enet_bench
-SECTIONS=${*:-"tcp gotest $("$BIN/gbench" client -transport enet -n 0 -addr 127.0.0.1:1 2>&1 | grep -q 'unknown -transport' || echo enet)"}
+SECTIONS=${*:-"tcp gotest $("$BIN/gbench" client -transport enet -n 0 -addr 127.0.0.1:1 -timeout 1s 2>&1 | grep -q 'unknown -transport' || echo enet)"}
 RES=$BIN/results
 : >"$RES"
 port=7960
 pin0="taskset -c 0" pin1="taskset -c 1"
 command -v taskset >/dev/null || { pin0=""; pin1=""; }
 
-# pair SERVER_CMD... -- CLIENT_CMD...: run both, collect the client's RESULT lines
+# pair SERVER_CMD... -- CLIENT_CMD...: run both, collect the client's RESULT
+# lines (through the sed script in $RENAME, if set)
 pair() {
   local srv=() cli=() seen=0 a
   for a in "$@"; do
@@ -47,8 +48,12 @@ pair() {
     echo "FAILED: ${cli[*]}" >&2; cat "$BIN/client.log" "$BIN/server.log" >&2
   fi
   wait $spid 2>/dev/null || kill $spid 2>/dev/null || true
-  grep '^RESULT' "$BIN/client.log" >>"$RES" || true
+  grep '^RESULT' "$BIN/client.log" | sed -e "${RENAME:-}" >>"$RES" || true
 }
+
+# enet_bench names its figures enet.<label>.<figure>: file them as raw, and
+# its one-way packets per second as msgs_per_s, gbench's name.
+RAW_ENET='s/^RESULT enet\.\([^ ]*\)\.pps \([^ ]*\) pkt\/s/RESULT raw.enet.\1.msgs_per_s \2 msg\/s/; s/^RESULT enet\./RESULT raw.enet./'
 
 for r in $(seq "$ROUNDS"); do
   for s in $SECTIONS; do
@@ -62,14 +67,27 @@ for r in $(seq "$ROUNDS"); do
         pair $pin0 "$BIN/gbench" server -addr 127.0.0.1:$((port + 1)) -- $pin1 "$BIN/gbench" client -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" -label gonetic.tcp.pingpong_cpu01
         ;;
       enet)
+        # One-way: 19-byte reliable packets on channel 0, gonetic's chat_msg
+        # size; enet_bench batches 64 per service and caps ENet's queue.
         port=$((port + 2))
-        pair "$ENETB" server -p $port -T 60 -- "$ENETB" client -p $port -T 60 -m oneway -n "$N" -l raw.enet.oneway
+        RENAME=$RAW_ENET pair "$ENETB" server -p $port -T 60 -- "$ENETB" client -p $port -T 60 -m reliable -s 19 -n "$N" -l oneway
         pair "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode oneway -n "$N" -label gonetic.enet.oneway
-        for w in block busy; do
+        # Ping-pong: block = both wait in the kernel; busy = enet_bench spins
+        # on both sides, gbench -poll spins its client's Update(0) (its server
+        # and the adapter's goroutines still wait); busyclient = enet_bench
+        # with gbench's shape, a spinning client and a waiting server.
+        # gbench -poll runs with GOMAXPROCS=2: pinned to one CPU, Go would
+        # use one P, and the Update(0) loop, which never blocks, would leave
+        # the adapter's goroutines to preemption (10 ms): no run finishes.
+        for w in block busy busyclient; do
           port=$((port + 2))
-          poll=""; [ $w = busy ] && poll=-poll
-          pair $pin0 "$ENETB" server -p $port -w $w -T 60 -- $pin1 "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $w -l raw.enet.pingpong_${w}_cpu01
-          pair $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01
+          sw=$w cw=$w
+          [ $w = busyclient ] && { sw=block cw=busy; }
+          RENAME=$RAW_ENET pair $pin0 "$ENETB" server -p $port -w $sw -T 60 -- $pin1 "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_cpu01
+          [ $w = busyclient ] && continue
+          poll="" genv=""
+          [ $w = busy ] && { poll=-poll genv="env GOMAXPROCS=2"; }
+          pair $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01
         done
         ;;
       gotest)

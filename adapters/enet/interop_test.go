@@ -1,0 +1,210 @@
+//go:build cgo
+
+package enet_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+)
+
+// python is the system interpreter, which has python3-enet and
+// python3-msgpack (a PATH python3 may be another one).
+const python = "/usr/bin/python3"
+
+// interopChat is chat_msg(player, msg), the registry testdata/interop.py
+// knows.
+type interopChat struct {
+	Player string
+	Msg    string
+}
+
+func interopFactory() *message.Factory {
+	f := message.NewFactory(msgpack.New())
+	message.MustRegister[interopChat](f, message.Name("chat_msg"))
+	return f
+}
+
+// relayHandler reports the chats and the end of one server connection and
+// broadcasts every chat to the other connections.
+type relayHandler struct {
+	gnet.Handler
+	chats chan<- interopChat
+	gone  chan<- error
+}
+
+func (h *relayHandler) NetChatMsg(m interopChat) {
+	h.chats <- m
+	_ = h.Server().Broadcast(&m, h.Conn())
+}
+
+func (h *relayHandler) OnDisconnect(reason error) { h.gone <- reason }
+
+// clientHandler reports the chats a Go client receives.
+type clientHandler struct{ chats chan<- interopChat }
+
+func (h *clientHandler) NetChatMsg(m interopChat) { h.chats <- m }
+
+// loop calls Update until stop is closed; done is closed when it returns.
+func loop(u interface{ Update(time.Duration) error }) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			if err := u.Update(5 * time.Millisecond); err != nil {
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// TestPythonInterop runs testdata/interop.py, a client written from
+// docs/PROTOCOL.md with pyenet and msgpack, against a gonetic server over
+// ENet, next to a Go client: the Python client completes the handshake
+// (with a registry hash it computes), its chat reaches the server and,
+// relayed, the Go client; the Go client's chat reaches Python; Python's
+// bye ends its connection with its reason.
+func TestPythonInterop(t *testing.T) {
+	if err := exec.Command(python, "-c", "import enet, msgpack").Run(); err != nil {
+		t.Skipf("needs %s with the enet and msgpack modules (Debian: python3-enet, python3-msgpack): %v", python, err)
+	}
+	tr, err := enet.New(&enet.Options{PeerLimit: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverChats, gone := make(chan interopChat, 16), make(chan error, 16)
+	s, err := gnet.Listen(gnet.ServerConfig{
+		Config: gnet.Config{Factory: interopFactory(), Transport: tr},
+		Addr:   "127.0.0.1:0",
+		NewHandler: func() any {
+			return &relayHandler{chats: serverChats, gone: gone}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stopServer := loop(s)
+	defer stopServer()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: interopFactory(), Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	clientChats := make(chan interopChat, 16)
+	goConn, err := c.Dial(ctx, s.Addr(), &clientHandler{chats: clientChats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopClient := loop(c)
+	defer stopClient()
+
+	_, port, _ := strings.Cut(s.Addr(), ":")
+	cmd := exec.CommandContext(ctx, python, "testdata/interop.py", "127.0.0.1", port)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var transcript []string
+	// next returns Python's next line that has prefix, after logging the
+	// lines before it; it fails the test if Python ends or fails first.
+	next := func(prefix string) string {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("python ended before %q:\n%s\nstderr:\n%s", prefix, strings.Join(transcript, "\n"), stderr.String())
+				}
+				transcript = append(transcript, l)
+				if strings.HasPrefix(l, "FAIL") {
+					t.Fatalf("python: %s\n%s\nstderr:\n%s", l, strings.Join(transcript, "\n"), stderr.String())
+				}
+				if strings.HasPrefix(l, prefix) {
+					return l
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %q from python:\n%s", prefix, strings.Join(transcript, "\n"))
+			}
+		}
+	}
+	waitChat := func(ch <-chan interopChat, who string) interopChat {
+		t.Helper()
+		select {
+		case m := <-ch:
+			return m
+		case <-ctx.Done():
+			t.Fatalf("%s got no chat; python said:\n%s", who, strings.Join(transcript, "\n"))
+		}
+		return interopChat{}
+	}
+
+	next("got welcome")
+	if l := next("sent chat_msg"); !strings.HasSuffix(l, "93 01 a2 70 79 b1 68 65 6c 6c 6f 20 66 72 6f 6d 20 70 79 74 68 6f 6e") {
+		t.Errorf("python's chat_msg bytes: %s", l)
+	}
+	if m := waitChat(serverChats, "the server"); m != (interopChat{"py", "hello from python"}) {
+		t.Fatalf("the server got %+v from python", m)
+	}
+	if m := waitChat(clientChats, "the Go client"); m != (interopChat{"py", "hello from python"}) {
+		t.Fatalf("the Go client got %+v relayed from python", m)
+	}
+	if err := goConn.Send(&interopChat{"go", "hello from go"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := waitChat(serverChats, "the server"); m != (interopChat{"go", "hello from go"}) {
+		t.Fatalf("the server got %+v from the Go client", m)
+	}
+	if l := next("got chat_msg"); !strings.Contains(l, "{'player': 'go', 'msg': 'hello from go'} on channel 0") {
+		t.Errorf("python got %s", l)
+	}
+	next("enet disconnected by the server: data 1")
+	next("OK")
+	for l := range lines {
+		transcript = append(transcript, l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, stderr.String())
+	}
+	select {
+	case reason := <-gone:
+		var de *gnet.DisconnectError
+		if !errors.As(reason, &de) || !de.Remote || de.Reason != "python done" {
+			t.Errorf("the server saw python leave with %#v, want its bye's reason", reason)
+		}
+	case <-ctx.Done():
+		t.Fatal("the server did not see python leave")
+	}
+	t.Logf("python's transcript:\n%s", strings.Join(transcript, "\n"))
+}

@@ -1,0 +1,38 @@
+//go:build cgo
+
+package main
+
+import (
+	"os"
+	"strconv"
+
+	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// The ENet adapter needs cgo and libenet, so it registers itself here.
+//
+// Options are the defaults but for QueueLimit: the oneway client backs off
+// only on tcp.ErrQueueFull, and its default 2,000,000 chats (35 bytes each
+// against the limit) would overflow enet's 64 MiB and end the run with
+// enet.ErrQueueFull; with 1 GiB the link queues what ENet cannot take yet
+// in Go, which the adapter hands to ENet in bounded batches anyway.
+// GBENCH_ENET_PEERLIMIT sets Options.PeerLimit (default enet.DefaultPeerLimit), to measure
+// what the listener's slot count costs.
+func init() {
+	transports["enet"] = func() transport.Transport {
+		opts := &enet.Options{QueueLimit: 1 << 30}
+		if s := os.Getenv("GBENCH_ENET_PEERLIMIT"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				fail("GBENCH_ENET_PEERLIMIT: %v", err)
+			}
+			opts.PeerLimit = n
+		}
+		tr, err := enet.New(opts)
+		if err != nil {
+			fail("%v", err)
+		}
+		return tr
+	}
+}
