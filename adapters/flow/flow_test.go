@@ -723,7 +723,7 @@ func TestGameMessagesNotStarved(t *testing.T) {
 	forEach(t, func(t *testing.T, c carrier) {
 		e := c.new(t, Config{}, Config{})
 		if !e.shared {
-			t.Skip("game messages share Station connections only")
+			return // the dedicated listener carries no game messages: nothing to starve
 		}
 		mid := make(chan struct{})
 		e.handle("bulk", func(f *Flow, r *Reply) (any, error) {

@@ -100,7 +100,7 @@ func TestStream(t *testing.T) {
 
 func TestStreamENet(t *testing.T) {
 	if _, err := enet.New(nil); err != nil {
-		t.Skipf("no ENet here: %v", err)
+		t.Skipf("no ENet here (the ENet adapter needs cgo and libenet): %v", err)
 	}
 	o := defaults()
 	o.transport = "enet"
