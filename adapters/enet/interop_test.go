@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -170,6 +171,12 @@ func TestPythonInterop(t *testing.T) {
 		return interopChat{}
 	}
 
+	// Python computed the hash from the documented text; it is the
+	// server's, and the example of docs/PROTOCOL.md.
+	hash := interopFactory().Hash()
+	if l := next("sent hello"); !strings.Contains(l, fmt.Sprintf("hash %x,", hash[:])) || !strings.Contains(l, "hash aaf82e067dba19eb5795738e6507e113,") {
+		t.Errorf("python's hello: %s; the registry's hash is %x", l, hash[:])
+	}
 	next("got welcome")
 	if l := next("sent chat_msg"); !strings.HasSuffix(l, "93 01 a2 70 79 b1 68 65 6c 6c 6f 20 66 72 6f 6d 20 70 79 74 68 6f 6e") {
 		t.Errorf("python's chat_msg bytes: %s", l)

@@ -101,14 +101,16 @@ type Options struct {
 	// enet_host_service took 1.0 µs with 64 slots, 5.5 µs with 1024 and
 	// 11 µs with 4095 (hot caches; 12 to 37 µs in a running server), and a
 	// transport round trip (BenchmarkPingPong) had a median of 58 to 60 µs
-	// with 64, 66 to 76 µs with 1024 and 108 to 124 µs with 4095. Under
-	// load (cmd/enetload: 100 and 500 clients sending 20 chats a second)
-	// the server's CPU was the same with 1024 and 4095 slots within the
-	// noise; the slots cost latency, not throughput. The same VM could
-	// not hold 2000 clients at that rate at all (server and clients on 2
-	// vCPUs), so the old default of 4095 bought nothing there and cost
-	// every server some 40 µs a round trip. Set it near the players you
-	// expect.
+	// with 64 slots, 66 to 76 µs with 1024 and 108 to 124 µs with 4095.
+	// Under load (cmd/enetload, clients sending 20 chats a second, the
+	// server echoing them) the server process used 17, 46 and 62 % of a
+	// CPU for 100, 500 and 1000 clients with 1088 slots, and 19, 53 and
+	// 66 % with 4095: the slots cost latency more than throughput (most of
+	// a busy server's CPU goes to the kernel's UDP and scheduling work).
+	// The VM could not hold 2000 clients at that rate at all (about 500
+	// stayed connected: the clients' processes took the rest of the 2
+	// vCPUs), so a default of 4095 bought nothing there and cost every
+	// server some 40 µs a round trip. Set it near the players you expect.
 	PeerLimit int
 	// InFlight bounds the packets of one link that ENet holds (queued,
 	// sent and not yet acknowledged); the rest wait in Go. libenet 1.3.17

@@ -7,7 +7,8 @@
 //	enetload [-n 100,500,1000,2000] [-peerlimit 0] [-d 20s] [-rate 20]
 //	         [-procs 2] [-echo] [-connect 60s]
 //
-// For each N (and each -peerlimit, 0 being the adapter's default), this
+// For each N (and each -peerlimit, 0 being the adapter's default, or
+// enet.MaxPeerLimit for more clients than the default allows), this
 // process listens on 127.0.0.1 with the ENet adapter and calls Update(0)
 // at 60 Hz from a time.Ticker, timing each call. It starts -procs client
 // processes (this program, "enetload clients") that open N connections
@@ -65,7 +66,7 @@ func main() {
 		return
 	}
 	counts := flag.String("n", "100,500,1000,2000", "comma-separated client counts")
-	limits := flag.String("peerlimit", "0", "comma-separated enet.Options.PeerLimit values for the server (0: the default); runs where it is below N are skipped")
+	limits := flag.String("peerlimit", "0", "comma-separated enet.Options.PeerLimit values for the server (0: the default, or the maximum when N is above it); runs where it is below N are skipped")
 	dur := flag.Duration("d", 20*time.Second, "measurement time of each run")
 	rate := flag.Int("rate", 20, "chat messages per second per client")
 	procs := flag.Int("procs", 2, "client processes")
@@ -84,13 +85,15 @@ func main() {
 				fail("-n: bad count %q", ns)
 			}
 			eff := limit
-			if eff == 0 {
+			if eff == 0 && n > enet.DefaultPeerLimit {
+				eff = enet.MaxPeerLimit
+			} else if eff == 0 {
 				eff = enet.DefaultPeerLimit
 			}
 			if eff < n {
 				continue
 			}
-			r := run(n, limit, *rate, *procs, *echo, *dur, *connect)
+			r := run(n, eff, *rate, *procs, *echo, *dur, *connect)
 			fmt.Println(r.line())
 			rows = append(rows, r)
 		}
@@ -118,21 +121,14 @@ type result struct {
 
 func (r result) line() string {
 	return fmt.Sprintf("RESULT n=%d peerlimit=%d connected=%d-%d chats_per_s=%.0f server_cpu=%.1f%% updates=%d update_p50=%v update_p99=%v update_max=%v echo_rtt_p50=%v echo_rtt_p99=%v client_cpu=%.1f%% client_sent=%d client_echoed=%d",
-		r.n, r.limitOrDefault(), r.minConn, r.maxConn, r.chatsPerS, 100*r.cpu, r.updates, r.p50, r.p99, r.maxUpd, r.rttP50, r.rttP99, 100*r.clientCPU, r.clientSent, r.clEch)
-}
-
-func (r result) limitOrDefault() int {
-	if r.limit == 0 {
-		return enet.DefaultPeerLimit
-	}
-	return r.limit
+		r.n, r.limit, r.minConn, r.maxConn, r.chatsPerS, 100*r.cpu, r.updates, r.p50, r.p99, r.maxUpd, r.rttP50, r.rttP99, 100*r.clientCPU, r.clientSent, r.clEch)
 }
 
 func (r result) row() string {
 	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 	return fmt.Sprintf("| %d | %d | %d–%d | %.0f | %.0f %% | %s | %s | %s | %s / %s | %.0f %% |",
-		r.n, r.limitOrDefault(), r.minConn, r.maxConn, r.chatsPerS, 100*r.cpu, us(r.p50), us(r.p99), us(r.maxUpd), ms(r.rttP50), ms(r.rttP99), 100*r.clientCPU)
+		r.n, r.limit, r.minConn, r.maxConn, r.chatsPerS, 100*r.cpu, us(r.p50), us(r.p99), us(r.maxUpd), ms(r.rttP50), ms(r.rttP99), 100*r.clientCPU)
 }
 
 func cpuTime() time.Duration {
