@@ -60,10 +60,12 @@ type Conn struct {
 
 	// Read and written only by the goroutine in Update.
 	table       *handler.Table
-	peerReason  string    // the reason the peer gave in bye or refuse
-	refused     bool      // the peer refused our handshake
-	failure     error     // a local protocol failure that closed the link
-	deadline    time.Time // handshake deadline
+	peerReason  string     // the reason the peer gave in bye or refuse
+	peerBye     bool       // the peer said bye
+	early       []earlyMsg // messages that overtook the welcome (client)
+	refused     bool       // the peer refused our handshake
+	failure     error      // a local protocol failure that closed the link
+	deadline    time.Time  // handshake deadline
 	everOpened  bool
 	closeReason error // what OnDisconnect got
 	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued

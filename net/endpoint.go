@@ -181,12 +181,40 @@ func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
 		e.control(c, state, ctl)
 		return
 	}
-	if state != Open {
-		if state == Handshaking {
-			e.fail(c, errors.New("gonetic: message before the handshake finished"))
+	switch {
+	case state == Handshaking && !e.isServer:
+		// On adapters that order each channel apart (ENet), a message on
+		// another channel can overtake the server's welcome: keep it for
+		// when the welcome comes.
+		if len(c.early) >= maxEarly {
+			e.fail(c, fmt.Errorf("gonetic: more than %d messages before the server's welcome", maxEarly))
+			return
 		}
-		return // Closing: what the peer sent after we said bye is dropped
+		c.early = append(c.early, earlyMsg{channel, append([]byte(nil), p...)})
+		return
+	case state == Handshaking:
+		e.fail(c, errors.New("gonetic: message before the handshake finished"))
+		return
+	case state == Closing && c.peerReason == "" && !c.peerBye:
+		return // we said bye: what the peer sends now is not wanted
 	}
+	// Open, or the peer said bye: a message on another channel may still
+	// arrive after its bye, and it was sent before it.
+	e.dispatch(c, p)
+}
+
+// maxEarly bounds the messages a client keeps before the welcome.
+const maxEarly = 1024
+
+// earlyMsg is a message that overtook the welcome.
+type earlyMsg struct {
+	channel uint8
+	payload []byte
+}
+
+// dispatch decodes one message and hands it to its handler and the event
+// queue.
+func (e *endpoint) dispatch(c *Conn, p []byte) {
 	t, err := e.dec.Begin(p)
 	if err != nil {
 		e.fail(c, err)
@@ -246,6 +274,7 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 	case ctlBye:
 		c.mu.Lock()
 		c.peerReason = ctl.reason
+		c.peerBye = true
 		if c.state == Open || c.state == Handshaking {
 			c.state = Closing
 			c.link.Close()
@@ -304,6 +333,14 @@ func (e *endpoint) opened(c *Conn) {
 	}
 	if c.table.OnConnect != nil {
 		c.table.OnConnect()
+	}
+	early := c.early
+	c.early = nil
+	for _, m := range early {
+		if c.State() != Open {
+			break
+		}
+		e.dispatch(c, m.payload)
 	}
 }
 

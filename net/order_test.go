@@ -1,0 +1,62 @@
+package net
+
+import (
+	"testing"
+
+	"github.com/gonetic/gonetic/handler"
+	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// nullLink is a link that goes nowhere, for driving an endpoint by hand.
+type nullLink struct{}
+
+func (nullLink) Send(uint8, transport.Delivery, []byte) error { return nil }
+func (nullLink) Flush()                                       {}
+func (nullLink) Close()                                       {}
+func (nullLink) Abort()                                       {}
+func (nullLink) RemoteAddr() string                           { return "null:0" }
+func (nullLink) Stats() transport.Stats                       { return transport.Stats{} }
+
+type seqMsg struct{ N int }
+
+// ENet orders each channel apart: a message on channel 1 can overtake the
+// welcome on channel 0, or arrive after the peer's bye. Neither may be lost.
+func TestMessagesAcrossChannelsAroundHandshakeAndBye(t *testing.T) {
+	f := NewFactory()
+	message.MustRegister[seqMsg](f, message.Channel(1))
+	cli, err := NewClient(ClientConfig{Config: Config{Factory: f, PingInterval: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var got []int
+	if err := On(cli, func(_ *Conn, m seqMsg) { got = append(got, m.N) }); err != nil {
+		t.Fatal(err)
+	}
+	e := cli.e
+	c := e.newConn("null:0", Handshaking)
+	c.link = nullLink{}
+	if c.table, err = handler.Bind(nil, f); err != nil {
+		t.Fatal(err)
+	}
+	pack := func(n int) []byte {
+		b, err := f.Pack(seqMsg{n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	w := ctlCodec.NewWriter()
+	e.receive(c, 1, pack(1)) // overtook the welcome
+	if len(got) != 0 || c.State() != Handshaking {
+		t.Fatalf("before the welcome: got %v, state %v", got, c.State())
+	}
+	e.receive(c, 0, appendControl(w, nil, control{kind: ctlWelcome, version: ProtocolVersion}))
+	e.receive(c, 1, pack(2))
+	e.receive(c, 0, appendControl(w, nil, control{kind: ctlBye, reason: "leaving"}))
+	e.receive(c, 1, pack(3)) // sent before the bye, on another channel
+	if c.State() != Closing || len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 3 {
+		t.Fatalf("got %v, state %v; want [1 2 3], closing", got, c.State())
+	}
+}
