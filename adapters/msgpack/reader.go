@@ -292,26 +292,9 @@ func readBlob(b []byte, p int, want string) (body []byte, end int, err error) {
 // readArray reads an array header at b[p:]: the count and the position of
 // the first value.
 func readArray(b []byte, p int) (n, end int, err error) {
-	if p >= len(b) {
-		return 0, p, errEOF("array")
-	}
-	c := b[p]
-	var h int
-	switch {
-	case c&0xf0 == 0x90:
-		n, h = int(c&0x0f), 1
-	case c == 0xdc || c == 0xdd:
-		size := 2
-		if c == 0xdd {
-			size = 4
-		}
-		var ok bool
-		if n, ok = readLength(b, p, size); !ok {
-			return 0, p, errShort("array header", size, len(b)-p-1)
-		}
-		h = 1 + size
-	default:
-		return 0, p, errType("array", c)
+	n, h, err := readCount(b, p, "array", 0x90, 0xdc)
+	if err != nil {
+		return 0, p, err
 	}
 	if have := len(b) - p - h; n > have { // every value takes a byte at least
 		return 0, p, errorf(ErrTruncated, "truncated array: %d values need %d bytes at least, have %d", n, n, have)
@@ -322,31 +305,39 @@ func readArray(b []byte, p int) (n, end int, err error) {
 // readMap reads a map header at b[p:]: the number of pairs and the position
 // of the first key.
 func readMap(b []byte, p int) (n, end int, err error) {
-	if p >= len(b) {
-		return 0, p, errEOF("map")
-	}
-	c := b[p]
-	var h int
-	switch {
-	case c&0xf0 == 0x80:
-		n, h = int(c&0x0f), 1
-	case c == 0xde || c == 0xdf:
-		size := 2
-		if c == 0xdf {
-			size = 4
-		}
-		var ok bool
-		if n, ok = readLength(b, p, size); !ok {
-			return 0, p, errShort("map header", size, len(b)-p-1)
-		}
-		h = 1 + size
-	default:
-		return 0, p, errType("map", c)
+	n, h, err := readCount(b, p, "map", 0x80, 0xde)
+	if err != nil {
+		return 0, p, err
 	}
 	if have := len(b) - p - h; n > have/2 { // every pair takes two bytes at least
 		return 0, p, errorf(ErrTruncated, "truncated map: %d pairs need %d bytes at least, have %d", n, 2*uint64(n), have)
 	}
 	return n, p + h, nil
+}
+
+// readCount reads the header of an array or a map at b[p:]: fix is the
+// fix-size form's high nibble (count in the low one), c16 the 16-bit form
+// and c16+1 the 32-bit form. It returns the count and the header's length.
+func readCount(b []byte, p int, what string, fix, c16 byte) (n, h int, err error) {
+	if p >= len(b) {
+		return 0, 0, errEOF(what)
+	}
+	switch c := b[p]; {
+	case c&0xf0 == fix:
+		return int(c & 0x0f), 1, nil
+	case c == c16 || c == c16+1:
+		size := 2
+		if c == c16+1 {
+			size = 4
+		}
+		n, ok := readLength(b, p, size)
+		if !ok {
+			return 0, 0, errShort(what+" header", size, len(b)-p-1)
+		}
+		return n, 1 + size, nil
+	default:
+		return 0, 0, errType(what, c)
+	}
 }
 
 // skip returns the position after the value at b[p:], which is depth
