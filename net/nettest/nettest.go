@@ -705,6 +705,23 @@ func newRawSink() *rawSink {
 func (s *rawSink) Receive(_ uint8, p []byte) { s.payloads <- append([]byte(nil), p...) }
 func (s *rawSink) Closed(err error)          { s.closed <- err }
 
+// handMadePeer dials addr on a bare link of the adapter and sends the
+// hello of registry f by hand, as a client in another language would. The
+// link is aborted when the test ends.
+func handMadePeer(ctx context.Context, t *testing.T, a Adapter, addr string, f *message.Factory) (transport.Link, *rawSink) {
+	t.Helper()
+	sink := newRawSink()
+	link, err := a.New(t).Dial(ctx, addr, transport.Config{Channels: f.Channels()}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Abort)
+	if err := link.Send(0, transport.Reliable, Hello(f)); err != nil {
+		t.Fatal(err)
+	}
+	return link, sink
+}
+
 // Hello builds the handshake payload of docs/PROTOCOL.md for registry f.
 func Hello(f *message.Factory) []byte {
 	w := msgpack.New().NewWriter()
@@ -737,15 +754,7 @@ func testBadInput(t *testing.T, a Adapter) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
 	defer cancel()
-	sink := newRawSink()
-	link, err := a.New(t).Dial(ctx, s.Addr(), transport.Config{Channels: f.Channels()}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer link.Abort()
-	if err := link.Send(0, transport.Reliable, Hello(f)); err != nil {
-		t.Fatal(err)
-	}
+	link, sink := handMadePeer(ctx, t, a, s.Addr(), f)
 	next := func() []byte {
 		t.Helper()
 		for {
@@ -813,15 +822,7 @@ func testKeepAlive(t *testing.T, a Adapter) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
 	defer cancel()
-	sink := newRawSink()
-	link, err := a.New(t).Dial(ctx, s.Addr(), transport.Config{Channels: f.Channels()}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer link.Abort()
-	if err := link.Send(0, transport.Reliable, Hello(f)); err != nil {
-		t.Fatal(err)
-	}
+	_, sink := handMadePeer(ctx, t, a, s.Addr(), f)
 	var bye string
 	Pump(t, func() bool {
 		for {
