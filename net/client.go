@@ -131,20 +131,7 @@ func (c *Client) Factory() *message.Factory { return c.e.factory }
 // delivered first) and runs Update until all have ended or ctx is done,
 // then closes the client. Call it from the goroutine that calls Update.
 func (c *Client) Shutdown(ctx context.Context, reason string) error {
-	if c.e.closed.Load() {
-		return nil
-	}
-	c.e.closeAll(reason)
-	for c.e.live() > 0 {
-		if err := ctx.Err(); err != nil {
-			c.Close()
-			return fmt.Errorf("gonetic: shutdown: %d connections still closing: %w", c.e.live(), err)
-		}
-		if err := c.e.update(10 * time.Millisecond); err != nil {
-			break
-		}
-	}
-	return c.Close()
+	return c.e.shutdown(ctx, reason, c.Close)
 }
 
 // Close drops every connection at once, without delivering what is

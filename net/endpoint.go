@@ -1,6 +1,7 @@
 package net
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -463,8 +464,28 @@ func (e *endpoint) bind(c *Conn, h any) error {
 	return nil
 }
 
-// shutdown closes every connection gracefully and waits for the ends, by
-// running Update, until ctx is done.
+// shutdown disconnects every connection with reason and runs Update until
+// all have ended or ctx is done; then it calls closeFn (Server.Close or
+// Client.Close).
+func (e *endpoint) shutdown(ctx context.Context, reason string, closeFn func() error) error {
+	if e.closed.Load() {
+		return nil
+	}
+	e.closeAll(reason)
+	for e.live() > 0 {
+		if err := ctx.Err(); err != nil {
+			n := e.live()
+			_ = closeFn()
+			return fmt.Errorf("gonetic: shutdown: %d connections still closing: %w", n, err)
+		}
+		if err := e.update(10 * time.Millisecond); err != nil {
+			break
+		}
+	}
+	return closeFn()
+}
+
+// closeAll disconnects every connection with reason.
 func (e *endpoint) closeAll(reason string) {
 	e.mu.Lock()
 	all := make([]*Conn, 0, len(e.conns))

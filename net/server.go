@@ -175,20 +175,7 @@ func (s *Server) Broadcast(msg any, exclude *Conn) error {
 // have ended or ctx is done; then it closes the server. Call it from the
 // goroutine that calls Update: handlers get their OnDisconnect.
 func (s *Server) Shutdown(ctx context.Context, reason string) error {
-	if s.e.closed.Load() {
-		return nil
-	}
-	s.e.closeAll(reason)
-	for s.e.live() > 0 {
-		if err := ctx.Err(); err != nil {
-			s.Close()
-			return fmt.Errorf("gonetic: shutdown: %d connections still closing: %w", s.e.live(), err)
-		}
-		if err := s.e.update(10 * time.Millisecond); err != nil {
-			break
-		}
-	}
-	return s.Close()
+	return s.e.shutdown(ctx, reason, s.Close)
 }
 
 // Close closes the server at once: connections are dropped without
