@@ -222,46 +222,34 @@ func (e *endpoint) dispatch(c *Conn, p []byte) {
 		return
 	}
 	c.msgsIn.Add(1)
-	if call := c.table.Call(t.ID()); call != nil {
-		if err := call(e.dec.Reader()); err != nil {
-			e.fail(c, err)
-			return
-		}
-		if e.events == nil {
-			if err := e.dec.Finish(); err != nil {
-				e.fail(c, err)
-			}
-			return
-		}
-		t, _ = e.dec.Begin(p) // decode again for the event
-	} else if f := e.funcs[t.ID()-1]; f != nil {
-		e.funcConn = c
-		err := f(e.dec.Reader())
-		e.funcConn = nil
-		if err != nil {
-			e.fail(c, err)
-			return
-		}
-		if e.events == nil {
-			if err := e.dec.Finish(); err != nil {
-				e.fail(c, err)
-			}
-			return
-		}
-		t, _ = e.dec.Begin(p)
-	} else if c.table.OnReceive == nil && e.events == nil {
-		// Nobody wants it, but it must still be a valid message.
-		if _, err := e.dec.Rest(t); err != nil {
-			e.fail(c, err)
-		}
-		return
+	// The handler's method for the type, else an On function for it.
+	call := c.table.Call(t.ID())
+	if call == nil {
+		call = e.funcs[t.ID()-1]
 	}
+	if call != nil {
+		e.funcConn = c
+		err := call(e.dec.Reader())
+		e.funcConn = nil
+		if err == nil && e.events == nil {
+			err = e.dec.Finish()
+		}
+		if err != nil || e.events == nil {
+			if err != nil {
+				e.fail(c, err)
+			}
+			return
+		}
+		t, _ = e.dec.Begin(p) // decode again, boxed, for the event
+	}
+	// Decode the boxed value for OnReceive and the event; with neither, the
+	// message must still be valid.
 	msg, err := e.dec.Rest(t)
 	if err != nil {
 		e.fail(c, err)
 		return
 	}
-	if c.table.Call(t.ID()) == nil && e.funcs[t.ID()-1] == nil && c.table.OnReceive != nil {
+	if call == nil && c.table.OnReceive != nil {
 		c.table.OnReceive(msg)
 	}
 	if e.events != nil {
