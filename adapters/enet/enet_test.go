@@ -275,12 +275,12 @@ func TestSendReceiveBothWays(t *testing.T) {
 	}
 	verify("c", sv.s)
 	verify("s", cs)
+	sv.s.mu.Lock()
+	before := sv.s.n // counted before the Send: the payload may arrive at once
+	sv.s.mu.Unlock()
 	if err := cl.Send(0, transport.Reliable, nil); err != nil {
 		t.Fatal(err)
 	}
-	sv.s.mu.Lock()
-	before := sv.s.n
-	sv.s.mu.Unlock()
 	if m := sv.s.waitN(before + 1)[before]; len(m.p) != 0 || m.ch != 0 {
 		t.Errorf("empty payload arrived as %d bytes on %d", len(m.p), m.ch)
 	}
