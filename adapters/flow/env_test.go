@@ -291,3 +291,16 @@ func collect(results func(func(Packet, error) bool)) (msgs [][]byte, final Packe
 	}
 	return msgs, Packet{}, errors.New("result ended without final value or error")
 }
+
+// waitFor fails the test if cond does not become true within deadline. It
+// is for state that no channel announces; it yields between checks.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
+	}
+}

@@ -265,6 +265,50 @@ func TestHandlerErrorStopsProducer(t *testing.T) {
 	})
 }
 
+// The handler's messages sent before its error reach the caller before the
+// error, even when the error arrived before the caller read them.
+func TestRepliesBeforeHandlerError(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		e.handle("fail", func(f *Flow, r *Reply) (any, error) {
+			for i := range 3 {
+				if err := r.Send([]byte{byte(i)}); err != nil {
+					return nil, err
+				}
+			}
+			return nil, errors.New("the disk is on fire")
+		})
+		s, err := e.caller.session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		var end error
+		for p, err := range Call(context.Background(), e.caller, Request{Name: "fail"}, iter.Seq[[]byte](nil)) {
+			if err != nil {
+				end = err
+				break
+			}
+			if len(got) == 0 {
+				// Wait until the handler's failure arrived: the flow is
+				// over at this end, with two replies still queued.
+				waitFor(t, "the handler's failure to arrive", func() bool {
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					return len(s.flows) == 0
+				})
+			}
+			got = append(got, p.Bytes()[0])
+		}
+		if !bytes.Equal(got, []byte{0, 1, 2}) {
+			t.Fatalf("got replies %v before the error, want [0 1 2]", got)
+		}
+		if !errors.Is(end, ErrHandler) || !strings.Contains(end.Error(), "the disk is on fire") {
+			t.Fatalf("flow ended with %v, want the handler's error", end)
+		}
+	})
+}
+
 func TestHandlerPanic(t *testing.T) {
 	forEach(t, func(t *testing.T, c carrier) {
 		e := c.new(t, Config{}, Config{})

@@ -201,11 +201,14 @@ func (f *flowState) hasEnd() bool {
 	return f.in.ended
 }
 
-// take waits for the next item.
+// take waits for the next item. A flow that ended at this end returns its
+// error at once, dropping what is queued, except on the opener's side when
+// the peer ended it (the handler failed): the handler's messages that came
+// before its failure are read first, in the order they were sent.
 func (f *flowState) take() (inItem, error) {
 	in := &f.in
 	for {
-		if f.isDone() {
+		if f.isDone() && !(f.opener && f.err != nil && f.err.Remote) {
 			return inItem{}, f.endErr()
 		}
 		in.mu.Lock()
@@ -217,6 +220,9 @@ func (f *flowState) take() (inItem, error) {
 			return it, nil
 		}
 		in.mu.Unlock()
+		if f.isDone() {
+			return inItem{}, f.endErr()
+		}
 		select {
 		case <-in.ready:
 		case <-f.done:
