@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // Client connects to one or more servers.
@@ -65,6 +66,9 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 			// Disconnect or Close came first.
 			link.Abort()
 			return
+		}
+		if p, ok := link.(transport.Poller); ok {
+			e.addPoller(p) // until closed1
 		}
 		conn.state = Handshaking
 		hash := e.factory.Hash()

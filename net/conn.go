@@ -268,6 +268,8 @@ func (c *Conn) Stats() Stats {
 // adapter reports for Update.
 type connSink Conn
 
+var _ transport.TrySink = (*connSink)(nil)
+
 func (s *connSink) Receive(channel uint8, payload []byte) {
 	c := (*Conn)(s)
 	c.heard.Add(1)
@@ -276,6 +278,22 @@ func (s *connSink) Receive(channel uint8, payload []byte) {
 		return
 	}
 	c.ep.inbox.push(c, itemPayload, channel, payload)
+}
+
+// TryReceive is Receive that reports false instead of waiting for room in
+// the inbox (transport.TrySink).
+func (s *connSink) TryReceive(channel uint8, payload []byte) bool {
+	c := (*Conn)(s)
+	if kind := pingKind(payload); kind != "" {
+		c.heard.Add(1)
+		c.pingPong(kind, payload)
+		return true
+	}
+	if !c.ep.inbox.tryPush(c, channel, payload) {
+		return false
+	}
+	c.heard.Add(1)
+	return true
 }
 
 // pingPong answers a ping, or takes the RTT from a pong, on the adapter's

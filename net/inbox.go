@@ -53,10 +53,31 @@ func newInbox(limit int) *inbox {
 // inbox holds more than its limits, which stops the adapter reading.
 func (in *inbox) push(c *Conn, kind itemKind, channel uint8, payload []byte) {
 	in.mu.Lock()
-	for kind == itemPayload && len(in.items) > 0 && !in.closed &&
-		(len(in.data)+len(payload) > in.limit || len(in.items) >= maxItems) {
+	for kind == itemPayload && in.fullLocked(len(payload)) {
 		in.space.Wait()
 	}
+	in.appendLocked(c, kind, channel, payload)
+}
+
+// tryPush queues a payload as push does, or reports false at once when
+// push would wait.
+func (in *inbox) tryPush(c *Conn, channel uint8, payload []byte) bool {
+	in.mu.Lock()
+	if in.fullLocked(len(payload)) {
+		in.mu.Unlock()
+		return false
+	}
+	in.appendLocked(c, itemPayload, channel, payload)
+	return true
+}
+
+// fullLocked reports whether a payload of n bytes must wait for room.
+func (in *inbox) fullLocked(n int) bool {
+	return len(in.items) > 0 && !in.closed && (len(in.data)+n > in.limit || len(in.items) >= maxItems)
+}
+
+// appendLocked queues an item, unlocks, and wakes Update if it may sleep.
+func (in *inbox) appendLocked(c *Conn, kind itemKind, channel uint8, payload []byte) {
 	if in.closed {
 		in.mu.Unlock()
 		return

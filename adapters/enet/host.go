@@ -49,7 +49,12 @@ type host struct {
 	done       chan struct{}  // closed when run returns
 	delivering sync.WaitGroup // the links' deliver goroutines
 
-	// Owned by the run goroutine.
+	// svc is held by whoever services the host: the run goroutine for a
+	// round of its loop, or a Poll (net's Update) that found it free. The
+	// fields below and every ENet call are under it.
+	svc        sync.Mutex
+	sleepUntil time.Time // the run goroutine's read deadline while it sleeps; zero: none
+
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
 	busy       []*link // links with something to hand to ENet or a close to start
@@ -215,26 +220,18 @@ func (h *host) run() {
 			// moment, so that ENet gets a batch, not single packets.
 			runtime.Gosched()
 		}
+		h.svc.Lock()
 		h.notified.Store(false)
 		h.takeOps()
 		h.pump()
-		failed := h.service()
-		if failed && h.dialer != nil && syscall.Errno(h.c.lastError) == syscall.ECONNREFUSED && !h.dialer.done {
-			// Only a dialing host's socket is connected, so only it learns
-			// that nobody listens at the other end.
-			err := errRefusedPort
-			if h.dialer.closeWanted {
-				err = nil
-			}
-			C.enet_peer_reset(h.dialer.peer)
-			h.finish(h.dialer, err)
-		}
+		failed := h.serviceAll()
 		h.refreshStats()
 		if h.finished() {
 			break
 		}
 		started := h.checkFlushing()
 		if started || h.canPump() {
+			h.svc.Unlock()
 			continue
 		}
 		maxWait := -1
@@ -242,6 +239,7 @@ func (h *host) run() {
 			left := time.Until(h.deadline)
 			if left <= 0 {
 				h.dropAll()
+				h.svc.Unlock()
 				continue
 			}
 			maxWait = int(left/time.Millisecond) + 1
@@ -252,7 +250,18 @@ func (h *host) run() {
 		if failed {
 			maxWait = 1
 		}
-		h.sleep(int(C.gn_timeout(h.c, C.int(maxWait))))
+		ms := int(C.gn_timeout(h.c, C.int(maxWait)))
+		if ms != 0 {
+			h.sleepUntil = time.Time{}
+			if ms > 0 {
+				h.sleepUntil = time.Now().Add(time.Duration(ms) * time.Millisecond)
+			}
+			h.sock.SetReadDeadline(h.sleepUntil)
+		}
+		h.svc.Unlock()
+		if ms != 0 && !h.notified.Load() {
+			h.rc.Read(h.waitFn) // nil, or the deadline: both mean go round
+		}
 	}
 	h.mu.Lock()
 	h.exited = true
@@ -261,23 +270,41 @@ func (h *host) run() {
 	h.sock.Close()
 	C.gn_host_free(h.c) // every link is finished: no free callback finds a freed gn_link
 	h.c = nil
+	h.svc.Unlock()
 }
 
-// sleep waits until the socket is readable, a wake-up or ms milliseconds
-// (forever for -1).
-func (h *host) sleep(ms int) {
-	if ms == 0 {
+// poll is Poll (transport.Poller) for the host's links and listener: one
+// round of the run goroutine's work on the caller's goroutine, unless the
+// run goroutine is at it. What needs the run goroutine (a failed socket,
+// a link ending or flushing, more to hand to ENet) wakes it; otherwise
+// poll only brings its sleep's deadline forward to ENet's next timer, so
+// that retransmits and acknowledgements go on when nobody polls.
+func (h *host) poll() {
+	if !h.svc.TryLock() {
 		return
 	}
-	var deadline time.Time
-	if ms > 0 {
-		deadline = time.Now().Add(time.Duration(ms) * time.Millisecond)
+	defer h.svc.Unlock()
+	if h.c == nil {
+		return // run returned
 	}
-	h.sock.SetReadDeadline(deadline)
-	if h.notified.Load() {
+	h.takeOps()
+	h.pump()
+	if h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
+		h.wake()
 		return
 	}
-	h.rc.Read(h.waitFn) // nil, or the deadline: both mean go round
+	ms := int(C.gn_timeout(h.c, -1))
+	if ms < 0 {
+		return
+	}
+	d := time.Now().Add(time.Duration(ms) * time.Millisecond)
+	if h.sleepUntil.IsZero() || d.Before(h.sleepUntil) {
+		h.sleepUntil = d
+		h.sock.SetReadDeadline(d)
+		if h.notified.Load() { // a wake-up may have come between: keep it
+			h.sock.SetReadDeadline(longAgo)
+		}
+	}
 }
 
 func (h *host) finished() bool {
@@ -497,6 +524,23 @@ func (h *host) checkFlushing() bool {
 	return started
 }
 
+// serviceAll is service, and ends a dialed link whose server's port turned
+// out closed. It reports whether ENet failed.
+func (h *host) serviceAll() bool {
+	failed := h.service()
+	if failed && h.dialer != nil && syscall.Errno(h.c.lastError) == syscall.ECONNREFUSED && !h.dialer.done {
+		// Only a dialing host's socket is connected, so only it learns
+		// that nobody listens at the other end.
+		err := errRefusedPort
+		if h.dialer.closeWanted {
+			err = nil
+		}
+		C.enet_peer_reset(h.dialer.peer)
+		h.finish(h.dialer, err)
+	}
+	return failed
+}
+
 // service runs enet_host_service until it has no more events, delivering
 // them. It reports whether ENet failed.
 func (h *host) service() bool {
@@ -534,6 +578,10 @@ func (h *host) handle(e *C.gn_event) {
 			off, n := int(e.offset), int(e.length)
 			l.payRecv.Add(1)
 			l.bytesRecv.Add(uint64(n))
+			if l.try != nil && l.backlog.Load() == 0 && l.try.TryReceive(uint8(e.channel), h.buf[off:off+n:off+n]) {
+				return
+			}
+			l.backlog.Add(1)
 			l.inMu.Lock()
 			l.in.data = append(l.in.data, h.buf[off:off+n]...)
 			l.in.ents = append(l.in.ents, recvEntry{n: uint32(n), ch: uint8(e.channel)})
@@ -598,6 +646,7 @@ func (h *host) connected(slot uint32, data uint32) {
 }
 
 func (h *host) startDeliver(l *link) {
+	l.try, _ = l.sink.(transport.TrySink)
 	l.inWake = make(chan struct{}, 1)
 	h.delivering.Add(1)
 	go l.deliver(&h.delivering)

@@ -38,12 +38,14 @@ type link struct {
 	endErr  error
 	inWake  chan struct{} // one slot: deliver has work
 	inBytes atomic.Int64  // bytes received and not yet delivered
+	backlog atomic.Int64  // payloads handed to deliver and not yet delivered
 	paused  atomic.Bool   // ENet refuses this peer's packets until deliver drains
 
 	// Owned by the run goroutine.
 	c             *C.gn_link
 	peer          *C.ENetPeer
 	sink          transport.Sink
+	try           transport.TrySink // sink, when it can take payloads without blocking
 	back          sendQueue // being handed to ENet
 	inBusy        bool
 	allIdx        int
@@ -85,7 +87,9 @@ func (q *recvQueue) reset() {
 // goroutine received to the Sink, in order, then Closed once. A Sink that
 // blocks holds up only its own link: past the inbox limit the host pauses
 // the peer (ENet stops acknowledging its packets) until deliver drained
-// half of it.
+// half of it. The host's goroutine gives a TrySink its payloads itself,
+// sparing a goroutine switch per packet, while deliver has none left to
+// deliver and the sink takes them.
 func (l *link) deliver(wg *sync.WaitGroup) {
 	defer wg.Done()
 	var q recvQueue
@@ -100,6 +104,7 @@ func (l *link) deliver(wg *sync.WaitGroup) {
 			l.sink.Receive(e.ch, q.data[off:end:end])
 			off = end
 		}
+		l.backlog.Add(-int64(len(q.ents)))
 		q.reset()
 		if l.inBytes.Add(-int64(off)) <= l.h.inboxLimit/2 && l.paused.Load() {
 			l.paused.Store(false)
@@ -206,6 +211,12 @@ func (l *link) Abort() {
 	l.mu.Unlock()
 	l.h.post(op{kind: opAbort, l: l})
 }
+
+// Poll services the link's host on the caller's goroutine
+// (transport.Poller; see listener.Poll). Any goroutine; never blocks.
+func (l *link) Poll() { l.h.poll() }
+
+var _ transport.Poller = (*link)(nil)
 
 // RemoteAddr is the peer's address as "ip:port". Any goroutine.
 func (l *link) RemoteAddr() string { return l.remote }

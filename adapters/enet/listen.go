@@ -114,6 +114,14 @@ type listener struct {
 // Addr is the bound address, with the port the system picked for port 0.
 func (ln *listener) Addr() string { return ln.h.addr }
 
+// Poll services the host on the caller's goroutine (transport.Poller): it
+// sends what the links queued and hands what arrived to their sinks, unless
+// the host's goroutine is doing so. Accept and the sinks may then run on
+// the caller's goroutine. It never blocks.
+func (ln *listener) Poll() { ln.h.poll() }
+
+var _ transport.Poller = (*listener)(nil)
+
 // Close refuses new peers, closes every link as Link.Close does, waits up
 // to Options.ShutdownTimeout for them to flush and be acknowledged, drops
 // the rest (ErrAborted at their peers), destroys the host and returns once

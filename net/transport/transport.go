@@ -92,6 +92,34 @@ type Sink interface {
 	Closed(err error)
 }
 
+// TrySink is a Sink that can also take a payload without ever blocking.
+// An adapter whose network goroutine must not block (ENet services every
+// peer of a host on one goroutine) hands payloads straight to TryReceive,
+// and falls back to a goroutine of its own that calls Receive only while
+// TryReceive refuses (the Sink is full). Calls for one link, TryReceive and
+// Receive together, never overlap and keep their order.
+type TrySink interface {
+	Sink
+	// TryReceive takes payload as Receive does and reports true, or does
+	// nothing and reports false when taking it would block.
+	TryReceive(channel uint8, payload []byte) bool
+}
+
+// Poller is implemented by the links and listeners of adapters that can
+// do their network work on the caller's goroutine (ENet). net's Update
+// polls before it looks for what arrived and again after its handlers ran,
+// so that a game calling Update(0) every frame receives without waiting
+// for the adapter's goroutine to be scheduled, and its replies leave at
+// once, in one batch.
+type Poller interface {
+	// Poll sends what is queued and receives what has arrived, handing it
+	// to the sinks (as TrySink) on the caller's goroutine. It never blocks:
+	// it does nothing while the adapter's own goroutine is doing the same
+	// work. The adapter's goroutine goes on doing everything Poll does
+	// when nobody polls.
+	Poll()
+}
+
 // Link is one connection to one peer.
 type Link interface {
 	// Send queues payload for the peer. It copies payload before returning
