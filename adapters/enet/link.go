@@ -46,7 +46,7 @@ type link struct {
 	peer          *C.ENetPeer
 	sink          transport.Sink
 	try           transport.TrySink // sink, when it can take payloads without blocking
-	back          sendQueue // being handed to ENet
+	back          sendQueue         // being handed to ENet
 	inBusy        bool
 	allIdx        int
 	connected     bool
