@@ -35,8 +35,21 @@
 // Send or ENet's next timer (a retransmit, at most 10 ms away while
 // anything is unacknowledged; a ping, 500 ms, on an idle link).
 //
-// Each link has a receive goroutine that calls its Sink, so that a Sink
-// that blocks holds up only its own link. While more than 4 MiB (or twice
+// The links and listeners are transport.Pollers: package net's Update
+// calls Poll before it looks for messages and after its handlers ran, and
+// Poll does one round of the host goroutine's work (hand queued payloads to
+// ENet, service the host) on the game's goroutine, unless the host's
+// goroutine is at it. A game calling Update(0) in a loop thus receives
+// without waiting for another goroutine to be scheduled, and its replies
+// leave before Update returns. The host's goroutine still does everything
+// when nobody polls (retransmits, pings, Sends from other goroutines).
+// Options.NoPoll turns Poll off.
+//
+// A Sink that is a transport.TrySink (package net's is) gets each payload
+// straight from whichever goroutine services the host. While it refuses
+// (it is full), and for any other Sink, each link has a receive goroutine
+// that calls its Sink, so that a Sink that blocks holds up only its own
+// link. While more than 4 MiB (or twice
 // MaxPayload) wait for that Sink, ENet refuses the peer's new packets,
 // which leaves them unacknowledged: the peer retransmits and its queue
 // grows. A Sink blocked longer than the peer's timeout (Options.PeerTimeout,

@@ -280,7 +280,7 @@ func (h *host) run() {
 // poll only brings its sleep's deadline forward to ENet's next timer, so
 // that retransmits and acknowledgements go on when nobody polls.
 func (h *host) poll() {
-	if !h.svc.TryLock() {
+	if h.opts.NoPoll || !h.svc.TryLock() {
 		return
 	}
 	defer h.svc.Unlock()
