@@ -43,7 +43,9 @@
 // without waiting for another goroutine to be scheduled, and its replies
 // leave before Update returns. The host's goroutine still does everything
 // when nobody polls (retransmits, pings, Sends from other goroutines).
-// Options.NoPoll turns Poll off.
+// Options.Poll chooses which hosts Poll services: by default a dialed
+// link's (a client's), not a listener's, whose work for every peer would
+// otherwise land on the server's game loop.
 //
 // A Sink that is a transport.TrySink (package net's is) gets each payload
 // straight from whichever goroutine services the host. While it refuses

@@ -36,6 +36,7 @@ type host struct {
 	rc         syscall.RawConn // sock's
 	waitFn     func(fd uintptr) bool
 	skipSocket bool             // wait for the deadline only (after a socket error)
+	polls      bool             // Poll services the host (Options.Poll)
 	accept     transport.Accept // listener only
 	dialer     *link            // dialing host only
 	addr       string           // bound address, listener only
@@ -280,7 +281,7 @@ func (h *host) run() {
 // poll only brings its sleep's deadline forward to ENet's next timer, so
 // that retransmits and acknowledgements go on when nobody polls.
 func (h *host) poll() {
-	if h.opts.NoPoll || !h.svc.TryLock() {
+	if !h.polls || !h.svc.TryLock() {
 		return
 	}
 	defer h.svc.Unlock()

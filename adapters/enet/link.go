@@ -213,7 +213,9 @@ func (l *link) Abort() {
 }
 
 // Poll services the link's host on the caller's goroutine
-// (transport.Poller; see listener.Poll). Any goroutine; never blocks.
+// (transport.Poller; see listener.Poll), unless Options.Poll is PollNone,
+// or the link was accepted by a listener and Options.Poll is not PollAll.
+// Any goroutine; never blocks.
 func (l *link) Poll() { l.h.poll() }
 
 var _ transport.Poller = (*link)(nil)

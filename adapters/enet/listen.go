@@ -42,6 +42,7 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		return nil, fmt.Errorf("enet: listen %s: %w", addr, err)
 	}
 	h.accept = accept
+	h.polls = opts.Poll == PollAll
 	h.addr = netip.AddrPortFrom(ap.Addr(), uint16(C.gn_host_port(h.c))).String()
 	go h.run()
 	return &listener{h: h}, nil
@@ -73,6 +74,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)
 	}
+	h.polls = opts.Poll != PollNone
 	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(connectData))
 	if peer == nil {
 		C.gn_host_free(h.c)
@@ -114,10 +116,11 @@ type listener struct {
 // Addr is the bound address, with the port the system picked for port 0.
 func (ln *listener) Addr() string { return ln.h.addr }
 
-// Poll services the host on the caller's goroutine (transport.Poller): it
-// sends what the links queued and hands what arrived to their sinks, unless
-// the host's goroutine is doing so. Accept and the sinks may then run on
-// the caller's goroutine. It never blocks.
+// Poll services the host on the caller's goroutine (transport.Poller) when
+// Options.Poll is PollAll, and otherwise does nothing: it sends what the
+// links queued and hands what arrived to their sinks, unless the host's
+// goroutine is doing so. Accept and the sinks may then run on the caller's
+// goroutine. It never blocks.
 func (ln *listener) Poll() { ln.h.poll() }
 
 var _ transport.Poller = (*listener)(nil)

@@ -51,7 +51,7 @@ func (s *trySink) TryReceive(ch uint8, p []byte) bool {
 // the sink takes them at once or refuses them (the deliver goroutine then
 // calls Receive).
 func TestPollAndTrySink(t *testing.T) {
-	tr := newTransport(t, nil)
+	tr := newTransport(t, &Options{Poll: PollAll}) // the listener's Poll services too
 	acc := make(chan *trySink, 1)
 	var links = make(chan transport.Link, 1)
 	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
@@ -122,5 +122,16 @@ func TestPollAndTrySink(t *testing.T) {
 	wg.Wait()
 	if got := ss.count(); got != n {
 		t.Errorf("server sink got %d payloads, want %d", got, n)
+	}
+}
+
+func TestPollModeChecked(t *testing.T) {
+	if _, err := New(&Options{Poll: PollNone + 1}); err == nil {
+		t.Fatal("New accepted an unknown Options.Poll")
+	}
+	for m, want := range map[PollMode]string{PollDialed: "dialed", PollAll: "all", PollNone: "none"} {
+		if m.String() != want {
+			t.Errorf("%d.String() = %q, want %q", m, m.String(), want)
+		}
 	}
 }

@@ -5,7 +5,7 @@
 // uses, with N clients each sending chat messages at a steady rate.
 //
 //	enetload [-n 100,500,1000,2000] [-peerlimit 0] [-d 20s] [-rate 20]
-//	         [-procs 2] [-echo] [-connect 60s]
+//	         [-procs 2] [-echo] [-connect 60s] [-pollall]
 //
 // For each N (and each -peerlimit, 0 being the adapter's default, or
 // enet.MaxPeerLimit for more clients than the default allows), this
@@ -66,6 +66,7 @@ func main() {
 		return
 	}
 	counts := flag.String("n", "100,500,1000,2000", "comma-separated client counts")
+	pollAll = flag.Bool("pollall", false, "set enet.Options.Poll to PollAll on the server: its Update services the listener's host too")
 	limits := flag.String("peerlimit", "0", "comma-separated enet.Options.PeerLimit values for the server (0: the default, or the maximum when N is above it); runs where it is below N are skipped")
 	dur := flag.Duration("d", 20*time.Second, "measurement time of each run")
 	rate := flag.Int("rate", 20, "chat messages per second per client")
@@ -140,8 +141,18 @@ func cpuTime() time.Duration {
 }
 
 // run serves n clients with the given PeerLimit and measures.
+// pollAll is -pollall.
+var pollAll *bool
+
+func pollMode() enet.PollMode {
+	if *pollAll {
+		return enet.PollAll
+	}
+	return enet.PollDialed
+}
+
 func run(n, limit, rate, procs int, echo bool, dur, connect time.Duration) result {
-	tr, err := enet.New(&enet.Options{PeerLimit: limit})
+	tr, err := enet.New(&enet.Options{PeerLimit: limit, Poll: pollMode()})
 	if err != nil {
 		fail("%v", err)
 	}

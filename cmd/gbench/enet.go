@@ -18,8 +18,8 @@ import (
 // enet.ErrQueueFull; with 1 GiB the link queues what ENet cannot take yet
 // in Go, which the adapter hands to ENet in bounded batches anyway.
 // GBENCH_ENET_PEERLIMIT sets Options.PeerLimit (default enet.DefaultPeerLimit), to measure
-// what the listener's slot count costs; GBENCH_ENET_NOPOLL=1 sets Options.NoPoll, to
-// measure servicing the host on its own goroutine only against servicing it in Update too.
+// what the listener's slot count costs; GBENCH_ENET_POLL=all|dialed|none sets Options.Poll,
+// to measure servicing a host on its own goroutine only against servicing it in Update too.
 func init() {
 	transports["enet"] = func() transport.Transport {
 		opts := &enet.Options{QueueLimit: 1 << 30}
@@ -30,7 +30,15 @@ func init() {
 			}
 			opts.PeerLimit = n
 		}
-		opts.NoPoll = os.Getenv("GBENCH_ENET_NOPOLL") == "1"
+		switch p := os.Getenv("GBENCH_ENET_POLL"); p {
+		case "", "dialed":
+		case "all":
+			opts.Poll = enet.PollAll
+		case "none":
+			opts.Poll = enet.PollNone
+		default:
+			fail("GBENCH_ENET_POLL=%q: want all, dialed or none", p)
+		}
 		tr, err := enet.New(opts)
 		if err != nil {
 			fail("%v", err)

@@ -73,7 +73,7 @@ for r in $(seq "$ROUNDS"); do
         RENAME=$RAW_ENET pair "$ENETB" server -p $port -T 60 -- "$ENETB" client -p $port -T 60 -m reliable -s 19 -n "$N" -l oneway
         pair "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode oneway -n "$N" -label gonetic.enet.oneway
         port=$((port + 2))
-        pair env GBENCH_ENET_NOPOLL=1 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_NOPOLL=1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode oneway -n "$N" -label gonetic.enet.oneway_nopoll
+        pair env GBENCH_ENET_POLL=none "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode oneway -n "$N" -label gonetic.enet.oneway_nopoll
         # Ping-pong: block = both wait in the kernel; busy = enet_bench spins
         # on both sides, gbench -poll spins its client's Update(0) (its server
         # and the adapter's goroutines still wait); busyclient = enet_bench
@@ -90,10 +90,13 @@ for r in $(seq "$ROUNDS"); do
           poll="" genv=""
           [ $w = busy ] && { poll=-poll genv="env GOMAXPROCS=2"; }
           pair $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01
-          # The same with the host serviced on its own goroutine only
-          # (enet.Options.NoPoll): what servicing it inside Update buys.
+          # The same with every host serviced on its own goroutine only
+          # (enet.PollNone), and with the server's serviced in its Update too
+          # (enet.PollAll): what servicing a host inside Update buys.
           port=$((port + 2))
-          pair env GBENCH_ENET_NOPOLL=1 $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_NOPOLL=1 $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01_nopoll
+          pair env GBENCH_ENET_POLL=none $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01_nopoll
+          port=$((port + 2))
+          pair env GBENCH_ENET_POLL=all $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01_pollall
         done
         ;;
       gotest)
