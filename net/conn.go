@@ -270,26 +270,26 @@ type connSink Conn
 
 var _ transport.TrySink = (*connSink)(nil)
 
-func (s *connSink) Receive(channel uint8, payload []byte) {
-	c := (*Conn)(s)
-	c.heard.Add(1)
-	if kind := pingKind(payload); kind != "" {
-		c.pingPong(kind, payload)
-		return
-	}
-	c.ep.inbox.push(c, itemPayload, channel, payload)
-}
+func (s *connSink) Receive(channel uint8, payload []byte) { s.take(channel, payload, true) }
 
 // TryReceive is Receive that reports false instead of waiting for room in
 // the inbox (transport.TrySink).
 func (s *connSink) TryReceive(channel uint8, payload []byte) bool {
+	return s.take(channel, payload, false)
+}
+
+// take answers a ping or queues a payload for Update, waiting for room in
+// the inbox when wait is set, else reporting false when there is none.
+func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 	c := (*Conn)(s)
 	if kind := pingKind(payload); kind != "" {
 		c.heard.Add(1)
 		c.pingPong(kind, payload)
 		return true
 	}
-	if !c.ep.inbox.tryPush(c, channel, payload) {
+	if wait {
+		c.ep.inbox.push(c, itemPayload, channel, payload)
+	} else if !c.ep.inbox.tryPush(c, channel, payload) {
 		return false
 	}
 	c.heard.Add(1)
