@@ -112,7 +112,10 @@ func (c *Conn) String() string { return fmt.Sprintf("conn#%d(%s)", c.id, c.addr)
 // Send sends a message: a registered struct, a pointer to one (which
 // avoids a copy; Send does not keep it), or a message.Value. It returns
 // once the message is queued: the adapter sends it soon after, on the
-// type's channel with the type's delivery mode.
+// type's channel with the type's delivery mode. When the adapter's send
+// queue for the connection is full (the peer is not keeping up), the
+// error matches transport.ErrQueueFull, whatever the adapter: call Update
+// (or send less) and send again.
 func (c *Conn) Send(msg any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

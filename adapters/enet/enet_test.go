@@ -422,6 +422,9 @@ func TestQueueFull(t *testing.T) {
 	if err != ErrQueueFull {
 		t.Errorf("got %v, want ErrQueueFull", err)
 	}
+	if !errors.Is(err, transport.ErrQueueFull) {
+		t.Errorf("errors.Is(%v, transport.ErrQueueFull) is false: game code cannot tell a full queue apart from the adapter", err)
+	}
 }
 
 func TestCloseFlushes(t *testing.T) {

@@ -37,8 +37,9 @@ const (
 // and ErrQueueFull from Send.
 var (
 	// ErrQueueFull is returned by Send when the link already holds
-	// Options.QueueLimit bytes that ENet has not taken yet.
-	ErrQueueFull = errors.New("enet: send queue full: the peer is not keeping up (send less, or raise Options.QueueLimit)")
+	// Options.QueueLimit bytes that ENet has not taken yet. It matches
+	// transport.ErrQueueFull.
+	ErrQueueFull = transport.QueueFull("enet: send queue full: the peer is not keeping up (send less, or raise Options.QueueLimit)")
 	// ErrTimeout closes a link whose peer stopped acknowledging, and fails
 	// a Dial that got no answer. It is a net.Error whose Timeout() is true.
 	ErrTimeout error = timeoutError{}

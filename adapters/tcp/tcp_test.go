@@ -317,7 +317,10 @@ func fill(t *testing.T, l transport.Link) {
 	p := make([]byte, 64<<10)
 	for i := range 100_000 {
 		err := l.Send(0, transport.Reliable, p)
-		if errors.Is(err, tcp.ErrQueueFull) {
+		if errors.Is(err, transport.ErrQueueFull) {
+			if err != tcp.ErrQueueFull {
+				t.Fatalf("Send %d: got %v, want tcp.ErrQueueFull", i, err)
+			}
 			return
 		}
 		if err != nil {

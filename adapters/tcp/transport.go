@@ -22,8 +22,9 @@ const (
 // Errors of the TCP adapter, besides the shared ones in package transport.
 var (
 	// ErrQueueFull is returned by Send when a link already holds
-	// Options.MaxQueued bytes that the operating system has not taken.
-	ErrQueueFull = errors.New("tcp: send queue full: the peer is not reading fast enough; slow down, or raise Options.MaxQueued")
+	// Options.MaxQueued bytes that the operating system has not taken. It
+	// matches transport.ErrQueueFull.
+	ErrQueueFull = transport.QueueFull("tcp: send queue full: the peer is not reading fast enough; slow down, or raise Options.MaxQueued")
 	// ErrCloseTimeout is what a link closed with Close reports to its Sink
 	// when Options.CloseTimeout ran out before everything queued was sent.
 	ErrCloseTimeout = errors.New("tcp: close timed out before the peer took every queued payload; raise Options.CloseTimeout or check that the peer reads")

@@ -32,7 +32,7 @@ func (e *Echo) ConnectionMade(t Transport) {
 // stops is not echoed.
 func (e *Echo) DataReceived(data []byte) {
 	err := e.t.Write(data)
-	if errors.Is(err, tcp.ErrQueueFull) {
+	if errors.Is(err, transport.ErrQueueFull) {
 		e.log.Warn("dropping a peer that does not read", "peer", e.t.Peer(), "err", err)
 		e.t.AbortConnection()
 	}

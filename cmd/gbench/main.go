@@ -192,7 +192,7 @@ func oneway(cli *gnet.Client, conn *gnet.Conn, n int, label string) {
 			if err == nil {
 				break
 			}
-			if !errors.Is(err, tcp.ErrQueueFull) {
+			if !errors.Is(err, transport.ErrQueueFull) {
 				fail("send: %v", err)
 			}
 			_ = cli.Update(0) // the server is behind: let the queue drain

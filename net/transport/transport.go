@@ -186,7 +186,22 @@ var (
 	ErrClosed          = errors.New("transport: link closed")
 	ErrPayloadTooLarge = errors.New("transport: payload larger than Config.MaxPayload; raise the limit on both ends or split the message")
 	ErrBadChannel      = errors.New("transport: channel out of range; raise Config.Channels")
+	// ErrQueueFull is matched (errors.Is) by the error every adapter's
+	// Send returns when its link's send queue is full. Game code checks
+	// for it, not for one adapter's error, so that swapping adapters
+	// changes no code: back off (call Update, send less) and send again.
+	ErrQueueFull = errors.New("transport: send queue full; call Update to let it drain, send less, or raise the adapter's queue limit")
 )
+
+// QueueFull returns an adapter's own send-queue-full error: it reads msg,
+// which should name the adapter's limit, and matches ErrQueueFull with
+// errors.Is.
+func QueueFull(msg string) error { return queueFull(msg) }
+
+type queueFull string
+
+func (e queueFull) Error() string        { return string(e) }
+func (e queueFull) Is(target error) bool { return target == ErrQueueFull }
 
 // FrameError is the error a link closes with when the peer sent bytes that
 // break the adapter's framing (an oversized length, a malformed prefix).
