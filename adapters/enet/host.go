@@ -32,7 +32,7 @@ type host struct {
 	queueLimit int64
 	inboxLimit int64 // received bytes a link holds in Go before its peer is paused
 	c          *C.gn_host
-	sock       *os.File        // a duplicate of ENet's socket, for Go's netpoller
+	sock       *os.File        // what Go's netpoller watches for the socket (see pollable)
 	rc         syscall.RawConn // sock's
 	waitFn     func(fd uintptr) bool
 	skipSocket bool             // wait for the deadline only (after a socket error)
@@ -118,7 +118,7 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 	if c == nil {
 		return nil, fmt.Errorf("enet: cannot create host: %w", errnoErr(cerr))
 	}
-	sock, rc, err := pollable(int(C.gn_socket(c)))
+	sock, rc, err := pollable(c)
 	if err != nil {
 		C.gn_host_free(c)
 		return nil, err
@@ -140,17 +140,29 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 	return h, nil
 }
 
-// pollable registers a duplicate of ENet's non-blocking socket with Go's
-// netpoller, so that the run goroutine sleeps in Go, not in a C call: a
-// goroutine it wakes then runs at once on the freed P, and Send wakes it by
-// moving the read deadline into the past.
-func pollable(fd int) (*os.File, syscall.RawConn, error) {
-	dup, err := syscall.Dup(fd)
-	if err != nil {
-		return nil, nil, fmt.Errorf("enet: dup socket: %w", err)
+// pollable gives Go's netpoller a descriptor that becomes readable when a
+// datagram reaches ENet's socket, so that the run goroutine sleeps in Go,
+// not in a C call: a goroutine it wakes then runs at once on the freed P,
+// and Send wakes it by moving the read deadline into the past.
+//
+// On Linux that descriptor is gn_waiter's epoll instance, which watches the
+// socket for reading only and only while the run goroutine sleeps (see
+// waitReadable): watched itself, the socket woke an idle thread of the
+// process for every datagram sent, and for every one received while the
+// goroutine was busy. Elsewhere it is a duplicate of the socket.
+func pollable(c *C.gn_host) (*os.File, syscall.RawConn, error) {
+	fd := int(C.gn_waiter(c))
+	if fd == -int(syscall.ENOSYS) {
+		dup, err := syscall.Dup(int(C.gn_socket(c)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("enet: dup socket: %w", err)
+		}
+		syscall.CloseOnExec(dup)
+		fd = dup
+	} else if fd < 0 {
+		return nil, nil, fmt.Errorf("enet: epoll for the socket: %w", syscall.Errno(-fd))
 	}
-	syscall.CloseOnExec(dup)
-	f := os.NewFile(uintptr(dup), "enet-socket")
+	f := os.NewFile(uintptr(fd), "enet-socket")
 	rc, err := f.SyscallConn()
 	if err == nil {
 		err = f.SetReadDeadline(time.Time{}) // fails unless the netpoller took it
@@ -163,11 +175,18 @@ func pollable(fd int) (*os.File, syscall.RawConn, error) {
 }
 
 // waitReadable is the RawConn.Read callback of the run goroutine's sleep:
-// done when a datagram waits (checked after Go reset its readiness state,
-// so none is missed), else wait for readiness or the deadline.
-func (h *host) waitReadable(fd uintptr) bool {
-	return !h.skipSocket && C.gn_readable(C.int(fd)) != 0
+// done when a datagram waits (checked after Go reset its readiness state
+// and after the waiter was armed, so none is missed), else wait for
+// readiness or the deadline. The waiter stays armed across sleeps, costing
+// nothing while traffic comes and goes (a round trip), and is disarmed
+// while the goroutine is busy: when datagrams wait before it sleeps, or it
+// has more to hand to ENet.
+func (h *host) waitReadable(uintptr) bool {
+	return !h.skipSocket && C.gn_arm(h.c) != 0
 }
+
+// socketFD is ENet's socket.
+func (h *host) socketFD() int { return int(C.gn_socket(h.c)) }
 
 // post hands an op to the run goroutine. Any goroutine.
 func (h *host) post(o op) {
@@ -232,6 +251,7 @@ func (h *host) run() {
 		}
 		started := h.checkFlushing()
 		if started || h.canPump() {
+			C.gn_disarm(h.c) // busy for a while: see gn_arm
 			h.svc.Unlock()
 			continue
 		}

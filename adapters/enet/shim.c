@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #endif
 
@@ -49,6 +51,7 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		gn_host_free(h);
 		return NULL;
 	}
+	h->waiter = -1;
 	h->host->maximumPacketSize = maxPacket;
 	h->host->maximumWaitingData = maxWaiting;
 	return h;
@@ -96,6 +99,87 @@ int gn_readable(int fd)
 {
 	struct pollfd p = {fd, POLLIN, 0};
 	return poll(&p, 1, 0) > 0;
+}
+
+// gn_waiter returns a non-blocking epoll descriptor that watches the host's
+// socket for incoming datagrams only, and only while armed (gn_arm), for Go's
+// network poller to wait on instead of the socket itself; -errno on failure,
+// and -ENOSYS off Linux. The caller owns (closes) it.
+//
+// Go's poller watches every descriptor for writing as well as reading, edge
+// triggered, so a socket of its own woke an idle thread of the process after
+// every datagram ENet sent (the send's completion makes the socket writable
+// again), and after every datagram that arrived while the host's goroutine
+// was awake and busy anyway: a wasted thread wake-up, the costliest thing
+// on a busy host, per datagram. The waiter wakes Go's poller only for
+// datagrams that arrive while the goroutine sleeps.
+int gn_waiter(gn_host *h)
+{
+#ifdef __linux__
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	struct epoll_event ev;
+	memset(&ev, 0, sizeof ev); // disarmed: no events (errors are always reported)
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, h->host->socket, &ev) < 0 || fcntl(ep, F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+		close(ep);
+		return -e;
+	}
+	h->waiter = ep;
+	h->armed = 0;
+	return ep;
+#else
+	(void)h;
+	return -ENOSYS;
+#endif
+}
+
+static int gn_watch(gn_host *h, int on)
+{
+#ifdef __linux__
+	struct epoll_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.events = on ? EPOLLIN : 0;
+	if (epoll_ctl(h->waiter, EPOLL_CTL_MOD, h->host->socket, &ev) < 0)
+		return -1;
+	h->armed = on;
+	return 0;
+#else
+	(void)h;
+	(void)on;
+	return -1;
+#endif
+}
+
+// gn_arm reports whether a datagram waits (1: go round, do not sleep), and
+// otherwise makes sure the waiter watches the socket. A datagram waiting
+// already means that they keep coming while the goroutine is awake: the
+// waiter stops watching, so that they stop waking Go's poller for nothing,
+// until the goroutine finds the socket empty. No datagram is missed: one
+// that comes after the arming wakes the waiter, one before it is seen by
+// the second check. A failure to arm reports 1 too, so that the caller
+// goes round rather than sleep deaf.
+int gn_arm(gn_host *h)
+{
+	int fd = h->host->socket;
+	if (gn_readable(fd)) {
+		gn_disarm(h);
+		return 1;
+	}
+	if (h->waiter < 0 || h->armed)
+		return 0;
+	if (gn_watch(h, 1) < 0)
+		return 1;
+	return gn_readable(fd);
+}
+
+// gn_disarm stops the waiter watching the socket, while the host's goroutine
+// is busy and services the socket itself anyway.
+void gn_disarm(gn_host *h)
+{
+	if (h->waiter >= 0 && h->armed)
+		(void)gn_watch(h, 0);
 }
 
 // gn_timeout returns how long the host may sleep before ENet needs service

@@ -22,6 +22,8 @@ typedef struct gn_host {
 	ENetEvent pending;
 	int hasPending;
 	int lastError; // errno of the last failure of enet_host_service
+	int waiter;    // gn_waiter's epoll descriptor, -1: none
+	int armed;     // the waiter watches the socket
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -59,6 +61,9 @@ int gn_host_port(gn_host *h);
 void gn_host_aim(gn_host *h, const ENetAddress *addr);
 int gn_socket(gn_host *h);
 int gn_readable(int fd);
+int gn_waiter(gn_host *h);
+int gn_arm(gn_host *h);
+void gn_disarm(gn_host *h);
 int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status);
