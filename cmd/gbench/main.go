@@ -2,7 +2,7 @@
 // side, in the shape of the raw baselines in shared/bench (tcpbench,
 // enet_bench), so the two can be run side by side and compared.
 //
-//	gbench server [-addr 127.0.0.1:7950] [-transport tcp|enet] [-timeout 120s]
+//	gbench server [-addr 127.0.0.1:7950] [-transport tcp|enet] [-poll] [-timeout 120s]
 //	gbench client -mode oneway|pingpong [-addr …] [-transport tcp|enet]
 //	              [-n N] [-warmup N] [-poll] [-label name] [-timeout 120s]
 //
@@ -11,7 +11,9 @@
 // the chats and answers the seq with the count; the clock stops at that
 // answer. pingpong: the server's handler echoes each chat; RTT median and
 // p99 over N round trips after -warmup, the client waiting in
-// Update(timeout), or spinning on Update(0) with -poll.
+// Update(timeout), or spinning on Update(0) with -poll. The server waits in
+// Update(100ms), or spins on Update(0) with -poll (over ENet, give it
+// GBENCH_ENET_POLL=all too: see enet.go).
 //
 // Output: "RESULT <name> <value> <unit>" lines, as the baselines print.
 package main
@@ -66,7 +68,7 @@ func main() {
 	mode := fs.String("mode", "oneway", "client: oneway or pingpong")
 	n := fs.Int("n", 2_000_000, "client: messages (oneway) or round trips (pingpong)")
 	warmup := fs.Int("warmup", 1000, "client pingpong: round trips not measured")
-	poll := fs.Bool("poll", false, "client pingpong: spin on Update(0) instead of waiting in Update")
+	poll := fs.Bool("poll", false, "spin on Update(0) instead of waiting in Update (client: pingpong only)")
 	label := fs.String("label", "", "RESULT name prefix (default gonetic.<transport>.<mode>)")
 	timeout := fs.Duration("timeout", 120*time.Second, "hard limit for the run")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to the file")
@@ -87,7 +89,7 @@ func main() {
 	}
 	time.AfterFunc(*timeout, func() { fail("deadline of %v exceeded", *timeout) })
 	if os.Args[1] == "server" {
-		server(*addr, newTr())
+		server(*addr, newTr(), *poll)
 		return
 	}
 	if *label == "" {
@@ -111,7 +113,7 @@ func fail(format string, args ...any) {
 }
 
 // server serves one client, then exits.
-func server(addr string, tr transport.Transport) {
+func server(addr string, tr transport.Transport, poll bool) {
 	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: factory(), Transport: tr}, Addr: addr})
 	if err != nil {
 		fail("%v", err)
@@ -130,8 +132,12 @@ func server(addr string, tr transport.Transport) {
 	must(gnet.On(srv, func(c *gnet.Conn, m Seq) { _ = c.Send(&Seq{N: chats}) }))
 	fmt.Println("ready", srv.Addr())
 	served := false
+	wait := 100 * time.Millisecond
+	if poll {
+		wait = 0
+	}
 	for {
-		if err := srv.Update(100 * time.Millisecond); err != nil {
+		if err := srv.Update(wait); err != nil {
 			fail("update: %v", err)
 		}
 		if len(srv.Connections(nil)) > 0 {

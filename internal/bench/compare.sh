@@ -74,29 +74,33 @@ for r in $(seq "$ROUNDS"); do
         pair "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode oneway -n "$N" -label gonetic.enet.oneway
         port=$((port + 2))
         pair env GBENCH_ENET_POLL=none "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode oneway -n "$N" -label gonetic.enet.oneway_nopoll
-        # Ping-pong: block = both wait in the kernel; busy = enet_bench spins
-        # on both sides, gbench -poll spins its client's Update(0) (its server
-        # and the adapter's goroutines still wait); busyclient = enet_bench
-        # with gbench's shape, a spinning client and a waiting server.
-        # gbench -poll runs with GOMAXPROCS=2: pinned to one CPU, Go would
-        # use one P, and the Update(0) loop, which never blocks, would leave
-        # the adapter's goroutines to preemption (10 ms): no run finishes.
-        for w in block busy busyclient; do
+        # Ping-pong, server pinned to CPU 0 and client to CPU 1, so Go runs
+        # one P per process (GOMAXPROCS follows the CPU affinity), as a
+        # single-threaded C program does. Three shapes, the same on both
+        # sides: block = both wait in the kernel (gbench: Update(timeout));
+        # busyclient = the client spins (gbench -poll: Update(0) in a
+        # loop), the server waits; busy = both spin (the gbench server
+        # spins on Update(0) with enet.PollAll, so that its Update services
+        # the listener's host: nothing else would get the one CPU).
+        # Variants: _nopoll, every host serviced by its own goroutine only
+        # (enet.PollNone; a spinning client then needs GOMAXPROCS=2, or the
+        # adapter's goroutine would wait for preemption, 10 ms, per
+        # message); _pollall, the server's Update services its host too.
+        for w in block busyclient busy; do
           port=$((port + 2))
-          sw=$w cw=$w
+          sw=$w cw=$w spoll="" cpoll="" senv="" cenv=""
           [ $w = busyclient ] && { sw=block cw=busy; }
+          [ $w != block ] && cpoll=-poll
+          [ $w = busy ] && { spoll=-poll senv=GBENCH_ENET_POLL=all cenv=GBENCH_ENET_POLL=all; }
           RENAME=$RAW_ENET pair $pin0 "$ENETB" server -p $port -w $sw -T 60 -- $pin1 "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_cpu01
-          [ $w = busyclient ] && continue
-          poll="" genv=""
-          [ $w = busy ] && { poll=-poll genv="env GOMAXPROCS=2"; }
-          pair $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01
-          # The same with every host serviced on its own goroutine only
-          # (enet.PollNone), and with the server's serviced in its Update too
-          # (enet.PollAll): what servicing a host inside Update buys.
+          pair env $senv $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- env $cenv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01
+          [ $w = busy ] && continue
           port=$((port + 2))
-          pair env GBENCH_ENET_POLL=none $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01_nopoll
+          nenv=""
+          [ $w = busyclient ] && nenv=GOMAXPROCS=2
+          pair env GBENCH_ENET_POLL=none $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $nenv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01_nopoll
           port=$((port + 2))
-          pair env GBENCH_ENET_POLL=all $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $genv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $poll -label gonetic.enet.pingpong_${w}_cpu01_pollall
+          pair env GBENCH_ENET_POLL=all $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01_pollall
         done
         ;;
       gotest)
