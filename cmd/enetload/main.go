@@ -5,7 +5,7 @@
 // uses, with N clients each sending chat messages at a steady rate.
 //
 //	enetload [-n 100,500,1000,2000] [-peerlimit 0] [-d 20s] [-rate 20]
-//	         [-procs 2] [-echo] [-connect 60s] [-pollall]
+//	         [-procs 2] [-echo] [-connect 60s] [-pollall] [-nice 0]
 //
 // For each N (and each -peerlimit, 0 being the adapter's default, or
 // enet.MaxPeerLimit for more clients than the default allows), this
@@ -60,6 +60,9 @@ func fail(format string, args ...any) {
 	os.Exit(2)
 }
 
+// niceness is -nice: the client processes' nice value.
+var niceness int
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "clients" {
 		clients(os.Args[2:])
@@ -73,6 +76,7 @@ func main() {
 	procs := flag.Int("procs", 2, "client processes")
 	echo := flag.Bool("echo", true, "the server sends each chat back to its sender")
 	connect := flag.Duration("connect", 60*time.Second, "at most this long for the clients to connect")
+	flag.IntVar(&niceness, "nice", 0, "run the client processes under nice -n this (1 to 19), so that the server under measurement comes first for the CPU")
 	flag.Parse()
 	var rows []result
 	for _, ls := range strings.Split(*limits, ",") {
@@ -193,8 +197,12 @@ func run(n, limit, rate, procs int, echo bool, dur, connect time.Duration) resul
 		if k == 0 {
 			continue
 		}
-		cmd := exec.Command(self, "clients", "-addr", srv.Addr(), "-n", strconv.Itoa(k), "-rate", strconv.Itoa(rate),
-			"-name", fmt.Sprintf("p%d", i), "-handshake", connect.String())
+		args := []string{self, "clients", "-addr", srv.Addr(), "-n", strconv.Itoa(k), "-rate", strconv.Itoa(rate),
+			"-name", fmt.Sprintf("p%d", i), "-handshake", connect.String()}
+		if niceness > 0 {
+			args = append([]string{"nice", "-n", strconv.Itoa(niceness)}, args...)
+		}
+		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
