@@ -140,9 +140,9 @@ type Options struct {
 	// transport round trip (BenchmarkPingPong) had a median of 58 to 60 µs
 	// with 64 slots, 66 to 76 µs with 1024 and 108 to 124 µs with 4095.
 	// Under load (cmd/enetload, clients sending 20 chats a second, the
-	// server echoing them) the server process used 17, 46 and 62 % of a
-	// CPU for 100, 500 and 1000 clients with 1088 slots, and 19, 53 and
-	// 66 % with 4095: the slots cost latency more than throughput (most of
+	// server echoing them) the server process used 16, 42 and 58 % of a
+	// CPU for 100, 500 and 1000 clients with 1088 slots, and 15, 40 and
+	// 59 % with 4095: the slots cost latency more than throughput (most of
 	// a busy server's CPU goes to the kernel's UDP and scheduling work).
 	// With the client processes under nice 19, so that the server comes
 	// first for the VM's 2 vCPUs, a server with 4095 slots held 2000 and
