@@ -55,6 +55,7 @@ type host struct {
 	// fields below and every ENet call are under it.
 	svc        sync.Mutex
 	sleepUntil time.Time // the run goroutine's read deadline while it sleeps; zero: none
+	handed     uint64    // packets handed to ENet, ever
 
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
@@ -308,10 +309,22 @@ func (h *host) poll() {
 	if h.c == nil {
 		return // run returned
 	}
+	sent, handed := h.c.host.totalSentPackets, h.handed
 	h.takeOps()
 	h.pump()
-	if h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
+	// With nothing handed to ENet and no datagram waiting, servicing the
+	// host would only run ENet's timers, which are the run goroutine's
+	// (its deadline is the next of them), and walk every peer slot twice
+	// (ENet's service, then gn_timeout): an idle Poll, which a game calling
+	// Update(0) in a loop pays constantly, skips it.
+	idle := h.handed == handed && C.gn_quiet(h.c) != 0
+	if !idle && h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
+		return
+	}
+	if h.c.host.totalSentPackets == sent && h.handed == handed {
+		// ENet was handed nothing and sent nothing, so it started no
+		// timer: the sleeping run goroutine's deadline stands.
 		return
 	}
 	ms := int(C.gn_timeout(h.c, -1))
@@ -475,6 +488,7 @@ func (h *host) pumpLink(l *link) bool {
 		bytes, failed := h.out.bytes, h.out.failed
 		q.head += n
 		q.off += int(bytes)
+		h.handed += uint64(n)
 		l.paySent.Add(uint64(n))
 		l.bytesSent.Add(uint64(bytes))
 		l.queued.Add(-int64(int(bytes) + n*entryOverhead))

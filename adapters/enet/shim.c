@@ -182,6 +182,10 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
+// gn_quiet reports whether servicing the host now would find nothing to
+// receive: no event held back and no datagram waiting.
+int gn_quiet(gn_host *h) { return !h->hasPending && !gn_readable(h->host->socket); }
+
 // gn_timeout returns how long the host may sleep before ENet needs service
 // for a timer: a retransmit, a ping, a bandwidth throttle epoch.
 int gn_timeout(gn_host *h, int maxWaitMs)

@@ -64,6 +64,7 @@ int gn_readable(int fd);
 int gn_waiter(gn_host *h);
 int gn_arm(gn_host *h);
 void gn_disarm(gn_host *h);
+int gn_quiet(gn_host *h);
 int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status);
