@@ -186,6 +186,16 @@ func (h *host) waitReadable(uintptr) bool {
 	return !h.skipSocket && C.gn_arm(h.c) != 0
 }
 
+// walked is how many of the host's peer slots ENet walks (see gn_fit).
+func (h *host) walked() int {
+	h.svc.Lock()
+	defer h.svc.Unlock()
+	if h.c == nil {
+		return 0
+	}
+	return int(h.c.host.peerCount)
+}
+
 // socketFD is ENet's socket.
 func (h *host) socketFD() int { return int(C.gn_socket(h.c)) }
 

@@ -22,6 +22,7 @@ typedef struct gn_host {
 	ENetEvent pending;
 	int hasPending;
 	int lastError; // errno of the last failure of enet_host_service
+	size_t slots;  // peer slots allocated; host->peerCount is those ENet walks (see gn_fit)
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
 } gn_host;
