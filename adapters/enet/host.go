@@ -324,9 +324,10 @@ func (h *host) poll() {
 	h.pump()
 	// With nothing handed to ENet and no datagram waiting, servicing the
 	// host would only run ENet's timers, which are the run goroutine's
-	// (its deadline is the next of them), and walk every peer slot twice
-	// (ENet's service, then gn_timeout): an idle Poll, which a game calling
-	// Update(0) in a loop pays constantly, skips it.
+	// (its deadline is the next of them; and whatever else needs a service,
+	// an op or a close, woke it when it was posted), and walk the peer
+	// slots twice (ENet's service, then gn_timeout): an idle Poll, which a
+	// game calling Update(0) in a loop pays constantly, skips it.
 	idle := h.handed == handed && C.gn_quiet(h.c) != 0
 	if !idle && h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
