@@ -319,7 +319,7 @@ func (h *host) poll() {
 	if h.c == nil {
 		return // run returned
 	}
-	sent, handed := h.c.host.totalSentPackets, h.handed
+	handed := h.handed
 	h.takeOps()
 	h.pump()
 	// With nothing handed to ENet and no datagram waiting, servicing the
@@ -333,10 +333,8 @@ func (h *host) poll() {
 		h.wake()
 		return
 	}
-	if h.c.host.totalSentPackets == sent && h.handed == handed {
-		// ENet was handed nothing and sent nothing, so it started no
-		// timer: the sleeping run goroutine's deadline stands.
-		return
+	if idle {
+		return // ENet did nothing, so it started no timer: the run goroutine's deadline stands
 	}
 	ms := int(C.gn_timeout(h.c, -1))
 	if ms < 0 {

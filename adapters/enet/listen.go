@@ -77,6 +77,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	h.polls = opts.Poll != PollNone
 	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(connectData))
 	if peer == nil {
+		h.sock.Close()
 		C.gn_host_free(h.c)
 		return nil, fmt.Errorf("enet: dial %s: enet_host_connect failed", addr)
 	}
@@ -84,6 +85,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	l, err := h.newLink(peer)
 	if err != nil {
 		C.enet_peer_reset(peer)
+		h.sock.Close()
 		C.gn_host_free(h.c)
 		return nil, err
 	}

@@ -46,13 +46,13 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		gn_host_free(h);
 		return NULL;
 	}
+	h->slots = peers; // before any gn_host_free: it gives ENet back this many
 	if (compress && enet_host_compress_with_range_coder(h->host) < 0) {
 		*err = ENOMEM;
 		gn_host_free(h);
 		return NULL;
 	}
 	h->waiter = -1;
-	h->slots = peers;
 	h->host->maximumPacketSize = maxPacket;
 	h->host->maximumWaitingData = maxWaiting;
 	return h;
