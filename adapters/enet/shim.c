@@ -255,11 +255,7 @@ static void gn_fit(gn_host *h)
 		}
 	}
 	size_t want = top + GN_SLACK + used / 2;
-	if (want > h->slots)
-		want = h->slots;
-	// Grow at once; shrink only by more than the slack, not back and forth.
-	if (want > host->peerCount || want + GN_SLACK < host->peerCount)
-		host->peerCount = want;
+	host->peerCount = want < h->slots ? want : h->slots;
 }
 
 // gn_service does the host's network work (enet_host_service: send, receive
