@@ -141,6 +141,19 @@ func (e *endpoint) pollNetwork() {
 	}
 }
 
+// holdNetwork tells the adapters that can (transport.Holder) that a
+// pollNetwork follows, so that what the handlers send in between need not
+// wake their goroutines: it leaves at that poll, in one batch.
+func (e *endpoint) holdNetwork() {
+	if list := e.pollers.Load(); list != nil {
+		for _, p := range *list {
+			if h, ok := p.(transport.Holder); ok {
+				h.Hold()
+			}
+		}
+	}
+}
+
 // update is Server.Update and Client.Update.
 func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
@@ -158,7 +171,13 @@ func (e *endpoint) update(timeout time.Duration) error {
 		e.batch, e.data = e.inbox.take(timeout, e.timer, e.batch, e.data)
 		e.pos = 0
 	}
-	dispatched := e.pos < len(e.batch)
+	if e.pos < len(e.batch) {
+		// What the handlers send leaves when they are done, in one batch,
+		// without a wake-up of an adapter's goroutine per reply; even if a
+		// handler panics.
+		e.holdNetwork()
+		defer e.pollNetwork()
+	}
 	for e.pos < len(e.batch) {
 		if e.events != nil && e.events.Full() {
 			break
@@ -185,9 +204,6 @@ func (e *endpoint) update(timeout time.Duration) error {
 			e.nextPing = now.Add(e.cfg.PingInterval)
 			e.keepAlive()
 		}
-	}
-	if dispatched {
-		e.pollNetwork() // what the handlers sent leaves now
 	}
 	return nil
 }

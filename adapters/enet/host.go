@@ -46,6 +46,8 @@ type host struct {
 	ready    []*link // links whose front queue went from empty to not empty
 	exited   bool
 	notified atomic.Bool // a wake-up is pending; no need to wake again
+	held     atomic.Bool   // Hold: Send need not wake the run goroutine; a Poll comes
+	wakes    atomic.Uint64 // wake-ups of the run goroutine, for tests
 
 	done       chan struct{}  // closed when run returns
 	delivering sync.WaitGroup // the links' deliver goroutines
@@ -214,7 +216,9 @@ func (h *host) schedule(l *link) {
 	h.mu.Lock()
 	if !h.exited {
 		h.ready = append(h.ready, l)
-		h.wakeLocked()
+		if !h.held.Load() {
+			h.wakeLocked()
+		}
 	}
 	h.mu.Unlock()
 }
@@ -233,6 +237,7 @@ func (h *host) wake() {
 // and checks it after it set its deadline and before it sleeps.
 func (h *host) wakeLocked() {
 	if h.notified.CompareAndSwap(false, true) {
+		h.wakes.Add(1)
 		h.sock.SetReadDeadline(longAgo)
 	}
 }
@@ -312,7 +317,11 @@ func (h *host) run() {
 // poll only brings its sleep's deadline forward to ENet's next timer, so
 // that retransmits and acknowledgements go on when nobody polls.
 func (h *host) poll() {
+	held := h.held.Swap(false)
 	if !h.polls || !h.svc.TryLock() {
+		if held {
+			h.wake() // the run goroutine is busy: it sends what Hold kept from waking it
+		}
 		return
 	}
 	defer h.svc.Unlock()
@@ -347,6 +356,16 @@ func (h *host) poll() {
 		if h.notified.Load() { // a wake-up may have come between: keep it
 			h.sock.SetReadDeadline(longAgo)
 		}
+	}
+}
+
+// hold is Hold (transport.Holder) for the host's links and listener: until
+// the next poll, Send queues without waking the run goroutine, because
+// that poll hands the queue to ENet and sends it. A host that Poll does
+// not service (Options.Poll) is not held.
+func (h *host) hold() {
+	if h.polls {
+		h.held.Store(true)
 	}
 }
 

@@ -218,7 +218,12 @@ func (l *link) Abort() {
 // Any goroutine; never blocks.
 func (l *link) Poll() { l.h.poll() }
 
-var _ transport.Poller = (*link)(nil)
+// Hold makes Sends until the next Poll queue without waking the host's
+// goroutine (transport.Holder), when Poll services the host (see Poll).
+// Any goroutine.
+func (l *link) Hold() { l.h.hold() }
+
+var _ transport.Holder = (*link)(nil)
 
 // RemoteAddr is the peer's address as "ip:port". Any goroutine.
 func (l *link) RemoteAddr() string { return l.remote }

@@ -125,7 +125,12 @@ func (ln *listener) Addr() string { return ln.h.addr }
 // goroutine. It never blocks.
 func (ln *listener) Poll() { ln.h.poll() }
 
-var _ transport.Poller = (*listener)(nil)
+// Hold makes the accepted links' Sends until the next Poll queue without
+// waking the host's goroutine (transport.Holder), when Options.Poll is
+// PollAll. Any goroutine.
+func (ln *listener) Hold() { ln.h.hold() }
+
+var _ transport.Holder = (*listener)(nil)
 
 // Close refuses new peers, closes every link as Link.Close does, waits up
 // to Options.ShutdownTimeout for them to flush and be acknowledged, drops

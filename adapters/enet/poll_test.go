@@ -135,3 +135,77 @@ func TestPollModeChecked(t *testing.T) {
 		}
 	}
 }
+
+// Between Hold and the next Poll, Send queues without waking the host's
+// goroutine, and that Poll sends what was queued; a Poll that finds the
+// goroutine busy wakes it instead, which then sends it.
+func TestHoldDefersWakeToPoll(t *testing.T) {
+	tr := newTransport(t, nil) // PollDialed: the dialed link's Poll services its host
+	ss := newSink(t)
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(transport.Link) transport.Sink { return ss })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	cl, err := tr.Dial(ctx, ln.Addr(), transport.Config{}, newSink(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Abort()
+	l := cl.(*link)
+	h := l.h
+	sent := 0
+	send := func(n int) {
+		for range n {
+			if err := l.Send(0, transport.Reliable, seqPayload(sent, 19)); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+	}
+	// Let the goroutine go idle: a Send wakes it then.
+	send(1)
+	ss.waitN(sent)
+	before := h.wakes.Load()
+	send(1)
+	if h.wakes.Load() == before {
+		t.Fatal("Send to an idle link without Hold did not wake the host's goroutine")
+	}
+	ss.waitN(sent)
+
+	before = h.wakes.Load()
+	l.Hold()
+	send(10)
+	if got := h.wakes.Load() - before; got != 0 {
+		t.Fatalf("10 Sends after Hold woke the host's goroutine %d times, want 0", got)
+	}
+	l.Poll()
+	ss.waitN(sent)
+
+	// The goroutine is busy (the test holds the service lock as its round
+	// would): Poll cannot send, so it wakes the goroutine, which does.
+	h.svc.Lock()
+	before = h.wakes.Load()
+	l.Hold()
+	send(10)
+	l.Poll()
+	woke := h.wakes.Load() - before
+	h.svc.Unlock()
+	if woke != 1 {
+		t.Fatalf("a Poll that found the goroutine busy woke it %d times, want 1", woke)
+	}
+	for i, m := range ss.waitN(sent) {
+		if seqOf(m.p) != i {
+			t.Fatalf("payload %d has sequence %d", i, seqOf(m.p))
+		}
+	}
+
+	// A listener's host is held only when its Poll services it.
+	lh := ln.(*listener).h
+	ln.(*listener).Hold()
+	if lh.held.Load() {
+		t.Error("Hold held a listener's host that Poll does not service (PollDialed)")
+	}
+}

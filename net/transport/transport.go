@@ -120,6 +120,22 @@ type Poller interface {
 	Poll()
 }
 
+// Holder is implemented by Pollers whose Send would otherwise wake the
+// adapter's goroutine to send what it queued. Hold promises a Poll soon:
+// until the next Poll, Send only queues, and that Poll sends everything
+// queued since in one batch. net's Update holds its pollers while its
+// handlers run, so that their replies leave in its closing Poll without a
+// goroutine wake-up per reply (on a machine with idle CPUs, each such
+// wake-up starts an idle thread too). A Poll that finds the adapter's
+// goroutine busy wakes it instead, so the hold never strands a payload.
+type Holder interface {
+	Poller
+	// Hold defers Send's wake-up of the adapter's goroutine to the next
+	// Poll, for every Send that Poll will send, from any goroutine. Any
+	// goroutine.
+	Hold()
+}
+
 // Link is one connection to one peer.
 type Link interface {
 	// Send queues payload for the peer. It copies payload before returning
