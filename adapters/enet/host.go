@@ -45,7 +45,7 @@ type host struct {
 	ops      []op
 	ready    []*link // links whose front queue went from empty to not empty
 	exited   bool
-	notified atomic.Bool // a wake-up is pending; no need to wake again
+	notified atomic.Bool   // a wake-up is pending; no need to wake again
 	held     atomic.Bool   // Hold: Send need not wake the run goroutine; a Poll comes
 	wakes    atomic.Uint64 // wake-ups of the run goroutine, for tests
 
