@@ -154,6 +154,37 @@ func (e *endpoint) holdNetwork() {
 	}
 }
 
+// waitNetwork is Update's wait when the endpoint's one poller is a
+// transport.Waiter (a client with one ENet connection, a server whose
+// listener's host Update services): the game's goroutine waits for the
+// network itself and does the adapter's work when it wakes, instead of
+// sleeping until the adapter's goroutine hands it something, which costs
+// a goroutine switch per packet and, with idle CPUs, a thread wake-up.
+// It returns how long take should still wait: timeout when the poller
+// declines to wait, else 0 (something arrived, or the time is up).
+func (e *endpoint) waitNetwork(timeout time.Duration) time.Duration {
+	list := e.pollers.Load()
+	if list == nil || len(*list) != 1 {
+		return timeout
+	}
+	w, ok := (*list)[0].(transport.Waiter)
+	if !ok {
+		return timeout
+	}
+	deadline := time.Now().Add(timeout)
+	for e.inbox.setWaiter(w) {
+		waited := w.Wait(timeout)
+		e.inbox.clearWaiter()
+		if !waited {
+			return timeout
+		}
+		if timeout = time.Until(deadline); timeout <= 0 {
+			break
+		}
+	}
+	return 0
+}
+
 // update is Server.Update and Client.Update.
 func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
@@ -168,6 +199,9 @@ func (e *endpoint) update(timeout time.Duration) error {
 			return nil // the game must drain events first; the network waits
 		}
 		e.pollNetwork()
+		if timeout > 0 {
+			timeout = e.waitNetwork(timeout)
+		}
 		e.batch, e.data = e.inbox.take(timeout, e.timer, e.batch, e.data)
 		e.pos = 0
 	}

@@ -12,6 +12,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -224,6 +225,17 @@ func (l *link) Poll() { l.h.poll() }
 func (l *link) Hold() { l.h.hold() }
 
 var _ transport.Holder = (*link)(nil)
+
+// Wait waits for the link's host's socket on the caller's goroutine and
+// services the host when a datagram comes (transport.Waiter), where Poll
+// services the host and GOMAXPROCS is 2 or more; otherwise it reports
+// false at once. Any goroutine.
+func (l *link) Wait(d time.Duration) bool { return l.h.wait(d) }
+
+// Interrupt ends a Wait (transport.Waiter). Any goroutine.
+func (l *link) Interrupt() { l.h.interrupt() }
+
+var _ transport.Waiter = (*link)(nil)
 
 // RemoteAddr is the peer's address as "ip:port". Any goroutine.
 func (l *link) RemoteAddr() string { return l.remote }

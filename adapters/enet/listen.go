@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -131,6 +132,17 @@ func (ln *listener) Poll() { ln.h.poll() }
 func (ln *listener) Hold() { ln.h.hold() }
 
 var _ transport.Holder = (*listener)(nil)
+
+// Wait waits for the host's socket on the caller's goroutine and services
+// the host when a datagram comes (transport.Waiter), when Options.Poll is
+// PollAll and GOMAXPROCS is 2 or more; otherwise it reports false at once.
+// Any goroutine.
+func (ln *listener) Wait(d time.Duration) bool { return ln.h.wait(d) }
+
+// Interrupt ends a Wait (transport.Waiter). Any goroutine.
+func (ln *listener) Interrupt() { ln.h.interrupt() }
+
+var _ transport.Waiter = (*listener)(nil)
 
 // Close refuses new peers, closes every link as Link.Close does, waits up
 // to Options.ShutdownTimeout for them to flush and be acknowledged, drops

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #endif
 
@@ -39,6 +40,7 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		*err = ENOMEM;
 		return NULL;
 	}
+	h->wakefd = -1;
 	errno = 0;
 	h->host = enet_host_create(addr, peers, channels, in, out);
 	if (h->host == NULL) {
@@ -66,6 +68,8 @@ void gn_host_free(gn_host *h)
 		h->host->peerCount = h->slots; // see gn_fit
 		enet_host_destroy(h->host);    // resets every peer: free callbacks run here
 	}
+	if (h->wakefd >= 0)
+		close(h->wakefd);
 	free(h);
 }
 
@@ -129,8 +133,15 @@ int gn_waiter(gn_host *h)
 		close(ep);
 		return -e;
 	}
+	int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (wake < 0) {
+		int e = errno;
+		close(ep);
+		return -e;
+	}
 	h->waiter = ep;
 	h->armed = 0;
+	h->wakefd = wake;
 	return ep;
 #else
 	(void)h;
@@ -188,6 +199,45 @@ void gn_disarm(gn_host *h)
 // gn_quiet reports whether servicing the host now would find nothing to
 // receive: no event held back and no datagram waiting.
 int gn_quiet(gn_host *h) { return !h->hasPending && !gn_readable(h->host->socket); }
+
+// gn_wait blocks the calling thread until a datagram waits on the host's
+// socket, gn_interrupt is called, or ms milliseconds pass (-1: no limit),
+// for a game goroutine that waits for the host in Update itself (see
+// host.wait): 1 for a datagram or an interrupt (the interrupt is consumed),
+// 0 when the time is up, -errno on failure. Linux only (-ENOSYS elsewhere).
+int gn_wait(gn_host *h, int ms)
+{
+#ifdef __linux__
+	if (h->wakefd < 0)
+		return -ENOSYS;
+	struct pollfd p[2] = {{h->host->socket, POLLIN, 0}, {h->wakefd, POLLIN, 0}};
+	int n = poll(p, 2, ms);
+	if (n < 0)
+		return errno == EINTR ? 1 : -errno;
+	if (p[1].revents & POLLIN) {
+		uint64_t v;
+		(void)read(h->wakefd, &v, sizeof v);
+	}
+	return n > 0;
+#else
+	(void)h;
+	(void)ms;
+	return -ENOSYS;
+#endif
+}
+
+// gn_interrupt ends a gn_wait in progress, or the next one at once. Any
+// thread, while the host exists.
+void gn_interrupt(gn_host *h)
+{
+#ifdef __linux__
+	uint64_t one = 1;
+	if (h->wakefd >= 0)
+		(void)write(h->wakefd, &one, sizeof one);
+#else
+	(void)h;
+#endif
+}
 
 // gn_timeout returns how long the host may sleep before ENet needs service
 // for a timer: a retransmit, a ping, a bandwidth throttle epoch.

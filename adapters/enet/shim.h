@@ -1,5 +1,6 @@
 // shim.h: the small C layer between package enet and libenet. Everything
-// here runs on a host's service goroutine.
+// here runs on whichever goroutine services a host (under host.svc), but
+// gn_interrupt, which any thread may call.
 #ifndef GONETIC_ENET_SHIM_H
 #define GONETIC_ENET_SHIM_H
 
@@ -25,6 +26,7 @@ typedef struct gn_host {
 	size_t slots;  // peer slots allocated; host->peerCount is those ENet walks (see gn_fit)
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
+	int wakefd;    // eventfd that ends a gn_wait, -1: none
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -66,6 +68,8 @@ int gn_waiter(gn_host *h);
 int gn_arm(gn_host *h);
 void gn_disarm(gn_host *h);
 int gn_quiet(gn_host *h);
+int gn_wait(gn_host *h, int ms);
+void gn_interrupt(gn_host *h);
 int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status);

@@ -5,6 +5,7 @@ package enet
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,5 +89,87 @@ func TestWaiterWatchesReadsOnly(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
+	}
+}
+
+// Update's wait (transport.Waiter): a goroutine that waits for a host's
+// socket itself wakes for a datagram and for Interrupt, services the host
+// before it returns, and leaves the run goroutine's waiter armed; it
+// declines where Poll does not service the host, and with one P.
+func TestWaitOnCallersGoroutine(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	tr := newTransport(t, nil) // PollDialed: a dialed host waits, a listener's does not
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	l := cl.(*link)
+	h := l.h
+	if srv.ln.(transport.Waiter).Wait(time.Millisecond) {
+		t.Error("a listener's host waited on the caller's goroutine without Options.Poll = PollAll")
+	}
+
+	// With svc held the run goroutine cannot service: only the datagram
+	// can end the sleep.
+	h.svc.Lock()
+	if err := sv.l.Send(0, transport.Reliable, seqPayload(0, 19)); err != nil {
+		t.Fatal(err)
+	}
+	woken := h.sleepInline(int(deadline / time.Millisecond))
+	h.svc.Unlock()
+	if !woken {
+		t.Fatal("a datagram did not end a wait for the socket")
+	}
+	cs.waitN(1)
+
+	h.svc.Lock()
+	l.Interrupt() // before the wait: the wait returns at once
+	woken = h.sleepInline(int(deadline / time.Millisecond))
+	h.svc.Unlock()
+	if !woken {
+		t.Fatal("Interrupt before a wait did not end it")
+	}
+	h.svc.Lock()
+	done := make(chan bool, 1)
+	go func() { done <- h.sleepInline(int(deadline / time.Millisecond)) }()
+	l.Interrupt()
+	select {
+	case woken = <-done:
+	case <-time.After(deadline):
+		t.Fatal("Interrupt did not end a wait in progress")
+	}
+	h.svc.Unlock()
+	if !woken {
+		t.Fatal("a wait ended by Interrupt reported its time up")
+	}
+
+	// Payloads arrive exactly once and in order while a goroutine waits
+	// in Wait, which delivers what it services before it returns.
+	const n = 500
+	go func() {
+		for i := 1; i <= n; i++ {
+			if err := sv.l.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for cs.count() < n+1 {
+		if !l.Wait(time.Second) {
+			t.Fatal("Wait declined on a dialed host with GOMAXPROCS 2")
+		}
+	}
+	for i, m := range cs.waitN(n + 1) {
+		if seqOf(m.p) != i {
+			t.Fatalf("payload %d has sequence %d", i, seqOf(m.p))
+		}
+	}
+	// Done waiting, the run goroutine hears the socket again.
+	if ev := watched(t, h)[h.socketFD()]; ev&syscall.EPOLLIN == 0 {
+		t.Fatalf("after Wait the waiter does not watch the socket (events %#x): the run goroutine would sleep deaf", ev)
+	}
+
+	runtime.GOMAXPROCS(1)
+	if l.Wait(time.Millisecond) {
+		t.Error("Wait waited with one P")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Delivery is how a payload travels.
@@ -134,6 +135,26 @@ type Holder interface {
 	// Poll, for every Send that Poll will send, from any goroutine. Any
 	// goroutine.
 	Hold()
+}
+
+// Waiter is implemented by Pollers that can wait for their network on
+// the caller's goroutine. When a Waiter is all the network an endpoint
+// has (a client with one connection, a server whose listener it is), net's
+// Update(timeout) with nothing to dispatch waits in Wait instead of for
+// the adapter's goroutine to hand it something: the packet then wakes the
+// game's own thread, which does the adapter's work and dispatches at once,
+// as a single-threaded C program would, instead of a goroutine switch per
+// packet that, with idle CPUs, also wakes another thread.
+type Waiter interface {
+	Poller
+	// Wait blocks until something arrives, Interrupt is called, or d
+	// passes (it may return sooner), then does what Poll does, and
+	// reports true; or it reports false at once when it cannot wait now,
+	// and the caller waits as it would without it.
+	Wait(d time.Duration) bool
+	// Interrupt ends the Wait in progress, or the next one at once. Any
+	// goroutine.
+	Interrupt()
 }
 
 // Link is one connection to one peer.
