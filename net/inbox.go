@@ -103,11 +103,12 @@ func (in *inbox) appendLocked(c *Conn, kind itemKind, channel uint8, payload []b
 
 // setWaiter records that Update is about to wait in w, so that the next
 // push interrupts it, and reports true; or reports false when there is
-// something to take already (or the inbox is closed): no wait then.
+// something to take already, a wake-up (wakeUp) is pending, or the inbox
+// is closed: no wait then.
 func (in *inbox) setWaiter(w transport.Waiter) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.items) > 0 || in.closed {
+	if len(in.items) > 0 || len(in.wake) > 0 || in.closed {
 		return false
 	}
 	in.waiter = w

@@ -37,6 +37,7 @@ type host struct {
 	waitFn     func(fd uintptr) bool
 	skipSocket bool             // wait for the deadline only (after a socket error)
 	polls      bool             // Poll services the host (Options.Poll)
+	canWait    bool             // gn_wait works here (Linux): Wait may wait
 	accept     transport.Accept // listener only
 	dialer     *link            // dialing host only
 	addr       string           // bound address, listener only
@@ -145,6 +146,7 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		rc:         rc,
 	}
 	h.waitFn = h.waitReadable
+	h.canWait = c.wakefd >= 0
 	return h, nil
 }
 
@@ -341,12 +343,13 @@ func (h *host) poll() {
 	}
 	defer h.svc.Unlock()
 	if h.c != nil { // else run returned
-		h.pollLocked()
+		h.pollLocked(false)
 	}
 }
 
-// pollLocked is poll's round, under svc.
-func (h *host) pollLocked() {
+// pollLocked is poll's round, under svc; force services the host even
+// when it looks idle (an ENet timer is due).
+func (h *host) pollLocked(force bool) {
 	handed := h.handed
 	h.takeOps()
 	h.pump()
@@ -356,7 +359,7 @@ func (h *host) pollLocked() {
 	// an op or a close, woke it when it was posted), and walk the peer
 	// slots twice (ENet's service, then gn_timeout): an idle Poll, which a
 	// game calling Update(0) in a loop pays constantly, skips it.
-	idle := h.handed == handed && C.gn_quiet(h.c) != 0
+	idle := !force && h.handed == handed && C.gn_quiet(h.c) != 0
 	if !idle && h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
 		return
@@ -397,42 +400,54 @@ const maxInlineWait = 5 * time.Millisecond
 // d or ENet's next timer, and services the host when a datagram comes,
 // with the run goroutine's waiter disarmed meanwhile, so that the datagram
 // wakes this thread alone. The run goroutine still wakes for Sends from
-// other goroutines and its deadline; either interrupts the wait, as do
-// Interrupt and the end of the host.
+// other goroutines and for its deadline; a Send interrupts the wait, as do
+// Interrupt and the end of the host. It may return a round of the run
+// goroutine late: it waits for the host to be free.
 //
-// It declines (false) where Poll does not service the host, while the run
-// goroutine has a backlog to work through, and with one P: the runtime hands the P of a goroutine blocked in C to another thread
-// after 20 µs when no other P is idle, which costs more than it saves.
+// It declines (false) where Poll does not service the host, off Linux, for
+// d under a millisecond, while the run goroutine has a backlog to work
+// through, and with one P: the runtime hands the P of a goroutine blocked
+// in C to another thread after 20 µs when no other P is idle, which costs
+// more than it saves.
 func (h *host) wait(d time.Duration) bool {
-	if !h.polls || runtime.GOMAXPROCS(0) < 2 {
+	if !h.polls || !h.canWait || d < time.Millisecond || runtime.GOMAXPROCS(0) < 2 {
 		return false
 	}
 	h.svc.Lock()
 	defer h.svc.Unlock()
-	if h.c == nil || h.c.wakefd < 0 || h.skipSocket || len(h.busy) > 0 || len(h.flushing) > 0 {
+	if h.c == nil || h.skipSocket || len(h.busy) > 0 || len(h.flushing) > 0 {
 		// A link has a backlog to hand to ENet, or a close to finish: the
 		// run goroutine is at it, and a second goroutine servicing the
-		// host would only contend with it (one-way throughput -10 %).
+		// host would only contend with it.
 		return false
 	}
-	d = min(d, maxInlineWait)
-	if ms := int(C.gn_timeout(h.c, C.int((d+time.Millisecond-1)/time.Millisecond))); ms != 0 {
+	// The run goroutine may be asleep with its waiter disarmed by
+	// sleepInline: arm it again before returning, or wake the goroutine
+	// for a datagram that came since; even if a sink panics.
+	defer h.armOrWake()
+	ms := int(C.gn_timeout(h.c, C.int(min(d, maxInlineWait)/time.Millisecond)))
+	if ms != 0 {
 		h.sleepInline(ms)
 	}
-	// Service, then arm the waiter for the run goroutine, which may be
-	// asleep; a datagram that came meanwhile is serviced here too, a few
-	// times, before the run goroutine is woken for it.
-	for range 4 {
-		h.pollLocked()
-		h.armMu.Lock()
-		quiet := C.gn_arm(h.c) == 0
-		h.armMu.Unlock()
-		if quiet {
-			return true
+	h.pollLocked(ms == 0) // 0: an ENet timer is due, so service even a quiet host
+	for range 3 {         // a few more rounds for datagrams that come meanwhile
+		if C.gn_quiet(h.c) != 0 {
+			break
 		}
+		h.pollLocked(false)
 	}
-	h.wake()
 	return true
+}
+
+// armOrWake arms the run goroutine's waiter, or wakes the goroutine when
+// a datagram waits already. Under svc.
+func (h *host) armOrWake() {
+	h.armMu.Lock()
+	readable := C.gn_arm(h.c) != 0
+	h.armMu.Unlock()
+	if readable {
+		h.wake()
+	}
 }
 
 // sleepInline blocks the calling thread in gn_wait for up to ms
