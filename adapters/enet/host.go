@@ -37,6 +37,7 @@ type host struct {
 	waitFn     func(fd uintptr) bool
 	skipSocket bool             // wait for the deadline only (after a socket error)
 	polls      bool             // Poll services the host (Options.Poll)
+	waits      bool             // Wait services the host (Options.Poll)
 	canWait    bool             // gn_wait works here (Linux): Wait may wait
 	accept     transport.Accept // listener only
 	dialer     *link            // dialing host only
@@ -48,6 +49,7 @@ type host struct {
 	exited   bool
 	notified atomic.Bool   // a wake-up is pending; no need to wake again
 	held     atomic.Bool   // Hold: Send need not wake the run goroutine; a Poll comes
+	waited   atomic.Bool   // a Wait serviced the host: the Hold and Poll of its Update do too
 	wakes    atomic.Uint64 // wake-ups of the run goroutine, for tests
 
 	// A game goroutine waiting for the socket in Update (see wait).
@@ -335,7 +337,8 @@ func (h *host) run() {
 // that retransmits and acknowledgements go on when nobody polls.
 func (h *host) poll() {
 	held := h.held.Swap(false)
-	if !h.polls || !h.svc.TryLock() {
+	waited := h.waited.Swap(false)
+	if !h.polls && !waited || !h.svc.TryLock() {
 		if held {
 			h.wake() // the run goroutine is busy: it sends what Hold kept from waking it
 		}
@@ -386,7 +389,7 @@ func (h *host) pollLocked(force bool) {
 // that poll hands the queue to ENet and sends it. A host that Poll does
 // not service (Options.Poll) is not held.
 func (h *host) hold() {
-	if h.polls {
+	if h.polls || h.waited.Load() {
 		h.held.Store(true)
 	}
 }
@@ -404,13 +407,17 @@ const maxInlineWait = 5 * time.Millisecond
 // Interrupt and the end of the host. It may return a round of the run
 // goroutine late: it waits for the host to be free.
 //
-// It declines (false) where Poll does not service the host, off Linux, for
+// A listener's host waits even where its Poll does not service it
+// (PollDialed): the Hold and Poll of the Update that waited then service
+// it too (waited), so that the handlers' replies leave in that Update.
+//
+// It declines (false) with PollNone, off Linux, for
 // d under a millisecond, while the run goroutine has a backlog to work
 // through, and with one P: the runtime hands the P of a goroutine blocked
 // in C to another thread after 20 µs when no other P is idle, which costs
 // more than it saves.
 func (h *host) wait(d time.Duration) bool {
-	if !h.polls || !h.canWait || d < time.Millisecond || runtime.GOMAXPROCS(0) < 2 {
+	if !h.waits || !h.canWait || d < time.Millisecond || runtime.GOMAXPROCS(0) < 2 {
 		return false
 	}
 	h.svc.Lock()
@@ -429,6 +436,7 @@ func (h *host) wait(d time.Duration) bool {
 	if ms != 0 {
 		h.sleepInline(ms)
 	}
+	h.waited.Store(true)
 	h.pollLocked(ms == 0) // 0: an ENet timer is due, so service even a quiet host
 	for range 3 {         // a few more rounds for datagrams that come meanwhile
 		if C.gn_quiet(h.c) != 0 {

@@ -227,9 +227,9 @@ func (l *link) Hold() { l.h.hold() }
 var _ transport.Holder = (*link)(nil)
 
 // Wait waits for the link's host's socket on the caller's goroutine and
-// services the host when a datagram comes (transport.Waiter), where Poll
-// services the host and GOMAXPROCS is 2 or more; otherwise it reports
-// false at once. Any goroutine.
+// services the host when a datagram comes (transport.Waiter), unless
+// Options.Poll is PollNone or GOMAXPROCS is 1: it then reports false at
+// once. Any goroutine.
 func (l *link) Wait(d time.Duration) bool { return l.h.wait(d) }
 
 // Interrupt ends a Wait (transport.Waiter). Any goroutine.

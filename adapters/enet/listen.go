@@ -44,6 +44,7 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 	}
 	h.accept = accept
 	h.polls = opts.Poll == PollAll
+	h.waits = opts.Poll != PollNone
 	h.addr = netip.AddrPortFrom(ap.Addr(), uint16(C.gn_host_port(h.c))).String()
 	go h.run()
 	return &listener{h: h}, nil
@@ -76,6 +77,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)
 	}
 	h.polls = opts.Poll != PollNone
+	h.waits = h.polls
 	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(connectData))
 	if peer == nil {
 		h.sock.Close()
@@ -134,8 +136,8 @@ func (ln *listener) Hold() { ln.h.hold() }
 var _ transport.Holder = (*listener)(nil)
 
 // Wait waits for the host's socket on the caller's goroutine and services
-// the host when a datagram comes (transport.Waiter), when Options.Poll is
-// PollAll and GOMAXPROCS is 2 or more; otherwise it reports false at once.
+// the host when a datagram comes (transport.Waiter), unless Options.Poll
+// is PollNone or GOMAXPROCS is 1: it then reports false at once.
 // Any goroutine.
 func (ln *listener) Wait(d time.Duration) bool { return ln.h.wait(d) }
 

@@ -95,18 +95,31 @@ func TestWaiterWatchesReadsOnly(t *testing.T) {
 // Update's wait (transport.Waiter): a goroutine that waits for a host's
 // socket itself wakes for a datagram and for Interrupt, services the host
 // before it returns, and leaves the run goroutine's waiter armed; it
-// declines where Poll does not service the host, and with one P.
+// declines with PollNone, and with one P.
 func TestWaitOnCallersGoroutine(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
-	tr := newTransport(t, nil) // PollDialed: a dialed host waits, a listener's does not
+	tr := newTransport(t, nil) // PollDialed
 	srv := listen(t, tr, transport.Config{}, nil)
 	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
 	sv := srv.next(t)
 	l := cl.(*link)
 	h := l.h
-	if srv.ln.(transport.Waiter).Wait(time.Millisecond) {
-		t.Error("a listener's host waited on the caller's goroutine without Options.Poll = PollAll")
+	// A listener's host waits too; its Poll does not service it, but the
+	// Hold and Poll that follow a Wait (in one Update) do.
+	lh := srv.ln.(*listener).h
+	if !srv.ln.(transport.Waiter).Wait(time.Millisecond) {
+		t.Error("a listener's host did not wait with Options.Poll = PollDialed")
 	}
+	srv.ln.(transport.Holder).Hold()
+	if !lh.held.Load() {
+		t.Error("Hold after a Wait did not hold a listener's host")
+	}
+	srv.ln.(transport.Poller).Poll()
+	srv.ln.(transport.Holder).Hold()
+	if lh.held.Load() {
+		t.Error("Hold held a listener's host with no Wait since the last Poll (PollDialed)")
+	}
+	srv.ln.(transport.Poller).Poll()
 
 	// With svc held the run goroutine cannot service: only the datagram
 	// can end the sleep.
@@ -171,5 +184,11 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 	runtime.GOMAXPROCS(1)
 	if l.Wait(time.Millisecond) {
 		t.Error("Wait waited with one P")
+	}
+	runtime.GOMAXPROCS(2)
+	none := newTransport(t, &Options{Poll: PollNone})
+	srvNone := listen(t, none, transport.Config{}, nil)
+	if srvNone.ln.(transport.Waiter).Wait(time.Millisecond) {
+		t.Error("a host waited with Options.Poll = PollNone")
 	}
 }
