@@ -180,6 +180,12 @@ func TestUpdateWaitsInSoleWaiter(t *testing.T) {
 		if n := <-got; n != want {
 			t.Fatalf("dispatched %d, want %d", n, want)
 		}
+		// deliver's wake-up token may have come after Update took its
+		// item: it would end the next Update before it waits.
+		select {
+		case <-e.inbox.wake:
+		default:
+		}
 	}
 
 	res := update()
