@@ -50,6 +50,7 @@ type host struct {
 	notified atomic.Bool   // a wake-up is pending; no need to wake again
 	held     atomic.Bool   // Hold: Send need not wake the run goroutine; a Poll comes
 	waited   atomic.Bool   // a Wait serviced the host: the Hold and Poll of its Update do too
+	polling  atomic.Bool   // a game polls the host: see startPolling
 	wakes    atomic.Uint64 // wake-ups of the run goroutine, for tests
 
 	// A game goroutine waiting for the socket in Update (see wait).
@@ -65,6 +66,8 @@ type host struct {
 	// fields below and every ENet call are under it.
 	svc        sync.Mutex
 	sleepUntil time.Time // the run goroutine's read deadline while it sleeps; zero: none
+	pollCount  uint64    // Polls that serviced the host (polling mode)
+	pollsSeen  uint64    // pollCount at the run goroutine's last look
 	handed     uint64    // packets handed to ENet, ever
 
 	links      []*link // by ENet peer slot
@@ -194,16 +197,16 @@ func pollable(c *C.gn_host) (*os.File, syscall.RawConn, error) {
 // while the goroutine is busy: when datagrams wait before it sleeps, or it
 // has more to hand to ENet.
 //
-// While a game goroutine waits for the socket itself (see wait), the
-// waiter stays disarmed, so that a datagram wakes that goroutine alone;
-// it arms the waiter when it is done.
+// While a game goroutine waits for the socket itself (see wait), or polls
+// the host (see polling), the waiter stays disarmed, so that a datagram
+// wakes that goroutine alone.
 func (h *host) waitReadable(uintptr) bool {
 	if h.skipSocket {
 		return false
 	}
 	h.armMu.Lock()
 	defer h.armMu.Unlock()
-	return !h.inline.Load() && C.gn_arm(h.c) != 0
+	return !h.inline.Load() && !h.polling.Load() && C.gn_arm(h.c) != 0
 }
 
 // walked is how many of the host's peer slots ENet walks (see gn_fit).
@@ -234,7 +237,7 @@ func (h *host) schedule(l *link) {
 	h.mu.Lock()
 	if !h.exited {
 		h.ready = append(h.ready, l)
-		if !h.held.Load() {
+		if !h.held.Load() && !h.polling.Load() {
 			h.wakeLocked()
 		}
 	}
@@ -307,6 +310,18 @@ func (h *host) run() {
 			maxWait = 1
 		}
 		ms := int(C.gn_timeout(h.c, C.int(maxWait)))
+		if h.polling.Load() {
+			if h.pollCount != h.pollsSeen {
+				// A game polls the host, and so hears its socket: sleep
+				// deaf to it, and look again in a moment.
+				h.pollsSeen = h.pollCount
+				if ms < 0 || ms > pollingCheck {
+					ms = pollingCheck
+				}
+			} else {
+				h.polling.Store(false) // nobody polled since: listen again
+			}
+		}
 		if ms != 0 {
 			h.sleepUntil = time.Time{}
 			if ms > 0 {
@@ -345,8 +360,43 @@ func (h *host) poll() {
 		return
 	}
 	defer h.svc.Unlock()
-	if h.c != nil { // else run returned
-		h.pollLocked(false)
+	if h.c == nil {
+		return // run returned
+	}
+	if h.polls {
+		h.pollCount++
+		if !h.polling.Load() {
+			h.startPolling()
+		}
+	}
+	h.pollLocked(false)
+}
+
+// pollingCheck is how often, in milliseconds, the run goroutine looks
+// whether a game still polls its host (see startPolling).
+const pollingCheck = 1
+
+// startPolling puts the host in polling mode, for a game that calls
+// Update(0) in a loop: its Polls hear the socket and hand Sends to ENet,
+// so the run goroutine sleeps deaf to the socket, Send does not wake it,
+// and it wakes every pollingCheck only to see whether the game still
+// polls; when it finds no Poll since its last look, it listens again. A
+// game spinning on Update(0) then runs alone, where a wake-up of the run
+// goroutine per datagram and per Send (each starting an idle thread, with
+// two or more Ps) more than tripled its round trip; a datagram or Send
+// that no Poll takes waits at most pollingCheck. Under svc.
+func (h *host) startPolling() {
+	h.armMu.Lock()
+	h.polling.Store(true)
+	C.gn_disarm(h.c)
+	h.armMu.Unlock()
+	h.pollsSeen = h.pollCount - 1 // the run goroutine's next look sees a Poll
+	if d := time.Now().Add(pollingCheck * time.Millisecond); h.sleepUntil.IsZero() || d.Before(h.sleepUntil) {
+		h.sleepUntil = d
+		h.sock.SetReadDeadline(d)
+		if h.notified.Load() { // a wake-up may have come between: keep it
+			h.sock.SetReadDeadline(longAgo)
+		}
 	}
 }
 

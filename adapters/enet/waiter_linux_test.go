@@ -192,3 +192,47 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 		t.Error("a host waited with Options.Poll = PollNone")
 	}
 }
+
+// A Poll puts the host in polling mode: the run goroutine stops listening
+// to the socket and Send stops waking it, the game's Polls doing both.
+// When the Polls stop, the run goroutine takes over within a moment: it
+// sends what was queued and listens again.
+func TestPollingModeHandsOver(t *testing.T) {
+	tr := newTransport(t, nil) // PollDialed: the dialed link's Poll services its host
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	l := cl.(*link)
+	h := l.h
+	sock := h.socketFD()
+
+	l.Poll()
+	if !h.polling.Load() {
+		t.Fatal("a Poll did not put the host in polling mode")
+	}
+	if ev := watched(t, h)[sock]; ev&syscall.EPOLLIN != 0 {
+		t.Fatalf("in polling mode the run goroutine's waiter still watches the socket (events %#x)", ev)
+	}
+	before := h.wakes.Load()
+	if err := l.Send(0, transport.Reliable, seqPayload(0, 19)); err != nil {
+		t.Fatal(err)
+	}
+	if woke := h.wakes.Load() - before; woke != 0 && h.polling.Load() {
+		t.Fatalf("a Send in polling mode woke the run goroutine %d times", woke)
+	}
+	// No more Polls: the run goroutine sends the payload and listens.
+	sv.s.waitN(1)
+	if err := sv.l.Send(0, transport.Reliable, seqPayload(1, 19)); err != nil {
+		t.Fatal(err)
+	}
+	if m := cs.waitN(1); seqOf(m[0].p) != 1 {
+		t.Fatalf("the client got sequence %d, want 1", seqOf(m[0].p))
+	}
+	end := time.Now().Add(deadline)
+	for h.polling.Load() || watched(t, h)[sock]&syscall.EPOLLIN == 0 {
+		if time.Now().After(end) {
+			t.Fatal("the run goroutine did not leave polling mode and listen again once the Polls stopped")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
