@@ -9,7 +9,8 @@
 # Rounds are interleaved (baseline, gonetic, baseline, gonetic, …) so that the
 # noise of this shared machine spreads over both; the table shows medians and
 # the ratio gonetic / baseline. Ping-pong runs pin server and client to
-# different CPUs (taskset -c 0 / -c 1), the same for both sides.
+# different CPUs (taskset -c 0 / -c 1), the same for both sides; ENet's runs
+# unpinned as well.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=3 N=2000000 P=20000
@@ -101,6 +102,19 @@ for r in $(seq "$ROUNDS"); do
           pair env GBENCH_ENET_POLL=none $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $nenv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01_nopoll
           port=$((port + 2))
           pair env GBENCH_ENET_POLL=all $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01_pollall
+        done
+        # The same three shapes unpinned, as games run: Go has two Ps per
+        # process, so a blocking Update waits for the socket on the game's
+        # goroutine (transport.Waiter), and a spinning one puts the host in
+        # polling mode; the defaults on both sides.
+        for w in block busyclient busy; do
+          port=$((port + 2))
+          sw=$w cw=$w spoll="" cpoll="" senv="" cenv=""
+          [ $w = busyclient ] && { sw=block cw=busy; }
+          [ $w != block ] && cpoll=-poll
+          [ $w = busy ] && { spoll=-poll senv=GBENCH_ENET_POLL=all cenv=GBENCH_ENET_POLL=all; }
+          RENAME=$RAW_ENET pair "$ENETB" server -p $port -w $sw -T 60 -- "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_unpinned
+          pair env $senv "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- env $cenv "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_unpinned
         done
         ;;
       gotest)
