@@ -164,7 +164,17 @@ func (e *endpoint) holdNetwork() {
 // declines to wait, else 0 (something arrived, or the time is up).
 func (e *endpoint) waitNetwork(timeout time.Duration) time.Duration {
 	list := e.pollers.Load()
-	if list == nil || len(*list) != 1 {
+	if list == nil {
+		return timeout
+	}
+	if len(*list) != 1 {
+		// Update waits in the inbox: the Waiters' own goroutines must do
+		// the network work meanwhile (Wait(0) tells them).
+		for _, p := range *list {
+			if w, ok := p.(transport.Waiter); ok {
+				w.Wait(0)
+			}
+		}
 		return timeout
 	}
 	w, ok := (*list)[0].(transport.Waiter)

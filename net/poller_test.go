@@ -107,13 +107,18 @@ func TestUpdateHoldsPollersWhileHandlersRun(t *testing.T) {
 type waitLink struct {
 	nullLink
 	decline   bool
-	waits     atomic.Int64
+	waits     atomic.Int64  // Waits with a time
+	handBacks atomic.Int64  // Wait(0): the caller waits elsewhere
 	inWait    chan struct{} // a Wait started
 	interrupt chan struct{}
 }
 
 func (l *waitLink) Poll() {}
-func (l *waitLink) Wait(time.Duration) bool {
+func (l *waitLink) Wait(d time.Duration) bool {
+	if d <= 0 {
+		l.handBacks.Add(1)
+		return false
+	}
 	l.waits.Add(1)
 	if l.decline {
 		return false
@@ -134,7 +139,8 @@ var _ transport.Waiter = (*waitLink)(nil)
 // Update(timeout) with nothing to dispatch waits in the endpoint's one
 // poller when it is a transport.Waiter; what another goroutine queues for
 // Update interrupts that wait; a Waiter that declines leaves Update waiting
-// as it would without one; with two pollers Update waits on its own.
+// as it would without one; with two pollers Update waits on its own,
+// after a Wait(0) to each.
 func TestUpdateWaitsInSoleWaiter(t *testing.T) {
 	f := NewFactory()
 	message.MustRegister[seqMsg](f)
@@ -215,5 +221,8 @@ func TestUpdateWaitsInSoleWaiter(t *testing.T) {
 	finish(res, 3)
 	if n := other.waits.Load() + l.waits.Load() - before; n != 0 {
 		t.Errorf("Update waited in one of two pollers (%d times)", n)
+	}
+	if l.handBacks.Load() == 0 || other.handBacks.Load() == 0 {
+		t.Errorf("Update waited in its inbox without Wait(0) to both Waiters (%d, %d)", l.handBacks.Load(), other.handBacks.Load())
 	}
 }

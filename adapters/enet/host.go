@@ -461,21 +461,28 @@ const maxInlineWait = 5 * time.Millisecond
 // (PollDialed): the Hold and Poll of the Update that waited then service
 // it too (waited), so that the handlers' replies leave in that Update.
 //
-// It declines (false) with PollNone, off Linux, for
-// d under a millisecond, while the run goroutine has a backlog to work
+// It declines (false) with PollNone, off Linux, for d under a millisecond
+// (d <= 0: the caller is about to wait elsewhere, so polling mode ends), while the run goroutine has a backlog to work
 // through, and with one P: the runtime hands the P of a goroutine blocked
 // in C to another thread after 20 µs when no other P is idle, which costs
 // more than it saves.
 func (h *host) wait(d time.Duration) bool {
-	if !h.waits || !h.canWait || d < time.Millisecond || runtime.GOMAXPROCS(0) < 2 {
+	inline := h.waits && h.canWait && d >= time.Millisecond && runtime.GOMAXPROCS(0) >= 2
+	if !inline && !h.polling.Load() {
 		return false
 	}
 	h.svc.Lock()
 	defer h.svc.Unlock()
-	if h.c == nil || h.skipSocket || len(h.busy) > 0 || len(h.flushing) > 0 {
-		// A link has a backlog to hand to ENet, or a close to finish: the
-		// run goroutine is at it, and a second goroutine servicing the
-		// host would only contend with it.
+	if h.c == nil {
+		return false
+	}
+	// The caller waits: whoever waits must hear the socket.
+	h.stopPolling()
+	if !inline || h.skipSocket || len(h.busy) > 0 || len(h.flushing) > 0 {
+		// The caller waits elsewhere; or a link has a backlog to hand to
+		// ENet, or a close to finish: the run goroutine is at it, and a
+		// second goroutine servicing the host would only contend with it.
+		h.armOrWake()
 		return false
 	}
 	// The run goroutine may be asleep with its waiter disarmed by
@@ -495,6 +502,22 @@ func (h *host) wait(d time.Duration) bool {
 		h.pollLocked(false)
 	}
 	return true
+}
+
+// stopPolling ends polling mode (see startPolling), and wakes the run
+// goroutine for Sends that polling mode kept from waking it. Under svc.
+func (h *host) stopPolling() {
+	if !h.polling.Load() {
+		return
+	}
+	h.armMu.Lock()
+	h.polling.Store(false)
+	h.armMu.Unlock()
+	h.mu.Lock()
+	if !h.exited && len(h.ready) > 0 {
+		h.wakeLocked()
+	}
+	h.mu.Unlock()
 }
 
 // armOrWake arms the run goroutine's waiter, or wakes the goroutine when

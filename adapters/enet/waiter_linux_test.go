@@ -196,7 +196,8 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 // A Poll puts the host in polling mode: the run goroutine stops listening
 // to the socket and Send stops waking it, the game's Polls doing both.
 // When the Polls stop, the run goroutine takes over within a moment: it
-// sends what was queued and listens again.
+// sends what was queued and listens again; at once when the caller says
+// it waits elsewhere.
 func TestPollingModeHandsOver(t *testing.T) {
 	tr := newTransport(t, nil) // PollDialed: the dialed link's Poll services its host
 	srv := listen(t, tr, transport.Config{}, nil)
@@ -232,6 +233,27 @@ func TestPollingModeHandsOver(t *testing.T) {
 	for h.polling.Load() || watched(t, h)[sock]&syscall.EPOLLIN == 0 {
 		if time.Now().After(end) {
 			t.Fatal("the run goroutine did not leave polling mode and listen again once the Polls stopped")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	// A caller about to wait elsewhere (Wait(0)) ends polling mode at once.
+	l.Poll()
+	if !h.polling.Load() {
+		t.Fatal("a Poll did not put the host in polling mode")
+	}
+	if l.Wait(0) {
+		t.Error("Wait(0) reported that it waited")
+	}
+	if h.polling.Load() {
+		t.Fatal("Wait(0) did not end polling mode")
+	}
+	// Armed at once, unless a datagram was waiting: the run goroutine
+	// services it first.
+	end = time.Now().Add(deadline)
+	for ev := watched(t, h)[sock]; ev&syscall.EPOLLIN == 0; ev = watched(t, h)[sock] {
+		if time.Now().After(end) {
+			t.Fatalf("after Wait(0) the run goroutine's waiter does not watch the socket (events %#x)", ev)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -150,7 +150,12 @@ type Waiter interface {
 	// Wait blocks until something arrives, Interrupt is called, or d
 	// passes (it may return sooner), then does what Poll does, and
 	// reports true; or it reports false at once when it cannot wait now,
-	// and the caller waits as it would without it.
+	// and the caller waits as it would without it. Either way the adapter
+	// then knows that its Polls may stop for a while: an adapter that
+	// leaves the network to a caller that polls in a loop takes it back.
+	// With d <= 0, Wait only does that and reports false: net calls it so
+	// on every Waiter of an endpoint that has several before it waits for
+	// them all.
 	Wait(d time.Duration) bool
 	// Interrupt ends the Wait in progress, or the next one at once. Any
 	// goroutine.
