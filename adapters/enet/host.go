@@ -68,6 +68,7 @@ type host struct {
 	sleepUntil time.Time // the run goroutine's read deadline while it sleeps; zero: none
 	pollCount  uint64    // Polls that serviced the host (polling mode)
 	pollsSeen  uint64    // pollCount at the run goroutine's last look
+	pollStreak int       // Polls since the last Wait: two start polling mode
 	handed     uint64    // packets handed to ENet, ever
 
 	links      []*link // by ENet peer slot
@@ -310,7 +311,7 @@ func (h *host) run() {
 			maxWait = 1
 		}
 		ms := int(C.gn_timeout(h.c, C.int(maxWait)))
-		if h.polling.Load() {
+		if h.polling.Load() && ms != 0 {
 			if h.pollCount != h.pollsSeen {
 				// A game polls the host, and so hears its socket: sleep
 				// deaf to it, and look again in a moment.
@@ -319,7 +320,7 @@ func (h *host) run() {
 					ms = pollingCheck
 				}
 			} else {
-				h.polling.Store(false) // nobody polled since: listen again
+				h.stopPolling() // nobody polled since: listen again, and send what Sends left
 			}
 		}
 		if ms != 0 {
@@ -363,9 +364,12 @@ func (h *host) poll() {
 	if h.c == nil {
 		return // run returned
 	}
-	if h.polls {
+	// A Poll that ends a Hold closes an Update; only the others count
+	// towards polling mode, so that an Update that waits in between (and
+	// so ends polling mode: see wait) does not start it again.
+	if h.polls && !held {
 		h.pollCount++
-		if !h.polling.Load() {
+		if h.pollStreak++; h.pollStreak >= 2 && !h.polling.Load() {
 			h.startPolling()
 		}
 	}
@@ -468,8 +472,8 @@ const maxInlineWait = 5 * time.Millisecond
 // more than it saves.
 func (h *host) wait(d time.Duration) bool {
 	inline := h.waits && h.canWait && d >= time.Millisecond && runtime.GOMAXPROCS(0) >= 2
-	if !inline && !h.polling.Load() {
-		return false
+	if !inline && !h.polls {
+		return false // never in polling mode
 	}
 	h.svc.Lock()
 	defer h.svc.Unlock()
@@ -477,12 +481,16 @@ func (h *host) wait(d time.Duration) bool {
 		return false
 	}
 	// The caller waits: whoever waits must hear the socket.
+	h.pollStreak = 0
+	wasPolling := h.polling.Load()
 	h.stopPolling()
 	if !inline || h.skipSocket || len(h.busy) > 0 || len(h.flushing) > 0 {
 		// The caller waits elsewhere; or a link has a backlog to hand to
 		// ENet, or a close to finish: the run goroutine is at it, and a
 		// second goroutine servicing the host would only contend with it.
-		h.armOrWake()
+		if wasPolling && !h.skipSocket {
+			h.armOrWake()
+		}
 		return false
 	}
 	// The run goroutine may be asleep with its waiter disarmed by

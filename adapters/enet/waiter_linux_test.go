@@ -193,7 +193,8 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 	}
 }
 
-// A Poll puts the host in polling mode: the run goroutine stops listening
+// Two Polls with no Wait between them (a game calling Update(0) in a
+// loop) put the host in polling mode: the run goroutine stops listening
 // to the socket and Send stops waking it, the game's Polls doing both.
 // When the Polls stop, the run goroutine takes over within a moment: it
 // sends what was queued and listens again; at once when the caller says
@@ -207,9 +208,16 @@ func TestPollingModeHandsOver(t *testing.T) {
 	h := l.h
 	sock := h.socketFD()
 
+	// A blocking Update polls once, then waits: no polling mode.
 	l.Poll()
+	l.Wait(0)
+	l.Poll()
+	if h.polling.Load() {
+		t.Fatal("Polls with a Wait between them put the host in polling mode")
+	}
+	l.Poll() // two in a row: an Update(0) loop
 	if !h.polling.Load() {
-		t.Fatal("a Poll did not put the host in polling mode")
+		t.Fatal("two Polls did not put the host in polling mode")
 	}
 	if ev := watched(t, h)[sock]; ev&syscall.EPOLLIN != 0 {
 		t.Fatalf("in polling mode the run goroutine's waiter still watches the socket (events %#x)", ev)
@@ -239,8 +247,9 @@ func TestPollingModeHandsOver(t *testing.T) {
 
 	// A caller about to wait elsewhere (Wait(0)) ends polling mode at once.
 	l.Poll()
+	l.Poll()
 	if !h.polling.Load() {
-		t.Fatal("a Poll did not put the host in polling mode")
+		t.Fatal("two Polls did not put the host in polling mode")
 	}
 	if l.Wait(0) {
 		t.Error("Wait(0) reported that it waited")
