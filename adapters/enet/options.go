@@ -81,7 +81,7 @@ const (
 	// with nothing to dispatch; see transport.Waiter), which then does the
 	// host's work on the game's goroutine until it returns: it would only
 	// wait otherwise. Unpinned on the test VM, this cut a blocking
-	// ping-pong from 225 to 153 µs (raw libenet: 121 µs).
+	// ping-pong from 225 to 132-148 µs (raw libenet: 120-130 µs).
 	PollDialed PollMode = iota
 	// PollAll services listeners' hosts in every Poll too: for servers
 	// with few peers that want the lowest latency whether they wait or
