@@ -16,6 +16,36 @@ import (
 // machine.
 const testDeadline = 20 * time.Second
 
+// polledClient is a client with one open connection over l, which is
+// also its one poller, and handle as the handler of seqMsg; deliver queues
+// a seqMsg for Update as an adapter would.
+func polledClient(t *testing.T, l transport.Link, handle func(*Conn, seqMsg)) (cli *Client, deliver func(int)) {
+	t.Helper()
+	f := NewFactory()
+	message.MustRegister[seqMsg](f)
+	cli, err := NewClient(ClientConfig{Config: Config{Factory: f, PingInterval: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	if err := On(cli, handle); err != nil {
+		t.Fatal(err)
+	}
+	c := cli.e.newConn("null:0", Open)
+	c.link = l
+	if c.table, err = handler.Bind(nil, f); err != nil {
+		t.Fatal(err)
+	}
+	cli.e.addPoller(l.(transport.Poller))
+	return cli, func(n int) {
+		b, err := f.Pack(seqMsg{n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cli.e.inbox.push(c, itemPayload, 0, b)
+	}
+}
+
 // holdLink is a link that is also a transport.Holder, and records the
 // order of the calls Update makes on it.
 type holdLink struct {
@@ -36,14 +66,8 @@ var _ transport.Holder = (*holdLink)(nil)
 // so that replies leave in one batch without waking the adapter's
 // goroutine; after a handler's panic too.
 func TestUpdateHoldsPollersWhileHandlersRun(t *testing.T) {
-	f := NewFactory()
-	message.MustRegister[seqMsg](f)
-	cli, err := NewClient(ClientConfig{Config: Config{Factory: f, PingInterval: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	if err := On(cli, func(c *Conn, m seqMsg) {
+	l := &holdLink{}
+	cli, deliver := polledClient(t, l, func(c *Conn, m seqMsg) {
 		if m.N < 0 {
 			panic("handler failed")
 		}
@@ -52,24 +76,7 @@ func TestUpdateHoldsPollersWhileHandlersRun(t *testing.T) {
 				t.Error(err)
 			}
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	e := cli.e
-	l := &holdLink{}
-	c := e.newConn("null:0", Open)
-	c.link = l
-	if c.table, err = handler.Bind(nil, f); err != nil {
-		t.Fatal(err)
-	}
-	e.addPoller(l)
-	deliver := func(n int) {
-		b, err := f.Pack(seqMsg{n})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.inbox.push(c, itemPayload, 0, b)
-	}
+	})
 
 	deliver(2)
 	if err := cli.Update(0); err != nil {
@@ -142,32 +149,10 @@ var _ transport.Waiter = (*waitLink)(nil)
 // as it would without one; with two pollers Update waits on its own,
 // after a Wait(0) to each.
 func TestUpdateWaitsInSoleWaiter(t *testing.T) {
-	f := NewFactory()
-	message.MustRegister[seqMsg](f)
-	cli, err := NewClient(ClientConfig{Config: Config{Factory: f, PingInterval: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
 	got := make(chan int, 4)
-	if err := On(cli, func(_ *Conn, m seqMsg) { got <- m.N }); err != nil {
-		t.Fatal(err)
-	}
-	e := cli.e
 	l := &waitLink{inWait: make(chan struct{}, 1), interrupt: make(chan struct{}, 1)}
-	c := e.newConn("null:0", Open)
-	c.link = l
-	if c.table, err = handler.Bind(nil, f); err != nil {
-		t.Fatal(err)
-	}
-	e.addPoller(l)
-	deliver := func(n int) {
-		b, err := f.Pack(seqMsg{n})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.inbox.push(c, itemPayload, 0, b)
-	}
+	cli, deliver := polledClient(t, l, func(_ *Conn, m seqMsg) { got <- m.N })
+	e := cli.e
 	update := func() chan error {
 		res := make(chan error, 1)
 		go func() { res <- cli.Update(time.Hour) }()

@@ -87,34 +87,29 @@ for r in $(seq "$ROUNDS"); do
         # (enet.PollNone; a spinning client then needs GOMAXPROCS=2, or the
         # adapter's goroutine would wait for preemption, 10 ms, per
         # message); _pollall, the server's Update services its host too.
-        for w in block busyclient busy; do
-          port=$((port + 2))
-          sw=$w cw=$w spoll="" cpoll="" senv="" cenv=""
-          [ $w = busyclient ] && { sw=block cw=busy; }
-          [ $w != block ] && cpoll=-poll
-          [ $w = busy ] && { spoll=-poll senv=GBENCH_ENET_POLL=all cenv=GBENCH_ENET_POLL=all; }
-          RENAME=$RAW_ENET pair $pin0 "$ENETB" server -p $port -w $sw -T 60 -- $pin1 "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_cpu01
-          pair env $senv $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- env $cenv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01
-          [ $w = busy ] && continue
-          port=$((port + 2))
-          nenv=""
-          [ $w = busyclient ] && nenv=GOMAXPROCS=2
-          pair env GBENCH_ENET_POLL=none $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $nenv $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01_nopoll
-          port=$((port + 2))
-          pair env GBENCH_ENET_POLL=all $pin0 "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $pin1 "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_cpu01_pollall
-        done
-        # The same three shapes unpinned, as games run: Go has two Ps per
-        # process, so a blocking Update waits for the socket on the game's
-        # goroutine (transport.Waiter), and a spinning one puts the host in
-        # polling mode; the defaults on both sides.
-        for w in block busyclient busy; do
-          port=$((port + 2))
-          sw=$w cw=$w spoll="" cpoll="" senv="" cenv=""
-          [ $w = busyclient ] && { sw=block cw=busy; }
-          [ $w != block ] && cpoll=-poll
-          [ $w = busy ] && { spoll=-poll senv=GBENCH_ENET_POLL=all cenv=GBENCH_ENET_POLL=all; }
-          RENAME=$RAW_ENET pair "$ENETB" server -p $port -w $sw -T 60 -- "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_unpinned
-          pair env $senv "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- env $cenv "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_unpinned
+        # Then the same three shapes unpinned, as games run: Go has two Ps
+        # per process, so a blocking Update waits for the socket on the
+        # game's goroutine (transport.Waiter), and a spinning one puts the
+        # host in polling mode; the defaults on both sides.
+        for pin in cpu01 unpinned; do
+          ps=$pin0 pc=$pin1
+          [ $pin = unpinned ] && { ps="" pc=""; }
+          for w in block busyclient busy; do
+            port=$((port + 2))
+            sw=$w cw=$w spoll="" cpoll="" senv="" cenv=""
+            [ $w = busyclient ] && { sw=block cw=busy; }
+            [ $w != block ] && cpoll=-poll
+            [ $w = busy ] && { spoll=-poll senv=GBENCH_ENET_POLL=all cenv=GBENCH_ENET_POLL=all; }
+            RENAME=$RAW_ENET pair $ps "$ENETB" server -p $port -w $sw -T 60 -- $pc "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_$pin
+            pair env $senv $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- env $cenv $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_$pin
+            [ $w = busy ] || [ $pin = unpinned ] && continue
+            port=$((port + 2))
+            nenv=""
+            [ $w = busyclient ] && nenv=GOMAXPROCS=2
+            pair env GBENCH_ENET_POLL=none $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $nenv $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_${pin}_nopoll
+            port=$((port + 2))
+            pair env GBENCH_ENET_POLL=all $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_${pin}_pollall
+          done
         done
         ;;
       gotest)
