@@ -466,10 +466,11 @@ const maxInlineWait = 5 * time.Millisecond
 // it too (waited), so that the handlers' replies leave in that Update.
 //
 // It declines (false) with PollNone, off Linux, for d under a millisecond
-// (d <= 0: the caller is about to wait elsewhere, so polling mode ends), while the run goroutine has a backlog to work
-// through, and with one P: the runtime hands the P of a goroutine blocked
-// in C to another thread after 20 µs when no other P is idle, which costs
-// more than it saves.
+// (d <= 0: the caller is about to wait elsewhere), while the run goroutine
+// has a backlog to work through, and with one P: the runtime hands the P
+// of a goroutine blocked in C to another thread after 20 µs when no other
+// P is idle, which costs more than it saves. Declining or not, it ends
+// polling mode: the caller stops polling for a while.
 func (h *host) wait(d time.Duration) bool {
 	inline := h.waits && h.canWait && d >= time.Millisecond && runtime.GOMAXPROCS(0) >= 2
 	if !inline && !h.polls {
