@@ -4,6 +4,8 @@ package enet
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -208,4 +210,69 @@ func TestHoldDefersWakeToPoll(t *testing.T) {
 	if lh.held.Load() {
 		t.Error("Hold held a listener's host that Poll does not service (PollDialed)")
 	}
+}
+
+// TestPollingModeSkipsBusyHost: in polling mode, the run goroutine's look
+// that finds a Poll holding the host sleeps again instead of queueing on
+// svc (whose Unlock would then wake a thread in the middle of the game's
+// loop), at most maxPollingSkips times in a row; then it waits for the
+// host, and takes it over when the Polls stop.
+func TestPollingModeSkipsBusyHost(t *testing.T) {
+	tr := newTransport(t, nil) // PollDialed: the dialed link's Poll services its host
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	l := cl.(*link)
+	h := l.h
+	// The run goroutine may be queued on svc already when the test takes
+	// it (it woke before polling mode began, or skipped looks just
+	// before): then it skips none. Try again until a hold sees skips.
+	for end := time.Now().Add(deadline); ; {
+		if time.Now().After(end) {
+			t.Fatal("the run goroutine never skipped a look at a held host in polling mode")
+		}
+		l.Poll()
+		l.Poll()
+		h.svc.Lock() // a Poll that takes long
+		if !h.polling.Load() {
+			h.svc.Unlock()
+			continue
+		}
+		before := h.skips.Load()
+		for !runQueuedOnHost() {
+			if time.Now().After(end) {
+				h.svc.Unlock()
+				t.Fatalf("the run goroutine never waited for a held host in polling mode (%d looks skipped)", h.skips.Load()-before)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		skipped := h.skips.Load() - before
+		h.svc.Unlock()
+		if skipped > maxPollingSkips {
+			t.Fatalf("the run goroutine skipped %d looks at a held host before it waited for it, want at most %d", skipped, maxPollingSkips)
+		}
+		if skipped > 0 {
+			break
+		}
+	}
+	// With no more Polls, the run goroutine services the host: a payload
+	// sent now arrives.
+	if err := l.Send(0, transport.Reliable, seqPayload(7, 19)); err != nil {
+		t.Fatal(err)
+	}
+	if m := sv.s.waitN(1); seqOf(m[0].p) != 7 {
+		t.Fatalf("the server got sequence %d, want 7", seqOf(m[0].p))
+	}
+}
+
+// runQueuedOnHost reports whether a host's run goroutine waits for svc.
+func runQueuedOnHost() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "enet.(*host).run(") && strings.Contains(g, "Mutex).lockSlow") {
+			return true
+		}
+	}
+	return false
 }
