@@ -751,21 +751,22 @@ func (h *host) pumpLink(l *link) bool {
 			return true
 		}
 		q := &l.back
+		c := q.head
 		var data *C.uint8_t
-		if q.off < len(q.data) {
-			data = (*C.uint8_t)(unsafe.Pointer(&q.data[q.off]))
+		if q.off < len(c.data) {
+			data = (*C.uint8_t)(unsafe.Pointer(&c.data[q.off]))
 		}
-		n := int(C.gn_send_batch(l.c, data, &q.ents[q.head], C.int(len(q.ents)-q.head),
+		n := int(C.gn_send_batch(l.c, data, &c.ents[q.next], C.int(len(c.ents)-q.next),
 			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), &h.out.bytes, &h.out.failed))
 		bytes, failed := h.out.bytes, h.out.failed
-		q.head += n
+		q.next += n
 		q.off += int(bytes)
 		h.handed += uint64(n)
 		l.paySent.Add(uint64(n))
 		l.bytesSent.Add(uint64(bytes))
 		l.queued.Add(-int64(int(bytes) + n*entryOverhead))
-		if q.head == len(q.ents) {
-			q.reset()
+		if q.next == len(c.ents) {
+			q.pop()
 		}
 		if failed != 0 {
 			if l.peer.state == C.ENET_PEER_STATE_CONNECTED {
