@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	vmsgpack "github.com/vmihailenco/msgpack/v5"
 
@@ -403,4 +404,58 @@ func TestWriterPanicsOnNegativeArray(t *testing.T) {
 		}
 	}()
 	msgpack.New().NewWriter().Array(-1)
+}
+
+// TestStringsShared: a short string read again is the one read before,
+// with no allocation; strings that share a cache slot, long ones and the
+// empty one all still read back exactly.
+func TestStringsShared(t *testing.T) {
+	w := msgpack.New().NewWriter()
+	r := msgpack.New().NewReader()
+	read := func(s string) string {
+		t.Helper()
+		w.Reset(nil)
+		w.String(s)
+		buf := w.Buffer()
+		r.Reset(buf)
+		got, err := r.String()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != s {
+			t.Fatalf("read %q, wrote %q", got, s)
+		}
+		buf[len(buf)-1] ^= 0xff // the string read must not alias the input
+		if len(s) > 0 && got != s {
+			t.Fatalf("a string read changed with its input: %q", got)
+		}
+		return got
+	}
+	first := read("Tom")
+	if again := read("Tom"); unsafe.StringData(again) != unsafe.StringData(first) {
+		t.Error("a short string read twice was allocated twice")
+	}
+	w.Reset(nil)
+	w.String("Tom")
+	buf := w.Buffer()
+	if n := testing.AllocsPerRun(100, func() {
+		r.Reset(buf)
+		if _, err := r.String(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("reading a string read before allocates %v times", n)
+	}
+	// More strings than the cache has slots, so many share one, read
+	// round and round; and lengths on both sides of the cached limit.
+	var all []string
+	for i := range 500 {
+		all = append(all, strings.Repeat(string(rune('a'+i%26)), 1+i%40)+string(rune('A'+i/26)))
+	}
+	all = append(all, "", strings.Repeat("x", 100))
+	for range 3 {
+		for _, s := range all {
+			read(s)
+		}
+	}
 }

