@@ -218,11 +218,7 @@ func TestHoldDefersWakeToPoll(t *testing.T) {
 // loop), at most maxPollingSkips times in a row; then it waits for the
 // host, and takes it over when the Polls stop.
 func TestPollingModeSkipsBusyHost(t *testing.T) {
-	tr := newTransport(t, nil) // PollDialed: the dialed link's Poll services its host
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
-	l := cl.(*link)
+	l, _, sv := dialPolled(t)
 	h := l.h
 	// The run goroutine may be queued on svc already when the test takes
 	// it (it woke before polling mode began, or skipped looks just
@@ -275,4 +271,14 @@ func runQueuedOnHost() bool {
 		}
 	}
 	return false
+}
+
+// dialPolled connects a link whose Poll services its host (PollDialed, the
+// default), for the polling-mode tests: the link, its sink and the server's
+// end.
+func dialPolled(t *testing.T) (*link, *sink, accepted) {
+	tr := newTransport(t, nil)
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	return cl.(*link), cs, srv.next(t)
 }

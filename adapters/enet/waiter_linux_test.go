@@ -200,11 +200,7 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 // sends what was queued and listens again; at once when the caller says
 // it waits elsewhere.
 func TestPollingModeHandsOver(t *testing.T) {
-	tr := newTransport(t, nil) // PollDialed: the dialed link's Poll services its host
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
-	l := cl.(*link)
+	l, cs, sv := dialPolled(t)
 	h := l.h
 	sock := h.socketFD()
 
