@@ -55,9 +55,10 @@ type host struct {
 	skips    atomic.Uint64 // polling-mode looks skipped (see skipLook), for tests
 
 	// A game goroutine waiting for the socket in Update (see wait).
-	armMu       sync.Mutex  // guards the waiter's arming between wait and waitReadable
-	inline      atomic.Bool // wait is in gn_wait; the run goroutine leaves the waiter alone
-	interrupted atomic.Bool // Interrupt or a wake-up came: wait must not sleep
+	armMu       sync.Mutex   // guards the waiter's arming between wait and waitReadable
+	inline      atomic.Bool  // wait is in gn_wait; the run goroutine leaves the waiter alone
+	inlineUntil atomic.Int64 // when that gn_wait times out, in Unix nanoseconds
+	interrupted atomic.Bool  // Interrupt or a wake-up came: wait must not sleep
 
 	done       chan struct{}  // closed when run returns
 	delivering sync.WaitGroup // the links' deliver goroutines
@@ -239,7 +240,11 @@ func (h *host) schedule(l *link) {
 	h.mu.Lock()
 	if !h.exited {
 		h.ready = append(h.ready, l)
-		if !h.held.Load() && !h.polling.Load() {
+		switch {
+		case h.held.Load(): // the Poll closing the Update hands it to ENet
+		case h.polling.Load():
+			h.interruptLocked() // a Wait in progress hands it to ENet; a Poll will
+		default:
 			h.wakeLocked()
 		}
 	}
@@ -282,7 +287,7 @@ func (h *host) run() {
 			runtime.Gosched()
 		}
 		if !h.svc.TryLock() {
-			if h.polling.Load() && !h.notified.Load() && skips < maxPollingSkips {
+			if h.polling.Load() && !h.notified.Load() && (skips < maxPollingSkips || h.inline.Load()) {
 				skips++
 				h.skipLook()
 				continue
@@ -393,7 +398,8 @@ const pollingCheck = 1
 // maxPollingSkips bounds the looks in a row that the run goroutine skips
 // in polling mode because a Poll holds the host (see skipLook), so that
 // ENet's timers, which idle Polls leave to it, are at most that many
-// pollingChecks late.
+// pollingChecks late. Looks that find a Wait sleeping in C are not
+// bounded: the Wait's sleep ends at ENet's next timer.
 const maxPollingSkips = 3
 
 // skipLook is the run goroutine's polling-mode look when it finds a Poll
@@ -405,9 +411,19 @@ const maxPollingSkips = 3
 // percentile. The deadline is set without svc, so sleepUntil is stale
 // until the next locked round: a Poll that wants an earlier wake-up for
 // an ENet timer meanwhile gets it at the end of this sleep.
+//
+// A Wait sleeping in C holds the host until a datagram, an interrupt or
+// its time is up: the next look is a pollingCheck after that time, not
+// one every millisecond of an idle game's wait.
 func (h *host) skipLook() {
 	h.skips.Add(1)
-	h.sock.SetReadDeadline(time.Now().Add(pollingCheck * time.Millisecond))
+	d := time.Now().Add(pollingCheck * time.Millisecond)
+	if h.inline.Load() {
+		if end := time.Unix(0, h.inlineUntil.Load()).Add(pollingCheck * time.Millisecond); end.After(d) {
+			d = end
+		}
+	}
+	h.sock.SetReadDeadline(d)
 	if !h.notified.Load() { // a wake-up after the check above moved the deadline to longAgo, or comes after this
 		h.rc.Read(h.waitFn)
 	}
@@ -502,8 +518,15 @@ const maxInlineWait = 5 * time.Millisecond
 // (d <= 0: the caller is about to wait elsewhere), while the run goroutine
 // has a backlog to work through, and with one P: the runtime hands the P
 // of a goroutine blocked in C to another thread after 20 µs when no other
-// P is idle, which costs more than it saves. Declining or not, it ends
-// polling mode: the caller stops polling for a while.
+// P is idle, which costs more than it saves. Declining, it ends polling
+// mode: the caller stops polling for a while. Waiting, it starts polling
+// mode, or keeps it: the caller hears the socket, here and in its Update's
+// closing Poll, and a game that waits in Update again and again (a server
+// blocking in Update(timeout)) services the host alone. Re-arming the run
+// goroutine's waiter after each Wait instead cost two epoll_ctl calls per
+// Wait, and the datagrams that came between two Waits (a peer's
+// acknowledgement of the reply just sent) woke the run goroutine, which
+// then queued on svc behind the next Wait: 40 % of a blocking ping-pong.
 func (h *host) wait(d time.Duration) bool {
 	inline := h.waits && h.canWait && d >= time.Millisecond && runtime.GOMAXPROCS(0) >= 2
 	if !inline && !h.polls {
@@ -516,21 +539,21 @@ func (h *host) wait(d time.Duration) bool {
 	}
 	// The caller waits: whoever waits must hear the socket.
 	h.pollStreak = 0
-	wasPolling := h.polling.Load()
-	h.stopPolling()
 	if !inline || h.skipSocket || len(h.busy) > 0 || len(h.flushing) > 0 {
 		// The caller waits elsewhere; or a link has a backlog to hand to
 		// ENet, or a close to finish: the run goroutine is at it, and a
 		// second goroutine servicing the host would only contend with it.
+		wasPolling := h.polling.Load()
+		h.stopPolling()
 		if wasPolling && !h.skipSocket {
 			h.armOrWake()
 		}
 		return false
 	}
-	// The run goroutine may be asleep with its waiter disarmed by
-	// sleepInline: arm it again before returning, or wake the goroutine
-	// for a datagram that came since; even if a sink panics.
-	defer h.armOrWake()
+	h.pollCount++ // the run goroutine's next look sees that the game drives the host
+	if !h.polling.Load() {
+		h.startPolling()
+	}
 	ms := int(C.gn_timeout(h.c, C.int(min(d, maxInlineWait)/time.Millisecond)))
 	if ms != 0 {
 		h.sleepInline(ms)
@@ -574,10 +597,14 @@ func (h *host) armOrWake() {
 }
 
 // sleepInline blocks the calling thread in gn_wait for up to ms
-// milliseconds (-1: no limit), with the run goroutine's waiter disarmed,
+// milliseconds (-1: maxInlineWait), with the run goroutine's waiter disarmed,
 // and reports whether a datagram or an interrupt ended the sleep (true) or
 // the time (false). Under svc.
 func (h *host) sleepInline(ms int) bool {
+	if ms < 0 {
+		ms = int(maxInlineWait / time.Millisecond)
+	}
+	h.inlineUntil.Store(time.Now().Add(time.Duration(ms) * time.Millisecond).UnixNano())
 	h.armMu.Lock()
 	h.inline.Store(true)
 	C.gn_disarm(h.c)

@@ -94,8 +94,9 @@ func TestWaiterWatchesReadsOnly(t *testing.T) {
 
 // Update's wait (transport.Waiter): a goroutine that waits for a host's
 // socket itself wakes for a datagram and for Interrupt, services the host
-// before it returns, and leaves the run goroutine's waiter armed; it
-// declines with PollNone, and with one P.
+// before it returns, and leaves the host in polling mode, which the run
+// goroutine ends (listening again) once the Waits stop; it declines with
+// PollNone, and with one P.
 func TestWaitOnCallersGoroutine(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	tr := newTransport(t, nil) // PollDialed
@@ -176,9 +177,48 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 			t.Fatalf("payload %d has sequence %d", i, seqOf(m.p))
 		}
 	}
-	// Done waiting, the run goroutine hears the socket again.
-	if ev := watched(t, h)[h.socketFD()]; ev&syscall.EPOLLIN == 0 {
-		t.Fatalf("after Wait the waiter does not watch the socket (events %#x): the run goroutine would sleep deaf", ev)
+	// A Wait that waited leaves the host in polling mode: the caller hears
+	// the socket, the run goroutine's waiter stays disarmed, and a Send
+	// from another goroutine interrupts the caller's next Wait rather than
+	// wake the run goroutine. (Holding svc keeps the run goroutine from
+	// ending polling mode while the test looks; on a loaded machine it may
+	// have ended it before: wait again.)
+	sock := h.socketFD()
+	for end := time.Now().Add(deadline); ; {
+		l.Wait(time.Millisecond)
+		h.svc.Lock()
+		if h.polling.Load() {
+			break
+		}
+		h.svc.Unlock()
+		if time.Now().After(end) {
+			t.Fatal("a Wait that waited did not put the host in polling mode")
+		}
+	}
+	ev := watched(t, h)[sock]
+	h.interrupted.Store(false)
+	wakes := h.wakes.Load()
+	err := l.Send(0, transport.Reliable, seqPayload(n+1, 19))
+	interrupted, woke := h.interrupted.Load(), h.wakes.Load()-wakes
+	h.svc.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev&syscall.EPOLLIN != 0 {
+		t.Errorf("after a Wait the run goroutine's waiter watches the socket (events %#x): it re-armed for every Wait", ev)
+	}
+	if !interrupted || woke != 0 {
+		t.Errorf("a Send after a Wait interrupted the next Wait: %v; woke the run goroutine %d times", interrupted, woke)
+	}
+	// Done waiting, the run goroutine takes over: it sends the payload and
+	// hears the socket again.
+	if m := sv.s.waitN(1); seqOf(m[0].p) != n+1 {
+		t.Fatalf("the server got sequence %d, want %d", seqOf(m[0].p), n+1)
+	}
+	for end := time.Now().Add(deadline); h.polling.Load() || watched(t, h)[sock]&syscall.EPOLLIN == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("once the Waits stopped the run goroutine did not listen again (events %#x): it would sleep deaf", watched(t, h)[sock])
+		}
 	}
 
 	runtime.GOMAXPROCS(1)
