@@ -52,16 +52,22 @@
 // goroutine, which hands it to the game's: with two or more Ps, that hop
 // starts idle threads (the runtime's spinning Ms) that compete for the
 // CPUs, and an unpinned blocking ping-pong took 225 µs instead of 132 to
-// 148 (raw libenet 120 to 130). With one P, a goroutine blocked in C loses its P
-// after 20 µs, so Wait declines and Update waits as before. Conversely, a
-// game calling Update(0) in a loop puts its host in polling mode (two
-// Polls with no Wait between them): the host's goroutine sleeps deaf to
-// the socket, Send does not wake it, and it looks every millisecond
-// whether the Polls go on, without waiting for a Poll in progress
-// (unpinned, a ping-pong with both sides spinning
-// took 118 µs before, 34 to 37 after; raw libenet 20 to 22). The host's
-// goroutine still does everything when nobody polls or waits
-// (retransmits, pings, Sends from other goroutines).
+// 148 (raw libenet 120 to 130). With one P, a goroutine blocked in C loses
+// its P after 20 µs, so Wait declines and Update waits as before.
+//
+// A game calling Update(0) in a loop (two Polls with no Wait between
+// them), or an Update that waits, puts its host in polling mode: the
+// host's goroutine sleeps deaf to the socket, Send does not wake it (a
+// Send from another goroutine ends a Wait in progress instead), and it
+// looks every millisecond, without waiting for a Poll or Wait in
+// progress, whether Polls or Waits go on; when they stopped, it listens
+// again and sends what Sends left. Unpinned, a ping-pong with both sides
+// spinning took 118 µs before, 34 to 37 after (raw libenet 20 to 22); a
+// blocking one 132 to 148 µs with Wait alone, 85 to 99 with polling mode
+// after a Wait (raw libenet 122 to 137, whose blocked server is woken by
+// every acknowledgement). The host's goroutine still does everything
+// when nobody polls or waits (retransmits, pings, Sends from other
+// goroutines), at most a millisecond or two after they stop.
 //
 // On Linux, the netpoller waits on an epoll instance of the adapter's that
 // watches the socket for incoming datagrams only, and only while the

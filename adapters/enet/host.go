@@ -430,14 +430,16 @@ func (h *host) skipLook() {
 }
 
 // startPolling puts the host in polling mode, for a game that calls
-// Update(0) in a loop: its Polls hear the socket and hand Sends to ENet,
-// so the run goroutine sleeps deaf to the socket, Send does not wake it,
+// Update(0) in a loop, or waits in Update (see wait): its Polls and Waits
+// hear the socket and hand Sends to ENet, so the run goroutine sleeps deaf
+// to the socket, Send does not wake it (it interrupts a Wait in progress),
 // and it wakes every pollingCheck only to see whether the game still
-// polls; when it finds no Poll since its last look, it listens again. A
-// game spinning on Update(0) then runs alone, where a wake-up of the run
-// goroutine per datagram and per Send (each starting an idle thread, with
-// two or more Ps) more than tripled its round trip; a datagram or Send
-// that no Poll takes waits at most pollingCheck. Under svc.
+// polls or waits; when it finds no Poll or Wait since its last look, it
+// listens again. A game spinning on Update(0) then runs alone, where a
+// wake-up of the run goroutine per datagram and per Send (each starting
+// an idle thread, with two or more Ps) more than tripled its round trip; a
+// datagram or Send that no Poll or Wait takes waits at most a pollingCheck
+// or two. Under svc.
 func (h *host) startPolling() {
 	h.armMu.Lock()
 	h.polling.Store(true)
@@ -505,10 +507,10 @@ const maxInlineWait = 5 * time.Millisecond
 // caller's goroutine (a game's, in Update) waits for the socket in C, up to
 // d or ENet's next timer, and services the host when a datagram comes,
 // with the run goroutine's waiter disarmed meanwhile, so that the datagram
-// wakes this thread alone. The run goroutine still wakes for Sends from
-// other goroutines and for its deadline; a Send interrupts the wait, as do
-// Interrupt and the end of the host. It may return a round of the run
-// goroutine late: it waits for the host to be free.
+// wakes this thread alone. A Send from another goroutine interrupts the
+// wait, as do Interrupt, an op for the run goroutine, and the end of the
+// host. It may return a round of the run goroutine late: it waits for the
+// host to be free.
 //
 // A listener's host waits even where its Poll does not service it
 // (PollDialed): the Hold and Poll of the Update that waited then service
