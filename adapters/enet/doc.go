@@ -67,7 +67,8 @@
 // after a Wait (raw libenet 122 to 137, whose blocked server is woken by
 // every acknowledgement). The host's goroutine still does everything
 // when nobody polls or waits (retransmits, pings, Sends from other
-// goroutines), at most a millisecond or two after they stop.
+// goroutines), a millisecond or two after they stop (at most 6 ms, after
+// a Wait that ended early).
 //
 // On Linux, the netpoller waits on an epoll instance of the adapter's that
 // watches the socket for incoming datagrams only, and only while the

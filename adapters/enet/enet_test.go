@@ -738,6 +738,21 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("payload %d: sequence %d, %d bytes", i, seqOf(m.p), len(m.p))
 		}
 	}
+	// Payloads that the byte bound stops before the packet bound: a
+	// 1000-byte one when ENet holds 4000 bytes in four packets. (When
+	// host.room and gn_send_batch disagreed on it, the host's goroutine
+	// spun without servicing the host, and nothing more arrived.)
+	sizes := []int{1000, 3000, 100, 4000, 5000, 1000}
+	for i := range 600 {
+		if err := cl.Send(0, transport.Reliable, seqPayload(n+i, sizes[i%len(sizes)])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range sv.s.waitN(n + 600)[n:] {
+		if seqOf(m.p) != n+i || len(m.p) != sizes[i%len(sizes)] {
+			t.Fatalf("payload %d: sequence %d, %d bytes; want %d bytes", n+i, seqOf(m.p), len(m.p), sizes[i%len(sizes)])
+		}
+	}
 	for _, o := range []Options{{InFlight: -1}, {PeerTimeout: time.Microsecond}, {ShutdownTimeout: -1}} {
 		if _, err := New(&o); err == nil {
 			t.Errorf("New(%+v) accepted", o)

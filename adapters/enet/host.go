@@ -438,8 +438,9 @@ func (h *host) skipLook() {
 // listens again. A game spinning on Update(0) then runs alone, where a
 // wake-up of the run goroutine per datagram and per Send (each starting
 // an idle thread, with two or more Ps) more than tripled its round trip; a
-// datagram or Send that no Poll or Wait takes waits at most a pollingCheck
-// or two. Under svc.
+// datagram or Send that no Poll or Wait takes waits a pollingCheck or two,
+// and at most pollingCheck + maxInlineWait after a Wait that ended early
+// (see skipLook). Under svc.
 func (h *host) startPolling() {
 	h.armMu.Lock()
 	h.polling.Store(true)
@@ -531,8 +532,8 @@ const maxInlineWait = 5 * time.Millisecond
 // then queued on svc behind the next Wait: 40 % of a blocking ping-pong.
 func (h *host) wait(d time.Duration) bool {
 	inline := h.waits && h.canWait && d >= time.Millisecond && runtime.GOMAXPROCS(0) >= 2
-	if !inline && !h.polls {
-		return false // never in polling mode
+	if !inline && !h.polls && !h.polling.Load() {
+		return false // not in polling mode (a Wait that waited may have started it even here)
 	}
 	h.svc.Lock()
 	defer h.svc.Unlock()
@@ -719,7 +720,10 @@ func (h *host) dropAll() {
 	}
 }
 
-// room reports whether ENet may take another packet of l.
+// room reports whether ENet may take another packet of l: nothing in
+// flight, or fewer packets than InFlight and fewer bytes than
+// InFlightBytes, whatever the next packet's size. gn_send_batch applies the
+// same test.
 func (h *host) room(l *link) bool {
 	n := uint64(l.c.created - l.c.released)
 	return n == 0 || (n < uint64(h.opts.InFlight) && uint64(l.c.createdBytes-l.c.releasedBytes) < uint64(h.opts.InFlightBytes))

@@ -161,8 +161,9 @@ type Options struct {
 	// sent and not yet acknowledged); the rest wait in Go. libenet 1.3.17
 	// slows down quadratically when it holds many. Default 1024.
 	InFlight int
-	// InFlightBytes bounds their payload bytes; one packet of any size is
-	// always let through. Default 1 MiB.
+	// InFlightBytes bounds their payload bytes: ENet gets another packet
+	// while it holds fewer, so it may hold up to one packet more than
+	// this; one packet of any size is always let through. Default 1 MiB.
 	InFlightBytes int
 	// QueueLimit bounds the bytes one link holds in Go that ENet has not
 	// taken yet (each payload counts 16 bytes more than its length); Send

@@ -430,9 +430,12 @@ int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, u
 	*failed = 0;
 	for (i = 0; i < n; i++) {
 		uint32_t len = ents[i].length;
+		// The test of host.room, which must agree: were this one to
+		// refuse what room allows, the host's goroutine would go round
+		// without handing anything on and without servicing the host
+		// for the acknowledgements that make room.
 		uint64_t inflight = l->created - l->released;
-		if (inflight > 0 &&
-		    (inflight >= maxPackets || l->createdBytes - l->releasedBytes + len > maxBytes))
+		if (inflight > 0 && (inflight >= maxPackets || l->createdBytes - l->releasedBytes >= maxBytes))
 			break;
 		enet_uint32 flags = 0;
 		if (ents[i].delivery == 0)

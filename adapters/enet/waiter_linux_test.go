@@ -121,6 +121,24 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 		t.Error("Hold held a listener's host with no Wait since the last Poll (PollDialed)")
 	}
 	srv.ln.(transport.Poller).Poll()
+	// A Wait that waited put the listener's host in polling mode, though
+	// its Poll does not service it; a Wait that declines ends it.
+	for end := time.Now().Add(deadline); ; {
+		srv.ln.(transport.Waiter).Wait(time.Millisecond)
+		lh.svc.Lock()
+		polling := lh.polling.Load()
+		lh.svc.Unlock()
+		if polling {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("a Wait that waited did not put a listener's host in polling mode")
+		}
+	}
+	srv.ln.(transport.Waiter).Wait(0)
+	if lh.polling.Load() {
+		t.Error("a Wait that declined did not end a listener's host's polling mode")
+	}
 
 	// With svc held the run goroutine cannot service: only the datagram
 	// can end the sleep.
