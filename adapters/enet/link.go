@@ -126,15 +126,19 @@ func (l *link) wakeDeliver() {
 }
 
 // sendQueue is a link's queue of payloads: a list of chunks, each with
-// payloads back to back and one entry per payload. Chunks come from and go
-// back to a pool, so that a burst of Sends neither copies the queue as it
-// grows nor leaves a burst's worth of memory per link: queueing a million
-// 19-byte payloads at once, doubling one slice cost the sender a quarter
-// of its CPU (copying, page faults, garbage collection).
+// payloads back to back and one entry per payload. The first chunk is the
+// queue's own small one, kept while the queue lives, so that a link that
+// sends a little at a time (a server's thousand peers, each sent a few
+// messages a frame) takes nothing from the pool; a burst goes on in
+// chunks that come from and go back to a pool, so that it neither copies
+// the queue as it grows nor leaves a burst's worth of memory per link:
+// queueing a million 19-byte payloads at once, doubling one slice cost the
+// sender a quarter of its CPU (copying, page faults, garbage collection).
 type sendQueue struct {
 	head, tail *sendChunk
-	next       int // head's first entry not handed to ENet
-	off        int // its offset in head.data
+	next       int        // head's first entry not handed to ENet
+	off        int        // its offset in head.data
+	own        *sendChunk // the queue's first chunk when it has one; never pooled
 }
 
 // sendChunk is a block of a sendQueue.
@@ -144,11 +148,14 @@ type sendChunk struct {
 	later *sendChunk
 }
 
-// Size of a pooled chunk: payload bytes and entries, whichever fills
-// first. A payload above chunkBytes gets a chunk of its own, not pooled.
+// Size of a pooled chunk and of a queue's own one: payload bytes and
+// entries, whichever fills first. A payload above chunkBytes gets a chunk
+// of its own, not pooled.
 const (
 	chunkBytes = 16 << 10
 	chunkEnts  = 1024
+	ownBytes   = 1 << 10
+	ownEnts    = 64
 )
 
 var chunkPool = sync.Pool{New: func() any {
@@ -162,9 +169,15 @@ func (q *sendQueue) add(payload []byte, channel uint8, d transport.Delivery) {
 	e := C.gn_send{length: C.uint32_t(len(payload)), channel: C.uint8_t(channel), delivery: C.uint8_t(d)}
 	t := q.tail
 	if t == nil || len(t.ents) == cap(t.ents) || len(payload) > cap(t.data)-len(t.data) {
-		if len(payload) > chunkBytes {
+		switch {
+		case len(payload) > chunkBytes:
 			t = &sendChunk{data: make([]byte, 0, len(payload)), ents: make([]C.gn_send, 0, 1)}
-		} else {
+		case q.head == nil && len(payload) <= ownBytes:
+			if q.own == nil {
+				q.own = &sendChunk{data: make([]byte, 0, ownBytes), ents: make([]C.gn_send, 0, ownEnts)}
+			}
+			t = q.own
+		default:
 			t = chunkPool.Get().(*sendChunk)
 		}
 		if q.tail == nil {
@@ -178,7 +191,8 @@ func (q *sendQueue) add(payload []byte, channel uint8, d transport.Delivery) {
 	t.ents = append(t.ents, e)
 }
 
-// pop drops the head chunk, handed to ENet or not, into the pool.
+// pop drops the head chunk, handed to ENet or not: the queue's own one
+// is kept for the next time the queue is empty, a pooled one goes back.
 func (q *sendQueue) pop() {
 	c := q.head
 	q.head, c.later = c.later, nil
@@ -186,8 +200,8 @@ func (q *sendQueue) pop() {
 		q.tail = nil
 	}
 	q.next, q.off = 0, 0
-	if cap(c.data) == chunkBytes {
-		c.data, c.ents = c.data[:0], c.ents[:0]
+	c.data, c.ents = c.data[:0], c.ents[:0]
+	if c != q.own && cap(c.data) == chunkBytes {
 		chunkPool.Put(c)
 	}
 }

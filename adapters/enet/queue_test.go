@@ -10,8 +10,9 @@ import (
 )
 
 // TestSendQueueChunks: payloads of every size come out of the chunk list
-// in order and intact, no chunk overflows, a payload larger than a chunk
-// gets one of its own, and popped chunks go back to the pool empty.
+// in order and intact, no chunk overflows, the first chunk is the queue's
+// own (kept across resets), a payload larger than a chunk gets one of its
+// own, and popped chunks go back empty.
 func TestSendQueueChunks(t *testing.T) {
 	sizes := []int{0, 1, 19, 300, chunkBytes - 1, chunkBytes, chunkBytes + 1, 3 * chunkBytes, 19, 19}
 	var q sendQueue
@@ -27,7 +28,10 @@ func TestSendQueueChunks(t *testing.T) {
 		if len(c.ents) > cap(c.ents) || len(c.data) > cap(c.data) || len(c.ents) == 0 {
 			t.Fatalf("chunk %d holds %d entries (cap %d) and %d bytes (cap %d)", chunks, len(c.ents), cap(c.ents), len(c.data), cap(c.data))
 		}
-		if cap(c.data) != chunkBytes && (len(c.ents) != 1 || len(c.data) <= chunkBytes) {
+		if chunks == 1 && c != q.own {
+			t.Fatal("the first chunk of an empty queue is not the queue's own")
+		}
+		if c != q.own && cap(c.data) != chunkBytes && (len(c.ents) != 1 || len(c.data) <= chunkBytes) {
 			t.Fatalf("an unpooled chunk holds %d payloads of %d bytes; want one above %d", len(c.ents), len(c.data), chunkBytes)
 		}
 		off := 0
@@ -53,10 +57,10 @@ func TestSendQueueChunks(t *testing.T) {
 	}
 	perChunk := min(chunkEnts, chunkBytes/19)
 	n := 0
-	for c := small.head; c != nil; c = c.later {
+	for c := small.head.later; c != nil; c = c.later { // after the queue's own
 		n++
 	}
-	if want := (3000 + perChunk - 1) / perChunk; n != want {
+	if want := (3000 - min(ownEnts, ownBytes/19) + perChunk - 1) / perChunk; n != want {
 		t.Fatalf("3000 payloads of 19 bytes took %d chunks, want %d", n, want)
 	}
 	small.reset()
@@ -69,8 +73,12 @@ func TestSendQueueChunks(t *testing.T) {
 	if !q.empty() || q.tail != nil || q.next != 0 || q.off != 0 {
 		t.Fatal("reset left the queue non-empty")
 	}
+	own := q.own
 	q.add([]byte("again"), 0, transport.Reliable)
 	if q.head == nil || q.head != q.tail || string(q.head.data) != "again" {
 		t.Fatal("a reset queue does not take payloads again")
+	}
+	if own == nil || q.head != own {
+		t.Fatal("a reset queue did not reuse its own chunk")
 	}
 }
