@@ -97,9 +97,10 @@
 // peer's reliable window is full, so a link gives ENet at most
 // Options.InFlight packets (Options.InFlightBytes bytes) not yet released
 // (acknowledged, or sent for unreliable ones), counted by the packets' free
-// callback; the rest wait in Go, in pooled 16 KiB chunks (a burst of Sends
-// neither copies the queue as it grows nor leaves its memory with the
-// link). Send fails with ErrQueueFull once Options.QueueLimit bytes wait.
+// callback; the rest wait in Go, in a small chunk of the link's own, then
+// in pooled 16 KiB chunks (a burst of Sends neither copies the queue as it
+// grows nor leaves its memory with the link). Send fails with ErrQueueFull
+// once Options.QueueLimit bytes wait.
 //
 // # Closing
 //
