@@ -282,3 +282,23 @@ func dialPolled(t *testing.T) (*link, *sink, accepted) {
 	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
 	return cl.(*link), cs, srv.next(t)
 }
+
+// holdInPollingMode calls drive until h is in polling mode, and returns
+// with h.svc held, which keeps the run goroutine from ending polling mode
+// while the test looks. The run goroutine ends it a millisecond or so
+// after the last Poll or Wait, so on a loaded machine drive may have to go
+// again.
+func holdInPollingMode(t *testing.T, h *host, drive func(), what string) {
+	t.Helper()
+	for end := time.Now().Add(deadline); ; {
+		drive()
+		h.svc.Lock()
+		if h.polling.Load() {
+			return
+		}
+		h.svc.Unlock()
+		if time.Now().After(end) {
+			t.Fatalf("%s did not put the host in polling mode", what)
+		}
+	}
+}

@@ -123,18 +123,8 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 	srv.ln.(transport.Poller).Poll()
 	// A Wait that waited put the listener's host in polling mode, though
 	// its Poll does not service it; a Wait that declines ends it.
-	for end := time.Now().Add(deadline); ; {
-		srv.ln.(transport.Waiter).Wait(time.Millisecond)
-		lh.svc.Lock()
-		polling := lh.polling.Load()
-		lh.svc.Unlock()
-		if polling {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("a Wait that waited did not put a listener's host in polling mode")
-		}
-	}
+	holdInPollingMode(t, lh, func() { srv.ln.(transport.Waiter).Wait(time.Millisecond) }, "a Wait on a listener")
+	lh.svc.Unlock()
 	srv.ln.(transport.Waiter).Wait(0)
 	if lh.polling.Load() {
 		t.Error("a Wait that declined did not end a listener's host's polling mode")
@@ -198,21 +188,9 @@ func TestWaitOnCallersGoroutine(t *testing.T) {
 	// A Wait that waited leaves the host in polling mode: the caller hears
 	// the socket, the run goroutine's waiter stays disarmed, and a Send
 	// from another goroutine interrupts the caller's next Wait rather than
-	// wake the run goroutine. (Holding svc keeps the run goroutine from
-	// ending polling mode while the test looks; on a loaded machine it may
-	// have ended it before: wait again.)
+	// wake the run goroutine.
 	sock := h.socketFD()
-	for end := time.Now().Add(deadline); ; {
-		l.Wait(time.Millisecond)
-		h.svc.Lock()
-		if h.polling.Load() {
-			break
-		}
-		h.svc.Unlock()
-		if time.Now().After(end) {
-			t.Fatal("a Wait that waited did not put the host in polling mode")
-		}
-	}
+	holdInPollingMode(t, h, func() { l.Wait(time.Millisecond) }, "a Wait")
 	ev := watched(t, h)[sock]
 	h.interrupted.Store(false)
 	wakes := h.wakes.Load()
@@ -269,22 +247,8 @@ func TestPollingModeHandsOver(t *testing.T) {
 	if h.polling.Load() {
 		t.Fatal("Polls with a Wait between them put the host in polling mode")
 	}
-	// Two in a row (an Update(0) loop). Holding svc keeps the run
-	// goroutine from ending polling mode while the test looks; it ends it
-	// a millisecond after the last Poll, so on a loaded machine the test
-	// may have to poll again.
-	for end := time.Now().Add(deadline); ; {
-		l.Poll()
-		l.Poll()
-		h.svc.Lock()
-		if h.polling.Load() {
-			break
-		}
-		h.svc.Unlock()
-		if time.Now().After(end) {
-			t.Fatal("two Polls did not put the host in polling mode")
-		}
-	}
+	// Two in a row (an Update(0) loop).
+	holdInPollingMode(t, h, func() { l.Poll(); l.Poll() }, "two Polls")
 	ev := watched(t, h)[sock]
 	before := h.wakes.Load()
 	err := l.Send(0, transport.Reliable, seqPayload(0, 19))
