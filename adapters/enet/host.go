@@ -599,14 +599,11 @@ func (h *host) armOrWake() {
 	}
 }
 
-// sleepInline blocks the calling thread in gn_wait for up to ms
-// milliseconds (-1: maxInlineWait), with the run goroutine's waiter disarmed,
-// and reports whether a datagram or an interrupt ended the sleep (true) or
-// the time (false). Under svc.
+// sleepInline blocks the calling thread in gn_wait for up to ms (>= 0)
+// milliseconds, with the run goroutine's waiter disarmed, and reports
+// whether a datagram or an interrupt ended the sleep (true) or the time
+// (false). Under svc.
 func (h *host) sleepInline(ms int) bool {
-	if ms < 0 {
-		ms = int(maxInlineWait / time.Millisecond)
-	}
 	h.inlineUntil.Store(time.Now().Add(time.Duration(ms) * time.Millisecond).UnixNano())
 	h.armMu.Lock()
 	h.inline.Store(true)
