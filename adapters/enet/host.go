@@ -8,6 +8,7 @@ package enet
 import "C"
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type host struct {
 	cfg        transport.Config
 	queueLimit int64
 	inboxLimit int64 // received bytes a link holds in Go before its peer is paused
+	copyLimit  int   // packets above it are not copied out of ENet (see handle)
+	sendMode   C.int // gn_send_batch's mode: bundle or not
 	c          *C.gn_host
 	sock       *os.File        // what Go's netpoller watches for the socket (see pollable)
 	rc         syscall.RawConn // sock's
@@ -144,6 +147,7 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		opts:       opts,
 		cfg:        cfg,
 		queueLimit: int64(max(opts.QueueLimit, cfg.MaxPayload+entryOverhead)),
+		copyLimit:  max(cfg.MaxPayload+1+binary.MaxVarintLen32, maxBundle),
 		inboxLimit: int64(max(inboxBytes, 2*cfg.MaxPayload)),
 		c:          c,
 		done:       make(chan struct{}),
@@ -152,6 +156,12 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		buf:        make([]byte, initialBuffer),
 		sock:       sock,
 		rc:         rc,
+	}
+	switch {
+	case opts.rawSend:
+		h.sendMode = C.GN_SEND_RAW
+	case !opts.NoBundling:
+		h.sendMode = C.GN_SEND_BUNDLE
 	}
 	h.waitFn = h.waitReadable
 	h.canWait = c.wakefd >= 0
@@ -787,7 +797,7 @@ func (h *host) pumpLink(l *link) bool {
 			data = (*C.uint8_t)(unsafe.Pointer(&c.data[q.off]))
 		}
 		n := int(C.gn_send_batch(l.c, data, &c.ents[q.next], C.int(len(c.ents)-q.next),
-			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), &h.out.bytes, &h.out.failed))
+			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), h.sendMode, &h.out.bytes, &h.out.failed))
 		bytes, failed := h.out.bytes, h.out.failed
 		q.next += n
 		q.off += int(bytes)
@@ -884,7 +894,7 @@ func (h *host) serviceAll() bool {
 func (h *host) service() bool {
 	for {
 		n := int(C.gn_service(h.c, &h.evs[0], C.int(len(h.evs)), (*C.uint8_t)(unsafe.Pointer(&h.buf[0])),
-			C.uint32_t(len(h.buf)), C.uint64_t(h.cfg.MaxPayload), &h.out.need, &h.out.status))
+			C.uint32_t(len(h.buf)), C.uint64_t(h.copyLimit), &h.out.need, &h.out.status))
 		need, status := h.out.need, h.out.status
 		for i := range n {
 			h.handle(&h.evs[i])
@@ -912,31 +922,92 @@ func (h *host) handle(e *C.gn_event) {
 			h.finish(l, h.disconnectErr(l, uint32(e.data)))
 		}
 	case C.GN_EV_RECEIVE:
-		if l != nil && l.sink != nil {
-			off, n := int(e.offset), int(e.length)
-			l.payRecv.Add(1)
-			l.bytesRecv.Add(uint64(n))
-			if l.try != nil && l.backlog.Load() == 0 && l.try.TryReceive(uint8(e.channel), h.buf[off:off+n:off+n]) {
-				return
-			}
-			l.backlog.Add(1)
-			l.inMu.Lock()
-			l.in.data = append(l.in.data, h.buf[off:off+n]...)
-			l.in.ents = append(l.in.ents, recvEntry{n: uint32(n), ch: uint8(e.channel)})
-			l.inMu.Unlock()
-			if l.inBytes.Add(int64(n)) > h.inboxLimit && !l.paused.Load() {
-				l.paused.Store(true)
-				C.gn_link_pause(l.c, 1)
-			}
-			l.wakeDeliver()
+		if l == nil || l.sink == nil {
+			return
+		}
+		off, n := int(e.offset), int(e.length)
+		p, ch := h.buf[off:off+n:off+n], uint8(e.channel)
+		if n > 0 && p[0] == bundleMark {
+			h.unbundle(l, ch, p)
+		} else if n > h.cfg.MaxPayload {
+			h.tooLarge(l, n, ch)
+		} else {
+			h.receive(l, ch, p)
 		}
 	case C.GN_EV_OVERSIZE:
 		if l != nil {
-			C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectTooLarge))
-			h.finish(l, &transport.FrameError{Reason: fmt.Sprintf(
-				"enet packet of %d bytes on channel %d, above Config.MaxPayload %d", uint32(e.length), uint32(e.channel), h.cfg.MaxPayload)})
+			h.tooLarge(l, int(e.length), uint8(e.channel))
 		}
 	}
+}
+
+// receive hands one payload to l's sink, or to its inbox for deliver.
+func (h *host) receive(l *link, ch uint8, p []byte) {
+	n := len(p)
+	l.payRecv.Add(1)
+	l.bytesRecv.Add(uint64(n))
+	if l.try != nil && l.backlog.Load() == 0 && l.try.TryReceive(ch, p) {
+		return
+	}
+	l.backlog.Add(1)
+	l.inMu.Lock()
+	l.in.data = append(l.in.data, p...)
+	l.in.ents = append(l.in.ents, recvEntry{n: uint32(n), ch: ch})
+	l.inMu.Unlock()
+	if l.inBytes.Add(int64(n)) > h.inboxLimit && !l.paused.Load() {
+		l.paused.Store(true)
+		C.gn_link_pause(l.c, 1)
+	}
+	l.wakeDeliver()
+}
+
+// Bundles (docs/PROTOCOL.md): a packet that starts with bundleMark carries
+// payloads, each preceded by its length as a uvarint. A sender makes them
+// no larger than one datagram, maxBundle at most (ENet's largest MTU).
+const (
+	bundleMark = C.GN_BUNDLE_MARK
+	maxBundle  = C.ENET_PROTOCOL_MAXIMUM_MTU
+)
+
+// unbundle hands the payloads of bundle b to l in order, once it checked
+// them all: a malformed bundle, or one with a payload above MaxPayload,
+// ends the link and delivers none of them.
+func (h *host) unbundle(l *link, ch uint8, b []byte) {
+	rest, count := b[1:], 0
+	for len(rest) > 0 {
+		m, k := binary.Uvarint(rest)
+		if k <= 0 || m > uint64(len(rest)-k) {
+			h.malformed(l, ch, fmt.Sprintf("payload %d runs past the end", count+1))
+			return
+		}
+		if m > uint64(h.cfg.MaxPayload) {
+			h.tooLarge(l, int(m), ch)
+			return
+		}
+		rest = rest[k+int(m):]
+		count++
+	}
+	if count == 0 {
+		h.malformed(l, ch, "no payload")
+		return
+	}
+	for rest = b[1:]; len(rest) > 0; {
+		m, k := binary.Uvarint(rest)
+		end := k + int(m)
+		h.receive(l, ch, rest[k:end:end])
+		rest = rest[end:]
+	}
+}
+
+func (h *host) tooLarge(l *link, n int, ch uint8) {
+	C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectTooLarge))
+	h.finish(l, &transport.FrameError{Reason: fmt.Sprintf(
+		"enet payload of %d bytes on channel %d, above Config.MaxPayload %d", n, ch, h.cfg.MaxPayload)})
+}
+
+func (h *host) malformed(l *link, ch uint8, why string) {
+	C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectMalformed))
+	h.finish(l, &transport.FrameError{Reason: fmt.Sprintf("enet bundle on channel %d: %s", ch, why)})
 }
 
 // connected handles ENet's connect event: a dial completing, or a new peer
@@ -1072,6 +1143,8 @@ func codeErr(code uint32) error {
 		return ErrMismatch
 	case DisconnectTooLarge:
 		return ErrTooLarge
+	case DisconnectMalformed:
+		return ErrMalformed
 	}
 	return fmt.Errorf("enet: peer disconnected with unknown code %d", code)
 }

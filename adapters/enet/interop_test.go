@@ -18,6 +18,9 @@ import (
 	gnet "github.com/gonetic/gonetic/net"
 )
 
+// burst is interop.py's BURST.
+const burst = 20
+
 // python is the system interpreter, which has python3-enet and
 // python3-msgpack (a PATH python3 may be another one).
 const python = "/usr/bin/python3"
@@ -78,8 +81,10 @@ func loop(u interface{ Update(time.Duration) error }) (stop func()) {
 // docs/PROTOCOL.md with pyenet and msgpack, against a gonetic server over
 // ENet, next to a Go client: the Python client completes the handshake
 // (with a registry hash it computes), its chat reaches the server and,
-// relayed, the Go client; the Go client's chat reaches Python; Python's
-// bye ends its connection with its reason.
+// relayed, the Go client; the Go client's chat reaches Python; a bundle of
+// two chats from Python reaches both; a burst from the Go client reaches
+// Python in order, partly in bundles; Python's bye ends its connection with
+// its reason.
 func TestPythonInterop(t *testing.T) {
 	if err := exec.Command(python, "-c", "import enet, msgpack").Run(); err != nil {
 		t.Skipf("needs %s with the enet and msgpack modules (Debian: python3-enet, python3-msgpack): %v", python, err)
@@ -88,7 +93,7 @@ func TestPythonInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverChats, gone := make(chan interopChat, 16), make(chan error, 16)
+	serverChats, gone := make(chan interopChat, 64), make(chan error, 16)
 	s, err := gnet.Listen(gnet.ServerConfig{
 		Config: gnet.Config{Factory: interopFactory(), Transport: tr},
 		Addr:   "127.0.0.1:0",
@@ -110,7 +115,7 @@ func TestPythonInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	clientChats := make(chan interopChat, 16)
+	clientChats := make(chan interopChat, 64)
 	goConn, err := c.Dial(ctx, s.Addr(), &clientHandler{chats: clientChats})
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +200,40 @@ func TestPythonInterop(t *testing.T) {
 	}
 	if l := next("got chat_msg"); !strings.Contains(l, "{'player': 'go', 'msg': 'hello from go'} on channel 0") {
 		t.Errorf("python got %s", l)
+	}
+	// A bundle from Python: both chats, in order, relayed to the Go client.
+	if l := next("sent a bundle of 2 chat_msg"); !strings.HasSuffix(l,
+		"01 0f 93 01 a2 70 79 a9 62 75 6e 64 6c 65 64 20 31 0f 93 01 a2 70 79 a9 62 75 6e 64 6c 65 64 20 32") {
+		t.Errorf("python's bundle bytes: %s", l)
+	}
+	for i := 1; i <= 2; i++ {
+		want := interopChat{"py", fmt.Sprintf("bundled %d", i)}
+		if m := waitChat(serverChats, "the server"); m != want {
+			t.Fatalf("the server got %+v from python's bundle, want %+v", m, want)
+		}
+		if m := waitChat(clientChats, "the Go client"); m != want {
+			t.Fatalf("the Go client got %+v relayed from python's bundle, want %+v", m, want)
+		}
+	}
+	// A burst from Go, which the server relays to Python in bundles: its
+	// relays of one receive pass wait for ENet together.
+	for i := range burst {
+		if err := goConn.Send(&interopChat{"go", fmt.Sprintf("burst %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := next("got the burst")
+	var inOrder, bundled int
+	if _, err := fmt.Sscanf(l, "got the burst: %d chat_msg in order, %d of them in bundles", &inOrder, &bundled); err != nil || inOrder != burst {
+		t.Errorf("python: %s (%v)", l, err)
+	}
+	if bundled < 2 {
+		t.Errorf("python got none of the %d relayed chats in a bundle: %s", burst, l)
+	}
+	for i := range burst {
+		if m := waitChat(serverChats, "the server"); m.Msg != fmt.Sprintf("burst %d", i) {
+			t.Fatalf("the server got %+v as burst message %d", m, i)
+		}
 	}
 	next("enet disconnected by the server: data 1")
 	next("OK")

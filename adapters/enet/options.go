@@ -26,11 +26,12 @@ const (
 // Zero is never sent: ENet reports a timed-out peer with zero, so a zero
 // from the other side reads as ErrTimeout.
 const (
-	DisconnectClose    uint32 = 1 // Link.Close or Listener.Close, after flushing: the peer sees io.EOF
-	DisconnectAbort    uint32 = 2 // Link.Abort: the peer sees ErrAborted
-	DisconnectRefused  uint32 = 3 // the listener's Accept refused the link, or it is closing: ErrRefused
-	DisconnectMismatch uint32 = 4 // wrong ConnectData: ErrMismatch
-	DisconnectTooLarge uint32 = 5 // a payload above the receiver's MaxPayload: ErrTooLarge
+	DisconnectClose     uint32 = 1 // Link.Close or Listener.Close, after flushing: the peer sees io.EOF
+	DisconnectAbort     uint32 = 2 // Link.Abort: the peer sees ErrAborted
+	DisconnectRefused   uint32 = 3 // the listener's Accept refused the link, or it is closing: ErrRefused
+	DisconnectMismatch  uint32 = 4 // wrong ConnectData: ErrMismatch
+	DisconnectTooLarge  uint32 = 5 // a payload above the receiver's MaxPayload: ErrTooLarge
+	DisconnectMalformed uint32 = 6 // a bundle the receiver could not split: ErrMalformed
 )
 
 // Errors a link's Sink may see, besides io.EOF and *transport.FrameError,
@@ -54,6 +55,10 @@ var (
 	// ErrTooLarge closes a link whose peer received a payload above its
 	// own Config.MaxPayload from this side.
 	ErrTooLarge = errors.New("enet: peer closed the link: a payload exceeded its Config.MaxPayload")
+	// ErrMalformed closes a link whose peer received a bundle from this
+	// side that it could not split (see docs/PROTOCOL.md): a bug in one of
+	// the two ends, or a peer that is not gonetic.
+	ErrMalformed = errors.New("enet: peer closed the link: it received a malformed bundle from this side")
 )
 
 type timeoutError struct{}
@@ -181,6 +186,18 @@ type Options struct {
 	// caller's goroutine; see the package's Goroutines section. Default
 	// PollDialed.
 	Poll PollMode
+	// NoBundling sends every payload as an ENet packet of its own. By
+	// default, payloads that wait for ENet together (sent between two
+	// rounds of the host, or held back by the in-flight bounds) on the same
+	// channel with the same delivery go out as bundles: one ENet packet of
+	// up to one datagram that carries several payloads (docs/PROTOCOL.md).
+	// Nothing waits to be bundled; a payload sent alone goes alone. A
+	// bundle costs ENet one packet, one command and one acknowledgement
+	// instead of one per payload: see the package's Bundles section for
+	// what that buys. Receivers always accept bundles.
+	NoBundling bool
+
+	rawSend bool // tests: neither bundle nor wrap payloads, send them as they are
 }
 
 func (o *Options) withDefaults() (Options, error) {

@@ -422,14 +422,51 @@ void gn_link_free(gn_link *l)
 	free(l);
 }
 
-int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
-                  uint64_t maxBytes, uint64_t *bytes, int *failed)
+// gn_uvarint_len is the length of v as an unsigned LEB128 varint.
+static size_t gn_uvarint_len(uint32_t v)
 {
-	int i;
+	size_t n = 1;
+	for (; v >= 0x80; v >>= 7)
+		n++;
+	return n;
+}
+
+static uint8_t *gn_put_uvarint(uint8_t *p, uint32_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*p++ = (uint8_t)(v | 0x80);
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+// gn_bundle_room is the largest packet ENet sends to p in one command,
+// unfragmented: what enet_peer_send compares a packet's length with.
+static size_t gn_bundle_room(ENetPeer *p)
+{
+	size_t room = p->mtu - sizeof(ENetProtocolHeader) - sizeof(ENetProtocolSendFragment);
+	if (p->host->checksum != NULL)
+		room -= sizeof(enet_uint32);
+	return room;
+}
+
+// gn_send_batch hands payloads of ents, whose bytes are back to back at
+// data, to ENet until n are handed or the in-flight bounds stop it, and
+// returns how many it handed; *bytes gets their payload bytes. With
+// GN_SEND_BUNDLE, consecutive payloads on the same channel with the same
+// delivery that fit in one unfragmented packet together go as one bundle
+// (docs/PROTOCOL.md): ENet then allocates, sends, acknowledges and
+// dispatches one packet for all of them. A payload sent alone that starts
+// with GN_BUNDLE_MARK goes as a bundle of one, so that the receiver does not
+// take it for a bundle; GN_SEND_RAW (tests only) sends every payload as it
+// is.
+int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
+                  uint64_t maxBytes, int mode, uint64_t *bytes, int *failed)
+{
+	int i = 0;
 	uint64_t b = 0;
+	size_t room = (mode & GN_SEND_BUNDLE) ? gn_bundle_room(l->peer) : 0;
 	*failed = 0;
-	for (i = 0; i < n; i++) {
-		uint32_t len = ents[i].length;
+	while (i < n) {
 		// The test of host.room, which must agree: were this one to
 		// refuse what room allows, the host's goroutine would go round
 		// without handing anything on and without servicing the host
@@ -437,27 +474,57 @@ int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, u
 		uint64_t inflight = l->created - l->released;
 		if (inflight > 0 && (inflight >= maxPackets || l->createdBytes - l->releasedBytes >= maxBytes))
 			break;
+		uint32_t len = ents[i].length;
+		int k = 1;
+		size_t payload = len;
+		size_t sz = 1 + gn_uvarint_len(len) + len; // its size as a bundle
+		if (room > 0) {
+			while (i + k < n && ents[i + k].channel == ents[i].channel &&
+			       ents[i + k].delivery == ents[i].delivery) {
+				size_t add = gn_uvarint_len(ents[i + k].length) + ents[i + k].length;
+				if (sz + add > room)
+					break;
+				sz += add;
+				payload += ents[i + k].length;
+				k++;
+			}
+		}
+		int bundle = k > 1 || (!(mode & GN_SEND_RAW) && len > 0 && data[0] == GN_BUNDLE_MARK);
+		size_t size = bundle ? sz : len;
 		enet_uint32 flags = 0;
 		if (ents[i].delivery == 0)
 			flags = ENET_PACKET_FLAG_RELIABLE;
 		else if (ents[i].delivery == 2)
 			flags = ENET_PACKET_FLAG_UNSEQUENCED;
-		ENetPacket *p = enet_packet_create(len > 0 ? data : NULL, len, flags);
+		ENetPacket *p = enet_packet_create(bundle || size == 0 ? NULL : data, size, flags);
 		if (p == NULL) {
 			*failed = 1;
 			break;
 		}
+		if (bundle) {
+			uint8_t *w = p->data;
+			const uint8_t *r = data;
+			*w++ = GN_BUNDLE_MARK;
+			for (int j = i; j < i + k; j++) {
+				uint32_t m = ents[j].length;
+				w = gn_put_uvarint(w, m);
+				memcpy(w, r, m);
+				w += m;
+				r += m;
+			}
+		}
 		p->freeCallback = gn_packet_freed;
 		p->userData = l;
 		l->created++;
-		l->createdBytes += len;
+		l->createdBytes += size;
 		if (enet_peer_send(l->peer, ents[i].channel, p) < 0) {
 			enet_packet_destroy(p); // not taken by ENet; counts as released
 			*failed = 1;
 			break;
 		}
-		data += len;
-		b += len;
+		data += payload;
+		b += payload;
+		i += k;
 	}
 	*bytes = b;
 	return i;

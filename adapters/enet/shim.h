@@ -77,8 +77,15 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 gn_link *gn_link_new(ENetPeer *peer);
 void gn_link_free(gn_link *l);
 void gn_link_pause(gn_link *l, int on);
+// gn_send_batch modes, and the first byte of a bundle (docs/PROTOCOL.md).
+enum {
+	GN_SEND_BUNDLE = 1, // bundle payloads
+	GN_SEND_RAW = 2,    // send payloads as they are, even one that looks like a bundle (tests)
+	GN_BUNDLE_MARK = 0x01,
+};
+
 int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
-                  uint64_t maxBytes, uint64_t *bytes, int *failed);
+                  uint64_t maxBytes, int mode, uint64_t *bytes, int *failed);
 int gn_flushed(ENetPeer *p);
 void gn_disconnect(ENetPeer *p, uint32_t data);
 ENetPeer *gn_peer(gn_host *h, uint32_t slot);

@@ -5,12 +5,14 @@ Usage: interop.py HOST PORT
 
 It connects with pyenet (python3-enet) and msgpack, does the handshake
 (hello with the registry hash it computes itself), sends one chat_msg,
-waits for one chat_msg from the server, says bye and disconnects. It
-answers pings meanwhile. Every step is a line on stdout; on any failure it
+waits for one chat_msg from the server, sends two chat_msg in one bundle,
+waits for a burst of BURST chat_msg from the server (which bundles them),
+says bye and disconnects. It answers pings meanwhile. Every step is a line on stdout; on any failure it
 prints "FAIL: ..." and exits with status 1. adapters/enet's TestPythonInterop
 runs it against a gonetic server.
 """
 
+import collections
 import hashlib
 import sys
 import time
@@ -21,6 +23,7 @@ import msgpack
 # docs/PROTOCOL.md, "ENet".
 CONNECT_DATA = 0x676E7401  # "gnt" << 8 | protocol version 1
 DISCONNECT_CLOSE = 1  # disconnect data of a graceful close
+BUNDLE = 0x01  # first byte of a bundle: several payloads in one packet
 
 # docs/PROTOCOL.md, "Control messages" and "The registry hash".
 PROTOCOL_VERSION = 1
@@ -35,6 +38,7 @@ FLAGS = {
 }
 
 DEADLINE = 20.0  # seconds for the whole exchange
+BURST = 20  # chat_msg the Go side sends at once at the end
 
 
 def type_lines():
@@ -58,6 +62,43 @@ def control(*items):
     return b"\x00" + msgpack.packb(list(items))
 
 
+def uvarint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def bundle(payloads):
+    """docs/PROTOCOL.md, "Bundles": 0x01, then each payload after its length."""
+    return bytes([BUNDLE]) + b"".join(uvarint(len(p)) + p for p in payloads)
+
+
+def unbundle(data):
+    """The payloads of a bundle, in order."""
+    out, i = [], 1
+    while i < len(data):
+        n, shift = 0, 0
+        while True:
+            if i >= len(data) or shift > 28:
+                fail("bad length in bundle %s" % data.hex(" "))
+            b = data[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        if i + n > len(data):
+            fail("payload runs past the end of bundle %s" % data.hex(" "))
+        out.append(data[i : i + n])
+        i += n
+    if not out:
+        fail("empty bundle")
+    return out
+
+
 def say(*words):
     print(*words, flush=True)
 
@@ -73,6 +114,8 @@ class Client:
         self.peer = self.host.connect(enet.Address(host.encode(), port), channels(), CONNECT_DATA)
         self.end = time.monotonic() + DEADLINE
         self.open = False
+        self.pending = collections.deque()  # (channel, payload) of a bundle, not yet taken
+        self.bundled = 0  # payloads that came in bundles
 
     def send(self, channel, flags, payload):
         if self.peer.send(channel, enet.Packet(payload, flags)) < 0:
@@ -82,15 +125,27 @@ class Client:
         # Control messages travel reliable on channel 0.
         self.send(0, enet.PACKET_FLAG_RELIABLE, control(*items))
 
-    def send_message(self, name, *fields):
+    def encode(self, name, *fields):
+        """A message's payload, channel and flags."""
         for i, (tname, tfields, channel, delivery) in enumerate(TYPES):
             if tname == name:
                 if len(fields) != len(tfields):
                     fail("%s has %d fields" % (name, len(tfields)))
-                payload = msgpack.packb([i + 1] + list(fields))
-                self.send(channel, FLAGS[delivery], payload)
-                return payload
+                return msgpack.packb([i + 1] + list(fields)), channel, FLAGS[delivery]
         fail("unknown type " + name)
+
+    def send_message(self, name, *fields):
+        payload, channel, flags = self.encode(name, *fields)
+        self.send(channel, flags, payload)
+        return payload
+
+    def send_bundle(self, name, *messages):
+        """Sends messages of one type (so one channel and delivery) as one bundle."""
+        payloads = [self.encode(name, *fields)[0] for fields in messages]
+        _, channel, flags = self.encode(name, *messages[0])
+        packet = bundle(payloads)
+        self.send(channel, flags, packet)
+        return packet
 
     def event(self):
         """The next ENet event; fails after the deadline."""
@@ -108,17 +163,29 @@ class Client:
             fail("ENet connect: event %d, data %d" % (ev.type, ev.data))
         say("enet connected: connect data %#010x, %d channel(s)" % (CONNECT_DATA, self.peer.channelCount))
 
-    def next_payload(self):
-        """The next payload that is not a ping or pong: (channel, bytes, control list or None)."""
-        while True:
+    def packet(self):
+        """The next payload, from a bundle or a packet of its own: (channel, bytes)."""
+        while not self.pending:
             ev = self.event()
             if ev.type == enet.EVENT_TYPE_DISCONNECT:
                 fail("disconnected by the server, data %d" % ev.data)
             if ev.type != enet.EVENT_TYPE_RECEIVE:
                 continue
             data = bytes(ev.packet.data)
+            if data[:1] == bytes([BUNDLE]):
+                payloads = unbundle(data)
+                self.bundled += len(payloads)
+                self.pending.extend((ev.channelID, p) for p in payloads)
+            else:
+                self.pending.append((ev.channelID, data))
+        return self.pending.popleft()
+
+    def next_payload(self):
+        """The next payload that is not a ping or pong: (channel, bytes, control list or None)."""
+        while True:
+            channel, data = self.packet()
             if data[:1] != b"\x00":
-                return ev.channelID, data, None
+                return channel, data, None
             ctl = msgpack.unpackb(data[1:])
             if ctl[0] == "ping":
                 self.send_control("pong", ctl[1])
@@ -126,7 +193,7 @@ class Client:
                 continue
             if ctl[0] == "pong":
                 continue
-            return ev.channelID, data, ctl
+            return channel, data, ctl
 
     def handshake(self):
         h = registry_hash()
@@ -191,6 +258,14 @@ def main():
     name, values = c.wait_message()
     if name != "chat_msg":
         fail("expected chat_msg, got %s" % name)
+    packet = c.send_bundle("chat_msg", ("py", "bundled 1"), ("py", "bundled 2"))
+    say("sent a bundle of 2 chat_msg on channel 0: %s" % packet.hex(" "))
+    before = c.bundled
+    for i in range(BURST):
+        name, values = c.wait_message()
+        if values != {"player": "go", "msg": "burst %d" % i}:
+            fail("burst message %d: %s %r" % (i, name, values))
+    say("got the burst: %d chat_msg in order, %d of them in bundles" % (BURST, c.bundled - before))
     c.bye("python done")
     say("OK")
 
