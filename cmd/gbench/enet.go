@@ -23,7 +23,9 @@ import (
 // GBENCH_ENET_INFLIGHT Options.InFlight, GBENCH_ENET_PEERLIMIT
 // Options.PeerLimit (what the listener's slot count costs), and
 // GBENCH_ENET_POLL=all|dialed|none Options.Poll (servicing a host on its
-// own goroutine only against servicing it in Update too).
+// own goroutine only against servicing it in Update too), and
+// GBENCH_ENET_BUNDLE=off sets Options.NoBundling (one ENet packet per
+// message, as raw libenet sends them).
 func init() {
 	transports["enet"] = func() transport.Transport {
 		opts := &enet.Options{QueueLimit: 1 << 30}
@@ -56,6 +58,13 @@ func init() {
 			opts.Poll = enet.PollNone
 		default:
 			fail("GBENCH_ENET_POLL=%q: want all, dialed or none", p)
+		}
+		switch b := os.Getenv("GBENCH_ENET_BUNDLE"); b {
+		case "", "on":
+		case "off":
+			opts.NoBundling = true
+		default:
+			fail("GBENCH_ENET_BUNDLE=%q: want on or off", b)
 		}
 		tr, err := enet.New(opts)
 		if err != nil {

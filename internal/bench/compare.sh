@@ -75,6 +75,10 @@ for r in $(seq "$ROUNDS"); do
         pair "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode oneway -n "$N" -label gonetic.enet.oneway
         port=$((port + 2))
         pair env GBENCH_ENET_POLL=none "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode oneway -n "$N" -label gonetic.enet.oneway_nopoll
+        # Without bundles (enet.Options.NoBundling): one ENet packet per
+        # chat, as enet_bench sends them.
+        port=$((port + 2))
+        pair env GBENCH_ENET_BUNDLE=off "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_BUNDLE=off "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode oneway -n "$N" -label gonetic.enet.oneway_nobundle
         # Ping-pong, server pinned to CPU 0 and client to CPU 1, so Go runs
         # one P per process (GOMAXPROCS follows the CPU affinity), as a
         # single-threaded C program does. Three shapes, the same on both
