@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -33,22 +34,33 @@ func bundleCases() [][]byte {
 	return ps
 }
 
-// sendHeld queues every payload while the link's host is held, so that
-// one Poll hands them all to ENet at once, and returns what was sent.
+// together runs send, which queues payloads on l, while the test holds
+// l's host, so that neither its goroutine nor a Poll hands any of them to
+// ENet before all are queued: the next round takes them at once.
+func together(l transport.Link, send func()) {
+	h := l.(*link).h
+	h.svc.Lock()
+	defer h.svc.Unlock()
+	send()
+}
+
+// sendHeld queues rounds of bundleCases on l at once, in runs of four on
+// each channel, and returns what was sent.
 func sendHeld(t *testing.T, l transport.Link, rounds int) []msg {
 	t.Helper()
-	l.(transport.Holder).Hold()
 	var sent []msg
-	for r := range rounds {
-		for i, p := range bundleCases() {
-			ch := uint8((i/4 + r) % 3) // runs of four on one channel
-			if err := l.Send(ch, transport.Reliable, p); err != nil {
-				t.Fatal(err)
+	together(l, func() {
+		for r := range rounds {
+			for i, p := range bundleCases() {
+				ch := uint8((i/4 + r) % 3) // runs of four on one channel
+				if err := l.Send(ch, transport.Reliable, p); err != nil {
+					t.Error(err)
+					return
+				}
+				sent = append(sent, msg{ch, p})
 			}
-			sent = append(sent, msg{ch, p})
 		}
-	}
-	l.(transport.Poller).Poll()
+	})
 	return sent
 }
 
@@ -99,8 +111,12 @@ func TestBundles(t *testing.T) {
 				t.Errorf("%d payloads took %d ENet packets: not bundled", len(sent), packets)
 			}
 			// The other way too, from the listener's side.
+			before = packetsOf(sv.l)
 			sent = sendHeld(t, sv.l, 5)
 			checkPerChannel(t, cs.waitN(len(sent)), sent)
+			if packets := packetsOf(sv.l) - before; !nb && packets > uint64(len(sent))*2/3 {
+				t.Errorf("listener: %d payloads took %d ENet packets: not bundled", len(sent), packets)
+			}
 		})
 	}
 }
@@ -112,16 +128,17 @@ func TestBundleAboveMaxPayload(t *testing.T) {
 	srv := listen(t, tr, transport.Config{MaxPayload: 100}, nil)
 	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{MaxPayload: 100})
 	sv := srv.next(t)
-	cl.(transport.Holder).Hold()
 	var sent []msg
-	for i := range 200 {
-		p := seqPayload(i, 100)
-		sent = append(sent, msg{0, p})
-		if err := cl.Send(0, transport.Reliable, p); err != nil {
-			t.Fatal(err)
+	together(cl, func() {
+		for i := range 200 {
+			p := seqPayload(i, 100)
+			sent = append(sent, msg{0, p})
+			if err := cl.Send(0, transport.Reliable, p); err != nil {
+				t.Error(err)
+				return
+			}
 		}
-	}
-	cl.(transport.Poller).Poll()
+	})
 	checkPerChannel(t, sv.s.waitN(len(sent)), sent)
 	if n := packetsOf(cl); n > 40 { // 13 fit in one bundle
 		t.Errorf("200 payloads of 100 bytes took %d ENet packets", n)
@@ -140,6 +157,7 @@ func TestMalformedBundles(t *testing.T) {
 		{"length past the end", []byte{bundleMark, 1, 'a', 5, 'b'}, ErrMalformed},
 		{"truncated length", []byte{bundleMark, 1, 'a', 0x80}, ErrMalformed},
 		{"length overflows", append([]byte{bundleMark}, bytes.Repeat([]byte{0xff}, 11)...), ErrMalformed},
+		{"length of 6 bytes", []byte{bundleMark, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 'a'}, ErrMalformed},
 		{"payload above MaxPayload", append([]byte{bundleMark, 1, 'a', 0x81, 0x01}, make([]byte, 129)...), ErrTooLarge},
 	}
 	good := newTransport(t, nil)
@@ -176,4 +194,90 @@ func TestMalformedBundles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// enetState returns the link's ENet peer's MTU and the next reliable
+// sequence number of its channel 0, which every reliable packet, and every
+// fragment of one, takes.
+func enetState(l transport.Link) (mtu int, seq uint16) {
+	k := l.(*link)
+	k.h.svc.Lock()
+	defer k.h.svc.Unlock()
+	return int(k.peer.mtu), uint16(k.peer.channels.outgoingReliableSequenceNumber)
+}
+
+// A bundle as large as ENet sends unfragmented is one packet; one byte more
+// and the payloads go as two.
+func TestBundleFillsOnePacket(t *testing.T) {
+	tr := newTransport(t, nil)
+	cfg := transport.Config{Channels: 2, MaxPayload: 4000}
+	srv := listen(t, tr, cfg, nil)
+	cl, _ := dial(t, tr, srv.ln.Addr(), cfg)
+	sv := srv.next(t)
+	mtu, _ := enetState(cl)
+	// A bundle does not span two chunks of the send queue: a filler
+	// larger than the queue's own chunk, on another channel, puts the two
+	// payloads in a pooled one.
+	filler := make([]byte, ownBytes+1)
+	room := mtu - 4 - 24 // ENet's header and fragment command
+	for i, extra := range []int{0, 1} {
+		a := 600
+		b := room + extra - 1 - 2 - a - 2 // 0x01, then two lengths of 2 bytes
+		pa, pb := bytes.Repeat([]byte{'a'}, a), bytes.Repeat([]byte{'b'}, b)
+		packets := packetsOf(cl)
+		_, seq := enetState(cl)
+		together(cl, func() {
+			for j, p := range [][]byte{filler, pa, pb} {
+				ch := uint8(0)
+				if j == 0 {
+					ch = 1
+				}
+				if err := cl.Send(ch, transport.Reliable, p); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		got := sv.s.waitN(3 * (i + 1))[3*i:]
+		if got[0].ch != 1 || !bytes.Equal(got[1].p, pa) || !bytes.Equal(got[2].p, pb) {
+			t.Fatalf("bundle of %d bytes: payloads arrived differently", room+extra)
+		}
+		_, seq2 := enetState(cl)
+		n, cmds := packetsOf(cl)-packets-1, seq2-seq // less the filler's packet, on channel 1
+		t.Logf("bundle of %d bytes (room %d): %d packets, %d reliable commands", room+extra, room, n, cmds)
+		if want := uint64(1 + extra); n != want || cmds != uint16(want) {
+			t.Errorf("payloads of %d bytes together: %d ENet packets, %d reliable commands; want %d and %d",
+				room+extra, n, cmds, want, want)
+		}
+	}
+}
+
+// Empty payloads count against a link's inbox too: a bundle carries
+// hundreds of them, and a Sink that does not keep up must pause the peer
+// before they pile up without bound.
+func TestEmptyPayloadsFillInbox(t *testing.T) {
+	tr := newTransport(t, &Options{inboxBytes: 64 << 10})
+	release := make(chan struct{})
+	srv := listen(t, tr, transport.Config{MaxPayload: 1000}, func(s *sink) {
+		s.keep = false
+		s.onRecv = func(uint8, []byte) { <-release }
+	})
+	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{MaxPayload: 1000})
+	sv := srv.next(t)
+	k := sv.l.(*link)
+	n := int(k.h.inboxLimit/entryOverhead) * 3 // 12,288
+	for range n {
+		if err := cl.Send(0, transport.Reliable, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := time.Now().Add(deadline)
+	for !k.paused.Load() {
+		if time.Now().After(end) {
+			close(release)
+			t.Fatalf("%d empty payloads did not pause the peer (inbox holds %d bytes' worth)", n, k.inBytes.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	sv.s.waitN(n)
 }

@@ -115,7 +115,7 @@
 // unfragmented packet (1,372 bytes at ENet's default MTU); the receiver
 // splits it and delivers its payloads in order (docs/PROTOCOL.md). Nothing
 // waits to be bundled, so a lone Send costs what it did: a ping-pong is
-// unchanged. A burst of chats of 19 bytes goes 65 to a packet instead of
+// unchanged. A burst of chats of 19 bytes goes 68 to a packet instead of
 // one: one-way through the whole stack, gonetic sent 2.2 to 2.3 M chats a
 // second where raw libenet, one packet per chat, sent 1.5 to 1.9 M, and
 // gonetic without bundles 0.8 M (Options.NoBundling; 2-vCPU test VM,
@@ -139,8 +139,8 @@
 //
 // # Wire
 //
-// A gonetic ENet client connects with ConnectData (0x676E7401: "gnt" and
-// ProtocolVersion 1) as the 32-bit connect data; the listener disconnects
+// A gonetic ENet client connects with ConnectData (0x676E7402: "gnt" and
+// ProtocolVersion 2) as the 32-bit connect data; the listener disconnects
 // any other with DisconnectMismatch. Every disconnect carries one of the
 // Disconnect* codes as its data; zero, which ENet reports for a timeout,
 // is never sent. Addresses are IPv4 (libenet 1.3).

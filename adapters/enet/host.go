@@ -8,6 +8,7 @@ package enet
 import "C"
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		cfg:        cfg,
 		queueLimit: int64(max(opts.QueueLimit, cfg.MaxPayload+entryOverhead)),
 		copyLimit:  max(cfg.MaxPayload+1+binary.MaxVarintLen32, maxBundle),
-		inboxLimit: int64(max(inboxBytes, 2*cfg.MaxPayload)),
+		inboxLimit: int64(max(cmp.Or(opts.inboxBytes, inboxBytes), 2*cfg.MaxPayload)),
 		c:          c,
 		done:       make(chan struct{}),
 		links:      make([]*link, peers),
@@ -954,7 +955,7 @@ func (h *host) receive(l *link, ch uint8, p []byte) {
 	l.in.data = append(l.in.data, p...)
 	l.in.ents = append(l.in.ents, recvEntry{n: uint32(n), ch: ch})
 	l.inMu.Unlock()
-	if l.inBytes.Add(int64(n)) > h.inboxLimit && !l.paused.Load() {
+	if l.inBytes.Add(int64(n+entryOverhead)) > h.inboxLimit && !l.paused.Load() {
 		l.paused.Store(true)
 		C.gn_link_pause(l.c, 1)
 	}
@@ -976,7 +977,11 @@ func (h *host) unbundle(l *link, ch uint8, b []byte) {
 	rest, count := b[1:], 0
 	for len(rest) > 0 {
 		m, k := binary.Uvarint(rest)
-		if k <= 0 || m > uint64(len(rest)-k) {
+		if k <= 0 || k > binary.MaxVarintLen32 {
+			h.malformed(l, ch, fmt.Sprintf("the length of payload %d is not a varint of at most 5 bytes", count+1))
+			return
+		}
+		if m > uint64(len(rest)-k) {
 			h.malformed(l, ch, fmt.Sprintf("payload %d runs past the end", count+1))
 			return
 		}

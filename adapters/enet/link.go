@@ -38,7 +38,7 @@ type link struct {
 	ended   bool       // the link is over: Closed(endErr) after in
 	endErr  error
 	inWake  chan struct{} // one slot: deliver has work
-	inBytes atomic.Int64  // bytes received and not yet delivered
+	inBytes atomic.Int64  // bytes received and not yet delivered, entryOverhead more per payload
 	backlog atomic.Int64  // payloads handed to deliver and not yet delivered
 	paused  atomic.Bool   // ENet refuses this peer's packets until deliver drains
 
@@ -105,9 +105,10 @@ func (l *link) deliver(wg *sync.WaitGroup) {
 			l.sink.Receive(e.ch, q.data[off:end:end])
 			off = end
 		}
-		l.backlog.Add(-int64(len(q.ents)))
+		n := len(q.ents)
+		l.backlog.Add(-int64(n))
 		q.reset()
-		if l.inBytes.Add(-int64(off)) <= l.h.inboxLimit/2 && l.paused.Load() {
+		if l.inBytes.Add(-int64(off+n*entryOverhead)) <= l.h.inboxLimit/2 && l.paused.Load() {
 			l.paused.Store(false)
 			l.h.post(op{kind: opResume, l: l})
 		}
@@ -134,6 +135,7 @@ func (l *link) wakeDeliver() {
 // the queue as it grows nor leaves a burst's worth of memory per link:
 // queueing a million 19-byte payloads at once, doubling one slice cost the
 // sender a quarter of its CPU (copying, page faults, garbage collection).
+// ENet gets one chunk per gn_send_batch, so a bundle never spans two.
 type sendQueue struct {
 	head, tail *sendChunk
 	next       int        // head's first entry not handed to ENet

@@ -14,11 +14,14 @@ import (
 const (
 	// ConnectMagic is the high 24 bits of the connect data: "gnt".
 	ConnectMagic uint32 = 0x676E74
-	// ProtocolVersion is the low 8 bits of the connect data. A listener
-	// accepts only its own version.
-	ProtocolVersion uint8 = 1
+	// ProtocolVersion is the low 8 bits of the connect data: the version
+	// of what this adapter adds to ENet (docs/PROTOCOL.md, "ENet"), apart
+	// from gonetic's protocol version, which the handshake carries. A
+	// listener accepts only its own version. Version 2 added bundles;
+	// version 1 ends had none.
+	ProtocolVersion uint8 = 2
 	// ConnectData is the 32-bit ENet connect data: ConnectMagic<<8 |
-	// ProtocolVersion = 0x676E7401.
+	// ProtocolVersion = 0x676E7402.
 	ConnectData = ConnectMagic<<8 | uint32(ProtocolVersion)
 )
 
@@ -124,7 +127,8 @@ const (
 const maxChannels = 255
 
 // entryOverhead is what each queued payload counts against QueueLimit
-// beyond its bytes.
+// beyond its bytes, and each received one against the inbox limit: empty
+// payloads cost memory too.
 const entryOverhead = 16
 
 // Options tune a Transport. The zero value is the default; every field
@@ -166,7 +170,8 @@ type Options struct {
 	// sent and not yet acknowledged); the rest wait in Go. libenet 1.3.17
 	// slows down quadratically when it holds many. Default 1024.
 	InFlight int
-	// InFlightBytes bounds their payload bytes: ENet gets another packet
+	// InFlightBytes bounds their bytes (a bundle's with its framing):
+	// ENet gets another packet
 	// while it holds fewer, so it may hold up to one packet more than
 	// this; one packet of any size is always let through. Default 1 MiB.
 	InFlightBytes int
@@ -197,7 +202,8 @@ type Options struct {
 	// what that buys. Receivers always accept bundles.
 	NoBundling bool
 
-	rawSend bool // tests: neither bundle nor wrap payloads, send them as they are
+	rawSend    bool // tests: neither bundle nor wrap payloads, send them as they are
+	inboxBytes int  // tests: a link's inbox limit instead of inboxBytes
 }
 
 func (o *Options) withDefaults() (Options, error) {

@@ -508,9 +508,11 @@ int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, u
 			for (int j = i; j < i + k; j++) {
 				uint32_t m = ents[j].length;
 				w = gn_put_uvarint(w, m);
-				memcpy(w, r, m);
-				w += m;
-				r += m;
+				if (m > 0) { // r may be NULL when every payload left is empty
+					memcpy(w, r, m);
+					w += m;
+					r += m;
+				}
 			}
 		}
 		p->freeCallback = gn_packet_freed;

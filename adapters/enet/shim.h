@@ -12,7 +12,7 @@
 typedef struct gn_link {
 	ENetPeer *peer;
 	uint64_t created, released;           // packets handed to ENet / freed by it
-	uint64_t createdBytes, releasedBytes; // their payload bytes
+	uint64_t createdBytes, releasedBytes; // their bytes (a bundle's with its framing)
 	int paused;                           // Go's inbox is full: ENet refuses new packets
 } gn_link;
 

@@ -6,7 +6,8 @@ Usage: interop.py HOST PORT
 It connects with pyenet (python3-enet) and msgpack, does the handshake
 (hello with the registry hash it computes itself), sends one chat_msg,
 waits for one chat_msg from the server, sends two chat_msg in one bundle,
-waits for a burst of BURST chat_msg from the server (which bundles them),
+waits for a burst of BURST chat_msg from the server (which bundles them;
+the Go client of the test asks for it),
 says bye and disconnects. It answers pings meanwhile. Every step is a line on stdout; on any failure it
 prints "FAIL: ..." and exits with status 1. adapters/enet's TestPythonInterop
 runs it against a gonetic server.
@@ -21,7 +22,7 @@ import enet
 import msgpack
 
 # docs/PROTOCOL.md, "ENet".
-CONNECT_DATA = 0x676E7401  # "gnt" << 8 | protocol version 1
+CONNECT_DATA = 0x676E7402  # "gnt" << 8 | ENet protocol version 2
 DISCONNECT_CLOSE = 1  # disconnect data of a graceful close
 BUNDLE = 0x01  # first byte of a bundle: several payloads in one packet
 
@@ -38,7 +39,7 @@ FLAGS = {
 }
 
 DEADLINE = 20.0  # seconds for the whole exchange
-BURST = 20  # chat_msg the Go side sends at once at the end
+BURST = 20  # chat_msg the server sends at once at the end
 
 
 def type_lines():
@@ -263,7 +264,7 @@ def main():
     before = c.bundled
     for i in range(BURST):
         name, values = c.wait_message()
-        if values != {"player": "go", "msg": "burst %d" % i}:
+        if values != {"player": "server", "msg": "burst %d" % i}:
             fail("burst message %d: %s %r" % (i, name, values))
     say("got the burst: %d chat_msg in order, %d of them in bundles" % (BURST, c.bundled - before))
     c.bye("python done")
