@@ -1004,12 +1004,16 @@ func (h *host) unbundle(l *link, ch uint8, b []byte) {
 	}
 }
 
+// tooLarge ends l for a payload of n bytes above MaxPayload, and tells the
+// peer (DisconnectTooLarge).
 func (h *host) tooLarge(l *link, n int, ch uint8) {
 	C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectTooLarge))
 	h.finish(l, &transport.FrameError{Reason: fmt.Sprintf(
 		"enet payload of %d bytes on channel %d, above Config.MaxPayload %d", n, ch, h.cfg.MaxPayload)})
 }
 
+// malformed ends l for a bundle it cannot split, and tells the peer
+// (DisconnectMalformed).
 func (h *host) malformed(l *link, ch uint8, why string) {
 	C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectMalformed))
 	h.finish(l, &transport.FrameError{Reason: fmt.Sprintf("enet bundle on channel %d: %s", ch, why)})
