@@ -116,10 +116,10 @@
 // splits it and delivers its payloads in order (docs/PROTOCOL.md). Nothing
 // waits to be bundled, so a lone Send costs what it did: a ping-pong is
 // unchanged. A burst of chats of 19 bytes goes 68 to a packet instead of
-// one: one-way through the whole stack, gonetic sent 2.3 to 2.8 M (medians of three runs) chats a
+// one: one-way through the whole stack, gonetic sent 2.3 to 2.8 M chats a
 // second where raw libenet, one packet per chat, sent 1.7 to 1.8 M, and
-// gonetic without bundles 0.8 to 0.9 M (Options.NoBundling; 2-vCPU test VM,
-// internal/bench/compare.sh). A malformed bundle from the peer closes the
+// gonetic without bundles 0.8 to 0.9 M (medians of three runs;
+// Options.NoBundling; 2-vCPU test VM, internal/bench/compare.sh). A malformed bundle from the peer closes the
 // link with a *transport.FrameError and tells the peer
 // (DisconnectMalformed, ErrMalformed there); Config.MaxPayload bounds each
 // payload of a bundle, not the bundle.
