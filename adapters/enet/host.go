@@ -57,6 +57,11 @@ type host struct {
 	polling  atomic.Bool   // a game polls the host: see startPolling
 	wakes    atomic.Uint64 // wake-ups of the run goroutine, for tests
 	skips    atomic.Uint64 // polling-mode looks skipped (see skipLook), for tests
+	lookMs   atomic.Int32  // time to the run goroutine's next polling-mode look (see nextLook)
+	calls    atomic.Uint64 // Polls, for yieldSometimes
+	rounds   atomic.Uint64 // rounds of the run goroutine's loop, for tests
+	yielded  atomic.Int64  // when a Poll or Wait last yielded, in Unix nanoseconds
+	yields   atomic.Uint64 // their yields, for tests
 
 	// A game goroutine waiting for the socket in Update (see wait).
 	armMu       sync.Mutex   // guards the waiter's arming between wait and waitReadable
@@ -292,6 +297,7 @@ func (h *host) run() {
 	defer close(h.done)
 	skips := 0
 	for {
+		h.rounds.Add(1)
 		if h.notified.Load() {
 			// Woken by Send: let the sender go on queueing on this P a
 			// moment, so that ENet gets a batch, not single packets.
@@ -338,12 +344,14 @@ func (h *host) run() {
 		}
 		ms := int(C.gn_timeout(h.c, C.int(maxWait)))
 		if h.polling.Load() && ms != 0 {
-			if h.pollCount != h.pollsSeen {
-				// A game polls the host, and so hears its socket: sleep
-				// deaf to it, and look again in a moment.
+			if seen := h.pollCount - h.pollsSeen; seen > 0 {
+				// A game polls the host, and so hears its socket and runs
+				// ENet's timers (gn_quiet): sleep deaf to both, and look
+				// again in a while.
 				h.pollsSeen = h.pollCount
-				if ms < 0 || ms > pollingCheck {
-					ms = pollingCheck
+				ms = h.nextLook(seen)
+				if maxWait >= 0 && maxWait < ms {
+					ms = maxWait
 				}
 			} else {
 				h.stopPolling() // nobody polled since: listen again, and send what Sends left
@@ -378,6 +386,9 @@ func (h *host) run() {
 // poll only brings its sleep's deadline forward to ENet's next timer, so
 // that retransmits and acknowledgements go on when nobody polls.
 func (h *host) poll() {
+	if h.calls.Add(1)%yieldCheck == 0 {
+		h.yieldSometimes()
+	}
 	held := h.held.Swap(false)
 	waited := h.waited.Swap(false)
 	if !h.polls && !waited || !h.svc.TryLock() {
@@ -402,20 +413,70 @@ func (h *host) poll() {
 	h.pollLocked(false)
 }
 
-// pollingCheck is how often, in milliseconds, the run goroutine looks
-// whether a game still polls its host (see startPolling).
-const pollingCheck = 1
+// yieldSometimes lets the Go scheduler in (runtime.Gosched) when a Poll or
+// Wait did not for yieldEvery. A game goroutine that spins on Update(0),
+// or blocks in Update in C (see wait), never passes through the scheduler
+// on its own, and once it has run 10 ms so, sysmon preempts it; it is then
+// mostly in a C call, so sysmon takes its P instead, and resets its own
+// sleep to 20 µs: some 50 wake-ups of the sysmon thread follow before it
+// backs off again, every 10 ms, each taking a CPU from the game or from
+// another process for a few µs. A Gosched every yieldEvery costs one
+// wake-up of an idle thread.
+func (h *host) yieldSometimes() {
+	now := time.Now().UnixNano()
+	if last := h.yielded.Load(); now-last >= int64(yieldEvery) && h.yielded.CompareAndSwap(last, now) {
+		h.yields.Add(1)
+		runtime.Gosched()
+	}
+}
+
+// yieldEvery is how often Polls and Waits let the scheduler in (see
+// yieldSometimes): well under sysmon's 10 ms. yieldCheck is how many
+// Polls go by between two looks at the clock.
+const (
+	yieldEvery = 4 * time.Millisecond
+	yieldCheck = 64
+)
+
+// In polling mode the run goroutine looks whether a game still polls its
+// host every pollingCheck milliseconds at first (see startPolling), and
+// twice as long after each look that found the game polling at least
+// spinPolls times a millisecond, up to maxPollingLook. Every look wakes a
+// thread, which takes a CPU from the game (or from another process) for
+// 10 to 30 µs; at one a millisecond that was 1 round trip in 50 of a
+// spinning ping-pong on two CPUs, and its 99th percentile. A game that
+// polls in a tight loop is looked at every 16 ms; one that polls at 60 Hz
+// every millisecond, so that its host listens again a millisecond or two
+// after each Update, as before.
+const (
+	pollingCheck   = 1
+	maxPollingLook = 16
+	spinPolls      = 8
+)
+
+// nextLook is the time to the run goroutine's next polling-mode look, in
+// milliseconds, after one that found seen Polls since the one before.
+// Under svc.
+func (h *host) nextLook(seen uint64) int {
+	look := int(h.lookMs.Load())
+	if seen >= uint64(look)*spinPolls {
+		look = min(2*look, maxPollingLook)
+	} else {
+		look = pollingCheck
+	}
+	h.lookMs.Store(int32(look))
+	return look
+}
 
 // maxPollingSkips bounds the looks in a row that the run goroutine skips
-// in polling mode because a Poll holds the host (see skipLook), so that
-// ENet's timers, which idle Polls leave to it, are at most that many
-// pollingChecks late. Looks that find a Wait sleeping in C are not
-// bounded: the Wait's sleep ends at ENet's next timer.
+// in polling mode because a Poll holds the host (see skipLook). Looks that
+// find a Wait sleeping in C are not bounded: the Wait's sleep ends at
+// ENet's next timer.
 const maxPollingSkips = 3
 
 // skipLook is the run goroutine's polling-mode look when it finds a Poll
 // servicing the host: that Poll hears the socket and the game still
-// polls, so it sleeps another pollingCheck instead of queueing on svc.
+// polls, so it sleeps another look's time instead of queueing on svc.
 // Queued, it made that Poll's Unlock hand svc over and wake a thread for
 // it (futex and an idle P's wake-up, in the middle of the game's loop)
 // once a millisecond, which doubled a spinning ping-pong's 99th
@@ -425,10 +486,10 @@ const maxPollingSkips = 3
 //
 // A Wait sleeping in C holds the host until a datagram, an interrupt or
 // its time is up: the next look is a pollingCheck after that time, not
-// one every millisecond of an idle game's wait.
+// one every look's time of an idle game's wait.
 func (h *host) skipLook() {
 	h.skips.Add(1)
-	d := time.Now().Add(pollingCheck * time.Millisecond)
+	d := time.Now().Add(time.Duration(h.lookMs.Load()) * time.Millisecond)
 	if h.inline.Load() {
 		if end := time.Unix(0, h.inlineUntil.Load()).Add(pollingCheck * time.Millisecond); end.After(d) {
 			d = end
@@ -442,23 +503,31 @@ func (h *host) skipLook() {
 
 // startPolling puts the host in polling mode, for a game that calls
 // Update(0) in a loop, or waits in Update (see wait): its Polls and Waits
-// hear the socket and hand Sends to ENet, so the run goroutine sleeps deaf
-// to the socket, Send does not wake it (it interrupts a Wait in progress),
-// and it wakes every pollingCheck only to see whether the game still
-// polls or waits; when it finds no Poll or Wait since its last look, it
-// listens again. A game spinning on Update(0) then runs alone, where a
-// wake-up of the run goroutine per datagram and per Send (each starting
-// an idle thread, with two or more Ps) more than tripled its round trip; a
-// datagram or Send that no Poll or Wait takes waits a pollingCheck or two,
-// and at most pollingCheck + maxInlineWait after a Wait that ended early
-// (see skipLook). Under svc.
+// hear the socket, run ENet's timers (gn_quiet) and hand Sends to ENet, so
+// the run goroutine sleeps deaf to the socket and to ENet's timers, Send
+// does not wake it (it interrupts a Wait in progress), and it wakes only
+// to see whether the game still polls or waits (see nextLook); when it
+// finds no Poll or Wait since its last look, it listens again. A game
+// spinning on Update(0) then runs alone, where a wake-up of the run
+// goroutine per datagram and per Send (each starting an idle thread, with
+// two or more Ps) more than tripled its round trip; a datagram or Send
+// that no Poll or Wait takes waits until the next look, at most
+// maxPollingLook (or maxInlineWait + pollingCheck after a Wait that ended
+// early: see skipLook). Under svc.
 func (h *host) startPolling() {
 	h.armMu.Lock()
 	h.polling.Store(true)
 	C.gn_disarm(h.c)
 	h.armMu.Unlock()
 	h.pollsSeen = h.pollCount - 1 // the run goroutine's next look sees a Poll
-	if d := time.Now().Add(pollingCheck * time.Millisecond); h.sleepUntil.IsZero() || d.Before(h.sleepUntil) {
+	h.lookMs.Store(pollingCheck)
+	h.sleepAtMost(pollingCheck)
+}
+
+// sleepAtMost brings the run goroutine's deadline forward to ms
+// milliseconds from now, unless it is sooner already. Under svc.
+func (h *host) sleepAtMost(ms int) {
+	if d := time.Now().Add(time.Duration(ms) * time.Millisecond); h.sleepUntil.IsZero() || d.Before(h.sleepUntil) {
 		h.sleepUntil = d
 		h.sock.SetReadDeadline(d)
 		if h.notified.Load() { // a wake-up may have come between: keep it
@@ -488,16 +557,11 @@ func (h *host) pollLocked(force bool) {
 		return // ENet did nothing, so it started no timer: the run goroutine's deadline stands
 	}
 	ms := int(C.gn_timeout(h.c, -1))
-	if ms < 0 {
-		return
-	}
-	d := time.Now().Add(time.Duration(ms) * time.Millisecond)
-	if h.sleepUntil.IsZero() || d.Before(h.sleepUntil) {
-		h.sleepUntil = d
-		h.sock.SetReadDeadline(d)
-		if h.notified.Load() { // a wake-up may have come between: keep it
-			h.sock.SetReadDeadline(longAgo)
-		}
+	if ms >= 0 && !h.polling.Load() {
+		// In polling mode the run goroutine sleeps deaf to ENet's timers,
+		// which Polls run (gn_quiet), and moving its deadline would wake
+		// a thread to tell Go's poller.
+		h.sleepAtMost(ms)
 	}
 }
 
@@ -542,6 +606,7 @@ const maxInlineWait = 5 * time.Millisecond
 // acknowledgement of the reply just sent) woke the run goroutine, which
 // then queued on svc behind the next Wait: 40 % of a blocking ping-pong.
 func (h *host) wait(d time.Duration) bool {
+	h.yieldSometimes()
 	inline := h.waits && h.canWait && d >= time.Millisecond && runtime.GOMAXPROCS(0) >= 2
 	if !inline && !h.polls && !h.polling.Load() {
 		return false // not in polling mode (a Wait that waited may have started it even here)
@@ -560,7 +625,12 @@ func (h *host) wait(d time.Duration) bool {
 		wasPolling := h.polling.Load()
 		h.stopPolling()
 		if wasPolling && !h.skipSocket {
+			// The run goroutine slept deaf to the socket and to ENet's
+			// timers, for up to maxPollingLook: it hears both again.
 			h.armOrWake()
+			if ms := int(C.gn_timeout(h.c, -1)); ms >= 0 {
+				h.sleepAtMost(ms)
+			}
 		}
 		return false
 	}

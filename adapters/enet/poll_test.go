@@ -302,3 +302,83 @@ func holdInPollingMode(t *testing.T, h *host, drive func(), what string) {
 		}
 	}
 }
+
+// TestPollingModeLooksRarely: a game spinning on Update(0) is looked at
+// every few milliseconds at first and every maxPollingLook once it is seen
+// to spin, not every millisecond: each look wakes a thread that takes a
+// CPU from the game. Its Polls let the scheduler in every yieldEvery. When
+// the Polls stop, the run goroutine notices at its next look and listens
+// again.
+func TestPollingModeLooksRarely(t *testing.T) {
+	l, cs, sv := dialPolled(t)
+	h := l.h
+	holdInPollingMode(t, h, func() { l.Poll(); l.Poll() }, "two Polls")
+	h.svc.Unlock()
+	const spin = 400 * time.Millisecond
+	rounds, yields := h.rounds.Load(), h.yields.Load()
+	start := time.Now()
+	for time.Since(start) < spin {
+		l.Poll()
+	}
+	spun := time.Since(start)
+	rounds, yields = h.rounds.Load()-rounds, h.yields.Load()-yields
+	// A look every pollingCheck would go round some 400 times; doubling
+	// up to maxPollingLook, about 30.
+	if limit := uint64(spin / time.Millisecond / 4); rounds > limit {
+		t.Errorf("the run goroutine went round %d times in %v of Polls, want at most %d", rounds, spun, limit)
+	}
+	if limit := uint64(spun/yieldEvery) + 1; yields == 0 || yields > limit {
+		t.Errorf("Polls yielded %d times in %v, want 1 to %d", yields, spun, limit)
+	}
+	if !h.polling.Load() {
+		t.Error("the host left polling mode while the game polled")
+	}
+	// The Polls stop: the run goroutine listens again and takes what comes.
+	if err := sv.l.Send(0, transport.Reliable, seqPayload(3, 19)); err != nil {
+		t.Fatal(err)
+	}
+	if m := cs.waitN(1); seqOf(m[0].p) != 3 {
+		t.Fatalf("the client got sequence %d, want 3", seqOf(m[0].p))
+	}
+	for end := time.Now().Add(deadline); h.polling.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the run goroutine did not leave polling mode once the Polls stopped")
+		}
+	}
+}
+
+// TestIdlePollRunsDueTimers: a Poll with nothing to send or receive skips
+// ENet's service, unless the deadline of ENet's next timer (a retransmit,
+// a ping), kept by the last gn_timeout, has passed: in polling mode the
+// run goroutine leaves those timers to the Polls.
+func TestIdlePollRunsDueTimers(t *testing.T) {
+	l, _, _ := dialPolled(t)
+	h := l.h
+	h.svc.Lock()
+	defer h.svc.Unlock()
+	serviced := func(due int64) bool {
+		for range 100 {
+			h.pollLocked(true) // now: serviceTime and nothing waiting
+			now := h.c.host.serviceTime
+			h.c.hasDue = 1
+			h.c.due = now + 60_000
+			if due <= 0 {
+				h.c.due = now - 1
+			}
+			received := h.c.host.totalReceivedPackets
+			h.c.host.serviceTime = now - 12_345 // a service sets it to the time
+			h.pollLocked(false)
+			if h.c.host.totalReceivedPackets == received { // no datagram came meanwhile (a ping)
+				return h.c.host.serviceTime != now-12_345
+			}
+		}
+		t.Fatal("a datagram came between every two Polls")
+		return false
+	}
+	if serviced(1) {
+		t.Error("an idle Poll serviced the host with ENet's next timer a minute away")
+	}
+	if !serviced(0) {
+		t.Error("an idle Poll did not service the host with ENet's timer due")
+	}
+}

@@ -196,9 +196,15 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
-// gn_quiet reports whether servicing the host now would find nothing to
-// receive: no event held back and no datagram waiting.
-int gn_quiet(gn_host *h) { return !h->hasPending && !gn_readable(h->host->socket); }
+// gn_quiet reports whether servicing the host now would do nothing: no
+// event held back, no ENet timer due (as of the last gn_timeout) and no
+// datagram waiting.
+int gn_quiet(gn_host *h)
+{
+	if (h->hasPending || (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0))
+		return 0;
+	return !gn_readable(h->host->socket);
+}
 
 // gn_wait blocks the calling thread until a datagram waits on the host's
 // socket, gn_interrupt is called, or ms milliseconds pass (-1: no limit),
@@ -239,13 +245,12 @@ void gn_interrupt(gn_host *h)
 #endif
 }
 
-// gn_timeout returns how long the host may sleep before ENet needs service
-// for a timer: a retransmit, a ping, a bandwidth throttle epoch.
-int gn_timeout(gn_host *h, int maxWaitMs)
+// gn_next_timer is when ENet next needs service for a timer, in
+// milliseconds from now; -1: never (no peer).
+static long gn_next_timer(gn_host *h, enet_uint32 now)
 {
 	ENetHost *host = h->host;
-	enet_uint32 now = enet_time_get();
-	long best = maxWaitMs; // -1: forever
+	long best = -1;
 	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
 		if (p->state == ENET_PEER_STATE_DISCONNECTED)
 			continue;
@@ -273,7 +278,21 @@ int gn_timeout(gn_host *h, int maxWaitMs)
 		if (best < 0 || d < best)
 			best = d;
 	}
-	return (int)best;
+	return best;
+}
+
+// gn_timeout returns how long the host may sleep before ENet needs service
+// for a timer (a retransmit, a ping, a bandwidth throttle epoch), at most
+// maxWaitMs (-1: no limit), and keeps that deadline for gn_quiet.
+int gn_timeout(gn_host *h, int maxWaitMs)
+{
+	enet_uint32 now = enet_time_get();
+	long next = gn_next_timer(h, now);
+	h->hasDue = next >= 0;
+	h->due = now + (enet_uint32)(next >= 0 ? next : 0);
+	if (maxWaitMs >= 0 && (next < 0 || next > maxWaitMs))
+		next = maxWaitMs;
+	return (int)next;
 }
 
 // Free peer slots gn_fit keeps in the part of a host's slots that ENet

@@ -27,6 +27,8 @@ typedef struct gn_host {
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
 	int wakefd;    // eventfd that ends a gn_wait, -1: none
+	int hasDue;    // due holds gn_timeout's last deadline
+	uint32_t due;  // when ENet next needs service for a timer, in enet_time_get's milliseconds
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
