@@ -81,6 +81,7 @@ type host struct {
 	pollsSeen  uint64    // pollCount at the run goroutine's last look
 	pollStreak int       // Polls since the last Wait: two start polling mode
 	handed     uint64    // packets handed to ENet, ever
+	churn      uint64    // connect and disconnect events, ever
 
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
@@ -548,13 +549,21 @@ func (h *host) pollLocked(force bool) {
 	// an op or a close, woke it when it was posted), and walk the peer
 	// slots twice (ENet's service, then gn_timeout): an idle Poll, which a
 	// game calling Update(0) in a loop pays constantly, skips it.
-	idle := !force && h.handed == handed && C.gn_quiet(h.c) != 0
+	found, churn := C.int(C.GN_TIMER), h.churn
+	if !force && h.handed == handed {
+		found = C.gn_quiet(h.c)
+	}
+	idle := found == C.GN_QUIET
 	if !idle && h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
 		return
 	}
-	if idle {
-		return // ENet did nothing, so it started no timer: the run goroutine's deadline stands
+	// ENet did nothing, so it started no timer: the deadlines stand. Nor
+	// does receiving alone, in polling mode (its acknowledgements left in
+	// the service): a timer that ran, a packet handed to ENet, or a peer
+	// that came or went does, and gn_timeout finds when it is due.
+	if idle || found == C.GN_RECEIVE && h.churn == churn && h.polling.Load() {
+		return
 	}
 	ms := int(C.gn_timeout(h.c, -1))
 	if ms >= 0 && !h.polling.Load() {
@@ -645,7 +654,7 @@ func (h *host) wait(d time.Duration) bool {
 	h.waited.Store(true)
 	h.pollLocked(ms == 0) // 0: an ENet timer is due, so service even a quiet host
 	for range 3 {         // a few more rounds for datagrams that come meanwhile
-		if C.gn_quiet(h.c) != 0 {
+		if C.gn_quiet(h.c) == C.GN_QUIET {
 			break
 		}
 		h.pollLocked(false)
@@ -987,8 +996,10 @@ func (h *host) handle(e *C.gn_event) {
 	l := h.links[slot]
 	switch e._type {
 	case C.GN_EV_CONNECT:
+		h.churn++
 		h.connected(slot, uint32(e.data))
 	case C.GN_EV_DISCONNECT:
+		h.churn++
 		if l != nil {
 			h.finish(l, h.disconnectErr(l, uint32(e.data)))
 		}

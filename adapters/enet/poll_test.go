@@ -382,3 +382,59 @@ func TestIdlePollRunsDueTimers(t *testing.T) {
 		t.Error("an idle Poll did not service the host with ENet's timer due")
 	}
 }
+
+// TestReceivingPollKeepsTimerDeadline: in polling mode a Poll that only
+// received leaves the deadline of ENet's next timer as it was (receiving
+// starts no timer: the acknowledgements left in the service), sparing a
+// walk of the peers between a request's arrival and its reply; a Poll
+// that hands ENet a packet computes it again.
+func TestReceivingPollKeepsTimerDeadline(t *testing.T) {
+	l, cs, sv := dialPolled(t)
+	h := l.h
+	// The run goroutine's looks compute the deadline too: try until one
+	// receipt falls between two of them.
+	for i, end := 0, time.Now().Add(deadline); ; i++ {
+		if time.Now().After(end) {
+			t.Fatal("the run goroutine went round during every receipt")
+		}
+		holdInPollingMode(t, h, func() { l.Poll(); l.Poll() }, "two Polls")
+		far := h.c.host.serviceTime + 3_600_000
+		h.c.hasDue, h.c.due = 1, far
+		rounds := h.rounds.Load()
+		h.svc.Unlock()
+		if err := sv.l.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		for cs.count() <= i {
+			if time.Now().After(end) {
+				t.Fatal("the Polls did not receive the payload")
+			}
+			l.Poll()
+		}
+		h.svc.Lock()
+		due, quiet := h.c.due, h.rounds.Load() == rounds
+		h.svc.Unlock()
+		if !quiet {
+			continue
+		}
+		if due != far {
+			t.Fatalf("a Poll that only received computed ENet's timer deadline again (%d, was %d)", due, far)
+		}
+		break
+	}
+	if err := l.Send(0, transport.Reliable, seqPayload(0, 19)); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(deadline); ; {
+		l.Poll() // the run goroutine may hold the host: then again
+		h.svc.Lock()
+		kept := h.c.due > h.c.host.serviceTime+60_000
+		h.svc.Unlock()
+		if !kept {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("a Poll that handed ENet a packet kept the old timer deadline")
+		}
+	}
+}

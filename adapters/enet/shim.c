@@ -196,14 +196,16 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
-// gn_quiet reports whether servicing the host now would do nothing: no
-// event held back, no ENet timer due (as of the last gn_timeout) and no
-// datagram waiting.
+// gn_quiet reports whether servicing the host now would do something:
+// GN_QUIET when nothing, GN_TIMER when an ENet timer is due (as of the last
+// gn_timeout), GN_RECEIVE when an event is held back or a datagram waits.
 int gn_quiet(gn_host *h)
 {
-	if (h->hasPending || (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0))
-		return 0;
-	return !gn_readable(h->host->socket);
+	if (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0)
+		return GN_TIMER;
+	if (h->hasPending || gn_readable(h->host->socket))
+		return GN_RECEIVE;
+	return GN_QUIET;
 }
 
 // gn_wait blocks the calling thread until a datagram waits on the host's

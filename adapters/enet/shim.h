@@ -53,6 +53,13 @@ typedef struct gn_event {
 	uint32_t offset, length; // payload bytes in the Go buffer
 } gn_event;
 
+// What gn_quiet finds.
+enum {
+	GN_QUIET = 0,   // nothing to do
+	GN_RECEIVE = 1, // an event held back, or a datagram waiting
+	GN_TIMER = 2,   // an ENet timer due
+};
+
 enum {
 	GN_DONE = 0,  // enet_host_service returned 0: nothing more now
 	GN_MORE = 1,  // the event array or buffer filled up: call again
