@@ -385,7 +385,9 @@ func (h *host) run() {
 // run goroutine is at it. What needs the run goroutine (a failed socket,
 // a link ending or flushing, more to hand to ENet) wakes it; otherwise
 // poll only brings its sleep's deadline forward to ENet's next timer, so
-// that retransmits and acknowledgements go on when nobody polls.
+// that retransmits and acknowledgements go on when nobody polls. In
+// polling mode it leaves that deadline alone: the Polls run ENet's timers
+// (gn_quiet), and the run goroutine only looks whether they go on.
 func (h *host) poll() {
 	if h.calls.Add(1)%yieldCheck == 0 {
 		h.yieldSometimes()
