@@ -316,7 +316,7 @@ func (h *host) run() {
 		h.notified.Store(false)
 		h.takeOps()
 		h.pump()
-		failed := h.serviceAll()
+		failed := h.serviceAll(false)
 		h.refreshStats()
 		if h.finished() {
 			break
@@ -555,8 +555,16 @@ func (h *host) pollLocked(force bool) {
 	if !force && h.handed == handed {
 		found = C.gn_quiet(h.c)
 	}
+	if found == C.GN_ACKS {
+		// Acknowledgements held back for replies (see service) that the
+		// Update's handlers did not send: they leave alone.
+		if C.gn_flush(h.c) == 0 {
+			return
+		}
+		found = C.GN_RECEIVE
+	}
 	idle := found == C.GN_QUIET
-	if !idle && h.serviceAll() || h.finished() || len(h.flushing) > 0 || h.canPump() {
+	if !idle && h.serviceAll(h.polling.Load()) || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
 		return
 	}
@@ -656,7 +664,7 @@ func (h *host) wait(d time.Duration) bool {
 	h.waited.Store(true)
 	h.pollLocked(ms == 0) // 0: an ENet timer is due, so service even a quiet host
 	for range 3 {         // a few more rounds for datagrams that come meanwhile
-		if C.gn_quiet(h.c) == C.GN_QUIET {
+		if q := C.gn_quiet(h.c); q == C.GN_QUIET || q == C.GN_ACKS { // acknowledgements wait for the replies
 			break
 		}
 		h.pollLocked(false)
@@ -956,8 +964,8 @@ func (h *host) checkFlushing() bool {
 
 // serviceAll is service, and ends a dialed link whose server's port turned
 // out closed. It reports whether ENet failed.
-func (h *host) serviceAll() bool {
-	failed := h.service()
+func (h *host) serviceAll(hold bool) bool {
+	failed := h.service(hold)
 	if failed && h.dialer != nil && syscall.Errno(h.c.lastError) == syscall.ECONNREFUSED && !h.dialer.done {
 		// Only a dialing host's socket is connected, so only it learns
 		// that nobody listens at the other end.
@@ -973,10 +981,20 @@ func (h *host) serviceAll() bool {
 
 // service runs enet_host_service until it has no more events, delivering
 // them. It reports whether ENet failed.
-func (h *host) service() bool {
+//
+// With hold (a game goroutine's Poll or Wait, in polling mode), a service
+// that reads a lone datagram returns before ENet acknowledges it (see
+// gn_hold_acks): the acknowledgements leave with the replies the Update's
+// handlers send, when its closing Poll services the host, or alone from
+// that Poll (gn_flush) when they send none. A request and its reply then
+// cost one datagram each way instead of two, and the replier sees the
+// request one sendmsg sooner. Without a closing Poll (the datagram brought
+// the game nothing), the next Poll sends them, or the run goroutine's next
+// look, whichever comes first: they wait no longer than a Send would.
+func (h *host) service(hold bool) bool {
 	for {
 		n := int(C.gn_service(h.c, &h.evs[0], C.int(len(h.evs)), (*C.uint8_t)(unsafe.Pointer(&h.buf[0])),
-			C.uint32_t(len(h.buf)), C.uint64_t(h.copyLimit), &h.out.need, &h.out.status))
+			C.uint32_t(len(h.buf)), C.uint64_t(h.copyLimit), holdFlag(hold), &h.out.need, &h.out.status))
 		need, status := h.out.need, h.out.status
 		for i := range n {
 			h.handle(&h.evs[i])
@@ -991,6 +1009,14 @@ func (h *host) service() bool {
 			h.buf = make([]byte, max(int(need), 2*len(h.buf)))
 		}
 	}
+}
+
+// holdFlag is gn_service's hold argument.
+func holdFlag(hold bool) C.int {
+	if hold {
+		return 1
+	}
+	return 0
 }
 
 func (h *host) handle(e *C.gn_event) {

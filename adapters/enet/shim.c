@@ -198,14 +198,26 @@ void gn_disarm(gn_host *h)
 
 // gn_quiet reports whether servicing the host now would do something:
 // GN_QUIET when nothing, GN_TIMER when an ENet timer is due (as of the last
-// gn_timeout), GN_RECEIVE when an event is held back or a datagram waits.
+// gn_timeout), GN_RECEIVE when an event is held back or a datagram waits,
+// GN_ACKS when only acknowledgements held back by gn_service wait to be
+// sent (gn_flush).
 int gn_quiet(gn_host *h)
 {
 	if (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0)
 		return GN_TIMER;
-	if (h->hasPending || gn_readable(h->host->socket))
+	if (h->hasPending || !enet_list_empty(&h->host->dispatchQueue) || gn_readable(h->host->socket))
 		return GN_RECEIVE;
-	return GN_QUIET;
+	return h->acksHeld ? GN_ACKS : GN_QUIET;
+}
+
+// gn_flush sends what ENet has queued, the acknowledgements gn_service held
+// back among it, without reading the socket, and reports whether that made
+// events to hand out (1: a peer whose disconnect was acknowledged).
+int gn_flush(gn_host *h)
+{
+	h->acksHeld = 0;
+	enet_host_flush(h->host);
+	return !enet_list_empty(&h->host->dispatchQueue);
 }
 
 // gn_wait blocks the calling thread until a datagram waits on the host's
@@ -329,10 +341,39 @@ static void gn_fit(gn_host *h)
 	host->peerCount = want < h->slots ? want : h->slots;
 }
 
+// A type no ENet event has: gn_hold_acks marks with it a service that
+// returned with acknowledgements held back.
+#define GN_ENET_HELD ((ENetEventType)0x4748)
+
+// gn_hold_acks is the host's intercept (ENet calls it with each datagram it
+// reads, before it handles it) during a gn_service that may hold
+// acknowledgements back. When the datagram is the only one waiting, it marks
+// the service's event, so that ENet, once it handled the datagram, finds an
+// event and returns from enet_host_service at once: before it reads the
+// socket again (a recvmsg that would fail with EAGAIN) and before it sends
+// the acknowledgements of what it received. Those then leave with whatever
+// the game's handlers send in reply, in one datagram, at the end of the
+// Update (host.pollLocked); a request's acknowledgement and its reply no
+// longer cost the sender two datagrams and the replier one sendmsg before
+// it can even see the request. With more datagrams waiting, it leaves ENet
+// alone: a burst is read whole and acknowledged in one datagram as before.
+// Only the first datagram of a service decides, so a burst costs one poll.
+//
+// intercept is a documented field of ENetHost; ENet reads it anew for every
+// datagram, and hands the callback the event that enet_host_service fills.
+static int ENET_CALLBACK gn_hold_acks(ENetHost *host, ENetEvent *event)
+{
+	host->intercept = NULL;
+	if (event != NULL && !gn_readable(host->socket))
+		event->type = GN_ENET_HELD;
+	return 0; // ENet handles the datagram
+}
+
 // gn_service does the host's network work (enet_host_service: send, receive
 // up to 256 datagrams, send acknowledgements; received packets wait in the
 // dispatch queue) and hands out every queued event, copying payloads into
-// buf, until the socket has nothing more.
+// buf, until the socket has nothing more. With hold, a lone datagram's
+// acknowledgements wait for the next service or gn_flush (see gn_hold_acks).
 //
 // enet_host_service gets an event, not NULL: with NULL, ENet leaves a peer
 // whose connect completes in the pending states (CONNECTION_PENDING or
@@ -344,7 +385,7 @@ static void gn_fit(gn_host *h)
 // ENet moves the peer to CONNECTED at once and returns the connect event
 // before it reads the next datagram.
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
-               uint32_t *need, int *status)
+               int hold, uint32_t *need, int *status)
 {
 	int n = 0, serviced = 0;
 	uint32_t used = 0, batch = 0;
@@ -405,7 +446,10 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		enet_uint32 before = h->host->totalReceivedPackets;
 		ENetEvent ev;
 		errno = 0;
+		h->acksHeld = 0; // the service sends them first
+		h->host->intercept = hold ? gn_hold_acks : NULL;
 		int r = enet_host_service(h->host, &ev, 0);
+		h->host->intercept = NULL;
 		if (r < 0) {
 			h->lastError = errno;
 			*status = GN_ERROR;
@@ -413,7 +457,11 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		}
 		batch = h->host->totalReceivedPackets - before;
 		serviced = 1;
-		if (r > 0) {
+		if (r > 0 && ev.type == GN_ENET_HELD) {
+			// ENet handled one datagram and returned: its packets wait
+			// in the dispatch queue, its acknowledgements in the peer's.
+			h->acksHeld = 1;
+		} else if (r > 0) {
 			h->pending = ev;
 			h->hasPending = 1;
 			// A connect or disconnect stops ENet's send or receive

@@ -29,6 +29,7 @@ typedef struct gn_host {
 	int wakefd;    // eventfd that ends a gn_wait, -1: none
 	int hasDue;    // due holds gn_timeout's last deadline
 	uint32_t due;  // when ENet next needs service for a timer, in enet_time_get's milliseconds
+	int acksHeld;  // a gn_service kept acknowledgements back for the replies (see gn_hold_acks)
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -58,6 +59,7 @@ enum {
 	GN_QUIET = 0,   // nothing to do
 	GN_RECEIVE = 1, // an event held back, or a datagram waiting
 	GN_TIMER = 2,   // an ENet timer due
+	GN_ACKS = 3,    // only acknowledgements held back for the replies (gn_flush sends them)
 };
 
 enum {
@@ -81,7 +83,8 @@ int gn_wait(gn_host *h, int ms);
 void gn_interrupt(gn_host *h);
 int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
-               uint32_t *need, int *status);
+               int hold, uint32_t *need, int *status);
+int gn_flush(gn_host *h);
 
 gn_link *gn_link_new(ENetPeer *peer);
 void gn_link_free(gn_link *l);
