@@ -643,6 +643,7 @@ func (h *host) wait(d time.Duration) bool {
 		// second goroutine servicing the host would only contend with it.
 		wasPolling := h.polling.Load()
 		h.stopPolling()
+		h.flushHeld()
 		if wasPolling && !h.skipSocket {
 			// The run goroutine slept deaf to the socket and to ENet's
 			// timers, for up to maxPollingLook: it hears both again.
@@ -657,7 +658,10 @@ func (h *host) wait(d time.Duration) bool {
 	if !h.polling.Load() {
 		h.startPolling()
 	}
-	ms := int(C.gn_timeout(h.c, C.int(min(d, maxInlineWait)/time.Millisecond)))
+	ms := 0
+	if !h.flushHeld() {
+		ms = int(C.gn_timeout(h.c, C.int(min(d, maxInlineWait)/time.Millisecond)))
+	}
 	if ms != 0 {
 		h.sleepInline(ms)
 	}
@@ -668,6 +672,20 @@ func (h *host) wait(d time.Duration) bool {
 			break
 		}
 		h.pollLocked(false)
+	}
+	return true
+}
+
+// flushHeld sends the acknowledgements that a Poll held back for replies
+// (see service), for a caller about to wait: none will come meanwhile. It
+// reports whether that made an event to hand out, and wakes the run
+// goroutine for it outside polling mode. Under svc.
+func (h *host) flushHeld() bool {
+	if h.c.acksHeld == 0 || C.gn_flush(h.c) == 0 {
+		return false
+	}
+	if !h.polling.Load() {
+		h.wake()
 	}
 	return true
 }

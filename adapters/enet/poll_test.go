@@ -438,3 +438,167 @@ func TestReceivingPollKeepsTimerDeadline(t *testing.T) {
 		}
 	}
 }
+
+// takeSink is a TrySink that takes every payload on the servicing
+// goroutine, as net's inbox does when it has room.
+type takeSink struct{ *sink }
+
+func (s takeSink) TryReceive(ch uint8, p []byte) bool {
+	s.Receive(ch, p)
+	return true
+}
+
+// pollUntil Polls p until done, or fails the test at the deadline.
+func pollUntil(t *testing.T, p transport.Poller, done func() bool, what string) {
+	t.Helper()
+	for end := time.Now().Add(deadline); !done(); p.Poll() {
+		if time.Now().After(end) {
+			t.Fatalf("Polls did not see %s", what)
+		}
+	}
+}
+
+// sentDatagrams is how many datagrams h's socket sent.
+func sentDatagrams(h *host) uint32 {
+	h.svc.Lock()
+	defer h.svc.Unlock()
+	return uint32(h.c.host.totalSentPackets)
+}
+
+// pollingPair connects a client link to a listener whose Poll services its
+// host, with sinks that take payloads on the Polling goroutine (as net's
+// do: an Update's handlers then run before its closing Poll), and puts
+// both hosts in polling mode.
+func pollingPair(t *testing.T) (cl *link, cs *sink, ln *listener, sv transport.Link, ss *sink) {
+	tr := newTransport(t, &Options{Poll: PollAll})
+	acc := make(chan accepted, 1)
+	l, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
+		s := newSink(t)
+		acc <- accepted{l, s}
+		return takeSink{s}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cs = newSink(t)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	c, err := tr.Dial(ctx, l.Addr(), transport.Config{}, takeSink{cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Abort)
+	a := <-acc
+	cl, ln = c.(*link), l.(*listener)
+	for _, h := range []*host{cl.h, ln.h} {
+		holdInPollingMode(t, h, func() { cl.Poll(); ln.Poll(); cl.Poll(); ln.Poll() }, "two Polls")
+		h.svc.Unlock()
+	}
+	return cl, cs, ln, a.l, a.s
+}
+
+// TestRepliesCarryAcknowledgements: in polling mode, a Poll that reads a
+// lone datagram leaves its acknowledgement to the next Poll, so that a
+// request's acknowledgement leaves with the reply sent in between, and a
+// reply's with the next request: a ping-pong costs each side one datagram
+// per round trip, not two.
+func TestRepliesCarryAcknowledgements(t *testing.T) {
+	cl, cs, ln, sv, ss := pollingPair(t)
+	const rounds = 200
+	cSent, sSent := sentDatagrams(cl.h), sentDatagrams(ln.h)
+	for i := range rounds {
+		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		cl.Poll()
+		pollUntil(t, ln, func() bool { return ss.count() > i }, "the request")
+		if err := sv.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		ln.Poll() // an Update's closing Poll
+		pollUntil(t, cl, func() bool { return cs.count() > i }, "the reply")
+	}
+	cSent, sSent = sentDatagrams(cl.h)-cSent, sentDatagrams(ln.h)-sSent
+	// The run goroutines' looks may send an acknowledgement alone now and
+	// then; without holding, each side sent 2 datagrams a round trip.
+	if limit := uint32(rounds + rounds/4); cSent > limit || sSent > limit {
+		t.Errorf("%d round trips took %d datagrams from the client and %d from the server, want at most %d each",
+			rounds, cSent, sSent, limit)
+	}
+}
+
+// TestHeldAcknowledgementsLeave: acknowledgements held back for a reply
+// wait for a packet to go with only so long. The Update's closing Poll
+// keeps them when its handlers sent nothing (the game's next Send may
+// carry them), a Poll sends them alone once they waited GN_ACK_HOLD, a
+// Wait before it sleeps, and the run goroutine's next look when the game
+// stops polling. The sender then sees its packet acknowledged.
+func TestHeldAcknowledgementsLeave(t *testing.T) {
+	cl, _, ln, _, ss := pollingPair(t)
+	acked := func() bool {
+		cl.h.svc.Lock()
+		defer cl.h.svc.Unlock()
+		return cl.c.created == cl.c.released
+	}
+	// holdOne sends a payload until a server Poll holds its
+	// acknowledgement back (the run goroutine's look may take the
+	// datagram first, or send the acknowledgement before the test looks),
+	// and returns with the server's svc held.
+	sent := 0
+	holdOne := func() {
+		t.Helper()
+		for end := time.Now().Add(deadline); ; {
+			if time.Now().After(end) {
+				t.Fatal("no Poll held an acknowledgement back")
+			}
+			if err := cl.Send(0, transport.Reliable, seqPayload(sent, 19)); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+			cl.Poll()
+			pollUntil(t, ln, func() bool { return ss.count() >= sent }, "the payload")
+			ln.h.svc.Lock()
+			if ln.h.c.acksHeld != 0 {
+				return
+			}
+			ln.h.svc.Unlock()
+			pollUntil(t, cl, acked, "the acknowledgement")
+		}
+	}
+
+	sentNow := func() uint32 { return uint32(ln.h.c.host.totalSentPackets) }
+	held := func() bool { return ln.h.c.acksHeld != 0 }
+
+	holdOne()
+	before := sentNow()
+	ln.h.svc.Unlock()
+	ln.Poll() // the closing Poll of an Update whose handlers sent nothing
+	ln.h.svc.Lock()
+	if !held() || sentNow() != before {
+		t.Error("the closing Poll sent at once the acknowledgement held back")
+	}
+	ln.h.c.heldAt -= 1000 // a second ago
+	ln.h.svc.Unlock()
+	ln.Poll() // a Poll after GN_ACK_HOLD
+	ln.h.svc.Lock()
+	if held() || sentNow() == before {
+		t.Error("a Poll did not send the acknowledgement held back for GN_ACK_HOLD")
+	}
+	ln.h.svc.Unlock()
+	pollUntil(t, cl, acked, "the acknowledgement sent by a Poll")
+
+	holdOne()
+	ln.h.svc.Unlock()
+	ln.Wait(20 * time.Millisecond)
+	ln.h.svc.Lock()
+	if held() {
+		t.Error("a Wait kept the acknowledgement held back")
+	}
+	ln.h.svc.Unlock()
+	pollUntil(t, cl, acked, "the acknowledgement sent by a Wait")
+
+	holdOne()
+	ln.h.svc.Unlock() // and the game polls no more
+	pollUntil(t, cl, acked, "the acknowledgement sent by the run goroutine")
+}

@@ -196,18 +196,28 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
+// How long acknowledgements held back for the replies (gn_hold_acks) may
+// wait for a packet to go with, in milliseconds: then gn_quiet reports
+// them (GN_ACKS), for the next Poll to send alone (gn_flush).
+enum { GN_ACK_HOLD = 1 };
+
 // gn_quiet reports whether servicing the host now would do something:
 // GN_QUIET when nothing, GN_TIMER when an ENet timer is due (as of the last
 // gn_timeout), GN_RECEIVE when an event is held back or a datagram waits,
-// GN_ACKS when only acknowledgements held back by gn_service wait to be
-// sent (gn_flush).
+// GN_ACKS when only acknowledgements held back by gn_service wait, and have
+// waited GN_ACK_HOLD (gn_flush sends them).
 int gn_quiet(gn_host *h)
 {
-	if (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0)
+	enet_uint32 now = 0;
+	if (h->hasDue || h->acksHeld)
+		now = enet_time_get();
+	if (h->hasDue && (int32_t)(now - h->due) >= 0)
 		return GN_TIMER;
 	if (h->hasPending || !enet_list_empty(&h->host->dispatchQueue) || gn_readable(h->host->socket))
 		return GN_RECEIVE;
-	return h->acksHeld ? GN_ACKS : GN_QUIET;
+	if (h->acksHeld && (int32_t)(now - h->heldAt) >= GN_ACK_HOLD)
+		return GN_ACKS;
+	return GN_QUIET;
 }
 
 // gn_flush sends what ENet has queued, the acknowledgements gn_service held
@@ -269,7 +279,9 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 		if (p->state == ENET_PEER_STATE_DISCONNECTED)
 			continue;
 		long d;
-		if (!enet_list_empty(&p->acknowledgements) || p->state == ENET_PEER_STATE_ZOMBIE)
+		// Acknowledgements held back for the replies have a deadline of
+		// their own (gn_quiet).
+		if (!enet_list_empty(&p->acknowledgements) && !h->acksHeld || p->state == ENET_PEER_STATE_ZOMBIE)
 			return 0;
 		if (!enet_list_empty(&p->sentReliableCommands)) {
 			d = (int32_t)(p->nextTimeout - now);
@@ -345,27 +357,38 @@ static void gn_fit(gn_host *h)
 // returned with acknowledgements held back.
 #define GN_ENET_HELD ((ENetEventType)0x4748)
 
+// How many datagrams of a service gn_hold_acks looks at, at most: the
+// service's thread's count of those left (see gn_service).
+enum { GN_HOLD_LOOKS = 4 };
+static _Thread_local int gn_hold_looks;
+
 // gn_hold_acks is the host's intercept (ENet calls it with each datagram it
 // reads, before it handles it) during a gn_service that may hold
-// acknowledgements back. When the datagram is the only one waiting, it marks
-// the service's event, so that ENet, once it handled the datagram, finds an
-// event and returns from enet_host_service at once: before it reads the
-// socket again (a recvmsg that would fail with EAGAIN) and before it sends
-// the acknowledgements of what it received. Those then leave with whatever
-// the game's handlers send in reply, in one datagram, at the end of the
-// Update (host.pollLocked); a request's acknowledgement and its reply no
-// longer cost the sender two datagrams and the replier one sendmsg before
-// it can even see the request. With more datagrams waiting, it leaves ENet
-// alone: a burst is read whole and acknowledged in one datagram as before.
-// Only the first datagram of a service decides, so a burst costs one poll.
+// acknowledgements back. When the datagram is the last one waiting, it
+// marks the service's event, so that ENet, once it handled the datagram,
+// finds an event and returns from enet_host_service at once: before it
+// reads the socket again (a recvmsg that would fail with EAGAIN) and before
+// it sends the acknowledgements of what it received. Those then leave with
+// whatever the game's handlers send in reply, in one datagram, at the end
+// of the Update (host.pollLocked): a request and its reply no longer cost
+// two datagrams each way, and the replier sees the request one sendmsg
+// sooner.
+//
+// It looks at the first GN_HOLD_LOOKS datagrams of a service only (a poll
+// each): enough for a request that follows an acknowledgement sent alone,
+// which must not make the receiver send its own alone in turn. A longer
+// burst is read whole and acknowledged as ENet does, in one datagram.
 //
 // intercept is a documented field of ENetHost; ENet reads it anew for every
 // datagram, and hands the callback the event that enet_host_service fills.
 static int ENET_CALLBACK gn_hold_acks(ENetHost *host, ENetEvent *event)
 {
-	host->intercept = NULL;
-	if (event != NULL && !gn_readable(host->socket))
+	if (--gn_hold_looks <= 0)
+		host->intercept = NULL;
+	if (event != NULL && !gn_readable(host->socket)) {
 		event->type = GN_ENET_HELD;
+		host->intercept = NULL;
+	}
 	return 0; // ENet handles the datagram
 }
 
@@ -448,6 +471,7 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		errno = 0;
 		h->acksHeld = 0; // the service sends them first
 		h->host->intercept = hold ? gn_hold_acks : NULL;
+		gn_hold_looks = GN_HOLD_LOOKS;
 		int r = enet_host_service(h->host, &ev, 0);
 		h->host->intercept = NULL;
 		if (r < 0) {
@@ -461,6 +485,7 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 			// ENet handled one datagram and returned: its packets wait
 			// in the dispatch queue, its acknowledgements in the peer's.
 			h->acksHeld = 1;
+			h->heldAt = h->host->serviceTime;
 		} else if (r > 0) {
 			h->pending = ev;
 			h->hasPending = 1;
