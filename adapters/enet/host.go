@@ -82,6 +82,7 @@ type host struct {
 	pollStreak int       // Polls since the last Wait: two start polling mode
 	handed     uint64    // packets handed to ENet, ever
 	churn      uint64    // connect and disconnect events, ever
+	heldSince  time.Time // when a service last held acknowledgements back (see service)
 
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
@@ -413,7 +414,7 @@ func (h *host) poll() {
 			h.startPolling()
 		}
 	}
-	h.pollLocked(false)
+	h.pollLocked(false, held)
 }
 
 // yieldSometimes lets the Go scheduler in (runtime.Gosched) when a Poll or
@@ -540,8 +541,9 @@ func (h *host) sleepAtMost(ms int) {
 }
 
 // pollLocked is poll's round, under svc; force services the host even
-// when it looks idle (an ENet timer is due).
-func (h *host) pollLocked(force bool) {
+// when it looks idle (an ENet timer is due), closing says that it closes
+// an Update (see hold).
+func (h *host) pollLocked(force, closing bool) {
 	handed := h.handed
 	h.takeOps()
 	h.pump()
@@ -556,15 +558,19 @@ func (h *host) pollLocked(force bool) {
 		found = C.gn_quiet(h.c)
 	}
 	if found == C.GN_ACKS {
-		// Acknowledgements held back for replies (see service) that the
-		// Update's handlers did not send: they leave alone.
+		// Acknowledgements held back for replies (see service) that did
+		// not come.
+		if !h.ackDue(closing) {
+			return
+		}
 		if C.gn_flush(h.c) == 0 {
 			return
 		}
 		found = C.GN_RECEIVE
 	}
 	idle := found == C.GN_QUIET
-	if !idle && h.serviceAll(h.polling.Load()) || h.finished() || len(h.flushing) > 0 || h.canPump() {
+	hold := h.polling.Load()
+	if !idle && h.serviceAll(hold) || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
 		return
 	}
@@ -666,14 +672,33 @@ func (h *host) wait(d time.Duration) bool {
 		h.sleepInline(ms)
 	}
 	h.waited.Store(true)
-	h.pollLocked(ms == 0) // 0: an ENet timer is due, so service even a quiet host
-	for range 3 {         // a few more rounds for datagrams that come meanwhile
+	h.pollLocked(ms == 0, false) // 0: an ENet timer is due, so service even a quiet host
+	for range 3 {                // a few more rounds for datagrams that come meanwhile
 		if q := C.gn_quiet(h.c); q == C.GN_QUIET || q == C.GN_ACKS { // acknowledgements wait for the replies
 			break
 		}
-		h.pollLocked(false)
+		h.pollLocked(false, false)
 	}
 	return true
+}
+
+// ackHold is how long acknowledgements held back for the replies (see
+// service) may wait for a packet to leave with, in a game that polls in a
+// tight loop: its next Update's Sends are then a few µs away, and a
+// ping-pong's next request carries the acknowledgement of the reply.
+const ackHold = 250 * time.Microsecond
+
+// ackDue reports whether a Poll that finds only held-back
+// acknowledgements should send them alone: the closing Poll of an Update
+// (closing) does, unless the game polls in a tight loop (the run
+// goroutine's looks backed off: at least spinPolls Polls or Waits a
+// millisecond), and any Poll does once they waited ackHold. A game
+// polling at 60 Hz thus sends them at the end of the Update that read the
+// datagram, and ENet's round-trip time, which its peer takes from
+// acknowledgements, does not grow by a frame; a spinning one waits for
+// its next Sends a moment. Under svc.
+func (h *host) ackDue(closing bool) bool {
+	return closing && h.lookMs.Load() <= pollingCheck || time.Since(h.heldSince) >= ackHold
 }
 
 // flushHeld sends the acknowledgements that a Poll held back for replies
@@ -1014,6 +1039,9 @@ func (h *host) service(hold bool) bool {
 		n := int(C.gn_service(h.c, &h.evs[0], C.int(len(h.evs)), (*C.uint8_t)(unsafe.Pointer(&h.buf[0])),
 			C.uint32_t(len(h.buf)), C.uint64_t(h.copyLimit), holdFlag(hold), &h.out.need, &h.out.status))
 		need, status := h.out.need, h.out.status
+		if hold && h.c.acksHeld != 0 {
+			h.heldSince = time.Now()
+		}
 		for i := range n {
 			h.handle(&h.evs[i])
 		}

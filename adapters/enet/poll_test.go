@@ -358,7 +358,7 @@ func TestIdlePollRunsDueTimers(t *testing.T) {
 	defer h.svc.Unlock()
 	serviced := func(due int64) bool {
 		for range 100 {
-			h.pollLocked(true) // now: serviceTime and nothing waiting
+			h.pollLocked(true, false) // now: serviceTime and nothing waiting
 			now := h.c.host.serviceTime
 			h.c.hasDue = 1
 			h.c.due = now + 60_000
@@ -367,7 +367,7 @@ func TestIdlePollRunsDueTimers(t *testing.T) {
 			}
 			received := h.c.host.totalReceivedPackets
 			h.c.host.serviceTime = now - 12_345 // a service sets it to the time
-			h.pollLocked(false)
+			h.pollLocked(false, false)
 			if h.c.host.totalReceivedPackets == received { // no datagram came meanwhile (a ping)
 				return h.c.host.serviceTime != now-12_345
 			}
@@ -529,11 +529,12 @@ func TestRepliesCarryAcknowledgements(t *testing.T) {
 }
 
 // TestHeldAcknowledgementsLeave: acknowledgements held back for a reply
-// wait for a packet to go with only so long. The Update's closing Poll
-// keeps them when its handlers sent nothing (the game's next Send may
-// carry them), a Poll sends them alone once they waited GN_ACK_HOLD, a
-// Wait before it sleeps, and the run goroutine's next look when the game
-// stops polling. The sender then sees its packet acknowledged.
+// wait for a packet to go with only so long. When the Update's handlers
+// sent nothing, its closing Poll sends them, unless the game polls in a
+// tight loop: then they wait for its next Sends, and any Poll sends them
+// once they waited ackHold. A Wait sends them before it sleeps, and the
+// run goroutine at its next look when the game stops polling. The sender
+// then sees its packet acknowledged.
 func TestHeldAcknowledgementsLeave(t *testing.T) {
 	cl, _, ln, _, ss := pollingPair(t)
 	acked := func() bool {
@@ -570,20 +571,49 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 	sentNow := func() uint32 { return uint32(ln.h.c.host.totalSentPackets) }
 	held := func() bool { return ln.h.c.acksHeld != 0 }
 
-	holdOne()
-	before := sentNow()
-	ln.h.svc.Unlock()
-	ln.Poll() // the closing Poll of an Update whose handlers sent nothing
-	ln.h.svc.Lock()
-	if !held() || sentNow() != before {
-		t.Error("the closing Poll sent at once the acknowledgement held back")
+	// closingPoll holds an acknowledgement back, lets the closing Poll of
+	// an Update of a game spinning or not find it, and reports whether
+	// that Poll sent it; again when the run goroutine's look changed
+	// lookMs meanwhile.
+	closingPoll := func(spinning bool) bool {
+		t.Helper()
+		look := int32(pollingCheck)
+		if spinning {
+			look = maxPollingLook
+		}
+		for end := time.Now().Add(deadline); time.Now().Before(end); {
+			holdOne()
+			ln.h.lookMs.Store(look)
+			before := sentNow()
+			ln.h.svc.Unlock()
+			ln.Hold()
+			ln.Poll() // closes an Update whose handlers sent nothing
+			ln.h.svc.Lock()
+			sent, same := !held() && sentNow() != before, ln.h.lookMs.Load() == look
+			ln.h.svc.Unlock()
+			if same {
+				return sent
+			}
+			pollUntil(t, cl, acked, "the acknowledgement")
+		}
+		t.Fatal("the run goroutine's looks changed lookMs around every closing Poll")
+		return false
 	}
-	ln.h.c.heldAt -= 1000 // a second ago
+	if !closingPoll(false) {
+		t.Error("the closing Poll of a game not spinning kept the acknowledgement held back")
+	}
+	pollUntil(t, cl, acked, "the acknowledgement sent by a closing Poll")
+	if closingPoll(true) {
+		t.Error("the closing Poll of a spinning game sent at once the acknowledgement held back")
+	}
+	ln.h.svc.Lock()
+	before := sentNow()
+	ln.h.heldSince = ln.h.heldSince.Add(-ackHold)
 	ln.h.svc.Unlock()
-	ln.Poll() // a Poll after GN_ACK_HOLD
+	ln.Poll()
 	ln.h.svc.Lock()
 	if held() || sentNow() == before {
-		t.Error("a Poll did not send the acknowledgement held back for GN_ACK_HOLD")
+		t.Error("a Poll did not send the acknowledgement held back for ackHold")
 	}
 	ln.h.svc.Unlock()
 	pollUntil(t, cl, acked, "the acknowledgement sent by a Poll")

@@ -196,28 +196,18 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
-// How long acknowledgements held back for the replies (gn_hold_acks) may
-// wait for a packet to go with, in milliseconds: then gn_quiet reports
-// them (GN_ACKS), for the next Poll to send alone (gn_flush).
-enum { GN_ACK_HOLD = 1 };
-
 // gn_quiet reports whether servicing the host now would do something:
 // GN_QUIET when nothing, GN_TIMER when an ENet timer is due (as of the last
 // gn_timeout), GN_RECEIVE when an event is held back or a datagram waits,
-// GN_ACKS when only acknowledgements held back by gn_service wait, and have
-// waited GN_ACK_HOLD (gn_flush sends them).
+// GN_ACKS when only acknowledgements held back by gn_service wait (gn_flush
+// sends them).
 int gn_quiet(gn_host *h)
 {
-	enet_uint32 now = 0;
-	if (h->hasDue || h->acksHeld)
-		now = enet_time_get();
-	if (h->hasDue && (int32_t)(now - h->due) >= 0)
+	if (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0)
 		return GN_TIMER;
 	if (h->hasPending || !enet_list_empty(&h->host->dispatchQueue) || gn_readable(h->host->socket))
 		return GN_RECEIVE;
-	if (h->acksHeld && (int32_t)(now - h->heldAt) >= GN_ACK_HOLD)
-		return GN_ACKS;
-	return GN_QUIET;
+	return h->acksHeld ? GN_ACKS : GN_QUIET;
 }
 
 // gn_flush sends what ENet has queued, the acknowledgements gn_service held
@@ -485,7 +475,6 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 			// ENet handled one datagram and returned: its packets wait
 			// in the dispatch queue, its acknowledgements in the peer's.
 			h->acksHeld = 1;
-			h->heldAt = h->host->serviceTime;
 		} else if (r > 0) {
 			h->pending = ev;
 			h->hasPending = 1;

@@ -29,8 +29,7 @@ typedef struct gn_host {
 	int wakefd;    // eventfd that ends a gn_wait, -1: none
 	int hasDue;    // due holds gn_timeout's last deadline
 	uint32_t due;  // when ENet next needs service for a timer, in enet_time_get's milliseconds
-	int acksHeld;     // a gn_service kept acknowledgements back for the replies (see gn_hold_acks)
-	uint32_t heldAt;  // since when, in enet_time_get's milliseconds
+	int acksHeld;  // a gn_service kept acknowledgements back for the replies (see gn_hold_acks)
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -60,7 +59,7 @@ enum {
 	GN_QUIET = 0,   // nothing to do
 	GN_RECEIVE = 1, // an event held back, or a datagram waiting
 	GN_TIMER = 2,   // an ENet timer due
-	GN_ACKS = 3,    // only acknowledgements held back, for GN_ACK_HOLD ms or more (gn_flush sends them)
+	GN_ACKS = 3,    // only acknowledgements held back for the replies (gn_flush sends them)
 };
 
 enum {
