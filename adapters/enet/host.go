@@ -60,6 +60,7 @@ type host struct {
 	lookMs   atomic.Int32  // time to the run goroutine's next polling-mode look (see nextLook)
 	calls    atomic.Uint64 // Polls, for yieldSometimes
 	rounds   atomic.Uint64 // rounds of the run goroutine's loop, for tests
+	worked   atomic.Uint64 // those that took svc, counted once taken, for tests
 	yielded  atomic.Int64  // when a Poll or Wait last yielded, in Unix nanoseconds
 	yields   atomic.Uint64 // their yields, for tests
 
@@ -83,6 +84,7 @@ type host struct {
 	handed     uint64    // packets handed to ENet, ever
 	churn      uint64    // connect and disconnect events, ever
 	heldSince  time.Time // when a service last held acknowledgements back (see service)
+	events     uint64    // events handed out, ever
 
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
@@ -314,6 +316,7 @@ func (h *host) run() {
 			h.svc.Lock()
 		}
 		skips = 0
+		h.worked.Add(1)
 		h.notified.Store(false)
 		h.takeOps()
 		h.pump()
@@ -568,16 +571,23 @@ func (h *host) pollLocked(force, closing bool) {
 		}
 		found = C.GN_RECEIVE
 	}
-	idle := found == C.GN_QUIET
-	hold := h.polling.Load()
-	if !idle && h.serviceAll(hold) || h.finished() || len(h.flushing) > 0 || h.canPump() {
+	idle, events := found == C.GN_QUIET, h.events
+	failed := !idle && h.serviceAll(h.polling.Load())
+	if !failed && h.events == events && h.c.acksHeld != 0 && h.ackDue(true) && C.gn_flush(h.c) != 0 {
+		// The datagram brought the game nothing (an ENet ping), so no
+		// closing Poll follows: its acknowledgement left at once, as ackDue
+		// wants, and made an event (a disconnect) to hand out.
+		failed = h.serviceAll(false)
+	}
+	if failed || h.finished() || len(h.flushing) > 0 || h.canPump() {
 		h.wake()
 		return
 	}
 	// ENet did nothing, so it started no timer: the deadlines stand. Nor
 	// does receiving alone, in polling mode (its acknowledgements left in
-	// the service): a timer that ran, a packet handed to ENet, or a peer
-	// that came or went does, and gn_timeout finds when it is due.
+	// the service, or wait for the replies): a timer that ran, a packet
+	// handed to ENet, or a peer that came or went does, and gn_timeout
+	// finds when it is due.
 	if idle || found == C.GN_RECEIVE && h.churn == churn && h.polling.Load() {
 		return
 	}
@@ -1066,6 +1076,7 @@ func holdFlag(hold bool) C.int {
 }
 
 func (h *host) handle(e *C.gn_event) {
+	h.events++
 	slot := uint32(e.slot)
 	l := h.links[slot]
 	switch e._type {

@@ -400,7 +400,7 @@ func TestReceivingPollKeepsTimerDeadline(t *testing.T) {
 		holdInPollingMode(t, h, func() { l.Poll(); l.Poll() }, "two Polls")
 		far := h.c.host.serviceTime + 3_600_000
 		h.c.hasDue, h.c.due = 1, far
-		rounds := h.rounds.Load()
+		worked := h.worked.Load() // under svc: a round of the run goroutine that waits for it counts after
 		h.svc.Unlock()
 		if err := sv.l.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
 			t.Fatal(err)
@@ -412,7 +412,7 @@ func TestReceivingPollKeepsTimerDeadline(t *testing.T) {
 			l.Poll()
 		}
 		h.svc.Lock()
-		due, quiet := h.c.due, h.rounds.Load() == rounds
+		due, quiet := h.c.due, h.worked.Load() == worked
 		h.svc.Unlock()
 		if !quiet {
 			continue
@@ -631,4 +631,46 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 	holdOne()
 	ln.h.svc.Unlock() // and the game polls no more
 	pollUntil(t, cl, acked, "the acknowledgement sent by the run goroutine")
+}
+
+// TestNothingForTheGameIsAcknowledgedAtOnce: a datagram that brings the
+// game nothing (here an ENet ping) gets no closing Poll to carry its
+// acknowledgement, so the Poll that read it sends it at once, unless the
+// game spins (its next Poll is a moment away).
+func TestNothingForTheGameIsAcknowledgedAtOnce(t *testing.T) {
+	cl, _, ln, _, _ := pollingPair(t)
+	for end := time.Now().Add(deadline); ; {
+		if time.Now().After(end) {
+			t.Fatal("no server Poll read a ping alone")
+		}
+		// The client pings at its next service, once a millisecond
+		// passed since it last heard the server.
+		cl.h.svc.Lock()
+		cl.peer.pingInterval = 1
+		cl.h.c.hasDue, cl.h.c.due = 1, cl.h.c.host.serviceTime
+		pinged := cl.h.c.host.totalSentPackets
+		cl.h.svc.Unlock()
+		pollUntil(t, cl, func() bool {
+			cl.h.svc.Lock()
+			defer cl.h.svc.Unlock()
+			return cl.h.c.host.totalSentPackets != pinged
+		}, "a ping sent")
+		ln.h.svc.Lock()
+		got, worked := ln.h.c.host.totalReceivedPackets, ln.h.worked.Load()
+		ln.h.lookMs.Store(pollingCheck) // not spinning
+		ln.h.svc.Unlock()
+		ln.Poll()
+		ln.h.svc.Lock()
+		read := ln.h.c.host.totalReceivedPackets - got
+		mine := ln.h.worked.Load() == worked && ln.h.lookMs.Load() == pollingCheck
+		held := ln.h.c.acksHeld != 0
+		ln.h.svc.Unlock()
+		if read != 1 || !mine {
+			continue // the run goroutine's look read it, or more came
+		}
+		if held {
+			t.Fatal("a Poll that read a lone ping held its acknowledgement back")
+		}
+		return
+	}
 }
