@@ -1037,13 +1037,14 @@ func (h *host) serviceAll(hold bool) bool {
 //
 // With hold (a game goroutine's Poll or Wait, in polling mode), a service
 // that reads a lone datagram returns before ENet acknowledges it (see
-// gn_hold_acks): the acknowledgements leave with the replies the Update's
-// handlers send, when its closing Poll services the host, or alone from
-// that Poll (gn_flush) when they send none. A request and its reply then
-// cost one datagram each way instead of two, and the replier sees the
-// request one sendmsg sooner. Without a closing Poll (the datagram brought
-// the game nothing), the next Poll sends them, or the run goroutine's next
-// look, whichever comes first: they wait no longer than a Send would.
+// gn_hold_acks): the acknowledgements wait for what the game sends next,
+// normally the replies of the Update's handlers, which its closing Poll
+// hands to ENet and sends with them. A request and its reply then cost one
+// datagram each way instead of two, and the replier sees the request one
+// sendmsg sooner. When nothing comes to carry them, they leave alone when
+// ackDue says (pollLocked), before a Wait sleeps (flushHeld), or at the
+// run goroutine's next service, which never holds: no later than a Send
+// queued then would leave.
 func (h *host) service(hold bool) bool {
 	for {
 		n := int(C.gn_service(h.c, &h.evs[0], C.int(len(h.evs)), (*C.uint8_t)(unsafe.Pointer(&h.buf[0])),

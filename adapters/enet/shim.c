@@ -1,6 +1,6 @@
 //go:build cgo
 
-// shim.c: see shim.h. C99 plus POSIX poll.
+// shim.c: see shim.h. C11 (a thread-local) plus POSIX poll.
 #include "shim.h"
 
 #include <errno.h>
@@ -360,7 +360,7 @@ static _Thread_local int gn_hold_looks;
 // reads the socket again (a recvmsg that would fail with EAGAIN) and before
 // it sends the acknowledgements of what it received. Those then leave with
 // whatever the game's handlers send in reply, in one datagram, at the end
-// of the Update (host.pollLocked): a request and its reply no longer cost
+// of the Update (see host.service): a request and its reply no longer cost
 // two datagrams each way, and the replier sees the request one sendmsg
 // sooner.
 //
