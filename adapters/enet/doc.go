@@ -87,9 +87,12 @@
 // A request and its reply so cost one datagram each way instead of two,
 // and the receiver sees the request one sendmsg sooner: ENet sends
 // acknowledgements before it hands out what it received. Unpinned, with
-// both sides spinning, the ping-pong went from 38 µs to 24 (raw libenet
-// 25, which acknowledges every packet alone); with both sides blocking,
-// from 87-92 to 52-55 µs (raw libenet 117-119).
+// both sides spinning, the ping-pong went from 36 µs to 24 (raw libenet
+// 24, which acknowledges every packet alone); with both sides blocking,
+// from 85 to 51 µs (raw libenet 122). With a spinning client and a
+// blocking server it went from 52 to 59 µs (raw libenet 47): the lone
+// acknowledgement that the client sent before its next request woke the
+// server early, and now the request wakes it.
 //
 // Every look, and every other wake-up of a thread, takes a CPU from a
 // spinning game, or from another process, for 10 to 30 µs. So the looks
