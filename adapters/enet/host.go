@@ -563,17 +563,14 @@ func (h *host) pollLocked(force, closing bool) {
 	if found == C.GN_ACKS {
 		// Acknowledgements held back for replies (see service) that did
 		// not come.
-		if !h.ackDue(closing) {
+		if !h.ackDue(closing) || !h.flushHeld() {
 			return
 		}
-		if C.gn_flush(h.c) == 0 {
-			return
-		}
-		found = C.GN_RECEIVE
+		found = C.GN_RECEIVE // the flush made an event to hand out
 	}
 	idle, events := found == C.GN_QUIET, h.events
 	failed := !idle && h.serviceAll(h.polling.Load())
-	if !failed && h.events == events && h.c.acksHeld != 0 && h.ackDue(true) && C.gn_flush(h.c) != 0 {
+	if !failed && h.events == events && h.c.acksHeld != 0 && h.ackDue(true) && h.flushHeld() {
 		// The datagram brought the game nothing (an ENet ping), so no
 		// closing Poll follows: its acknowledgement left at once, as ackDue
 		// wants, and made an event (a disconnect) to hand out.
@@ -712,8 +709,9 @@ func (h *host) ackDue(closing bool) bool {
 }
 
 // flushHeld sends the acknowledgements that a Poll held back for replies
-// (see service), for a caller about to wait: none will come meanwhile. It
-// reports whether that made an event to hand out, and wakes the run
+// (see service), when no reply will carry them: ackDue says so, or the
+// caller is about to wait. It reports whether that made an event to hand
+// out (a peer whose disconnect it acknowledged), and wakes the run
 // goroutine for it outside polling mode. Under svc.
 func (h *host) flushHeld() bool {
 	if h.c.acksHeld == 0 || C.gn_flush(h.c) == 0 {
