@@ -78,12 +78,14 @@
 // ENet acknowledges it (an intercept callback marks the service's event,
 // and ENet returns at once): the acknowledgements leave with what the game
 // sends next, in one datagram. That is the replies of the Update's
-// handlers, sent by its closing Poll; when they send none, or the datagram
-// brought the game nothing, the acknowledgements leave alone at the end of
-// the Update, unless the game polls in a tight loop: then its next
-// Update's Sends carry them, or a Poll 250 µs later. A Wait sends them
-// before it sleeps, and the host's goroutine at its next look. A burst of
-// datagrams is read whole and acknowledged in one datagram, as ENet does.
+// handlers, sent by its closing Poll. When they send none, the closing
+// Poll sends the acknowledgements alone, and when the datagram brought the
+// game nothing (an ENet ping), the Poll that read it, unless the game polls
+// in a tight loop: then its next Update's Sends carry them, or a Poll 250
+// µs later. A Wait sends them before it sleeps, a graceful close before its
+// disconnect, and the host's goroutine at its next look. A burst of more
+// than four datagrams is read whole and acknowledged in one datagram, as
+// ENet does.
 // A request and its reply so cost one datagram each way instead of two,
 // and the receiver sees the request one sendmsg sooner: ENet sends
 // acknowledgements before it hands out what it received. Unpinned, with

@@ -571,9 +571,10 @@ func (h *host) pollLocked(force, closing bool) {
 	idle, events := found == C.GN_QUIET, h.events
 	failed := !idle && h.serviceAll(h.polling.Load())
 	if !failed && h.events == events && h.c.acksHeld != 0 && h.ackDue(true) && h.flushHeld() {
-		// The datagram brought the game nothing (an ENet ping), so no
-		// closing Poll follows: its acknowledgement left at once, as ackDue
-		// wants, and made an event (a disconnect) to hand out.
+		// The datagram brought the game nothing (an ENet ping), so the
+		// Update may have no closing Poll to send its acknowledgement: it
+		// leaves now, unless the game spins (ackDue), and the flush made
+		// an event (a disconnect) to hand out.
 		failed = h.serviceAll(false)
 	}
 	if failed || h.finished() || len(h.flushing) > 0 || h.canPump() {
@@ -990,6 +991,10 @@ func (h *host) disconnectFlushed(l *link) bool {
 	case 0:
 		return false
 	case 1:
+		// enet_peer_disconnect drops the peer's queued acknowledgements:
+		// those held back for a reply (a handler that closes the link in
+		// the Update that read the peer's last message) leave first.
+		h.flushHeld()
 		C.gn_disconnect(l.peer, C.uint32_t(DisconnectClose))
 	}
 	return true

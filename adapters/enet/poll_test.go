@@ -385,7 +385,8 @@ func TestIdlePollRunsDueTimers(t *testing.T) {
 
 // TestReceivingPollKeepsTimerDeadline: in polling mode a Poll that only
 // received leaves the deadline of ENet's next timer as it was (receiving
-// starts no timer: the acknowledgements left in the service), sparing a
+// starts no timer; acknowledgements left in the service, or wait for the
+// replies and have a deadline of their own), sparing a
 // walk of the peers between a request's arrival and its reply; a Poll
 // that hands ENet a packet computes it again.
 func TestReceivingPollKeepsTimerDeadline(t *testing.T) {
@@ -573,8 +574,9 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 
 	// closingPoll holds an acknowledgement back, lets the closing Poll of
 	// an Update of a game spinning or not find it, and reports whether
-	// that Poll sent it; again when the run goroutine's look changed
-	// lookMs meanwhile.
+	// that Poll sent it, with svc held and the acknowledgement still held
+	// when it did not; again when the run goroutine went round meanwhile.
+	// For a spinning game, ackHold cannot run out before the test looks.
 	closingPoll := func(spinning bool) bool {
 		t.Helper()
 		look := int32(pollingCheck)
@@ -584,38 +586,47 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 		for end := time.Now().Add(deadline); time.Now().Before(end); {
 			holdOne()
 			ln.h.lookMs.Store(look)
-			before := sentNow()
+			if spinning {
+				ln.h.heldSince = time.Now().Add(time.Hour)
+			}
+			before, worked := sentNow(), ln.h.worked.Load()
 			ln.h.svc.Unlock()
 			ln.Hold()
 			ln.Poll() // closes an Update whose handlers sent nothing
 			ln.h.svc.Lock()
-			sent, same := !held() && sentNow() != before, ln.h.lookMs.Load() == look
-			ln.h.svc.Unlock()
-			if same {
+			sent := !held() && sentNow() != before
+			if ln.h.lookMs.Load() == look && ln.h.worked.Load() == worked {
+				if sent {
+					ln.h.svc.Unlock()
+				}
 				return sent
 			}
+			ln.h.svc.Unlock()
 			pollUntil(t, cl, acked, "the acknowledgement")
 		}
-		t.Fatal("the run goroutine's looks changed lookMs around every closing Poll")
+		t.Fatal("the run goroutine went round around every closing Poll")
 		return false
 	}
 	if !closingPoll(false) {
+		ln.h.svc.Unlock()
 		t.Error("the closing Poll of a game not spinning kept the acknowledgement held back")
 	}
 	pollUntil(t, cl, acked, "the acknowledgement sent by a closing Poll")
 	if closingPoll(true) {
 		t.Error("the closing Poll of a spinning game sent at once the acknowledgement held back")
+	} else {
+		// Still held: a Poll once they waited ackHold sends them.
+		ln.h.heldSince = time.Now().Add(-ackHold)
+		before, worked := sentNow(), ln.h.worked.Load()
+		ln.h.svc.Unlock()
+		ln.Poll()
+		ln.h.svc.Lock()
+		mine, sent := ln.h.worked.Load() == worked, !held() && sentNow() != before
+		ln.h.svc.Unlock()
+		if mine && !sent {
+			t.Error("a Poll did not send the acknowledgement held back for ackHold")
+		}
 	}
-	ln.h.svc.Lock()
-	before := sentNow()
-	ln.h.heldSince = ln.h.heldSince.Add(-ackHold)
-	ln.h.svc.Unlock()
-	ln.Poll()
-	ln.h.svc.Lock()
-	if held() || sentNow() == before {
-		t.Error("a Poll did not send the acknowledgement held back for ackHold")
-	}
-	ln.h.svc.Unlock()
 	pollUntil(t, cl, acked, "the acknowledgement sent by a Poll")
 
 	// A Wait that declines (the caller is about to block elsewhere) sends
@@ -691,5 +702,45 @@ func TestNothingForTheGameIsAcknowledgedAtOnce(t *testing.T) {
 			t.Fatal("a Poll that read a lone ping held its acknowledgement back")
 		}
 		return
+	}
+}
+
+// TestCloseSendsHeldAcknowledgements: a link closed in the Update that
+// read its peer's last message (the acknowledgement held back for a
+// reply) acknowledges that message before it disconnects: ENet drops a
+// peer's queued acknowledgements when it starts a disconnect.
+func TestCloseSendsHeldAcknowledgements(t *testing.T) {
+	cl, cs, ln, sv, ss := pollingPair(t)
+	h := ln.h
+	for end, i := time.Now().Add(deadline), 0; ; i++ {
+		if time.Now().After(end) {
+			t.Fatal("no Poll held an acknowledgement back")
+		}
+		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		cl.Poll()
+		pollUntil(t, ln, func() bool { return ss.count() > i }, "the payload")
+		h.svc.Lock()
+		if h.c.acksHeld != 0 {
+			break // with svc held: the run goroutine stays out
+		}
+		h.svc.Unlock()
+	}
+	sv.Close()
+	h.pollLocked(false, true) // the Update's closing Poll starts the disconnect
+	defer h.svc.Unlock()      // and only then may the disconnect go out
+	pollUntil(t, cl, func() bool {
+		cl.h.svc.Lock()
+		defer cl.h.svc.Unlock()
+		if cl.c == nil {
+			t.Fatal("the client's link ended before its last payload was acknowledged")
+		}
+		return cl.c.created == cl.c.released
+	}, "the acknowledgement of the last payload")
+	select {
+	case <-cs.closed:
+		t.Fatal("the client saw the disconnect before the acknowledgement")
+	default:
 	}
 }

@@ -198,9 +198,9 @@ void gn_disarm(gn_host *h)
 
 // gn_quiet reports whether servicing the host now would do something:
 // GN_QUIET when nothing, GN_TIMER when an ENet timer is due (as of the last
-// gn_timeout), GN_RECEIVE when an event is held back or a datagram waits,
-// GN_ACKS when only acknowledgements held back by gn_service wait (gn_flush
-// sends them).
+// gn_timeout), GN_RECEIVE when an event is held back, ENet has one to
+// dispatch (after gn_flush) or a datagram waits, GN_ACKS when only
+// acknowledgements held back by gn_service wait (gn_flush sends them).
 int gn_quiet(gn_host *h)
 {
 	if (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0)
@@ -271,7 +271,7 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 		long d;
 		// Acknowledgements held back for the replies have a deadline of
 		// their own (gn_quiet).
-		if (!enet_list_empty(&p->acknowledgements) && !h->acksHeld || p->state == ENET_PEER_STATE_ZOMBIE)
+		if ((!enet_list_empty(&p->acknowledgements) && !h->acksHeld) || p->state == ENET_PEER_STATE_ZOMBIE)
 			return 0;
 		if (!enet_list_empty(&p->sentReliableCommands)) {
 			d = (int32_t)(p->nextTimeout - now);
@@ -371,6 +371,12 @@ static _Thread_local int gn_hold_looks;
 //
 // intercept is a documented field of ENetHost; ENet reads it anew for every
 // datagram, and hands the callback the event that enet_host_service fills.
+// When ENet rejects the marked datagram before it handles its commands (an
+// unknown peer, a bad checksum), the mark stays for the rest of the
+// service: the next datagram returns at once in its turn, or the service
+// ends as usual. One pass of its acknowledgement sends may then stop early
+// (a peer ENet resets for a timeout, with no event, looks like an event to
+// it); the next service sends the rest.
 static int ENET_CALLBACK gn_hold_acks(ENetHost *host, ENetEvent *event)
 {
 	if (--gn_hold_looks <= 0)

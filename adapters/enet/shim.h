@@ -57,7 +57,7 @@ typedef struct gn_event {
 // What gn_quiet finds.
 enum {
 	GN_QUIET = 0,   // nothing to do
-	GN_RECEIVE = 1, // an event held back, or a datagram waiting
+	GN_RECEIVE = 1, // an event held back or to dispatch, or a datagram waiting
 	GN_TIMER = 2,   // an ENet timer due
 	GN_ACKS = 3,    // only acknowledgements held back for the replies (gn_flush sends them)
 };
