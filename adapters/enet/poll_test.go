@@ -466,6 +466,39 @@ func sentDatagrams(h *host) uint32 {
 	return uint32(h.c.host.totalSentPackets)
 }
 
+// acked reports whether everything cl handed to ENet was acknowledged.
+func acked(cl *link) bool {
+	cl.h.svc.Lock()
+	defer cl.h.svc.Unlock()
+	return cl.c.created == cl.c.released
+}
+
+// holdAck sends payloads from cl until a Poll of ln holds the
+// acknowledgement of one back (the run goroutine's look may read the
+// datagram first, or send the acknowledgement before the test looks), and
+// returns with ln's svc held, which keeps the run goroutine out. sent
+// counts the payloads sent, ss those the server received.
+func holdAck(t *testing.T, cl *link, ln *listener, ss *sink, sent *int) {
+	t.Helper()
+	for end := time.Now().Add(deadline); ; {
+		if time.Now().After(end) {
+			t.Fatal("no Poll held an acknowledgement back")
+		}
+		if err := cl.Send(0, transport.Reliable, seqPayload(*sent, 19)); err != nil {
+			t.Fatal(err)
+		}
+		*sent++
+		cl.Poll()
+		pollUntil(t, ln, func() bool { return ss.count() >= *sent }, "the payload")
+		ln.h.svc.Lock()
+		if ln.h.c.acksHeld != 0 {
+			return
+		}
+		ln.h.svc.Unlock()
+		pollUntil(t, cl, func() bool { return acked(cl) }, "the acknowledgement")
+	}
+}
+
 // pollingPair connects a client link to a listener whose Poll services its
 // host, with sinks that take payloads on the Polling goroutine (as net's
 // do: an Update's handlers then run before its closing Poll), and puts
@@ -538,36 +571,9 @@ func TestRepliesCarryAcknowledgements(t *testing.T) {
 // then sees its packet acknowledged.
 func TestHeldAcknowledgementsLeave(t *testing.T) {
 	cl, _, ln, _, ss := pollingPair(t)
-	acked := func() bool {
-		cl.h.svc.Lock()
-		defer cl.h.svc.Unlock()
-		return cl.c.created == cl.c.released
-	}
-	// holdOne sends a payload until a server Poll holds its
-	// acknowledgement back (the run goroutine's look may take the
-	// datagram first, or send the acknowledgement before the test looks),
-	// and returns with the server's svc held.
+	clientAcked := func() bool { return acked(cl) }
 	sent := 0
-	holdOne := func() {
-		t.Helper()
-		for end := time.Now().Add(deadline); ; {
-			if time.Now().After(end) {
-				t.Fatal("no Poll held an acknowledgement back")
-			}
-			if err := cl.Send(0, transport.Reliable, seqPayload(sent, 19)); err != nil {
-				t.Fatal(err)
-			}
-			sent++
-			cl.Poll()
-			pollUntil(t, ln, func() bool { return ss.count() >= sent }, "the payload")
-			ln.h.svc.Lock()
-			if ln.h.c.acksHeld != 0 {
-				return
-			}
-			ln.h.svc.Unlock()
-			pollUntil(t, cl, acked, "the acknowledgement")
-		}
-	}
+	holdOne := func() { t.Helper(); holdAck(t, cl, ln, ss, &sent) }
 
 	sentNow := func() uint32 { return uint32(ln.h.c.host.totalSentPackets) }
 	held := func() bool { return ln.h.c.acksHeld != 0 }
@@ -602,7 +608,7 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 				return sent
 			}
 			ln.h.svc.Unlock()
-			pollUntil(t, cl, acked, "the acknowledgement")
+			pollUntil(t, cl, clientAcked, "the acknowledgement")
 		}
 		t.Fatal("the run goroutine went round around every closing Poll")
 		return false
@@ -611,7 +617,7 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 		ln.h.svc.Unlock()
 		t.Error("the closing Poll of a game not spinning kept the acknowledgement held back")
 	}
-	pollUntil(t, cl, acked, "the acknowledgement sent by a closing Poll")
+	pollUntil(t, cl, clientAcked, "the acknowledgement sent by a closing Poll")
 	if closingPoll(true) {
 		t.Error("the closing Poll of a spinning game sent at once the acknowledgement held back")
 	} else {
@@ -627,7 +633,7 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 			t.Error("a Poll did not send the acknowledgement held back for ackHold")
 		}
 	}
-	pollUntil(t, cl, acked, "the acknowledgement sent by a Poll")
+	pollUntil(t, cl, clientAcked, "the acknowledgement sent by a Poll")
 
 	// A Wait that declines (the caller is about to block elsewhere) sends
 	// them; again when the run goroutine went round in between.
@@ -642,7 +648,7 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 		ln.h.svc.Lock()
 		flushed, mine := !held() && sentNow() != before, ln.h.worked.Load() == worked
 		ln.h.svc.Unlock()
-		pollUntil(t, cl, acked, "the acknowledgement sent by a Wait")
+		pollUntil(t, cl, clientAcked, "the acknowledgement sent by a Wait")
 		if !mine {
 			continue
 		}
@@ -656,11 +662,11 @@ func TestHeldAcknowledgementsLeave(t *testing.T) {
 	holdOne()
 	ln.h.svc.Unlock()
 	ln.Wait(20 * time.Millisecond)
-	pollUntil(t, cl, acked, "the acknowledgement sent by a Wait")
+	pollUntil(t, cl, clientAcked, "the acknowledgement sent by a Wait")
 
 	holdOne()
 	ln.h.svc.Unlock() // and the game polls no more
-	pollUntil(t, cl, acked, "the acknowledgement sent by the run goroutine")
+	pollUntil(t, cl, clientAcked, "the acknowledgement sent by the run goroutine")
 }
 
 // TestNothingForTheGameIsAcknowledgedAtOnce: a datagram that brings the
@@ -712,21 +718,8 @@ func TestNothingForTheGameIsAcknowledgedAtOnce(t *testing.T) {
 func TestCloseSendsHeldAcknowledgements(t *testing.T) {
 	cl, cs, ln, sv, ss := pollingPair(t)
 	h := ln.h
-	for end, i := time.Now().Add(deadline), 0; ; i++ {
-		if time.Now().After(end) {
-			t.Fatal("no Poll held an acknowledgement back")
-		}
-		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
-			t.Fatal(err)
-		}
-		cl.Poll()
-		pollUntil(t, ln, func() bool { return ss.count() > i }, "the payload")
-		h.svc.Lock()
-		if h.c.acksHeld != 0 {
-			break // with svc held: the run goroutine stays out
-		}
-		h.svc.Unlock()
-	}
+	sent := 0
+	holdAck(t, cl, ln, ss, &sent) // with svc held: the run goroutine stays out
 	sv.Close()
 	h.pollLocked(false, true) // the Update's closing Poll starts the disconnect
 	defer h.svc.Unlock()      // and only then may the disconnect go out
