@@ -1,6 +1,6 @@
 # gonetic - the two commands of the README, and a few more.
 #   make chat    run the chat demo: a local server and a client (window or terminal)
-#   make test    install what a fresh Debian machine lacks, then go vet + go test -race
+#   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
 #   make fuzz    each fuzz target for FUZZTIME (default 20s)
 
@@ -26,6 +26,7 @@ deps:
 
 vet: deps
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
