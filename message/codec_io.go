@@ -9,8 +9,9 @@ import (
 // Encoder packs messages with one reused codec Writer. Use one per
 // goroutine (package net keeps one per connection).
 type Encoder struct {
-	f *Factory
-	w Writer
+	f   *Factory
+	w   Writer
+	way Direction // SetDirection
 	// The last Go type encoded and its message type: a game sends the
 	// same few types over and over, and this skips the map look-up.
 	lastGo   reflect.Type
@@ -20,9 +21,17 @@ type Encoder struct {
 // NewEncoder returns an Encoder for this registry.
 func (f *Factory) NewEncoder() *Encoder { return &Encoder{f: f, w: f.codec.NewWriter()} }
 
+// SetDirection says which way the messages this Encoder encodes travel:
+// ClientToServer for a client's, ServerToClient for a server's. Encode then
+// refuses a type registered with SentBy the other way (ErrDirection). The
+// default, BothWays, checks nothing. Call it before the first Encode.
+func (e *Encoder) SetDirection(way Direction) { e.way = way }
+
 // Encode appends the encoding of msg to dst and returns it with msg's type.
 // msg is a registered struct, a pointer to one (which saves a copy), or a
-// Value of a dynamic type.
+// Value of a dynamic type. A type's MaxSize and direction (SetDirection)
+// are checked: a message that breaks them is an error and dst comes back
+// unchanged.
 func (e *Encoder) Encode(dst []byte, msg any) ([]byte, *Type, error) {
 	switch v := msg.(type) {
 	case Value:
@@ -46,14 +55,29 @@ func (e *Encoder) Encode(dst []byte, msg any) ([]byte, *Type, error) {
 	if p == nil {
 		return dst, t, fmt.Errorf("%w: nil %T", ErrNotRegistered, msg)
 	}
+	if !t.sentBy.Allows(e.way) {
+		return dst, t, directionError(t)
+	}
 	e.w.Reset(dst)
 	e.w.Array(len(t.plan) + 1)
 	e.w.Uint(uint64(t.id))
 	if err := encodeStruct(e.w, t.plan, p); err != nil {
-		return dst, t, &FieldError{Type: t.name, Field: "?", Err: err}
+		return dst, t, fieldError(t.name, err)
 	}
 	e.w.End()
-	return e.w.Buffer(), t, nil
+	b := e.w.Buffer()
+	if t.maxSize > 0 && len(b)-len(dst) > t.maxSize {
+		return dst, t, sizeError(t, len(b)-len(dst))
+	}
+	return b, t, nil
+}
+
+func directionError(t *Type) error {
+	return fmt.Errorf("%w: %s is sent %s only (message.SentBy)", ErrDirection, t.name, t.sentBy)
+}
+
+func sizeError(t *Type, n int) error {
+	return fmt.Errorf("%w: %s of %d bytes, its MaxSize is %d", ErrTooLarge, t.name, n, t.maxSize)
 }
 
 func (e *Encoder) encodeValue(dst []byte, v Value) ([]byte, error) {
@@ -91,6 +115,9 @@ func (e *Encoder) EncodeArgs(dst []byte, t *Type, args ...any) ([]byte, error) {
 		b, _, err := e.Encode(dst, sv.Addr().Interface())
 		return b, err
 	}
+	if !t.sentBy.Allows(e.way) {
+		return dst, directionError(t)
+	}
 	e.w.Reset(dst)
 	e.w.Array(len(args) + 1)
 	e.w.Uint(uint64(t.id))
@@ -100,7 +127,11 @@ func (e *Encoder) EncodeArgs(dst []byte, t *Type, args ...any) ([]byte, error) {
 		}
 	}
 	e.w.End()
-	return e.w.Buffer(), nil
+	b := e.w.Buffer()
+	if t.maxSize > 0 && len(b)-len(dst) > t.maxSize {
+		return dst, sizeError(t, len(b)-len(dst))
+	}
+	return b, nil
 }
 
 func fieldIndex(st reflect.Type, offset uintptr) []int {
@@ -156,17 +187,40 @@ func writeAny(w Writer, a any) error {
 // Decoder unpacks messages with one reused codec Reader: pygnetic's
 // per-connection decoding context. Use one per goroutine.
 type Decoder struct {
-	f *Factory
-	r Reader
+	f   *Factory
+	r   Reader
+	way Direction // SetDirection
 }
 
 // NewDecoder returns a Decoder for this registry.
 func (f *Factory) NewDecoder() *Decoder { return &Decoder{f: f, r: f.codec.NewReader()} }
 
+// SetDirection says which way the messages this Decoder decodes travel:
+// ClientToServer for a server's, ServerToClient for a client's. Begin then
+// refuses a type registered with SentBy the other way (ErrDirection)
+// before its fields are decoded. The default, BothWays, checks nothing.
+// Call it before the first Begin.
+func (d *Decoder) SetDirection(way Direction) { d.way = way }
+
 // Begin starts decoding one message: it reads the array header and the id,
-// checks the arity, and returns the type. The fields are then read with
-// Rest, or with a call from Type.Bind given Reader, followed by Finish.
+// checks the arity, the type's direction (SetDirection) and MaxSize, and
+// returns the type. The fields are then read with Rest, or with a call from
+// Type.Bind given Reader, followed by Finish. On an error it returns the
+// type when the id was known, so that the caller can say which.
 func (d *Decoder) Begin(payload []byte) (*Type, error) {
+	t, err := d.begin(payload)
+	if err != nil {
+		return t, err
+	}
+	if t.maxSize > 0 && len(payload) > t.maxSize {
+		return t, sizeError(t, len(payload))
+	}
+	return t, nil
+}
+
+// begin is Begin without the MaxSize check, for a buffer of several
+// messages.
+func (d *Decoder) begin(payload []byte) (*Type, error) {
 	d.r.Reset(payload)
 	n, err := d.r.Array()
 	if err != nil {
@@ -182,6 +236,9 @@ func (d *Decoder) Begin(payload []byte) (*Type, error) {
 	t := d.f.ByID(int(min(id, 1<<31)))
 	if t == nil {
 		return nil, fmt.Errorf("%w: id %d (this side has %d types)", ErrUnknownType, id, d.f.Len())
+	}
+	if !t.sentBy.Allows(d.way) {
+		return t, directionError(t)
 	}
 	if n-1 != len(t.fields) {
 		return t, fmt.Errorf("%w: %s has %d fields, message has %d", ErrArity, t.name, len(t.fields), n-1)
@@ -261,7 +318,7 @@ func (f *Factory) UnpackAll(buf []byte) ([]any, error) {
 	d := f.NewDecoder()
 	var out []any
 	for len(buf) > 0 {
-		t, err := d.Begin(buf)
+		t, err := d.begin(buf)
 		if err != nil {
 			return out, err
 		}
@@ -281,6 +338,9 @@ func (f *Factory) UnpackAll(buf []byte) ([]any, error) {
 		used := len(buf) - d.r.Len()
 		if used <= 0 {
 			return out, errors.New("message: decoder made no progress")
+		}
+		if t.maxSize > 0 && used > t.maxSize {
+			return out, sizeError(t, used)
 		}
 		buf = buf[used:]
 	}

@@ -25,6 +25,11 @@ var (
 	ErrArity = errors.New("message: wrong number of fields")
 	// ErrMalformed is returned for bytes that are not a message at all.
 	ErrMalformed = errors.New("message: malformed message")
+	// ErrDirection is returned for a message of a type that travels the
+	// other way (see SentBy, Encoder.SetDirection, Decoder.SetDirection).
+	ErrDirection = errors.New("message: type sent the other way")
+	// ErrTooLarge is returned for a message larger than its type's MaxSize.
+	ErrTooLarge = errors.New("message: message larger than its type's MaxSize")
 )
 
 // FieldError reports a field whose value could not be packed or unpacked.

@@ -46,9 +46,14 @@ func (f *Factory) Codec() Codec { return f.codec }
 // "chat_msg"); see Name, Channel and Deliver.
 func Register[T any](f *Factory, opts ...Option) (*Type, error) {
 	rt := reflect.TypeFor[T]()
-	plan, fields, err := planStruct(rt)
+	plan, err := planStruct(rt)
 	if err != nil {
 		return nil, err
+	}
+	fields := make([]string, len(plan))
+	text := make([]string, len(plan))
+	for i, f := range plan {
+		fields[i], text[i] = f.name, f.text
 	}
 	o, err := applyOptions(opts)
 	if err != nil {
@@ -57,7 +62,7 @@ func Register[T any](f *Factory, opts ...Option) (*Type, error) {
 	if o.name == "" {
 		o.name = snake(rt.Name())
 	}
-	t := &Type{goType: rt, plan: plan, ops: typed[T]{direct: pointerShaped(rt)}}
+	t := &Type{goType: rt, plan: plan, text: text, ops: typed[T]{direct: pointerShaped(rt)}}
 	if err := f.add(t, o, fields); err != nil {
 		return nil, err
 	}
@@ -113,8 +118,13 @@ func (f *Factory) add(t *Type, o options, fields []string) error {
 	t.id = len(f.types) + 1
 	t.name = o.name
 	t.fields = fields
+	if t.text == nil {
+		t.text = fields
+	}
 	t.channel = uint8(o.channel)
 	t.delivery = o.delivery
+	t.sentBy = o.sentBy
+	t.maxSize = o.maxSize
 	t.method = methodName(o.name)
 	f.types = append(f.types, t)
 	f.byName[t.name] = t
@@ -205,7 +215,8 @@ type Hash [16]byte
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
 // Hash fingerprints the registry: the codec's name and, in id order, each
-// type's name, fields, channel and delivery mode. It is the same in every
+// type's name, fields (with the fields of nested structs), channel,
+// delivery mode, direction and largest size. It is the same in every
 // process that registers the same types in the same order, on any
 // platform. Go field types are not part of it, so a typed and a dynamic
 // registration with the same names are interchangeable.
@@ -217,7 +228,7 @@ func (f *Factory) Hash() Hash {
 }
 
 // Describe is the canonical text the hash is computed from: a header line,
-// then one line per type, "id name(field,field) channel delivery".
+// then one line per type (see Lines). docs/PROTOCOL.md defines it.
 func (f *Factory) Describe() string {
 	f.lock()
 	defer f.unlock()
@@ -230,8 +241,22 @@ func (f *Factory) Describe() string {
 	return b.String()
 }
 
+// describe is the type's line: "id name(field,field) channel delivery",
+// then " from=client" or " from=server" for a type sent one way only and
+// " max=N" for a type with a MaxSize. A field that holds structs is
+// followed by their shape: "players[]{id,x,y}".
 func (t *Type) describe() string {
-	return fmt.Sprintf("%d %s(%s) %d %s", t.id, t.name, strings.Join(t.fields, ","), t.channel, t.delivery)
+	line := fmt.Sprintf("%d %s(%s) %d %s", t.id, t.name, strings.Join(t.text, ","), t.channel, t.delivery)
+	switch t.sentBy {
+	case ClientToServer:
+		line += " from=client"
+	case ServerToClient:
+		line += " from=server"
+	}
+	if t.maxSize > 0 {
+		line += fmt.Sprintf(" max=%d", t.maxSize)
+	}
+	return line
 }
 
 // Channels is the number of channels the registry uses: one more than the
@@ -262,7 +287,11 @@ func (f *Factory) Diff(other []string, mine, theirs string) string {
 				i+1, mine, line, theirs, i+1, mine, len(f.types), theirs, len(other))
 		}
 		if other[i] != line {
-			return fmt.Sprintf("type %d: %s has %s, %s has %s", i+1, mine, line, theirs, other[i])
+			where := ""
+			if field := fieldAt(line, other[i]); field != "" {
+				where = " (field " + field + ")"
+			}
+			return fmt.Sprintf("type %d%s: %s has %s, %s has %s", i+1, where, mine, line, theirs, other[i])
 		}
 	}
 	if len(other) > len(f.types) {
@@ -271,6 +300,79 @@ func (f *Factory) Diff(other []string, mine, theirs string) string {
 			n+1, theirs, other[n], mine, n+1, theirs, len(other), mine, n)
 	}
 	return ""
+}
+
+// fieldAt names the field where two type lines first differ, as a path
+// through nested structs ("players.y"), or "" when they differ outside the
+// fields (or between two top-level fields). Fields that differ in number
+// inside a nested struct name the struct.
+func fieldAt(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if f := fieldSpanning(a, i); f != "" {
+		return f
+	}
+	return fieldSpanning(b, i)
+}
+
+// fieldSpanning names the innermost field whose text in line holds byte i.
+func fieldSpanning(line string, i int) string {
+	open := strings.IndexByte(line, '(')
+	if open < 0 || i >= len(line) {
+		return ""
+	}
+	var spans []fieldSpan
+	parseFields(line, open+1, "", &spans)
+	best := ""
+	width := len(line) + 1
+	for _, s := range spans {
+		if s.start <= i && i < s.end && s.end-s.start < width {
+			best, width = s.path, s.end-s.start
+		}
+	}
+	return best
+}
+
+// fieldSpan is where a field's text (name and shape) is in a type line.
+type fieldSpan struct {
+	start, end int
+	path       string
+}
+
+// parseFields reads the field list at line[j:] up to its closing ')' or
+// '}' and returns the position after it.
+func parseFields(line string, j int, prefix string, spans *[]fieldSpan) int {
+	for j < len(line) {
+		if line[j] == ')' || line[j] == '}' {
+			return j + 1
+		}
+		k := j
+		for k < len(line) && strings.IndexByte(nameSyntax, line[k]) < 0 {
+			k++
+		}
+		path := prefix + line[j:k]
+		for k < len(line) && line[k] == '[' {
+			for k < len(line) && line[k] != ']' {
+				k++
+			}
+			k++
+		}
+		if k < len(line) && line[k] == '{' {
+			k = parseFields(line, k+1, path+".", spans)
+		}
+		k = min(k, len(line))
+		*spans = append(*spans, fieldSpan{start: j, end: k, path: path})
+		if k < len(line) && line[k] == ',' {
+			k++
+		}
+		if k == j {
+			return k // not a field list
+		}
+		j = k
+	}
+	return j
 }
 
 // Lines returns the Describe lines of the types, without the header.

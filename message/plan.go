@@ -1,10 +1,12 @@
 package message
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"unsafe"
 )
 
@@ -28,7 +30,13 @@ const (
 	kFloat64
 	kString
 	kBytes
-	kOther // anything else goes through Writer.Value / Reader.Value
+	// The nested kinds: a value that holds a struct travels as arrays,
+	// walked by its shape.
+	kStruct  // a struct: the array of its fields
+	kPointer // a pointer: nil, or what it points to
+	kSlice   // a slice: the array of its elements
+	kArray   // a Go array: the array of its elements, of fixed length
+	kOther   // anything else goes through Writer.Value / Reader.Value
 )
 
 // fieldPlan is how to read and write one exported struct field in place.
@@ -37,6 +45,24 @@ type fieldPlan struct {
 	offset uintptr
 	kind   fieldKind
 	typ    reflect.Type
+	sub    *shape // the nested kinds
+	text   string // name and shape, as in the registry's type line
+}
+
+// shape is how a value of a nested kind travels, planned once per Go type
+// at registration so that encoding and decoding walk it without reflection.
+type shape struct {
+	kind   fieldKind
+	typ    reflect.Type
+	fields []fieldPlan // kStruct
+	elem   *shape      // kPointer, kSlice, kArray
+	size   uintptr     // kSlice, kArray: the element's size
+	n      int         // kArray: the length
+	// min is the fewest bytes an encoding of the value takes in any
+	// codec (every value takes a byte at least, an array's header too): a
+	// peer's array length is checked against it before allocating.
+	min  int
+	text string // the canonical text after the field name: "[]{id,x,y}"
 }
 
 var bytesType = reflect.TypeFor[[]byte]()
@@ -81,14 +107,31 @@ func kindOf(t reflect.Type) fieldKind {
 	return kOther
 }
 
-// planStruct lists the exported fields of a struct type in order. A field
-// tagged `net:"name"` travels under that name; `net:"-"` is left out.
-func planStruct(t reflect.Type) ([]fieldPlan, []string, error) {
+// planner plans the fields of a registered struct and of the structs nested
+// in it. path holds the types being planned, outermost first, to refuse a
+// type that contains itself.
+type planner struct {
+	path []reflect.Type
+}
+
+// planStruct lists the exported fields of a struct type in order, with the
+// shapes of nested structs. A field tagged `net:"name"` travels under that
+// name; `net:"-"` is left out.
+func planStruct(t reflect.Type) ([]fieldPlan, error) {
 	if t.Kind() != reflect.Struct {
-		return nil, nil, fmt.Errorf("%w: %v is not a struct", ErrBadFields, t)
+		return nil, fmt.Errorf("%w: %v is not a struct", ErrBadFields, t)
 	}
+	var pl planner
+	return pl.fields(t)
+}
+
+func (pl *planner) fields(t reflect.Type) ([]fieldPlan, error) {
+	if err := pl.enter(t); err != nil {
+		return nil, err
+	}
+	defer pl.leave()
 	var plan []fieldPlan
-	var names []string
+	seen := make(map[string]bool)
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -103,16 +146,122 @@ func planStruct(t reflect.Type) ([]fieldPlan, []string, error) {
 				name = tag
 			}
 		}
+		if strings.ContainsAny(name, nameSyntax) {
+			return nil, fmt.Errorf("%w: %v.%s: field name %q: use no spaces, commas, brackets, braces or parentheses", ErrBadFields, t, f.Name, name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%w: %v has two fields named %q", ErrBadFields, t, name)
+		}
+		seen[name] = true
 		switch f.Type.Kind() {
 		case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Interface:
 			if f.Type.Kind() != reflect.Interface || f.Type.NumMethod() > 0 {
-				return nil, nil, fmt.Errorf("%w: %v.%s of type %v cannot travel; tag it `net:\"-\"`", ErrBadFields, t, f.Name, f.Type)
+				return nil, fmt.Errorf("%w: %v.%s of type %v cannot travel; tag it `net:\"-\"`", ErrBadFields, t, f.Name, f.Type)
 			}
 		}
-		plan = append(plan, fieldPlan{name: name, offset: f.Offset, kind: kindOf(f.Type), typ: f.Type})
-		names = append(names, name)
+		fp := fieldPlan{name: name, offset: f.Offset, kind: kindOf(f.Type), typ: f.Type, text: name}
+		if fp.kind == kOther {
+			sub, err := pl.shapeOf(f.Type)
+			if err != nil {
+				return nil, fmt.Errorf("%v.%s: %w", t, f.Name, err)
+			}
+			if sub != nil {
+				fp.kind, fp.sub, fp.text = sub.kind, sub, name+sub.text
+			}
+		}
+		plan = append(plan, fp)
 	}
-	return plan, names, nil
+	return plan, nil
+}
+
+// nameSyntax are the bytes the canonical text uses around field names.
+const nameSyntax = " ,()[]{}"
+
+func (pl *planner) enter(t reflect.Type) error {
+	for _, p := range pl.path {
+		if p == t {
+			return fmt.Errorf("%w: %v contains itself: a message has a fixed shape; "+
+				"send the nodes as a flat slice that refers to them by index instead", ErrBadFields, t)
+		}
+	}
+	pl.path = append(pl.path, t)
+	return nil
+}
+
+func (pl *planner) leave() { pl.path = pl.path[:len(pl.path)-1] }
+
+// shapeOf returns the shape of a value of type t when it holds a struct that
+// travels field by field, or nil when t travels as before: a scalar, or a
+// Go value for Writer.Value.
+func (pl *planner) shapeOf(t reflect.Type) (*shape, error) {
+	switch t.Kind() {
+	case reflect.Struct:
+		if ownEncoding(t) {
+			return nil, nil
+		}
+		fields, err := pl.fields(t)
+		if err != nil {
+			return nil, err
+		}
+		s := &shape{kind: kStruct, typ: t, fields: fields, min: 1}
+		texts := make([]string, len(fields))
+		for i, f := range fields {
+			texts[i] = f.text
+			s.min += 1
+			if f.sub != nil {
+				s.min += f.sub.min - 1
+			}
+		}
+		s.text = "{" + strings.Join(texts, ",") + "}"
+		return s, nil
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		if err := pl.enter(t); err != nil {
+			return nil, err
+		}
+		defer pl.leave()
+		elem, err := pl.shapeOf(t.Elem())
+		if err != nil || elem == nil {
+			return nil, err
+		}
+		switch t.Kind() {
+		case reflect.Pointer:
+			// A pointer is not in the text: nil may stand for the zero value.
+			return &shape{kind: kPointer, typ: t, elem: elem, min: 1, text: elem.text}, nil
+		case reflect.Slice:
+			return &shape{kind: kSlice, typ: t, elem: elem, size: t.Elem().Size(), min: 1, text: "[]" + elem.text}, nil
+		}
+		n := t.Len()
+		return &shape{kind: kArray, typ: t, elem: elem, size: t.Elem().Size(), n: n,
+			min: 1 + min(n, math.MaxInt32)*min(elem.min, math.MaxInt32), text: fmt.Sprintf("[%d]%s", n, elem.text)}, nil
+	case reflect.Map:
+		for _, kt := range []reflect.Type{t.Key(), t.Elem()} {
+			if s, err := pl.shapeOf(kt); err != nil || s != nil {
+				if err == nil {
+					err = fmt.Errorf("%w: a map of %v cannot travel: use a slice of structs", ErrBadFields, kt)
+				}
+				return nil, err
+			}
+		}
+	}
+	return nil, nil
+}
+
+var (
+	binaryMarshaler = reflect.TypeFor[encoding.BinaryMarshaler]()
+	textMarshaler   = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonMarshaler   = reflect.TypeFor[interface{ MarshalJSON() ([]byte, error) }]()
+)
+
+// ownEncoding reports whether a struct type has an encoding of its own (as
+// time.Time has), which codecs use in Writer.Value: such a struct is a leaf,
+// not walked field by field.
+func ownEncoding(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	if pt.Implements(binaryMarshaler) || pt.Implements(textMarshaler) || pt.Implements(jsonMarshaler) {
+		return true
+	}
+	_, ok := pt.MethodByName("EncodeMsgpack")
+	return ok
 }
 
 // encodeStruct writes the fields of the struct at p.
@@ -153,24 +302,191 @@ func encodeStruct(w Writer, plan []fieldPlan, p unsafe.Pointer) error {
 			w.String(*(*string)(fp))
 		case kBytes:
 			w.Bytes(*(*[]byte)(fp))
+		case kStruct, kPointer, kSlice, kArray:
+			if err := encodeShape(w, f.sub, fp); err != nil {
+				return inField(f.name, err)
+			}
 		default:
 			if err := w.Value(reflect.NewAt(f.typ, fp).Elem().Interface()); err != nil {
-				return err
+				return inField(f.name, err)
 			}
 		}
 	}
 	return nil
 }
 
+// sliceHeader is the layout of every Go slice.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
+}
+
+// encodeShape writes the value of a nested kind at p.
+func encodeShape(w Writer, s *shape, p unsafe.Pointer) error {
+	switch s.kind {
+	case kStruct:
+		w.Array(len(s.fields))
+		if err := encodeStruct(w, s.fields, p); err != nil {
+			return err
+		}
+		w.End()
+	case kPointer:
+		q := *(*unsafe.Pointer)(p)
+		if q == nil {
+			w.Nil()
+			return nil
+		}
+		return encodeShape(w, s.elem, q)
+	case kSlice:
+		h := (*sliceHeader)(p)
+		return encodeElems(w, s, h.data, h.len)
+	case kArray:
+		return encodeElems(w, s, p, s.n)
+	}
+	return nil
+}
+
+func encodeElems(w Writer, s *shape, data unsafe.Pointer, n int) error {
+	w.Array(n)
+	for i := range n {
+		if err := encodeShape(w, s.elem, unsafe.Add(data, uintptr(i)*s.size)); err != nil {
+			return atIndex(i, err)
+		}
+	}
+	w.End()
+	return nil
+}
+
+// pathError is an error inside a nested value, with the path to it from
+// the message's field: "players[3].x". Paths are built only on errors.
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *pathError) Unwrap() error { return e.err }
+
+// inField puts err inside the field name.
+func inField(name string, err error) error {
+	if pe, ok := err.(*pathError); ok {
+		sep := "."
+		if strings.HasPrefix(pe.path, "[") {
+			sep = ""
+		}
+		return &pathError{path: name + sep + pe.path, err: pe.err}
+	}
+	return &pathError{path: name, err: err}
+}
+
+// atIndex puts err inside element i of an array.
+func atIndex(i int, err error) error {
+	idx := fmt.Sprintf("[%d]", i)
+	if pe, ok := err.(*pathError); ok {
+		sep := "."
+		if strings.HasPrefix(pe.path, "[") {
+			sep = ""
+		}
+		return &pathError{path: idx + sep + pe.path, err: pe.err}
+	}
+	return &pathError{path: idx, err: err}
+}
+
+// fieldError is err as a FieldError of type typeName.
+func fieldError(typeName string, err error) *FieldError {
+	if pe, ok := err.(*pathError); ok {
+		return &FieldError{Type: typeName, Field: pe.path, Err: pe.err}
+	}
+	return &FieldError{Type: typeName, Field: "?", Err: err}
+}
+
 var errOverflow = errors.New("value out of range for the field's type")
 
-// decodeStruct reads the fields of the struct at p, which the caller has
+// decodeStruct reads the fields of the message at p, which the caller has
 // zeroed. The caller has read the array header and the id.
 func decodeStruct(r Reader, t *Type, p unsafe.Pointer) error {
-	for i := range t.plan {
-		f := &t.plan[i]
+	if err := decodeFields(r, t.plan, p); err != nil {
+		return fieldError(t.name, err)
+	}
+	return nil
+}
+
+// decodeFields reads the fields of the zeroed struct at p.
+func decodeFields(r Reader, plan []fieldPlan, p unsafe.Pointer) error {
+	for i := range plan {
+		f := &plan[i]
 		if err := decodeField(r, f, unsafe.Add(p, f.offset)); err != nil {
-			return &FieldError{Type: t.name, Field: f.name, Err: err}
+			return inField(f.name, err)
+		}
+	}
+	return nil
+}
+
+// decodeShape reads a value of a nested kind into the zeroed memory at p.
+// nil stands for the zero value of every nested kind (a nil pointer or
+// slice, a zero struct or array), as it does for strings.
+func decodeShape(r Reader, s *shape, p unsafe.Pointer) error {
+	if r.IsNil() {
+		return nil
+	}
+	switch s.kind {
+	case kStruct:
+		n, err := r.Array()
+		if err != nil {
+			return err
+		}
+		if n != len(s.fields) {
+			return fmt.Errorf("%w: %s has %d fields, got %d", ErrArity, s.text, len(s.fields), n)
+		}
+		if err := decodeFields(r, s.fields, p); err != nil {
+			return err
+		}
+		return r.End()
+	case kPointer:
+		q := reflect.New(s.elem.typ).UnsafePointer()
+		if err := decodeShape(r, s.elem, q); err != nil {
+			return err
+		}
+		*(*unsafe.Pointer)(p) = q
+		return nil
+	case kSlice:
+		n, err := r.Array()
+		if err != nil {
+			return err
+		}
+		// Every element takes elem.min bytes at least: a length that the
+		// bytes left cannot hold is refused before allocating.
+		if n < 0 || n > r.Len()/s.elem.min {
+			return fmt.Errorf("%w: %d elements of %s need %d bytes at least, %d left", ErrMalformed, n, s.elem.text, n*s.elem.min, r.Len())
+		}
+		if n > 0 {
+			data := reflect.MakeSlice(s.typ, n, n).UnsafePointer()
+			if err := decodeElems(r, s, data, n); err != nil {
+				return err
+			}
+			*(*sliceHeader)(p) = sliceHeader{data: data, len: n, cap: n}
+		}
+		return r.End()
+	case kArray:
+		n, err := r.Array()
+		if err != nil {
+			return err
+		}
+		if n != s.n {
+			return fmt.Errorf("%w: %s has %d elements, got %d", ErrArity, s.text, s.n, n)
+		}
+		if err := decodeElems(r, s, p, n); err != nil {
+			return err
+		}
+		return r.End()
+	}
+	return nil
+}
+
+func decodeElems(r Reader, s *shape, data unsafe.Pointer, n int) error {
+	for i := range n {
+		if err := decodeShape(r, s.elem, unsafe.Add(data, uintptr(i)*s.size)); err != nil {
+			return atIndex(i, err)
 		}
 	}
 	return nil
@@ -216,6 +532,8 @@ func decodeField(r Reader, f *fieldPlan, fp unsafe.Pointer) error {
 		v, err := r.Bytes()
 		*(*[]byte)(fp) = v
 		return err
+	case kStruct, kPointer, kSlice, kArray:
+		return decodeShape(r, f.sub, fp)
 	default:
 		return r.Value(reflect.NewAt(f.typ, fp).Interface())
 	}

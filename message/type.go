@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"unicode"
@@ -22,13 +23,52 @@ const (
 // MaxChannels is the number of channels a registry may use (ENet's limit).
 const MaxChannels = 255
 
+// Direction says which side of a connection sends a type; see SentBy.
+type Direction uint8
+
+// Directions. BothWays is the default.
+const (
+	BothWays       Direction = iota // clients and servers send it
+	ClientToServer                  // only clients send it; servers receive it
+	ServerToClient                  // only servers send it; clients receive it
+)
+
+// FromClient reports whether a client may send a type of this direction.
+func (d Direction) FromClient() bool { return d != ServerToClient }
+
+// FromServer reports whether a server may send a type of this direction.
+func (d Direction) FromServer() bool { return d != ClientToServer }
+
+// Allows reports whether a message of a type registered with SentBy(d) may
+// travel in direction way (ClientToServer or ServerToClient). Every type
+// may travel BothWays, which is how an end that does not know its side
+// checks nothing.
+func (d Direction) Allows(way Direction) bool {
+	return d == BothWays || way == BothWays || d == way
+}
+
+func (d Direction) String() string {
+	switch d {
+	case BothWays:
+		return "both ways"
+	case ClientToServer:
+		return "client to server"
+	case ServerToClient:
+		return "server to client"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
 // Type is one registered message type. It is immutable once registered.
 type Type struct {
 	id       int
 	name     string
 	fields   []string
+	text     []string // fields with the shapes of nested structs, for the type line
 	channel  uint8
 	delivery Delivery
+	sentBy   Direction
+	maxSize  int
 	goType   reflect.Type // nil for dynamic types
 	plan     []fieldPlan  // typed types: how to walk the struct
 	ops      typeOps      // typed types: the generic half
@@ -51,6 +91,15 @@ func (t *Type) Channel() uint8 { return t.channel }
 // Delivery is how messages of this type travel.
 func (t *Type) Delivery() Delivery { return t.delivery }
 
+// SentBy is the side that sends messages of this type (SentBy option);
+// BothWays unless registered otherwise. A receiver can check it right
+// after reading the id, before decoding the rest (see Decoder.SetDirection).
+func (t *Type) SentBy() Direction { return t.sentBy }
+
+// MaxSize is the largest encoded size in bytes of a message of this type
+// (MaxSize option), or 0 for no limit of its own.
+func (t *Type) MaxSize() int { return t.maxSize }
+
 // GoType is the registered struct type, or nil for a dynamic type.
 func (t *Type) GoType() reflect.Type { return t.goType }
 
@@ -69,6 +118,8 @@ type options struct {
 	name     string
 	channel  int
 	delivery Delivery
+	sentBy   Direction
+	maxSize  int
 }
 
 // Name sets the wire name of a typed registration. The default is the Go
@@ -82,6 +133,19 @@ func Channel(ch int) Option { return func(o *options) { o.channel = ch } }
 // Deliver sets the delivery mode. The default is Reliable.
 func Deliver(d Delivery) Option { return func(o *options) { o.delivery = d } }
 
+// SentBy says which side sends the type: ClientToServer, ServerToClient
+// or BothWays (the default). It is part of the registry hash. A Decoder set
+// for the receiving side refuses a message that travels the other way
+// before decoding its fields, and an Encoder set for the sending side
+// refuses to encode it (Decoder.SetDirection, Encoder.SetDirection).
+func SentBy(d Direction) Option { return func(o *options) { o.sentBy = d } }
+
+// MaxSize sets the largest encoded size in bytes of a message of the type;
+// 0, the default, is no limit but the network adapter's. It is part of the
+// registry hash. Encoding a larger message is an error (ErrTooLarge), and
+// Decoder.Begin refuses a larger one before decoding its fields.
+func MaxSize(n int) Option { return func(o *options) { o.maxSize = n } }
+
 func applyOptions(opts []Option) (options, error) {
 	var o options
 	for _, opt := range opts {
@@ -94,6 +158,12 @@ func applyOptions(opts []Option) (options, error) {
 	}
 	if !o.delivery.Valid() {
 		return o, fmt.Errorf("%w: unknown delivery mode %d", ErrBadOption, o.delivery)
+	}
+	if o.sentBy > ServerToClient {
+		return o, fmt.Errorf("%w: unknown direction %d: use message.ClientToServer, ServerToClient or BothWays", ErrBadOption, o.sentBy)
+	}
+	if o.maxSize < 0 || o.maxSize > math.MaxInt32 {
+		return o, fmt.Errorf("%w: MaxSize(%d) outside 1..%d (0 for no limit)", ErrBadOption, o.maxSize, math.MaxInt32)
 	}
 	return o, nil
 }
