@@ -122,7 +122,11 @@ func planStruct(t reflect.Type) ([]fieldPlan, error) {
 		return nil, fmt.Errorf("%w: %v is not a struct", ErrBadFields, t)
 	}
 	var pl planner
-	return pl.fields(t)
+	plan, err := pl.fields(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadFields, err)
+	}
+	return plan, nil
 }
 
 func (pl *planner) fields(t reflect.Type) ([]fieldPlan, error) {
@@ -147,16 +151,16 @@ func (pl *planner) fields(t reflect.Type) ([]fieldPlan, error) {
 			}
 		}
 		if strings.ContainsAny(name, nameSyntax) {
-			return nil, fmt.Errorf("%w: %v.%s: field name %q: use no spaces, commas, brackets, braces or parentheses", ErrBadFields, t, f.Name, name)
+			return nil, fmt.Errorf("%v.%s: field name %q: use no spaces, commas, brackets, braces or parentheses", t, f.Name, name)
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("%w: %v has two fields named %q", ErrBadFields, t, name)
+			return nil, fmt.Errorf("%v has two fields named %q", t, name)
 		}
 		seen[name] = true
 		switch f.Type.Kind() {
 		case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Interface:
 			if f.Type.Kind() != reflect.Interface || f.Type.NumMethod() > 0 {
-				return nil, fmt.Errorf("%w: %v.%s of type %v cannot travel; tag it `net:\"-\"`", ErrBadFields, t, f.Name, f.Type)
+				return nil, fmt.Errorf("%v.%s of type %v cannot travel; tag it `net:\"-\"`", t, f.Name, f.Type)
 			}
 		}
 		fp := fieldPlan{name: name, offset: f.Offset, kind: kindOf(f.Type), typ: f.Type, text: name}
@@ -180,8 +184,8 @@ const nameSyntax = " ,()[]{}"
 func (pl *planner) enter(t reflect.Type) error {
 	for _, p := range pl.path {
 		if p == t {
-			return fmt.Errorf("%w: %v contains itself: a message has a fixed shape; "+
-				"send the nodes as a flat slice that refers to them by index instead", ErrBadFields, t)
+			return fmt.Errorf("%v contains itself: a message has a fixed shape; "+
+				"send the nodes as a flat slice that refers to them by index instead", t)
 		}
 	}
 	pl.path = append(pl.path, t)
@@ -237,7 +241,7 @@ func (pl *planner) shapeOf(t reflect.Type) (*shape, error) {
 		for _, kt := range []reflect.Type{t.Key(), t.Elem()} {
 			if s, err := pl.shapeOf(kt); err != nil || s != nil {
 				if err == nil {
-					err = fmt.Errorf("%w: a map of %v cannot travel: use a slice of structs", ErrBadFields, kt)
+					err = fmt.Errorf("a map of %v cannot travel: use a slice of structs", kt)
 				}
 				return nil, err
 			}

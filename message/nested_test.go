@@ -1,0 +1,358 @@
+package message_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/json"
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+)
+
+type Player struct {
+	ID   uint16
+	X, Y float32
+}
+
+type Snapshot struct {
+	Tick    uint32
+	Players []Player
+}
+
+// PlayerZ is Player with another last field: a peer built from other code.
+type PlayerZ struct {
+	ID   uint16
+	X, Z float32
+}
+
+type SnapshotZ struct {
+	Tick    uint32
+	Players []PlayerZ
+}
+
+type Vec struct{ X, Y float32 }
+
+type Team struct {
+	Name    string
+	Members []Player `net:"members"`
+	Secret  int      `net:"-"`
+}
+
+// World has every nested kind.
+type World struct {
+	Origin  Vec
+	Target  *Vec
+	Corners [2]Vec
+	Teams   []Team
+	Grid    [][]Vec
+	Ptrs    []*Vec
+	Tags    []string
+	When    time.Time // has an encoding of its own: a leaf
+	Empty   struct{}
+	Renamed Vec `net:"pos"`
+}
+
+func snapshotFactory(c message.Codec) *message.Factory {
+	f := message.NewFactory(c)
+	message.MustRegister[Snapshot](f)
+	return f
+}
+
+func TestNestedBytes(t *testing.T) {
+	f := snapshotFactory(msgpack.New())
+	b, err := f.Pack(Snapshot{Tick: 7, Players: []Player{{ID: 1, X: 1.5, Y: -2}, {ID: 300}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [1, 7, [[1, 1.5f, -2f], [300, 0f, 0f]]]: each player an array of
+	// its fields in order, no field names.
+	want := "930107" + "92" + "9301ca3fc00000cac0000000" + "93cd012cca00000000ca00000000"
+	if got := hex.EncodeToString(b); got != want {
+		t.Fatalf("snapshot packs to\n%s, want\n%s", got, want)
+	}
+	if got := strings.Join(f.Lines(), "\n"); got != "1 snapshot(tick,players[]{id,x,y}) 0 reliable" {
+		t.Fatalf("type line %q", got)
+	}
+	j := snapshotFactory(json.New())
+	b, err = j.Pack(&Snapshot{Tick: 7, Players: []Player{{ID: 1, X: 1.5, Y: -2}}})
+	if err != nil || string(b) != `[1,7,[[1,1.5,-2]]]` {
+		t.Fatalf("JSON: %s %v", b, err)
+	}
+}
+
+func TestNestedRoundTrip(t *testing.T) {
+	in := World{
+		Origin:  Vec{1, 2},
+		Target:  &Vec{3, 4},
+		Corners: [2]Vec{{5, 6}, {7, 8}},
+		Teams:   []Team{{Name: "red", Members: []Player{{1, 1, 1}, {2, 2, 2}}, Secret: 9}, {Name: "blue"}},
+		Grid:    [][]Vec{{{1, 1}}, nil, {{2, 2}, {3, 3}}},
+		Ptrs:    []*Vec{{9, 9}, nil},
+		Tags:    []string{"a"},
+		When:    time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC),
+		Renamed: Vec{-1, -1},
+	}
+	for _, c := range []message.Codec{msgpack.New(), json.New()} {
+		t.Run(c.Name(), func(t *testing.T) {
+			f := message.NewFactory(c)
+			wt := message.MustRegister[World](f)
+			want := "1 world(origin{x,y},target{x,y},corners[2]{x,y},teams[]{name,members[]{id,x,y}}," +
+				"grid[][]{x,y},ptrs[]{x,y},tags,when,empty{},pos{x,y}) 0 reliable"
+			if got := f.Lines()[0]; got != want {
+				t.Fatalf("type line\n%s, want\n%s", got, want)
+			}
+			if got := strings.Join(wt.Fields(), ","); got != "origin,target,corners,teams,grid,ptrs,tags,when,empty,pos" {
+				t.Fatalf("fields %s", got)
+			}
+			b, err := f.Pack(&in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := f.Unpack(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := in
+			exp.Teams = []Team{{Name: "red", Members: in.Teams[0].Members}, {Name: "blue"}}
+			got := out.(World)
+			if !got.When.Equal(exp.When) {
+				t.Fatalf("time %v, want %v", got.When, exp.When)
+			}
+			got.When = exp.When
+			if !reflect.DeepEqual(got, exp) {
+				t.Fatalf("round trip\n%+v, want\n%+v", got, exp)
+			}
+			// nil for a nested value is its zero value.
+			var zero World
+			b, err = f.Pack(&zero)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out, err = f.Unpack(b); err != nil {
+				t.Fatal(err)
+			}
+			got = out.(World)
+			got.When = zero.When
+			if !reflect.DeepEqual(got, zero) {
+				t.Fatalf("zero round trip %+v", got)
+			}
+		})
+	}
+}
+
+// Two registries that differ only in a field of a nested struct have
+// different hashes, and the diff names the field.
+func TestNestedHashAndDiff(t *testing.T) {
+	a := snapshotFactory(msgpack.New())
+	b := message.NewFactory(msgpack.New())
+	message.MustRegister[SnapshotZ](b, message.Name("snapshot"))
+	if a.Hash() == b.Hash() {
+		t.Fatal("registries with players{id,x,y} and players{id,x,z} hash the same")
+	}
+	d := a.Diff(b.Lines(), "server", "client")
+	want := "type 1 (field players.y): server has 1 snapshot(tick,players[]{id,x,y}) 0 reliable, client has 1 snapshot(tick,players[]{id,x,z}) 0 reliable"
+	if d != want {
+		t.Fatalf("Diff:\n%s, want\n%s", d, want)
+	}
+	for _, c := range []struct{ a, b, field string }{
+		{"1 t(a,b{c,d}) 0 reliable", "1 t(a,b{c}) 0 reliable", "b"},
+		{"1 t(a,b{c}) 0 reliable", "1 t(a,b{c,d}) 0 reliable", "b"},
+		{"1 t(a,b[]{c{e}}) 0 reliable", "1 t(a,b[]{c{f}}) 0 reliable", "b.c.e"},
+		{"1 t(a,b[2]{c}) 0 reliable", "1 t(a,b[3]{c}) 0 reliable", "b"},
+		{"1 t(a,b) 0 reliable", "1 t(a,b[]{c}) 0 reliable", "b"},
+		{"1 t(a,b) 0 reliable", "1 t(a,c) 0 reliable", "b"},
+		{"1 t(a) 0 reliable", "1 t(a,b) 0 reliable", ""},
+		{"1 t(a) 0 reliable", "1 t(a) 1 reliable", ""},
+		{"1 t() 0 reliable", "1 t(a) 0 reliable", "a"},
+	} {
+		got := message.FieldAt(c.a, c.b)
+		if got != c.field {
+			t.Errorf("FieldAt(%q, %q) = %q, want %q", c.a, c.b, got, c.field)
+		}
+	}
+}
+
+type Node struct {
+	Name     string
+	Children []Node
+}
+
+type List struct {
+	Next *List
+}
+
+type Deep struct{ In []Inner }
+
+type Inner struct{ Back *Deep }
+
+type MapOfStructs struct{ M map[string]Player }
+
+type BadNested struct{ In struct{ F func() } }
+
+type CommaTag struct {
+	A int `net:"a,b"`
+}
+
+type TwiceNested struct {
+	In struct {
+		A int
+		B int `net:"a"`
+	}
+}
+
+func TestNestedRegistrationErrors(t *testing.T) {
+	f := message.NewFactory(msgpack.New())
+	for name, reg := range map[string]func() (*message.Type, error){
+		"slice of itself":      func() (*message.Type, error) { return message.Register[Node](f) },
+		"pointer to itself":    func() (*message.Type, error) { return message.Register[List](f) },
+		"through another type": func() (*message.Type, error) { return message.Register[Deep](f) },
+		"map of structs":       func() (*message.Type, error) { return message.Register[MapOfStructs](f) },
+		"func in nested":       func() (*message.Type, error) { return message.Register[BadNested](f) },
+		"comma in a tag":       func() (*message.Type, error) { return message.Register[CommaTag](f) },
+		"nested name twice":    func() (*message.Type, error) { return message.Register[TwiceNested](f) },
+	} {
+		if _, err := reg(); !errors.Is(err, message.ErrBadFields) {
+			t.Errorf("%s: %v, want ErrBadFields", name, err)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+	if f.Len() != 0 {
+		t.Fatalf("failed registrations registered %d types", f.Len())
+	}
+	// A map of scalars still travels through the codec's Value.
+	type Scores struct{ M map[string]int }
+	if _, err := message.Register[Scores](f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNestedUnpackErrors(t *testing.T) {
+	f := snapshotFactory(msgpack.New())
+	cases := map[string]struct {
+		hex   string
+		want  error
+		field string
+	}{
+		"player with 2 fields":  {"930107" + "91" + "920101c0", message.ErrArity, "players[0]"},
+		"player with 4 fields":  {"930107" + "91" + "9401010101", message.ErrArity, "players[0]"},
+		"player not an array":   {"930107" + "91" + "01c0c0c0", nil, "players[0]"},
+		"players not an array":  {"930107" + "01", nil, "players"},
+		"wrong kind in player":  {"930107" + "92" + "93010101" + "93a1780101", nil, "players[1].id"},
+		"id overflows uint16":   {"930107" + "91" + "93ce0001000000" + "0101", nil, "players[0].id"},
+		"huge declared length":  {"930107" + "ddffffffff" + "930101", nil, "players"},
+		"length beyond the end": {"930107" + "dc0100" + "930101", nil, "players"},
+		// 200 players of 1 byte each cannot be: a player takes 4 at least.
+		"length the bytes cannot hold": {"930107" + "dc00c8" + strings.Repeat("c0", 200), message.ErrMalformed, "players"},
+		"truncated player":             {"930107" + "91" + "930101ca00", nil, "players[0].y"},
+		"too short for a player":       {"930107" + "91" + "930101", message.ErrMalformed, "players"},
+	}
+	for name, c := range cases {
+		b, _ := hex.DecodeString(c.hex)
+		msg, err := f.Unpack(b)
+		var fe *message.FieldError
+		switch {
+		case err == nil || msg != nil:
+			t.Errorf("%s: Unpack = %v, %v; want an error", name, msg, err)
+		case c.want != nil && !errors.Is(err, c.want):
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		case !errors.As(err, &fe) || fe.Field != c.field:
+			t.Errorf("%s: %v, want a FieldError for %s", name, err, c.field)
+		}
+	}
+	// A fixed-length array must have its length.
+	type Corners struct{ C [2]Vec }
+	g := message.NewFactory(msgpack.New())
+	message.MustRegister[Corners](g)
+	if _, err := g.Unpack([]byte{0x92, 0x01, 0x91, 0x92, 0x01, 0x01}); !errors.Is(err, message.ErrArity) {
+		t.Errorf("array of 1 for [2]Vec: %v, want ErrArity", err)
+	}
+}
+
+// Nested messages encode without allocating, as flat ones do.
+func TestNestedEncodeAllocs(t *testing.T) {
+	f := snapshotFactory(msgpack.New())
+	e := f.NewEncoder()
+	msg := &Snapshot{Tick: 1, Players: make([]Player, 16)}
+	buf, _, err := e.Encode(nil, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { buf, _, _ = e.Encode(buf[:0], msg) }); n != 0 {
+		t.Fatalf("encoding a snapshot of 16 players: %v allocations, want 0", n)
+	}
+}
+
+func TestDirectionAndMaxSize(t *testing.T) {
+	type Input struct{ Keys uint8 }
+	type State struct{ Tick uint32 }
+	type Note struct{ Text string }
+	f := message.NewFactory(msgpack.New())
+	in := message.MustRegister[Input](f, message.SentBy(message.ClientToServer))
+	st := message.MustRegister[State](f, message.SentBy(message.ServerToClient), message.MaxSize(8))
+	nt := message.MustRegister[Note](f, message.MaxSize(10))
+	want := "1 input(keys) 0 reliable from=client\n2 state(tick) 0 reliable from=server max=8\n3 note(text) 0 reliable max=10"
+	if got := strings.Join(f.Lines(), "\n"); got != want {
+		t.Fatalf("lines\n%s, want\n%s", got, want)
+	}
+	if in.SentBy() != message.ClientToServer || st.SentBy() != message.ServerToClient || nt.SentBy() != message.BothWays ||
+		st.MaxSize() != 8 || in.MaxSize() != 0 {
+		t.Fatalf("accessors: %v %v %v %d %d", in.SentBy(), st.SentBy(), nt.SentBy(), st.MaxSize(), in.MaxSize())
+	}
+	if !in.SentBy().FromClient() || in.SentBy().FromServer() || st.SentBy().FromClient() || !nt.SentBy().FromServer() {
+		t.Fatal("FromClient / FromServer")
+	}
+	plain := message.NewFactory(msgpack.New())
+	message.MustRegister[Input](plain)
+	message.MustRegister[State](plain)
+	message.MustRegister[Note](plain)
+	if plain.Hash() == f.Hash() {
+		t.Fatal("direction and MaxSize are not in the hash")
+	}
+
+	client := f.NewEncoder()
+	client.SetDirection(message.ClientToServer)
+	if _, _, err := client.Encode(nil, &State{}); !errors.Is(err, message.ErrDirection) {
+		t.Fatalf("a client encoding a server's type: %v", err)
+	}
+	if _, err := client.EncodeArgs(nil, st, 1); !errors.Is(err, message.ErrDirection) {
+		t.Fatalf("a client encoding a server's type by args: %v", err)
+	}
+	ib, _, err := client.Encode(nil, &Input{Keys: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anyEnd := f.NewEncoder() // BothWays: encodes everything
+	sb, _, err := anyEnd.Encode(nil, &State{Tick: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := f.NewDecoder()
+	server.SetDirection(message.ClientToServer)
+	if typ, err := server.Begin(sb); !errors.Is(err, message.ErrDirection) || typ != st {
+		t.Fatalf("a server receiving a server's type: %v %v", typ, err)
+	}
+	if typ, err := server.Begin(ib); err != nil || typ != in {
+		t.Fatalf("a server receiving a client's type: %v %v", typ, err)
+	}
+	if _, _, err := anyEnd.Encode(nil, &Note{Text: "0123456789"}); !errors.Is(err, message.ErrTooLarge) {
+		t.Fatalf("a note of 13 bytes, MaxSize 10: %v", err)
+	}
+	nb, _, err := anyEnd.Encode([]byte("kept"), &Note{Text: "0123456"}) // 10 bytes: at the limit
+	if err != nil || string(nb[:4]) != "kept" {
+		t.Fatalf("a note of 10 bytes: %q %v", nb, err)
+	}
+	big := append(append([]byte{}, nb[4:]...), 0xc0) // 11 bytes
+	if _, err := f.NewDecoder().Begin(big); !errors.Is(err, message.ErrTooLarge) {
+		t.Fatalf("Begin of 11 bytes of a type of MaxSize 10: %v", err)
+	}
+	for _, opt := range []message.Option{message.SentBy(9), message.MaxSize(-1)} {
+		if _, err := f.Define("bad", nil, opt); !errors.Is(err, message.ErrBadOption) {
+			t.Errorf("bad option: %v", err)
+		}
+	}
+}
