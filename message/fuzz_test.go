@@ -15,6 +15,20 @@ func FuzzUnpack(f *testing.F) {
 	js := message.NewFactory(json.New())
 	message.MustRegister[ChatMsg](js)
 	message.MustRegister[Move](js)
+	// Nested structs: a snapshot and a world with every nested kind.
+	nmp, njs := message.NewFactory(msgpack.New()), message.NewFactory(json.New())
+	for _, fac := range []*message.Factory{nmp, njs} {
+		message.MustRegister[Snapshot](fac)
+		message.MustRegister[World](fac)
+	}
+	for _, seed := range [][]byte{
+		mustPack(f, nmp, &Snapshot{Tick: 7, Players: []Player{{1, 1.5, -2}, {300, 0, 0}}}),
+		mustPack(f, njs, &Snapshot{Tick: 7, Players: []Player{{1, 1.5, -2}, {300, 0, 0}}}),
+		mustPack(f, nmp, &World{Target: &Vec{1, 2}, Teams: []Team{{Name: "a", Members: []Player{{}}}}, Grid: [][]Vec{{{}}, nil}, Ptrs: []*Vec{nil, {}}}),
+		mustPack(f, njs, &World{Target: &Vec{1, 2}, Teams: []Team{{Name: "a", Members: []Player{{}}}}, Grid: [][]Vec{{{}}, nil}, Ptrs: []*Vec{nil, {}}}),
+	} {
+		f.Add(seed)
+	}
 	for _, seed := range [][]byte{
 		{0x93, 0x01, 0xa3, 'T', 'o', 'm', 0xac, 'T', 'e', 's', 't', ' ', 'm', 'e', 's', 's', 'a', 'g', 'e'},
 		{0x98, 0x02, 0xca, 0, 0, 0, 0, 0x01, 0xd0, 0x80, 0xcd, 0xff, 0xff, 0x91, 0xa1, 'a', 0xc4, 0x01, 0x00, 0xc3},
@@ -29,7 +43,7 @@ func FuzzUnpack(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, fac := range []*message.Factory{mp, js} {
+		for _, fac := range []*message.Factory{mp, js, nmp, njs} {
 			msg, err := fac.Unpack(b)
 			if err == nil && msg == nil {
 				t.Fatalf("%s: nil message without an error for %x", fac.Codec().Name(), b)
@@ -42,6 +56,14 @@ func FuzzUnpack(f *testing.F) {
 			}
 		}
 	})
+}
+
+func mustPack(t testing.TB, f *message.Factory, msg any) []byte {
+	b, err := f.Pack(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // FuzzRoundTrip packs arbitrary field values and unpacks them back.

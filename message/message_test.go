@@ -23,7 +23,7 @@ type Move struct {
 	X, Y   float32
 	Speed  int8
 	Flags  uint16
-	hidden int //nolint:unused // unexported fields do not travel
+	hidden int // unexported fields do not travel
 	Skip   int `net:"-"`
 	Tags   []string
 	Data   []byte
@@ -78,7 +78,7 @@ func TestRoundTrip(t *testing.T) {
 			if mt.Channel() != 2 || mt.Delivery() != message.Sequenced || mt.MethodName() != "NetMove" {
 				t.Fatalf("type %v ch=%d %v %s", mt, mt.Channel(), mt.Delivery(), mt.MethodName())
 			}
-			in := Move{X: 1.5, Y: -2, Speed: -7, Flags: 65535, Skip: 9, Tags: []string{"a", "b"}, Data: []byte{0, 1, 2}, OK: true}
+			in := Move{X: 1.5, Y: -2, Speed: -7, Flags: 65535, Skip: 9, Tags: []string{"a", "b"}, Data: []byte{0, 1, 2}, OK: true, hidden: 5}
 			b, err := f.Pack(in)
 			if err != nil {
 				t.Fatal(err)
@@ -89,6 +89,9 @@ func TestRoundTrip(t *testing.T) {
 			}
 			m := out.(Move)
 			in.Skip = 0
+			if m.hidden != 0 {
+				t.Fatalf("an unexported field travelled: %d", m.hidden)
+			}
 			if m.X != in.X || m.Y != in.Y || m.Speed != in.Speed || m.Flags != in.Flags || m.OK != in.OK ||
 				strings.Join(m.Tags, ",") != "a,b" || !bytes.Equal(m.Data, in.Data) || m.Skip != 0 {
 				t.Fatalf("round trip: %+v, want %+v", m, in)
