@@ -21,29 +21,64 @@ import (
 // burst is interop.py's BURST.
 const burst = 20
 
+// interopHash is the registry hash of interopFactory, as docs/PROTOCOL.md
+// gives it.
+const interopHash = "a49b1bed3573e4eddcadc27d89efb28c"
+
 // python is the system interpreter, which has python3-enet and
 // python3-msgpack (a PATH python3 may be another one).
 const python = "/usr/bin/python3"
 
-// interopChat is chat_msg(player, msg), the registry testdata/interop.py
-// knows.
+// interopChat is chat_msg(player, msg), the first type of the registry
+// testdata/interop.py knows.
 type interopChat struct {
 	Player string
 	Msg    string
 }
 
+// The nested types of interop.py: snapshot(tick,players[]{id,x,y}), sent
+// by the server, and aim(origin{x,y},path[]{x,y}), sent by clients.
+type (
+	interopPlayer struct {
+		ID   uint16
+		X, Y float32
+	}
+	interopSnapshot struct {
+		Tick    uint32
+		Players []interopPlayer
+	}
+	interopVec struct{ X, Y float32 }
+	interopAim struct {
+		Origin interopVec
+		Path   []interopVec
+	}
+)
+
 func interopFactory() *message.Factory {
 	f := message.NewFactory(msgpack.New())
 	message.MustRegister[interopChat](f, message.Name("chat_msg"))
+	message.MustRegister[interopSnapshot](f, message.Name("snapshot"), message.SentBy(message.ServerToClient))
+	message.MustRegister[interopAim](f, message.Name("aim"), message.SentBy(message.ClientToServer), message.MaxSize(200))
 	return f
 }
 
-// relayHandler reports the chats and the end of one server connection and
-// broadcasts every chat to the other connections.
+// relayHandler reports the chats, the aims and the end of one server
+// connection, broadcasts every chat to the other connections and answers
+// an aim with a snapshot of players where the aim's path goes.
 type relayHandler struct {
 	gnet.Handler
 	chats chan<- interopChat
+	aims  chan<- interopAim
 	gone  chan<- error
+}
+
+func (h *relayHandler) NetAim(m interopAim) {
+	h.aims <- m
+	snap := interopSnapshot{Tick: uint32(len(m.Path))}
+	for i, p := range m.Path {
+		snap.Players = append(snap.Players, interopPlayer{ID: uint16(i + 1), X: p.X, Y: p.Y})
+	}
+	_ = h.Conn().Send(&snap)
 }
 
 func (h *relayHandler) NetChatMsg(m interopChat) {
@@ -102,11 +137,12 @@ func TestPythonInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	serverChats, gone := make(chan interopChat, 64), make(chan error, 16)
+	aims := make(chan interopAim, 4)
 	s, err := gnet.Listen(gnet.ServerConfig{
 		Config: gnet.Config{Factory: interopFactory(), Transport: tr},
 		Addr:   "127.0.0.1:0",
 		NewHandler: func() any {
-			return &relayHandler{chats: serverChats, gone: gone}
+			return &relayHandler{chats: serverChats, aims: aims, gone: gone}
 		},
 	})
 	if err != nil {
@@ -184,11 +220,12 @@ func TestPythonInterop(t *testing.T) {
 		return interopChat{}
 	}
 
-	// Python computed the hash from the documented text; it is the
-	// server's, and the example of docs/PROTOCOL.md.
+	// Python computed the hash from the documented text (nested structs,
+	// directions and MaxSize included); it is the server's, and the
+	// example of docs/PROTOCOL.md.
 	hash := interopFactory().Hash()
-	if l := next("sent hello"); !strings.Contains(l, fmt.Sprintf("hash %x,", hash[:])) || !strings.Contains(l, "hash aaf82e067dba19eb5795738e6507e113,") {
-		t.Errorf("python's hello: %s; the registry's hash is %x", l, hash[:])
+	if l := next("sent hello"); !strings.Contains(l, fmt.Sprintf("hash %x,", hash[:])) || !strings.Contains(l, "hash "+interopHash+",") {
+		t.Errorf("python's hello: %s; the registry's hash is %x, docs/PROTOCOL.md's %s", l, hash[:], interopHash)
 	}
 	next("got welcome")
 	if l := next("sent chat_msg"); !strings.HasSuffix(l, "93 01 a2 70 79 b1 68 65 6c 6c 6f 20 66 72 6f 6d 20 70 79 74 68 6f 6e") {
@@ -238,6 +275,24 @@ func TestPythonInterop(t *testing.T) {
 	}
 	if bundled < 2 {
 		t.Errorf("python got none of the server's %d chats in a bundle: %s", burst, l)
+	}
+	// An aim from Python, nested structs as arrays, answered with a
+	// snapshot that Python reads back by the shape in its type line.
+	if l := next("sent aim"); !strings.HasSuffix(l,
+		"93 03 92 cb 3f f8 00 00 00 00 00 00 cb c0 00 00 00 00 00 00 00 92 92 cb 3f e0 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00 92 cb 40 00 00 00 00 00 00 00 cb 40 10 00 00 00 00 00 00") {
+		t.Errorf("python's aim bytes: %s", l)
+	}
+	select {
+	case m := <-aims:
+		if m.Origin != (interopVec{1.5, -2}) || len(m.Path) != 2 || m.Path[0] != (interopVec{0.5, 1}) || m.Path[1] != (interopVec{2, 4}) {
+			t.Errorf("the server got aim %+v from python", m)
+		}
+	case <-ctx.Done():
+		t.Fatalf("the server got no aim; python said:\n%s", strings.Join(transcript, "\n"))
+	}
+	if l := next("got snapshot"); !strings.HasSuffix(l,
+		"on channel 0: 93 02 02 92 93 01 ca 3f 00 00 00 ca 3f 80 00 00 93 02 ca 40 00 00 00 ca 40 80 00 00") {
+		t.Errorf("python got %s", l)
 	}
 	next("enet disconnected by the server: data 1")
 	next("OK")

@@ -7,7 +7,8 @@ It connects with pyenet (python3-enet) and msgpack, does the handshake
 (hello with the registry hash it computes itself), sends one chat_msg,
 waits for one chat_msg from the server, sends two chat_msg in one bundle,
 waits for a burst of BURST chat_msg from the server (which bundles them;
-the Go client of the test asks for it),
+the Go client of the test asks for it), sends an aim (nested structs) and
+waits for the snapshot (nested structs) the server answers with,
 says bye and disconnects. It answers pings meanwhile. Every step is a line on stdout; on any failure it
 prints "FAIL: ..." and exits with status 1. adapters/enet's TestPythonInterop
 runs it against a gonetic server.
@@ -29,9 +30,14 @@ BUNDLE = 0x01  # first byte of a bundle: several payloads in one packet
 # docs/PROTOCOL.md, "Control messages" and "The registry hash".
 PROTOCOL_VERSION = 1
 CODEC = "msgpack"
-# The registry, in id order: (name, fields, channel, delivery). The first
-# type has id 1.
-TYPES = [("chat_msg", ["player", "msg"], 0, "reliable")]
+# The registry, in id order: (name, fields, channel, delivery, options). The
+# first type has id 1. A field that holds structs is written with their
+# shape: players[]{id,x,y} is a list of structs of three fields.
+TYPES = [
+    ("chat_msg", ["player", "msg"], 0, "reliable", ""),
+    ("snapshot", ["tick", "players[]{id,x,y}"], 0, "reliable", " from=server"),
+    ("aim", ["origin{x,y}", "path[]{x,y}"], 0, "reliable", " from=client max=200"),
+]
 FLAGS = {
     "reliable": enet.PACKET_FLAG_RELIABLE,
     "sequenced": 0,
@@ -44,9 +50,47 @@ BURST = 20  # chat_msg the server sends at once at the end
 
 def type_lines():
     return [
-        "%d %s(%s) %d %s" % (i + 1, name, ",".join(fields), channel, delivery)
-        for i, (name, fields, channel, delivery) in enumerate(TYPES)
+        "%d %s(%s) %d %s%s" % (i + 1, name, ",".join(fields), channel, delivery, options)
+        for i, (name, fields, channel, delivery, options) in enumerate(TYPES)
     ]
+
+
+def parse_field(text, i=0):
+    """docs/PROTOCOL.md, "The registry hash": a field's name and shape at
+    text[i:], and the position after it. A shape is None (a plain value),
+    ("struct", [(name, shape), ...]), ("list", shape) or ("array", n, shape)."""
+    j = i
+    while j < len(text) and text[j] not in ",{}[]":
+        j += 1
+    name = text[i:j]
+    prefixes = []
+    while j < len(text) and text[j] == "[":
+        k = text.index("]", j)
+        prefixes.append(text[j + 1 : k])
+        j = k + 1
+    shape = None
+    if j < len(text) and text[j] == "{":
+        fields, j = [], j + 1
+        while text[j] != "}":
+            field, j = parse_field(text, j)
+            fields.append(field)
+            if text[j] == ",":
+                j += 1
+        shape, j = ("struct", fields), j + 1
+    for n in reversed(prefixes):
+        shape = ("list", shape) if n == "" else ("array", int(n), shape)
+    return (name, shape), j
+
+
+def named(shape, value):
+    """A decoded value with its structs as dicts by field name."""
+    if shape is None or value is None:
+        return value
+    if shape[0] == "struct":
+        if len(value) != len(shape[1]):
+            fail("a struct of %d fields, got %r" % (len(shape[1]), value))
+        return {name: named(sub, v) for (name, sub), v in zip(shape[1], value)}
+    return [named(shape[-1], v) for v in value]
 
 
 def registry_hash():
@@ -56,7 +100,7 @@ def registry_hash():
 
 
 def channels():
-    return max(channel for _, _, channel, _ in TYPES) + 1
+    return max(t[2] for t in TYPES) + 1
 
 
 def control(*items):
@@ -128,7 +172,7 @@ class Client:
 
     def encode(self, name, *fields):
         """A message's payload, channel and flags."""
-        for i, (tname, tfields, channel, delivery) in enumerate(TYPES):
+        for i, (tname, tfields, channel, delivery, _) in enumerate(TYPES):
             if tname == name:
                 if len(fields) != len(tfields):
                     fail("%s has %d fields" % (name, len(tfields)))
@@ -220,10 +264,13 @@ class Client:
         tid = msg[0]
         if not 1 <= tid <= len(TYPES):
             fail("unknown type id %d" % tid)
-        name, fields, channel, _ = TYPES[tid - 1]
+        name, fields, channel, _, _ = TYPES[tid - 1]
         if ch != channel:
             fail("%s on channel %d, registered on %d" % (name, ch, channel))
-        values = dict(zip(fields, msg[1:]))
+        if len(msg) - 1 != len(fields):
+            fail("%s has %d fields, got %d" % (name, len(fields), len(msg) - 1))
+        shapes = [parse_field(f)[0] for f in fields]
+        values = {fname: named(shape, v) for (fname, shape), v in zip(shapes, msg[1:])}
         say("got %s %r on channel %d: %s" % (name, values, ch, data.hex(" ")))
         return name, values
 
@@ -267,6 +314,13 @@ def main():
         if values != {"player": "server", "msg": "burst %d" % i}:
             fail("burst message %d: %s %r" % (i, name, values))
     say("got the burst: %d chat_msg in order, %d of them in bundles" % (BURST, c.bundled - before))
+    # Nested structs travel as arrays of their fields, in order.
+    payload = c.send_message("aim", [1.5, -2.0], [[0.5, 1.0], [2.0, 4.0]])
+    say("sent aim on channel 0: %s" % payload.hex(" "))
+    name, values = c.wait_message()
+    want = {"tick": 2, "players": [{"id": 1, "x": 0.5, "y": 1.0}, {"id": 2, "x": 2.0, "y": 4.0}]}
+    if name != "snapshot" or values != want:
+        fail("expected snapshot %r, got %s %r" % (want, name, values))
     c.bye("python done")
     say("OK")
 
