@@ -3,8 +3,10 @@ package message
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,18 +83,99 @@ func MustRegister[T any](f *Factory, opts ...Option) *Type {
 }
 
 // Define registers a dynamic type by name and field names, as pygnetic's
-// register did. Its messages arrive as Value.
+// register did. Its messages arrive as Value. A field that holds structs
+// is given with its shape, as in the type line of docs/PROTOCOL.md
+// ("players[]{id,x,y}"): the type is then the same as a Go struct with
+// that shape, Type.Fields and Value.Get use the bare name ("players"), and
+// the value arrives as nested []any.
 func (f *Factory) Define(name string, fields []string, opts ...Option) (*Type, error) {
 	o, err := applyOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	o.name = name
-	t := &Type{}
-	if err := f.add(t, o, append([]string(nil), fields...)); err != nil {
+	names := make([]string, len(fields))
+	for i, spec := range fields {
+		if names[i], err = fieldName(spec); err != nil {
+			return nil, fmt.Errorf("%w: %s: field %q: %v", ErrBadFields, name, spec, err)
+		}
+	}
+	t := &Type{text: append([]string(nil), fields...)}
+	if err := f.add(t, o, names); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// fieldName checks a field given as its name and shape and returns the name.
+func fieldName(spec string) (string, error) {
+	name, end, err := scanField(spec, 0)
+	if err == nil && end != len(spec) {
+		err = fmt.Errorf("unexpected %q after the field", spec[end:])
+	}
+	return name, err
+}
+
+// scanField reads the field (name and shape) at s[i:] and returns its name
+// and the position after it.
+func scanField(s string, i int) (name string, end int, err error) {
+	j := i
+	for j < len(s) && strings.IndexByte(nameSyntax, s[j]) < 0 {
+		j++
+	}
+	if j == i {
+		if j < len(s) {
+			return "", j, fmt.Errorf("a name, not %q, at byte %d", s[j], j)
+		}
+		return "", j, errors.New("a field name is missing")
+	}
+	name = s[i:j]
+	lists := false
+	for j < len(s) && s[j] == '[' {
+		k := strings.IndexByte(s[j:], ']')
+		if k < 0 {
+			return name, j, errors.New("'[' without ']'")
+		}
+		if n := s[j+1 : j+k]; n != "" {
+			if v, err := strconv.Atoi(n); err != nil || v < 0 || strconv.Itoa(v) != n {
+				return name, j, fmt.Errorf("list length %q is not a decimal number", n)
+			}
+		}
+		j += k + 1
+		lists = true
+	}
+	if j >= len(s) || s[j] != '{' {
+		if lists {
+			return name, j, errors.New("a list shape ends with the struct it holds: []{…}; a list of plain values has no shape")
+		}
+		return name, j, nil
+	}
+	j++
+	seen := make(map[string]bool)
+	if j < len(s) && s[j] == '}' {
+		return name, j + 1, nil
+	}
+	for {
+		sub, e, err := scanField(s, j)
+		if err != nil {
+			return name, e, err
+		}
+		if seen[sub] {
+			return name, e, fmt.Errorf("field %q twice in a struct", sub)
+		}
+		seen[sub] = true
+		j = e
+		switch {
+		case j >= len(s):
+			return name, j, errors.New("'{' without '}'")
+		case s[j] == ',':
+			j++
+		case s[j] == '}':
+			return name, j + 1, nil
+		default:
+			return name, j, fmt.Errorf("unexpected %q at byte %d", s[j], j)
+		}
+	}
 }
 
 func (f *Factory) add(t *Type, o options, fields []string) error {

@@ -74,6 +74,11 @@ func TestNestedBytes(t *testing.T) {
 	if got := hex.EncodeToString(b); got != want {
 		t.Fatalf("snapshot packs to\n%s, want\n%s", got, want)
 	}
+	// docs/PROTOCOL.md's example.
+	b, err = f.Pack(Snapshot{Tick: 7, Players: []Player{{ID: 1, X: 1.5, Y: -2}}})
+	if got := hex.EncodeToString(b); err != nil || got != "9301079193"+"01ca3fc00000cac0000000" {
+		t.Fatalf("snapshot of one player packs to %s, %v", got, err)
+	}
 	if got := strings.Join(f.Lines(), "\n"); got != "1 snapshot(tick,players[]{id,x,y}) 0 reliable" {
 		t.Fatalf("type line %q", got)
 	}
@@ -353,6 +358,80 @@ func TestDirectionAndMaxSize(t *testing.T) {
 	for _, opt := range []message.Option{message.SentBy(9), message.MaxSize(-1)} {
 		if _, err := f.Define("bad", nil, opt); !errors.Is(err, message.ErrBadOption) {
 			t.Errorf("bad option: %v", err)
+		}
+	}
+}
+
+// The examples of docs/PROTOCOL.md, "The registry hash".
+func TestProtocolExamples(t *testing.T) {
+	chat := chatFactory(t, msgpack.New())
+	if d, h := chat.Describe(), chat.Hash().String(); d != "gonetic registry 1 codec=msgpack\n1 chat_msg(player,msg) 0 reliable\n" ||
+		len(d) != 67 || h != "aaf82e067dba19eb5795738e6507e113" {
+		t.Errorf("chat_msg alone: %q (%d bytes), hash %s", d, len(d), h)
+	}
+	// interop.py's registry, given dynamically with its shapes.
+	f := message.NewFactory(msgpack.New())
+	for _, def := range []struct {
+		name   string
+		fields []string
+		opts   []message.Option
+	}{
+		{"chat_msg", []string{"player", "msg"}, nil},
+		{"snapshot", []string{"tick", "players[]{id,x,y}"}, []message.Option{message.SentBy(message.ServerToClient)}},
+		{"aim", []string{"origin{x,y}", "path[]{x,y}"}, []message.Option{message.SentBy(message.ClientToServer), message.MaxSize(200)}},
+	} {
+		if _, err := f.Define(def.name, def.fields, def.opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "gonetic registry 1 codec=msgpack\n" +
+		"1 chat_msg(player,msg) 0 reliable\n" +
+		"2 snapshot(tick,players[]{id,x,y}) 0 reliable from=server\n" +
+		"3 aim(origin{x,y},path[]{x,y}) 0 reliable from=client max=200\n"
+	if d := f.Describe(); d != want {
+		t.Errorf("interop registry:\n%s, want\n%s", d, want)
+	}
+	if h := f.Hash().String(); h != "a49b1bed3573e4eddcadc27d89efb28c" {
+		t.Errorf("interop registry hash %s", h)
+	}
+}
+
+// A dynamic type given with shapes is the typed one on the wire and in the
+// hash; its nested values arrive as lists.
+func TestDefineWithShapes(t *testing.T) {
+	typed := snapshotFactory(msgpack.New())
+	dyn := message.NewFactory(msgpack.New())
+	st, err := dyn.Define("snapshot", []string{"tick", "players[]{id,x,y}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typed.Hash() != dyn.Hash() {
+		t.Fatalf("typed %v and dynamic %v hash differently", typed.Lines(), dyn.Lines())
+	}
+	if got := strings.Join(st.Fields(), ","); got != "tick,players" {
+		t.Fatalf("fields %s", got)
+	}
+	b, _ := typed.Pack(Snapshot{Tick: 7, Players: []Player{{ID: 1, X: 1.5, Y: -2}}})
+	out, err := dyn.Unpack(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := out.(message.Value)
+	if !reflect.DeepEqual(v.Get("players"), []any{[]any{int64(1), 1.5, -2.0}}) {
+		t.Fatalf("players %#v", v.Get("players"))
+	}
+	b2, err := dyn.PackArgs("snapshot", 7, []any{[]any{1, float32(1.5), float32(-2)}})
+	if err != nil || !reflect.DeepEqual(b, b2) {
+		t.Fatalf("dynamic snapshot %x, typed %x (%v)", b2, b, err)
+	}
+	for _, bad := range []string{"a b", "a,b", "p[]", "p[", "p{x", "p{x,x}", "p[04]{x}", "p[-1]{x}", "p{x}y", "{x}", "p{,}", "p{x,}"} {
+		if _, err := dyn.Define("bad", []string{bad}); !errors.Is(err, message.ErrBadFields) {
+			t.Errorf("field %q: %v, want ErrBadFields", bad, err)
+		}
+	}
+	for _, good := range []string{"p{}", "p[3]{x}", "p[][2]{x{y},z}"} {
+		if _, err := message.NewFactory(msgpack.New()).Define("good", []string{good}); err != nil {
+			t.Errorf("field %q: %v", good, err)
 		}
 	}
 }
