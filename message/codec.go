@@ -3,11 +3,14 @@ package message
 // Codec is a serialization adapter: it writes and reads the values a message
 // is made of. adapters/msgpack (the default) and adapters/json implement it.
 //
-// A message travels as an array [typeID, field1, field2, …]. The Factory
-// walks a message's fields and calls a Writer or Reader once per value, so a
-// codec never sees Go structs on the fast path and encoding needs no
-// reflection. Values of other kinds (slices, maps, nested structs) go
-// through Writer.Value and Reader.Value, the codec's own general encoding.
+// A message travels as an array [typeID, field1, field2, …]; a nested
+// struct as the array of its fields, a slice or array of them as an array
+// of those. The Factory walks a message's fields and calls a Writer or
+// Reader once per value, so a codec never sees Go structs on the fast path
+// and encoding needs no reflection. Values of other kinds (slices and maps
+// of plain values, structs with an encoding of their own, interface
+// fields) go through Writer.Value and Reader.Value, the codec's own
+// general encoding.
 type Codec interface {
 	// Name is part of the registry hash: two ends with different codecs
 	// refuse each other at the handshake.
@@ -69,6 +72,8 @@ type Reader interface {
 	Any() (any, error)
 	// Skip steps over the next value, whatever it is.
 	Skip() error
-	// Len is the number of bytes not yet read.
+	// Len is the number of bytes not yet read. Every value takes one of
+	// them at least, an array's header too: the Factory checks the length
+	// Array returns against Len before it allocates a slice that long.
 	Len() int
 }

@@ -45,7 +45,16 @@ func (f *Factory) Codec() Codec { return f.codec }
 
 // Register registers the struct type T: its fields are T's exported fields
 // in order. The name defaults to T's name in snake case (ChatMsg →
-// "chat_msg"); see Name, Channel and Deliver.
+// "chat_msg"); see Name, Channel, Deliver, SentBy and MaxSize.
+//
+// Structs nested in T (in fields, pointers, slices and arrays, at any
+// depth) travel like T itself, as arrays of their fields in order, with the
+// same `net` tags, and their fields are part of the type line and the
+// hash. A struct with an encoding of its own (a MarshalBinary,
+// MarshalText, MarshalJSON or EncodeMsgpack method, as time.Time has)
+// travels in the codec's encoding instead, as do values in interface
+// fields. A type that contains itself, a map that holds structs, and a
+// func or chan field are errors (ErrBadFields).
 func Register[T any](f *Factory, opts ...Option) (*Type, error) {
 	rt := reflect.TypeFor[T]()
 	plan, err := planStruct(rt)
