@@ -38,6 +38,7 @@ func Run(t *testing.T, c message.Codec, opt Options) {
 	t.Run("Reuse", func(t *testing.T) { testReuse(t, c) })
 	t.Run("Allocs", func(t *testing.T) { testAllocs(t, c) })
 	t.Run("Depth", func(t *testing.T) { testDepth(t, c) })
+	t.Run("ArrayLen", func(t *testing.T) { testArrayLen(t, c) })
 	t.Run("NonFinite", func(t *testing.T) {
 		if opt.FiniteFloatsOnly {
 			t.Skip("codec has no NaN or infinity")
@@ -819,6 +820,69 @@ func testDepth(t *testing.T, c message.Codec) {
 		if err := f(); err == nil {
 			t.Errorf("%s of 100000 nested arrays: no error", name)
 		}
+	}
+}
+
+// testArrayLen checks what package message relies on before allocating a
+// slice of a peer's length: after Array returns n, Len leaves a byte at
+// least for each of the n values, at every depth; and a count that the
+// bytes cannot hold is an error.
+func testArrayLen(t *testing.T, c message.Codec) {
+	b := encode(c, func(w message.Writer) {
+		w.Array(3)
+		w.Array(0)
+		w.End()
+		w.Array(2)
+		w.Nil()
+		w.Array(1)
+		w.Uint(0)
+		w.End()
+		w.End()
+		w.Bool(true)
+		w.End()
+	})
+	r := c.NewReader()
+	r.Reset(b)
+	var walk func(depth int) error
+	walk = func(depth int) error {
+		n, err := r.Array()
+		if err != nil {
+			return err
+		}
+		if r.Len() < n {
+			return fmt.Errorf("array of %d values at depth %d, %d bytes left", n, depth, r.Len())
+		}
+		for range n {
+			if r.IsNil() {
+				continue
+			}
+			if _, err := r.Uint(); err == nil {
+				continue
+			}
+			if _, err := r.Bool(); err == nil {
+				continue
+			}
+			if err := walk(depth + 1); err != nil {
+				return err
+			}
+		}
+		return r.End()
+	}
+	if err := walk(0); err != nil {
+		t.Fatal(err)
+	}
+	// A count above what is there: Array or End fails, never a longer walk.
+	long := encode(c, func(w message.Writer) {
+		w.Array(1000)
+		for range 3 {
+			w.Uint(1)
+		}
+		w.End()
+	})
+	r.Reset(long)
+	n, err := r.Array()
+	if err == nil && n > r.Len() {
+		t.Errorf("Array of a 1000-value header with 3 values: %d, with %d bytes left", n, r.Len())
 	}
 }
 
