@@ -416,7 +416,7 @@ func fieldSpanning(line string, i int) string {
 		return ""
 	}
 	var spans []fieldSpan
-	parseFields(line, open+1, "", &spans)
+	parseFields(line, open+1, "", 0, &spans)
 	best := ""
 	width := len(line) + 1
 	for _, s := range spans {
@@ -427,15 +427,22 @@ func fieldSpanning(line string, i int) string {
 	return best
 }
 
+// maxDepth is how deep fieldSpanning follows nested structs in a line.
+const maxDepth = 100
+
 // fieldSpan is where a field's text (name and shape) is in a type line.
 type fieldSpan struct {
 	start, end int
 	path       string
 }
 
-// parseFields reads the field list at line[j:] up to its closing ')' or
-// '}' and returns the position after it.
-func parseFields(line string, j int, prefix string, spans *[]fieldSpan) int {
+// parseFields reads the field list at line[j:], depth structs deep, up to
+// its closing ')' or '}' and returns the position after it. The line may be
+// the peer's: past maxDepth it stops.
+func parseFields(line string, j int, prefix string, depth int, spans *[]fieldSpan) int {
+	if depth > maxDepth {
+		return len(line)
+	}
 	for j < len(line) {
 		if line[j] == ')' || line[j] == '}' {
 			return j + 1
@@ -452,7 +459,7 @@ func parseFields(line string, j int, prefix string, spans *[]fieldSpan) int {
 			k++
 		}
 		if k < len(line) && line[k] == '{' {
-			k = parseFields(line, k+1, path+".", spans)
+			k = parseFields(line, k+1, path+".", depth+1, spans)
 		}
 		k = min(k, len(line))
 		*spans = append(*spans, fieldSpan{start: j, end: k, path: path})

@@ -90,3 +90,15 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFieldAt compares type lines, as Diff does with a peer's: never a
+// panic, whatever the lines.
+func FuzzFieldAt(f *testing.F) {
+	f.Add("1 snapshot(tick,players[]{id,x,y}) 0 reliable", "1 snapshot(tick,players[]{id,x,z}) 0 reliable")
+	f.Add("1 t(a,b[2]{c{e}}) 0 reliable", "1 t(a,b[3]{c}) 0 reliable")
+	f.Add("1 t() 0 reliable", "1 t(a{}) 0 reliable")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		message.FieldAt(a, b)
+		message.FieldAt(b, a)
+	})
+}

@@ -179,6 +179,18 @@ func TestNestedHashAndDiff(t *testing.T) {
 			t.Errorf("FieldAt(%q, %q) = %q, want %q", c.a, c.b, got, c.field)
 		}
 	}
+	// The other side's lines come from the network: garbage and a deep
+	// nesting give a diff, not a panic or a deep recursion.
+	for _, line := range []string{
+		"1 snapshot(tick,players[]{id,x,y" + strings.Repeat("{a", 1<<20),
+		"1 snapshot(tick,players[[[[[",
+		"1 snapshot(tick,players[]{id,x,y}}}}}}) 0",
+		"(", "", "1 snapshot(tick,players[]{,,,}",
+	} {
+		if d := a.Diff([]string{line}, "server", "client"); !strings.HasPrefix(d, "type 1") {
+			t.Errorf("Diff with %.40q: %q", line, d)
+		}
+	}
 }
 
 type Node struct {

@@ -65,6 +65,10 @@ type shape struct {
 	text string // the canonical text after the field name: "[]{id,x,y}"
 }
 
+// maxMin caps shape.min, more than any payload, so that sums and products
+// of it cannot overflow.
+const maxMin = 1 << 30
+
 var bytesType = reflect.TypeFor[[]byte]()
 
 func kindOf(t reflect.Type) fieldKind {
@@ -211,9 +215,10 @@ func (pl *planner) shapeOf(t reflect.Type) (*shape, error) {
 		texts := make([]string, len(fields))
 		for i, f := range fields {
 			texts[i] = f.text
-			s.min += 1
 			if f.sub != nil {
-				s.min += f.sub.min - 1
+				s.min = min(s.min+f.sub.min, maxMin)
+			} else {
+				s.min = min(s.min+1, maxMin)
 			}
 		}
 		s.text = "{" + strings.Join(texts, ",") + "}"
@@ -236,7 +241,7 @@ func (pl *planner) shapeOf(t reflect.Type) (*shape, error) {
 		}
 		n := t.Len()
 		return &shape{kind: kArray, typ: t, elem: elem, size: t.Elem().Size(), n: n,
-			min: 1 + min(n, math.MaxInt32)*min(elem.min, math.MaxInt32), text: fmt.Sprintf("[%d]%s", n, elem.text)}, nil
+			min: min(1+min(n, maxMin)*elem.min, maxMin), text: fmt.Sprintf("[%d]%s", n, elem.text)}, nil
 	case reflect.Map:
 		for _, kt := range []reflect.Type{t.Key(), t.Elem()} {
 			if s, err := pl.shapeOf(kt); err != nil || s != nil {
@@ -461,7 +466,7 @@ func decodeShape(r Reader, s *shape, p unsafe.Pointer) error {
 		// Every element takes elem.min bytes at least: a length that the
 		// bytes left cannot hold is refused before allocating.
 		if n < 0 || n > r.Len()/s.elem.min {
-			return fmt.Errorf("%w: %d elements of %s need %d bytes at least, %d left", ErrMalformed, n, s.elem.text, n*s.elem.min, r.Len())
+			return fmt.Errorf("%w: %d elements of %s, with %d bytes left", ErrMalformed, n, s.elem.text, r.Len())
 		}
 		if n > 0 {
 			data := reflect.MakeSlice(s.typ, n, n).UnsafePointer()
