@@ -320,8 +320,19 @@ func TestDirectionAndMaxSize(t *testing.T) {
 		st.MaxSize() != 8 || in.MaxSize() != 0 {
 		t.Fatalf("accessors: %v %v %v %d %d", in.SentBy(), st.SentBy(), nt.SentBy(), st.MaxSize(), in.MaxSize())
 	}
-	if !in.SentBy().FromClient() || in.SentBy().FromServer() || st.SentBy().FromClient() || !nt.SentBy().FromServer() {
-		t.Fatal("FromClient / FromServer")
+	for _, c := range []struct {
+		sentBy, way message.Direction
+		ok          bool
+	}{
+		{message.ClientToServer, message.ClientToServer, true},
+		{message.ClientToServer, message.ServerToClient, false},
+		{message.ServerToClient, message.ClientToServer, false},
+		{message.BothWays, message.ServerToClient, true},
+		{message.ServerToClient, message.BothWays, true},
+	} {
+		if c.sentBy.Allows(c.way) != c.ok {
+			t.Errorf("%v.Allows(%v) = %v", c.sentBy, c.way, !c.ok)
+		}
 	}
 	plain := message.NewFactory(msgpack.New())
 	message.MustRegister[Input](plain)

@@ -33,12 +33,6 @@ const (
 	ServerToClient                  // only servers send it; clients receive it
 )
 
-// FromClient reports whether a client may send a type of this direction.
-func (d Direction) FromClient() bool { return d != ServerToClient }
-
-// FromServer reports whether a server may send a type of this direction.
-func (d Direction) FromServer() bool { return d != ClientToServer }
-
 // Allows reports whether a message of a type registered with SentBy(d) may
 // travel in direction way (ClientToServer or ServerToClient). Every type
 // may travel BothWays, which is how an end that does not know its side
