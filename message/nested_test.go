@@ -131,7 +131,7 @@ func TestNestedRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, exp) {
 				t.Fatalf("round trip\n%+v, want\n%+v", got, exp)
 			}
-			// nil for a nested value is its zero value.
+			// nil pointers and slices, zero structs and arrays.
 			var zero World
 			b, err = f.Pack(&zero)
 			if err != nil {
@@ -263,8 +263,10 @@ func TestNestedUnpackErrors(t *testing.T) {
 		"id overflows uint16":   {"930107" + "91" + "93ce0001000000" + "0101", nil, "players[0].id"},
 		"huge declared length":  {"930107" + "ddffffffff" + "930101", nil, "players"},
 		"length beyond the end": {"930107" + "dc0100" + "930101", nil, "players"},
-		// 200 players of 1 byte each cannot be: a player takes 4 at least.
+		// 200 players of 1 byte each cannot be: a player is an array of
+		// 3 values, 4 bytes at least, and never nil.
 		"length the bytes cannot hold": {"930107" + "dc00c8" + strings.Repeat("c0", 200), message.ErrMalformed, "players"},
+		"nil for a player":             {"930107" + "91" + "c0c0c0c0", nil, "players[0]"},
 		"truncated player":             {"930107" + "91" + "930101ca00", nil, "players[0].y"},
 		"too short for a player":       {"930107" + "91" + "930101", message.ErrMalformed, "players"},
 	}

@@ -432,10 +432,10 @@ func decodeFields(r Reader, plan []fieldPlan, p unsafe.Pointer) error {
 }
 
 // decodeShape reads a value of a nested kind into the zeroed memory at p.
-// nil stands for the zero value of every nested kind (a nil pointer or
-// slice, a zero struct or array), as it does for strings.
+// nil stands for a nil pointer and for an empty slice; a struct and a Go
+// array are always arrays, so that shape.min holds for them.
 func decodeShape(r Reader, s *shape, p unsafe.Pointer) error {
-	if r.IsNil() {
+	if (s.kind == kPointer || s.kind == kSlice) && r.IsNil() {
 		return nil
 	}
 	switch s.kind {
