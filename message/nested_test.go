@@ -208,6 +208,21 @@ type Inner struct{ Back *Deep }
 
 type MapOfStructs struct{ M map[string]Player }
 
+// Types that contain themselves through no struct travel as plain values.
+type (
+	Lists    []Lists
+	Dict     map[string]Dict
+	Plainish struct {
+		L Lists
+		D Dict
+	}
+)
+
+// ThroughSlice contains a struct that contains ThroughSlice.
+type ThroughSlice []struct{ Back ThroughSlice }
+
+type HasThroughSlice struct{ T ThroughSlice }
+
 type BadNested struct{ In struct{ F func() } }
 
 type CommaTag struct {
@@ -228,6 +243,7 @@ func TestNestedRegistrationErrors(t *testing.T) {
 		"pointer to itself":    func() (*message.Type, error) { return message.Register[List](f) },
 		"through another type": func() (*message.Type, error) { return message.Register[Deep](f) },
 		"map of structs":       func() (*message.Type, error) { return message.Register[MapOfStructs](f) },
+		"slice, struct, slice": func() (*message.Type, error) { return message.Register[HasThroughSlice](f) },
 		"func in nested":       func() (*message.Type, error) { return message.Register[BadNested](f) },
 		"comma in a tag":       func() (*message.Type, error) { return message.Register[CommaTag](f) },
 		"nested name twice":    func() (*message.Type, error) { return message.Register[TwiceNested](f) },
@@ -241,10 +257,25 @@ func TestNestedRegistrationErrors(t *testing.T) {
 	if f.Len() != 0 {
 		t.Fatalf("failed registrations registered %d types", f.Len())
 	}
-	// A map of scalars still travels through the codec's Value.
+	// A map of scalars still travels through the codec's Value, and so do
+	// lists and maps of themselves.
 	type Scores struct{ M map[string]int }
 	if _, err := message.Register[Scores](f); err != nil {
 		t.Fatal(err)
+	}
+	pt, err := message.Register[Plainish](f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Lines()[1]; got != "2 plainish(l,d) 0 reliable" {
+		t.Fatalf("type line %q", got)
+	}
+	b, err := f.Pack(Plainish{L: Lists{{}, {{}}}, D: Dict{"a": {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := f.Unpack(b); err != nil || len(out.(Plainish).L) != 2 || len(out.(Plainish).D) != 1 {
+		t.Fatalf("%v: %+v %v", pt, out, err)
 	}
 }
 

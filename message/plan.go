@@ -134,7 +134,7 @@ func planStruct(t reflect.Type) ([]fieldPlan, error) {
 }
 
 func (pl *planner) fields(t reflect.Type) ([]fieldPlan, error) {
-	if err := pl.enter(t); err != nil {
+	if _, err := pl.enter(t); err != nil {
 		return nil, err
 	}
 	defer pl.leave()
@@ -185,15 +185,25 @@ func (pl *planner) fields(t reflect.Type) ([]fieldPlan, error) {
 // nameSyntax are the bytes the canonical text uses around field names.
 const nameSyntax = " ,()[]{}"
 
-func (pl *planner) enter(t reflect.Type) error {
-	for _, p := range pl.path {
-		if p == t {
-			return fmt.Errorf("%v contains itself: a message has a fixed shape; "+
-				"send the nodes as a flat slice that refers to them by index instead", t)
+// enter pushes t on the path, unless t is on it already: a type that
+// contains itself. Through a struct that is an error, as a message has a
+// fixed shape; through slices, pointers and maps only (type L []L), t holds
+// no struct and travels as a plain value, and enter reports the cycle.
+func (pl *planner) enter(t reflect.Type) (cycle bool, err error) {
+	for i, p := range pl.path {
+		if p != t {
+			continue
 		}
+		for _, q := range pl.path[i:] {
+			if q.Kind() == reflect.Struct {
+				return true, fmt.Errorf("%v contains itself: a message has a fixed shape; "+
+					"send the nodes as a flat slice that refers to them by index instead", t)
+			}
+		}
+		return true, nil
 	}
 	pl.path = append(pl.path, t)
-	return nil
+	return false, nil
 }
 
 func (pl *planner) leave() { pl.path = pl.path[:len(pl.path)-1] }
@@ -223,11 +233,22 @@ func (pl *planner) shapeOf(t reflect.Type) (*shape, error) {
 		}
 		s.text = "{" + strings.Join(texts, ",") + "}"
 		return s, nil
-	case reflect.Pointer, reflect.Slice, reflect.Array:
-		if err := pl.enter(t); err != nil {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		if cycle, err := pl.enter(t); cycle || err != nil {
 			return nil, err
 		}
 		defer pl.leave()
+		if t.Kind() == reflect.Map {
+			for _, kt := range []reflect.Type{t.Key(), t.Elem()} {
+				if s, err := pl.shapeOf(kt); err != nil || s != nil {
+					if err == nil {
+						err = fmt.Errorf("a map of %v cannot travel: use a slice of structs", kt)
+					}
+					return nil, err
+				}
+			}
+			return nil, nil
+		}
 		elem, err := pl.shapeOf(t.Elem())
 		if err != nil || elem == nil {
 			return nil, err
@@ -240,17 +261,12 @@ func (pl *planner) shapeOf(t reflect.Type) (*shape, error) {
 			return &shape{kind: kSlice, typ: t, elem: elem, size: t.Elem().Size(), min: 1, text: "[]" + elem.text}, nil
 		}
 		n := t.Len()
-		return &shape{kind: kArray, typ: t, elem: elem, size: t.Elem().Size(), n: n,
-			min: min(1+min(n, maxMin)*elem.min, maxMin), text: fmt.Sprintf("[%d]%s", n, elem.text)}, nil
-	case reflect.Map:
-		for _, kt := range []reflect.Type{t.Key(), t.Elem()} {
-			if s, err := pl.shapeOf(kt); err != nil || s != nil {
-				if err == nil {
-					err = fmt.Errorf("a map of %v cannot travel: use a slice of structs", kt)
-				}
-				return nil, err
-			}
+		m := maxMin
+		if n < maxMin/elem.min {
+			m = min(1+n*elem.min, maxMin)
 		}
+		return &shape{kind: kArray, typ: t, elem: elem, size: t.Elem().Size(), n: n,
+			min: m, text: fmt.Sprintf("[%d]%s", n, elem.text)}, nil
 	}
 	return nil, nil
 }
