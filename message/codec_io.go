@@ -165,7 +165,8 @@ func (f *Factory) NewDecoder() *Decoder { return &Decoder{f: f, r: f.codec.NewRe
 
 // Begin starts decoding one message: it reads the array header and the id,
 // checks the arity, and returns the type. The fields are then read with
-// Rest, or with a call from Type.Bind given Reader, followed by Finish.
+// Rest, or with a call from Type.Bind given Reader (which checks the end
+// itself).
 func (d *Decoder) Begin(payload []byte) (*Type, error) {
 	d.r.Reset(payload)
 	n, err := d.r.Array()
@@ -213,12 +214,15 @@ func (d *Decoder) Rest(t *Type) (any, error) {
 
 // Finish checks the end of the message begun with Begin. Trailing bytes
 // after a message are an error: one payload is one message.
-func (d *Decoder) Finish() error {
-	if err := d.r.End(); err != nil {
+func (d *Decoder) Finish() error { return finish(d.r) }
+
+// finish checks that r is at the end of one message.
+func finish(r Reader) error {
+	if err := r.End(); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if d.r.Len() != 0 {
-		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, d.r.Len())
+	if r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, r.Len())
 	}
 	return nil
 }
