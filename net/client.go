@@ -145,10 +145,9 @@ func (c *Client) NumConns() int {
 func (c *Client) Factory() *message.Factory { return c.e.factory }
 
 // Shutdown disconnects every connection with reason (queued messages are
-// delivered first), waits until all have ended or ctx is done, then closes
-// the client. Handlers get their OnDisconnect inside Update: on the game
-// loop's goroutine if it is calling Update meanwhile, else Shutdown runs
-// Update itself.
+// delivered first), runs Update until all have ended or ctx is done, then
+// closes the client. It may be called from any goroutine, as
+// Server.Shutdown.
 func (c *Client) Shutdown(ctx context.Context, reason string) error {
 	return c.e.shutdown(ctx, reason, c.Close)
 }

@@ -43,7 +43,11 @@ type endpoint struct {
 	log       *slog.Logger
 	isServer  bool
 	closed    atomic.Bool
-	updating  atomic.Bool // an Update is running: it is for one goroutine at a time
+	// umu is held by the goroutine in Update: Update is for one goroutine
+	// at a time, and a second one gets ErrConcurrentUpdate, except while
+	// Shutdown runs: its Updates and the game loop's then take turns.
+	umu          sync.Mutex
+	shuttingDown atomic.Bool
 	closeOnce sync.Once
 	wg        sync.WaitGroup // goroutines we started (dials)
 	// ctx is cancelled by Close: every dial derives from it, so that Close
@@ -206,10 +210,13 @@ func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	if !e.updating.CompareAndSwap(false, true) {
-		return ErrConcurrentUpdate
+	if !e.umu.TryLock() {
+		if !e.shuttingDown.Load() {
+			return ErrConcurrentUpdate
+		}
+		e.umu.Lock()
 	}
-	defer e.updating.Store(false)
+	defer e.umu.Unlock()
 	if e.pos >= len(e.batch) {
 		if e.events != nil && e.events.Full() {
 			// Nothing can be delivered until the game drains events: wait
@@ -614,14 +621,15 @@ func (e *endpoint) bind(c *Conn, h any) error {
 	return nil
 }
 
-// shutdown disconnects every connection with reason and waits until all
-// have ended or ctx is done; then it calls closeFn (Server.Close or
-// Client.Close). It runs Update itself unless another goroutine is
-// running it (the game loop), which then delivers the endings.
+// shutdown disconnects every connection with reason and runs Update until
+// all have ended or ctx is done; then it calls closeFn (Server.Close or
+// Client.Close). From another goroutine than the game loop's, its Updates
+// and the loop's take turns (see umu).
 func (e *endpoint) shutdown(ctx context.Context, reason string, closeFn func() error) error {
 	if e.closed.Load() {
 		return nil
 	}
+	e.shuttingDown.Store(true)
 	e.closeAll(reason)
 	for e.live() > 0 {
 		if err := ctx.Err(); err != nil {
@@ -629,18 +637,8 @@ func (e *endpoint) shutdown(ctx context.Context, reason string, closeFn func() e
 			_ = closeFn()
 			return fmt.Errorf("gonetic: shutdown: %d connections still closing: %w", n, err)
 		}
-		err := e.update(10 * time.Millisecond)
-		switch {
-		case errors.Is(err, ErrConcurrentUpdate):
-			// The game loop updates: let it, and look again shortly.
-			t := time.NewTimer(5 * time.Millisecond)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-		case err != nil:
-			return closeFn()
+		if err := e.update(10 * time.Millisecond); err != nil {
+			break
 		}
 	}
 	return closeFn()

@@ -12,9 +12,9 @@ var (
 	ErrNotConnected = errors.New("gonetic: connection not open yet: send from OnConnect on")
 	// ErrClosed: the connection, Server or Client is closed or closing.
 	ErrClosed = errors.New("gonetic: closed")
-	// ErrConcurrentUpdate: Update (or Dial, or Shutdown, which run it) was
-	// called while another goroutine was inside it. Call them from one
-	// goroutine, the game loop.
+	// ErrConcurrentUpdate: Update (or Dial, which runs it) was called
+	// while another goroutine was inside it. Call them from one goroutine,
+	// the game loop. Shutdown is the exception: see Server.Shutdown.
 	ErrConcurrentUpdate = errors.New("gonetic: Update called from two goroutines at once; call it from the game loop only")
 	// ErrRefused is wrapped by the reason a handshake was refused.
 	ErrRefused = errors.New("gonetic: connection refused")

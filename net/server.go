@@ -16,8 +16,8 @@ import (
 // Server accepts connections and gives each one its own handler.
 //
 // Update, Poll and On are for one goroutine, the game loop's, and the
-// handlers run there, inside Update. Every other method may be called from
-// any goroutine.
+// handlers run there, inside Update (or inside Shutdown, one at a time with
+// Update). Every other method may be called from any goroutine.
 type Server struct {
 	e           *endpoint
 	cfg         ServerConfig
@@ -237,10 +237,11 @@ func (s *Server) Broadcast(msg any, exclude *Conn) error {
 }
 
 // Shutdown stops accepting, disconnects every connection with reason
-// (queued messages are delivered first), waits until all of them have
-// ended or ctx is done, and then closes the server. Handlers get their
-// OnDisconnect inside Update: on the game loop's goroutine if it is
-// calling Update meanwhile, else Shutdown runs Update itself.
+// (queued messages are delivered first), runs Update until all of them
+// have ended or ctx is done, and then closes the server. It may be called
+// from any goroutine: while it runs, its Updates and the game loop's take
+// turns instead of failing with ErrConcurrentUpdate, so handlers get their
+// OnDisconnect one at a time, from whichever Update delivers it.
 func (s *Server) Shutdown(ctx context.Context, reason string) error {
 	return s.e.shutdown(ctx, reason, s.Close)
 }
