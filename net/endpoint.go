@@ -35,21 +35,21 @@ var connIDs atomic.Uint64 // connection ids, unique in the process
 
 // endpoint is what Server and Client share: the inbox, Update, dispatch.
 type endpoint struct {
-	cfg       Config
-	factory   *message.Factory
-	tcfg      transport.Config
-	inbox     *inbox
-	server    *Server // nil on a client
-	log       *slog.Logger
-	isServer  bool
-	closed    atomic.Bool
+	cfg      Config
+	factory  *message.Factory
+	tcfg     transport.Config
+	inbox    *inbox
+	server   *Server // nil on a client
+	log      *slog.Logger
+	isServer bool
+	closed   atomic.Bool
 	// umu is held by the goroutine in Update: Update is for one goroutine
 	// at a time, and a second one gets ErrConcurrentUpdate, except while
 	// Shutdown runs: its Updates and the game loop's then take turns.
 	umu          sync.Mutex
 	shuttingDown atomic.Bool
-	closeOnce sync.Once
-	wg        sync.WaitGroup // goroutines we started (dials)
+	closeOnce    sync.Once
+	wg           sync.WaitGroup // goroutines we started (dials)
 	// ctx is cancelled by Close: every dial derives from it, so that Close
 	// does not wait for a connect that nobody wants any more.
 	ctx    context.Context
