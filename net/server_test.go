@@ -96,8 +96,8 @@ func (*silentTransport) Dial(ctx context.Context, _ string, _ transport.Config, 
 }
 
 // TestCloseCancelsDials: Close does not wait for a connect to a peer that
-// never answers, however long the handshake timeout; nor does Disconnect
-// of a connection still connecting leave its dial running.
+// never answers, however long the handshake timeout; and Disconnect of a
+// connection still connecting ends it at once.
 func TestCloseCancelsDials(t *testing.T) {
 	for _, how := range []string{"Close", "Disconnect then Close"} {
 		t.Run(how, func(t *testing.T) {
@@ -113,6 +113,7 @@ func TestCloseCancelsDials(t *testing.T) {
 			}
 			if how != "Close" {
 				conn.Disconnect("changed my mind")
+				nettest.Pump(t, func() bool { return conn.State() == gnet.Closed }, cli)
 			}
 			closed := make(chan struct{})
 			go func() { cli.Close(); close(closed) }()
