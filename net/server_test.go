@@ -2,6 +2,9 @@ package net_test
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
+	stdnet "net"
 	"slices"
 	"strings"
 	"sync"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/adapters/tcp"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/nettest"
 	"github.com/gonetic/gonetic/net/transport"
@@ -262,3 +266,52 @@ func TestConnectionsAllocatesNothingPerConnection(t *testing.T) {
 		t.Fatalf("ranging over 50 connections allocates %v times, over 1 %v", fifty, one)
 	}
 }
+
+// TestTimeoutReportedWhenItHappens: a silent TCP peer that keeps its
+// socket open is reported timed out after Config.Timeout, not after the
+// adapter's graceful close gives up on it (here an hour).
+func TestTimeoutReportedWhenItHappens(t *testing.T) {
+	f := nettest.NewFactory(nil)
+	gone := make(chan error, 1)
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config: gnet.Config{Factory: f, Transport: tcp.New(tcp.Options{CloseTimeout: time.Hour}),
+			PingInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond},
+		NewHandler: func() any { return &reportingHandler{gone: gone} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	raw, err := stdnet.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	hello := nettest.Hello(f)
+	if _, err := raw.Write(binary.BigEndian.AppendUint32(nil, uint32(len(hello)))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	var reason error
+	nettest.Pump(t, func() bool {
+		select {
+		case reason = <-gone:
+			return true
+		default:
+			return false
+		}
+	}, srv)
+	if !errors.Is(reason, gnet.ErrTimeout) {
+		t.Fatalf("a silent peer ended with %v, want ErrTimeout", reason)
+	}
+}
+
+// reportingHandler hands its connection's end to a channel.
+type reportingHandler struct {
+	gnet.Handler
+	gone chan error
+}
+
+func (h *reportingHandler) OnDisconnect(err error) { h.gone <- err }
