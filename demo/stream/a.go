@@ -230,7 +230,7 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 			ms(a50), ms(a99), n0, ms(b50), ms(b99), n1)
 	}
 	if status != "checksum matches" {
-		return fmt.Errorf("B's region differs")
+		return fmt.Errorf("the region on B differs from the one A sent")
 	}
 	return nil
 }

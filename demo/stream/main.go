@@ -194,7 +194,7 @@ func runSelf(ctx context.Context, o options) error {
 	}
 	if game == "" {
 		_ = cmd.Wait()
-		return errors.New("B exited before it was ready")
+		return errors.New("process B exited before it was ready")
 	}
 	forwarded := make(chan struct{})
 	go func() {
@@ -212,13 +212,13 @@ func runSelf(ctx context.Context, o options) error {
 	select {
 	case werr := <-wait:
 		if err == nil && werr != nil {
-			err = fmt.Errorf("B: %w", werr)
+			err = fmt.Errorf("process B: %w", werr)
 		}
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		<-wait
 		if err == nil {
-			err = errors.New("B did not exit after the region")
+			err = errors.New("process B did not exit after the region")
 		}
 	}
 	return err
