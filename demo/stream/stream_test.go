@@ -94,6 +94,15 @@ func TestStream(t *testing.T) {
 			if !strings.Contains(out, "checksum matches") || !strings.Contains(out, "game ping") {
 				t.Fatalf("A said:\n%s", out)
 			}
+			// The payload is what the game streamed, whatever the
+			// compression did to the bytes on the wire.
+			payload := fmt.Sprintf("packets/s): payload %.1f MB at ", float64(o.entities*o.size)/1e6)
+			if o.typed {
+				payload = "packets/s): payload "
+			}
+			if !strings.Contains(out, payload) || !strings.Contains(out, "/s, wire ") {
+				t.Fatalf("A said:\n%s\nwant %q and the wire rate", out, payload)
+			}
 		})
 	}
 }
@@ -117,6 +126,29 @@ func TestSelf(t *testing.T) {
 	defer cancel()
 	if err := runSelf(ctx, o); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRates: the payload's rate and the wire's, each labelled.
+func TestRates(t *testing.T) {
+	if got, want := rates(100e6, 1e6, 15e6, 2, "%.1f"), "payload 100.0 MB at 50.0 MB/s, wire 15.0 MB at 7.5 MB/s"; got != want {
+		t.Errorf("rates = %q, want %q", got, want)
+	}
+	if got, want := rates(-1, 1e6, 15e6, 2, "%.1f"), "payload 500,000 packets/s, wire 15.0 MB at 7.5 MB/s"; got != want {
+		t.Errorf("rates of typed values = %q, want %q", got, want)
+	}
+}
+
+// TestConsole: a line printed while the progress line is on the screen
+// goes below it, not onto it.
+func TestConsole(t *testing.T) {
+	var b strings.Builder
+	c := &console{w: &b}
+	for _, s := range []string{"\r 1%", "\r 2%", "B| done\n", "\r 3%", "\n", "\n", "A: done\n"} {
+		printf(c, "%s", s)
+	}
+	if want := "\r 1%\r 2%\nB| done\n\r 3%\nA: done\n"; b.String() != want {
+		t.Fatalf("console wrote %q, want %q", b.String(), want)
 	}
 }
 
