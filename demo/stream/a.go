@@ -161,7 +161,7 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	}
 	printf(out, "A: streaming %s entities of %d bytes (%s) to B over the %s (%s game connection, compression %s)\n",
 		ints(int64(o.entities)), o.size, map[bool]string{true: "typed values", false: "raw records"}[o.typed],
-		o.carrier, o.transport, comp)
+		o.carrier, tr.Name(), comp)
 
 	// The progress line, four times a second.
 	var peak atomic.Uint64

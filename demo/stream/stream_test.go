@@ -24,8 +24,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// run runs B and A in this process and returns A's output.
-func run(t *testing.T, o options) string {
+// run runs B and A in this process and returns A's output and B's.
+func run(t *testing.T, o options) (aSaid, bSaid string) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
@@ -65,10 +65,10 @@ func run(t *testing.T, o options) string {
 		t.Fatalf("B: %v", err)
 	}
 	<-drained
-	if !strings.Contains(bOut.String(), "entities applied") {
+	if !strings.Contains(bOut.String(), "entities (") {
 		t.Fatalf("B said:\n%s", bOut.String())
 	}
-	return aOut.String()
+	return aOut.String(), bOut.String()
 }
 
 func defaults() options {
@@ -90,9 +90,14 @@ func TestStream(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o := defaults()
 			c.edit(&o)
-			out := run(t, o)
+			out, bSaid := run(t, o)
 			if !strings.Contains(out, "checksum matches") || !strings.Contains(out, "game ping") {
 				t.Fatalf("A said:\n%s", out)
+			}
+			// B says what arrived, and how.
+			kind := map[bool]string{true: "typed values", false: "raw records"}[o.typed]
+			if want := fmt.Sprintf("entities (%s) applied in ", kind); !strings.Contains(bSaid, want) || !strings.Contains(bSaid, "ms over the "+o.carrier+" ") {
+				t.Fatalf("B said:\n%s\nwant %q over the %s", bSaid, want, o.carrier)
 			}
 			// The payload is what the game streamed, whatever the
 			// compression did to the bytes on the wire.
@@ -102,6 +107,17 @@ func TestStream(t *testing.T) {
 			}
 			if !strings.Contains(out, payload) || !strings.Contains(out, "/s, wire ") {
 				t.Fatalf("A said:\n%s\nwant %q and the wire rate", out, payload)
+			}
+			// Compressed, the region's repetitive records take much less
+			// on the wire than their payload; uncompressed, a little more.
+			if !o.typed {
+				var p, rate, w float64
+				if _, err := fmt.Sscanf(out[strings.Index(out, payload)+len("packets/s): "):], "payload %f MB at %f MB/s, wire %f MB", &p, &rate, &w); err != nil {
+					t.Fatalf("A said:\n%s\n%v", out, err)
+				}
+				if compressed := o.compress != "none"; compressed != (w < p/2) {
+					t.Fatalf("compression %s: payload %.1f MB, wire %.1f MB", o.compress, p, w)
+				}
 			}
 		})
 	}
@@ -113,7 +129,7 @@ func TestStreamENet(t *testing.T) {
 	}
 	o := defaults()
 	o.transport = "enet"
-	if out := run(t, o); !strings.Contains(out, "checksum matches") {
+	if out, _ := run(t, o); !strings.Contains(out, "checksum matches") || !strings.Contains(out, "(enet game connection") {
 		t.Fatalf("A said:\n%s", out)
 	}
 }
