@@ -188,6 +188,15 @@ func TestJoinChatAndLeave(t *testing.T) {
 	}
 	r.pump("bob hears ann", bob.saw("<ann> hello world"))
 	r.pump("ann hears herself", ann.saw("<ann> hello world"))
+	mallory := r.probe()
+	r.probeJoin(mallory, "mallory")
+	r.send(mallory, &chat.ChatMsg{Player: "ann", Msg: "i am ann"})
+	r.pump("bob hears mallory", bob.saw("<mallory> i am ann"))
+	if bob.saw("<ann> i am ann")() {
+		t.Fatalf("mallory spoke as ann:\n%s", bob.text())
+	}
+	mallory.client.Close()
+	r.pump("ann sees mallory leave", ann.saw("*** mallory left"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
