@@ -19,8 +19,9 @@ type Room struct {
 	byNick  map[string]*ServerHandler // joined users by folded nickname
 }
 
-// NewRoom returns an empty room. log receives one line per join, rename
-// and leave (never one per message); nil discards them.
+// NewRoom returns an empty room. log receives one short line per join,
+// refused nickname, rename and leave (never one per message), holding at
+// most a short prefix of anything a peer sent; nil discards them.
 func NewRoom(log *slog.Logger) *Room {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
