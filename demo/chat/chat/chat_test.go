@@ -290,7 +290,7 @@ func TestLeaveReasonConnectionLost(t *testing.T) {
 	}
 
 	// The server drops bob's connection without a reason.
-	for _, c := range r.srv.Connections(nil) {
+	for c := range r.srv.Connections(nil) {
 		if h, ok := c.Handler().(*chat.ServerHandler); ok && h.Nick() == "bob" {
 			c.Disconnect("")
 		}
