@@ -205,8 +205,8 @@ func (d *Decoder) SetDirection(way Direction) { d.way = way }
 // Begin starts decoding one message: it reads the array header and the id,
 // checks the arity, the type's direction (SetDirection) and MaxSize, and
 // returns the type. The fields are then read with Rest, or with a call from
-// Type.Bind given Reader, followed by Finish. On an error it returns the
-// type when the id was known, so that the caller can say which.
+// Type.Bind given Reader (which checks the end itself). On an error it
+// returns the type when the id was known, so that the caller can say which.
 func (d *Decoder) Begin(payload []byte) (*Type, error) {
 	t, err := d.begin(payload)
 	if err != nil {
@@ -270,12 +270,15 @@ func (d *Decoder) Rest(t *Type) (any, error) {
 
 // Finish checks the end of the message begun with Begin. Trailing bytes
 // after a message are an error: one payload is one message.
-func (d *Decoder) Finish() error {
-	if err := d.r.End(); err != nil {
+func (d *Decoder) Finish() error { return finish(d.r) }
+
+// finish checks that r is at the end of one message.
+func finish(r Reader) error {
+	if err := r.End(); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if d.r.Len() != 0 {
-		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, d.r.Len())
+	if r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, r.Len())
 	}
 	return nil
 }

@@ -41,6 +41,9 @@ func (typed[T]) bind(t *Type, fn any) (func(Reader) error, bool) {
 		if err := decodeStruct(r, t, unsafe.Pointer(scratch)); err != nil {
 			return err
 		}
+		if err := finish(r); err != nil {
+			return err
+		}
 		f(*scratch)
 		return nil
 	}, true
@@ -65,8 +68,9 @@ type eface struct {
 }
 
 // Bind returns a call for handler dispatch: it decodes the rest of a message
-// of type t from a Reader positioned after the id (see Decoder.Begin) and
-// passes it to fn. fn must be a func(T) for a type registered from T, or a
+// of type t from a Reader positioned after the id (see Decoder.Begin),
+// checks that the message ends there (as Decoder.Finish does), and only then
+// passes it to fn: fn never sees a message that turns out malformed. fn must be a func(T) for a type registered from T, or a
 // func(Value) for a dynamic type. The returned call reuses one value and
 // must be used from one goroutine at a time.
 func (t *Type) Bind(fn any) (func(Reader) error, error) {
@@ -78,6 +82,9 @@ func (t *Type) Bind(fn any) (func(Reader) error, error) {
 		return func(r Reader) error {
 			v, err := decodeValue(r, t)
 			if err != nil {
+				return err
+			}
+			if err := finish(r); err != nil {
 				return err
 			}
 			f(v)

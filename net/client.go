@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/gonetic/gonetic/message"
@@ -12,8 +13,9 @@ import (
 
 // Client connects to one or more servers.
 //
-// Update, Poll, On and the handlers run on the game's goroutine, one at a
-// time. Connect, Connections and Close may be called from any goroutine.
+// Update, Poll, On and Dial are for one goroutine, the game loop's, and
+// the handlers run there, inside Update (or Dial). Every other method may
+// be called from any goroutine.
 type Client struct {
 	e *endpoint
 }
@@ -48,7 +50,10 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 	}
 	conn.deadline = time.Now().Add(e.cfg.HandshakeTimeout)
 	e.inbox.push(conn, itemOpened, 0, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.HandshakeTimeout)
+	conn.mu.Lock()
+	conn.cancelDial = cancel // Disconnect while connecting cancels the dial
+	conn.mu.Unlock()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -125,24 +130,35 @@ func (c *Client) Update(timeout time.Duration) error { return c.e.update(timeout
 // off: see Config.EventQueue). It allocates nothing.
 func (c *Client) Poll() (Event, bool) { return c.e.poll() }
 
-// Connections returns the client's open connections except exclude.
-func (c *Client) Connections(exclude *Conn) []*Conn { return c.e.connections(exclude) }
+// Connections yields the client's open connections except exclude (which
+// may be nil), as Server.Connections does.
+func (c *Client) Connections(exclude *Conn) iter.Seq[*Conn] { return c.e.connections(exclude) }
+
+// NumConns is the number of open connections.
+func (c *Client) NumConns() int {
+	c.e.mu.Lock()
+	defer c.e.mu.Unlock()
+	return len(c.e.open)
+}
 
 // Factory is the client's message registry.
 func (c *Client) Factory() *message.Factory { return c.e.factory }
 
 // Shutdown disconnects every connection with reason (queued messages are
-// delivered first) and runs Update until all have ended or ctx is done,
-// then closes the client. Call it from the goroutine that calls Update.
+// delivered first), runs Update until all have ended or ctx is done, then
+// closes the client. It may be called from any goroutine, as
+// Server.Shutdown.
 func (c *Client) Shutdown(ctx context.Context, reason string) error {
 	return c.e.shutdown(ctx, reason, c.Close)
 }
 
 // Close drops every connection at once, without delivering what is
-// queued, and waits for the client's goroutines. Idempotent.
+// queued, cancels connects in progress, and waits for the client's
+// goroutines. Idempotent.
 func (c *Client) Close() error {
 	c.e.closeOnce.Do(func() {
 		c.e.closed.Store(true)
+		c.e.cancel()
 		c.e.abortAll()
 		c.e.wg.Wait()
 		c.e.timer.Stop()

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,8 @@ type Conn struct {
 	everOpened  bool
 	closeReason error // what OnDisconnect got
 	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued
-	closeQueued bool
+
+	cancelDial context.CancelFunc // a client's dial in progress; guarded by mu
 
 	pingR    message.Reader // guarded by mu
 	heard    atomic.Uint64  // payloads received, pings included: liveness
@@ -198,6 +200,9 @@ func (c *Conn) closeLocked(reason string) {
 		// The dialler sees the state and closes the link it gets.
 		c.state = Closing
 		c.reason = reason
+		if c.cancelDial != nil {
+			c.cancelDial()
+		}
 		return
 	}
 	c.state = Closing

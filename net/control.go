@@ -3,6 +3,8 @@ package net
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gonetic/gonetic/adapters/msgpack"
 	"github.com/gonetic/gonetic/message"
@@ -26,6 +28,28 @@ const (
 	ctlPing    = "ping"    // either way: [ping, stamp]; answered at once with pong
 	ctlPong    = "pong"    // [pong, stamp]: the stamp of the ping it answers
 )
+
+// MaxReasonBytes bounds the reason of a bye or a refusal, in bytes of
+// UTF-8: a longer one is cut to fit, with "…" at the end, by the side that
+// sends it and again by the side that receives it, so that a peer always
+// gets a reason it can read and no peer can make another log or relay an
+// unbounded text.
+const MaxReasonBytes = 1024
+
+// cutReason makes s a reason that fits MaxReasonBytes: valid UTF-8, cut at
+// a character boundary.
+func cutReason(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxReasonBytes {
+		return s
+	}
+	const ellipsis = "…"
+	n := MaxReasonBytes - len(ellipsis)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + ellipsis
+}
 
 // control is a decoded control payload.
 type control struct {
@@ -66,7 +90,7 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 	default: // refuse, bye
 		w.Array(2)
 		w.String(c.kind)
-		w.String(c.reason)
+		w.String(cutReason(c.reason))
 	}
 	w.End()
 	return w.Buffer()
@@ -98,6 +122,9 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		}
 		if c.hash, err = r.Bytes(); err != nil {
 			return c, fmt.Errorf("%w: hello hash: %v", errControl, err)
+		}
+		if len(c.hash) != len(message.Hash{}) {
+			return c, fmt.Errorf("%w: hello hash is %d bytes, want %d", errControl, len(c.hash), len(message.Hash{}))
 		}
 		m, err := r.Array()
 		if err != nil {
@@ -136,8 +163,9 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		if c.reason, err = r.String(); err != nil {
 			return c, fmt.Errorf("%w: %s reason: %v", errControl, c.kind, err)
 		}
+		c.reason = cutReason(c.reason)
 	default:
-		return c, fmt.Errorf("%w: unknown kind %q", errControl, c.kind)
+		return c, fmt.Errorf("%w: unknown kind %q", errControl, cutReason(c.kind[:min(len(c.kind), 32)]))
 	}
 	if err := r.End(); err != nil {
 		return c, fmt.Errorf("%w: %v", errControl, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"slices"
 	"sync"
@@ -34,17 +35,25 @@ var connIDs atomic.Uint64 // connection ids, unique in the process
 
 // endpoint is what Server and Client share: the inbox, Update, dispatch.
 type endpoint struct {
-	cfg       Config
-	factory   *message.Factory
-	tcfg      transport.Config
-	inbox     *inbox
-	server    *Server // nil on a client
-	log       *slog.Logger
-	isServer  bool
-	closed    atomic.Bool
-	updating  atomic.Bool // an Update is running: it is for one goroutine at a time
-	closeOnce sync.Once
-	wg        sync.WaitGroup // goroutines we started (dials)
+	cfg      Config
+	factory  *message.Factory
+	tcfg     transport.Config
+	inbox    *inbox
+	server   *Server // nil on a client
+	log      *slog.Logger
+	isServer bool
+	closed   atomic.Bool
+	// umu is held by the goroutine in Update: Update is for one goroutine
+	// at a time, and a second one gets ErrConcurrentUpdate, except while
+	// Shutdown runs: its Updates and the game loop's then take turns.
+	umu          sync.Mutex
+	shuttingDown atomic.Bool
+	closeOnce    sync.Once
+	wg           sync.WaitGroup // goroutines we started (dials)
+	// ctx is cancelled by Close: every dial derives from it, so that Close
+	// does not wait for a connect that nobody wants any more.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu    sync.Mutex // guards conns and handlers' view of them
 	conns map[*Conn]struct{}
@@ -88,6 +97,7 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 		funcs:   make([]func(message.Reader) error, cfg.Factory.Len()),
 		epoch:   time.Now(),
 	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.nextPing = e.epoch.Add(cfg.PingInterval)
 	e.timer.Stop()
 	if cfg.EventQueue > 0 {
@@ -200,13 +210,23 @@ func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	if !e.updating.CompareAndSwap(false, true) {
-		return ErrConcurrentUpdate
+	if !e.umu.TryLock() {
+		if !e.shuttingDown.Load() {
+			return ErrConcurrentUpdate
+		}
+		e.umu.Lock()
 	}
-	defer e.updating.Store(false)
+	defer e.umu.Unlock()
 	if e.pos >= len(e.batch) {
 		if e.events != nil && e.events.Full() {
-			return nil // the game must drain events first; the network waits
+			// Nothing can be delivered until the game drains events: wait
+			// out the timeout as if nothing arrived, so that a loop that
+			// runs Update to a deadline does not spin. The network waits.
+			if timeout > 0 {
+				e.timer.Reset(timeout)
+				<-e.timer.C
+			}
+			return nil
 		}
 		e.pollNetwork()
 		if timeout > 0 {
@@ -260,14 +280,29 @@ func (e *endpoint) keepAlive() {
 	e.mu.Unlock()
 	limit := int(e.cfg.Timeout / e.cfg.PingInterval)
 	for _, c := range open {
+		if c.State() != Open {
+			continue
+		}
 		if h := c.heard.Load(); h != c.heardAt {
 			c.heardAt, c.quietFor = h, 0
 		} else if c.quietFor++; c.quietFor >= limit {
-			e.fail(c, fmt.Errorf("gonetic: timed out: nothing heard from the peer for %v", e.cfg.Timeout))
+			e.timedOut(c, fmt.Sprintf("timed out: nothing heard from the peer for %v", e.cfg.Timeout))
 			continue
 		}
 		c.ping()
 	}
+}
+
+// timedOut ends a connection whose peer went silent. The game hears of it
+// now: the link's graceful close (which tries to deliver the bye) may take
+// the adapter's close timeout with a peer that does not answer.
+func (e *endpoint) timedOut(c *Conn, reason string) {
+	e.log.Info("gonetic: disconnecting a silent peer", "conn", c.String(), "reason", reason)
+	c.mu.Lock()
+	c.failure = ErrTimeout
+	c.closeLocked(reason)
+	c.mu.Unlock()
+	e.report(c, nil)
 }
 
 // receive handles one payload.
@@ -320,15 +355,16 @@ type earlyMsg struct {
 }
 
 // dispatch decodes one message and hands it to its handler and the event
-// queue.
+// queue. A message is checked whole before any of them sees it: a peer's
+// malformed message ends its connection and reaches no game code.
 func (e *endpoint) dispatch(c *Conn, p []byte) {
 	t, err := e.dec.Begin(p)
 	if err != nil {
 		e.fail(c, err)
 		return
 	}
-	c.msgsIn.Add(1)
-	// The handler's method for the type, else an On function for it.
+	// The handler's method for the type, else an On function for it. The
+	// call decodes, checks the end of the message, and only then calls.
 	call := c.table.Call(t.ID())
 	if call == nil {
 		call = e.funcs[t.ID()-1]
@@ -337,25 +373,29 @@ func (e *endpoint) dispatch(c *Conn, p []byte) {
 		e.funcConn = c
 		err := call(e.dec.Reader())
 		e.funcConn = nil
-		if err == nil && e.events == nil {
-			err = e.dec.Finish()
+		if err != nil {
+			e.fail(c, err)
+			return
 		}
-		if err != nil || e.events == nil {
-			if err != nil {
-				e.fail(c, err)
-			}
+		c.msgsIn.Add(1)
+		if e.events == nil {
 			return
 		}
 		t, _ = e.dec.Begin(p) // decode again, boxed, for the event
 	}
-	// Decode the boxed value for OnReceive and the event; with neither, the
+	// The boxed value for OnReceive and the event; with neither, the
 	// message must still be valid.
 	msg, err := e.dec.Rest(t)
 	if err != nil {
 		e.fail(c, err)
 		return
 	}
-	if call == nil && c.table.OnReceive != nil {
+	if call != nil {
+		e.events.Push(Received{Conn: c, Type: t, Msg: msg})
+		return
+	}
+	c.msgsIn.Add(1)
+	if c.table.OnReceive != nil {
 		c.table.OnReceive(msg)
 	}
 	if e.events != nil {
@@ -442,17 +482,34 @@ func (e *endpoint) opened(c *Conn) {
 // fail ends a connection because of a protocol error on this side; the
 // peer is told why.
 func (e *endpoint) fail(c *Conn, err error) {
-	e.log.Info("gonetic: disconnecting peer after a protocol error", "conn", c.String(), "err", err)
+	reason := cutReason("protocol error: " + err.Error())
+	e.log.Info("gonetic: disconnecting peer after a protocol error", "conn", c.String(), "reason", reason)
 	c.mu.Lock()
 	if c.failure == nil {
 		c.failure = err
 	}
-	c.closeLocked("protocol error: " + err.Error())
+	c.closeLocked(reason)
 	c.mu.Unlock()
 }
 
-// closed1 handles the end of a link.
+// closed1 handles the end of a link: the connection leaves the endpoint,
+// and its end is reported unless it was already (timedOut).
 func (e *endpoint) closed1(c *Conn, err error) {
+	c.mu.Lock()
+	link := c.link
+	c.mu.Unlock()
+	if p, ok := link.(transport.Poller); ok && !e.isServer {
+		e.removePoller(p)
+	}
+	e.report(c, err)
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+}
+
+// report moves c to Closed and tells the game why it ended, once. err is
+// what the adapter reported when the link closed (nil when it has not).
+func (e *endpoint) report(c *Conn, err error) {
 	c.mu.Lock()
 	if c.state == Closed {
 		c.mu.Unlock()
@@ -460,21 +517,19 @@ func (e *endpoint) closed1(c *Conn, err error) {
 	}
 	c.state = Closed
 	local := c.reason
-	link := c.link
 	c.mu.Unlock()
-	if p, ok := link.(transport.Poller); ok && !e.isServer {
-		e.removePoller(p)
-	}
 	e.dropHandshaking(c)
 	e.mu.Lock()
-	delete(e.conns, c)
 	if i := slices.Index(e.open, c); i >= 0 {
-		// Copy on write: Broadcast ranges over the old slice unlocked.
+		// Copy on write: senders range over the old slice unlocked.
 		e.open = slices.Delete(slices.Clone(e.open), i, i+1)
 	}
 	e.mu.Unlock()
 
-	var reason error
+	// The same ending gives the same DisconnectError on every adapter: a
+	// peer's bye or refusal carries its reason and nothing of how the link
+	// then closed (EOF on TCP, a disconnect event on ENet).
+	var reason *DisconnectError
 	switch {
 	case c.refused:
 		reason = &DisconnectError{Remote: true, Reason: c.peerReason, Err: ErrRefused}
@@ -482,8 +537,10 @@ func (e *endpoint) closed1(c *Conn, err error) {
 		reason = &DisconnectError{Reason: local, Err: c.failure}
 	case local != "":
 		reason = &DisconnectError{Reason: local}
-	case c.peerReason != "" || errors.Is(err, io.EOF):
-		reason = &DisconnectError{Remote: true, Reason: c.peerReason, Err: err}
+	case c.peerBye:
+		reason = &DisconnectError{Remote: true, Reason: c.peerReason}
+	case errors.Is(err, io.EOF):
+		reason = &DisconnectError{Remote: true, Err: err}
 	case err != nil:
 		reason = &DisconnectError{Err: err}
 	default:
@@ -520,7 +577,7 @@ func (e *endpoint) expireHandshakes() {
 			if e.isServer {
 				e.server.refuse(c, "handshake timed out after "+e.cfg.HandshakeTimeout.String())
 			} else {
-				e.fail(c, errors.New("gonetic: handshake timed out after "+e.cfg.HandshakeTimeout.String()))
+				e.timedOut(c, "handshake timed out after "+e.cfg.HandshakeTimeout.String())
 			}
 		}
 	}
@@ -534,17 +591,19 @@ func (e *endpoint) poll() (Event, bool) {
 	return e.events.Poll()
 }
 
-// connections lists open connections except exclude.
-func (e *endpoint) connections(exclude *Conn) []*Conn {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]*Conn, 0, len(e.open))
-	for _, c := range e.open {
-		if c != exclude {
-			out = append(out, c)
+// connections yields the open connections except exclude, from the
+// copy-on-write slice of open connections as it is when the loop starts.
+func (e *endpoint) connections(exclude *Conn) iter.Seq[*Conn] {
+	return func(yield func(*Conn) bool) {
+		e.mu.Lock()
+		open := e.open
+		e.mu.Unlock()
+		for _, c := range open {
+			if c != exclude && !yield(c) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 // bind attaches handler h to c.
@@ -564,11 +623,13 @@ func (e *endpoint) bind(c *Conn, h any) error {
 
 // shutdown disconnects every connection with reason and runs Update until
 // all have ended or ctx is done; then it calls closeFn (Server.Close or
-// Client.Close).
+// Client.Close). From another goroutine than the game loop's, its Updates
+// and the loop's take turns (see umu).
 func (e *endpoint) shutdown(ctx context.Context, reason string, closeFn func() error) error {
 	if e.closed.Load() {
 		return nil
 	}
+	e.shuttingDown.Store(true)
 	e.closeAll(reason)
 	for e.live() > 0 {
 		if err := ctx.Err(); err != nil {

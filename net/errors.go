@@ -12,12 +12,16 @@ var (
 	ErrNotConnected = errors.New("gonetic: connection not open yet: send from OnConnect on")
 	// ErrClosed: the connection, Server or Client is closed or closing.
 	ErrClosed = errors.New("gonetic: closed")
-	// ErrConcurrentUpdate: Update (or Dial, or Shutdown, which run it) was
-	// called while another goroutine was inside it. Call them from one
-	// goroutine, the game loop.
+	// ErrConcurrentUpdate: Update (or Dial, which runs it) was called
+	// while another goroutine was inside it. Call them from one goroutine,
+	// the game loop. Shutdown is the exception: see Server.Shutdown.
 	ErrConcurrentUpdate = errors.New("gonetic: Update called from two goroutines at once; call it from the game loop only")
 	// ErrRefused is wrapped by the reason a handshake was refused.
 	ErrRefused = errors.New("gonetic: connection refused")
+	// ErrTimeout is wrapped by the reason of a connection that ended
+	// because the peer was silent for Config.Timeout, or because its
+	// handshake took longer than Config.HandshakeTimeout.
+	ErrTimeout = errors.New("gonetic: timed out")
 )
 
 // DisconnectError is the reason a connection ended, as given to
@@ -39,6 +43,8 @@ func (e *DisconnectError) Error() string {
 		who = "disconnected by peer"
 	}
 	switch {
+	case e.Reason != "" && (e.Err == ErrTimeout || e.Err == ErrRefused):
+		return fmt.Sprintf("gonetic: %s: %s", who, e.Reason) // the reason says it
 	case e.Reason != "" && e.Err != nil:
 		return fmt.Sprintf("gonetic: %s: %s (%v)", who, e.Reason, e.Err)
 	case e.Reason != "":

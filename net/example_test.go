@@ -72,7 +72,7 @@ func ExampleServer() {
 	for frame := 0; frame < 10000; frame++ {
 		_ = srv.Update(0)
 		_ = cli.Update(time.Millisecond)
-		if !sent && connTom.Connected() && connAnn.Connected() && len(srv.Connections(nil)) == 2 {
+		if !sent && connTom.Connected() && connAnn.Connected() && srv.NumConns() == 2 {
 			_ = connTom.Send(&ChatMsg{Player: "Tom", Msg: "Test message"})
 			sent = true
 		}

@@ -2,28 +2,37 @@ package net
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"iter"
+	"sync/atomic"
 	"time"
 
+	"github.com/gonetic/gonetic/handler"
 	"github.com/gonetic/gonetic/message"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
 // Server accepts connections and gives each one its own handler.
 //
-// Update, Poll, On and the handlers run on the game's goroutine, one at a
-// time. Connections, Handlers, Broadcast, Addr, Shutdown and Close may be
-// called from any goroutine.
+// Update, Poll and On are for one goroutine, the game loop's, and the
+// handlers run there, inside Update (or inside Shutdown, one at a time with
+// Update). Every other method may be called from any goroutine.
 type Server struct {
-	e        *endpoint
-	cfg      ServerConfig
-	listener transport.Listener
-	enc      *message.Encoder // guarded by bmu
-	bmu      chan struct{}    // one-slot lock for Broadcast's encoder
-	buf      []byte
+	e           *endpoint
+	cfg         ServerConfig
+	listener    transport.Listener
+	enc         *message.Encoder // guarded by bmu
+	bmu         chan struct{}    // one-slot lock for SendTo's encoder
+	buf         []byte           // guarded by bmu
+	next        any              // the handler of the next connection, from Listen; Update only
+	refusing    atomic.Int64     // links being refused in accept
+	fullRefusal []byte           // the refuse payload for "server full"
 }
 
-// Listen starts a server.
+// Listen starts a server. It checks the handler that NewHandler returns
+// (see package handler) and fails, before it listens, if one of its
+// methods cannot be bound.
 func Listen(cfg ServerConfig) (*Server, error) {
 	e, err := newEndpoint(cfg.Config)
 	if err != nil {
@@ -37,10 +46,21 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	s := &Server{e: e, cfg: cfg, enc: e.factory.NewEncoder(), bmu: make(chan struct{}, 1)}
+	if cfg.NewHandler != nil {
+		// Checked now, and kept for the first connection: NewHandler runs
+		// once per connection, as documented.
+		s.next = cfg.NewHandler()
+		if _, err := handler.Bind(s.next, e.factory); err != nil {
+			e.cancel()
+			return nil, fmt.Errorf("gonetic: ServerConfig.NewHandler: %w", err)
+		}
+	}
+	s.fullRefusal = appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlRefuse, reason: s.fullReason()})
 	e.server = s
 	e.isServer = true
 	l, err := cfg.Transport.Listen(cfg.Addr, e.tcfg, s.accept)
 	if err != nil {
+		e.cancel()
 		return nil, fmt.Errorf("gonetic: listen on %s over %s: %w", cfg.Addr, cfg.Transport.Name(), err)
 	}
 	s.listener = l
@@ -64,9 +84,18 @@ func (s *Server) accept(l transport.Link) transport.Sink {
 	if s.e.closed.Load() {
 		return nil
 	}
-	// Bound half-open links too: each costs goroutines and buffers.
-	if s.e.live() >= s.cfg.MaxConns+64 {
-		return nil
+	// Bound half-open links too: each costs goroutines and buffers. Past
+	// the bound a link is told "server full" at once, without waiting for
+	// its hello, so that a well-behaved client learns why; past a second
+	// bound on those refusals in progress it is dropped without a word.
+	if s.e.live() >= s.cfg.MaxConns+maxHalfOpen {
+		if s.refusing.Add(1) > maxRefusing {
+			s.refusing.Add(-1)
+			return nil
+		}
+		_ = l.Send(0, transport.Reliable, s.fullRefusal)
+		l.Close()
+		return (*refusedSink)(&s.refusing)
 	}
 	c := s.e.newConn(l.RemoteAddr(), Handshaking)
 	c.link = l
@@ -75,22 +104,44 @@ func (s *Server) accept(l transport.Link) transport.Sink {
 	return (*connSink)(c)
 }
 
+// Bounds of accept: links in their handshake beyond MaxConns, and links
+// being refused at once beyond those.
+const (
+	maxHalfOpen = 64
+	maxRefusing = 1024
+)
+
+// refusedSink is the Sink of a link refused in accept: what arrives is
+// dropped, and the end of the link frees its place in the count of
+// refusals in progress.
+type refusedSink atomic.Int64
+
+func (r *refusedSink) Receive(uint8, []byte) {}
+func (r *refusedSink) Closed(error)          { (*atomic.Int64)(r).Add(-1) }
+
+// fullReason is the reason of a refusal for want of room.
+func (s *Server) fullReason() string {
+	return fmt.Sprintf("server full: it allows %d connections", s.cfg.MaxConns)
+}
+
 // hello answers a client's handshake.
 func (s *Server) hello(c *Conn, h control) {
 	s.e.dropHandshaking(c)
 	reason := checkHello(s.e.factory, h)
-	if reason == "" && len(s.e.open) >= s.cfg.MaxConns {
-		reason = fmt.Sprintf("server full: it allows %d connections", s.cfg.MaxConns)
+	if reason == "" && s.NumConns() >= s.cfg.MaxConns {
+		reason = s.fullReason()
 	}
 	if reason != "" {
 		s.refuse(c, reason)
 		return
 	}
-	var hnd any
-	if s.cfg.NewHandler != nil {
+	hnd := s.next
+	s.next = nil
+	if hnd == nil && s.cfg.NewHandler != nil {
 		hnd = s.cfg.NewHandler()
 	}
 	if err := s.e.bind(c, hnd); err != nil {
+		// Listen checked a handler of NewHandler's; this one differs.
 		s.refuse(c, "the server's handler is broken")
 		s.e.log.Error("gonetic: cannot attach handler", "err", err)
 		return
@@ -108,6 +159,7 @@ func (s *Server) hello(c *Conn, h control) {
 
 // refuse tells a handshaking peer why it is refused and closes the link.
 func (s *Server) refuse(c *Conn, reason string) {
+	reason = cutReason(reason)
 	s.e.log.Info("gonetic: refused", "addr", c.addr, "reason", reason)
 	c.mu.Lock()
 	if c.state == Handshaking {
@@ -131,26 +183,37 @@ func (s *Server) Update(timeout time.Duration) error { return s.e.update(timeout
 // off: see Config.EventQueue). It allocates nothing.
 func (s *Server) Poll() (Event, bool) { return s.e.poll() }
 
-// Connections returns the open connections, except exclude (which may be
-// nil), in the order they opened.
-func (s *Server) Connections(exclude *Conn) []*Conn { return s.e.connections(exclude) }
-
-// Handlers returns the handlers of the open connections, except exclude's.
-func (s *Server) Handlers(exclude *Conn) []any {
-	conns := s.e.connections(exclude)
-	out := make([]any, 0, len(conns))
-	for _, c := range conns {
-		if h := c.Handler(); h != nil {
-			out = append(out, h)
-		}
-	}
-	return out
+// NumConns is the number of open connections.
+func (s *Server) NumConns() int {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	return len(s.e.open)
 }
 
-// Broadcast sends msg to every open connection except exclude (which may
-// be nil). It encodes once. It returns the first error of a connection, if
-// any, after trying all of them.
-func (s *Server) Broadcast(msg any, exclude *Conn) error {
+// Connections yields the open connections, except exclude (which may be
+// nil), in the order they opened. It ranges over the connections open when
+// it starts, without holding a lock: the loop body may send, disconnect or
+// call Update. It allocates nothing per connection.
+func (s *Server) Connections(exclude *Conn) iter.Seq[*Conn] { return s.e.connections(exclude) }
+
+// Handlers yields the handlers of the open connections, except exclude's,
+// as Connections does.
+func (s *Server) Handlers(exclude *Conn) iter.Seq[any] {
+	return func(yield func(any) bool) {
+		for c := range s.e.connections(exclude) {
+			if h := c.Handler(); h != nil && !yield(h) {
+				return
+			}
+		}
+	}
+}
+
+// SendTo sends msg to every connection that to yields: it encodes msg
+// once, and allocates nothing per recipient. to may be Connections(exclude),
+// or any set the game keeps (an area of interest, a team). It tries every
+// connection and returns the first error, if any, naming the connection;
+// one that is not open is skipped without an error.
+func (s *Server) SendTo(msg any, to iter.Seq[*Conn]) error {
 	s.bmu <- struct{}{}
 	defer func() { <-s.bmu }()
 	buf, t, err := s.enc.Encode(s.buf[:0], msg)
@@ -159,38 +222,46 @@ func (s *Server) Broadcast(msg any, exclude *Conn) error {
 		return err
 	}
 	var first error
-	s.e.mu.Lock()
-	conns := s.e.open
-	s.e.mu.Unlock()
-	for _, c := range conns {
-		if c == exclude {
-			continue
-		}
-		if err := c.sendEncoded(t, buf); err != nil && first == nil {
-			first = fmt.Errorf("gonetic: broadcast to %v: %w", c, err)
+	for c := range to {
+		if err := c.sendEncoded(t, buf); err != nil && first == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNotConnected) {
+			first = fmt.Errorf("gonetic: send to %v: %w", c, err)
 		}
 	}
 	return first
 }
 
+// Broadcast sends msg to every open connection except exclude (which may
+// be nil): SendTo(msg, Connections(exclude)), pygnetic's broadcast.
+func (s *Server) Broadcast(msg any, exclude *Conn) error {
+	return s.SendTo(msg, s.e.connections(exclude))
+}
+
 // Shutdown stops accepting, disconnects every connection with reason
-// (queued messages are delivered first) and runs Update until all of them
-// have ended or ctx is done; then it closes the server. Call it from the
-// goroutine that calls Update: handlers get their OnDisconnect.
+// (queued messages are delivered first), runs Update until all of them
+// have ended or ctx is done, and then closes the server. It may be called
+// from any goroutine: while it runs, its Updates and the game loop's take
+// turns instead of failing with ErrConcurrentUpdate, so handlers get their
+// OnDisconnect one at a time, from whichever Update delivers it.
 func (s *Server) Shutdown(ctx context.Context, reason string) error {
 	return s.e.shutdown(ctx, reason, s.Close)
 }
 
 // Close closes the server at once: connections are dropped without
 // delivering what is queued and handlers are not called. It waits for the
-// server's goroutines and is idempotent.
+// server's goroutines and is idempotent; it returns the listener's error
+// on closing, if any, the first time.
 func (s *Server) Close() error {
+	var err error
 	s.e.closeOnce.Do(func() {
 		s.e.closed.Store(true)
+		s.e.cancel()
 		s.e.abortAll()
-		_ = s.listener.Close()
+		err = s.listener.Close()
 		s.e.wg.Wait()
 		s.e.timer.Stop()
+		if err != nil {
+			err = fmt.Errorf("gonetic: close the %s listener: %w", s.cfg.Transport.Name(), err)
+		}
 	})
-	return nil
+	return err
 }

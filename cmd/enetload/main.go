@@ -239,7 +239,7 @@ func run(n, limit, rate, procs int, echo bool, dur, connect time.Duration) resul
 	}
 	// Connect.
 	deadline := time.Now().Add(connect)
-	for len(srv.Connections(nil)) < n && time.Now().Before(deadline) {
+	for srv.NumConns() < n && time.Now().Before(deadline) {
 		update()
 	}
 	// Settle a second (handshakes answered, queues at a steady state).
@@ -252,7 +252,7 @@ func run(n, limit, rate, procs int, echo bool, dur, connect time.Duration) resul
 	chats0, cpu0, t0 := chats, cpuTime(), time.Now()
 	for time.Since(t0) < dur {
 		durs = append(durs, update())
-		c := len(srv.Connections(nil))
+		c := srv.NumConns()
 		r.minConn, r.maxConn = min(r.minConn, c), max(r.maxConn, c)
 	}
 	elapsed := time.Since(t0)
@@ -407,7 +407,7 @@ func clients(args []string) {
 		select {
 		case <-stop:
 			elapsed := time.Since(t0)
-			open := len(cli.Connections(nil))
+			open := cli.NumConns()
 			var b strings.Builder
 			for i, s := range samples {
 				if i > 0 {

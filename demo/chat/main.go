@@ -12,7 +12,8 @@
 // Debian, when the window client's packages are missing, it installs them
 // if it runs as root and otherwise says which to install and uses the
 // terminal client. When the client exits, the launcher stops the bots and
-// the server.
+// the server; it exits with status 0 when stopped by SIGINT (Ctrl-C) or
+// SIGTERM. The programs it built are removed, the logs kept.
 //
 // Flags: -client auto|window|term, -transport tcp|enet, -codec
 // msgpack|json, -nick NAME, -bots N, -addr HOST:PORT (the server's; port 0
@@ -26,6 +27,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,16 +83,39 @@ func run(args []string) int {
 	}
 
 	// The terminal's Ctrl-C reaches the client, which quits; the launcher
-	// then stops the rest in order.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	// then stops the rest in order and exits quietly with status 0: being
+	// asked to stop is not a failure (and make would print "Error 1").
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	code := launch(ctx, o, fs.Args())
+	if ctx.Err() != nil {
+		return 0
+	}
+	return code
+}
 
+// launch builds the programs, starts the server and the bots, and runs a
+// client until it exits or ctx is done (SIGINT, SIGTERM). It returns the
+// exit status.
+func launch(ctx context.Context, o options, clientArgs []string) int {
+	// The programs are removed at the end; the logs stay, since the
+	// launcher prints where they are.
 	dir, err := os.MkdirTemp("", "gonetic-chat-")
 	if err != nil {
 		say("%v", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	var logs []string
+	defer func() {
+		for _, p := range []string{"server", "term", "window"} {
+			_ = os.Remove(filepath.Join(dir, p))
+		}
+		if len(logs) > 0 {
+			say("the logs stay in %s (%s)", dir, strings.Join(logs, ", "))
+		} else {
+			_ = os.RemoveAll(dir)
+		}
+	}()
 
 	tags, err := enetTags(o.transport)
 	if err != nil {
@@ -99,10 +124,15 @@ func run(args []string) int {
 	}
 	say("building the server and the terminal client…")
 	if out, err := build(dir, tags, "server", "term"); err != nil {
-		say("build failed:\n%s", out)
+		if ctx.Err() == nil { // not Ctrl-C during the build
+			say("build failed:\n%s", out)
+		}
 		return 1
 	}
 	window, why := chooseWindow(o, dir, tags)
+	if ctx.Err() != nil {
+		return 0
+	}
 	if window != "" {
 		say("display found (%s) and the window client builds: starting the window client", displayName())
 	} else {
@@ -115,7 +145,8 @@ func run(args []string) int {
 		return 1
 	}
 	defer stop(server, "server")
-	say("server listening on %s (%s, %s); log in %s", addr, o.transport, o.codec, filepath.Join(dir, "server.log"))
+	logs = append(logs, "server.log")
+	say("server listening on %s (%s, %s); its log is in %s", addr, o.transport, o.codec, filepath.Join(dir, "server.log"))
 	if o.bots > 0 {
 		bots, err := startBots(dir, o, addr)
 		if err != nil {
@@ -123,6 +154,7 @@ func run(args []string) int {
 			return 1
 		}
 		defer stop(bots, "bots")
+		logs = append(logs, "bots.log")
 		say("started %d bot(s) to chat in the room; their log is in %s", o.bots, filepath.Join(dir, "bots.log"))
 	}
 
@@ -130,16 +162,16 @@ func run(args []string) int {
 	if o.nick != "" {
 		common = append(common, "-nick", o.nick)
 	}
-	common = append(common, fs.Args()...)
+	common = append(common, clientArgs...)
 	if window != "" {
-		err := runClient(sig, window, common, 5*time.Second)
+		err := runClient(ctx, window, common, 5*time.Second)
 		var early *earlyExit
 		if !errors.As(err, &early) {
 			return exitCode(err)
 		}
 		say("the window client failed at start (%v): starting the terminal client", early.err)
 	}
-	return exitCode(runClient(sig, filepath.Join(dir, "term"), common, 0))
+	return exitCode(runClient(ctx, filepath.Join(dir, "term"), common, 0))
 }
 
 // say prints one line of the launcher's own.
@@ -327,8 +359,9 @@ type earlyExit struct{ err error }
 func (e *earlyExit) Error() string { return e.err.Error() }
 
 // runClient runs a client on the terminal until it exits. A failure
-// within grace is an *earlyExit.
-func runClient(sig <-chan os.Signal, path string, args []string, grace time.Duration) error {
+// within grace is an *earlyExit. When ctx is done the client is asked to
+// stop (if the terminal's Ctrl-C has not done so already).
+func runClient(ctx context.Context, path string, args []string, grace time.Duration) error {
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	start := time.Now()
@@ -337,17 +370,19 @@ func runClient(sig <-chan os.Signal, path string, args []string, grace time.Dura
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	stopping := ctx.Done()
 	for {
 		select {
 		case err := <-done:
-			if err != nil && time.Since(start) < grace {
+			if err != nil && time.Since(start) < grace && ctx.Err() == nil {
 				return &earlyExit{err}
 			}
 			return err
-		case <-sig:
+		case <-stopping:
 			// The client got the terminal's Ctrl-C too; a SIGTERM sent to
 			// the launcher alone is passed on.
 			_ = cmd.Process.Signal(syscall.SIGTERM)
+			stopping = nil
 		}
 	}
 }

@@ -139,6 +139,15 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 
 	var produced atomic.Int64
 	var applied atomic.Int64
+	// payload is the region's bytes as the game hands them to the flow,
+	// before compression: raw records only (a typed value's size is the
+	// codec's business).
+	payload := func() int64 {
+		if o.typed {
+			return -1
+		}
+		return produced.Load() * int64(o.size)
+	}
 	req := flow.Request{
 		Name:        "region",
 		Header:      RegionHeader{Region: "north", Entities: o.entities},
@@ -152,7 +161,7 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	}
 	printf(out, "A: streaming %s entities of %d bytes (%s) to B over the %s (%s game connection, compression %s)\n",
 		ints(int64(o.entities)), o.size, map[bool]string{true: "typed values", false: "raw records"}[o.typed],
-		o.carrier, o.transport, comp)
+		o.carrier, tr.Name(), comp)
 
 	// The progress line, four times a second.
 	var peak atomic.Uint64
@@ -182,10 +191,9 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 				continue
 			}
 			secs := time.Since(start).Seconds()
-			b := sent() - base
 			_, _, p99 := pings.stats(1)
-			printf(out, "\r  %s/%s packets  %7.1f MB  %7.1f MB/s  B applied %s  ping p99 %.2f ms  heap %d MB   ",
-				ints(produced.Load()), ints(int64(o.entities)), float64(b)/1e6, float64(b)/1e6/secs,
+			printf(out, "\r  %s/%s packets  %s  B applied %s  ping p99 %.2f ms  heap %d MB   ",
+				ints(produced.Load()), ints(int64(o.entities)), rates(payload(), produced.Load(), sent()-base, secs, "%6.1f"),
 				ints(applied.Load()), float64(p99.Microseconds())/1000, peak.Load()>>20)
 		}
 	}()
@@ -213,10 +221,9 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	if err := final.Decode(&c); err != nil {
 		return err
 	}
-	wire := sent() - base
-	printf(out, "A: %s packets, %.1f MB on the wire in %.2f s: %.1f MB/s, %s packets/s; A's heap peaked at %d MB\n",
-		ints(produced.Load()), float64(wire)/1e6, elapsed.Seconds(), float64(wire)/1e6/elapsed.Seconds(),
-		ints(int64(float64(produced.Load())/elapsed.Seconds())), peak.Load()>>20)
+	printf(out, "A: %s packets in %.2f s (%s packets/s): %s; A's heap peaked at %d MB\n",
+		ints(produced.Load()), elapsed.Seconds(), ints(int64(float64(produced.Load())/elapsed.Seconds())), rates(payload(), produced.Load(), sent()-base, elapsed.Seconds(), "%.1f"),
+		peak.Load()>>20)
 	want := expected(o.entities)
 	status := "checksum matches"
 	if c.Checksum != want || c.Entities != o.entities {
@@ -230,9 +237,25 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 			ms(a50), ms(a99), n0, ms(b50), ms(b99), n1)
 	}
 	if status != "checksum matches" {
-		return fmt.Errorf("B's region differs")
+		return fmt.Errorf("the region on B differs from the one A sent")
 	}
 	return nil
+}
+
+// rates is the throughput after secs seconds: the payload's (the bytes the
+// game streams, or packets when their size is not known, payload < 0), then
+// the wire's (what went to the operating system: compressed, framed),
+// labelled apart since with compression they differ many times over. num
+// formats a figure in MB.
+func rates(payload, packets int64, wire uint64, secs float64, num string) string {
+	mb := func(b float64) string { return fmt.Sprintf(num+" MB", b/1e6) }
+	var s string
+	if payload >= 0 {
+		s = fmt.Sprintf("payload %s at %s/s", mb(float64(payload)), mb(float64(payload)/secs))
+	} else {
+		s = fmt.Sprintf("payload %s packets/s", ints(int64(float64(packets)/secs)))
+	}
+	return s + fmt.Sprintf(", wire %s at %s/s", mb(float64(wire)), mb(float64(wire)/secs))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -50,51 +50,57 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 
 	installs := make(chan install)
 	served := make(chan struct{}, 1)
-	handle := func(fl *flow.Flow, r *flow.Reply) (any, error) {
-		defer func() { served <- struct{}{} }()
-		var h RegionHeader
-		if err := fl.Header().Decode(&h); err != nil {
-			return nil, err
-		}
-		start := time.Now()
-		staged := make([]Entity, 0, min(h.Entities, 1<<24))
-		var sum checksum
-		for p, err := range fl.Packets() {
-			if err != nil {
-				printf(out, "region %q from %s aborted after %s entities: %v\n", h.Region, fl.RemoteAddr(), ints(int64(len(staged))), err)
+	// handle serves a region flow arriving over carrier; what it prints
+	// is what arrived (carrier, kind of packets), not what was asked for.
+	handle := func(carrier string) flow.HandlerFunc {
+		return func(fl *flow.Flow, r *flow.Reply) (any, error) {
+			defer func() { served <- struct{}{} }()
+			var h RegionHeader
+			if err := fl.Header().Decode(&h); err != nil {
 				return nil, err
 			}
-			var e Entity
-			if p.IsValue() {
-				err = p.Decode(&e)
-			} else {
-				err = parseRecord(p.Bytes(), &e)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("entity %d: %w", len(staged), err)
-			}
-			sum.add(&e)
-			staged = append(staged, e)
-			for t := time.Now(); o.cost > 0 && time.Since(t) < o.cost; {
-			}
-			if len(staged)%100_000 == 0 {
-				if err := r.Send(Progress{Applied: len(staged)}); err != nil {
+			start := time.Now()
+			staged := make([]Entity, 0, min(h.Entities, 1<<24))
+			var sum checksum
+			kind := "raw records"
+			for p, err := range fl.Packets() {
+				if err != nil {
+					printf(out, "region %q from %s aborted after %s entities: %v\n", h.Region, fl.RemoteAddr(), ints(int64(len(staged))), err)
 					return nil, err
 				}
+				var e Entity
+				if p.IsValue() {
+					kind = "typed values"
+					err = p.Decode(&e)
+				} else {
+					err = parseRecord(p.Bytes(), &e)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("entity %d: %w", len(staged), err)
+				}
+				sum.add(&e)
+				staged = append(staged, e)
+				for t := time.Now(); o.cost > 0 && time.Since(t) < o.cost; {
+				}
+				if len(staged)%100_000 == 0 {
+					if err := r.Send(Progress{Applied: len(staged)}); err != nil {
+						return nil, err
+					}
+				}
 			}
+			done := make(chan int, 1)
+			select {
+			case installs <- install{staged, done}:
+			case <-fl.Context().Done():
+				return nil, fl.Context().Err()
+			}
+			size := <-done
+			c := Confirm{Entities: len(staged), Checksum: sum.sum, WorldSize: size, Millis: time.Since(start).Milliseconds()}
+			printf(out, "region %q: %s entities (%s) applied in %d ms over the %s (checksum %016x)\n", h.Region, ints(int64(c.Entities)), kind, c.Millis, carrier, c.Checksum)
+			return c, nil
 		}
-		done := make(chan int, 1)
-		select {
-		case installs <- install{staged, done}:
-		case <-fl.Context().Done():
-			return nil, fl.Context().Err()
-		}
-		size := <-done
-		c := Confirm{Entities: len(staged), Checksum: sum.sum, WorldSize: size, Millis: time.Since(start).Milliseconds()}
-		printf(out, "region %q: %s entities applied in %d ms over the %s (checksum %016x)\n", h.Region, ints(int64(c.Entities)), c.Millis, o.carrier, c.Checksum)
-		return c, nil
 	}
-	if err := st.HandleFunc("region", handle); err != nil {
+	if err := st.HandleFunc("region", handle("station")); err != nil {
 		return err
 	}
 	flowAddr := "-"
@@ -105,7 +111,7 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 		defer fs.Close()
-		if err := fs.HandleFunc("region", handle); err != nil {
+		if err := fs.HandleFunc("region", handle("listener")); err != nil {
 			return err
 		}
 		flowAddr = fs.Addr()

@@ -29,9 +29,9 @@ for r in $(seq "$rounds"); do
 		awk '/RESULT tcp.bulk.MB_per_s/ {print $3}')
 	wait
 	lst=$("$tmp/stream" -self -carrier listener -entities 20000 -size 65536 -ping 0 -progress=false |
-		awk '/MB on the wire/ {for (i = 1; i <= NF; i++) if ($i == "MB/s,") print $(i-1)}')
+		awk '/^A: .* packets in / {for (i = 1; i < NF; i++) if ($i == "wire") print $(i+4)}')
 	sta=$("$tmp/stream" -self -carrier station -entities 20000 -size 65536 -ping 0 -progress=false |
-		awk '/MB on the wire/ {for (i = 1; i <= NF; i++) if ($i == "MB/s,") print $(i-1)}')
+		awk '/^A: .* packets in / {for (i = 1; i < NF; i++) if ($i == "wire") print $(i+4)}')
 	echo "round $r: raw tcp bulk $raw MB/s, flow listener $lst MB/s, flow station $sta MB/s"
 	echo "$raw" >>"$tmp/raw"
 	echo "$lst" >>"$tmp/lst"

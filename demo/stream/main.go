@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -184,26 +185,28 @@ func runSelf(ctx context.Context, o options) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start B: %w", err)
 	}
+	// A's progress line and B's lines share the terminal.
+	term := &console{w: os.Stdout}
 	lines := bufio.NewScanner(out)
 	var game, fl string
 	for lines.Scan() {
 		if _, err := fmt.Sscanf(lines.Text(), "READY game=%s flow=%s", &game, &fl); err == nil {
 			break
 		}
-		fmt.Println("B|", lines.Text())
+		printf(term, "B| %s\n", lines.Text())
 	}
 	if game == "" {
 		_ = cmd.Wait()
-		return errors.New("B exited before it was ready")
+		return errors.New("process B exited before it was ready")
 	}
 	forwarded := make(chan struct{})
 	go func() {
 		defer close(forwarded)
 		for lines.Scan() {
-			fmt.Println("B|", lines.Text())
+			printf(term, "B| %s\n", lines.Text())
 		}
 	}()
-	err = runA(ctx, o, game, fl, os.Stdout)
+	err = runA(ctx, o, game, fl, term)
 	if err != nil {
 		_ = cmd.Process.Signal(os.Interrupt)
 	}
@@ -212,13 +215,13 @@ func runSelf(ctx context.Context, o options) error {
 	select {
 	case werr := <-wait:
 		if err == nil && werr != nil {
-			err = fmt.Errorf("B: %w", werr)
+			err = fmt.Errorf("process B: %w", werr)
 		}
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		<-wait
 		if err == nil {
-			err = errors.New("B did not exit after the region")
+			err = errors.New("process B did not exit after the region")
 		}
 	}
 	return err
@@ -232,6 +235,32 @@ const childEnv = "GONETIC_STREAM_CHILD"
 // elsewhere).
 func printf(w io.Writer, format string, args ...any) {
 	_, _ = fmt.Fprintf(w, format, args...)
+}
+
+// console is a terminal shared by A's progress line, which each write
+// rewrites from its start ("\r…" without a newline), and whole lines, from
+// A and from B's output: a line ends the progress line first, so that it
+// is not printed onto it, and the next progress write starts a new one
+// below. A write of "\n" ends the progress line, if one is on the screen.
+type console struct {
+	mu     sync.Mutex // guards w and inLine
+	w      io.Writer
+	inLine bool // a progress line is on the screen, not ended
+}
+
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(p) == 0 || string(p) == "\n" && !c.inLine {
+		return len(p), nil
+	}
+	if c.inLine && p[0] != '\r' && p[0] != '\n' {
+		if _, err := io.WriteString(c.w, "\n"); err != nil {
+			return 0, err
+		}
+	}
+	c.inLine = p[0] == '\r' && p[len(p)-1] != '\n'
+	return c.w.Write(p)
 }
 
 // ints formats n with thousands separators.

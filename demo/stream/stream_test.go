@@ -24,8 +24,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// run runs B and A in this process and returns A's output.
-func run(t *testing.T, o options) string {
+// run runs B and A in this process and returns A's output and B's.
+func run(t *testing.T, o options) (aSaid, bSaid string) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
@@ -65,10 +65,10 @@ func run(t *testing.T, o options) string {
 		t.Fatalf("B: %v", err)
 	}
 	<-drained
-	if !strings.Contains(bOut.String(), "entities applied") {
+	if !strings.Contains(bOut.String(), "entities (") {
 		t.Fatalf("B said:\n%s", bOut.String())
 	}
-	return aOut.String()
+	return aOut.String(), bOut.String()
 }
 
 func defaults() options {
@@ -90,9 +90,34 @@ func TestStream(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o := defaults()
 			c.edit(&o)
-			out := run(t, o)
+			out, bSaid := run(t, o)
 			if !strings.Contains(out, "checksum matches") || !strings.Contains(out, "game ping") {
 				t.Fatalf("A said:\n%s", out)
+			}
+			// B says what arrived, and how.
+			kind := map[bool]string{true: "typed values", false: "raw records"}[o.typed]
+			if want := fmt.Sprintf("entities (%s) applied in ", kind); !strings.Contains(bSaid, want) || !strings.Contains(bSaid, "ms over the "+o.carrier+" ") {
+				t.Fatalf("B said:\n%s\nwant %q over the %s", bSaid, want, o.carrier)
+			}
+			// The payload is what the game streamed, whatever the
+			// compression did to the bytes on the wire.
+			payload := fmt.Sprintf("packets/s): payload %.1f MB at ", float64(o.entities*o.size)/1e6)
+			if o.typed {
+				payload = "packets/s): payload "
+			}
+			if !strings.Contains(out, payload) || !strings.Contains(out, "/s, wire ") {
+				t.Fatalf("A said:\n%s\nwant %q and the wire rate", out, payload)
+			}
+			// Compressed, the region's repetitive records take much less
+			// on the wire than their payload; uncompressed, a little more.
+			if !o.typed {
+				var p, rate, w float64
+				if _, err := fmt.Sscanf(out[strings.Index(out, payload)+len("packets/s): "):], "payload %f MB at %f MB/s, wire %f MB", &p, &rate, &w); err != nil {
+					t.Fatalf("A said:\n%s\n%v", out, err)
+				}
+				if compressed := o.compress != "none"; compressed != (w < p/2) {
+					t.Fatalf("compression %s: payload %.1f MB, wire %.1f MB", o.compress, p, w)
+				}
 			}
 		})
 	}
@@ -104,7 +129,7 @@ func TestStreamENet(t *testing.T) {
 	}
 	o := defaults()
 	o.transport = "enet"
-	if out := run(t, o); !strings.Contains(out, "checksum matches") {
+	if out, _ := run(t, o); !strings.Contains(out, "checksum matches") || !strings.Contains(out, "(enet game connection") {
 		t.Fatalf("A said:\n%s", out)
 	}
 }
@@ -117,6 +142,29 @@ func TestSelf(t *testing.T) {
 	defer cancel()
 	if err := runSelf(ctx, o); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRates: the payload's rate and the wire's, each labelled.
+func TestRates(t *testing.T) {
+	if got, want := rates(100e6, 1e6, 15e6, 2, "%.1f"), "payload 100.0 MB at 50.0 MB/s, wire 15.0 MB at 7.5 MB/s"; got != want {
+		t.Errorf("rates = %q, want %q", got, want)
+	}
+	if got, want := rates(-1, 1e6, 15e6, 2, "%.1f"), "payload 500,000 packets/s, wire 15.0 MB at 7.5 MB/s"; got != want {
+		t.Errorf("rates of typed values = %q, want %q", got, want)
+	}
+}
+
+// TestConsole: a line printed while the progress line is on the screen
+// goes below it, not onto it.
+func TestConsole(t *testing.T) {
+	var b strings.Builder
+	c := &console{w: &b}
+	for _, s := range []string{"\r 1%", "\r 2%", "B| done\n", "\r 3%", "\n", "\n", "A: done\n"} {
+		printf(c, "%s", s)
+	}
+	if want := "\r 1%\r 2%\nB| done\n\r 3%\nA: done\n"; b.String() != want {
+		t.Fatalf("console wrote %q, want %q", b.String(), want)
 	}
 }
 

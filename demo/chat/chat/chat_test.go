@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,22 +10,27 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/demo/chat/chat"
 	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // deadline turns a hang into a failure; tests wait on conditions, never
 // on time.
 const deadline = 30 * time.Second
 
-// rig is a chat server and its users over an in-memory network.
+// rig is a chat server and its users over an in-memory network, or over
+// TCP on 127.0.0.1 (newTCPRig).
 type rig struct {
-	t     *testing.T
-	nw    *mem.Network
-	addr  string
-	srv   *gnet.Server
-	room  *chat.Room
-	users []*user
+	t      *testing.T
+	tr     transport.Transport
+	addr   string
+	srv    *gnet.Server
+	room   *chat.Room
+	log    *logBuffer // the room's log
+	users  []*user
+	probes []*probe // raw clients that send what a Session would not
 }
 
 // user is a Session and the lines it printed.
@@ -34,7 +40,18 @@ type user struct {
 }
 
 func newRig(t *testing.T) *rig {
-	r := &rig{t: t, nw: new(mem.Network), addr: "chat:7777"}
+	return startRig(t, new(mem.Network), "chat:7777")
+}
+
+// newTCPRig is a rig on real sockets, 127.0.0.1 and a free port.
+func newTCPRig(t *testing.T) *rig {
+	r := startRig(t, tcp.New(tcp.Options{}), "127.0.0.1:0")
+	r.addr = r.srv.Addr()
+	return r
+}
+
+func startRig(t *testing.T, tr transport.Transport, addr string) *rig {
+	r := &rig{t: t, tr: tr, addr: addr, log: new(logBuffer)}
 	r.listen()
 	t.Cleanup(func() {
 		for _, u := range r.users {
@@ -42,7 +59,12 @@ func newRig(t *testing.T) *rig {
 			u.s.Close(ctx)
 			cancel()
 		}
-		r.srv.Close()
+		for _, p := range r.probes {
+			p.client.Close()
+		}
+		if r.srv != nil {
+			r.srv.Close()
+		}
 	})
 	return r
 }
@@ -53,9 +75,9 @@ func (r *rig) listen() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.room = chat.NewRoom(nil)
+	r.room = chat.NewRoom(slog.New(slog.NewTextHandler(r.log, nil)))
 	r.srv, err = gnet.Listen(gnet.ServerConfig{
-		Config:     gnet.Config{Factory: f, Transport: r.nw},
+		Config:     gnet.Config{Factory: f, Transport: r.tr},
 		Addr:       r.addr,
 		NewHandler: r.room.NewHandler,
 	})
@@ -78,7 +100,7 @@ func (r *rig) joinWith(nick string, keepAlive time.Duration) *user {
 		Addr:       r.addr,
 		Nick:       nick,
 		Factory:    f,
-		Transport:  r.nw,
+		Transport:  r.tr,
 		Output:     func(l chat.Line) { u.lines = append(u.lines, l) },
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond,
@@ -108,6 +130,9 @@ func (r *rig) pump(what string, cond func() bool) {
 		}
 		for _, u := range r.users {
 			_ = u.s.Update(0)
+		}
+		for _, p := range r.probes {
+			_ = p.client.Update(0)
 		}
 	}
 }
@@ -163,6 +188,15 @@ func TestJoinChatAndLeave(t *testing.T) {
 	}
 	r.pump("bob hears ann", bob.saw("<ann> hello world"))
 	r.pump("ann hears herself", ann.saw("<ann> hello world"))
+	mallory := r.probe()
+	r.probeJoin(mallory, "mallory")
+	r.send(mallory, &chat.ChatMsg{Player: "ann", Msg: "i am ann"})
+	r.pump("bob hears mallory", bob.saw("<mallory> i am ann"))
+	if bob.saw("<ann> i am ann")() {
+		t.Fatalf("mallory spoke as ann:\n%s", bob.text())
+	}
+	mallory.client.Close()
+	r.pump("ann sees mallory leave", ann.saw("*** mallory left"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
@@ -237,18 +271,35 @@ func TestRename(t *testing.T) {
 	r.pump("ann hears robert", a.saw("<robert> it is me"))
 }
 
+// TestLeaveReasonConnectionLost: a user whose connection ends without a
+// reason, dropped by its own side or by the server, leaves the room with
+// "connection lost".
 func TestLeaveReasonConnectionLost(t *testing.T) {
 	r := newRig(t)
 	a, b := r.join("ann"), r.join("bob")
 	r.pump("both online", func() bool { return a.online()() && b.online()() })
-	// Drop bob's connection without a goodbye.
-	for _, c := range r.srv.Connections(nil) {
+
+	// Carl's client drops its connection without a goodbye.
+	carl := r.probe()
+	r.probeJoin(carl, "carl")
+	r.pump("ann sees carl join", a.saw("*** carl joined"))
+	carl.client.Close()
+	r.pump("ann sees carl leave", a.saw("*** carl left ("))
+	if !a.saw("*** carl left (connection lost)")() {
+		t.Fatalf("ann saw:\n%s", a.text())
+	}
+
+	// The server drops bob's connection without a reason.
+	for c := range r.srv.Connections(nil) {
 		if h, ok := c.Handler().(*chat.ServerHandler); ok && h.Nick() == "bob" {
 			c.Disconnect("")
 		}
 	}
 	r.pump("ann sees bob leave", a.saw("*** bob left ("))
-	r.pump("bob is told", b.saw("!!! disconnected: "))
+	if !a.saw("*** bob left (connection lost)")() {
+		t.Fatalf("ann saw:\n%s", a.text())
+	}
+	r.pump("bob is told", b.saw("!!! disconnected: the server closed the connection; reconnecting in "))
 }
 
 // TestRTT: the round trip the session shows is the connection's,
@@ -357,7 +408,26 @@ func TestCheckNickAndCleanText(t *testing.T) {
 	if got := chat.CleanText("  a\x1b[2Jb\r\n "); got != "a [2Jb" {
 		t.Errorf("CleanText = %q", got)
 	}
-	if got := len([]rune(chat.CleanText(strings.Repeat("é", 1000)))); got != chat.MaxText {
-		t.Errorf("CleanText kept %d characters, want %d", got, chat.MaxText)
+	if got := chat.CheckText(strings.Repeat("é", chat.MaxText)); got != "" {
+		t.Errorf("CheckText refused %d characters: %s", chat.MaxText, got)
+	}
+	if got := chat.CheckText(strings.Repeat("é", chat.MaxText+1)); !strings.Contains(got, "at most 400 characters, this one has 401") {
+		t.Errorf("CheckText of %d characters = %q", chat.MaxText+1, got)
+	}
+	for _, c := range []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"quit", 4, "quit"},
+		{"quits", 4, "q…"},
+		{"éééé", 6, "é…"}, // "é" is 2 bytes, "…" 3: no room for half a character
+		{"ééé", 5, "é…"},
+		{"abc", 3, "abc"},
+		{"abcd", 3, "…"},
+	} {
+		if got := chat.Clip(c.s, c.max); got != c.want || len(got) > c.max {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.s, c.max, got, c.want)
+		}
 	}
 }

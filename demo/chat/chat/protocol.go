@@ -117,22 +117,39 @@ func Register(f *message.Factory) {
 	message.MustRegister[Notice](f)      // notice → NetNotice
 }
 
-// MaxNick is the longest nickname, in characters.
-const MaxNick = 16
+// Limits of the chat protocol: the server enforces them on what peers send
+// (and never relays or logs more), and the clients check them before
+// sending so that their user hears at once why a line or a nickname does
+// not go. They bound what one peer can make the server relay to every
+// member and write to its log.
+const (
+	// MaxNick is the longest nickname, in characters (runes); see
+	// CheckNick. The server answers a longer one with a NickRefused.
+	MaxNick = 16
+	// MaxText is the longest chat line, in characters (runes), counted
+	// after CleanText; see CheckText. The server answers a longer line
+	// with a Notice and relays none of it.
+	MaxText = 400
+	// MaxReason is the longest leave reason, in bytes, that the server
+	// relays in UserLeft and logs: a longer one is cut at a character
+	// boundary and ends in "…".
+	MaxReason = 200
+)
 
-// MaxText is the longest chat line, in characters; the server cuts longer
-// ones.
-const MaxText = 400
+// maxLogged bounds, in bytes, what the server logs of a field a peer sent
+// that it refused (a nickname): enough to recognise it.
+const maxLogged = 64
 
 // CheckNick returns why nick cannot be a nickname, or "" when it can: 1 to
-// MaxNick letters, digits, '-', '_' or '.'.
+// MaxNick letters, digits, '-', '_' or '.'. The reason quotes nick only
+// when it is short enough to be a nickname.
 func CheckNick(nick string) string {
 	n := utf8.RuneCountInString(nick)
 	if n == 0 {
 		return "a nickname cannot be empty"
 	}
 	if n > MaxNick {
-		return fmt.Sprintf("nickname %q is too long: at most %d characters", nick, MaxNick)
+		return fmt.Sprintf("a nickname has at most %d characters, this one has %d", MaxNick, n)
 	}
 	for _, r := range nick {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
@@ -142,13 +159,22 @@ func CheckNick(nick string) string {
 	return ""
 }
 
+// CheckText returns why text, cleaned by CleanText, cannot be said to the
+// room, or "" when it can: it has at most MaxText characters.
+func CheckText(text string) string {
+	if n := utf8.RuneCountInString(text); n > MaxText {
+		return fmt.Sprintf("a line has at most %d characters, this one has %d", MaxText, n)
+	}
+	return ""
+}
+
 // foldNick is the key two nicknames collide under: "Ann" and "ann" are the
 // same user.
 func foldNick(nick string) string { return strings.ToLower(nick) }
 
-// CleanText makes a chat line safe to print: control characters (newlines,
-// escape sequences) become spaces, surrounding space goes, and a line
-// longer than MaxText characters is cut.
+// CleanText makes a line safe to print: control characters (newlines,
+// escape sequences) become spaces and surrounding space goes. It does not
+// shorten it: see CheckText and Clip.
 func CleanText(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -156,9 +182,20 @@ func CleanText(s string) string {
 		}
 		return r
 	}, s)
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > MaxText {
-		s = string([]rune(s)[:MaxText])
+	return strings.TrimSpace(s)
+}
+
+// Clip returns s if it has at most max bytes, else its longest prefix that
+// ends on a character boundary and leaves room for a trailing "…" within
+// max bytes, followed by "…". max must be at least len("…"), 3.
+func Clip(s string, max int) string {
+	if len(s) <= max {
+		return s
 	}
-	return s
+	const ellipsis = "…"
+	end := max - len(ellipsis)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + ellipsis
 }

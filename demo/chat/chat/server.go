@@ -19,8 +19,9 @@ type Room struct {
 	byNick  map[string]*ServerHandler // joined users by folded nickname
 }
 
-// NewRoom returns an empty room. log receives one line per join, rename
-// and leave (never one per message); nil discards them.
+// NewRoom returns an empty room. log receives one short line per join,
+// refused nickname, rename and leave (never one per message), holding at
+// most a short prefix of anything a peer sent; nil discards them.
 func NewRoom(log *slog.Logger) *Room {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -96,13 +97,18 @@ func (h *ServerHandler) NetJoin(m Join) {
 	r.send(&Renamed{Old: old, New: nick}, nil)
 }
 
+// refuse answers a Join with why its nickname was refused. Neither the
+// answer nor the log line carries more than a prefix of what the peer
+// sent, so a huge nickname costs the server a small line each time.
 func (h *ServerHandler) refuse(nick, reason string) {
-	h.room.log.Info("nickname refused", "nick", nick, "addr", h.Conn().Addr(), "reason", reason)
-	_ = h.Conn().Send(&NickRefused{Nick: nick, Reason: reason})
+	h.room.log.Info("nickname refused", "nick", Clip(nick, maxLogged), "nick_bytes", len(nick),
+		"addr", h.Conn().Addr(), "reason", reason)
+	_ = h.Conn().Send(&NickRefused{Nick: Clip(nick, 4*MaxNick), Reason: reason})
 }
 
 // NetChatMsg relays a line of chat to the whole room, sender included,
-// under the sender's nickname.
+// under the sender's nickname. A line longer than MaxText is not relayed:
+// the sender gets a Notice saying why.
 func (h *ServerHandler) NetChatMsg(m ChatMsg) {
 	if h.nick == "" {
 		_ = h.Conn().Send(&Notice{Text: "join the room before you chat"})
@@ -110,6 +116,10 @@ func (h *ServerHandler) NetChatMsg(m ChatMsg) {
 	}
 	text := CleanText(m.Msg)
 	if text == "" {
+		return
+	}
+	if reason := CheckText(text); reason != "" {
+		_ = h.Conn().Send(&Notice{Text: "line not relayed: " + reason})
 		return
 	}
 	h.room.send(&ChatMsg{Player: h.nick, Msg: text}, nil)
@@ -135,12 +145,15 @@ func (h *ServerHandler) OnDisconnect(reason error) {
 }
 
 // LeaveReason turns the reason a connection ended into a few words for the
-// others in the room: the reason the client gave ("quit"), or "connection
-// lost".
+// others in the room: the reason the client gave ("quit"), made printable
+// by CleanText and cut to MaxReason bytes, or "connection lost".
 func LeaveReason(reason error) string {
 	var de *gnet.DisconnectError
-	if errors.As(reason, &de) && de.Reason != "" {
-		return de.Reason
+	if errors.As(reason, &de) {
+		// Cut before cleaning, which copies.
+		if why := CleanText(Clip(de.Reason, MaxReason)); why != "" {
+			return why
+		}
 	}
 	return "connection lost"
 }

@@ -217,11 +217,15 @@ func (s *Session) Input(line string) (quit bool) {
 }
 
 // Say sends text to the room. The room relays it to everyone, this
-// session included.
+// session included. A line longer than MaxText is not sent: the error
+// says why.
 func (s *Session) Say(text string) error {
 	text = CleanText(text)
 	if text == "" {
 		return nil
+	}
+	if reason := CheckText(text); reason != "" {
+		return errors.New(reason)
 	}
 	if s.state != Online {
 		return fmt.Errorf("you are %s", s.Status())
@@ -439,17 +443,17 @@ func (h *ClientHandler) NetWelcome(m Welcome) {
 func (h *ClientHandler) NetNickRefused(m NickRefused) {
 	s := h.s
 	if s.state == Online {
-		s.problem("nickname refused: %s; you are still %s", m.Reason, s.nick)
+		s.problem("nickname refused: %s; you are still %s", shown(m.Reason, MaxReason), s.nick)
 		return
 	}
 	s.state = Refused
-	s.problem("nickname refused: %s; choose another with /nick NAME", m.Reason)
+	s.problem("nickname refused: %s; choose another with /nick NAME", shown(m.Reason, MaxReason))
 }
 
 // NetChatMsg: someone (maybe this session) said something.
 func (h *ClientHandler) NetChatMsg(m ChatMsg) {
 	h.s.received++
-	h.s.cfg.Output(Line{Time: time.Now(), Kind: ChatLine, From: m.Player, Text: m.Msg})
+	h.s.cfg.Output(Line{Time: time.Now(), Kind: ChatLine, From: m.Player, Text: shown(m.Msg, 4*MaxText)})
 }
 
 // NetUserJoined: someone joined.
@@ -463,7 +467,7 @@ func (h *ClientHandler) NetUserJoined(m UserJoined) {
 func (h *ClientHandler) NetUserLeft(m UserLeft) {
 	s := h.s
 	s.users = slices.DeleteFunc(s.users, func(n string) bool { return n == m.Nick })
-	s.info("%s left (%s)", m.Nick, m.Reason)
+	s.info("%s left (%s)", m.Nick, shown(m.Reason, MaxReason))
 }
 
 // NetRenamed: someone, maybe this session, changed nickname.
@@ -488,8 +492,12 @@ func (h *ClientHandler) NetUsers(m Users) {
 
 // NetNotice: the server has something to say.
 func (h *ClientHandler) NetNotice(m Notice) {
-	h.s.info("server: %s", m.Text)
+	h.s.info("server: %s", shown(m.Text, 4*MaxText))
 }
+
+// shown makes text from the server safe to print and at most max bytes:
+// this demo's server sends nothing longer, another might.
+func shown(text string, max int) string { return CleanText(Clip(text, max)) }
 
 // describe puts the reason a connection ended in a few words.
 func describe(reason error) string {

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -74,7 +73,9 @@ func build(t *testing.T, name string, race bool) string {
 		if race {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command(goTool(), append(args, pkg)...)
+		// "go" from PATH: go test puts its own GOROOT/bin first there, so
+		// this is the toolchain running the test.
+		cmd := exec.Command("go", append(args, pkg)...)
 		b.out, b.err = cmd.CombinedOutput()
 	})
 	if b.err != nil {
@@ -82,15 +83,6 @@ func build(t *testing.T, name string, race bool) string {
 	}
 	return b.path
 }
-
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
-	}
-	return "go"
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // proc is a running program whose stdout is read line by line.
 type proc struct {
@@ -304,9 +296,6 @@ func (p *proc) waitRTT(prefix string) string {
 
 // rttRE matches the round trip at the end of a status line.
 var rttRE = regexp.MustCompile(`rtt (measuring|\d+\.\d\d ms)$`)
-
-// printed reports whether any line so far contains s.
-func (p *proc) printed(s string) bool { return p.count(s) > 0 }
 
 // send writes a line to the program's stdin.
 func (p *proc) send(line string) {

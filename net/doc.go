@@ -1,0 +1,76 @@
+// Package net is gonetic's game loop side: a Server that accepts
+// connections, a Client that makes them, and Update, which a game calls
+// every frame to have what arrived delivered on its own goroutine.
+//
+// Its name is the one the layout fixes; a game imports it under an alias,
+// as every example here does:
+//
+//	import gnet "github.com/gonetic/gonetic/net"
+//
+// # The model
+//
+// Both ends register the same message types, in the same order, in a
+// message.Factory (NewFactory gives one with the default codec, msgpack):
+// the order is the type id, and a handshake refuses a peer whose registry
+// differs, telling both sides where. A message is a Go struct, sent with
+// Conn.Send, or several at once with Server.SendTo and Server.Broadcast,
+// which encode it once.
+//
+// A connection has a handler: a struct whose methods are named after the
+// message types (chat_msg → NetChatMsg(m Chat)), plus OnConnect,
+// OnDisconnect and OnReceive if it wants them (see package handler). A
+// server makes one per accepted connection with ServerConfig.NewHandler.
+// Embedding Handler gives it its Conn and Server. Programs that prefer
+// functions register them with On, and programs that prefer polling turn
+// on Config.EventQueue and drain Poll.
+//
+// Nothing calls game code behind its back: the adapters' goroutines only
+// queue what arrives, and handlers run inside Update(timeout), which waits
+// at most timeout for something to arrive (0: it never waits), then
+// delivers everything that did. A game loop calls it once a frame, and
+// needs no locks. A message is decoded and checked whole before any
+// handler sees it: a peer that sends a malformed one is disconnected with
+// the reason, and the message reaches no game code.
+//
+// A connection ends with a *DisconnectError, the same on every adapter:
+// the reason given to Conn.Disconnect on either side (cut to
+// MaxReasonBytes), whether the peer ended it, and the underlying error
+// (ErrRefused, ErrTimeout, a network error) where there is one.
+//
+// The network adapter (Config.Transport: TCP by default, adapters/enet for
+// reliable UDP, adapters/mem in tests) and the codec (msgpack by default,
+// adapters/json) change no game code. The wire protocol is in
+// docs/PROTOCOL.md.
+//
+// # Quick start
+//
+// A chat server relays every line to everyone else:
+//
+//	type Chat struct{ Player, Msg string } // chat_msg(player, msg)
+//
+//	type ChatHandler struct{ gnet.Handler } // one per connection
+//
+//	func (h *ChatHandler) NetChatMsg(m Chat) {
+//		h.Server().Broadcast(&m, h.Conn()) // to everyone but the sender
+//	}
+//
+//	f := gnet.NewFactory()
+//	message.MustRegister[Chat](f, message.Name("chat_msg")) // type id 1
+//	srv, err := gnet.Listen(gnet.ServerConfig{
+//		Config:     gnet.Config{Factory: f},
+//		Addr:       "127.0.0.1:7777",
+//		NewHandler: func() any { return &ChatHandler{} },
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer srv.Close()
+//	for { // the game loop
+//		srv.Update(16 * time.Millisecond)
+//	}
+//
+// A client registers the same types, calls NewClient and Client.Connect
+// (or Client.Dial, which waits for the handshake), sends from OnConnect on,
+// and calls Client.Update(0) every frame. The package's examples run both
+// ends.
+package net

@@ -1,0 +1,357 @@
+package nettest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gonetic/gonetic/adapters/msgpack"
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// rawPeer is a hand-made client (handMadePeer) and a way to read what the
+// server answers while the test keeps the server updating.
+type rawPeer struct {
+	t    *testing.T
+	ctx  context.Context
+	link transport.Link
+	sink *rawSink
+	s    *gnet.Server
+}
+
+func newRawPeer(t *testing.T, a Adapter, s *gnet.Server, f *message.Factory) *rawPeer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	t.Cleanup(cancel)
+	link, sink := handMadePeer(ctx, t, a, s.Addr(), f)
+	return &rawPeer{t: t, ctx: ctx, link: link, sink: sink, s: s}
+}
+
+// next returns the next payload from the server, or nil once the link
+// closed without one.
+func (p *rawPeer) next() []byte {
+	p.t.Helper()
+	for {
+		select {
+		case b := <-p.sink.payloads: // first: Closed comes after the last payload
+			return b
+		default:
+		}
+		select {
+		case b := <-p.sink.payloads:
+			return b
+		case <-p.sink.closed:
+			p.sink.closed <- nil // keep it seen
+			select {
+			case b := <-p.sink.payloads: // arrived with the close
+				return b
+			default:
+				return nil
+			}
+		default:
+			if p.ctx.Err() != nil {
+				p.t.Fatal("no answer from the server")
+			}
+			_ = p.s.Update(time.Millisecond)
+		}
+	}
+}
+
+// control returns the next payload and decodes it as a control message:
+// its kind and its string argument (a reason), or fails.
+func (p *rawPeer) control() (kind, reason string) {
+	p.t.Helper()
+	b := p.next()
+	if len(b) == 0 || b[0] != 0 {
+		p.t.Fatalf("want a control message, got %q", b)
+	}
+	r := msgpack.New().NewReader()
+	r.Reset(b[1:])
+	if n, err := r.Array(); err != nil || n != 2 {
+		p.t.Fatalf("control message %q: %d elements, %v", b, n, err)
+	}
+	kind, err := r.String()
+	if err != nil {
+		p.t.Fatalf("control message %q: %v", b, err)
+	}
+	if kind == "welcome" || kind == "ping" || kind == "pong" {
+		return kind, ""
+	}
+	if reason, err = r.String(); err != nil {
+		p.t.Fatalf("%s: %v", kind, err)
+	}
+	return kind, reason
+}
+
+// testMalformedNeverDispatched: a message with bytes after its array
+// reaches no handler method, no On function, no OnReceive and no event,
+// and the peer is told why.
+func testMalformedNeverDispatched(t *testing.T, a Adapter) {
+	f := NewFactory(nil)
+	var (
+		mu      sync.Mutex
+		methods int
+		onSeq   int
+		others  int
+	)
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f, EventQueue: 64}, NewHandler: func() any {
+		return &recordingHandler{count: func(kind string) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch kind {
+			case "method":
+				methods++
+			default:
+				others++
+			}
+		}}
+	}})
+	gnet.On(s, func(*gnet.Conn, Seq) { mu.Lock(); onSeq++; mu.Unlock() })
+	counts := func() (int, int, int) { mu.Lock(); defer mu.Unlock(); return methods, onSeq, others }
+
+	for _, msg := range []any{&Chat{"mallory", "relay me"}, &Seq{N: 1}} {
+		p := newRawPeer(t, a, s, f)
+		if kind, _ := p.control(); kind != "welcome" {
+			t.Fatalf("answer to a hand-made hello: %s", kind)
+		}
+		payload, err := f.Pack(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.link.Send(0, transport.Reliable, append(payload, 0xc0)); err != nil {
+			t.Fatal(err)
+		}
+		kind, reason := p.control()
+		if kind != "bye" || !strings.Contains(reason, "bytes after the message") {
+			t.Fatalf("answer to %T with a trailing byte: %s %q", msg, kind, reason)
+		}
+	}
+	for {
+		ev, ok := s.Poll()
+		if !ok {
+			break
+		}
+		if r, ok := ev.(gnet.Received); ok {
+			t.Fatalf("a malformed message became an event: %v", r.Msg)
+		}
+	}
+	if m, o, x := counts(); m != 0 || o != 0 || x != 0 {
+		t.Fatalf("a malformed message reached game code: %d handler methods, %d On functions, %d OnReceive", m, o, x)
+	}
+}
+
+// recordingHandler counts its calls.
+type recordingHandler struct {
+	gnet.Handler
+	count func(kind string)
+}
+
+// NetChatMsg counts a method call.
+func (h *recordingHandler) NetChatMsg(Chat) { h.count("method") }
+
+// OnReceive counts messages no method takes.
+func (h *recordingHandler) OnReceive(any) { h.count("receive") }
+
+// testReasonBounds: every reason a peer gets is at most MaxReasonBytes of
+// valid UTF-8, however large the text it was made from: a huge Disconnect
+// reason, a refusal that quotes a hand-made hello's huge fields.
+func testReasonBounds(t *testing.T, a Adapter) {
+	var set serverSet
+	f := NewFactory(nil)
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f}, NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	h := &ChatHandler{}
+	dial(t, c, s, h)
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	set.get(0).Conn().Disconnect(strings.Repeat("é", 1<<20))
+	Pump(t, func() bool { return h.gone() != nil }, s, c)
+	var de *gnet.DisconnectError
+	if !errors.As(h.gone(), &de) || !de.Remote {
+		t.Fatalf("client's reason: %v", h.gone())
+	}
+	checkReason(t, "a 2 MB Disconnect reason", de.Reason)
+	if !strings.HasPrefix(de.Reason, "éé") {
+		t.Fatalf("the reason lost its start: %.20q", de.Reason)
+	}
+
+	// A hand-made hello whose type lines differ and are huge: the refusal
+	// quotes them, cut.
+	huge := message.NewFactory(msgpack.New())
+	message.MustRegister[Chat](huge, message.Name(strings.Repeat("x", 600<<10)))
+	p := newRawPeer(t, a, s, huge)
+	kind, reason := p.control()
+	if kind != "refuse" {
+		t.Fatalf("answer to a hello with a 600 KB type line: %s", kind)
+	}
+	checkReason(t, "a refusal quoting a 600 KB type line", reason)
+	if !strings.Contains(reason, "registry differs") {
+		t.Fatalf("the refusal does not say why: %.200q", reason)
+	}
+}
+
+func checkReason(t *testing.T, what, reason string) {
+	t.Helper()
+	if len(reason) > gnet.MaxReasonBytes || !utf8.ValidString(reason) || !strings.HasSuffix(reason, "…") {
+		t.Fatalf("%s: the peer got %d bytes (valid UTF-8 %v, cut %v), want at most %d, cut with …",
+			what, len(reason), utf8.ValidString(reason), strings.HasSuffix(reason, "…"), gnet.MaxReasonBytes)
+	}
+}
+
+// testServerFull: with the server full, every extra connection, however
+// many arrive at once, is told "server full", and a well-behaved client
+// arriving then gets that reason too.
+func testServerFull(t *testing.T, a Adapter) {
+	f := NewFactory(nil)
+	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f}, MaxConns: 1})
+	c := client(t, a, gnet.ClientConfig{})
+	dial(t, c, s, nil)
+	const extra = 80 // more than the half-open links the server keeps
+	peers := make([]*rawPeer, extra)
+	for i := range peers {
+		peers[i] = newRawPeer(t, a, s, f)
+	}
+	for i, p := range peers {
+		kind, reason := p.control()
+		if kind != "refuse" || !strings.Contains(reason, "server full") {
+			t.Fatalf("extra connection %d of %d: %s %q, want refuse \"server full\"", i+1, extra, kind, reason)
+		}
+	}
+	h := &ConnHandler{}
+	if _, err := c.Connect(s.Addr(), h); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { return h.gone() != nil }, s, c)
+	if !errors.Is(h.gone(), gnet.ErrRefused) || !strings.Contains(h.gone().Error(), "server full") {
+		t.Fatalf("a client arriving at a full server: %v", h.gone())
+	}
+}
+
+// testSameEnding: the same ending gives the same DisconnectError on every
+// adapter, to the peer and to the side that ended it.
+func testSameEnding(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	for i := range 10 { // the link's end races the bye; the result must not
+		h := &ChatHandler{}
+		conn := dial(t, c, s, h)
+		Pump(t, func() bool { return set.len() == i+1 && set.get(i).connects() == 1 }, s, c)
+		conn.Disconnect("game over")
+		Pump(t, func() bool { return set.get(i).gone() != nil && h.gone() != nil }, s, c)
+		want := map[string]struct {
+			err   error
+			words string
+		}{
+			"peer": {set.get(i).gone(), "gonetic: disconnected by peer: game over"},
+			"self": {h.gone(), "gonetic: disconnected: game over"},
+		}
+		for side, w := range want {
+			var de *gnet.DisconnectError
+			if !errors.As(w.err, &de) {
+				t.Fatalf("%s: %T %v", side, w.err, w.err)
+			}
+			if got := de.Error(); got != w.words || de.Err != nil || errors.Is(w.err, io.EOF) || de.Remote != (side == "peer") {
+				t.Fatalf("run %d, %s: %q (Remote %v, Err %v), want %q with no Err", i, side, got, de.Remote, de.Err, w.words)
+			}
+		}
+	}
+}
+
+// testShutdownBesideTheLoop: Shutdown from another goroutine while the game
+// loop runs Update: the endings reach the handlers on the loop's goroutine
+// and Shutdown returns once they have.
+func testShutdownBesideTheLoop(t *testing.T, a Adapter) {
+	var set serverSet
+	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c := client(t, a, gnet.ClientConfig{})
+	h := &ChatHandler{}
+	dial(t, c, s, h)
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	loopDone, stop := make(chan error, 1), make(chan struct{})
+	go func() { // the game loop
+		for {
+			select {
+			case <-stop:
+				loopDone <- nil
+				return
+			default:
+			}
+			if err := s.Update(time.Millisecond); err != nil {
+				if errors.Is(err, gnet.ErrClosed) {
+					loopDone <- nil
+				} else {
+					loopDone <- err
+				}
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx, "maintenance") }()
+	Pump(t, h.isGone(), c)
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown beside the game loop: %v", err)
+	}
+	close(stop)
+	if err := <-loopDone; err != nil {
+		t.Fatalf("the game loop's Update: %v", err)
+	}
+	if set.get(0).gone() == nil {
+		t.Fatal("the server handler never heard of the shutdown")
+	}
+	if !strings.Contains(h.gone().Error(), "maintenance") {
+		t.Fatalf("client's reason: %v", h.gone())
+	}
+}
+
+// testTimeoutIsNotAProtocolError: a silent peer's end says it timed out,
+// wraps ErrTimeout, and is reported once.
+func testTimeoutIsNotAProtocolError(t *testing.T, a Adapter) {
+	f := NewFactory(nil)
+	var mu sync.Mutex
+	var reasons []error
+	s := listen(t, a, gnet.ServerConfig{
+		Config: gnet.Config{Factory: f, PingInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond},
+		NewHandler: func() any {
+			return &endHandler{end: func(err error) { mu.Lock(); reasons = append(reasons, err); mu.Unlock() }}
+		},
+	})
+	p := newRawPeer(t, a, s, f)
+	if kind, _ := p.control(); kind != "welcome" {
+		t.Fatalf("answer to a hand-made hello: %s", kind)
+	}
+	for { // pings, then the bye
+		kind, reason := p.control()
+		if kind == "ping" {
+			continue
+		}
+		if kind != "bye" || !strings.Contains(reason, "timed out") || strings.Contains(reason, "protocol error") {
+			t.Fatalf("a silent peer got %s %q", kind, reason)
+		}
+		break
+	}
+	Pump(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(reasons) > 0 }, s)
+	for range 50 { // a few more pings' worth: no second report
+		_ = s.Update(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reasons) != 1 || !errors.Is(reasons[0], gnet.ErrTimeout) || strings.Contains(reasons[0].Error(), "protocol error") {
+		t.Fatalf("the server's handler heard %v, want one end wrapping ErrTimeout", reasons)
+	}
+}
+
+// endHandler reports its connection's end.
+type endHandler struct{ end func(error) }
+
+// OnDisconnect reports.
+func (h *endHandler) OnDisconnect(err error) { h.end(err) }

@@ -1,0 +1,317 @@
+package net_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	stdnet "net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/adapters/tcp"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/nettest"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// A handler whose methods are on the pointer, returned as a value.
+type valueHandler struct{ gnet.Handler }
+
+func (h *valueHandler) NetChatMsg(nettest.Chat) {}
+
+// A handler with a misspelt message method.
+type misspeltHandler struct{ gnet.Handler }
+
+func (h *misspeltHandler) NetChatMessage(nettest.Chat) {}
+
+// A handler with a message method of the wrong signature.
+type wrongSignatureHandler struct{ gnet.Handler }
+
+func (h *wrongSignatureHandler) NetChatMsg(string) {}
+
+func TestListenChecksTheHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func() any
+		want string
+	}{
+		{"value instead of pointer", func() any { return valueHandler{} }, "use a pointer"},
+		{"misspelt method", func() any { return &misspeltHandler{} }, "NetChatMessage matches no registered message type"},
+		{"wrong signature", func() any { return &wrongSignatureHandler{} }, "NetChatMsg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := gnet.Listen(gnet.ServerConfig{
+				Config:     gnet.Config{Factory: nettest.NewFactory(nil), Transport: new(mem.Network)},
+				Addr:       "server:0",
+				NewHandler: tc.make,
+			})
+			if err == nil {
+				srv.Close()
+				t.Fatal("Listen accepted a handler that cannot be bound")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "NewHandler") {
+				t.Fatalf("Listen's error %q does not say %q and NewHandler", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestListenMakesOneHandlerPerConnection: the handler Listen checks is the
+// first connection's: NewHandler runs once per connection, no more.
+func TestListenMakesOneHandlerPerConnection(t *testing.T) {
+	nw := new(mem.Network)
+	var made int
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config:     gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw},
+		Addr:       "server:0",
+		NewHandler: func() any { made++; return &nettest.ChatHandler{} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for range 2 {
+		if _, err := cli.Connect(srv.Addr(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nettest.Pump(t, func() bool { return srv.NumConns() == 2 }, srv, cli)
+	if made != 2 {
+		t.Fatalf("NewHandler ran %d times for 2 connections", made)
+	}
+}
+
+// silentTransport dials nothing: its Dial waits for its context, as a dial
+// to a peer that never answers does.
+type silentTransport struct{ mem.Network }
+
+func (*silentTransport) Dial(ctx context.Context, _ string, _ transport.Config, _ transport.Sink) (transport.Link, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestCloseCancelsDials: Close does not wait for a connect to a peer that
+// never answers, however long the handshake timeout; and Disconnect of a
+// connection still connecting ends it at once.
+func TestCloseCancelsDials(t *testing.T) {
+	for _, how := range []string{"Close", "Disconnect then Close"} {
+		t.Run(how, func(t *testing.T) {
+			cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{
+				Factory: nettest.NewFactory(nil), Transport: new(silentTransport), HandshakeTimeout: time.Hour,
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := cli.Connect("nowhere:1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if how != "Close" {
+				conn.Disconnect("changed my mind")
+				nettest.Pump(t, func() bool { return conn.State() == gnet.Closed }, cli)
+			}
+			closed := make(chan struct{})
+			go func() { cli.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(nettest.Deadline):
+				t.Fatal("Close waited for a dial that never ends")
+			}
+		})
+	}
+}
+
+// TestUpdateWaitsOutAFullEventQueue: with the event queue full, Update
+// delivers nothing and waits its timeout, so that a loop running Update to
+// a deadline does not spin.
+func TestUpdateWaitsOutAFullEventQueue(t *testing.T) {
+	nw := new(mem.Network)
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw, EventQueue: 1},
+		Addr:   "server:0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Connect(srv.Addr(), nil); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return srv.NumConns() == 1 }, srv, cli) // Accepted fills the queue
+	const timeout = 30 * time.Millisecond
+	calls := 0
+	for start := time.Now(); time.Since(start) < 3*timeout; calls++ {
+		if err := srv.Update(timeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each call waits its whole timeout: 3 or 4 calls fill 3 timeouts (a
+	// spinning Update makes thousands). A lower bound on a wait, never an
+	// upper one: no sleep ends early.
+	if calls > 4 {
+		t.Fatalf("Update with a full event queue returned at once: %d calls in %v", calls, 3*timeout)
+	}
+	if _, ok := srv.Poll(); !ok {
+		t.Fatal("the queued event was lost")
+	}
+}
+
+// TestSendTo: SendTo reaches exactly the connections it is given, and
+// Broadcast every connection but the excluded one.
+func TestSendTo(t *testing.T) {
+	nw := new(mem.Network)
+	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}, Addr: "server:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	hs := make([]*nettest.ChatHandler, 4)
+	for i := range hs {
+		hs[i] = &nettest.ChatHandler{}
+		if _, err := cli.Connect(srv.Addr(), hs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nettest.Pump(t, func() bool { return srv.NumConns() == 4 && cli.NumConns() == 4 }, srv, cli)
+	conns := slices.Collect(srv.Connections(nil))
+	even := func(yield func(*gnet.Conn) bool) {
+		for i, c := range conns {
+			if i%2 == 0 && !yield(c) {
+				return
+			}
+		}
+	}
+	if err := srv.SendTo(&nettest.Chat{Player: "gm", Msg: "even"}, even); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Broadcast(&nettest.Chat{Player: "gm", Msg: "all but 1"}, conns[1]); err != nil {
+		t.Fatal(err)
+	}
+	// Connection 0 and 2 get both, 3 gets one, 1 none: the handlers run
+	// on this goroutine (Pump), so their fields need no lock.
+	count := func() []int {
+		var n []int
+		for _, h := range hs {
+			n = append(n, len(h.Chats))
+		}
+		slices.Sort(n)
+		return n
+	}
+	nettest.Pump(t, func() bool { return slices.Equal(count(), []int{0, 1, 2, 2}) }, srv, cli)
+	for range 20 { // nothing more arrives
+		_ = cli.Update(time.Millisecond)
+	}
+	if got := count(); !slices.Equal(got, []int{0, 1, 2, 2}) {
+		t.Fatalf("messages per connection %v, want [0 1 2 2]", got)
+	}
+}
+
+// TestConnectionsAllocatesNothingPerConnection: ranging over Connections
+// and Handlers costs the same for 1 connection as for 50.
+func TestConnectionsAllocatesNothingPerConnection(t *testing.T) {
+	nw := new(mem.Network)
+	var set sync.Map
+	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}, Addr: "server:0",
+		NewHandler: func() any { h := &nettest.ChatHandler{}; set.Store(h, true); return h }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	allocs := func() float64 {
+		return testing.AllocsPerRun(100, func() {
+			n := 0
+			for range srv.Connections(nil) {
+				n++
+			}
+			for range srv.Handlers(nil) {
+				n++
+			}
+		})
+	}
+	var one float64
+	for i := range 50 {
+		if _, err := cli.Connect(srv.Addr(), nil); err != nil {
+			t.Fatal(err)
+		}
+		nettest.Pump(t, func() bool { return srv.NumConns() == i+1 }, srv, cli)
+		if i == 0 {
+			one = allocs()
+		}
+	}
+	if fifty := allocs(); fifty > one {
+		t.Fatalf("ranging over 50 connections allocates %v times, over 1 %v", fifty, one)
+	}
+}
+
+// TestTimeoutReportedWhenItHappens: a silent TCP peer that keeps its
+// socket open is reported timed out after Config.Timeout, not after the
+// adapter's graceful close gives up on it (here an hour).
+func TestTimeoutReportedWhenItHappens(t *testing.T) {
+	f := nettest.NewFactory(nil)
+	gone := make(chan error, 1)
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config: gnet.Config{Factory: f, Transport: tcp.New(tcp.Options{CloseTimeout: time.Hour}),
+			PingInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond},
+		NewHandler: func() any { return &reportingHandler{gone: gone} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	raw, err := stdnet.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	hello := nettest.Hello(f)
+	if _, err := raw.Write(binary.BigEndian.AppendUint32(nil, uint32(len(hello)))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	var reason error
+	nettest.Pump(t, func() bool {
+		select {
+		case reason = <-gone:
+			return true
+		default:
+			return false
+		}
+	}, srv)
+	if !errors.Is(reason, gnet.ErrTimeout) {
+		t.Fatalf("a silent peer ended with %v, want ErrTimeout", reason)
+	}
+}
+
+// reportingHandler hands its connection's end to a channel.
+type reportingHandler struct {
+	gnet.Handler
+	gone chan error
+}
+
+func (h *reportingHandler) OnDisconnect(err error) { h.gone <- err }
