@@ -26,6 +26,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.setSide(false)
 	return &Client{e: e}, nil
 }
 

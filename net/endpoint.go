@@ -42,6 +42,8 @@ type endpoint struct {
 	server   *Server // nil on a client
 	log      *slog.Logger
 	isServer bool
+	sendWay  message.Direction // what this end sends (setSide)
+	recvWay  message.Direction
 	closed   atomic.Bool
 	// umu is held by the goroutine in Update: Update is for one goroutine
 	// at a time, and a second one gets ErrConcurrentUpdate, except while
@@ -106,8 +108,27 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 	return e, nil
 }
 
+// setSide tells the endpoint which end it is: its encoders then refuse
+// types the registry says the other side sends (message.SentBy), and its
+// decoder rejects a message in the wrong direction before decoding it.
+func (e *endpoint) setSide(server bool) {
+	e.isServer = server
+	e.sendWay, e.recvWay = message.ClientToServer, message.ServerToClient
+	if server {
+		e.sendWay, e.recvWay = e.recvWay, e.sendWay
+	}
+	e.dec.SetDirection(e.recvWay)
+}
+
+// newEncoder returns an encoder for this end's sends.
+func (e *endpoint) newEncoder() *message.Encoder {
+	enc := e.factory.NewEncoder()
+	enc.SetDirection(e.sendWay)
+	return enc
+}
+
 func (e *endpoint) newConn(addr string, state State) *Conn {
-	c := &Conn{ep: e, id: connIDs.Add(1), addr: addr, state: state, enc: e.factory.NewEncoder()}
+	c := &Conn{ep: e, id: connIDs.Add(1), addr: addr, state: state, enc: e.newEncoder()}
 	e.mu.Lock()
 	e.conns[c] = struct{}{}
 	e.mu.Unlock()

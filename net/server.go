@@ -45,7 +45,8 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
-	s := &Server{e: e, cfg: cfg, enc: e.factory.NewEncoder(), bmu: make(chan struct{}, 1)}
+	e.setSide(true)
+	s := &Server{e: e, cfg: cfg, enc: e.newEncoder(), bmu: make(chan struct{}, 1)}
 	if cfg.NewHandler != nil {
 		// Checked now, and kept for the first connection: NewHandler runs
 		// once per connection, as documented.
@@ -57,7 +58,6 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	}
 	s.fullRefusal = appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlRefuse, reason: s.fullReason()})
 	e.server = s
-	e.isServer = true
 	l, err := cfg.Transport.Listen(cfg.Addr, e.tcfg, s.accept)
 	if err != nil {
 		e.cancel()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gonetic/gonetic/adapters/mem"
 	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/nettest"
 	"github.com/gonetic/gonetic/net/transport"
@@ -315,3 +316,94 @@ type reportingHandler struct {
 }
 
 func (h *reportingHandler) OnDisconnect(err error) { h.gone <- err }
+
+// Snapshot is sent by servers only.
+type Snapshot struct {
+	Tick    uint32
+	Players []nettest.Chat
+}
+
+// TestDirectionCheckedBeforeDecoding: a type the registry says the server
+// sends, arriving from a client, is rejected from its id alone: no handler
+// runs, its fields are not decoded, and the peer is told why. A client's
+// Send of such a type fails at once.
+func TestDirectionCheckedBeforeDecoding(t *testing.T) {
+	newFactory := func() *message.Factory {
+		f := nettest.NewFactory(nil)
+		message.MustRegister[Snapshot](f, message.SentBy(message.ServerToClient))
+		return f
+	}
+	nw := new(mem.Network)
+	f := newFactory()
+	handled := 0
+	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: nw}, Addr: "server:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := gnet.On(srv, func(*gnet.Conn, Snapshot) { handled++ }); err != nil {
+		t.Fatal(err)
+	}
+
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: newFactory(), Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	conn, err := cli.Connect(srv.Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, conn.Connected, srv, cli)
+	if err := conn.Send(&Snapshot{Tick: 1}); !errors.Is(err, message.ErrDirection) {
+		t.Fatalf("a client's Send of a server-to-client type: %v, want ErrDirection", err)
+	}
+
+	// By hand: the id of snapshot, then a field that would take long to
+	// decode (a million nils where players go) and would be refused anyway.
+	sink := &byeSink{bye: make(chan string, 1)}
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+	defer cancel()
+	link, err := nw.Dial(ctx, srv.Addr(), transport.Config{Channels: f.Channels(), MaxPayload: 4 << 20}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Abort()
+	if err := link.Send(0, transport.Reliable, nettest.Hello(f)); err != nil {
+		t.Fatal(err)
+	}
+	id := byte(f.TypeOf(Snapshot{}).ID())
+	evil := []byte{0x93, id, 0x01, 0xdd, 0x00, 0x0f, 0x42, 0x40} // [id, 1, array32(1,000,000)…
+	evil = append(evil, make([]byte, 1_000_000)...)                  // …of nils (0xc0 ≠ 0: here zeros, positive fixints)
+	if err := link.Send(0, transport.Reliable, evil); err != nil {
+		t.Fatal(err)
+	}
+	var bye string
+	nettest.Pump(t, func() bool {
+		select {
+		case bye = <-sink.bye:
+			return true
+		default:
+			return false
+		}
+	}, srv)
+	if !strings.Contains(bye, "snapshot") || !strings.Contains(bye, "server") {
+		t.Fatalf("the peer was told %q, want the type and its direction", bye)
+	}
+	if handled != 0 {
+		t.Fatal("a message in the wrong direction reached a handler")
+	}
+}
+
+// byeSink keeps the reason of the bye a bare link receives.
+type byeSink struct{ bye chan string }
+
+func (s *byeSink) Receive(_ uint8, p []byte) {
+	if len(p) > 0 && p[0] == 0 && strings.Contains(string(p), "bye") {
+		select {
+		case s.bye <- string(p):
+		default:
+		}
+	}
+}
+func (s *byeSink) Closed(error) {}
