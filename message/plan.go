@@ -536,10 +536,24 @@ func decodeField(r Reader, f *fieldPlan, fp unsafe.Pointer) error {
 		}
 		return storeUint(f.kind, fp, v)
 	case kFloat32:
+		if r.IsNil() { // JSON writes NaN and the infinities as null
+			*(*float32)(fp) = float32(math.NaN())
+			return nil
+		}
 		v, err := r.Float64()
+		if err != nil {
+			return err
+		}
+		if math.Abs(v) > math.MaxFloat32 && !math.IsInf(v, 0) {
+			return errOverflow
+		}
 		*(*float32)(fp) = float32(v)
-		return err
+		return nil
 	case kFloat64:
+		if r.IsNil() {
+			*(*float64)(fp) = math.NaN()
+			return nil
+		}
 		v, err := r.Float64()
 		*(*float64)(fp) = v
 		return err

@@ -55,7 +55,9 @@ type Config struct {
 	// 1 s; negative turns pings off (and so Timeout).
 	PingInterval time.Duration
 	// Timeout disconnects a peer from which nothing (not even a pong)
-	// arrived for this long, with the reason "timed out". Default 15 s.
+	// arrived for this long: the peer is sent the reason "timed out:
+	// nothing heard from the peer for 15s", and the handler hears of it at
+	// once, with a DisconnectError wrapping ErrTimeout. Default 15 s.
 	Timeout time.Duration
 	// Logger receives connection-level logs (accepts, refusals,
 	// disconnects), never one line per message. Default: discard.
@@ -106,7 +108,9 @@ type ServerConfig struct {
 	// "127.0.0.1:0" (a free port on loopback; see Server.Addr).
 	Addr string
 	// MaxConns is the most open connections; connection MaxConns+1 is
-	// refused with the reason "server full". Default 1024.
+	// refused with the reason "server full: it allows N connections" when
+	// its hello arrives, or at once, before its hello, when 64 more are
+	// already in their handshake. Default 1024.
 	MaxConns int
 	// NewHandler returns the handler for one accepted connection (see
 	// package handler); nil means connections have no handler. It runs

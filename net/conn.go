@@ -290,9 +290,8 @@ func (s *connSink) TryReceive(channel uint8, payload []byte) bool {
 // the inbox when wait is set, else reporting false when there is none.
 func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 	c := (*Conn)(s)
-	if kind := pingKind(payload); kind != "" {
+	if pingKind(payload) != "" && c.pingPong(payload) {
 		c.heard.Add(1)
-		c.pingPong(kind, payload)
 		return true
 	}
 	if wait {
@@ -305,9 +304,10 @@ func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 }
 
 // pingPong answers a ping, or takes the RTT from a pong, on the adapter's
-// goroutine: the RTT does not include the time until the next Update.
-func (c *Conn) pingPong(kind string, payload []byte) {
-	c.ctlRecvd.Add(1)
+// goroutine: the RTT does not include the time until the next Update. It
+// reports false for a malformed one, which then goes to Update to end the
+// connection as any malformed control message does.
+func (c *Conn) pingPong(payload []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pingR == nil {
@@ -315,9 +315,17 @@ func (c *Conn) pingPong(kind string, payload []byte) {
 	}
 	ctl, err := parseControl(c.pingR, payload[1:])
 	if err != nil {
-		return // a malformed ping is dropped: it carries nothing
+		return false
 	}
-	if kind == ctlPing {
+	c.ctlRecvd.Add(1)
+	c.pingPongLocked(ctl)
+	return true
+}
+
+// pingPongLocked answers a ping, or takes the RTT from a pong. c.mu is
+// held.
+func (c *Conn) pingPongLocked(ctl control) {
+	if ctl.kind == ctlPing {
 		if c.state == Open || c.state == Handshaking {
 			_ = c.sendControl(control{kind: ctlPong, stamp: ctl.stamp})
 		}

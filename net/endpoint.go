@@ -436,8 +436,16 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 			c.link.Close()
 		}
 		c.mu.Unlock()
+	case ctlPing, ctlPong:
+		// Another encoder's ping (pingKind takes only the usual bytes on
+		// the adapter's goroutine): as good as ours, but answered here.
+		c.mu.Lock()
+		c.pingPongLocked(ctl)
+		c.mu.Unlock()
 	case ctlRefuse:
-		if e.isServer || state != Handshaking {
+		// A server over its bound refuses before our hello, which can come
+		// before the dialler marks the connection Handshaking.
+		if e.isServer || (state != Handshaking && state != Connecting) {
 			e.fail(c, errors.New("gonetic: unexpected refuse message"))
 			return
 		}
@@ -445,7 +453,9 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 		c.peerReason = ctl.reason
 		c.refused = true
 		c.state = Closing
-		c.link.Close()
+		if c.link != nil { // else the dialler closes the link it gets
+			c.link.Close()
+		}
 		c.mu.Unlock()
 	case ctlHello:
 		if !e.isServer || state != Handshaking {

@@ -407,3 +407,57 @@ func (s *byeSink) Receive(_ uint8, p []byte) {
 	}
 }
 func (s *byeSink) Closed(error) {}
+
+// TestPingInAnyEncodingAnswered: a ping written with other msgpack headers
+// than gonetic's own (array 16, str 8, a uint 64 stamp), as another
+// language's msgpack library may write it, is answered with a pong.
+func TestPingInAnyEncodingAnswered(t *testing.T) {
+	nw := new(mem.Network)
+	f := nettest.NewFactory(nil)
+	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: nw}, Addr: "server:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sink := &pongSink{pong: make(chan []byte, 1)}
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+	defer cancel()
+	link, err := nw.Dial(ctx, srv.Addr(), transport.Config{Channels: f.Channels()}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Abort()
+	if err := link.Send(0, transport.Reliable, nettest.Hello(f)); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return srv.NumConns() == 1 }, srv)
+	ping := []byte{0x00, 0xdc, 0x00, 0x02, 0xd9, 0x04, 'p', 'i', 'n', 'g', 0xcf, 0, 0, 0, 0, 0, 0, 0x30, 0x39}
+	if err := link.Send(0, transport.Reliable, ping); err != nil {
+		t.Fatal(err)
+	}
+	var pong []byte
+	nettest.Pump(t, func() bool {
+		select {
+		case pong = <-sink.pong:
+			return true
+		default:
+			return false
+		}
+	}, srv)
+	if want := "\x00\x92\xa4pong\xcd\x30\x39"; string(pong) != want {
+		t.Fatalf("pong %q, want %q", pong, want)
+	}
+}
+
+// pongSink keeps the first pong a bare link receives.
+type pongSink struct{ pong chan []byte }
+
+func (s *pongSink) Receive(_ uint8, p []byte) {
+	if len(p) > 4 && string(p[3:7]) == "pong" {
+		select {
+		case s.pong <- append([]byte(nil), p...):
+		default:
+		}
+	}
+}
+func (s *pongSink) Closed(error) {}
