@@ -374,7 +374,7 @@ func TestDirectionCheckedBeforeDecoding(t *testing.T) {
 	}
 	id := byte(f.TypeOf(Snapshot{}).ID())
 	evil := []byte{0x93, id, 0x01, 0xdd, 0x00, 0x0f, 0x42, 0x40} // [id, 1, array32(1,000,000)…
-	evil = append(evil, make([]byte, 1_000_000)...)                  // …of nils (0xc0 ≠ 0: here zeros, positive fixints)
+	evil = append(evil, make([]byte, 1_000_000)...)              // …of nils (0xc0 ≠ 0: here zeros, positive fixints)
 	if err := link.Send(0, transport.Reliable, evil); err != nil {
 		t.Fatal(err)
 	}
