@@ -148,3 +148,44 @@ func ExampleClient_Dial() {
 	_ = srv.Close()
 	// Output: open <nil>
 }
+
+// SendTo encodes a message once and sends it to any set of connections:
+// here the players of one team, kept by the game, as an area of interest
+// would be.
+func ExampleServer_SendTo() {
+	srv, _ := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: chatFactory()}})
+	defer srv.Close()
+	cli, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory()}})
+	defer cli.Close()
+	for i, p := range []*ChatClient{{name: "tom"}, {name: "ann"}, {name: "bob"}} {
+		_, _ = cli.Connect(srv.Addr(), p) // one after the other: tom opens first
+		for srv.NumConns() <= i || cli.NumConns() <= i {
+			_ = srv.Update(0)
+			_ = cli.Update(time.Millisecond)
+		}
+	}
+
+	// The game's own set: every server-side connection but the first.
+	red := func(yield func(*gnet.Conn) bool) {
+		first := true
+		for c := range srv.Connections(nil) {
+			if !first && !yield(c) {
+				return
+			}
+			first = false
+		}
+	}
+	_ = srv.SendTo(&ChatMsg{Player: "referee", Msg: "red team, go"}, red)
+
+	received := 0
+	for received < 2 {
+		_ = cli.Update(time.Millisecond)
+		received = 0
+		for c := range cli.Connections(nil) {
+			received += int(c.Stats().MessagesReceived)
+		}
+	}
+	// Unordered output:
+	// ann sees referee: red team, go
+	// bob sees referee: red team, go
+}
