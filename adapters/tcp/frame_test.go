@@ -122,7 +122,7 @@ func decodeChunked(t *testing.T, fr Framing, stream, cuts []byte, max, initial i
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
-	f := newFrameReader(fr, initial, max, overhead)
+	f := newFrameReader(fr, initial, max, overhead, nil)
 	in := stream
 	for i := 0; ; i++ {
 		for {
@@ -141,7 +141,10 @@ func decodeChunked(t *testing.T, fr Framing, stream, cuts []byte, max, initial i
 		if len(in) == 0 {
 			return frames, f.buffered(), nil
 		}
-		space := f.space()
+		space, serr := f.space()
+		if serr != nil {
+			t.Fatal(serr)
+		}
 		if len(space) == 0 {
 			t.Fatal("space returned no room")
 		}
@@ -467,13 +470,17 @@ func TestFrameReaderShrinks(t *testing.T) {
 	for _, fr := range framings {
 		t.Run(fr.name, func(t *testing.T) {
 			overhead, _ := fr.framing.Overhead(1000)
-			f := newFrameReader(fr.framing, 64, 1000, overhead)
+			f := newFrameReader(fr.framing, 64, 1000, overhead, nil)
 			big, _ := fr.framing.AppendFrame(nil, bytes.Repeat([]byte{'b'}, 900))
 			small, _ := fr.framing.AppendFrame(nil, []byte("x"))
 			push := func(b []byte) int {
 				n := 0
 				for len(b) > 0 {
-					c := copy(f.space(), b)
+					space, err := f.space()
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := copy(space, b)
 					f.fill(c)
 					b = b[c:]
 					for {

@@ -1,0 +1,49 @@
+package net
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+var _ transport.Farewell = (*connSink)(nil)
+
+// maxFarewell bounds the reason sent in bye when the adapter ends a link:
+// an adapter's error text may quote the peer's bytes.
+const maxFarewell = 200
+
+// Farewell tells the peer, in bye, why the adapter ends the link: a frame
+// too large or malformed, or a limit of the adapter's. The adapter then
+// closes the link gracefully, so the bye leaves first. Runs on the
+// adapter's goroutine (transport.Farewell).
+func (s *connSink) Farewell(err error) {
+	c := (*Conn)(s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(farewellReason(err))
+}
+
+// farewellReason is the bye reason for an adapter's err: "too large: …"
+// for a frame over the limit, "bad frame: …" for malformed bytes, the
+// adapter's words otherwise; at most maxFarewell bytes.
+func farewellReason(err error) string {
+	var reason string
+	var fe *transport.FrameError
+	switch {
+	case errors.As(err, &fe) && fe.TooLarge:
+		reason = "too large: " + fe.Reason
+	case fe != nil:
+		reason = "bad frame: " + fe.Reason
+	default:
+		reason = err.Error()
+	}
+	if len(reason) > maxFarewell {
+		cut := maxFarewell
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut] + "…"
+	}
+	return reason
+}
