@@ -143,9 +143,7 @@ func (f *frameReader) space() ([]byte, error) {
 		}
 		nb := make([]byte, size)
 		f.w = copy(nb, f.buf[f.r:f.w])
-		f.r = 0
-		f.release()
-		f.buf = nb
+		f.r, f.buf = 0, nb
 	case grown && f.r == f.w:
 		// Nothing is held: give the big buffer back rather than keep it for
 		// a link that may stay idle.
