@@ -36,7 +36,7 @@ var (
 	// ErrTooSlow is what a link closes with when its peer does not read:
 	// a write made no progress, or Send found the queue full all along, for
 	// Options.WriteTimeout. It matches transport.ErrTooSlow.
-	ErrTooSlow = transport.TooSlow("tcp: peer too slow: it took nothing sent to it, or let the send queue stay full, for Options.WriteTimeout; disconnected")
+	ErrTooSlow = transport.TooSlow("tcp: peer too slow: it read nothing for Options.WriteTimeout, or so little that the send queue stayed full that long; disconnected")
 	// ErrBusy is what a listener's link closes with when a frame in
 	// progress needs more buffer than Options.MaxReceiving has left: the
 	// links of the listener are receiving that much in large frames at
