@@ -83,9 +83,10 @@ func TestFramingWire(t *testing.T) {
 }
 
 // TestBadFrameBeforePayload: a prefix that breaks the framing or announces
-// a payload over the limit closes the link with a *FrameError while the
-// peer has sent nothing more and keeps the connection open: the check does
-// not wait for the payload.
+// a payload over the limit ends the link with a *FrameError while the peer
+// has sent nothing more and keeps the connection open: the check does not
+// wait for the payload. The server closes gracefully: the peer reads its
+// end of stream, and the link is over once the peer ends its own.
 func TestBadFrameBeforePayload(t *testing.T) {
 	for _, tc := range []struct {
 		framing tcp.Framing
@@ -109,6 +110,7 @@ func TestBadFrameBeforePayload(t *testing.T) {
 			if _, err := raw.Write([]byte(tc.prefix)); err != nil {
 				t.Fatal(err)
 			}
+			endOfStream(t, raw)
 			var fe *transport.FrameError
 			if err := s.waitClosed(t); !errors.As(err, &fe) || fe.Reason != tc.reason {
 				t.Fatalf("Closed(%v), want a FrameError %q", err, tc.reason)
