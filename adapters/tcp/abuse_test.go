@@ -101,7 +101,6 @@ func TestReceivingBudget(t *testing.T) {
 	waitUntil(t, "the finished frame's bytes to be given back", held(0))
 }
 
-
 // slowServer listens with opts and returns the link and sink of the one raw
 // client it accepts, and that client.
 func slowServer(t *testing.T, opts tcp.Options) (transport.Listener, transport.Link, *sink, *stdnet.TCPConn) {
