@@ -23,6 +23,7 @@ import (
 	stdnet "net"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -70,9 +71,14 @@ func serve() error {
 		// gives free memory back to the system at once.
 		in := bufio.NewScanner(os.Stdin)
 		for in.Scan() {
-			if in.Text() == "gc" {
+			switch in.Text() {
+			case "gc":
 				debug.FreeOSMemory()
 				fmt.Println("gc done")
+			case "heap":
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				fmt.Printf("heap %d\n", m.HeapInuse)
 			}
 		}
 		done.Store(true)
@@ -209,7 +215,7 @@ func main() {
 }
 
 // startServer starts the child; stop ends it.
-func startServer() (pid int, server string, out *bufio.Scanner, gc func(), stop func(), err error) {
+func startServer() (pid int, server string, out *bufio.Scanner, ask func(string), stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, "", nil, nil, nil, err
@@ -222,26 +228,33 @@ func startServer() (pid int, server string, out *bufio.Scanner, gc func(), stop 
 		return 0, "", nil, nil, nil, err
 	}
 	stop = func() { stdin.Close(); _ = cmd.Wait() }
-	gc = func() { _, _ = io.WriteString(stdin, "gc\n") }
+	ask = func(what string) { _, _ = io.WriteString(stdin, what+"\n") }
 	out = bufio.NewScanner(stdout)
 	if !out.Scan() || !strings.HasPrefix(out.Text(), "addr ") {
 		stop()
 		return 0, "", nil, nil, nil, fmt.Errorf("the server did not start: %q", out.Text())
 	}
-	return cmd.Process.Pid, strings.TrimPrefix(out.Text(), "addr "), out, gc, stop, nil
+	return cmd.Process.Pid, strings.TrimPrefix(out.Text(), "addr "), out, ask, stop, nil
 }
 
 func runHeaders(n int) error {
-	pid, server, out, _, stop, err := startServer()
+	pid, server, out, ask, stop, err := startServer()
 	if err != nil {
 		return err
 	}
 	defer stop()
+	heaps := make(chan float64)
 	go func() {
 		for out.Scan() {
+			if h, ok := strings.CutPrefix(out.Text(), "heap "); ok {
+				b, _ := strconv.ParseFloat(h, 64)
+				heaps <- b / (1 << 20)
+			}
 		}
 	}()
+	heap := func() float64 { ask("heap"); return <-heaps }
 	before, _ := rss(pid)
+	heapBefore := heap()
 	for range n {
 		c, err := stdnet.Dial("tcp", server)
 		if err != nil {
@@ -254,12 +267,14 @@ func runHeaders(n int) error {
 	}
 	time.Sleep(2 * time.Second) // for the server to read them all
 	cur, _ := rss(pid)
-	fmt.Printf("%d connections, each a header announcing 1 MiB and 1 byte: server RSS %.0f MB before, %.0f MB after (+%.0f MB)\n", n, before, cur, cur-before)
+	fmt.Printf("%d connections, each a header announcing 1 MiB and 1 byte:\n", n)
+	fmt.Printf("  server heap in use (runtime.MemStats.HeapInuse) %.0f MB before, %.0f MB after\n", heapBefore, heap())
+	fmt.Printf("  server RSS %.0f MB before, %.0f MB after (pages never written are not resident)\n", before, cur)
 	return nil
 }
 
 func run(abusers, rate, size int, abuse, after time.Duration) error {
-	pid, server, out, gc, stop, err := startServer()
+	pid, server, out, ask, stop, err := startServer()
 	if err != nil {
 		return err
 	}
@@ -372,7 +387,7 @@ wait:
 	time.Sleep(after - time.Second)
 	cur, _ := rss(pid)
 	fmt.Printf("server RSS %v after the abusers left: %.0f MB\n", after, cur)
-	gc()
+	ask("gc")
 	<-collected
 	cur, _ = rss(pid)
 	fmt.Printf("server RSS after debug.FreeOSMemory: %.0f MB\n", cur)
