@@ -10,11 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/message"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
-type tbEcho struct{ N int }
+type tbEcho struct {
+	N    int
+	Text string
+}
 
 // tbServer echoes tb_echo.
 type tbServer struct{ Handler }
@@ -152,5 +156,66 @@ func TestFarewellReason(t *testing.T) {
 	long := farewellReason(&transport.FrameError{Reason: strings.Repeat("é", 300)})
 	if len(long) > maxFarewell+len("…") || !strings.HasSuffix(long, "…") || !strings.HasPrefix(long, "bad frame: é") {
 		t.Errorf("a long reason is not cut to %d bytes: %d bytes, %q", maxFarewell, len(long), long)
+	}
+}
+
+// tbFlood floods every connection it serves and reports how each ended.
+type tbFlood struct {
+	Handler
+	ended chan error
+}
+
+func (h *tbFlood) OnDisconnect(reason error) { h.ended <- reason }
+
+// TestPeerNotReadingIsTooSlow: a peer that finishes the handshake and then
+// reads nothing is disconnected, and the server's handler learns that it
+// was too slow.
+func TestPeerNotReadingIsTooSlow(t *testing.T) {
+	ended := make(chan error, 1)
+	srv, err := Listen(ServerConfig{
+		Config: Config{
+			Factory:   tbFactory(),
+			Transport: tcp.New(tcp.Options{WriteTimeout: 100 * time.Millisecond}),
+		},
+		NewHandler: func() any { return &tbFlood{ended: ended} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	raw, err := stdnet.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.(*stdnet.TCPConn).SetReadBuffer(4096)
+	f := tbFactory()
+	h := f.Hash()
+	hello := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlHello, version: ProtocolVersion, codec: f.Codec().Name(), hash: h[:], lines: f.Lines()})
+	if _, err := raw.Write(binary.BigEndian.AppendUint32(nil, uint32(len(hello)))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	big := &tbEcho{Text: strings.Repeat("x", 32<<10)}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_ = srv.Update(time.Millisecond)
+		for _, c := range srv.Connections(nil) {
+			for c.Send(big) == nil { // until the queue is full
+			}
+		}
+		select {
+		case reason := <-ended:
+			if !errors.Is(reason, transport.ErrTooSlow) || !strings.Contains(reason.Error(), "too slow") {
+				t.Fatalf("OnDisconnect(%v), want an error matching transport.ErrTooSlow", reason)
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the peer that does not read was not disconnected within 10 s")
+		}
 	}
 }
