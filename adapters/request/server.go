@@ -120,7 +120,7 @@ func newServer(address string, h Handler, opts *Options, onReceive func()) (*Ser
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 
-	topts := tcp.Options{OnBadFrame: s.badFrame}
+	var topts tcp.Options
 	if o.Lines {
 		topts.Framing = lineFraming{limit: o.MaxLine}
 	}
@@ -430,15 +430,21 @@ func (s *Server) accept(link transport.Link) transport.Sink {
 	return c
 }
 
-// badFrame answers a request over the size limit, or a line over
-// Options.MaxLine, with an error before closing the link.
-func (s *Server) badFrame(link transport.Link, fe *transport.FrameError) error {
+var _ transport.Farewell = (*conn)(nil)
+
+// Farewell answers a request over the size limit, or a line over
+// Options.MaxLine, with an error before the adapter closes the link
+// (transport.Farewell).
+func (c *conn) Farewell(err error) {
 	what := "request"
-	if s.opts.Lines {
+	if c.s.opts.Lines {
 		what = "request line"
 	}
-	s.fail(link, fmt.Sprintf("%s refused: %s", what, fe.Reason))
-	return nil
+	reason := err.Error()
+	if fe, ok := err.(*transport.FrameError); ok {
+		reason = fe.Reason
+	}
+	c.s.fail(c.link, fmt.Sprintf("%s refused: %s", what, reason))
 }
 
 // conn is the Sink of one connection. Its methods run on the link's reader

@@ -9,13 +9,14 @@ import (
 	"github.com/gonetic/gonetic/net/transport"
 )
 
+// The suite's Backpressure queues 16 MiB on one link.
 func TestConformance(t *testing.T) {
-	transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{}) },
+	transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{MaxQueued: 32 << 20}) },
 		"127.0.0.1:0", transporttest.Options{})
 }
 
 func TestConformanceChannels(t *testing.T) {
-	transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{}) },
+	transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{MaxQueued: 32 << 20}) },
 		"127.0.0.1:0", transporttest.Options{Channels: 4})
 }
 
@@ -24,7 +25,7 @@ func TestConformanceChannels(t *testing.T) {
 func TestConformanceFramings(t *testing.T) {
 	for _, f := range []tcp.Framing{tcp.ByteCount{}, tcp.Netstring{}} {
 		t.Run(fmt.Sprintf("%T", f), func(t *testing.T) {
-			transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{Framing: f}) },
+			transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{Framing: f, MaxQueued: 32 << 20}) },
 				"127.0.0.1:0", transporttest.Options{})
 		})
 	}

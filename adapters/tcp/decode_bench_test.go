@@ -14,13 +14,14 @@ func BenchmarkDecode(b *testing.B) {
 				stream = append(stream, frame...)
 			}
 			overhead, _ := fr.framing.Overhead(1 << 20)
-			f := newFrameReader(fr.framing, readBufferSize, 1<<20, overhead)
+			f := newFrameReader(fr.framing, readBufferSize, 1<<20, overhead, nil)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(payload)))
 			b.ResetTimer()
 			n := 0
 			for n < b.N {
-				f.fill(copy(f.space(), stream))
+				space, _ := f.space()
+				f.fill(copy(space, stream))
 				for n < b.N {
 					_, size, err := f.next()
 					if err != nil {

@@ -15,25 +15,37 @@
 //
 // Frames decode the same however the stream is split into reads. A frame
 // longer than the receiver's Config.MaxPayload, or bytes that break the
-// framing (a malformed length, a missing separator), close the link with a
+// framing (a malformed length, a missing separator), end the link with a
 // *transport.FrameError as soon as they arrive, before any of the payload is
 // buffered; a payload of exactly Config.MaxPayload bytes is accepted.
-// Nothing after a bad frame is delivered. Options.OnBadFrame may answer the
-// peer and choose the error. A stream that ends inside a frame closes the
-// link with io.ErrUnexpectedEOF.
+// Nothing after a bad frame is delivered. A Sink that implements
+// transport.Farewell is told first, and may send the peer a last payload
+// saying why; the link then closes gracefully (see Closing), so that what
+// was queued before reaches the peer. A stream that ends inside a frame
+// closes the link with io.ErrUnexpectedEOF.
 //
 // # Goroutines and memory
 //
-// A link runs two goroutines. The reader reads in chunks of 64 KiB (more
-// only to hold one frame of up to Config.MaxPayload bytes and its framing)
-// and hands each frame to Sink.Receive as a slice of its buffer: no
-// allocation per payload. While Receive blocks, the reader stops reading and TCP flow
-// control slows the peer. The writer sends everything queued since its last
-// write with one write call, so bursts of Sends cost one system call; it
-// swaps two buffers, so steady state allocates nothing. TCP_NODELAY is on.
+// A link runs two goroutines. The reader reads in chunks of 64 KiB and
+// hands each frame to Sink.Receive as a slice of its buffer: no allocation
+// per payload. A frame longer than that grows the buffer as its bytes
+// arrive, doubling it each time they fill it, never to the length its
+// header announces at once; the bigger buffer goes back to the garbage
+// collector once no frame is in progress. What the links of one listener
+// hold beyond their 64 KiB buffers is bounded by Options.MaxReceiving
+// together: a link whose frame needs more than is left ends with ErrBusy,
+// as a bad frame does. While Receive blocks, the reader stops reading and
+// TCP flow control slows the peer. The writer sends everything queued since
+// its last write with one write call, so bursts of Sends cost one system
+// call; it swaps two buffers, so steady state allocates nothing. TCP_NODELAY
+// is on.
 //
 // Send never blocks on the network. It copies the payload into the queue;
-// past Options.MaxQueued queued bytes it returns ErrQueueFull.
+// past Options.MaxQueued queued bytes on the link, or Options.MaxQueuedTotal
+// on all the links of its listener, it returns ErrQueueFull. A peer that
+// does not read is dropped: when a write makes no progress, or Send finds
+// the queue full, for Options.WriteTimeout, the link closes with ErrTooSlow
+// (which matches transport.ErrTooSlow) and its queue is dropped.
 //
 // # Closing
 //

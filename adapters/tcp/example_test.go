@@ -74,19 +74,22 @@ func ExampleByteCount() {
 	// server closed: EOF
 }
 
-// A line protocol whose hook answers a line that is too long before it
-// closes the link.
-func ExampleOptions_onBadFrame() {
-	tr := tcp.New(tcp.Options{
-		Framing: tcp.Lines{CRLF: true},
-		OnBadFrame: func(l transport.Link, err *transport.FrameError) error {
-			l.Send(0, transport.Reliable, []byte("-ERR too long"))
-			l.Close() // sends the answer first; without it, the link is aborted
-			return err
-		},
-	})
+// lineSink is a Sink that tells the peer why its link ends.
+type lineSink struct {
+	printSink
+	link transport.Link
+}
+
+// Farewell answers a line that is too long; the adapter then closes the
+// link gracefully, so the answer is sent first.
+func (s lineSink) Farewell(error) { s.link.Send(0, transport.Reliable, []byte("-ERR too long")) }
+
+// A line protocol whose Sink answers a line that is too long before the
+// adapter closes the link.
+func ExampleFarewell() {
+	tr := tcp.New(tcp.Options{Framing: tcp.Lines{CRLF: true}})
 	server := printSink{"server", make(chan error, 1)}
-	ln, err := tr.Listen("127.0.0.1:0", transport.Config{MaxPayload: 16}, func(transport.Link) transport.Sink { return server })
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{MaxPayload: 16}, func(l transport.Link) transport.Sink { return lineSink{server, l} })
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -22,27 +22,29 @@ const shrinkAfter = 16
 // and takes the complete frames with next. A frame's payload aliases the
 // buffer and is valid until the next call to space.
 //
-// The buffer grows only to hold the frame in progress, never past
-// max+overhead, and only after the framing has accepted what it has seen of
-// that frame.
+// The buffer grows only to hold the frame in progress, as its bytes arrive,
+// never past max+overhead, and only after the framing has accepted what it
+// has seen of that frame.
 type frameReader struct {
 	framing Framing
 	binary  bool   // framing is Binary: next parses it inline
 	buf     []byte // buf[r:w] is received and not yet parsed
 	small   []byte // the usual buffer; buf is either small or a grown one
 	r, w    int
-	max     int // largest payload accepted
-	limit   int // largest frame: max plus the framing's overhead
-	need    int // length of the frame in progress, if the framing told; else 0
-	scanned int // bytes of buf[r:w] the framing has seen without a whole frame
-	fits    int // reads in a row that would have fit small while buf was grown
+	max     int     // largest payload accepted
+	limit   int     // largest frame: max plus the framing's overhead
+	need    int     // length of the frame in progress, if the framing told; else 0
+	scanned int     // bytes of buf[r:w] the framing has seen without a whole frame
+	fits    int     // reads in a row that would have fit small while buf was grown
+	budget  *budget // shared by a listener's links; nil: no bound but limit
 }
 
 // newFrameReader returns a reader with a buffer of size bytes, for payloads
-// of at most max bytes that framing wraps in at most overhead bytes.
-func newFrameReader(framing Framing, size, max, overhead int) *frameReader {
-	b := make([]byte, size)
-	return &frameReader{framing: framing, binary: isBinary(framing), buf: b, small: b, max: max, limit: max + overhead}
+// of at most max bytes that framing wraps in at most overhead bytes, whose
+// buffer grows past size only as far as b allows (nil: no bound).
+func newFrameReader(framing Framing, size, max, overhead int, b *budget) *frameReader {
+	buf := make([]byte, size)
+	return &frameReader{framing: framing, binary: isBinary(framing), buf: buf, small: buf, max: max, limit: max + overhead, budget: b}
 }
 
 // next returns the next complete frame's payload and the frame's length on
@@ -118,23 +120,42 @@ func (f *frameReader) buffered() int { return f.w - f.r }
 // space returns where the next read should go, after making room for the
 // frame in progress. Call it only after next has returned no frame and no
 // error, so that the frame in progress is known to fit the limit.
-func (f *frameReader) space() []byte {
+//
+// A frame longer than the usual buffer grows the buffer as its bytes
+// arrive, doubling it each time they fill it, never to the length the
+// frame announced at once: a header alone costs nothing. What a buffer
+// holds beyond the usual size is taken from the budget; space fails with
+// ErrBusy when the budget has not enough left.
+func (f *frameReader) space() ([]byte, error) {
 	need := f.need
 	if need == 0 { // the framing cannot tell yet: make room for one more byte
 		need = f.w - f.r + 1
 	}
 	need = min(need, f.limit) // next has checked it; stay safe anyway
+	grown := len(f.buf) > len(f.small)
 	switch {
-	case need > len(f.buf):
+	case need > len(f.buf) && f.w-f.r == len(f.buf):
+		// The frame in progress fills the buffer: grow it.
 		f.fits = 0
-		nb := make([]byte, min(max(need, 2*len(f.buf)), f.limit))
+		size := min(need, max(2*len(f.buf), len(f.small)))
+		if !f.budget.take(size - len(f.buf)) {
+			return nil, ErrBusy
+		}
+		nb := make([]byte, size)
 		f.w = copy(nb, f.buf[f.r:f.w])
 		f.r, f.buf = 0, nb
-	case len(f.buf) > len(f.small) && need <= len(f.small) && f.w-f.r <= len(f.small):
+	case grown && f.r == f.w:
+		// Nothing is held: give the big buffer back rather than keep it for
+		// a link that may stay idle.
+		f.release()
+		f.buf = f.small
+	case grown && need <= len(f.small) && f.w-f.r <= len(f.small):
 		if f.fits++; f.fits >= shrinkAfter {
 			f.fits = 0
 			f.w = copy(f.small, f.buf[f.r:f.w])
-			f.r, f.buf = 0, f.small
+			f.r = 0
+			f.release()
+			f.buf = f.small
 		}
 	}
 	if f.r == f.w {
@@ -143,7 +164,21 @@ func (f *frameReader) space() []byte {
 		f.w = copy(f.buf, f.buf[f.r:f.w])
 		f.r = 0
 	}
-	return f.buf[f.w:]
+	return f.buf[f.w:], nil
+}
+
+// release gives what the buffer holds beyond the usual size back to the
+// budget. The caller then replaces the buffer.
+func (f *frameReader) release() {
+	if len(f.buf) > len(f.small) {
+		f.budget.give(len(f.buf) - len(f.small))
+	}
+}
+
+// close gives the buffer's share of the budget back; the reader is done.
+func (f *frameReader) close() {
+	f.release()
+	f.buf = f.small
 }
 
 // fill records that n bytes were read into the slice space returned.

@@ -122,7 +122,7 @@ func decodeChunked(t *testing.T, fr Framing, stream, cuts []byte, max, initial i
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
-	f := newFrameReader(fr, initial, max, overhead)
+	f := newFrameReader(fr, initial, max, overhead, nil)
 	in := stream
 	for i := 0; ; i++ {
 		for {
@@ -141,7 +141,10 @@ func decodeChunked(t *testing.T, fr Framing, stream, cuts []byte, max, initial i
 		if len(in) == 0 {
 			return frames, f.buffered(), nil
 		}
-		space := f.space()
+		space, serr := f.space()
+		if serr != nil {
+			t.Fatal(serr)
+		}
 		if len(space) == 0 {
 			t.Fatal("space returned no room")
 		}
@@ -467,13 +470,17 @@ func TestFrameReaderShrinks(t *testing.T) {
 	for _, fr := range framings {
 		t.Run(fr.name, func(t *testing.T) {
 			overhead, _ := fr.framing.Overhead(1000)
-			f := newFrameReader(fr.framing, 64, 1000, overhead)
+			f := newFrameReader(fr.framing, 64, 1000, overhead, nil)
 			big, _ := fr.framing.AppendFrame(nil, bytes.Repeat([]byte{'b'}, 900))
 			small, _ := fr.framing.AppendFrame(nil, []byte("x"))
 			push := func(b []byte) int {
 				n := 0
 				for len(b) > 0 {
-					c := copy(f.space(), b)
+					space, err := f.space()
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := copy(space, b)
 					f.fill(c)
 					b = b[c:]
 					for {
@@ -499,5 +506,65 @@ func TestFrameReaderShrinks(t *testing.T) {
 				t.Fatalf("the buffer did not shrink back: %d bytes", len(f.buf))
 			}
 		})
+	}
+}
+
+// TestFrameReaderGrowsAsBytesArrive: a header announcing a large frame
+// costs nothing; the buffer then grows with the bytes that arrive, at most
+// to twice what it holds, taking from the budget, and gives it all back.
+func TestFrameReaderGrowsAsBytesArrive(t *testing.T) {
+	b := newBudget(1 << 30)
+	const small, max = 64, 1 << 20
+	f := newFrameReader(Binary{}, small, max, headerSize, b)
+	stream := frame(make([]byte, max))
+	got := 0
+	for len(stream) > 0 {
+		if _, size, err := f.next(); err != nil {
+			t.Fatal(err)
+		} else if size > 0 {
+			got++
+			continue
+		}
+		space, err := f.space()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if held := f.buffered(); len(f.buf) > small && len(f.buf) > 2*held {
+			t.Fatalf("the buffer is %d bytes for %d received", len(f.buf), held)
+		}
+		if b.inUse() != len(f.buf)-small {
+			t.Fatalf("the budget counts %d bytes, the buffer holds %d beyond %d", b.inUse(), len(f.buf), small)
+		}
+		f.fill(copy(space, stream[:min(len(space), 1000)]))
+		stream = stream[min(len(space), 1000):]
+	}
+	if _, size, err := f.next(); err != nil || size == 0 {
+		t.Fatalf("no frame at the end: %d, %v", size, err)
+	}
+	if _, err := f.space(); err != nil || len(f.buf) != small || b.inUse() != 0 {
+		t.Fatalf("after the frame: %d-byte buffer, %d bytes taken, %v", len(f.buf), b.inUse(), err)
+	}
+
+	// A budget that has not enough left refuses the growth.
+	f = newFrameReader(Binary{}, small, max, headerSize, newBudget(small))
+	stream = frame(make([]byte, 4*small))
+	for {
+		if _, _, err := f.next(); err != nil {
+			t.Fatal(err)
+		}
+		space, err := f.space()
+		if err == ErrBusy {
+			break
+		}
+		if err != nil || len(stream) == 0 {
+			t.Fatalf("no ErrBusy: %v", err)
+		}
+		n := copy(space, stream)
+		f.fill(n)
+		stream = stream[n:]
+	}
+	f.close()
+	if f.budget.inUse() != 0 {
+		t.Fatalf("%d bytes still taken after close", f.budget.inUse())
 	}
 }

@@ -77,7 +77,8 @@ func (Binary) Split(b []byte, _, limit int) (start, end, size int, err error) {
 	n := binary.BigEndian.Uint32(b)
 	if uint64(n) > uint64(limit) {
 		return 0, 0, 0, &transport.FrameError{
-			Reason: fmt.Sprintf("frame of %d bytes exceeds the %d-byte limit", n, limit),
+			Reason:   fmt.Sprintf("frame of %d bytes exceeds the %d-byte limit", n, limit),
+			TooLarge: true,
 		}
 	}
 	end = headerSize + int(n)
@@ -210,7 +211,7 @@ func (Lines) Split(b []byte, scanned, limit int) (start, end, size int, err erro
 }
 
 func lineTooLong(limit int) error {
-	return &transport.FrameError{Reason: fmt.Sprintf("line longer than the %d-byte limit", limit)}
+	return &transport.FrameError{Reason: fmt.Sprintf("line longer than the %d-byte limit", limit), TooLarge: true}
 }
 
 // Overhead is 2, for "\r\n".
@@ -232,7 +233,8 @@ func decimalLength(b []byte, sep byte, limit int) (n, i int, err error) {
 		d := int(c - '0')
 		if d > limit || n > (limit-d)/10 {
 			return 0, -1, &transport.FrameError{
-				Reason: fmt.Sprintf("length of %s or more bytes exceeds the %d-byte limit", b[:i+1], limit),
+				Reason:   fmt.Sprintf("length of %s or more bytes exceeds the %d-byte limit", b[:i+1], limit),
+				TooLarge: true,
 			}
 		}
 		n = n*10 + d

@@ -83,9 +83,10 @@ func TestFramingWire(t *testing.T) {
 }
 
 // TestBadFrameBeforePayload: a prefix that breaks the framing or announces
-// a payload over the limit closes the link with a *FrameError while the
-// peer has sent nothing more and keeps the connection open: the check does
-// not wait for the payload.
+// a payload over the limit ends the link with a *FrameError while the peer
+// has sent nothing more and keeps the connection open: the check does not
+// wait for the payload. The server closes gracefully: the peer reads its
+// end of stream, and the link is over once the peer ends its own.
 func TestBadFrameBeforePayload(t *testing.T) {
 	for _, tc := range []struct {
 		framing tcp.Framing
@@ -109,6 +110,7 @@ func TestBadFrameBeforePayload(t *testing.T) {
 			if _, err := raw.Write([]byte(tc.prefix)); err != nil {
 				t.Fatal(err)
 			}
+			endOfStream(t, raw)
 			var fe *transport.FrameError
 			if err := s.waitClosed(t); !errors.As(err, &fe) || fe.Reason != tc.reason {
 				t.Fatalf("Closed(%v), want a FrameError %q", err, tc.reason)
@@ -163,66 +165,72 @@ func TestLinesSend(t *testing.T) {
 	}
 }
 
-// TestOnBadFrame: the hook sees the link and the error, may answer and
-// close gracefully, and chooses what the Sink's Closed reports.
-func TestOnBadFrame(t *testing.T) {
-	errCustom := errors.New("custom")
-	t.Run("reply and close", func(t *testing.T) {
-		called := make(chan string, 1)
-		tr := tcp.New(tcp.Options{
-			Framing: tcp.Lines{},
-			OnBadFrame: func(l transport.Link, err *transport.FrameError) error {
-				called <- l.RemoteAddr()
-				if err := l.Send(0, transport.Reliable, []byte("too long")); err != nil {
-					t.Error(err)
+// farewellSink is a sink that answers a bad frame.
+type farewellSink struct {
+	*sink
+	link   transport.Link
+	answer string
+	called chan error
+}
+
+func (s farewellSink) Farewell(err error) {
+	s.called <- err
+	if err := s.link.Send(0, transport.Reliable, []byte(s.answer)); err != nil {
+		panic(err)
+	}
+}
+
+// TestFarewell: a Sink that implements transport.Farewell learns why the
+// link ends and may answer before the adapter closes it gracefully; one
+// that does not gets the same graceful close, so what it queued before the
+// bad frame still reaches the peer.
+func TestFarewell(t *testing.T) {
+	for _, answer := range []string{"too long", ""} {
+		t.Run(fmt.Sprintf("answer %q", answer), func(t *testing.T) {
+			called := make(chan error, 1)
+			s := newSink()
+			tr := tcp.New(tcp.Options{Framing: tcp.Lines{}})
+			ln, err := tr.Listen("127.0.0.1:0", transport.Config{MaxPayload: 10}, func(l transport.Link) transport.Sink {
+				l.Send(0, transport.Reliable, []byte("hi"))
+				if answer == "" {
+					return s
 				}
-				l.Close()
-				return fmt.Errorf("%w: %w", errCustom, err)
-			},
-		})
-		srv := listen(t, tr, transport.Config{MaxPayload: 10})
-		raw := rawDial(t, srv.ln.Addr())
-		_, s := srv.accepted(t)
-		// The bytes after the bad line are discarded, never delivered, and
-		// do not make the server reset the connection.
-		raw.Write([]byte("fine\nmuch too long a line\nnot delivered\n"))
-		if p := s.next(t); string(p) != "fine" {
-			t.Fatalf("got %q", p)
-		}
-		if addr := <-called; addr != raw.LocalAddr().String() {
-			t.Fatalf("the hook got the link of %s, want %s", addr, raw.LocalAddr())
-		}
-		raw.SetReadDeadline(time.Now().Add(waitLimit))
-		reply, err := io.ReadAll(raw)
-		if err != nil || string(reply) != "too long\n" {
-			t.Fatalf("the peer read %q, %v", reply, err)
-		}
-		raw.CloseWrite()
-		err = s.waitClosed(t)
-		var fe *transport.FrameError
-		if !errors.Is(err, errCustom) || !errors.As(err, &fe) {
-			t.Fatalf("Closed(%v), want the hook's error", err)
-		}
-		select {
-		case p := <-s.payloads:
-			t.Fatalf("delivered %q after the bad frame", p)
-		default:
-		}
-	})
-	t.Run("default", func(t *testing.T) {
-		for _, hook := range []func(transport.Link, *transport.FrameError) error{
-			nil,
-			func(transport.Link, *transport.FrameError) error { return nil },
-		} {
-			tr := tcp.New(tcp.Options{Framing: tcp.ByteCount{}, OnBadFrame: hook})
-			srv := listen(t, tr, transport.Config{})
-			raw := rawDial(t, srv.ln.Addr())
-			_, s := srv.accepted(t)
-			raw.Write([]byte("x"))
+				return farewellSink{s, l, answer, called}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			raw := rawDial(t, ln.Addr())
+			// The bytes after the bad line are discarded, never delivered, and
+			// do not make the server reset the connection.
+			raw.Write([]byte("fine\nmuch too long a line\nnot delivered\n"))
+			if p := s.next(t); string(p) != "fine" {
+				t.Fatalf("got %q", p)
+			}
+			want := "hi\n"
+			if answer != "" {
+				want += answer + "\n"
+				var fe *transport.FrameError
+				if err := <-called; !errors.As(err, &fe) || !fe.TooLarge {
+					t.Fatalf("Farewell(%v), want a FrameError for a frame too large", err)
+				}
+			}
+			raw.SetReadDeadline(time.Now().Add(waitLimit))
+			reply, err := io.ReadAll(raw)
+			if err != nil || string(reply) != want {
+				t.Fatalf("the peer read %q, %v; want %q", reply, err, want)
+			}
+			raw.CloseWrite()
 			var fe *transport.FrameError
 			if err := s.waitClosed(t); !errors.As(err, &fe) {
-				t.Fatalf("Closed(%v), want a FrameError", err)
+				t.Fatalf("Closed(%v), want the FrameError", err)
 			}
-		}
-	})
+			select {
+			case p := <-s.payloads:
+				t.Fatalf("delivered %q after the bad frame", p)
+			default:
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	stdnet "net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ type link struct {
 	remote   string
 	sink     transport.Sink // set by start, before the goroutines run
 	onDone   func()         // set before start; called once, when the link is over
+	queued   *budget        // the listener's Options.MaxQueuedTotal; nil for Dial
+	receive  *budget        // the listener's Options.MaxReceiving; nil for Dial
 
 	wake       chan struct{} // one slot: there is work for the writer
 	writerDone chan struct{} // closed when the writer returns
@@ -45,6 +48,9 @@ type link struct {
 	shut     bool        // we closed the connection; later I/O errors are ours
 	err      error       // first reason the link ended; nil for a local close
 	timer    *time.Timer // bounds a graceful close
+	// fullSince is when Send first found the queue full since the writer
+	// last took it; zero while the queue takes payloads.
+	fullSince time.Time
 
 	bytesSent, payloadsSent         atomic.Uint64
 	bytesReceived, payloadsReceived atomic.Uint64
@@ -52,7 +58,7 @@ type link struct {
 
 var _ transport.Link = (*link)(nil)
 
-func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int) *link {
+func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int, queued, receive *budget) *link {
 	_ = c.SetNoDelay(true) // Go's default, made explicit: batching is ours
 	remote := ""
 	if a := c.RemoteAddr(); a != nil {
@@ -65,6 +71,8 @@ func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int
 		overhead:   overhead,
 		binary:     isBinary(opts.Framing),
 		remote:     remote,
+		queued:     queued,
+		receive:    receive,
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 	}
@@ -100,6 +108,16 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 	}
 	queued := len(l.pending)
 	if queued > 0 && queued+l.overhead+len(payload) > l.opts.MaxQueued {
+		now := time.Now()
+		if l.fullSince.IsZero() {
+			l.fullSince = now
+		} else if now.Sub(l.fullSince) >= l.opts.WriteTimeout {
+			// The peer reads, but too little to ever empty the queue.
+			l.setErr(ErrTooSlow)
+			l.mu.Unlock()
+			l.shutdown()
+			return ErrQueueFull
+		}
 		l.mu.Unlock()
 		return ErrQueueFull
 	}
@@ -113,6 +131,13 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 			return err
 		}
 		l.pending = pending
+	}
+	if added := len(l.pending) - queued; queued == 0 {
+		l.queued.force(added)
+	} else if !l.queued.take(added) {
+		l.pending = l.pending[:queued]
+		l.mu.Unlock()
+		return ErrQueueFull
 	}
 	l.npending++
 	l.mu.Unlock()
@@ -191,6 +216,7 @@ func (l *link) shutdown() {
 	}
 	l.shut = true
 	l.closing = true
+	l.queued.give(len(l.pending))
 	l.pending, l.npending = nil, 0
 	l.mu.Unlock()
 	l.stopped.Store(true)
@@ -232,9 +258,12 @@ func (l *link) writeLoop() {
 		}
 		batch, n := l.pending, l.npending
 		l.pending, l.npending = spare[:0], 0
+		l.fullSince = time.Time{}
 		l.mu.Unlock()
 
-		if _, err := l.conn.Write(batch); err != nil {
+		err := l.write(batch)
+		l.queued.give(len(batch))
+		if err != nil {
 			l.mu.Lock()
 			if !l.shut {
 				l.setErr(err)
@@ -264,6 +293,25 @@ func (l *link) writeLoop() {
 	l.mu.Unlock()
 }
 
+// write writes b, and fails with ErrTooSlow when a write makes no progress
+// for Options.WriteTimeout: the peer does not read.
+func (l *link) write(b []byte) error {
+	for {
+		_ = l.conn.SetWriteDeadline(time.Now().Add(l.opts.WriteTimeout))
+		n, err := l.conn.Write(b)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		if n == 0 {
+			return ErrTooSlow
+		}
+		b = b[n:]
+	}
+}
+
 // errStopped ends the read loop once the connection is shut.
 var errStopped = errors.New("tcp: link shut")
 
@@ -271,12 +319,12 @@ var errStopped = errors.New("tcp: link shut")
 // link: it is the only caller of Sink.Closed.
 func (l *link) readLoop() {
 	err := l.readFrames()
-	badFrame, linger := l.badFrame(err)
+	badFrame, linger := l.farewell(err)
 	l.mu.Lock()
 	if !l.shut {
 		switch {
 		case badFrame:
-			// badFrame has set the reason.
+			// farewell has set the reason.
 		case err == io.EOF:
 			if !l.local {
 				l.setErr(io.EOF)
@@ -287,9 +335,8 @@ func (l *link) readLoop() {
 			l.setErr(err)
 		}
 	}
-	// After the peer's end of stream, or a bad frame the OnBadFrame hook
-	// answered with Close, send what is queued, then close; after anything
-	// else, close now.
+	// After the peer's end of stream, or a bad frame, send what is queued
+	// (the farewell among it), then close; after anything else, close now.
 	graceful := (err == io.EOF || linger) && !l.shut
 	l.closing = true
 	if graceful && l.timer == nil {
@@ -316,29 +363,31 @@ func (l *link) readLoop() {
 	}
 }
 
-// badFrame handles a read loop that ended with a *transport.FrameError: it
-// runs Options.OnBadFrame, records the reason the link closes with and, if
-// the hook closed the link gracefully, discards what the peer still sends
-// until its end of stream or the close timer. linger reports that case.
-func (l *link) badFrame(err error) (bad, linger bool) {
-	fe, bad := err.(*transport.FrameError)
+// farewell handles a read loop that ended because of the peer: bytes that
+// break the framing (a *transport.FrameError) or a frame the listener has
+// no room for (ErrBusy). It records the reason, lets a transport.Farewell
+// Sink tell the peer, closes the link gracefully and discards what the peer
+// still sends until its end of stream or the close timer. bad reports such
+// an end, linger that the graceful close is under way.
+func (l *link) farewell(err error) (bad, linger bool) {
+	_, bad = err.(*transport.FrameError)
+	bad = bad || err == ErrBusy
 	if !bad || l.stopped.Load() {
 		return bad, false
 	}
-	var reason error = fe
-	if l.opts.OnBadFrame != nil {
-		if r := l.opts.OnBadFrame(l, fe); r != nil {
-			reason = r
-		}
-	}
 	l.mu.Lock()
 	if !l.shut {
-		l.setErr(reason)
+		l.setErr(err)
 	}
-	linger = l.local && !l.shut
+	l.mu.Unlock()
+	if fw, ok := l.sink.(transport.Farewell); ok {
+		fw.Farewell(err)
+	}
+	l.Close()
+	l.mu.Lock()
+	linger = !l.shut
 	l.mu.Unlock()
 	if linger {
-		l.signal()
 		// Reading on keeps the kernel from answering the peer's data with a
 		// reset, which could destroy the last payloads before it reads them.
 		buf := make([]byte, 4<<10)
@@ -355,7 +404,8 @@ func (l *link) badFrame(err error) (bad, linger bool) {
 // frame to the Sink as a slice of the read buffer. It returns io.EOF at a
 // clean end of stream.
 func (l *link) readFrames() error {
-	f := newFrameReader(l.opts.Framing, readBufferSize, l.cfg.MaxPayload, l.overhead)
+	f := newFrameReader(l.opts.Framing, readBufferSize, l.cfg.MaxPayload, l.overhead, l.receive)
+	defer f.close()
 	var rerr error
 	for {
 		for {
@@ -379,8 +429,12 @@ func (l *link) readFrames() error {
 			}
 			return rerr
 		}
+		space, err := f.space()
+		if err != nil {
+			return err
+		}
 		var n int
-		n, rerr = l.conn.Read(f.space())
+		n, rerr = l.conn.Read(space)
 		f.fill(n)
 	}
 }

@@ -17,6 +17,8 @@ type listener struct {
 	opts     Options
 	overhead int // the framing's, for cfg.MaxPayload
 	accept   transport.Accept
+	queued   *budget        // Options.MaxQueuedTotal, shared by the links
+	receive  *budget        // Options.MaxReceiving, shared by the links
 	stop     chan struct{}  // closed by Close: ends the accept loop's back-off
 	wg       sync.WaitGroup // the accept loop and every accepted link
 
@@ -80,7 +82,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
-		k := newLink(c, l.cfg, l.opts, l.overhead)
+		k := newLink(c, l.cfg, l.opts, l.overhead, l.queued, l.receive)
 		k.onDone = func() { l.remove(k) }
 		l.mu.Lock()
 		if l.closed {

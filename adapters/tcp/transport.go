@@ -13,8 +13,15 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultMaxQueued is the default Options.MaxQueued: 64 MiB.
-	DefaultMaxQueued = 64 << 20
+	// DefaultMaxQueued is the default Options.MaxQueued: 4 MiB, seconds of
+	// a game's traffic (20-600 KB/s per client at 30 Hz).
+	DefaultMaxQueued = 4 << 20
+	// DefaultMaxQueuedTotal is the default Options.MaxQueuedTotal: 64 MiB.
+	DefaultMaxQueuedTotal = 64 << 20
+	// DefaultMaxReceiving is the default Options.MaxReceiving: 64 MiB.
+	DefaultMaxReceiving = 64 << 20
+	// DefaultWriteTimeout is the default Options.WriteTimeout.
+	DefaultWriteTimeout = 10 * time.Second
 	// DefaultCloseTimeout is the default Options.CloseTimeout.
 	DefaultCloseTimeout = 5 * time.Second
 )
@@ -22,9 +29,19 @@ const (
 // Errors of the TCP adapter, besides the shared ones in package transport.
 var (
 	// ErrQueueFull is returned by Send when a link already holds
-	// Options.MaxQueued bytes that the operating system has not taken. It
-	// matches transport.ErrQueueFull.
-	ErrQueueFull = transport.QueueFull("tcp: send queue full: the peer is not reading fast enough; slow down, or raise Options.MaxQueued")
+	// Options.MaxQueued bytes that the operating system has not taken, or
+	// the listener's links hold Options.MaxQueuedTotal. It matches
+	// transport.ErrQueueFull.
+	ErrQueueFull = transport.QueueFull("tcp: send queue full: the peer is not reading fast enough; slow down, or raise Options.MaxQueued and Options.MaxQueuedTotal")
+	// ErrTooSlow is what a link closes with when its peer does not read:
+	// a write made no progress, or Send found the queue full all along, for
+	// Options.WriteTimeout. It matches transport.ErrTooSlow.
+	ErrTooSlow = transport.TooSlow("tcp: peer too slow: it read nothing for Options.WriteTimeout, or so little that the send queue stayed full that long; disconnected")
+	// ErrBusy is what a listener's link closes with when a frame in
+	// progress needs more buffer than Options.MaxReceiving has left: the
+	// links of the listener are receiving that much in large frames at
+	// once. The peer may retry later.
+	ErrBusy = errors.New("tcp: busy: the listener's links hold Options.MaxReceiving bytes of frames in progress; retry later, or raise Options.MaxReceiving")
 	// ErrCloseTimeout is what a link closed with Close reports to its Sink
 	// when Options.CloseTimeout ran out before everything queued was sent.
 	ErrCloseTimeout = errors.New("tcp: close timed out before the peer took every queued payload; raise Options.CloseTimeout or check that the peer reads")
@@ -37,6 +54,25 @@ type Options struct {
 	// than queue past it, except that an empty queue always takes one
 	// payload. Zero or negative means DefaultMaxQueued.
 	MaxQueued int
+	// MaxQueuedTotal bounds the bytes that all the links of one listener
+	// hold queued or being written, together. Past it Send returns
+	// ErrQueueFull, except that an empty queue always takes one payload,
+	// so that peers that keep up are not starved by those that do not.
+	// Links from Dial are bounded by MaxQueued only. Zero or negative
+	// means DefaultMaxQueuedTotal.
+	MaxQueuedTotal int
+	// MaxReceiving bounds the bytes that all the links of one listener
+	// hold of frames in progress beyond their usual 64 KiB read buffers. A
+	// frame's buffer grows as its bytes arrive, not to the length its
+	// header announces; a link whose frame needs more than is left is
+	// closed with ErrBusy (its Sink's transport.Farewell told first). Zero
+	// or negative means DefaultMaxReceiving.
+	MaxReceiving int
+	// WriteTimeout is how long a peer may go without reading: a link whose
+	// write makes no progress for this long, or whose Send finds the queue
+	// full (MaxQueued) for this long, is closed with ErrTooSlow, and what
+	// it queued is dropped. Zero or negative means DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// CloseTimeout bounds a graceful close: the time, from Close or from
 	// the peer's end of stream, to send what is queued and to see the
 	// peer's end of stream. The connection is then closed regardless. Zero
@@ -45,22 +81,20 @@ type Options struct {
 	// Framing is how payloads are delimited on the wire; both ends must
 	// use the same. Nil means Binary: a 4-byte big-endian length prefix.
 	Framing Framing
-	// OnBadFrame, if set, is called when the peer's bytes break the framing
-	// (a malformed or oversized length, a line over the limit), on the
-	// link's reader goroutine, before anything else happens to the link.
-	// Nothing the peer sent from the bad frame on is delivered. It returns
-	// the error the link's Sink gets in Closed: err itself, or nil, for the
-	// default. The link is then aborted, unless the hook has called
-	// l.Close, say after a Send to tell the peer what went wrong: the link
-	// then closes gracefully, sending what is queued, discarding what
-	// arrives, within CloseTimeout. It must not call Listener.Close.
-	// Default nil: abort the link, which closes with err.
-	OnBadFrame func(l transport.Link, err *transport.FrameError) error
 }
 
 func (o Options) withDefaults() Options {
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = DefaultMaxQueued
+	}
+	if o.MaxQueuedTotal <= 0 {
+		o.MaxQueuedTotal = DefaultMaxQueuedTotal
+	}
+	if o.MaxReceiving <= 0 {
+		o.MaxReceiving = DefaultMaxReceiving
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	if o.CloseTimeout <= 0 {
 		o.CloseTimeout = DefaultCloseTimeout
@@ -112,6 +146,8 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		accept:   accept,
 		stop:     make(chan struct{}),
 		links:    make(map[*link]struct{}),
+		queued:   newBudget(opts.MaxQueuedTotal),
+		receive:  newBudget(opts.MaxReceiving),
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -139,7 +175,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 		c.Close()
 		return nil, fmt.Errorf("tcp: dial %s: got a %T, not a TCP connection", addr, c)
 	}
-	l := newLink(tc, cfg, opts, overhead)
+	l := newLink(tc, cfg, opts, overhead, nil, nil)
 	l.start(sink)
 	return l, nil
 }

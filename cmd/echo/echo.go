@@ -56,11 +56,3 @@ type Framing struct{ tcp.ByteCount }
 func (Framing) AppendFrame(dst, payload []byte) ([]byte, error) {
 	return append(dst, payload...), nil
 }
-
-// closeOnBadFrame is the server's tcp.Options.OnBadFrame. Like Twisted's
-// loseConnection, and unlike the adapter's default abort, it sends the
-// echoes of the frames before the bad one, then closes.
-func closeOnBadFrame(l transport.Link, err *transport.FrameError) error {
-	l.Close()
-	return err
-}

@@ -14,7 +14,7 @@ import (
 // the byte-count protocol.
 func ExampleListenTCP() {
 	log := slog.New(slog.DiscardHandler)
-	ln, err := ListenTCP("127.0.0.1:0", tcp.Options{Framing: Framing{}, OnBadFrame: closeOnBadFrame}, transport.Config{}, NewEchoFactory(log))
+	ln, err := ListenTCP("127.0.0.1:0", tcp.Options{Framing: Framing{}}, transport.Config{}, NewEchoFactory(log))
 	if err != nil {
 		fmt.Println(err)
 		return

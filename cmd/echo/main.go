@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // connection gracefully: the echoes already queued are sent first.
 func serve(ctx context.Context, addr string, maxFrame int, stopTimeout time.Duration, log *slog.Logger, ready func(string)) error {
 	ln, err := ListenTCP(addr,
-		tcp.Options{Framing: Framing{}, CloseTimeout: stopTimeout, OnBadFrame: closeOnBadFrame},
+		tcp.Options{Framing: Framing{}, CloseTimeout: stopTimeout},
 		transport.Config{MaxPayload: maxFrame},
 		NewEchoFactory(log))
 	if err != nil {

@@ -106,6 +106,22 @@ type TrySink interface {
 	TryReceive(channel uint8, payload []byte) bool
 }
 
+// Farewell is implemented by Sinks that can tell the peer why the adapter
+// ends its link: the adapter knows only framing, the layer above knows how
+// to say why (net sends bye). When the adapter ends a link because of what
+// the peer did (bytes that break the framing, a *FrameError; or a limit of
+// the adapter's, with an error that names it), it calls Farewell on its own
+// goroutine, before Closed and after the last Receive, then closes the link
+// gracefully: what the Sink sends in Farewell is sent before the close.
+// Nothing the peer sends after that is delivered. A Sink without it gets
+// the same graceful close, with nothing said.
+type Farewell interface {
+	Sink
+	// Farewell is given why the link ends, the error Closed will report.
+	// It may Send one last payload on the link; it must not block.
+	Farewell(err error)
+}
+
 // Poller is implemented by the links and listeners of adapters that can
 // do their network work on the caller's goroutine (ENet). net's Update
 // polls before it looks for what arrived and again after its handlers ran,
@@ -228,6 +244,11 @@ var (
 	ErrClosed          = errors.New("transport: link closed")
 	ErrPayloadTooLarge = errors.New("transport: payload larger than Config.MaxPayload; raise the limit on both ends or split the message")
 	ErrBadChannel      = errors.New("transport: channel out of range; raise Config.Channels")
+	// ErrTooSlow is matched (errors.Is) by the error a link closes with
+	// when the peer does not take what is sent to it fast enough (it does
+	// not read): the adapter drops such a peer rather than hold its queue.
+	// The adapter's own error names its limit; see TooSlow.
+	ErrTooSlow = errors.New("transport: peer too slow: it did not read what was sent to it in time")
 	// ErrQueueFull is matched (errors.Is) by the error every adapter's
 	// Send returns when its link's send queue is full. Game code checks
 	// for it, not for one adapter's error, so that swapping adapters
@@ -245,10 +266,24 @@ type queueFull string
 func (e queueFull) Error() string        { return string(e) }
 func (e queueFull) Is(target error) bool { return target == ErrQueueFull }
 
+// TooSlow returns an adapter's own too-slow error: it reads msg, which
+// should name the adapter's limit, and matches ErrTooSlow with errors.Is.
+func TooSlow(msg string) error { return tooSlow(msg) }
+
+type tooSlow string
+
+func (e tooSlow) Error() string        { return string(e) }
+func (e tooSlow) Is(target error) bool { return target == ErrTooSlow }
+
 // FrameError is the error a link closes with when the peer sent bytes that
 // break the adapter's framing (an oversized length, a malformed prefix).
 type FrameError struct {
+	// Reason says what was wrong, for people: "a frame of 2000000 bytes,
+	// the limit is 1048576".
 	Reason string
+	// TooLarge is set when the frame was refused for its size (announced
+	// or grown past Config.MaxPayload) rather than for malformed bytes.
+	TooLarge bool
 }
 
 func (e *FrameError) Error() string { return "transport: bad frame from peer: " + e.Reason }
