@@ -112,7 +112,8 @@ func (s *session) receive(fr *frame) {
 			if code == 0 || code > CodeClosing {
 				code = CodeProtocol
 			}
-			f.finish(&Error{Name: f.name, Code: code, Remote: true, Message: fr.text})
+			// What the peer sent before its flow_fail is read first.
+			f.finishAfterQueued(&Error{Name: f.name, Code: code, Remote: true, Message: fr.text})
 		}
 	case kAck:
 		s.acked(int64(min(fr.n, 1<<40)))
