@@ -965,6 +965,79 @@ func TestGameMessagesNotStarved(t *testing.T) {
 	})
 }
 
+// A game message sent while a flow streams at full speed waits behind at
+// most Config.InFlight bytes of flow data (plus the chunk being sent):
+// the flow data the server handles between the send and the message.
+func TestGameMessageBehindInFlight(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		cfg := Config{Rate: -1} // the InFlight bound alone
+		e := c.new(t, cfg, cfg)
+		if !e.shared {
+			return // the dedicated listener carries no game messages
+		}
+		const rounds = 20
+		// The flow data the server handled when the chat arrived, less
+		// what it had handled once the chat was queued: a frame sent after
+		// the chat comes after it; one sent before and not yet handled is
+		// in flight, not yet acknowledged.
+		arrived := make(chan int64, 1)
+		hook := func() { arrived <- e.serverReceived() }
+		e.onChat.Store(&hook)
+		sent := make(chan struct{}, 1)
+		e.handle("bulk", func(f *Flow, r *Reply) (any, error) {
+			n := 0
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if n++; n%50 == 0 {
+					signal(sent) // a round: the sender sends a chat
+				}
+			}
+			return n, nil
+		})
+		worst := make(chan int64, 1)
+		go func() {
+			var w int64
+			for range rounds {
+				select {
+				case <-sent:
+				case <-time.After(deadline):
+					worst <- -1
+					return
+				}
+				if err := e.chat(Chat{"Tom", "still here"}); err != nil {
+					worst <- -1
+					return
+				}
+				queued := e.serverReceived()
+				select {
+				case n := <-arrived:
+					w = max(w, n-queued)
+				case <-time.After(deadline):
+					worst <- -1
+					return
+				}
+			}
+			worst <- w
+		}()
+		final, err := Wait(Call(context.Background(), e.caller, Request{Name: "bulk"}, counting(100*rounds+100, 4<<10, new(atomic.Int64))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := final.Decode(&n); err != nil || n != 100*rounds+100 {
+			t.Fatalf("final %d, %v", n, err)
+		}
+		w := wait(t, worst, "the chat rounds")
+		bound := int64(DefaultInFlight + DefaultStationChunkSize)
+		if w < 0 || w > bound {
+			t.Fatalf("a chat message waited behind %d bytes of flow data; bound %d (InFlight and a chunk)", w, bound)
+		}
+		t.Logf("at most %d bytes of flow data ahead of a chat message", w)
+	})
+}
+
 func TestCallOnClosed(t *testing.T) {
 	forEach(t, func(t *testing.T, c carrier) {
 		e := c.new(t, Config{}, Config{})

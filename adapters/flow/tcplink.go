@@ -86,9 +86,9 @@ type tcpLink struct {
 	enc      *message.Encoder
 	hw       message.Writer // flow_data headers
 	hbuf     []byte         // hw's buffer
-	segs     [][]byte // frames queued for the writer, in order
-	owned    [][]byte // owned[i], if not nil, is the pool buffer of segs[i]
-	ctl      []byte   // control frames queued after segs
+	segs     [][]byte       // frames queued for the writer, in order
+	owned    [][]byte       // owned[i], if not nil, is the pool buffer of segs[i]
+	ctl      []byte         // control frames queued after segs
 	ctlFree  [][]byte
 	closing  bool // no more frames; the writer flushes and half-closes
 	shut     bool // the socket is closed
