@@ -769,7 +769,10 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	for _, opts := range []*Options{nil, {MaxConcurrent: 4}, {MaxConcurrent: -1}, {Lines: true}} {
 		blocked := make(chan struct{}, 8)
+		var running atomic.Int32 // handlers not yet returned
 		s, err := NewServer("127.0.0.1:0", func(ctx context.Context, req []byte) ([]byte, error) {
+			running.Add(1)
+			defer running.Add(-1)
 			if string(req) == "block" {
 				blocked <- struct{}{}
 				<-ctx.Done()
@@ -795,6 +798,9 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		wait(t, blocked, "the handler")
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if n := running.Load(); n != 0 {
+			t.Fatalf("Close returned with %d handlers running", n)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
