@@ -55,6 +55,13 @@ type Caller interface {
 // *PanicError). Once the flow has failed the packets iterator is stopped:
 // its yield returns false.
 //
+// A failure of the caller's own side after packets were yielded (the
+// iterator panics, a packet is too large or does not encode) comes after
+// them at both ends: the packets yielded before it are sent, the handler
+// reads them and then the failure (ErrAborted), and the result yields the
+// handler's messages that arrived until then, then the failure. ctx's end
+// and breaking out of the range, by contrast, stop the flow at once.
+//
 // Breaking out of the range aborts the flow: the handler's packet range
 // ends with ErrAborted. The range returns only after the packets iterator
 // has returned, so an iterator that blocks must watch ctx. A flow that
@@ -111,6 +118,13 @@ func Call[P any](ctx context.Context, to Caller, req Request, packets iter.Seq[P
 				return
 			}
 			if p.final {
+				// The handler's success crossed this end's own failure:
+				// the caller must hear of its iterator's failure.
+				if e := f.failedLocally(); e != nil {
+					f.finish(e)
+					yield(Packet{}, e)
+					return
+				}
 				f.finish(nil)
 				yield(p, nil)
 				return
@@ -125,12 +139,15 @@ func Call[P any](ctx context.Context, to Caller, req Request, packets iter.Seq[P
 	}
 }
 
-// produce runs the caller's packet iterator and sends what it yields.
+// produce runs the caller's packet iterator and sends what it yields. A
+// failure (a panic, a packet too large or that does not encode) ends the
+// flow after the packets yielded before it: they are sent, then
+// flow_fail, and only then does the flow end at this end too.
 func produce[P any](f *flowState, packets iter.Seq[P]) {
 	defer func() {
 		if p := recover(); p != nil {
 			pe := &PanicError{Value: p, Stack: debug.Stack()}
-			f.abort(CodeAborted, fmt.Sprintf("the caller's packet iterator panicked: %v", p), pe)
+			f.failAfterSent(CodeAborted, fmt.Sprintf("the caller's packet iterator panicked: %v", p), pe)
 		}
 	}()
 	if packets != nil {
@@ -145,13 +162,22 @@ func produce[P any](f *flowState, packets iter.Seq[P]) {
 				switch {
 				case f.isDone():
 				case errors.Is(err, ErrTooLarge):
-					f.abort(CodeTooLarge, err.Error(), err)
+					f.failAfterSent(CodeTooLarge, err.Error(), err)
 				default:
-					f.abort(CodeAborted, err.Error(), err)
+					f.failAfterSent(CodeAborted, err.Error(), err)
 				}
 				return
 			}
 		}
 	}
-	f.finishSend(&frame{kind: kEnd, flow: f.id})
+	f.finishSend(&frame{kind: kEnd, flow: f.id}, nil)
+}
+
+// failAfterSent ends the opener's flow with its own failure once what it
+// queued before is sent: the handler reads those packets, then the
+// failure; the caller reads what the handler sent until then, then the
+// failure.
+func (f *flowState) failAfterSent(code Code, msg string, cause error) {
+	e := &Error{Name: f.name, Code: code, Message: msg, Err: cause}
+	f.finishSend(&frame{kind: kFail, flow: f.id, n: uint64(code), text: msg}, e)
 }

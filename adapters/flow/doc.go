@@ -74,7 +74,11 @@
 // # Errors
 //
 // A flow never hangs: it ends with success or with an *Error at both
-// ends. The handler's error reaches the caller with its text (ErrHandler);
+// ends, after what was sent before the failure: the handler's messages
+// sent before its error reach the caller first, and the packets yielded
+// before a caller's failure (a panic of its iterator, a packet too large)
+// reach the handler first. The handler's error reaches the caller with
+// its text (ErrHandler);
 // the caller's cancelled context, a panic of its iterator, or breaking out
 // of the result end the handler's packet range with ErrAborted, as does a
 // dropped connection (ErrConnLost, found at once by the listener, within
@@ -171,7 +175,10 @@
 // The opener aborts with flow_fail (code 2) at any time; the handling side
 // may end before the opener's flow_end, and the opener then stops sending.
 // A flow is over at a side once it has sent or received flow_fail, or
-// (opener) received flow_end, or (handler) sent flow_end.
+// (opener) received flow_end, or (handler) sent flow_end. The flow_data
+// that came before a flow_fail is still read, then the failure: a side
+// that fails after sending data (the opener's iterator panics after
+// yielding packets) sends its data, then flow_fail.
 //
 // Codes of flow_fail: 1 the handler failed (the message is its error's
 // text), 2 the opener aborted, 3 too many flows, 4 no handler of that

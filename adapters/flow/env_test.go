@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,7 +57,13 @@ type env struct {
 	// ping sends a Ping the server echoes into pongs (Station only).
 	ping  func(seq uint64) error
 	pongs chan uint64
-	// stationOnly marks the shared carriers.
+	// onChat, if set, is called as the server handles a chat message,
+	// inside its Update (Station only).
+	onChat atomic.Pointer[func()]
+	// serverReceived is the flow_data bytes the server has handled
+	// (Station only).
+	serverReceived func() int64
+	// shared marks the carriers shared with game messages.
 	shared bool
 	// serverEP is the serving side's endpoint, for test hooks.
 	serverEP, clientEP *endpoint
@@ -181,7 +188,11 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 		t.Fatalf("Attach server: %v", err)
 	}
 	chats := make(chan Chat, 16)
+	e := &env{}
 	if err := gnet.On(srv, func(c *gnet.Conn, m Chat) {
+		if hook := e.onChat.Load(); hook != nil {
+			(*hook)()
+		}
 		select {
 		case chats <- m:
 		default:
@@ -237,7 +248,7 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 		closeClient()
 		closeServer()
 	})
-	return &env{
+	*e = env{
 		t:      t,
 		caller: cst.Over(conn),
 		handle: func(name string, fn HandlerFunc) {
@@ -262,7 +273,19 @@ func newStationEnv(t testing.TB, st, ct transport.Transport, scfg, ccfg Config) 
 		shared:        true,
 		serverEP:      sst.ep,
 		clientEP:      cst.ep,
+		serverReceived: func() int64 {
+			sst.mu.Lock()
+			defer sst.mu.Unlock()
+			var n int64
+			for _, s := range sst.sessions {
+				s.mu.Lock()
+				n += s.received
+				s.mu.Unlock()
+			}
+			return n
+		},
 	}
+	return e
 }
 
 // wait fails the test if ch is not closed (or sent on) within deadline.

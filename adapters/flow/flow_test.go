@@ -367,6 +367,162 @@ func TestClientIteratorPanic(t *testing.T) {
 	})
 }
 
+// A caller's packet iterator that fails after yielding (a panic in a tight
+// loop, an oversized or unencodable packet): the handler reads every packet
+// yielded before the failure, then the failure; the caller gets the failure.
+func TestFailureAfterYields(t *testing.T) {
+	const yielded = 100
+	for _, tc := range []struct {
+		name string
+		fail func(yield func(any) bool) // called after the good packets
+		is   error                      // what both ends' errors match
+		text string                     // what both ends' errors say
+	}{
+		{"panic", func(func(any) bool) { panic("iterator exploded") }, ErrAborted, "iterator exploded"},
+		{"too large", func(yield func(any) bool) { yield(make([]byte, 1001)) }, ErrTooLarge, "1001"},
+		{"unencodable", func(yield func(any) bool) { yield(make(chan int)) }, ErrAborted, "chan int"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEach(t, func(t *testing.T, c carrier) {
+				cfg := Config{MaxPacket: 1000}
+				e := c.new(t, cfg, cfg)
+				type result struct {
+					n   int
+					err error
+				}
+				ended := make(chan result, 1)
+				e.handle("sink", func(f *Flow, r *Reply) (any, error) {
+					n := 0
+					for p, err := range f.Packets() {
+						if err != nil {
+							ended <- result{n, err}
+							return nil, err
+						}
+						if got := binary.LittleEndian.Uint64(p.Bytes()); got != uint64(n) {
+							err := fmt.Errorf("packet %d arrived as number %d", got, n)
+							ended <- result{n, err}
+							return nil, err
+						}
+						n++
+					}
+					ended <- result{n, nil}
+					return n, nil
+				})
+				packets := func(yield func(any) bool) {
+					for i := range yielded { // a tight loop: all queued when it fails
+						if !yield(binary.LittleEndian.AppendUint64(nil, uint64(i))) {
+							return
+						}
+					}
+					tc.fail(yield)
+				}
+				_, err := Wait(Call(context.Background(), e.caller, Request{Name: "sink"}, packets))
+				if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.text) {
+					t.Fatalf("caller got %v, want %v saying %q", err, tc.is, tc.text)
+				}
+				if pe := (*PanicError)(nil); tc.name == "panic" && !errors.As(err, &pe) {
+					t.Fatalf("caller got %v, want a *PanicError", err)
+				}
+				got := wait(t, ended, "the handler's range to end")
+				if got.n != yielded || !errors.Is(got.err, tc.is) || !strings.Contains(got.err.Error(), tc.text) {
+					t.Fatalf("handler read %d packets then %v; want %d, then %v saying %q", got.n, got.err, yielded, tc.is, tc.text)
+				}
+			})
+		})
+	}
+}
+
+// The handler's messages that reached the caller before the caller's own
+// failure are read before that failure, as they are before a handler's.
+func TestRepliesBeforeCallerFailure(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		e := c.new(t, Config{}, Config{})
+		first := make(chan struct{}) // the caller read the first reply
+		e.handle("chatty", func(f *Flow, r *Reply) (any, error) {
+			for i := range 3 {
+				if err := r.Send([]byte{byte(i)}); err != nil {
+					return nil, err
+				}
+				if i == 0 { // the others come in chunks of their own, queued
+					select {
+					case <-first:
+					case <-f.Context().Done():
+						return nil, f.Context().Err()
+					}
+				}
+			}
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		})
+		s, err := e.caller.session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// unread counts the replies that arrived in chunks not read yet,
+		// or is -1 once the flow is over at this end.
+		unread := func() int {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			n := -1
+			for _, f := range s.flows {
+				n = 0
+				f.in.mu.Lock()
+				for _, it := range f.in.items {
+					n += records(it.data, 0)
+				}
+				f.in.mu.Unlock()
+			}
+			return n
+		}
+		read := make(chan struct{})
+		packets := func(yield func([]byte) bool) {
+			select {
+			case <-read: // the caller read the first reply; two wait
+			case <-time.After(deadline): // the test failed
+				return
+			}
+			panic("iterator exploded")
+		}
+		var got []byte
+		var end error
+		for p, err := range Call(context.Background(), e.caller, Request{Name: "chatty"}, packets) {
+			if err != nil {
+				end = err
+				break
+			}
+			if len(got) == 0 {
+				close(first)
+				waitFor(t, "the other two replies", func() bool { return unread() == 2 })
+				close(read)
+				// The flow is over at this end, two replies still unread.
+				waitFor(t, "the caller's failure to end the flow", func() bool { return unread() == -1 })
+			}
+			got = append(got, p.Bytes()[0])
+		}
+		var pe *PanicError
+		if !bytes.Equal(got, []byte{0, 1, 2}) || !errors.As(end, &pe) {
+			t.Fatalf("got replies %v, then %v; want [0 1 2], then the iterator's panic", got, end)
+		}
+	})
+}
+
+// records counts the records of chunk from pos on.
+func records(chunk []byte, pos int) int {
+	n := 0
+	for pos < len(chunk) {
+		_, _, _, end, err := nextRecord(chunk, pos)
+		if err != nil {
+			return n
+		}
+		n, pos = n+1, end
+	}
+	return n
+}
+
 func TestContextCancel(t *testing.T) {
 	forEach(t, func(t *testing.T, c carrier) {
 		e := c.new(t, Config{}, Config{})
@@ -806,6 +962,79 @@ func TestGameMessagesNotStarved(t *testing.T) {
 		if err := final.Decode(&n); err != nil || n != 2000 {
 			t.Fatalf("final %d, %v", n, err)
 		}
+	})
+}
+
+// A game message sent while a flow streams at full speed waits behind at
+// most Config.InFlight bytes of flow data (plus the chunk being sent):
+// the flow data the server handles between the send and the message.
+func TestGameMessageBehindInFlight(t *testing.T) {
+	forEach(t, func(t *testing.T, c carrier) {
+		cfg := Config{Rate: -1} // the InFlight bound alone
+		e := c.new(t, cfg, cfg)
+		if !e.shared {
+			return // the dedicated listener carries no game messages
+		}
+		const rounds = 20
+		// The flow data the server handled when the chat arrived, less
+		// what it had handled once the chat was queued: a frame sent after
+		// the chat comes after it; one sent before and not yet handled is
+		// in flight, not yet acknowledged.
+		arrived := make(chan int64, 1)
+		hook := func() { arrived <- e.serverReceived() }
+		e.onChat.Store(&hook)
+		sent := make(chan struct{}, 1)
+		e.handle("bulk", func(f *Flow, r *Reply) (any, error) {
+			n := 0
+			for _, err := range f.Packets() {
+				if err != nil {
+					return nil, err
+				}
+				if n++; n%50 == 0 {
+					signal(sent) // a round: the sender sends a chat
+				}
+			}
+			return n, nil
+		})
+		worst := make(chan int64, 1)
+		go func() {
+			var w int64
+			for range rounds {
+				select {
+				case <-sent:
+				case <-time.After(deadline):
+					worst <- -1
+					return
+				}
+				if err := e.chat(Chat{"Tom", "still here"}); err != nil {
+					worst <- -1
+					return
+				}
+				queued := e.serverReceived()
+				select {
+				case n := <-arrived:
+					w = max(w, n-queued)
+				case <-time.After(deadline):
+					worst <- -1
+					return
+				}
+			}
+			worst <- w
+		}()
+		final, err := Wait(Call(context.Background(), e.caller, Request{Name: "bulk"}, counting(100*rounds+100, 4<<10, new(atomic.Int64))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := final.Decode(&n); err != nil || n != 100*rounds+100 {
+			t.Fatalf("final %d, %v", n, err)
+		}
+		w := wait(t, worst, "the chat rounds")
+		bound := int64(DefaultInFlight + DefaultStationChunkSize)
+		if w < 0 || w > bound {
+			t.Fatalf("a chat message waited behind %d bytes of flow data; bound %d (InFlight and a chunk)", w, bound)
+		}
+		t.Logf("at most %d bytes of flow data ahead of a chat message", w)
 	})
 }
 

@@ -60,7 +60,8 @@ func (fl *Flow) Header() Packet { return fl.f.header }
 func (fl *Flow) Compression() Compression { return fl.f.comp }
 
 // Context is done when the flow is over: ended by the caller, by a lost
-// connection, or by Close.
+// connection, or by Close. When the caller ended it, Packets still yields
+// the packets that arrived before the caller's end, then the error.
 func (fl *Flow) Context() context.Context { return fl.f.ctx }
 
 // Conn is the connection the flow came on, for a flow over a Station; nil
@@ -74,7 +75,8 @@ func (fl *Flow) RemoteAddr() string { return fl.f.s.remote }
 // after the caller's last packet, or with an error (and no packet) when
 // the flow ends early: the caller cancelled, its packet iterator panicked,
 // its connection dropped, or this end closed; that error matches
-// ErrAborted. Breaking out of the loop and ranging again continues where
+// ErrAborted. When the caller ended the flow, the packets it sent before
+// come first, then its error. Breaking out of the loop and ranging again continues where
 // it stopped. A packet is valid until the loop body returns.
 func (fl *Flow) Packets() iter.Seq2[Packet, error] {
 	return func(yield func(Packet, error) bool) {
@@ -133,7 +135,7 @@ func (f *flowState) runHandler(nh func(*Flow, *Reply) Handler) {
 		}
 		f.out.encMu.Unlock()
 	}
-	f.finishSend(term)
+	f.finishSend(term, nil)
 	f.waitSent()
 	if term.kind == kFail {
 		f.finish(&Error{Name: f.name, Code: Code(term.n), Message: term.text, Err: err})

@@ -52,6 +52,7 @@ type session struct {
 	tick     time.Time // rate: when tokens was last topped up
 	paced    chan struct{}
 	unacked  int64 // data bytes received since the last flow_ack
+	received int64 // data bytes received in all, on a session that acks (tests watch it)
 }
 
 func newSession(ep *endpoint, w wire, odd bool, remote string) *session {
@@ -112,7 +113,8 @@ func (s *session) receive(fr *frame) {
 			if code == 0 || code > CodeClosing {
 				code = CodeProtocol
 			}
-			f.finish(&Error{Name: f.name, Code: code, Remote: true, Message: fr.text})
+			// What the peer sent before its flow_fail is read first.
+			f.finishAfterQueued(&Error{Name: f.name, Code: code, Remote: true, Message: fr.text})
 		}
 	case kAck:
 		s.acked(int64(min(fr.n, 1<<40)))
@@ -218,6 +220,7 @@ func (s *session) open(req *Request) (*flowState, error) {
 func (s *session) countAck(n int) {
 	s.mu.Lock()
 	s.unacked += int64(n)
+	s.received += int64(n)
 	var ack int64
 	if s.unacked >= ackEvery {
 		ack, s.unacked = s.unacked, 0

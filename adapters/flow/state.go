@@ -21,9 +21,10 @@ type flowState struct {
 	comp   Compression
 	header Packet // handler side: the header from flow_open
 
-	done chan struct{} // closed when the flow is over at this end
-	once sync.Once
-	err  *Error // why it ended early, or nil; set before done is closed
+	done  chan struct{} // closed when the flow is over at this end
+	once  sync.Once
+	err   *Error // why it ended early, or nil; set before done is closed
+	drain bool   // the reader takes what is queued before err; set before done is closed
 
 	ctx    context.Context // handler side: Flow.Context
 	cancel context.CancelFunc
@@ -48,12 +49,21 @@ func newFlow(s *session, id uint64, name string, opener bool, comp Compression) 
 }
 
 // finish ends the flow at this end, with e (nil for a normal end). Only
-// the first call counts; it reports whether it was this one.
-func (f *flowState) finish(e *Error) bool {
+// the first call (of finish and finishAfterQueued) counts; it reports
+// whether it was this one. What is queued for the reader is dropped.
+func (f *flowState) finish(e *Error) bool { return f.end(e, false) }
+
+// finishAfterQueued is finish for an end that follows, in the order it was
+// sent, what is queued for the reader: the peer's flow_fail (its data came
+// before it), or this opener's own failure once the data its producer
+// yielded before failing is sent. The reader takes the queue first, then e.
+func (f *flowState) finishAfterQueued(e *Error) bool { return f.end(e, true) }
+
+func (f *flowState) end(e *Error, drain bool) bool {
 	first := false
 	f.once.Do(func() {
 		first = true
-		f.err = e
+		f.err, f.drain = e, drain
 		close(f.done)
 		if f.cancel != nil {
 			f.cancel()
@@ -202,13 +212,16 @@ func (f *flowState) hasEnd() bool {
 }
 
 // take waits for the next item. A flow that ended at this end returns its
-// error at once, dropping what is queued, except on the opener's side when
-// the peer ended it (the handler failed): the handler's messages that came
-// before its failure are read first, in the order they were sent.
+// error at once, dropping what is queued, unless it ended with
+// finishAfterQueued: the peer's flow_fail, or the opener's own failure
+// after its producer's last packets were sent. Then what came before the
+// failure is read first, in the order it was sent: a failed handler's
+// messages at the opener, the packets a caller yielded before its failure
+// at the handler.
 func (f *flowState) take() (inItem, error) {
 	in := &f.in
 	for {
-		if f.isDone() && !(f.opener && f.err != nil && f.err.Remote) {
+		if f.isDone() && !f.drain {
 			return inItem{}, f.endErr()
 		}
 		in.mu.Lock()
@@ -344,6 +357,7 @@ type outbound struct {
 	cur     []byte     // headroom, then the records to send next; a pool buffer
 	credit  int64      // bytes the peer lets us send; may go below 0 by one chunk
 	term    *frame     // flow_end or flow_fail, sent after cur
+	after   *Error     // the opener's own failure: ends the flow once term is sent
 	started bool       // the pump runs, or the terminal frame went out directly
 	fin     chan struct{}
 	room    chan struct{} // pump → pushers: cur was taken
@@ -448,30 +462,50 @@ func (f *flowState) sendLocked(data []byte, value bool) error {
 	return nil
 }
 
-// finish queues the terminal frame after what is queued. The first call
-// counts.
-func (f *flowState) finishSend(term *frame) {
+// finishSend queues the terminal frame after what is queued; after, if
+// not nil, ends the flow at this end (finishAfterQueued) once term is
+// sent. The first call counts.
+func (f *flowState) finishSend(term *frame, after *Error) {
 	o := &f.out
 	o.mu.Lock()
 	if o.term != nil {
 		o.mu.Unlock()
 		return
 	}
-	o.term = term
+	o.term, o.after = term, after
 	if !o.started {
 		o.started = true
 		o.fin = make(chan struct{})
 		close(o.fin)
 		o.mu.Unlock()
-		if !f.isDone() {
-			if err := f.s.w.send(term); err != nil {
-				f.sendFailed(err)
-			}
-		}
+		f.sendTerm(term, after)
 		return
 	}
 	o.mu.Unlock()
 	signal(o.work)
+}
+
+// sendTerm sends the terminal frame, unless the flow is over, then ends
+// the flow with after, if any.
+func (f *flowState) sendTerm(term *frame, after *Error) {
+	if f.isDone() {
+		return
+	}
+	if err := f.s.w.send(term); err != nil {
+		f.sendFailed(err)
+		return
+	}
+	if after != nil {
+		f.finishAfterQueued(after)
+	}
+}
+
+// failedLocally reports the opener's own failure queued by finishSend, if
+// any.
+func (f *flowState) failedLocally() *Error {
+	f.out.mu.Lock()
+	defer f.out.mu.Unlock()
+	return f.out.after
 }
 
 // waitSent waits for the pump, if one was started, to return.
@@ -502,13 +536,9 @@ func (f *flowState) pump() {
 		o.mu.Lock()
 		hasData := len(o.cur) > headroom
 		if !hasData && o.term != nil {
-			term := o.term
+			term, after := o.term, o.after
 			o.mu.Unlock()
-			if !f.isDone() {
-				if err := f.s.w.send(term); err != nil {
-					f.sendFailed(err)
-				}
-			}
+			f.sendTerm(term, after)
 			return
 		}
 		if !hasData || o.credit <= 0 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	stdnet "net"
 	"sync"
 	"sync/atomic"
@@ -71,6 +70,7 @@ type tcpLink struct {
 	ep     *endpoint
 	remote string
 	dec    *message.Decoder // the reader goroutine only
+	hr     message.Reader   // flow_data headers; the reader goroutine only
 	// receive is called by the reader goroutine for each frame: a flow
 	// frame, or the handshake message (a helloMsg or refuseMsg).
 	receive func(fr *frame, hs any)
@@ -84,9 +84,11 @@ type tcpLink struct {
 
 	mu       sync.Mutex // guards the fields below
 	enc      *message.Encoder
-	segs     [][]byte // frames queued for the writer, in order
-	owned    [][]byte // owned[i], if not nil, is the pool buffer of segs[i]
-	ctl      []byte   // control frames queued after segs
+	hw       message.Writer // flow_data headers
+	hbuf     []byte         // hw's buffer
+	segs     [][]byte       // frames queued for the writer, in order
+	owned    [][]byte       // owned[i], if not nil, is the pool buffer of segs[i]
+	ctl      []byte         // control frames queued after segs
 	ctlFree  [][]byte
 	closing  bool // no more frames; the writer flushes and half-closes
 	shut     bool // the socket is closed
@@ -99,6 +101,7 @@ func newTCPLink(c *stdnet.TCPConn, ep *endpoint, reg *message.Factory) *tcpLink 
 	return &tcpLink{
 		c: c, ep: ep, remote: c.RemoteAddr().String(),
 		dec: reg.NewDecoder(), enc: reg.NewEncoder(),
+		hr: reg.Codec().NewReader(), hw: reg.Codec().NewWriter(),
 		done: make(chan struct{}), wake: make(chan struct{}, 1), wdone: make(chan struct{}),
 	}
 }
@@ -142,17 +145,18 @@ func (l *tcpLink) sendMsg(msg any) error {
 // the headroom, and queues the buffer itself: it goes back to the pool
 // once written.
 func (l *tcpLink) sendData(id, flags uint64, buf []byte) error {
-	var h [headroom]byte
-	hdr := appendDataHeader(h[:4], id, flags, len(buf)-headroom)
-	binary.BigEndian.PutUint32(hdr, uint32(len(hdr)-4+len(buf)-headroom))
-	start := headroom - len(hdr)
-	copy(buf[start:], hdr)
+	n := len(buf) - headroom
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closing {
 		l.ep.pool.put(buf)
 		return ErrClosed
 	}
+	l.hbuf = appendDataHeader(l.hw, l.hbuf[:0], id, flags, n)
+	hdr := l.hbuf
+	start := headroom - 4 - len(hdr)
+	binary.BigEndian.PutUint32(buf[start:], uint32(len(hdr)+n))
+	copy(buf[start+4:], hdr)
 	wasIdle := len(l.segs) == 0 && len(l.ctl) == 0
 	if len(l.ctl) > 0 { // control frames queued before go first
 		l.segs = append(l.segs, l.ctl)
@@ -167,105 +171,47 @@ func (l *tcpLink) sendData(id, flags uint64, buf []byte) error {
 	return nil
 }
 
-// appendDataHeader appends what precedes n chunk bytes in a flow_data
-// frame: the bytes the msgpack Encoder writes for
-// [linkDataID, flow, flags, bin(n)] up to the chunk itself.
-func appendDataHeader(dst []byte, id, flags uint64, n int) []byte {
-	dst = append(dst, 0x94)
-	dst = appendUint(dst, linkDataID)
-	dst = appendUint(dst, id)
-	dst = appendUint(dst, flags)
-	switch {
-	case n <= math.MaxUint8:
-		return append(dst, 0xc4, byte(n))
-	case n <= math.MaxUint16:
-		return append(dst, 0xc5, byte(n>>8), byte(n))
-	default:
-		return binary.BigEndian.AppendUint32(append(dst, 0xc6), uint32(n))
-	}
+// appendDataHeader appends to dst what precedes n chunk bytes in a
+// flow_data frame: what the Encoder writes for [linkDataID, flow, flags,
+// bin(n)] up to the chunk itself. w is the link registry's codec's.
+func appendDataHeader(w message.Writer, dst []byte, id, flags uint64, n int) []byte {
+	w.Reset(dst)
+	w.Array(4)
+	w.Uint(linkDataID)
+	w.Uint(id)
+	w.Uint(flags)
+	w.End()
+	b := msgpack.AppendBytesHeader(w.Buffer(), n)
+	w.Reset(nil)
+	return b
 }
 
-// appendUint is msgpack's shortest unsigned integer.
-func appendUint(dst []byte, v uint64) []byte {
-	switch {
-	case v <= 0x7f:
-		return append(dst, byte(v))
-	case v <= math.MaxUint8:
-		return append(dst, 0xcc, byte(v))
-	case v <= math.MaxUint16:
-		return append(dst, 0xcd, byte(v>>8), byte(v))
-	case v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, 0xce), uint32(v))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, 0xcf), v)
-	}
-}
-
-// readUint reads msgpack's unsigned integer forms at b[p:].
-func readUint(b []byte, p int) (uint64, int, bool) {
-	if p >= len(b) {
-		return 0, p, false
-	}
-	c := b[p]
-	var n int
-	switch {
-	case c <= 0x7f:
-		return uint64(c), p + 1, true
-	case c == 0xcc:
-		n = 1
-	case c == 0xcd:
-		n = 2
-	case c == 0xce:
-		n = 4
-	case c == 0xcf:
-		n = 8
-	default:
-		return 0, p, false
-	}
-	if p+1+n > len(b) {
-		return 0, p, false
-	}
-	var v uint64
-	for _, x := range b[p+1 : p+1+n] {
-		v = v<<8 | uint64(x)
-	}
-	return v, p + 1 + n, true
-}
-
-// parseDataHeader recognises the start of a flow_data frame and returns
-// the header's length, the flow, the flags and the chunk's length.
-func parseDataHeader(b []byte) (hlen int, id, flags uint64, n int, ok bool) {
-	if len(b) < 2 || b[0] != 0x94 || b[1] != linkDataID {
+// parseDataHeader recognises the start of a flow_data frame in b (its
+// first bytes, without the chunk) and returns the header's length, the
+// flow, the flags and the chunk's length. r is the link registry's
+// codec's.
+func parseDataHeader(r message.Reader, b []byte) (hlen int, id, flags uint64, n int, ok bool) {
+	defer r.Reset(nil)
+	r.Reset(b)
+	if k, err := r.Array(); err != nil || k != 4 {
 		return 0, 0, 0, 0, false
 	}
-	p := 2
-	if id, p, ok = readUint(b, p); !ok {
-		return
-	}
-	if flags, p, ok = readUint(b, p); !ok {
-		return
-	}
-	if p >= len(b) {
+	if kind, err := r.Uint(); err != nil || kind != linkDataID {
 		return 0, 0, 0, 0, false
 	}
-	switch b[p] {
-	case 0xc4:
-		if p+2 > len(b) {
-			return 0, 0, 0, 0, false
-		}
-		return p + 2, id, flags, int(b[p+1]), true
-	case 0xc5:
-		if p+3 > len(b) {
-			return 0, 0, 0, 0, false
-		}
-		return p + 3, id, flags, int(binary.BigEndian.Uint16(b[p+1:])), true
-	case 0xc6:
-		if p+5 > len(b) {
-			return 0, 0, 0, 0, false
-		}
-		return p + 5, id, flags, int(binary.BigEndian.Uint32(b[p+1:])), true
+	var err error
+	if id, err = r.Uint(); err != nil {
+		return 0, 0, 0, 0, false
 	}
-	return 0, 0, 0, 0, false
+	if flags, err = r.Uint(); err != nil {
+		return 0, 0, 0, 0, false
+	}
+	p := len(b) - r.Len()
+	n, size, err := msgpack.ReadBytesHeader(b[p:])
+	if err != nil {
+		return 0, 0, 0, 0, false
+	}
+	return p + size, id, flags, n, true
 }
 
 // writeLoop writes everything queued with one writev per batch.
@@ -369,7 +315,7 @@ func (l *tcpLink) readFrames() error {
 		if err != nil {
 			return unexpected(err)
 		}
-		if hlen, id, flags, size, ok := parseDataHeader(peek); ok && hlen+size == n {
+		if hlen, id, flags, size, ok := parseDataHeader(l.hr, peek); ok && hlen+size == n {
 			_, _ = br.Discard(hlen)
 			buf := l.ep.pool.get(size)
 			if _, err := io.ReadFull(br, buf); err != nil {

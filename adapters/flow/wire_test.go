@@ -53,7 +53,9 @@ func TestRegisterLines(t *testing.T) {
 // TestDataHeader checks the hand-written flow_data header against the
 // Encoder's, for every size class of integers and of bin.
 func TestDataHeader(t *testing.T) {
-	enc := linkRegistry().NewEncoder()
+	reg := linkRegistry()
+	enc := reg.NewEncoder()
+	w, r := reg.Codec().NewWriter(), reg.Codec().NewReader()
 	for _, id := range []uint64{1, 127, 128, 255, 256, 65535, 65536, 1 << 32, 1<<64 - 1} {
 		for _, flags := range []uint64{0, 1} {
 			for _, n := range []int{0, 1, 255, 256, 65535, 65536, 1 << 20} {
@@ -62,11 +64,11 @@ func TestDataHeader(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				hdr := appendDataHeader(nil, id, flags, n)
+				hdr := appendDataHeader(w, nil, id, flags, n)
 				if !bytes.Equal(append(hdr, chunk...), want) {
 					t.Fatalf("flow %d flags %d size %d: header % x, encoder % x", id, flags, n, hdr, want[:len(want)-n])
 				}
-				hlen, gid, gflags, gn, ok := parseDataHeader(want[:min(len(want), headroom)])
+				hlen, gid, gflags, gn, ok := parseDataHeader(r, want[:min(len(want), headroom)])
 				if !ok || hlen != len(hdr) || gid != id || gflags != flags || gn != n {
 					t.Fatalf("parse: %d %d %d %d %v", hlen, gid, gflags, gn, ok)
 				}
@@ -183,9 +185,10 @@ func FuzzFrames(f *testing.F) {
 			return nil, nil
 		}).constructor()
 		s := newSession(ep, nullWire{}, false, "fuzz")
-		dec := linkRegistry().NewDecoder()
+		reg := linkRegistry()
+		dec, hr := reg.NewDecoder(), reg.Codec().NewReader()
 		for _, p := range [][]byte{a, b} {
-			parseDataHeader(p)
+			parseDataHeader(hr, p)
 			fr, _, err := decodeLinkFrame(dec, p)
 			if err == nil && fr != nil {
 				s.receive(fr)

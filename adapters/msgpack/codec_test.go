@@ -459,3 +459,25 @@ func TestStringsShared(t *testing.T) {
 		}
 	}
 }
+
+// TestBytesHeader: AppendBytesHeader writes what Bytes writes before the
+// bytes, and ReadBytesHeader reads it back, at every form's boundary.
+func TestBytesHeader(t *testing.T) {
+	for _, n := range []int{0, 1, 255, 256, 65535, 65536, 1 << 20} {
+		v := make([]byte, n)
+		full := encode(func(w message.Writer) { w.Bytes(v) })
+		hdr := msgpack.AppendBytesHeader([]byte{0x2a}, n)[1:]
+		if !bytes.Equal(hdr, full[:len(full)-n]) {
+			t.Errorf("%d bytes: header % x, Bytes wrote % x", n, hdr, full[:len(full)-n])
+		}
+		got, size, err := msgpack.ReadBytesHeader(full[:len(hdr)])
+		if got != n || size != len(hdr) || err != nil {
+			t.Errorf("%d bytes: read %d, header of %d, %v", n, got, size, err)
+		}
+	}
+	for _, in := range []string{"", "c5 01", "c6 000000", "a3", "92"} {
+		if _, _, err := msgpack.ReadBytesHeader(mustHex(t, in)); err == nil {
+			t.Errorf("ReadBytesHeader of %q: no error", in)
+		}
+	}
+}

@@ -296,6 +296,32 @@ func readLength(b []byte, p, size int) (n int, ok bool) {
 	return int(u), true
 }
 
+// ReadBytesHeader reads the header of the bin (byte string) at the start
+// of src, in any of its three forms: the byte string's length n and the
+// header's size. The n bytes follow the header and need not be in src:
+// for a framing that reads them itself, so as not to copy them (flow
+// chunks). It errs, never panics, on anything but a whole bin header.
+func ReadBytesHeader(src []byte) (n, size int, err error) {
+	if len(src) == 0 {
+		return 0, 0, errEOF("bytes")
+	}
+	switch c := src[0]; c {
+	case 0xc4:
+		size = 1
+	case 0xc5:
+		size = 2
+	case 0xc6:
+		size = 4
+	default:
+		return 0, 0, errType("bytes", c)
+	}
+	n, ok := readLength(src, 0, size)
+	if !ok {
+		return 0, 0, errShort(kindOf(src[0])+" header", size, len(src)-1)
+	}
+	return n, 1 + size, nil
+}
+
 // readBlob returns the body of the str or bin at b[p:], not copied.
 func readBlob(b []byte, p int, want string) (body []byte, end int, err error) {
 	if p >= len(b) {

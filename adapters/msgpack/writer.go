@@ -110,18 +110,23 @@ func (w *writer) String(v string) {
 }
 
 func (w *writer) Bytes(v []byte) {
-	n := len(v)
+	w.buf = append(AppendBytesHeader(w.buf, len(v)), v...)
+}
+
+// AppendBytesHeader appends to dst what Writer.Bytes writes before a byte
+// string of n bytes (bin 8, 16 or 32, the shortest), without the bytes:
+// for a framing that places them itself, so as not to copy them (flow
+// chunks). Like Bytes, it panics for a length the format cannot carry.
+func AppendBytesHeader(dst []byte, n int) []byte {
 	switch {
-	case n <= math.MaxUint8:
-		w.buf = append(w.buf, 0xc4, byte(n))
-	case n <= math.MaxUint16:
-		w.buf = append(w.buf, 0xc5, byte(n>>8), byte(n))
-	case uint64(n) <= math.MaxUint32:
-		w.buf = binary.BigEndian.AppendUint32(append(w.buf, 0xc6), uint32(n))
-	default:
-		panic(fmt.Sprintf("msgpack: byte string of %d bytes cannot be encoded", n))
+	case n >= 0 && n <= math.MaxUint8:
+		return append(dst, 0xc4, byte(n))
+	case n >= 0 && n <= math.MaxUint16:
+		return append(dst, 0xc5, byte(n>>8), byte(n))
+	case n >= 0 && uint64(n) <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, 0xc6), uint32(n))
 	}
-	w.buf = append(w.buf, v...)
+	panic(fmt.Sprintf("msgpack: byte string of %d bytes cannot be encoded", n))
 }
 
 // Value encodes v with vmihailenco/msgpack (compact integers), appending to

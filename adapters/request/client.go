@@ -2,6 +2,7 @@ package request
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,9 @@ func DoLineRequest(ctx context.Context, address, request string) (string, error)
 //   - nothing accepts connections at address: a *DialError;
 //   - the connection closed without a whole reply: an error matching
 //     ErrNoReply;
+//   - the peer answered with bytes that are no reply frame (an HTTP
+//     server, a line-mode server): an error matching ErrForeignPeer that
+//     quotes its first bytes;
 //   - a request or reply over opts.MaxSize: an error matching ErrTooLarge;
 //   - in line mode, a request that is not one line: ErrLineBreak or an
 //     error matching ErrLineTooLong, before connecting.
@@ -82,11 +86,44 @@ func Do(ctx context.Context, address string, request []byte, opts *Options) ([]b
 // call is the Sink of a binary request's link: it keeps the first frame
 // that arrives, or the reason the link closed before one did.
 type call struct {
-	got    chan struct{} // closed once reply or err is set
-	closed chan struct{} // closed by Closed: the link's goroutines are done
-	seen   bool          // Receive and Closed only, which never overlap
-	reply  []byte
-	err    error
+	address string
+	got     chan struct{} // closed once reply or err is set
+	closed  chan struct{} // closed by Closed: the link's goroutines are done
+	seen    bool          // Receive and Closed only, which never overlap
+	reply   []byte
+	err     error
+	foreign []byte // the first bytes of a peer that does not speak the protocol: set by Split, before Closed
+}
+
+// foreignShown is how many of a foreign peer's first bytes its error quotes.
+const foreignShown = 16
+
+// replyFraming is the Binary framing that also recognises a peer that does
+// not speak this protocol, from the first bytes it sends: every frame of a
+// reply holds a msgpack fixarray of 2 (0x92) and is never empty. Without
+// it, an HTTP server's answer "HTTP/1.1 400 …" reads as a frame of
+// 1 213 486 160 bytes ("HTTP" as a length) and the error says the reply is
+// too large. Split is called on the link's reader goroutine only.
+type replyFraming struct{ c *call }
+
+func (f replyFraming) AppendFrame(dst, payload []byte) ([]byte, error) {
+	return tcp.Binary{}.AppendFrame(dst, payload)
+}
+
+func (replyFraming) Overhead(max int) (int, error) { return tcp.Binary{}.Overhead(max) }
+
+func (f replyFraming) Split(b []byte, scanned, max int) (start, end, size int, err error) {
+	if len(b) >= 4 {
+		n := binary.BigEndian.Uint32(b)
+		if n == 0 || len(b) > 4 && b[4] != 0x92 {
+			f.c.foreign = append([]byte(nil), b[:min(len(b), foreignShown+1)]...)
+			return 0, 0, 0, &transport.FrameError{Reason: fmt.Sprintf("not a reply frame: %q", f.c.foreign)}
+		}
+		if uint64(n) > uint64(max) && len(b) == 4 {
+			return 0, 0, 0, nil // the next byte tells a long reply from a foreign peer
+		}
+	}
+	return tcp.Binary{}.Split(b, scanned, max)
 }
 
 func (c *call) Receive(_ uint8, frame []byte) {
@@ -111,6 +148,8 @@ func (c *call) Closed(err error) {
 		c.seen = true
 		var fe *transport.FrameError
 		switch {
+		case c.foreign != nil:
+			c.err = &foreignPeerError{address: c.address, first: c.foreign}
 		case errors.As(err, &fe):
 			c.err = fmt.Errorf("reply %w: %w", ErrTooLarge, err)
 		case err == nil || err == io.EOF:
@@ -125,9 +164,9 @@ func (c *call) Closed(err error) {
 
 // doBinary makes a binary-mode request over the TCP adapter.
 func doBinary(ctx context.Context, address string, request []byte, o Options) ([]byte, error) {
-	c := &call{got: make(chan struct{}), closed: make(chan struct{})}
+	c := &call{address: address, got: make(chan struct{}), closed: make(chan struct{})}
 	cfg := transport.Config{MaxPayload: o.maxPayload()}
-	link, err := tcp.New(tcp.Options{}).Dial(ctx, address, cfg, c)
+	link, err := tcp.New(tcp.Options{Framing: replyFraming{c}}).Dial(ctx, address, cfg, c)
 	if err != nil {
 		return nil, dialError(ctx, address, err)
 	}
@@ -155,6 +194,9 @@ func doBinary(ctx context.Context, address string, request []byte, o Options) ([
 		var remote *RemoteError
 		if errors.As(c.err, &remote) {
 			return nil, remote
+		}
+		if c.foreign != nil {
+			return nil, c.err
 		}
 		return nil, fmt.Errorf("request: %s: %w", address, c.err)
 	}

@@ -87,7 +87,12 @@
 // Every request takes a context, which bounds it all, connecting
 // included. When its deadline passes first, the error matches ErrTimeout
 // and context.DeadlineExceeded and is a net.Error whose Timeout reports
-// true; an empty reply is a nil error. See Do for every outcome.
+// true; an empty reply is a nil error. A binary-mode client tells a peer
+// that does not speak this protocol (an HTTP server, a line-mode server
+// that answered) from the first bytes it sends: every reply frame holds a
+// fixarray of 2 (0x92) after its length; anything else is an error
+// matching ErrForeignPeer that quotes those bytes, never a reply "too
+// large". See Do for every outcome.
 //
 // # Goroutines
 //

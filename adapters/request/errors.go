@@ -25,6 +25,13 @@ var (
 	// does not speak this protocol.
 	ErrNoReply = errors.New("request: the connection closed before the reply came")
 
+	// ErrForeignPeer is matched by the error of a binary-mode request
+	// whose peer answered with bytes that are no reply frame: it does not
+	// speak gonetic request/reply (an HTTP server, another protocol, a
+	// line-mode server). The error quotes the peer's first bytes. Check
+	// the address, or the mode (Options.Lines, DoLineRequest).
+	ErrForeignPeer = errors.New("request: the peer does not speak gonetic request/reply")
+
 	// ErrTooLarge is matched by the error of a request, or of a reply,
 	// larger than Options.MaxSize.
 	ErrTooLarge = errors.New("request: larger than Options.MaxSize")
@@ -113,3 +120,22 @@ func dialError(ctx context.Context, address string, err error) error {
 	}
 	return &DialError{Address: address, Err: err}
 }
+
+// foreignPeerError is the error of a request whose peer does not speak
+// the protocol: it matches ErrForeignPeer and quotes the peer's first bytes.
+type foreignPeerError struct {
+	address string
+	first   []byte // at most foreignShown+1 bytes: one more means there were more
+}
+
+func (e *foreignPeerError) Error() string {
+	more := ""
+	first := e.first
+	if len(first) > foreignShown {
+		first, more = first[:foreignShown], "…"
+	}
+	return fmt.Sprintf("request: the peer at %s does not speak gonetic request/reply (binary mode): its first bytes are %q%s; check the address, or use line mode (DoLineRequest) for a text server",
+		e.address, first, more)
+}
+
+func (e *foreignPeerError) Is(target error) bool { return target == ErrForeignPeer }

@@ -506,6 +506,63 @@ func TestLineClientAgainstHTTP(t *testing.T) {
 	}
 }
 
+// A binary request to a server that speaks another protocol says so, and
+// quotes a bounded number of its first bytes; it is not a reply too large.
+func TestBinaryClientAgainstHTTP(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello")
+	}))
+	defer hs.Close()
+	addr := strings.TrimPrefix(hs.URL, "http://")
+	ctx := testContext(t)
+	for _, opts := range []*Options{nil, {MaxSize: 1 << 31}} { // "HTTP" as a length: over and under MaxSize
+		_, err := Do(ctx, addr, []byte("GET / HTTP/1.0\r\n\r\n"), opts)
+		if !errors.Is(err, ErrForeignPeer) || errors.Is(err, ErrTooLarge) {
+			t.Fatalf("binary request to an HTTP server: %v, want ErrForeignPeer", err)
+		}
+		want := `the peer at ` + addr + ` does not speak gonetic request/reply (binary mode): its first bytes are "HTTP/1.1 400 Bad"…`
+		if msg := err.Error(); !strings.Contains(msg, want) || len(msg) > 300 {
+			t.Fatalf("error %q, want it to say %q, in at most 300 bytes", msg, want)
+		}
+	}
+}
+
+// A peer whose first bytes are few, or whose first frame is empty, is
+// told apart from a reply too large the same way.
+func TestBinaryClientAgainstForeignBytes(t *testing.T) {
+	for _, tc := range []struct {
+		answer  string
+		foreign bool
+	}{
+		{"HTTP/1.1 400 Bad Request\r\n\r\n", true},
+		{"\x00\x00\x00\x00", true},            // an empty frame: never a reply
+		{"\x00\x00\x00\x05hello", true},       // a frame that holds no fixarray(2)
+		{"\xff\xff\xff\x00\x92\xa2ok", false}, // a reply too large
+		{"HTTP", false},                       // too few bytes to tell: the peer closed
+	} {
+		ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = c.Write([]byte(tc.answer))
+		}()
+		_, err = DoRequest(testContext(t), ln.Addr().String(), []byte("hi"))
+		ln.Close()
+		<-served
+		if errors.Is(err, ErrForeignPeer) != tc.foreign || err == nil {
+			t.Errorf("answer %q: %v; foreign peer: %v", tc.answer, err, tc.foreign)
+		}
+	}
+}
+
 func TestLineClientChecks(t *testing.T) {
 	ctx := testContext(t)
 	addr := freeAddr(t) // the checks come before connecting
@@ -712,7 +769,10 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	for _, opts := range []*Options{nil, {MaxConcurrent: 4}, {MaxConcurrent: -1}, {Lines: true}} {
 		blocked := make(chan struct{}, 8)
+		var running atomic.Int32 // handlers not yet returned
 		s, err := NewServer("127.0.0.1:0", func(ctx context.Context, req []byte) ([]byte, error) {
+			running.Add(1)
+			defer running.Add(-1)
 			if string(req) == "block" {
 				blocked <- struct{}{}
 				<-ctx.Done()
@@ -738,6 +798,9 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		wait(t, blocked, "the handler")
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if n := running.Load(); n != 0 {
+			t.Fatalf("Close returned with %d handlers running", n)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)

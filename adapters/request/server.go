@@ -212,7 +212,7 @@ func (s *Server) Close() error {
 		close(s.abort)
 	}
 	s.mu.Unlock()
-	return s.stop(nil)
+	return s.stop(nil, false)
 }
 
 // Shutdown stops the Server gracefully: it answers requests that arrive or
@@ -240,26 +240,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.Close()
 		return ctx.Err()
 	case <-s.abort:
-		return s.stop(nil)
+		return s.stop(nil, false)
 	}
-	err := s.stop(ctx)
+	err := s.stop(ctx.Done(), true)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
 }
 
-// stop closes the Server, once. With a nil ctx it aborts every connection;
-// otherwise it lets the listener close them gracefully, sending queued
-// replies, until ctx is done or Close is called.
-func (s *Server) stop(ctx context.Context) error {
+// stop closes the Server, once. Gracefully, it lets the listener close
+// the connections, sending queued replies, until expired is closed or
+// Close is called; otherwise it aborts every connection.
+func (s *Server) stop(expired <-chan struct{}, graceful bool) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
 		close(s.done)
 		s.cancel()
-		if ctx == nil {
+		if !graceful {
 			s.abortConns()
 			s.closeError = s.ln.Close()
 		} else {
@@ -270,7 +270,7 @@ func (s *Server) stop(ctx context.Context) error {
 			}()
 			select {
 			case <-closed:
-			case <-ctx.Done():
+			case <-expired:
 				s.abortConns()
 				<-closed
 			case <-s.abort:

@@ -194,7 +194,7 @@ func OpenEntities[T any](ctx context.Context, to flow.Caller, name string, cfg E
 	}
 	if err != nil {
 		c.close()
-		if err == eof {
+		if err == errEnded {
 			err = fmt.Errorf("%w: stream %q ended before it opened", ErrProtocol, name)
 		}
 		return nil, err
@@ -271,7 +271,7 @@ func decodeRaw(v any, data []byte) error {
 
 // fail records the error the stream ended with.
 func (s *Entities[T]) fail(err error) error {
-	if err == eof {
+	if err == errEnded {
 		err = io.EOF
 	}
 	if s.isClosed() {

@@ -62,12 +62,12 @@ type FileConfig struct {
 // Close may be called at any time: during a blocked call it aborts the
 // stream.
 type File struct {
-	c                   *client
-	name                string
-	mode                Mode
-	readAhead, window   int
-	chunk               int
-	closeOnce, openDone sync.Once
+	c                 *client
+	name              string
+	mode              Mode
+	readAhead, window int
+	chunk             int
+	closeOnce         sync.Once
 
 	mu       sync.Mutex // serialises the calls; guards the fields below
 	pos      int64      // the position as the user sees it
@@ -138,7 +138,7 @@ func OpenFile(ctx context.Context, to flow.Caller, name string, cfg FileConfig) 
 		}
 	}
 	c.close()
-	if err == eof {
+	if err == errEnded {
 		err = fmt.Errorf("%w: stream %q ended before it opened", ErrProtocol, name)
 	}
 	return nil, err
@@ -217,7 +217,7 @@ func (f *File) fail(err error) error {
 	switch {
 	case f.isClosed():
 		err = ErrClosed
-	case err == eof:
+	case err == errEnded:
 		err = fmt.Errorf("%w: stream %q ended by the serving side", ErrProtocol, f.name)
 	}
 	if f.err == nil {

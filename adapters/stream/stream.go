@@ -163,7 +163,7 @@ func newClient(caller flow.Caller, name string, h openHeader, decode func(flow.P
 			}
 			if p.Final() {
 				c.stopPackets()
-				c.end = eof
+				c.end = errEnded
 				return
 			}
 			var it item
@@ -189,8 +189,8 @@ func newClient(caller flow.Caller, name string, h openHeader, decode func(flow.P
 	return c
 }
 
-// eof marks a stream whose serving side ended it successfully.
-var eof = errors.New("stream: ended")
+// errEnded marks a stream whose serving side ended it successfully.
+var errEnded = errors.New("stream: ended")
 
 func (c *client) stopPackets() { c.quitOnce.Do(func() { close(c.quit) }) }
 
@@ -225,7 +225,7 @@ func (c *client) send(b []byte, wait <-chan time.Time) error {
 	}
 }
 
-// endErr is the error the flow ended with (eof after a success), waiting
+// endErr is the error the flow ended with (errEnded after a success), waiting
 // for the range goroutine to have decided it.
 func (c *client) endErr() error {
 	<-c.done
@@ -233,7 +233,7 @@ func (c *client) endErr() error {
 }
 
 // recv waits for the next item. At the end of the flow it returns c.end
-// (eof after a success).
+// (errEnded after a success).
 func (c *client) recv(ctx context.Context, wait <-chan time.Time) (item, error) {
 	select {
 	case it, ok := <-c.in:
@@ -265,7 +265,7 @@ func (c *client) closeGraceful(wait <-chan time.Time) error {
 			if !ok {
 				err := c.end
 				c.close()
-				if err == eof {
+				if err == errEnded {
 					return nil
 				}
 				return err
