@@ -149,9 +149,8 @@ type accepted struct {
 }
 
 type server struct {
-	ln   transport.Listener
-	acc  chan accepted
-	opts func(*sink)
+	ln  transport.Listener
+	acc chan accepted
 }
 
 func newTransport(t testing.TB, o *Options) *Transport {
