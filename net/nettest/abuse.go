@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gonetic/gonetic/adapters/json"
 	"github.com/gonetic/gonetic/adapters/msgpack"
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
@@ -94,7 +95,13 @@ func (p *rawPeer) control() (kind, reason string) {
 // reaches no handler method, no On function, no OnReceive and no event,
 // and the peer is told why.
 func testMalformedNeverDispatched(t *testing.T, a Adapter) {
-	f := NewFactory(nil)
+	for _, codec := range []message.Codec{msgpack.New(), json.New()} {
+		t.Run(codec.Name(), func(t *testing.T) { malformedNeverDispatched(t, a, codec) })
+	}
+}
+
+func malformedNeverDispatched(t *testing.T, a Adapter, codec message.Codec) {
+	f := NewFactory(codec)
 	var (
 		mu      sync.Mutex
 		methods int
@@ -115,6 +122,10 @@ func testMalformedNeverDispatched(t *testing.T, a Adapter) {
 	}})
 	gnet.On(s, func(*gnet.Conn, Seq) { mu.Lock(); onSeq++; mu.Unlock() })
 	counts := func() (int, int, int) { mu.Lock(); defer mu.Unlock(); return methods, onSeq, others }
+	trailing := byte(0xc0) // msgpack nil
+	if codec.Name() == "json" {
+		trailing = '1'
+	}
 
 	for _, msg := range []any{&Chat{"mallory", "relay me"}, &Seq{N: 1}} {
 		p := newRawPeer(t, a, s, f)
@@ -125,7 +136,7 @@ func testMalformedNeverDispatched(t *testing.T, a Adapter) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.link.Send(0, transport.Reliable, append(payload, 0xc0)); err != nil {
+		if err := p.link.Send(0, transport.Reliable, append(payload, trailing)); err != nil {
 			t.Fatal(err)
 		}
 		kind, reason := p.control()
