@@ -24,7 +24,10 @@ type Server struct {
 	listener    transport.Listener
 	enc         *message.Encoder // guarded by bmu
 	bmu         chan struct{}    // one-slot lock for SendTo's encoder
-	buf         []byte           // guarded by bmu
+	buf         []byte           // guarded by bmu, as sendT and sendErr
+	sendT       *message.Type    // the type SendTo sends
+	sendErr     error            // SendTo's first error
+	sendOne     func(*Conn) bool // s.sendOneTo
 	next        any              // the handler of the next connection, from Listen; Update only
 	refusing    atomic.Int64     // links being refused in accept
 	fullRefusal []byte           // the refuse payload for "server full"
@@ -47,6 +50,7 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	}
 	e.setSide(true)
 	s := &Server{e: e, cfg: cfg, enc: e.newEncoder(), bmu: make(chan struct{}, 1)}
+	s.sendOne = s.sendOneTo
 	if cfg.NewHandler != nil {
 		// Checked now, and kept for the first connection: NewHandler runs
 		// once per connection, as documented.
@@ -221,13 +225,22 @@ func (s *Server) SendTo(msg any, to iter.Seq[*Conn]) error {
 	if err != nil {
 		return err
 	}
-	var first error
-	for c := range to {
-		if err := c.sendEncoded(t, buf); err != nil && first == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNotConnected) {
-			first = fmt.Errorf("gonetic: send to %v: %w", c, err)
-		}
+	// A range loop's body would be a closure allocated on every call; the
+	// yield made once at Listen keeps its state in s instead.
+	s.sendT, s.sendErr = t, nil
+	to(s.sendOne)
+	err, s.sendT, s.sendErr = s.sendErr, nil, nil
+	return err
+}
+
+// sendOneTo is SendTo's yield, bound once at Listen as s.sendOne. bmu is
+// held.
+func (s *Server) sendOneTo(c *Conn) bool {
+	err := c.sendEncoded(s.sendT, s.buf)
+	if err != nil && s.sendErr == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNotConnected) {
+		s.sendErr = fmt.Errorf("gonetic: send to %v: %w", c, err)
 	}
-	return first
+	return true
 }
 
 // Broadcast sends msg to every open connection except exclude (which may
