@@ -222,6 +222,7 @@ func BenchmarkSendTo(b *testing.B) {
 		new  func() transport.Transport
 		addr string
 	}{
+		{"null", func() transport.Transport { return new(nullTransport) }, "null"},
 		{"mem", func() transport.Transport { return new(mem.Network) }, "server:0"},
 		{"tcp", func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0"},
 	} {
@@ -286,6 +287,55 @@ func BenchmarkSendTo(b *testing.B) {
 		})
 	}
 }
+
+// nullTransport's links copy what is sent into a buffer they reuse and
+// deliver nothing: the cost of a send without an adapter's. Dial makes a
+// link to its one listener.
+type nullTransport struct {
+	accept transport.Accept
+}
+
+func (*nullTransport) Name() string { return "null" }
+
+func (t *nullTransport) Listen(_ string, _ transport.Config, accept transport.Accept) (transport.Listener, error) {
+	t.accept = accept
+	return nullListener{}, nil
+}
+
+// Dial gives the listener a link whose first payload is what the caller
+// sends, and returns a link that delivers nothing back.
+func (t *nullTransport) Dial(_ context.Context, _ string, _ transport.Config, _ transport.Sink) (transport.Link, error) {
+	sink := t.accept(&nullLink{})
+	return &nullDialed{sink: sink}, nil
+}
+
+// nullDialed hands what it is sent to the listener's side.
+type nullDialed struct {
+	nullLink
+	sink transport.Sink
+}
+
+func (l *nullDialed) Send(ch uint8, _ transport.Delivery, p []byte) error {
+	l.sink.Receive(ch, p)
+	return nil
+}
+
+type nullListener struct{}
+
+func (nullListener) Addr() string { return "null" }
+func (nullListener) Close() error { return nil }
+
+type nullLink struct{ buf []byte }
+
+func (l *nullLink) Send(_ uint8, _ transport.Delivery, p []byte) error {
+	l.buf = append(l.buf[:0], p...)
+	return nil
+}
+func (*nullLink) Flush()                 {}
+func (*nullLink) Close()                 {}
+func (*nullLink) Abort()                 {}
+func (*nullLink) RemoteAddr() string     { return "null" }
+func (*nullLink) Stats() transport.Stats { return transport.Stats{} }
 
 // discardSink drops what a bare benchmark peer receives.
 type discardSink struct{}
