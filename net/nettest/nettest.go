@@ -179,6 +179,16 @@ func (h *ChatHandler) gone() error         { h.mu.Lock(); defer h.mu.Unlock(); r
 func (h *ChatHandler) connects() int       { h.mu.Lock(); defer h.mu.Unlock(); return h.Connects }
 func (h *ChatHandler) isGone() func() bool { return func() bool { return h.gone() != nil } }
 
+// wantEnd fails t unless err is a *DisconnectError with exactly remote and
+// reason and no underlying error: the ending a bye or Disconnect gives.
+func wantEnd(t testing.TB, who string, err error, remote bool, reason string) {
+	t.Helper()
+	var de *gnet.DisconnectError
+	if !errors.As(err, &de) || de.Remote != remote || de.Reason != reason || de.Err != nil {
+		t.Fatalf("%s: %#v, want a DisconnectError{Remote: %v, Reason: %q}", who, err, remote, reason)
+	}
+}
+
 // ConnHandler records only connects and disconnects.
 type ConnHandler struct {
 	mu       sync.Mutex
@@ -363,7 +373,7 @@ func testEvents(t *testing.T, a Adapter) {
 		}
 		return len(kinds) == 2
 	}, s, c)
-	if kinds[0] != "accepted" || !strings.Contains(kinds[1], "bye now") {
+	if kinds[0] != "accepted" || kinds[1] != "disconnected:gonetic: disconnected by peer: bye now" {
 		t.Fatalf("events %q", kinds)
 	}
 	if len(got) != n {
@@ -375,20 +385,28 @@ func testEvents(t *testing.T, a Adapter) {
 		}
 	}
 	var clientKinds []string
+	var clientEnd error
 	Pump(t, func() bool {
 		for ev, ok := c.Poll(); ok; ev, ok = c.Poll() {
-			switch ev.(type) {
+			switch ev := ev.(type) {
 			case gnet.Connected:
 				clientKinds = append(clientKinds, "connected")
+				if ev.Conn != conn {
+					t.Errorf("Connected event for %v, want %v", ev.Conn, conn)
+				}
 			case gnet.Disconnected:
 				clientKinds = append(clientKinds, "disconnected")
+				clientEnd = ev.Reason
+			default:
+				clientKinds = append(clientKinds, fmt.Sprintf("%T", ev))
 			}
 		}
-		return len(clientKinds) == 2
+		return len(clientKinds) >= 2
 	}, s, c)
-	if clientKinds[0] != "connected" {
-		t.Fatalf("client events %q", clientKinds)
+	if len(clientKinds) != 2 || clientKinds[0] != "connected" || clientKinds[1] != "disconnected" {
+		t.Fatalf("client events %q, want connected then disconnected", clientKinds)
 	}
+	wantEnd(t, "the client's Disconnected event", clientEnd, false, "bye now")
 }
 
 func testFunctions(t *testing.T, a Adapter) {
@@ -674,12 +692,11 @@ func testShutdown(t *testing.T, a Adapter) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(h.gone().Error(), "server restarting") {
-		t.Fatalf("client's reason %v", h.gone())
-	}
+	wantEnd(t, "the client's reason", h.gone(), true, "server restarting")
 	if set.get(0).gone() == nil {
 		t.Fatal("Shutdown did not run the server handler's OnDisconnect")
 	}
+	wantEnd(t, "the server handler's reason", set.get(0).gone(), false, "server restarting")
 	if err := s.Update(0); !errors.Is(err, gnet.ErrClosed) {
 		t.Fatalf("Update after Shutdown: %v", err)
 	}
