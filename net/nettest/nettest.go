@@ -659,6 +659,25 @@ func testStats(t *testing.T, a Adapter) {
 	if cs.BytesSent < n*8 || ss.BytesReceived < n*8 || ss.BytesReceived != cs.BytesSent {
 		t.Fatalf("bytes: client sent %d, server received %d", cs.BytesSent, ss.BytesReceived)
 	}
+	// The other way, to a connection with no handler: the messages that no
+	// method takes count too.
+	for i := range n / 2 {
+		if err := set.get(0).Conn().Send(&Seq{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Pump(t, func() bool { return conn.Stats().MessagesReceived >= n/2 }, s, c)
+	Pump(t, func() bool {
+		cs, ss = conn.Stats(), set.get(0).Conn().Stats()
+		return ss.BytesSent == cs.BytesReceived
+	}, s, c)
+	if cs.MessagesReceived != n/2 || ss.MessagesSent != n/2 || cs.MessagesSent != n || ss.MessagesReceived != n {
+		t.Fatalf("messages: client sent %d, received %d; server sent %d, received %d; want %d, %d, %d, %d",
+			cs.MessagesSent, cs.MessagesReceived, ss.MessagesSent, ss.MessagesReceived, n, n/2, n/2, n)
+	}
+	if cs.BytesReceived < n/2*4 {
+		t.Fatalf("bytes: server sent %d, client received %d", ss.BytesSent, cs.BytesReceived)
+	}
 }
 
 // BadHandler has a message method with the wrong signature.
@@ -715,6 +734,10 @@ func testConnectFailure(t *testing.T, a Adapter) {
 	Pump(t, h.isGone(), c)
 	if h.connects() != 0 || conn.State() != gnet.Closed {
 		t.Fatalf("failed connect: connects=%d state=%v", h.connects(), conn.State())
+	}
+	var de *gnet.DisconnectError
+	if !errors.As(h.gone(), &de) || de.Remote || de.Err == nil || !strings.Contains(h.gone().Error(), "connect to "+addr) {
+		t.Fatalf("failed connect's reason: %#v, want a DisconnectError saying \"connect to %s\"", h.gone(), addr)
 	}
 }
 
@@ -841,10 +864,12 @@ func testKeepAlive(t *testing.T, a Adapter) {
 	fastClient.Factory = NewFactory(nil)
 	c := client(t, a, gnet.ClientConfig{Config: fastClient})
 	h := &ChatHandler{}
+	start := time.Now()
 	live := dial(t, c, s, h)
 	Pump(t, func() bool { return live.Stats().RTT > 0 }, s, c)
-	if rtt := live.Stats().RTT; rtt > Deadline {
-		t.Fatalf("RTT %v", rtt)
+	// A round trip measured since start cannot have taken longer.
+	if rtt, most := live.Stats().RTT, time.Since(start); rtt > most {
+		t.Fatalf("RTT %v, measured within %v", rtt, most)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
