@@ -116,7 +116,16 @@ func testMalformedNeverDispatched(t *testing.T, a Adapter) {
 	gnet.On(s, func(*gnet.Conn, Seq) { mu.Lock(); onSeq++; mu.Unlock() })
 	counts := func() (int, int, int) { mu.Lock(); defer mu.Unlock(); return methods, onSeq, others }
 
-	for _, msg := range []any{&Chat{"mallory", "relay me"}, &Seq{N: 1}} {
+	// A second server whose handler has only OnReceive: every message
+	// takes that path.
+	s2 := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f, EventQueue: 64}, NewHandler: func() any {
+		return &receivingHandler{count: func() { mu.Lock(); others++; mu.Unlock() }}
+	}})
+	for i, msg := range []any{&Chat{"mallory", "relay me"}, &Seq{N: 1}, &Chat{"mallory", "relay me"}, &Seq{N: 1}} {
+		s := s
+		if i >= 2 {
+			s = s2
+		}
 		p := newRawPeer(t, a, s, f)
 		if kind, _ := p.control(); kind != "welcome" {
 			t.Fatalf("answer to a hand-made hello: %s", kind)
@@ -133,13 +142,15 @@ func testMalformedNeverDispatched(t *testing.T, a Adapter) {
 			t.Fatalf("answer to %T with a trailing byte: %s %q", msg, kind, reason)
 		}
 	}
-	for {
-		ev, ok := s.Poll()
-		if !ok {
-			break
-		}
-		if r, ok := ev.(gnet.Received); ok {
-			t.Fatalf("a malformed message became an event: %v", r.Msg)
+	for _, s := range []*gnet.Server{s, s2} {
+		for {
+			ev, ok := s.Poll()
+			if !ok {
+				break
+			}
+			if r, ok := ev.(gnet.Received); ok {
+				t.Fatalf("a malformed message became an event: %v", r.Msg)
+			}
 		}
 	}
 	if m, o, x := counts(); m != 0 || o != 0 || x != 0 {
@@ -158,6 +169,15 @@ func (h *recordingHandler) NetChatMsg(Chat) { h.count("method") }
 
 // OnReceive counts messages no method takes.
 func (h *recordingHandler) OnReceive(any) { h.count("receive") }
+
+// receivingHandler counts what reaches its OnReceive.
+type receivingHandler struct {
+	gnet.Handler
+	count func()
+}
+
+// OnReceive counts.
+func (h *receivingHandler) OnReceive(any) { h.count() }
 
 // testReasonBounds: every reason a peer gets is at most MaxReasonBytes of
 // valid UTF-8, however large the text it was made from: a huge Disconnect
@@ -193,6 +213,38 @@ func testReasonBounds(t *testing.T, a Adapter) {
 	checkReason(t, "a refusal quoting a 600 KB type line", reason)
 	if !strings.Contains(reason, "registry differs") {
 		t.Fatalf("the refusal does not say why: %.200q", reason)
+	}
+
+	// A hand-made peer's bye with a 300 KB reason: the side that receives it
+	// cuts it too.
+	var mu sync.Mutex
+	var ends []error
+	s2 := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f}, NewHandler: func() any {
+		return &endHandler{end: func(err error) { mu.Lock(); ends = append(ends, err); mu.Unlock() }}
+	}})
+	p2 := newRawPeer(t, a, s2, f)
+	if kind, _ := p2.control(); kind != "welcome" {
+		t.Fatalf("answer to a hand-made hello: %s", kind)
+	}
+	w := msgpack.New().NewWriter()
+	w.Reset([]byte{0x00})
+	w.Array(2)
+	w.String("bye")
+	w.String(strings.Repeat("ü", 150<<10))
+	w.End()
+	if err := p2.link.Send(0, transport.Reliable, w.Buffer()); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(ends) > 0 }, s2)
+	mu.Lock()
+	end := ends[0]
+	mu.Unlock()
+	if !errors.As(end, &de) || !de.Remote {
+		t.Fatalf("the server's reason for a peer's bye: %v", end)
+	}
+	checkReason(t, "a hand-made 300 KB bye", de.Reason)
+	if !strings.HasPrefix(de.Reason, "üü") {
+		t.Fatalf("the reason lost its start: %.20q", de.Reason)
 	}
 }
 
