@@ -443,7 +443,8 @@ func testDynamic(t *testing.T, a Adapter) {
 	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
 	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{Factory: f}})
 	var got []message.Value
-	if err := gnet.OnValue(c, "chat_msg", func(_ *gnet.Conn, v message.Value) { got = append(got, v) }); err != nil {
+	var from []*gnet.Conn
+	if err := gnet.OnValue(c, "chat_msg", func(c *gnet.Conn, v message.Value) { got = append(got, v); from = append(from, c) }); err != nil {
 		t.Fatal(err)
 	}
 	conn := dial(t, c, s, nil)
@@ -462,6 +463,9 @@ func testDynamic(t *testing.T, a Adapter) {
 	Pump(t, func() bool { return len(got) == 1 }, s, c, c2)
 	if got[0].Get("player") != "Ann" || got[0].At(1) != "typed" {
 		t.Fatalf("dynamic client got %v", got[0])
+	}
+	if from[0] != conn {
+		t.Fatalf("OnValue's function got the message from %v, want %v", from[0], conn)
 	}
 }
 
