@@ -2,6 +2,7 @@ package net
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -12,6 +13,9 @@ func TestControlRoundTrip(t *testing.T) {
 		{kind: ctlWelcome, version: 1},
 		{kind: ctlRefuse, reason: "server full"},
 		{kind: ctlBye, reason: ""},
+		{kind: ctlBye, reason: "gone fishing"},
+		{kind: ctlPing, stamp: 1 << 40},
+		{kind: ctlPong, stamp: 12345},
 	} {
 		b := appendControl(w, nil, c)
 		if b[0] != controlMark {
@@ -22,7 +26,7 @@ func TestControlRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", c.kind, err)
 		}
 		if got.kind != c.kind || got.version != c.version || got.codec != c.codec || got.reason != c.reason ||
-			!bytes.Equal(got.hash, c.hash) || len(got.lines) != len(c.lines) {
+			!bytes.Equal(got.hash, c.hash) || !slices.Equal(got.lines, c.lines) || got.stamp != c.stamp {
 			t.Fatalf("%s: got %+v", c.kind, got)
 		}
 	}
