@@ -283,6 +283,44 @@ func testServerFull(t *testing.T, a Adapter) {
 	if !errors.Is(h.gone(), gnet.ErrRefused) || !strings.Contains(h.gone().Error(), "server full") {
 		t.Fatalf("a client arriving at a full server: %v", h.gone())
 	}
+
+	// Links that never say hello: the server keeps a bounded number of
+	// them waiting for their hello and tells the rest "server full" at
+	// once, without waiting for a hello that will not come.
+	s2 := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f, HandshakeTimeout: 2 * time.Second}, MaxConns: 1})
+	dial(t, c, s2, nil)
+	quiet := make([]*rawPeer, extra)
+	for i := range quiet {
+		quiet[i] = newQuietPeer(t, a, s2, f)
+	}
+	full := 0
+	for i, p := range quiet {
+		kind, reason := p.control()
+		switch {
+		case kind == "refuse" && strings.Contains(reason, "server full"):
+			full++
+		case kind == "refuse" && strings.Contains(reason, "handshake timed out"):
+		default:
+			t.Fatalf("silent link %d of %d: %s %q", i+1, extra, kind, reason)
+		}
+	}
+	if full == 0 {
+		t.Fatalf("all %d silent links were kept waiting for a hello; the server must bound them", extra)
+	}
+}
+
+// newQuietPeer dials s on a bare link and sends nothing.
+func newQuietPeer(t *testing.T, a Adapter, s *gnet.Server, f *message.Factory) *rawPeer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	t.Cleanup(cancel)
+	sink := newRawSink()
+	link, err := a.New(t).Dial(ctx, s.Addr(), transport.Config{Channels: f.Channels()}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Abort)
+	return &rawPeer{t: t, ctx: ctx, link: link, sink: sink, s: s}
 }
 
 // testSameEnding: the same ending gives the same DisconnectError on every
