@@ -50,6 +50,10 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(appendControl(w, nil, control{kind: ctlBye, reason: "x"})[1:])
 	f.Add([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{})
+	// A hello that claims 2³² types, with a valid hash: the claim must be
+	// checked against the bytes left before anything is allocated for it.
+	f.Add(append(append([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x10}, make([]byte, 16)...), 0xdd, 0xff, 0xff, 0xff, 0xff))
+	f.Add([]byte{0x91, 0xa1, 'x'}) // an unknown kind, shorter than the part an error quotes
 	fac := NewFactory()
 	fac.Freeze()
 	r := ctlCodec.NewReader()
