@@ -638,9 +638,7 @@ func testFlush(t *testing.T, a Adapter) {
 	if got := set.get(0).seqs(); got != n {
 		t.Fatalf("server got %d of %d messages sent before Disconnect", got, n)
 	}
-	if !strings.Contains(set.get(0).gone().Error(), "done") {
-		t.Fatalf("reason %v", set.get(0).gone())
-	}
+	wantEnd(t, "the server's reason", set.get(0).gone(), true, "done")
 }
 
 func testStats(t *testing.T, a Adapter) {
