@@ -37,6 +37,8 @@ func (g *good) NetPing(v message.Value)      { g.pings = append(g.pings, v) }
 func (g *good) Network() string              { return "not a message method" }
 func (g *good) Netflix(s string)             {} // "Net" + lower case: not a message method
 func (g *good) Helper(a, b int) (int, error) { return a + b, nil }
+func (g *good) NetFailure(err error)         {} // takes an error: not a message method
+func (g *good) NetAnything(v any)            {} // takes any: not a message method
 
 func TestBind(t *testing.T) {
 	f := factory()
@@ -45,11 +47,16 @@ func TestBind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tab.Handler != g {
+		t.Fatalf("the table's Handler is %v, want the bound handler", tab.Handler)
+	}
+	reason := errors.New("x")
 	tab.OnConnect()
-	tab.OnDisconnect(errors.New("x"))
+	tab.OnDisconnect(reason)
 	tab.OnReceive(1)
-	if !g.connected || g.reason == nil || len(g.other) != 1 {
-		t.Fatal("OnConnect/OnDisconnect/OnReceive not bound")
+	if !g.connected || g.reason != reason || len(g.other) != 1 || g.other[0] != 1 {
+		t.Fatalf("OnConnect/OnDisconnect/OnReceive not bound to the handler's: connected %v, reason %v, received %v",
+			g.connected, g.reason, g.other)
 	}
 	d := f.NewDecoder()
 	for _, pack := range [][]any{{"chat_msg", "Tom", "hi"}, {"ping", 5}} {
@@ -89,6 +96,14 @@ type wrongDisconnect struct{}
 
 func (wrongDisconnect) OnDisconnect() {}
 
+type wrongReceive struct{}
+
+func (wrongReceive) OnReceive(c Chat) {}
+
+type pointerMethods struct{}
+
+func (*pointerMethods) NetChatMsg(c Chat) {}
+
 type typo struct{}
 
 func (typo) NetChatMgs(c Chat) {}
@@ -106,7 +121,9 @@ func TestBindErrors(t *testing.T) {
 		{wrongChat{}, "NetChatMsg is func(string), want func(handler_test.Chat)"},
 		{wrongConnect{}, "OnConnect is func(int), want func()"},
 		{wrongDisconnect{}, "OnDisconnect is func(), want func(reason error)"},
-		{typo{}, "NetChatMgs matches no registered message type"},
+		{wrongReceive{}, "OnReceive is func(handler_test.Chat), want func(msg any)"},
+		{pointerMethods{}, "use a pointer"},
+		{typo{}, "NetChatMgs matches no registered message type (registered: chat_msg → NetChatMsg, ping → NetPing)"},
 		{wrongDynamic{}, "NetPing is func(handler_test.Chat), want func(message.Value)"},
 	} {
 		_, err := handler.Bind(c.h, f)

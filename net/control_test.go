@@ -2,6 +2,7 @@ package net
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -12,6 +13,9 @@ func TestControlRoundTrip(t *testing.T) {
 		{kind: ctlWelcome, version: 1},
 		{kind: ctlRefuse, reason: "server full"},
 		{kind: ctlBye, reason: ""},
+		{kind: ctlBye, reason: "gone fishing"},
+		{kind: ctlPing, stamp: 1 << 40},
+		{kind: ctlPong, stamp: 12345},
 	} {
 		b := appendControl(w, nil, c)
 		if b[0] != controlMark {
@@ -22,7 +26,7 @@ func TestControlRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", c.kind, err)
 		}
 		if got.kind != c.kind || got.version != c.version || got.codec != c.codec || got.reason != c.reason ||
-			!bytes.Equal(got.hash, c.hash) || len(got.lines) != len(c.lines) {
+			!bytes.Equal(got.hash, c.hash) || !slices.Equal(got.lines, c.lines) || got.stamp != c.stamp {
 			t.Fatalf("%s: got %+v", c.kind, got)
 		}
 	}
@@ -46,6 +50,10 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(appendControl(w, nil, control{kind: ctlBye, reason: "x"})[1:])
 	f.Add([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{})
+	// A hello that claims 2³² types, with a valid hash: the claim must be
+	// checked against the bytes left before anything is allocated for it.
+	f.Add(append(append([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x10}, make([]byte, 16)...), 0xdd, 0xff, 0xff, 0xff, 0xff))
+	f.Add([]byte{0x91, 0xa1, 'x'}) // an unknown kind, shorter than the part an error quotes
 	fac := NewFactory()
 	fac.Freeze()
 	r := ctlCodec.NewReader()

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gonetic/gonetic/handler"
@@ -58,5 +59,44 @@ func TestMessagesAcrossChannelsAroundHandshakeAndBye(t *testing.T) {
 	e.receive(c, 1, pack(3)) // sent before the bye, on another channel
 	if c.State() != Closing || len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 3 {
 		t.Fatalf("got %v, state %v; want [1 2 3], closing", got, c.State())
+	}
+}
+
+// A client keeps at most maxEarly messages that overtook the welcome; one
+// more ends the connection, saying why, and none of them is dispatched.
+func TestEarlyMessagesBounded(t *testing.T) {
+	f := NewFactory()
+	message.MustRegister[seqMsg](f, message.Channel(1))
+	cli, err := NewClient(ClientConfig{Config: Config{Factory: f, PingInterval: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	got := 0
+	if err := On(cli, func(*Conn, seqMsg) { got++ }); err != nil {
+		t.Fatal(err)
+	}
+	e := cli.e
+	c := e.newConn("null:0", Handshaking)
+	c.link = nullLink{}
+	if c.table, err = handler.Bind(nil, f); err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.Pack(seqMsg{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxEarly {
+		e.receive(c, 1, b)
+	}
+	if c.State() != Handshaking || len(c.early) != maxEarly {
+		t.Fatalf("after %d early messages: state %v, %d kept", maxEarly, c.State(), len(c.early))
+	}
+	e.receive(c, 1, b)
+	if c.State() != Closing || c.failure == nil || !strings.Contains(c.failure.Error(), "messages before the server's welcome") {
+		t.Fatalf("after %d early messages: state %v, failure %v; want closing, saying why", maxEarly+1, c.State(), c.failure)
+	}
+	if got != 0 {
+		t.Fatalf("%d early messages dispatched without a welcome", got)
 	}
 }

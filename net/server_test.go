@@ -224,6 +224,38 @@ func TestSendTo(t *testing.T) {
 	if got := count(); !slices.Equal(got, []int{0, 1, 2, 2}) {
 		t.Fatalf("messages per connection %v, want [0 1 2 2]", got)
 	}
+
+	// A connection that is not open is skipped without an error, and the
+	// ones after it still get the message.
+	conns[0].Disconnect("kicked")
+	nettest.Pump(t, func() bool { return cli.NumConns() == 3 }, srv, cli)
+	before := make([]int, len(hs))
+	for i, h := range hs {
+		before[i] = len(h.Chats)
+	}
+	if err := srv.SendTo(&nettest.Chat{Player: "gm", Msg: "to all four"}, slices.Values(conns)); err != nil {
+		t.Fatalf("SendTo with a closed connection first: %v, want nil", err)
+	}
+	total := func() int {
+		n := 0
+		for _, h := range hs {
+			n += len(h.Chats)
+		}
+		return n
+	}
+	nettest.Pump(t, func() bool { return total() == 5+3 }, srv, cli)
+	for range 20 { // nothing more arrives
+		_ = cli.Update(time.Millisecond)
+	}
+	for i, h := range hs {
+		want := before[i] + 1
+		if h.Disconnected != nil {
+			want = before[i]
+		}
+		if len(h.Chats) != want {
+			t.Fatalf("client connection %d (ended: %v) has %d messages, want %d", i, h.Disconnected, len(h.Chats), want)
+		}
+	}
 }
 
 // TestConnectionsAllocatesNothingPerConnection: ranging over Connections

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	stdnet "net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,6 +68,23 @@ func TestListenAddresses(t *testing.T) {
 	}
 	if a.Addr() == b.Addr() || !strings.HasPrefix(a.Addr(), "game:") || strings.HasSuffix(a.Addr(), ":0") {
 		t.Fatalf("port 0 gave %q and %q; want two distinct game:<port>", a.Addr(), b.Addr())
+	}
+	// A port bound by name is not handed out for port 0.
+	_, port, _ := stdnet.SplitHostPort(b.Addr())
+	p, _ := strconv.Atoi(port)
+	taken := stdnet.JoinHostPort("game", strconv.Itoa(p+1))
+	byName, err := n.Listen(taken, transport.Config{}, refuseAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer byName.Close()
+	c, err := n.Listen("game:0", transport.Config{}, refuseAll)
+	if err != nil {
+		t.Fatalf("port 0 after %s was bound by name: %v", taken, err)
+	}
+	defer c.Close()
+	if c.Addr() == taken {
+		t.Fatalf("port 0 gave %s, which is bound already", taken)
 	}
 	named, err := n.Listen("lobby", transport.Config{}, refuseAll)
 	if err != nil {
@@ -165,6 +184,27 @@ func TestReceiverLimit(t *testing.T) {
 	}
 	if err := cs.waitClosed(t); !errors.Is(err, mem.ErrReset) {
 		t.Fatalf("sender's Closed(%v), want ErrReset", err)
+	}
+}
+
+// TestStats: each end counts the payloads and their bytes (no framing)
+// that crossed, exactly.
+func TestStats(t *testing.T) {
+	client, _, server, ss := pair(t, transport.Config{}, transport.Config{})
+	for _, p := range []string{"a", "bcd", "efghij"} {
+		if err := client.Send(0, transport.Reliable, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		ss.next(t)
+	}
+	cs, srv := client.Stats(), server.Stats()
+	if cs.PayloadsSent != 3 || cs.BytesSent != 10 || cs.PayloadsReceived != 0 || cs.BytesReceived != 0 {
+		t.Fatalf("sender's stats %+v, want 3 payloads and 10 bytes sent, none received", cs)
+	}
+	if srv.PayloadsReceived != 3 || srv.BytesReceived != 10 || srv.PayloadsSent != 0 || srv.BytesSent != 0 {
+		t.Fatalf("receiver's stats %+v, want 3 payloads and 10 bytes received, none sent", srv)
 	}
 }
 

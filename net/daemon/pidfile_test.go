@@ -98,8 +98,8 @@ func TestPIDFileReplaced(t *testing.T) {
 }
 
 func TestPIDFileErrors(t *testing.T) {
-	if _, err := daemon.AcquirePIDFile(""); err == nil {
-		t.Error("an empty path succeeded")
+	if _, err := daemon.AcquirePIDFile(""); err == nil || err.Error() != "daemon: empty pidfile path" {
+		t.Errorf("an empty path: %v, want the error that says so", err)
 	}
 	if _, err := daemon.AcquirePIDFile(filepath.Join(t.TempDir(), "missing", "x.pid")); err == nil {
 		t.Error("a pidfile in a missing directory succeeded")

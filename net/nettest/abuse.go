@@ -127,7 +127,16 @@ func malformedNeverDispatched(t *testing.T, a Adapter, codec message.Codec) {
 		trailing = '1'
 	}
 
-	for _, msg := range []any{&Chat{"mallory", "relay me"}, &Seq{N: 1}} {
+	// A second server whose handler has only OnReceive: every message
+	// takes that path.
+	s2 := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f, EventQueue: 64}, NewHandler: func() any {
+		return &receivingHandler{count: func() { mu.Lock(); others++; mu.Unlock() }}
+	}})
+	for i, msg := range []any{&Chat{"mallory", "relay me"}, &Seq{N: 1}, &Chat{"mallory", "relay me"}, &Seq{N: 1}} {
+		s := s
+		if i >= 2 {
+			s = s2
+		}
 		p := newRawPeer(t, a, s, f)
 		if kind, _ := p.control(); kind != "welcome" {
 			t.Fatalf("answer to a hand-made hello: %s", kind)
@@ -144,13 +153,15 @@ func malformedNeverDispatched(t *testing.T, a Adapter, codec message.Codec) {
 			t.Fatalf("answer to %T with a trailing byte: %s %q", msg, kind, reason)
 		}
 	}
-	for {
-		ev, ok := s.Poll()
-		if !ok {
-			break
-		}
-		if r, ok := ev.(gnet.Received); ok {
-			t.Fatalf("a malformed message became an event: %v", r.Msg)
+	for _, s := range []*gnet.Server{s, s2} {
+		for {
+			ev, ok := s.Poll()
+			if !ok {
+				break
+			}
+			if r, ok := ev.(gnet.Received); ok {
+				t.Fatalf("a malformed message became an event: %v", r.Msg)
+			}
 		}
 	}
 	if m, o, x := counts(); m != 0 || o != 0 || x != 0 {
@@ -169,6 +180,15 @@ func (h *recordingHandler) NetChatMsg(Chat) { h.count("method") }
 
 // OnReceive counts messages no method takes.
 func (h *recordingHandler) OnReceive(any) { h.count("receive") }
+
+// receivingHandler counts what reaches its OnReceive.
+type receivingHandler struct {
+	gnet.Handler
+	count func()
+}
+
+// OnReceive counts.
+func (h *receivingHandler) OnReceive(any) { h.count() }
 
 // testReasonBounds: every reason a peer gets is at most MaxReasonBytes of
 // valid UTF-8, however large the text it was made from: a huge Disconnect
@@ -204,6 +224,38 @@ func testReasonBounds(t *testing.T, a Adapter) {
 	checkReason(t, "a refusal quoting a 600 KB type line", reason)
 	if !strings.Contains(reason, "registry differs") {
 		t.Fatalf("the refusal does not say why: %.200q", reason)
+	}
+
+	// A hand-made peer's bye with a 300 KB reason: the side that receives it
+	// cuts it too.
+	var mu sync.Mutex
+	var ends []error
+	s2 := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f}, NewHandler: func() any {
+		return &endHandler{end: func(err error) { mu.Lock(); ends = append(ends, err); mu.Unlock() }}
+	}})
+	p2 := newRawPeer(t, a, s2, f)
+	if kind, _ := p2.control(); kind != "welcome" {
+		t.Fatalf("answer to a hand-made hello: %s", kind)
+	}
+	w := msgpack.New().NewWriter()
+	w.Reset([]byte{0x00})
+	w.Array(2)
+	w.String("bye")
+	w.String(strings.Repeat("ü", 150<<10))
+	w.End()
+	if err := p2.link.Send(0, transport.Reliable, w.Buffer()); err != nil {
+		t.Fatal(err)
+	}
+	Pump(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(ends) > 0 }, s2)
+	mu.Lock()
+	end := ends[0]
+	mu.Unlock()
+	if !errors.As(end, &de) || !de.Remote {
+		t.Fatalf("the server's reason for a peer's bye: %v", end)
+	}
+	checkReason(t, "a hand-made 300 KB bye", de.Reason)
+	if !strings.HasPrefix(de.Reason, "üü") {
+		t.Fatalf("the reason lost its start: %.20q", de.Reason)
 	}
 }
 
@@ -242,6 +294,44 @@ func testServerFull(t *testing.T, a Adapter) {
 	if !errors.Is(h.gone(), gnet.ErrRefused) || !strings.Contains(h.gone().Error(), "server full") {
 		t.Fatalf("a client arriving at a full server: %v", h.gone())
 	}
+
+	// Links that never say hello: the server keeps a bounded number of
+	// them waiting for their hello and tells the rest "server full" at
+	// once, without waiting for a hello that will not come.
+	s2 := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f, HandshakeTimeout: 2 * time.Second}, MaxConns: 1})
+	dial(t, c, s2, nil)
+	quiet := make([]*rawPeer, extra)
+	for i := range quiet {
+		quiet[i] = newQuietPeer(t, a, s2, f)
+	}
+	full := 0
+	for i, p := range quiet {
+		kind, reason := p.control()
+		switch {
+		case kind == "refuse" && strings.Contains(reason, "server full"):
+			full++
+		case kind == "refuse" && strings.Contains(reason, "handshake timed out"):
+		default:
+			t.Fatalf("silent link %d of %d: %s %q", i+1, extra, kind, reason)
+		}
+	}
+	if full == 0 {
+		t.Fatalf("all %d silent links were kept waiting for a hello; the server must bound them", extra)
+	}
+}
+
+// newQuietPeer dials s on a bare link and sends nothing.
+func newQuietPeer(t *testing.T, a Adapter, s *gnet.Server, f *message.Factory) *rawPeer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	t.Cleanup(cancel)
+	sink := newRawSink()
+	link, err := a.New(t).Dial(ctx, s.Addr(), transport.Config{Channels: f.Channels()}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Abort)
+	return &rawPeer{t: t, ctx: ctx, link: link, sink: sink, s: s}
 }
 
 // testSameEnding: the same ending gives the same DisconnectError on every

@@ -179,6 +179,16 @@ func (h *ChatHandler) gone() error         { h.mu.Lock(); defer h.mu.Unlock(); r
 func (h *ChatHandler) connects() int       { h.mu.Lock(); defer h.mu.Unlock(); return h.Connects }
 func (h *ChatHandler) isGone() func() bool { return func() bool { return h.gone() != nil } }
 
+// wantEnd fails t unless err is a *DisconnectError with exactly remote and
+// reason and no underlying error: the ending a bye or Disconnect gives.
+func wantEnd(t testing.TB, who string, err error, remote bool, reason string) {
+	t.Helper()
+	var de *gnet.DisconnectError
+	if !errors.As(err, &de) || de.Remote != remote || de.Reason != reason || de.Err != nil {
+		t.Fatalf("%s: %#v, want a DisconnectError{Remote: %v, Reason: %q}", who, err, remote, reason)
+	}
+}
+
 // ConnHandler records only connects and disconnects.
 type ConnHandler struct {
 	mu       sync.Mutex
@@ -363,7 +373,7 @@ func testEvents(t *testing.T, a Adapter) {
 		}
 		return len(kinds) == 2
 	}, s, c)
-	if kinds[0] != "accepted" || !strings.Contains(kinds[1], "bye now") {
+	if kinds[0] != "accepted" || kinds[1] != "disconnected:gonetic: disconnected by peer: bye now" {
 		t.Fatalf("events %q", kinds)
 	}
 	if len(got) != n {
@@ -375,20 +385,28 @@ func testEvents(t *testing.T, a Adapter) {
 		}
 	}
 	var clientKinds []string
+	var clientEnd error
 	Pump(t, func() bool {
 		for ev, ok := c.Poll(); ok; ev, ok = c.Poll() {
-			switch ev.(type) {
+			switch ev := ev.(type) {
 			case gnet.Connected:
 				clientKinds = append(clientKinds, "connected")
+				if ev.Conn != conn {
+					t.Errorf("Connected event for %v, want %v", ev.Conn, conn)
+				}
 			case gnet.Disconnected:
 				clientKinds = append(clientKinds, "disconnected")
+				clientEnd = ev.Reason
+			default:
+				clientKinds = append(clientKinds, fmt.Sprintf("%T", ev))
 			}
 		}
-		return len(clientKinds) == 2
+		return len(clientKinds) >= 2
 	}, s, c)
-	if clientKinds[0] != "connected" {
-		t.Fatalf("client events %q", clientKinds)
+	if len(clientKinds) != 2 || clientKinds[0] != "connected" || clientKinds[1] != "disconnected" {
+		t.Fatalf("client events %q, want connected then disconnected", clientKinds)
 	}
+	wantEnd(t, "the client's Disconnected event", clientEnd, false, "bye now")
 }
 
 func testFunctions(t *testing.T, a Adapter) {
@@ -425,7 +443,8 @@ func testDynamic(t *testing.T, a Adapter) {
 	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
 	c := client(t, a, gnet.ClientConfig{Config: gnet.Config{Factory: f}})
 	var got []message.Value
-	if err := gnet.OnValue(c, "chat_msg", func(_ *gnet.Conn, v message.Value) { got = append(got, v) }); err != nil {
+	var from []*gnet.Conn
+	if err := gnet.OnValue(c, "chat_msg", func(c *gnet.Conn, v message.Value) { got = append(got, v); from = append(from, c) }); err != nil {
 		t.Fatal(err)
 	}
 	conn := dial(t, c, s, nil)
@@ -444,6 +463,9 @@ func testDynamic(t *testing.T, a Adapter) {
 	Pump(t, func() bool { return len(got) == 1 }, s, c, c2)
 	if got[0].Get("player") != "Ann" || got[0].At(1) != "typed" {
 		t.Fatalf("dynamic client got %v", got[0])
+	}
+	if from[0] != conn {
+		t.Fatalf("OnValue's function got the message from %v, want %v", from[0], conn)
 	}
 }
 
@@ -616,9 +638,7 @@ func testFlush(t *testing.T, a Adapter) {
 	if got := set.get(0).seqs(); got != n {
 		t.Fatalf("server got %d of %d messages sent before Disconnect", got, n)
 	}
-	if !strings.Contains(set.get(0).gone().Error(), "done") {
-		t.Fatalf("reason %v", set.get(0).gone())
-	}
+	wantEnd(t, "the server's reason", set.get(0).gone(), true, "done")
 }
 
 func testStats(t *testing.T, a Adapter) {
@@ -640,6 +660,25 @@ func testStats(t *testing.T, a Adapter) {
 	}
 	if cs.BytesSent < n*8 || ss.BytesReceived < n*8 || ss.BytesReceived != cs.BytesSent {
 		t.Fatalf("bytes: client sent %d, server received %d", cs.BytesSent, ss.BytesReceived)
+	}
+	// The other way, to a connection with no handler: the messages that no
+	// method takes count too.
+	for i := range n / 2 {
+		if err := set.get(0).Conn().Send(&Seq{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Pump(t, func() bool { return conn.Stats().MessagesReceived >= n/2 }, s, c)
+	Pump(t, func() bool {
+		cs, ss = conn.Stats(), set.get(0).Conn().Stats()
+		return ss.BytesSent == cs.BytesReceived
+	}, s, c)
+	if cs.MessagesReceived != n/2 || ss.MessagesSent != n/2 || cs.MessagesSent != n || ss.MessagesReceived != n {
+		t.Fatalf("messages: client sent %d, received %d; server sent %d, received %d; want %d, %d, %d, %d",
+			cs.MessagesSent, cs.MessagesReceived, ss.MessagesSent, ss.MessagesReceived, n, n/2, n/2, n)
+	}
+	if cs.BytesReceived < n/2*4 {
+		t.Fatalf("bytes: server sent %d, client received %d", ss.BytesSent, cs.BytesReceived)
 	}
 }
 
@@ -674,12 +713,11 @@ func testShutdown(t *testing.T, a Adapter) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(h.gone().Error(), "server restarting") {
-		t.Fatalf("client's reason %v", h.gone())
-	}
+	wantEnd(t, "the client's reason", h.gone(), true, "server restarting")
 	if set.get(0).gone() == nil {
 		t.Fatal("Shutdown did not run the server handler's OnDisconnect")
 	}
+	wantEnd(t, "the server handler's reason", set.get(0).gone(), false, "server restarting")
 	if err := s.Update(0); !errors.Is(err, gnet.ErrClosed) {
 		t.Fatalf("Update after Shutdown: %v", err)
 	}
@@ -698,6 +736,10 @@ func testConnectFailure(t *testing.T, a Adapter) {
 	Pump(t, h.isGone(), c)
 	if h.connects() != 0 || conn.State() != gnet.Closed {
 		t.Fatalf("failed connect: connects=%d state=%v", h.connects(), conn.State())
+	}
+	var de *gnet.DisconnectError
+	if !errors.As(h.gone(), &de) || de.Remote || de.Err == nil || !strings.Contains(h.gone().Error(), "connect to "+addr) {
+		t.Fatalf("failed connect's reason: %#v, want a DisconnectError saying \"connect to %s\"", h.gone(), addr)
 	}
 }
 
@@ -824,10 +866,12 @@ func testKeepAlive(t *testing.T, a Adapter) {
 	fastClient.Factory = NewFactory(nil)
 	c := client(t, a, gnet.ClientConfig{Config: fastClient})
 	h := &ChatHandler{}
+	start := time.Now()
 	live := dial(t, c, s, h)
 	Pump(t, func() bool { return live.Stats().RTT > 0 }, s, c)
-	if rtt := live.Stats().RTT; rtt > Deadline {
-		t.Fatalf("RTT %v", rtt)
+	// A round trip measured since start cannot have taken longer.
+	if rtt, most := live.Stats().RTT, time.Since(start); rtt > most {
+		t.Fatalf("RTT %v, measured within %v", rtt, most)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)

@@ -35,3 +35,28 @@ func ExampleErrQueueFull() {
 	}
 	// Output: the peer is behind: call Update, then send again
 }
+
+// The zero Config means one channel and DefaultMaxPayload; set fields stay.
+func TestConfigWithDefaults(t *testing.T) {
+	if got := (transport.Config{}).WithDefaults(); got != (transport.Config{Channels: 1, MaxPayload: transport.DefaultMaxPayload}) {
+		t.Errorf("zero Config.WithDefaults() = %+v", got)
+	}
+	if got := (transport.Config{Channels: -1, MaxPayload: -1}).WithDefaults(); got != (transport.Config{Channels: 1, MaxPayload: transport.DefaultMaxPayload}) {
+		t.Errorf("negative Config.WithDefaults() = %+v", got)
+	}
+	if got := (transport.Config{Channels: 3, MaxPayload: 100}).WithDefaults(); got != (transport.Config{Channels: 3, MaxPayload: 100}) {
+		t.Errorf("set Config.WithDefaults() = %+v", got)
+	}
+}
+
+// The three modes are valid and named; anything else is neither.
+func TestDelivery(t *testing.T) {
+	for d, name := range map[transport.Delivery]string{
+		transport.Reliable: "reliable", transport.Sequenced: "sequenced", transport.Unsequenced: "unsequenced",
+		transport.Unsequenced + 1: "delivery(3)",
+	} {
+		if d.String() != name || d.Valid() != (d <= transport.Unsequenced) {
+			t.Errorf("Delivery %d: String %q, Valid %v", uint8(d), d.String(), d.Valid())
+		}
+	}
+}
