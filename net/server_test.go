@@ -64,22 +64,11 @@ func TestListenChecksTheHandler(t *testing.T) {
 // TestListenMakesOneHandlerPerConnection: the handler Listen checks is the
 // first connection's: NewHandler runs once per connection, no more.
 func TestListenMakesOneHandlerPerConnection(t *testing.T) {
-	nw := new(mem.Network)
 	var made int
-	srv, err := gnet.Listen(gnet.ServerConfig{
-		Config:     gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw},
-		Addr:       "server:0",
+	srv, cli := memPair(t, gnet.ServerConfig{
+		Config:     gnet.Config{Factory: nettest.NewFactory(nil)},
 		NewHandler: func() any { made++; return &nettest.ChatHandler{} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	}, nettest.NewFactory(nil))
 	for range 2 {
 		if _, err := cli.Connect(srv.Addr(), nil); err != nil {
 			t.Fatal(err)
@@ -135,20 +124,7 @@ func TestCloseCancelsDials(t *testing.T) {
 // delivers nothing and waits its timeout, so that a loop running Update to
 // a deadline does not spin.
 func TestUpdateWaitsOutAFullEventQueue(t *testing.T) {
-	nw := new(mem.Network)
-	srv, err := gnet.Listen(gnet.ServerConfig{
-		Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw, EventQueue: 1},
-		Addr:   "server:0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	srv, cli := memPair(t, gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), EventQueue: 1}}, nettest.NewFactory(nil))
 	if _, err := cli.Connect(srv.Addr(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -174,17 +150,7 @@ func TestUpdateWaitsOutAFullEventQueue(t *testing.T) {
 // TestSendTo: SendTo reaches exactly the connections it is given, and
 // Broadcast every connection but the excluded one.
 func TestSendTo(t *testing.T) {
-	nw := new(mem.Network)
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}, Addr: "server:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	srv, cli := memPair(t, gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil)}}, nettest.NewFactory(nil))
 	hs := make([]*nettest.ChatHandler, 4)
 	for i := range hs {
 		hs[i] = &nettest.ChatHandler{}
@@ -261,19 +227,9 @@ func TestSendTo(t *testing.T) {
 // TestConnectionsAllocatesNothingPerConnection: ranging over Connections
 // and Handlers costs the same for 1 connection as for 50.
 func TestConnectionsAllocatesNothingPerConnection(t *testing.T) {
-	nw := new(mem.Network)
 	var set sync.Map
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}, Addr: "server:0",
-		NewHandler: func() any { h := &nettest.ChatHandler{}; set.Store(h, true); return h }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: nw}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	srv, cli := memPair(t, gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil)},
+		NewHandler: func() any { h := &nettest.ChatHandler{}; set.Store(h, true); return h }}, nettest.NewFactory(nil))
 	allocs := func() float64 {
 		return testing.AllocsPerRun(100, func() {
 			n := 0
@@ -493,3 +449,23 @@ func (s *pongSink) Receive(_ uint8, p []byte) {
 	}
 }
 func (s *pongSink) Closed(error) {}
+
+// memPair starts a server with cfg on a new in-memory network (its
+// Transport and Addr are set here) and a client of registry f on the same
+// network; both close when the test ends.
+func memPair(t *testing.T, cfg gnet.ServerConfig, f *message.Factory) (*gnet.Server, *gnet.Client) {
+	t.Helper()
+	nw := new(mem.Network)
+	cfg.Transport, cfg.Addr = nw, "server:0"
+	srv, err := gnet.Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f, Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return srv, cli
+}

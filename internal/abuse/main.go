@@ -31,9 +31,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gonetic/gonetic/adapters/msgpack"
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/nettest"
 )
 
 // Line is one chat line.
@@ -110,26 +110,6 @@ func rss(pid int) (cur, peak float64) {
 
 func frame(p []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...) }
 
-// hello is the client's handshake payload (docs/PROTOCOL.md).
-func hello(f *message.Factory) []byte {
-	w := msgpack.New().NewWriter()
-	w.Reset([]byte{0x00})
-	w.Array(5)
-	w.String("hello")
-	w.Uint(gnet.ProtocolVersion)
-	w.String(f.Codec().Name())
-	h := f.Hash()
-	w.Bytes(h[:])
-	lines := f.Lines()
-	w.Array(len(lines))
-	for _, l := range lines {
-		w.String(l)
-	}
-	w.End()
-	w.End()
-	return w.Buffer()
-}
-
 // abuser finishes the handshake, then sends rate lines a second and never
 // reads, until its write fails or stop closes. It returns its address at
 // once on addr, and when the server cut it off.
@@ -141,7 +121,7 @@ func abuser(server string, f *message.Factory, rate, size int, stop <-chan struc
 	}
 	defer c.Close()
 	addr <- c.LocalAddr().String()
-	if _, err := c.Write(frame(hello(f))); err != nil {
+	if _, err := c.Write(frame(nettest.Hello(f))); err != nil {
 		return time.Time{}, err
 	}
 	var head [4]byte
