@@ -71,7 +71,7 @@ func Bind(h any, f *message.Factory) (*Table, error) {
 	if ht.Kind() != reflect.Pointer && reflect.PointerTo(ht).NumMethod() > ht.NumMethod() {
 		// Methods with pointer receivers are not in the value's method
 		// set: every message would miss them without a word.
-		return nil, fmt.Errorf("%w: the handler is a %v value, but some of its methods are on *%v: use a pointer (return &%v{} from NewHandler)", ErrSignature, ht, ht, ht)
+		return nil, fmt.Errorf("%w: the handler is a %v value, but some of its methods are on *%v: use a pointer (&%v{})", ErrSignature, ht, ht, ht)
 	}
 	want := map[string]*message.Type{}
 	for _, mt := range f.Types() {

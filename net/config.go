@@ -33,7 +33,10 @@ type Config struct {
 	// types in the same order, with the same codec. Required. It is frozen
 	// when the Server or Client is created.
 	Factory *message.Factory
-	// Transport is the network adapter. Default: TCP (adapters/tcp).
+	// Transport is the network adapter. Default: TCP (adapters/tcp), one
+	// ordered stream per connection: every message arrives, in order,
+	// whatever its delivery mode. adapters/enet honours channels and
+	// delivery modes.
 	Transport transport.Transport
 	// EventQueue turns on typed events (see Poll) with a queue of this many
 	// events. Default 0: no events; handlers only. When the queue is full,
@@ -113,8 +116,9 @@ type ServerConfig struct {
 	// already in their handshake. Default 1024.
 	MaxConns int
 	// NewHandler returns the handler for one accepted connection (see
-	// package handler); nil means connections have no handler. It runs
-	// inside Update.
+	// package handler); nil means connections have no handler. Listen
+	// calls it once to check the handler's methods, and that handler
+	// serves the first connection; Update calls it for each later one.
 	NewHandler func() any
 }
 

@@ -21,9 +21,11 @@ const (
 	Handshaking              // the link is up, the handshake is not done
 	Open                     // messages flow
 	Closing                  // Disconnect was called or the peer said bye
-	Closed                   // the end was reported to the handler
+	Closed                   // the end was reported to the handler, or Close dropped it
 )
 
+// String returns the state's name: "connecting", "handshaking", "open",
+// "closing" or "closed".
 func (s State) String() string {
 	switch s {
 	case Connecting:
@@ -109,12 +111,16 @@ func (c *Conn) Handler() any {
 	return nil
 }
 
+// String names the connection in logs: "conn#ID(address)".
 func (c *Conn) String() string { return fmt.Sprintf("conn#%d(%s)", c.id, c.addr) }
 
 // Send sends a message: a registered struct, a pointer to one (which
 // avoids a copy; Send does not keep it), or a message.Value. It returns
 // once the message is queued: the adapter sends it soon after, on the
-// type's channel with the type's delivery mode. When the adapter's send
+// type's channel with the type's delivery mode (message.Channel and
+// message.Deliver at registration; adapters over one stream, TCP, deliver
+// every message reliably and in order). A type the registry says the
+// other side sends (message.SentBy) is refused with message.ErrDirection. When the adapter's send
 // queue for the connection is full (the peer is not keeping up), the
 // error matches transport.ErrQueueFull, whatever the adapter: call Update
 // (or send less) and send again.
@@ -193,6 +199,7 @@ func (c *Conn) Disconnect(reason string) {
 // closeLocked sends bye (when there is a link) and closes the link
 // gracefully. c.mu is held.
 func (c *Conn) closeLocked(reason string) {
+	reason = cutReason(reason) // as the peer gets it
 	switch c.state {
 	case Closing, Closed:
 		return
@@ -211,16 +218,14 @@ func (c *Conn) closeLocked(reason string) {
 	c.link.Close()
 }
 
-// abort closes at once, without telling the peer.
+// abort closes at once, without telling the peer or the handler (Close).
 func (c *Conn) abort() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == Closed {
 		return
 	}
-	if c.state != Closing {
-		c.state = Closing
-	}
+	c.state = Closed
 	if c.link != nil {
 		c.link.Abort()
 	}

@@ -37,6 +37,7 @@ type DisconnectError struct {
 	Err error
 }
 
+// Error says who ended the connection, the reason and the error.
 func (e *DisconnectError) Error() string {
 	who := "disconnected"
 	if e.Remote {
@@ -55,4 +56,5 @@ func (e *DisconnectError) Error() string {
 	return "gonetic: " + who
 }
 
+// Unwrap returns Err, for errors.Is and errors.As.
 func (e *DisconnectError) Unwrap() error { return e.Err }

@@ -125,6 +125,9 @@ func (r *refusedSink) Closed(error)          { (*atomic.Int64)(r).Add(-1) }
 
 // fullReason is the reason of a refusal for want of room.
 func (s *Server) fullReason() string {
+	if s.cfg.MaxConns == 1 {
+		return "server full: it allows 1 connection"
+	}
 	return fmt.Sprintf("server full: it allows %d connections", s.cfg.MaxConns)
 }
 

@@ -202,14 +202,16 @@ func testReasonBounds(t *testing.T, a Adapter) {
 	dial(t, c, s, h)
 	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
 	set.get(0).Conn().Disconnect(strings.Repeat("é", 1<<20))
-	Pump(t, func() bool { return h.gone() != nil }, s, c)
-	var de *gnet.DisconnectError
-	if !errors.As(h.gone(), &de) || !de.Remote {
-		t.Fatalf("client's reason: %v", h.gone())
-	}
-	checkReason(t, "a 2 MB Disconnect reason", de.Reason)
-	if !strings.HasPrefix(de.Reason, "éé") {
-		t.Fatalf("the reason lost its start: %.20q", de.Reason)
+	Pump(t, func() bool { return h.gone() != nil && set.get(0).gone() != nil }, s, c)
+	for side, err := range map[string]error{"peer": h.gone(), "self": set.get(0).gone()} {
+		var de *gnet.DisconnectError
+		if !errors.As(err, &de) || de.Remote != (side == "peer") {
+			t.Fatalf("%s's reason: %.200v", side, err)
+		}
+		checkReason(t, "a 2 MB Disconnect reason, at the "+side, de.Reason)
+		if !strings.HasPrefix(de.Reason, "éé") {
+			t.Fatalf("the reason lost its start: %.20q", de.Reason)
+		}
 	}
 
 	// A hand-made hello whose type lines differ and are huge: the refusal
@@ -250,6 +252,7 @@ func testReasonBounds(t *testing.T, a Adapter) {
 	mu.Lock()
 	end := ends[0]
 	mu.Unlock()
+	var de *gnet.DisconnectError
 	if !errors.As(end, &de) || !de.Remote {
 		t.Fatalf("the server's reason for a peer's bye: %v", end)
 	}
