@@ -30,7 +30,13 @@
 // delivers everything that did. A game loop calls it once a frame, and
 // needs no locks. A message is decoded and checked whole before any
 // handler sees it: a peer that sends a malformed one is disconnected with
-// the reason, and the message reaches no game code.
+// the reason, and the message reaches no game code. A message handed to a
+// handler or an event is the game's to keep: its strings and slices are
+// never reused.
+//
+// The registry can say which side sends a type (message.SentBy): a Server
+// and a Client then refuse to send it the wrong way (message.ErrDirection),
+// and a peer that does is disconnected before its message is decoded.
 //
 // A connection ends with a *DisconnectError, the same on every adapter:
 // the reason given to Conn.Disconnect on either side (cut to
@@ -66,7 +72,9 @@
 //	}
 //	defer srv.Close()
 //	for { // the game loop
-//		srv.Update(16 * time.Millisecond)
+//		if err := srv.Update(16 * time.Millisecond); err != nil {
+//			break // ErrClosed: Shutdown or Close ended the server
+//		}
 //	}
 //
 // A client registers the same types, calls NewClient and Client.Connect
