@@ -144,6 +144,11 @@ func server(c runConfig) int {
 	if !wall0.IsZero() && wall1.After(wall0) {
 		cpu = 100 * float64(cpu1-cpu0) / float64(wall1.Sub(wall0))
 	}
+	size := 0
+	if b, err := srv.Factory().Pack(&snap); err == nil {
+		size = len(b)
+	}
+	fmt.Fprintf(os.Stderr, "gamebench server: snapshot of %d players, %d bytes encoded\n", len(snap.Players), size)
 	fmt.Fprintf(os.Stderr, "gamebench server: %d measured ticks (%d not kept), %d chats, stop=%v, snapshots refused: %d queue full, %d other (%v)\n",
 		len(work.v), work.dropped, st.chats, st.stop, queueFull, sendErrs, lastErr)
 	result(c.label, "tick_work_p50", work.pct(50), "us")
