@@ -24,7 +24,6 @@ import (
 	"math"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -207,17 +206,17 @@ func (s *samples) add(ns int64) {
 	s.v = append(s.v, ns)
 }
 
-// pct is the nearest-rank p-th percentile in µs (p in 0..100; 100 is the
-// maximum), or NaN without samples. It sorts s.
+// pct is the p-th percentile in µs, sorted[n*p/100] as cmd/gbench and the
+// C twin take it (p in 0..100; 100 is the maximum), or NaN without samples.
+// It sorts s.
 func (s *samples) pct(p float64) float64 {
 	if len(s.v) == 0 {
 		return math.NaN()
 	}
-	if !sort.SliceIsSorted(s.v, func(i, j int) bool { return s.v[i] < s.v[j] }) {
+	if !slices.IsSorted(s.v) {
 		slices.Sort(s.v)
 	}
-	i := int(math.Ceil(p/100*float64(len(s.v)))) - 1
-	i = max(0, min(i, len(s.v)-1))
+	i := min(int(float64(len(s.v))*p/100), len(s.v)-1)
 	return float64(s.v[i]) / 1e3
 }
 

@@ -11,7 +11,7 @@ func TestPercentile(t *testing.T) {
 	for _, v := range []int64{5000, 1000, 4000, 2000, 3000} {
 		s.add(v)
 	}
-	for _, c := range []struct{ p, want float64 }{{50, 3}, {99, 5}, {100, 5}, {0, 1}, {20, 1}, {21, 2}} {
+	for _, c := range []struct{ p, want float64 }{{50, 3}, {99, 5}, {100, 5}, {0, 1}, {19, 1}, {20, 2}} {
 		if got := s.pct(c.p); got != c.want {
 			t.Errorf("pct(%v) = %v µs, want %v", c.p, got, c.want)
 		}
