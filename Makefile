@@ -2,6 +2,7 @@
 #   make chat    run the chat demo: a local server and a client (window or terminal)
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
+#   make bench-game  the game-shaped benchmark beside its raw libenet twin (GAME_ARGS: -d 5s -c 20 …)
 #   make fuzz    each fuzz target for FUZZTIME (default 20s)
 
 GO       ?= go
@@ -13,7 +14,7 @@ APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
 	python3-enet python3-msgpack
 
-.PHONY: deps test chat bench fuzz vet
+.PHONY: deps test chat bench bench-game fuzz vet
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -41,6 +42,11 @@ chat: deps
 
 bench: deps
 	internal/bench/compare.sh
+
+# A server ticking at 30/60 Hz and N clients at 60 fps, gonetic (cmd/gamebench)
+# beside raw libenet (internal/bench/c/gamebench.c); about 10 minutes.
+bench-game: deps
+	internal/bench/game.sh $(GAME_ARGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME) ./message/

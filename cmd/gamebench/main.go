@@ -1,0 +1,225 @@
+// Command gamebench measures gonetic in the shape of a game: a server that
+// ticks at 30 or 60 Hz and sends each client its own snapshot, and one
+// process holding N clients that run a 60 fps frame loop, send 30 inputs a
+// second and a chat every 3 s. Its raw libenet twin,
+// internal/bench/c/gamebench.c, runs the same shape, so every figure has a
+// raw figure beside it; internal/bench/game.sh runs both and prints the
+// table. The shape, the figures and the command lines are fixed by the
+// shared spec (issue 16, "the game-shaped benchmark"):
+//
+//	gamebench server  -addr 127.0.0.1:PORT -hz 30 -clients N -duration 10s -label L [-transport tcp|enet] [-poll dialed|all|none]
+//	gamebench clients -addr 127.0.0.1:PORT -hz 30 -n N       -duration 10s -label L [-transport tcp|enet] [-poll dialed|all|none]
+//
+// The server prints "ready <addr>" once it listens. Both print their figures
+// as "RESULT <label>.<figure> <value> <unit>" lines when they exit: the
+// clients process the snapshot and input latencies, losses and its CPU; the
+// server its tick work, lateness and CPU. A warm-up of 2 s after all clients
+// connected is not measured. Either process exits by itself within
+// warmup+duration+10 s, whatever the other one does.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// Player is one entry of a snapshot: 30 bytes in the C twin's layout.
+type Player struct {
+	ID           uint32
+	X, Y, VX, VY float32
+	State        uint32
+	HP           uint16
+	Pad          [8]byte
+}
+
+// Snapshot is what the server sends each client every tick: sequenced
+// (unreliable, late ones dropped) on channel 2.
+type Snapshot struct {
+	Tick     uint32
+	SendNs   int64 // CLOCK_MONOTONIC at send
+	AckInput uint32
+	Players  []Player
+}
+
+// Input is a client's input, 30 a second, sequenced on channel 1.
+type Input struct {
+	Seq    uint32
+	SendNs int64
+	DX, DY float32
+}
+
+// Chat is a client's 40-byte chat line, reliable on channel 0, every 3 s.
+type Chat struct{ Text string }
+
+// Stop tells the server the clients are done measuring.
+type Stop struct{}
+
+const (
+	warmup      = 2 * time.Second
+	inputHz     = 30
+	frameHz     = 60
+	chatEvery   = 3 * time.Second
+	maxPlayers  = 20
+	connectWait = 5 * time.Second // how long the clients may take to connect
+)
+
+func factory() *message.Factory {
+	f := gnet.NewFactory()
+	message.MustRegister[Snapshot](f, message.Channel(2), message.Deliver(message.Sequenced), message.SentBy(message.ServerToClient))
+	message.MustRegister[Input](f, message.Channel(1), message.Deliver(message.Sequenced), message.SentBy(message.ClientToServer))
+	message.MustRegister[Chat](f, message.Channel(0), message.Deliver(message.Reliable), message.SentBy(message.ClientToServer))
+	message.MustRegister[Stop](f, message.SentBy(message.ClientToServer))
+	return f
+}
+
+// transports maps -transport names to adapters, given -poll; enet
+// registers itself from a cgo-only file.
+var transports = map[string]func(poll string) (transport.Transport, error){
+	"tcp": func(poll string) (transport.Transport, error) {
+		if poll != "" {
+			return nil, fmt.Errorf("-poll is for -transport enet only")
+		}
+		return tcp.New(tcp.Options{}), nil
+	},
+}
+
+func main() {
+	if len(os.Args) < 2 || (os.Args[1] != "server" && os.Args[1] != "clients") {
+		fmt.Fprintln(os.Stderr, "usage: gamebench server|clients [flags]; gamebench server -h for flags")
+		os.Exit(2)
+	}
+	role := os.Args[1]
+	fs := flag.NewFlagSet(role, flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:7970", "address")
+	hz := fs.Int("hz", 30, "server tick rate, ticks per second (30 or 60)")
+	clients := fs.Int("clients", 0, "server: the number of clients to expect")
+	n := fs.Int("n", 0, "clients: the number of clients to run")
+	duration := fs.Duration("duration", 10*time.Second, "measured time, after a warm-up of 2 s")
+	label := fs.String("label", "", "RESULT name prefix (default gonetic.<transport>)")
+	tr := fs.String("transport", "tcp", "network adapter: "+strings.Join(keys(), " or "))
+	poll := fs.String("poll", "", "enet: enet.Options.Poll, dialed, all or none (default: the adapter's, dialed)")
+	_ = fs.Parse(os.Args[2:])
+	if fs.NArg() > 0 {
+		fail("unexpected arguments %q", fs.Args())
+	}
+	if *hz <= 0 || *hz > 1000 {
+		fail("-hz %d: want 1 to 1000", *hz)
+	}
+	if *duration <= 0 {
+		fail("-duration %v: want > 0", *duration)
+	}
+	count := *n
+	if role == "server" {
+		count = *clients
+	}
+	if count <= 0 {
+		fail("%s needs the client count (server: -clients N, clients: -n N)", role)
+	}
+	newTr, ok := transports[*tr]
+	if !ok {
+		fail("unknown -transport %q (this build has %v)", *tr, keys())
+	}
+	t, err := newTr(*poll)
+	if err != nil {
+		fail("%v", err)
+	}
+	if *label == "" {
+		*label = "gonetic." + *tr
+	}
+	// The watchdog: whatever the other side does, this process ends.
+	limit := warmup + *duration + 9500*time.Millisecond
+	time.AfterFunc(limit, func() { fail("%s: still running after %v: giving up", role, limit) })
+	cfg := runConfig{addr: *addr, hz: *hz, n: count, duration: *duration, label: *label, tr: t}
+	if role == "server" {
+		os.Exit(server(cfg))
+	}
+	os.Exit(runClients(cfg))
+}
+
+type runConfig struct {
+	addr     string
+	hz, n    int
+	duration time.Duration
+	label    string
+	tr       transport.Transport
+}
+
+func keys() []string {
+	var out []string
+	for k := range transports {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "gamebench: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+// mono is CLOCK_MONOTONIC in nanoseconds: the clock both processes (and the
+// C twin) stamp and read, shared by every process of the machine.
+func mono() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		fail("clock_gettime: %v", err)
+	}
+	return ts.Nano()
+}
+
+// cpuNs is the process's user+system CPU time so far.
+func cpuNs() int64 {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		fail("getrusage: %v", err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// samples is a bounded set of durations in ns, preallocated: adding one
+// never allocates, and beyond its capacity they are counted, not kept.
+type samples struct {
+	v       []int64
+	dropped int
+}
+
+func newSamples(n int) samples { return samples{v: make([]int64, 0, n)} }
+
+func (s *samples) add(ns int64) {
+	if len(s.v) == cap(s.v) {
+		s.dropped++
+		return
+	}
+	s.v = append(s.v, ns)
+}
+
+// pct is the p-th percentile in µs, sorted[n*p/100] as cmd/gbench and the
+// C twin take it (p in 0..100; 100 is the maximum), or NaN without samples.
+// It sorts s.
+func (s *samples) pct(p float64) float64 {
+	if len(s.v) == 0 {
+		return math.NaN()
+	}
+	if !slices.IsSorted(s.v) {
+		slices.Sort(s.v)
+	}
+	i := min(int(float64(len(s.v))*p/100), len(s.v)-1)
+	return float64(s.v[i]) / 1e3
+}
+
+func result(label, figure string, value float64, unit string) {
+	fmt.Printf("RESULT %s.%s %.6g %s\n", label, figure, value, unit)
+}
