@@ -128,7 +128,8 @@ func runClients(c runConfig) int {
 		}
 	}
 
-	base := mono()
+	base := aligned(mono()) + int64(framePhase) // frames on the server's tick grid
+	time.Sleep(time.Duration(base - mono()))
 	cs.measFrom, cs.measTo = base+int64(warmup), base+int64(warmup+c.duration)
 	rng := rand.New(rand.NewPCG(uint64(base), 16))
 	for _, h := range hs {

@@ -172,6 +172,18 @@ func fail(format string, args ...any) {
 
 // mono is CLOCK_MONOTONIC in nanoseconds: the clock both processes (and the
 // C twin) stamp and read, shared by every process of the machine.
+// aligned is the first whole second of CLOCK_MONOTONIC after t. The server
+// ticks, and the clients' frames run, on grids that start there: one second
+// holds a whole number of ticks (30 or 60) and of frames (60), so both
+// processes share one schedule without talking, as a game whose clients
+// synchronise their clocks to the server would.
+func aligned(t int64) int64 { return (t/int64(time.Second) + 1) * int64(time.Second) }
+
+// framePhase is how long after a server tick the clients' frame falls: the
+// time a snapshot has to arrive to be seen at that frame. A snapshot that
+// misses it waits a whole frame, which is what the latency tail then shows.
+const framePhase = 2 * time.Millisecond
+
 func mono() int64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {

@@ -67,7 +67,10 @@ func server(c runConfig) int {
 	ticks := c.hz * int(c.duration/time.Second+1)
 	work, late := newSamples(ticks), newSamples(ticks)
 	snap := Snapshot{Players: make([]Player, min(c.n, maxPlayers))}
-	start := time.Now()
+	// Ticks on the grid of whole seconds of CLOCK_MONOTONIC, as the
+	// clients' frames (aligned): a tick's snapshot is due at the frame
+	// framePhase after it, whatever moment each process started.
+	start := time.Now().Add(time.Duration(aligned(mono()) - mono()))
 	end := start.Add(connectWait + warmup + c.duration + 2*time.Second)
 	var base, measFrom, measTo time.Time
 	var cpu0, cpu1 int64
