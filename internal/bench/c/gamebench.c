@@ -28,13 +28,16 @@
  * next frame (clock_nanosleep, absolute; frames more than one behind are
  * skipped, not run back to back).
  *
- * Measuring: a 2 s warm-up, then -duration. The clients process measures from
- * its frame loop's start; the server from its first CONNECT. Latencies are
- * CLOCK_MONOTONIC at the RECEIVE event minus the sender's send_ns; percentiles
- * are sorted[n*p/100] of preallocated arrays (as cmd/gbench). At the end the
- * clients send a reliable "STOP" on channel 0 and disconnect; the server stops
- * on it, or at first CONNECT + warm-up + duration + 2 s, or at its start +
- * warm-up + duration + 8 s. An alarm at warm-up + duration + 10 s ends either
+ * Measuring, as the Go twin (cmd/gamebench): the clients process connects
+ * all N (up to 5 s; a refused connect is retried), then runs a 2 s warm-up,
+ * then measures for -duration; the server starts its own warm-up at the first
+ * tick that sees all N connected (or 5 s after its start). Latencies are
+ * CLOCK_MONOTONIC at the RECEIVE event minus the sender's send_ns; an input
+ * counts if it was sent in the window. Percentiles are nearest-rank over
+ * preallocated arrays sorted at the end. Then the clients send a reliable
+ * "STOP" on channel 0 and disconnect. The server stops on it, when all
+ * clients have left, or 2 s after its window (at most 5 + 2 + duration + 2 s
+ * after its start). An alarm at warm-up + duration + 10 s ends either
  * process whatever happens (exit 3).
  *
  * Wire (little-endian, packed by hand):
@@ -44,10 +47,10 @@
  *   input:    seq u32, send_ns i64, dx f32, dy f32 (20 bytes)
  *   chat:     40 bytes of text; "STOP" (4 bytes) on channel 0 ends the server.
  *
- * Exit status: 0 ok; 1 the run happened but some figure has no sample, not
- * every client connected, a client heard nothing in the window's last second,
- * or the server got no STOP (RESULT lines that have samples are still printed);
- * 2 bad flags or setup failure; 3 the alarm.
+ * Exit status: 0 ok; 1 the run went wrong: not all clients connected, one
+ * lost its connection or heard nothing in the window's last second, the server
+ * got no STOP, or a figure has no sample (its RESULT line is left out, the
+ * others are printed); 2 bad flags or setup failure; 3 the alarm.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <enet/enet.h>
@@ -82,8 +85,8 @@ enum {
     CHAT_EVERY_S = 3,
     INPUT_RING = 1024,  /* inputs awaiting their ack; 34 s at 30/s */
     MAX_CLIENTS = 4000, /* server: N+8 <= ENET_PROTOCOL_MAXIMUM_PEER_ID */
-    SERVER_GRACE_S = 2, /* after first CONNECT + warm-up + duration */
-    SERVER_CAP_S = 8,   /* after the server's start + warm-up + duration */
+    CONNECT_WAIT_S = 5, /* for all N to connect; then measuring starts anyway */
+    SERVER_GRACE_S = 2, /* the server's end: window's end + this */
     ALARM_S = 10,
 };
 static const char stop_text[STOP_SIZE] = {'S', 'T', 'O', 'P'};
@@ -199,10 +202,12 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* pct returns sorted[n*p/100], the max for p = 100; the array must be sorted. */
+/* pct is the nearest-rank p-th percentile (sorted[ceil(n*p/100) - 1], the
+ * max for p = 100), as the Go twin computes it; s must be sorted, n > 0. */
 static int64_t pct(const samples *s, int p)
 {
-    size_t i = s->n * (size_t)p / 100;
+    size_t i = (s->n * (size_t)p + 99) / 100;
+    i = i > 0 ? i - 1 : 0;
     return s->v[i < s->n ? i : s->n - 1];
 }
 
@@ -388,8 +393,10 @@ static struct {
     int *active;     /* slots of connected players, in connect order */
     int nactive, peak;
     int stop;
-    int64_t first_connect;
     uint64_t inputs, chats, bad;
+    /* ENet's throttle drops unreliable packets (snapshots) while a peer's
+     * round trip grows; its lowest value in the window explains a snap_lost. */
+    enet_uint32 throttle_min;
 } srv;
 
 static player *slot_of(ENetPeer *peer)
@@ -405,6 +412,7 @@ static void server_event(const ENetEvent *ev, int64_t now)
     player *p = slot_of(ev->peer);
     switch (ev->type) {
     case ENET_EVENT_TYPE_CONNECT:
+        (void)now;
         if (p == NULL || p->peer != NULL)
             break;
         memset(p, 0, sizeof *p);
@@ -415,8 +423,6 @@ static void server_event(const ENetEvent *ev, int64_t now)
         srv.active[srv.nactive++] = (int)(p - srv.players);
         if (srv.nactive > srv.peak)
             srv.peak = srv.nactive;
-        if (srv.first_connect == 0)
-            srv.first_connect = now;
         break;
     case ENET_EVENT_TYPE_RECEIVE: {
         const ENetPacket *pk = ev->packet;
@@ -537,8 +543,10 @@ static int run_server(const struct options *o)
     printf("ready %s:%u\n", ip, (unsigned)bound.port);
     fflush(stdout);
 
-    const int64_t start = now_ns(), cap_end = start + warm + dur + SERVER_CAP_S * NS_PER_S;
-    int64_t mstart = 0, mend = 0, end = cap_end, w0 = 0, w1 = 0, c0 = 0, c1 = 0;
+    srv.throttle_min = ENET_PEER_PACKET_THROTTLE_SCALE;
+    const int64_t start = now_ns();
+    int64_t base = 0, mstart = 0, mend = 0, w0 = 0, w1 = 0, c0 = 0, c1 = 0;
+    int64_t end = start + (CONNECT_WAIT_S + WARMUP_S + SERVER_GRACE_S) * NS_PER_S + dur;
     int measuring = 0; /* 0 before the window, 1 in it, 2 after */
     uint64_t ticks = 0, skipped = 0;
     ENetEvent ev;
@@ -553,16 +561,8 @@ static int run_server(const struct options *o)
                 failed = 1;
                 break;
             }
-            if (r > 0) {
-                int had = srv.first_connect != 0;
+            if (r > 0)
                 server_event(&ev, now);
-                if (!had && srv.first_connect != 0) {
-                    mstart = srv.first_connect + warm;
-                    mend = mstart + dur;
-                    int64_t e2 = srv.first_connect + warm + dur + SERVER_GRACE_S * NS_PER_S;
-                    end = e2 < cap_end ? e2 : cap_end;
-                }
-            }
         }
         if (failed)
             break;
@@ -570,7 +570,19 @@ static int run_server(const struct options *o)
             why = srv.stop ? "stop message" : "timeout";
             break;
         }
-        if (measuring == 0 && mstart != 0 && deadline >= mstart) {
+        /* The window starts once all N are in (or CONNECT_WAIT_S after the
+         * start), as the clients process starts its own. */
+        if (base == 0 && (srv.nactive >= o->n || now - start >= CONNECT_WAIT_S * NS_PER_S)) {
+            base = now;
+            mstart = base + warm;
+            mend = mstart + dur;
+            end = mend + SERVER_GRACE_S * NS_PER_S;
+        }
+        if (base != 0 && srv.nactive == 0) {
+            why = "all clients left";
+            break;
+        }
+        if (measuring == 0 && base != 0 && deadline >= mstart) {
             measuring = 1;
             w0 = now;
             c0 = cpu_ns();
@@ -588,6 +600,10 @@ static int run_server(const struct options *o)
         if (measuring == 1) {
             samples_add(&late, now - deadline);
             samples_add(&work, done - now);
+            for (int i = 0; i < srv.nactive; i++) {
+                enet_uint32 t = srv.players[srv.active[i]].peer->packetThrottle;
+                srv.throttle_min = t < srv.throttle_min ? t : srv.throttle_min;
+            }
         }
         /* Over a second behind (a stopped process): skip ahead, not a burst. */
         int64_t cur = (done - start) * o->hz / NS_PER_S;
@@ -603,8 +619,9 @@ static int run_server(const struct options *o)
     }
 
     printf("server label=%s why=%s ticks=%" PRIu64 " skipped=%" PRIu64 " measured=%zu peak_clients=%d "
-           "inputs=%" PRIu64 " chats=%" PRIu64 " bad=%" PRIu64 "\n",
-           o->label, why, ticks, skipped, work.n, srv.peak, srv.inputs, srv.chats, srv.bad);
+           "inputs=%" PRIu64 " chats=%" PRIu64 " bad=%" PRIu64 " throttle_min=%u/%d\n",
+           o->label, why, ticks, skipped, work.n, srv.peak, srv.inputs, srv.chats, srv.bad, (unsigned)srv.throttle_min,
+           ENET_PEER_PACKET_THROTTLE_SCALE);
     qsort(work.v, work.n, sizeof *work.v, cmp_i64);
     qsort(late.v, late.n, sizeof *late.v, cmp_i64);
     print_us(o->label, "tick_work_p50", &work, 50, &missing);
@@ -661,6 +678,7 @@ typedef struct {
     int64_t next_chat;
     uint32_t chats;
     int64_t last_rx; /* last snapshot's receipt */
+    int64_t gone_at; /* its DISCONNECT, to retry a refused connect */
     int sent;        /* this frame: flush */
 } client;
 
@@ -671,6 +689,7 @@ static struct {
     samples snap, input;
     int connected, peak, gone;
     uint64_t snaps, bad, send_errors, service_errors;
+    enet_uint32 throttle_min; /* as the server's: explains lost inputs */
 } cli;
 
 static void client_event(int id, client *c, const ENetEvent *ev, int64_t now)
@@ -686,9 +705,10 @@ static void client_event(int id, client *c, const ENetEvent *ev, int64_t now)
     case ENET_EVENT_TYPE_DISCONNECT:
         if (c->state == 1)
             cli.connected--;
-        if (c->state != 2 && cli.gone++ == 0 && now < cli.mend)
-            fprintf(stderr, "gamebench_c clients: client %d lost its connection (server gone or unreachable)\n", id);
+        if (c->state == 1 && cli.gone++ == 0 && now < cli.mend)
+            fprintf(stderr, "gamebench_c clients: client %d lost its connection (server gone?)\n", id);
         c->state = 2;
+        c->gone_at = now;
         break;
     case ENET_EVENT_TYPE_RECEIVE: {
         const ENetPacket *pk = ev->packet;
@@ -715,8 +735,9 @@ static void client_event(int id, client *c, const ENetEvent *ev, int64_t now)
         if (ack > c->seq)
             ack = c->seq; /* never acks what was not sent; be safe */
         for (uint32_t s = c->acked + 1; s <= ack && ack != 0; s++) {
-            if (in)
-                samples_add(&cli.input, now - c->sent_at[s % INPUT_RING]);
+            int64_t t = c->sent_at[s % INPUT_RING];
+            if (t >= cli.mstart && t < cli.mend) /* inputs sent in the window, as the Go twin */
+                samples_add(&cli.input, now - t);
         }
         if (ack > c->acked)
             c->acked = ack;
@@ -804,6 +825,36 @@ static int run_clients(const struct options *o)
             goto out;
         }
     }
+    /* Connect all before the warm-up starts, as the Go twin does. ENet
+     * retransmits a CONNECT by itself; a refused one (DISCONNECT) is retried. */
+    cli.mstart = cli.mend = INT64_MAX;
+    int connected_all = 1;
+    for (const int64_t cstart = now_ns(); cli.connected < o->n;) {
+        int64_t now = now_ns();
+        if (now - cstart >= CONNECT_WAIT_S * NS_PER_S) {
+            fprintf(stderr, "gamebench_c clients: %d of %d connected in %d s\n", cli.connected, o->n, CONNECT_WAIT_S);
+            connected_all = 0;
+            break;
+        }
+        for (int i = 0; i < o->n; i++) {
+            client *c = &cli.c[i];
+            drain(i, c);
+            if (c->state == 2 && now - c->gone_at >= NS_PER_S / 10) {
+                if ((c->peer = enet_host_connect(c->host, &o->addr, CHANNELS, 0)) == NULL) {
+                    fprintf(stderr, "gamebench_c clients: enet_host_connect failed for client %d\n", i);
+                    goto out;
+                }
+                c->state = 0;
+            }
+        }
+        sleep_until(now_ns() + 2000000);
+    }
+    cli.gone = 0;
+    if (!connected_all) {
+        rc = 1;
+        goto leave;
+    }
+    cli.throttle_min = ENET_PEER_PACKET_THROTTLE_SCALE;
     const int64_t t0 = now_ns();
     cli.mstart = t0 + warm;
     cli.mend = cli.mstart + dur;
@@ -825,6 +876,15 @@ static int run_clients(const struct options *o)
         }
         for (int i = 0; i < o->n; i++)
             drain(i, &cli.c[i]);
+        if (cli.connected < o->n) {
+            fprintf(stderr, "gamebench_c clients: %d of %d connections left\n", cli.connected, o->n);
+            failed = 1;
+            break;
+        }
+        for (int i = 0; i < o->n && measuring == 1; i++) {
+            enet_uint32 t = cli.c[i].peer->packetThrottle;
+            cli.throttle_min = t < cli.throttle_min ? t : cli.throttle_min;
+        }
         int inputs = frames % INPUT_EVERY == 0;
         now = now_ns();
         for (int i = 0; i < o->n && !failed; i++) {
@@ -856,9 +916,10 @@ static int run_clients(const struct options *o)
 
     printf("clients label=%s frames=%" PRIu64 " skipped=%" PRIu64 " connected=%d/%d gone=%d snaps=%" PRIu64
            " snap_samples=%zu (dropped %" PRIu64 ") input_samples=%zu (dropped %" PRIu64 ") bad=%" PRIu64
-           " send_errors=%" PRIu64 " service_errors=%" PRIu64 "\n",
+           " send_errors=%" PRIu64 " service_errors=%" PRIu64 " throttle_min=%u/%d\n",
            o->label, frames, skipped, cli.peak, o->n, cli.gone, cli.snaps, cli.snap.n, cli.snap.dropped, cli.input.n,
-           cli.input.dropped, cli.bad, cli.send_errors, cli.service_errors);
+           cli.input.dropped, cli.bad, cli.send_errors, cli.service_errors, (unsigned)cli.throttle_min,
+           ENET_PEER_PACKET_THROTTLE_SCALE);
     qsort(cli.snap.v, cli.snap.n, sizeof *cli.snap.v, cmp_i64);
     qsort(cli.input.v, cli.input.n, sizeof *cli.input.v, cmp_i64);
     uint64_t lost = 0, recv = 0;
@@ -897,8 +958,9 @@ static int run_clients(const struct options *o)
         missing = 1;
     }
     fflush(stdout);
-    rc = failed ? 2 : missing ? 1 : 0;
+    rc = failed || missing ? 1 : 0;
 
+leave:
     /* Stop the server (one reliable STOP is enough), then leave: disconnect
      * after the queues drain, bounded so a dead server cannot hold us. */
     for (int i = 0; i < o->n; i++) {
