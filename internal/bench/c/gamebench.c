@@ -579,7 +579,7 @@ static int run_server(const struct options *o)
             end = mend + SERVER_GRACE_S * NS_PER_S;
         }
         if (base != 0 && srv.nactive == 0) {
-            why = "all clients left";
+            why = srv.peak > 0 ? "all clients left" : "no client came";
             break;
         }
         if (measuring == 0 && base != 0 && deadline >= mstart) {
