@@ -9,7 +9,11 @@
  *   gamebench_c server  -addr 127.0.0.1:PORT -hz 30 -clients N -duration 10s -label L
  *   gamebench_c clients -addr 127.0.0.1:PORT -hz 30 -n N       -duration 10s -label L
  * Flags take "-f v", "-f=v" or "--f v"; -duration takes a Go duration (10s,
- * 500ms, 1m) or plain seconds. Unknown flags are refused (exit 2).
+ * 500ms, 1m) or plain seconds. Unknown flags are refused (exit 2). One flag
+ * beyond the spec, -throttle off, sets every peer's packet throttle
+ * deceleration to 0: by default ENet drops unreliable packets (snapshots,
+ * inputs) while a peer's round trip varies, and acks that wait for the next
+ * frame make it vary; "off" shows what that costs. Default: on (ENet's own).
  *
  * Server: one host (peer limit N+8, 3 channels) ticking at -hz from its start
  * (deadline_k = start + k/hz, no drift). Between ticks it calls
@@ -241,12 +245,16 @@ struct options {
     int n;
     int64_t duration;
     const char *label;
+    int no_throttle; /* -throttle off: C-only, to show what ENet's throttle costs */
 };
+static struct options opt;
 
 static const char usage_text[] =
     "usage:\n"
     "  gamebench_c server  -addr HOST:PORT [-hz 30] -clients N [-duration 10s] [-label L]\n"
-    "  gamebench_c clients -addr HOST:PORT [-hz 30] -n N       [-duration 10s] [-label L]\n";
+    "  gamebench_c clients -addr HOST:PORT [-hz 30] -n N       [-duration 10s] [-label L]\n"
+    "  -throttle on|off (default on): off sets every peer's throttle deceleration to 0,\n"
+    "  so ENet never drops unreliable packets when the round trip varies (C only)\n";
 
 static int usage(const char *why, const char *what)
 {
@@ -325,7 +333,7 @@ static int parse_flags(int argc, char **argv, struct options *o)
     o->label = o->server ? "c.server" : "c";
     o->addr_text = NULL;
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *flag = argv[i];
         if (a[0] != '-')
             return usage("unexpected argument: ", a);
         a += a[1] == '-' ? 2 : 1;
@@ -333,7 +341,7 @@ static int parse_flags(int argc, char **argv, struct options *o)
         const char *val = strchr(a, '=');
         size_t len = val != NULL ? (size_t)(val - a) : strlen(a);
         if (len == 0 || len >= sizeof name)
-            return usage("bad flag: ", argv[i]);
+            return usage("bad flag: ", flag);
         memcpy(name, a, len);
         name[len] = '\0';
         if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
@@ -345,7 +353,7 @@ static int parse_flags(int argc, char **argv, struct options *o)
         else if (i + 1 < argc)
             val = argv[++i];
         else
-            return usage("flag needs a value: ", argv[i]);
+            return usage("flag needs a value: ", flag);
         if (strcmp(name, "addr") == 0) {
             if (parse_addr(val, &o->addr) != 0)
                 return usage("bad -addr (want HOST:PORT): ", val);
@@ -361,8 +369,12 @@ static int parse_flags(int argc, char **argv, struct options *o)
                 return usage("bad -duration (want e.g. 10s, 500ms, 1m; 1ms..1h): ", val);
         } else if (strcmp(name, "label") == 0) {
             o->label = val;
+        } else if (strcmp(name, "throttle") == 0) {
+            if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0)
+                return usage("bad -throttle (want on or off): ", val);
+            o->no_throttle = strcmp(val, "off") == 0;
         } else
-            return usage("unknown flag (the raw C twin has no transport flags): ", argv[i]);
+            return usage("unknown flag (the raw C twin has no -transport or -poll): ", flag);
     }
     if (o->addr_text == NULL)
         return usage("-addr HOST:PORT is required", NULL);
@@ -417,6 +429,9 @@ static void server_event(const ENetEvent *ev, int64_t now)
             break;
         memset(p, 0, sizeof *p);
         p->peer = ev->peer;
+        if (opt.no_throttle)
+            enet_peer_throttle_configure(ev->peer, ENET_PEER_PACKET_THROTTLE_INTERVAL,
+                                         ENET_PEER_PACKET_THROTTLE_ACCELERATION, 0);
         p->hp = 100;
         p->state = 1;
         p->active_pos = srv.nactive;
@@ -698,6 +713,9 @@ static void client_event(int id, client *c, const ENetEvent *ev, int64_t now)
     case ENET_EVENT_TYPE_CONNECT:
         if (c->state == 0) {
             c->state = 1;
+            if (opt.no_throttle)
+                enet_peer_throttle_configure(c->peer, ENET_PEER_PACKET_THROTTLE_INTERVAL,
+                                             ENET_PEER_PACKET_THROTTLE_ACCELERATION, 0);
             if (++cli.connected > cli.peak)
                 cli.peak = cli.connected;
         }
@@ -997,15 +1015,14 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct options o;
-    memset(&o, 0, sizeof o);
+    struct options *o = &opt;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (enet_initialize() != 0) {
         fprintf(stderr, "gamebench_c: enet_initialize failed\n");
         return 2;
     }
     atexit(enet_deinitialize);
-    int rc = parse_flags(argc, argv, &o);
+    int rc = parse_flags(argc, argv, o);
     if (rc != 0)
         return rc;
     rng_state = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -1020,7 +1037,7 @@ int main(int argc, char **argv)
         perror("gamebench_c: sigaction");
         return 2;
     }
-    alarm((unsigned)(WARMUP_S + (o.duration + NS_PER_S - 1) / NS_PER_S + ALARM_S));
+    alarm((unsigned)(WARMUP_S + (o->duration + NS_PER_S - 1) / NS_PER_S + ALARM_S));
 
-    return o.server ? run_server(&o) : run_clients(&o);
+    return o->server ? run_server(o) : run_clients(o);
 }
