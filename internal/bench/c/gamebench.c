@@ -419,12 +419,11 @@ static player *slot_of(ENetPeer *peer)
     return &srv.players[i];
 }
 
-static void server_event(const ENetEvent *ev, int64_t now)
+static void server_event(const ENetEvent *ev)
 {
     player *p = slot_of(ev->peer);
     switch (ev->type) {
     case ENET_EVENT_TYPE_CONNECT:
-        (void)now;
         if (p == NULL || p->peer != NULL)
             break;
         memset(p, 0, sizeof *p);
@@ -577,7 +576,7 @@ static int run_server(const struct options *o)
                 break;
             }
             if (r > 0)
-                server_event(&ev, now);
+                server_event(&ev);
         }
         if (failed)
             break;
@@ -665,7 +664,7 @@ static int run_server(const struct options *o)
         if (r < 0)
             break;
         if (r > 0)
-            server_event(&ev, now_ns());
+            server_event(&ev);
     }
 out:
     if (srv.host != NULL)
