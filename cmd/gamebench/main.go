@@ -35,7 +35,7 @@ import (
 	"github.com/gonetic/gonetic/net/transport"
 )
 
-// Player is one entry of a snapshot: 30 bytes in the C twin's layout.
+// Player is one entry of a snapshot: 34 bytes in the C twin's layout.
 type Player struct {
 	ID           uint32
 	X, Y, VX, VY float32

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # game.sh - the game-shaped benchmark: cmd/gamebench (gonetic) beside its raw
 # libenet twin, internal/bench/c/gamebench.c, case by case, in one table.
+# The shape both follow: internal/bench/gamebench.md.
 #
 # usage: internal/bench/game.sh [-d duration] [-r rounds] [-c clients] [-z hz]
 #                               [-t transports] [-l loads]

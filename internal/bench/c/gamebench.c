@@ -97,6 +97,13 @@ static const char stop_text[STOP_SIZE] = {'S', 'T', 'O', 'P'};
 
 /* ------------------------------------------------------------ utilities */
 
+/* The first whole second of CLOCK_MONOTONIC after t. Server ticks and
+ * client frames run on grids that start there (a second holds a whole
+ * number of both), frames FRAME_PHASE_NS after ticks, so both processes
+ * share one schedule without talking, as the Go twin does. */
+#define FRAME_PHASE_NS 2000000
+static int64_t aligned(int64_t t) { return (t / 1000000000 + 1) * 1000000000; }
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -558,7 +565,7 @@ static int run_server(const struct options *o)
     fflush(stdout);
 
     srv.throttle_min = ENET_PEER_PACKET_THROTTLE_SCALE;
-    const int64_t start = now_ns();
+    const int64_t start = aligned(now_ns());
     int64_t base = 0, mstart = 0, mend = 0, w0 = 0, w1 = 0, c0 = 0, c1 = 0;
     int64_t end = start + (CONNECT_WAIT_S + WARMUP_S + SERVER_GRACE_S) * NS_PER_S + dur;
     int measuring = 0; /* 0 before the window, 1 in it, 2 after */
@@ -872,7 +879,8 @@ static int run_clients(const struct options *o)
         goto leave;
     }
     cli.throttle_min = ENET_PEER_PACKET_THROTTLE_SCALE;
-    const int64_t t0 = now_ns();
+    const int64_t t0 = aligned(now_ns()) + FRAME_PHASE_NS; /* on the server's tick grid */
+    sleep_until(t0);
     cli.mstart = t0 + warm;
     cli.mend = cli.mstart + dur;
     for (int i = 0; i < o->n; i++)
