@@ -194,13 +194,8 @@ func (h *receivingHandler) OnReceive(any) { h.count() }
 // valid UTF-8, however large the text it was made from: a huge Disconnect
 // reason, a refusal that quotes a hand-made hello's huge fields.
 func testReasonBounds(t *testing.T, a Adapter) {
-	var set serverSet
-	f := NewFactory(nil)
-	s := listen(t, a, gnet.ServerConfig{Config: gnet.Config{Factory: f}, NewHandler: set.newHandler})
-	c := client(t, a, gnet.ClientConfig{})
-	h := &ChatHandler{}
-	dial(t, c, s, h)
-	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	s, c, set, h := openPair(t, a)
+	f := NewFactory(nil) // the server's registry, for a hand-made peer
 	set.get(0).Conn().Disconnect(strings.Repeat("é", 1<<20))
 	Pump(t, func() bool { return h.gone() != nil && set.get(0).gone() != nil }, s, c)
 	for side, err := range map[string]error{"peer": h.gone(), "self": set.get(0).gone()} {
@@ -372,12 +367,7 @@ func testSameEnding(t *testing.T, a Adapter) {
 // loop runs Update: the endings reach the handlers on the loop's goroutine
 // and Shutdown returns once they have.
 func testShutdownBesideTheLoop(t *testing.T, a Adapter) {
-	var set serverSet
-	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
-	c := client(t, a, gnet.ClientConfig{})
-	h := &ChatHandler{}
-	dial(t, c, s, h)
-	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	s, c, set, h := openPair(t, a)
 	loopDone, stop := make(chan error, 1), make(chan struct{})
 	go func() { // the game loop
 		for {

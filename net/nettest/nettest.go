@@ -264,6 +264,20 @@ func client(t testing.TB, a Adapter, cfg gnet.ClientConfig) *gnet.Client {
 	return c
 }
 
+// openPair starts a server whose handlers set collects and a client with
+// one connection to it, handled by h, and returns once the server's
+// handler has seen OnConnect.
+func openPair(t testing.TB, a Adapter) (s *gnet.Server, c *gnet.Client, set *serverSet, h *ChatHandler) {
+	t.Helper()
+	set = new(serverSet)
+	s = listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
+	c = client(t, a, gnet.ClientConfig{})
+	h = &ChatHandler{}
+	dial(t, c, s, h)
+	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	return s, c, set, h
+}
+
 func dial(t testing.TB, c *gnet.Client, s *gnet.Server, h any) *gnet.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
@@ -593,12 +607,7 @@ func testLarge(t *testing.T, a Adapter) {
 }
 
 func testReasons(t *testing.T, a Adapter) {
-	var set serverSet
-	s := listen(t, a, gnet.ServerConfig{NewHandler: set.newHandler})
-	c := client(t, a, gnet.ClientConfig{})
-	h := &ChatHandler{}
-	dial(t, c, s, h)
-	Pump(t, func() bool { return set.len() == 1 && set.get(0).connects() == 1 }, s, c)
+	s, c, set, h := openPair(t, a)
 	set.get(0).Conn().Disconnect("kicked for spamming")
 	Pump(t, func() bool { return h.gone() != nil && set.get(0).gone() != nil }, s, c)
 	var de *gnet.DisconnectError
