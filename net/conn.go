@@ -239,10 +239,16 @@ type Stats struct {
 	// Messages sent (handed to the operating system) and received
 	// (delivered by Update); handshake and control messages not counted.
 	MessagesSent, MessagesReceived uint64
-	// RTT and its variance: the adapter's where it measures them (ENet),
-	// otherwise from gonetic's pings (Config.PingInterval); 0 until the
-	// first pong.
+	// RTT and its variance are the round trip of gonetic's own pings
+	// (Config.PingInterval), answered by the peer's network goroutine and
+	// smoothed as TCP does (RFC 6298): the same measure on every adapter,
+	// so that lag compensation does not change when a game swaps one. 0
+	// until the first pong.
 	RTT, RTTVariance time.Duration
+	// LinkRTT and LinkRTTVariance are the adapter's own measure where it
+	// has one (ENet's, from its acknowledgements, in whole milliseconds);
+	// 0 elsewhere.
+	LinkRTT, LinkRTTVariance time.Duration
 	// PacketLoss is the adapter's loss estimate, 0 to 1 (ENet).
 	PacketLoss float64
 }
@@ -267,12 +273,11 @@ func (c *Conn) Stats() Stats {
 		BytesReceived:    ls.BytesReceived,
 		MessagesSent:     sent,
 		MessagesReceived: c.msgsIn.Load(),
-		RTT:              time.Duration(ls.RTT),
-		RTTVariance:      time.Duration(ls.RTTVariance),
+		RTT:              time.Duration(c.rtt.Load()),
+		RTTVariance:      time.Duration(c.rttVar.Load()),
+		LinkRTT:          time.Duration(ls.RTT),
+		LinkRTTVariance:  time.Duration(ls.RTTVariance),
 		PacketLoss:       ls.PacketLoss,
-	}
-	if st.RTT == 0 { // the adapter does not measure it: use our pings
-		st.RTT, st.RTTVariance = time.Duration(c.rtt.Load()), time.Duration(c.rttVar.Load())
 	}
 	return st
 }

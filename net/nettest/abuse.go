@@ -449,3 +449,32 @@ type endHandler struct{ end func(error) }
 
 // OnDisconnect reports.
 func (h *endHandler) OnDisconnect(err error) { h.end(err) }
+
+// testRTTFromPings: Stats().RTT is gonetic's own ping round trip on every
+// adapter: nothing before the first pong, however early the adapter
+// measures its own (ENet's is LinkRTT), and a measure once pongs come.
+func testRTTFromPings(t *testing.T, a Adapter) {
+	quiet := gnet.Config{Factory: NewFactory(nil), PingInterval: -1}
+	s := listen(t, a, gnet.ServerConfig{Config: quiet})
+	quietClient := quiet
+	quietClient.Factory = NewFactory(nil)
+	c := client(t, a, gnet.ClientConfig{Config: quietClient})
+	conn := dial(t, c, s, nil)
+	// A few round trips of messages, which an adapter that measures its
+	// own RTT (ENet) learns from.
+	for i := range 20 {
+		if err := conn.Send(&Seq{N: i}); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Update(time.Millisecond)
+		_ = c.Update(time.Millisecond)
+	}
+	if st := conn.Stats(); st.RTT != 0 || st.RTTVariance != 0 {
+		t.Fatalf("with pings off, Stats().RTT is %v (variance %v): it must come from gonetic's pings alone", st.RTT, st.RTTVariance)
+	}
+
+	pinging := gnet.Config{Factory: NewFactory(nil), PingInterval: 10 * time.Millisecond, Timeout: 5 * time.Second}
+	c2 := client(t, a, gnet.ClientConfig{Config: pinging})
+	conn2 := dial(t, c2, s, nil)
+	Pump(t, func() bool { return conn2.Stats().RTT > 0 }, s, c2)
+}

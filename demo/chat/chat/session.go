@@ -86,8 +86,7 @@ type SessionConfig struct {
 	// KeepAlive is gonetic's keepalive ping interval
 	// (gnet.Config.PingInterval), which measures the connection's RTT on
 	// every adapter. Default 0: gonetic's default, 1 s; negative turns the
-	// pings off, and with them the RTT where the adapter does not measure
-	// it (TCP).
+	// pings off, and with them the RTT.
 	KeepAlive time.Duration
 	// HandshakeTimeout bounds one connection attempt. Default
 	// DefaultHandshakeTimeout.
@@ -292,10 +291,9 @@ func (s *Session) Addr() string { return s.cfg.Addr }
 // the next Update and do not modify it.
 func (s *Session) Users() []string { return s.users }
 
-// RTT is the connection's round-trip time, Conn.Stats().RTT: the network
-// adapter's own measure (ENet) or gonetic's keepalive pings (see
-// KeepAlive), answered on the adapters' goroutines, so it does not include
-// the wait for the next frame. It is 0 while not connected and until the
+// RTT is the connection's round-trip time, Conn.Stats().RTT: gonetic's
+// keepalive pings (see KeepAlive), answered on the adapters' goroutines, so
+// it does not include the wait for the next frame. It is 0 while not connected and until the
 // first keepalive pong.
 func (s *Session) RTT() time.Duration {
 	if s.conn == nil {

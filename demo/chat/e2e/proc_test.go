@@ -273,8 +273,8 @@ func (p *proc) count(s string) int {
 }
 
 // waitRTT sends /status until the status line, which starts with prefix,
-// shows a round trip ("; rtt 0.21 ms": Conn.Stats().RTT, from the adapter
-// or gonetic's keepalive pings, the protocol having no ping), and returns
+// shows a round trip ("; rtt 0.21 ms": Conn.Stats().RTT, from gonetic's
+// keepalive pings, the chat protocol having no ping), and returns
 // it. Until the first keepalive pong the line says "; rtt measuring".
 func (p *proc) waitRTT(prefix string) string {
 	p.t.Helper()
