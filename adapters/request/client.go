@@ -173,6 +173,9 @@ func doBinary(ctx context.Context, address string, request []byte, o Options) ([
 	if err := link.Send(0, transport.Reliable, appendRequest(nil, request)); err != nil {
 		link.Abort()
 		<-c.closed
+		if c.foreign != nil { // the peer answered before we asked: it says why
+			return nil, c.err
+		}
 		return nil, fmt.Errorf("request: %s: %w", address, err)
 	}
 	select {
