@@ -26,11 +26,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -291,43 +291,78 @@ func lastLines(b []byte, n int) string {
 	return "  " + strings.Join(lines, "\n  ")
 }
 
+// process is a program the launcher started; done is closed once it has
+// exited and its output is all written (exec.Cmd.Wait returned).
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startProcess starts cmd and waits for it on a goroutine of its own.
+func startProcess(cmd *exec.Cmd) (*process, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
 // startServer starts the server in its own process group (the terminal's
-// Ctrl-C is for the client) and waits for its "listening on" line.
-func startServer(dir string, o options) (*exec.Cmd, string, error) {
+// Ctrl-C is for the client) and waits for its "listening on" line. Its
+// output goes to server.log through exec's own copying, which Wait lets
+// finish, so that the last line ("chat server stopped") is never lost.
+func startServer(dir string, o options) (*process, string, error) {
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, "", err
 	}
 	cmd := exec.Command(filepath.Join(dir, "server"), "-addr", o.addr, "-transport", o.transport, "-codec", o.codec)
-	cmd.Stderr = logf
+	listening := &lineWatch{prefix: "listening on ", found: make(chan string, 1)}
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(logf, listening), logf
 	cmd.SysProcAttr = background()
-	out, err := cmd.StdoutPipe()
+	p, err := startProcess(cmd)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
+	select {
+	case rest := <-listening.found:
+		addr, _, _ := strings.Cut(rest, " ")
+		return p, addr, nil
+	case <-p.done:
+		log, _ := os.ReadFile(logf.Name())
+		return nil, "", fmt.Errorf("the server did not start:\n%s", lastLines(log, 5))
 	}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		line := sc.Text()
-		fmt.Fprintln(logf, line)
-		if _, rest, ok := strings.Cut(line, "listening on "); ok {
-			addr, _, _ := strings.Cut(rest, " ")
-			go func() { // keep draining
-				for sc.Scan() {
-					fmt.Fprintln(logf, sc.Text())
-				}
-			}()
-			return cmd, addr, nil
-		}
-	}
-	cmd.Wait()
-	log, _ := os.ReadFile(logf.Name())
-	return nil, "", fmt.Errorf("the server did not start:\n%s", lastLines(log, 5))
 }
 
-func startBots(dir string, o options, addr string) (*exec.Cmd, error) {
+// lineWatch is a Writer that reports, once, the rest of the first line
+// written to it that contains prefix.
+type lineWatch struct {
+	prefix string
+	found  chan string // one slot
+	line   []byte
+	done   bool
+}
+
+func (w *lineWatch) Write(b []byte) (int, error) {
+	for _, c := range b {
+		if w.done {
+			break
+		}
+		if c != '\n' {
+			w.line = append(w.line, c)
+			continue
+		}
+		if _, rest, ok := strings.Cut(string(w.line), w.prefix); ok {
+			w.found <- rest
+			w.done, w.line = true, nil
+		}
+		w.line = w.line[:0]
+	}
+	return len(b), nil
+}
+
+func startBots(dir string, o options, addr string) (*process, error) {
 	logf, err := os.Create(filepath.Join(dir, "bots.log"))
 	if err != nil {
 		return nil, err
@@ -336,20 +371,18 @@ func startBots(dir string, o options, addr string) (*exec.Cmd, error) {
 		"-addr", addr, "-transport", o.transport, "-codec", o.codec)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = background()
-	return cmd, cmd.Start()
+	return startProcess(cmd)
 }
 
 // stop asks a process to stop gracefully and waits for it.
-func stop(cmd *exec.Cmd, name string) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+func stop(p *process, name string) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-p.done:
 	case <-time.After(10 * time.Second):
 		say("%s did not stop in 10s: killing it", name)
-		cmd.Process.Kill()
-		<-done
+		_ = p.cmd.Process.Kill()
+		<-p.done
 	}
 }
 
