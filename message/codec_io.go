@@ -250,7 +250,8 @@ func (d *Decoder) begin(payload []byte) (*Type, error) {
 func (d *Decoder) Reader() Reader { return d.r }
 
 // Rest decodes the fields after Begin: a T for a type registered from T, a
-// Value for a dynamic type. It then calls Finish.
+// Value for a dynamic type. It then checks the end of the message:
+// trailing bytes after it are an error, as one payload is one message.
 func (d *Decoder) Rest(t *Type) (any, error) {
 	var msg any
 	var err error
@@ -262,15 +263,11 @@ func (d *Decoder) Rest(t *Type) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Finish(); err != nil {
+	if err := finish(d.r); err != nil {
 		return nil, err
 	}
 	return msg, nil
 }
-
-// Finish checks the end of the message begun with Begin. Trailing bytes
-// after a message are an error: one payload is one message.
-func (d *Decoder) Finish() error { return finish(d.r) }
 
 // finish checks that r is at the end of one message.
 func finish(r Reader) error {

@@ -69,7 +69,7 @@ type eface struct {
 
 // Bind returns a call for handler dispatch: it decodes the rest of a message
 // of type t from a Reader positioned after the id (see Decoder.Begin),
-// checks that the message ends there (as Decoder.Finish does), and only then
+// checks that the message ends there (as Decoder.Rest does), and only then
 // passes it to fn: fn never sees a message that turns out malformed. fn must be a func(T) for a type registered from T, or a
 // func(Value) for a dynamic type. The returned call reuses one value and
 // must be used from one goroutine at a time.
