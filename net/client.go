@@ -137,9 +137,7 @@ func (c *Client) Connections(exclude *Conn) iter.Seq[*Conn] { return c.e.connect
 
 // NumConns is the number of open connections.
 func (c *Client) NumConns() int {
-	c.e.mu.Lock()
-	defer c.e.mu.Unlock()
-	return len(c.e.open)
+	return c.e.numOpen()
 }
 
 // Factory is the client's message registry.

@@ -688,6 +688,14 @@ func (e *endpoint) closeAll(reason string) {
 	}
 }
 
+// numOpen is the number of open connections (NumConns).
+func (e *endpoint) numOpen() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.open)
+}
+
+// live is the number of connections not yet ended, open or not.
 func (e *endpoint) live() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -192,9 +192,7 @@ func (s *Server) Poll() (Event, bool) { return s.e.poll() }
 
 // NumConns is the number of open connections.
 func (s *Server) NumConns() int {
-	s.e.mu.Lock()
-	defer s.e.mu.Unlock()
-	return len(s.e.open)
+	return s.e.numOpen()
 }
 
 // Connections yields the open connections, except exclude (which may be
