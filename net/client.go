@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/message"
-	"github.com/gonetic/gonetic/net/transport"
 )
 
 // Client connects to one or more servers.
@@ -72,9 +71,6 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 			// Disconnect or Close came first.
 			link.Abort()
 			return
-		}
-		if p, ok := link.(transport.Poller); ok {
-			e.addPoller(p) // until closed1
 		}
 		conn.state = Handshaking
 		hash := e.factory.Hash()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -60,10 +61,6 @@ type endpoint struct {
 	mu    sync.Mutex // guards conns and handlers' view of them
 	conns map[*Conn]struct{}
 	open  []*Conn // open connections, in the order they opened
-	// pollers are the listener and links whose adapter Update lets do its
-	// network work on the Update goroutine (transport.Poller). Copy on
-	// write under mu; Update reads it without locking.
-	pollers atomic.Pointer[[]transport.Poller]
 
 	// Only the goroutine in Update touches the fields below.
 	timer       *time.Timer
@@ -135,97 +132,6 @@ func (e *endpoint) newConn(addr string, state State) *Conn {
 	return c
 }
 
-// addPoller lets p do its network work in Update (transport.Poller).
-func (e *endpoint) addPoller(p transport.Poller) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var list []transport.Poller
-	if old := e.pollers.Load(); old != nil {
-		list = slices.Clone(*old)
-	}
-	list = append(list, p)
-	e.pollers.Store(&list)
-}
-
-// removePoller undoes addPoller.
-func (e *endpoint) removePoller(p transport.Poller) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	old := e.pollers.Load()
-	if old == nil {
-		return
-	}
-	if i := slices.Index(*old, p); i >= 0 {
-		list := slices.Delete(slices.Clone(*old), i, i+1)
-		e.pollers.Store(&list)
-	}
-}
-
-// pollNetwork has the adapters that can (ENet) send what is queued and
-// receive what arrived on this goroutine, sparing a wake-up of their own
-// goroutine: before Update looks at the inbox, and after its handlers ran.
-func (e *endpoint) pollNetwork() {
-	if list := e.pollers.Load(); list != nil {
-		for _, p := range *list {
-			p.Poll()
-		}
-	}
-}
-
-// holdNetwork tells the adapters that can (transport.Holder) that a
-// pollNetwork follows, so that what the handlers send in between need not
-// wake their goroutines: it leaves at that poll, in one batch.
-func (e *endpoint) holdNetwork() {
-	if list := e.pollers.Load(); list != nil {
-		for _, p := range *list {
-			if h, ok := p.(transport.Holder); ok {
-				h.Hold()
-			}
-		}
-	}
-}
-
-// waitNetwork is Update's wait when the endpoint's one poller is a
-// transport.Waiter (a client with one ENet connection, a server whose
-// listener's host Update services): the game's goroutine waits for the
-// network itself and does the adapter's work when it wakes, instead of
-// sleeping until the adapter's goroutine hands it something, which costs
-// a goroutine switch per packet and, with idle CPUs, a thread wake-up.
-// It returns how long take should still wait: timeout when the poller
-// declines to wait, else 0 (something arrived, or the time is up).
-func (e *endpoint) waitNetwork(timeout time.Duration) time.Duration {
-	list := e.pollers.Load()
-	if list == nil {
-		return timeout
-	}
-	if len(*list) != 1 {
-		// Update waits in the inbox: the Waiters' own goroutines must do
-		// the network work meanwhile (Wait(0) tells them).
-		for _, p := range *list {
-			if w, ok := p.(transport.Waiter); ok {
-				w.Wait(0)
-			}
-		}
-		return timeout
-	}
-	w, ok := (*list)[0].(transport.Waiter)
-	if !ok {
-		return timeout
-	}
-	deadline := time.Now().Add(timeout)
-	for e.inbox.setWaiter(w) {
-		waited := w.Wait(timeout)
-		e.inbox.clearWaiter()
-		if !waited {
-			return timeout
-		}
-		if timeout = time.Until(deadline); timeout <= 0 {
-			break
-		}
-	}
-	return 0
-}
-
 // update is Server.Update and Client.Update.
 func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
@@ -249,19 +155,15 @@ func (e *endpoint) update(timeout time.Duration) error {
 			}
 			return nil
 		}
-		e.pollNetwork()
-		if timeout > 0 {
-			timeout = e.waitNetwork(timeout)
-		}
 		e.batch, e.data = e.inbox.take(timeout, e.timer, e.batch, e.data)
 		e.pos = 0
-	}
-	if e.pos < len(e.batch) {
-		// What the handlers send leaves when they are done, in one batch,
-		// without a wake-up of an adapter's goroutine per reply; even if a
-		// handler panics.
-		e.holdNetwork()
-		defer e.pollNetwork()
+		if len(e.batch) == 0 && timeout <= 0 {
+			// A game that spins on Update(0) would otherwise keep its P
+			// from the adapters' goroutines, which do the network work,
+			// until the runtime preempts it (10 ms): with one P, nothing
+			// would arrive in between.
+			runtime.Gosched()
+		}
 	}
 	for e.pos < len(e.batch) {
 		if e.events != nil && e.events.Full() {
@@ -526,12 +428,6 @@ func (e *endpoint) fail(c *Conn, err error) {
 // closed1 handles the end of a link: the connection leaves the endpoint,
 // and its end is reported unless it was already (timedOut).
 func (e *endpoint) closed1(c *Conn, err error) {
-	c.mu.Lock()
-	link := c.link
-	c.mu.Unlock()
-	if p, ok := link.(transport.Poller); ok && !e.isServer {
-		e.removePoller(p)
-	}
 	e.report(c, err)
 	e.mu.Lock()
 	delete(e.conns, c)

@@ -3,8 +3,6 @@ package net
 import (
 	"sync"
 	"time"
-
-	"github.com/gonetic/gonetic/net/transport"
 )
 
 // itemKind says what an inbox item reports.
@@ -40,9 +38,8 @@ type inbox struct {
 	space  sync.Cond  // signalled when data shrinks or the inbox closes
 	items  []item
 	data   []byte
-	limit  int              // bytes of data above which pushes wait (backpressure)
-	closed bool             // pushes are dropped, waits end
-	waiter transport.Waiter // Update waits in it (endpoint.waitNetwork): the next push interrupts it
+	limit  int  // bytes of data above which pushes wait (backpressure)
+	closed bool // pushes are dropped, waits end
 }
 
 func newInbox(limit int) *inbox {
@@ -88,46 +85,13 @@ func (in *inbox) appendLocked(c *Conn, kind itemKind, channel uint8, payload []b
 	wasEmpty := len(in.items) == 0
 	in.items = append(in.items, item{conn: c, kind: kind, channel: channel, off: uint32(len(in.data)), len: uint32(len(payload))})
 	in.data = append(in.data, payload...)
-	w := in.interruptLocked()
 	in.mu.Unlock()
-	if w != nil {
-		w.Interrupt()
-	}
 	if wasEmpty {
 		select {
 		case in.wake <- struct{}{}:
 		default:
 		}
 	}
-}
-
-// setWaiter records that Update is about to wait in w, so that the next
-// push interrupts it, and reports true; or reports false when there is
-// something to take already, a wake-up (wakeUp) is pending, or the inbox
-// is closed: no wait then.
-func (in *inbox) setWaiter(w transport.Waiter) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.items) > 0 || len(in.wake) > 0 || in.closed {
-		return false
-	}
-	in.waiter = w
-	return true
-}
-
-// clearWaiter undoes setWaiter once the wait is over.
-func (in *inbox) clearWaiter() {
-	in.mu.Lock()
-	in.waiter = nil
-	in.mu.Unlock()
-}
-
-// interruptLocked takes the waiter to interrupt, if any, for after the
-// unlock.
-func (in *inbox) interruptLocked() transport.Waiter {
-	w := in.waiter
-	in.waiter = nil
-	return w
 }
 
 // take waits up to timeout for at least one item, then swaps everything
@@ -162,11 +126,7 @@ func (in *inbox) take(timeout time.Duration, timer *time.Timer, items []item, da
 func (in *inbox) close() {
 	in.mu.Lock()
 	in.closed = true
-	w := in.interruptLocked()
 	in.mu.Unlock()
-	if w != nil {
-		w.Interrupt()
-	}
 	in.space.Broadcast()
 	select {
 	case in.wake <- struct{}{}:
@@ -176,12 +136,6 @@ func (in *inbox) close() {
 
 // wakeUp ends a wait in take without adding anything.
 func (in *inbox) wakeUp() {
-	in.mu.Lock()
-	w := in.interruptLocked()
-	in.mu.Unlock()
-	if w != nil {
-		w.Interrupt()
-	}
 	select {
 	case in.wake <- struct{}{}:
 	default:

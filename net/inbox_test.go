@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// testDeadline bounds waits for what must happen; generous for a busy CI
+// machine.
+const testDeadline = 20 * time.Second
+
 // tryPush takes payloads while the inbox has room, refuses one that would
 // make a pusher wait, and takes again once Update emptied the inbox; what
 // it took comes out in order.

@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	stdnet "net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -468,4 +470,28 @@ func memPair(t *testing.T, cfg gnet.ServerConfig, f *message.Factory) (*gnet.Ser
 	}
 	t.Cleanup(func() { cli.Close() })
 	return srv, cli
+}
+
+// An Update(0) that finds nothing lets other goroutines run: with one P, a
+// game spinning on it would otherwise hold the adapters' goroutines (and
+// every other one) off until the runtime preempts it, some 10 ms, a
+// hundred thousand spins later.
+func TestIdleUpdateYields(t *testing.T) {
+	srv, _ := memPair(t, gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil)}}, nettest.NewFactory(nil))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ran := make(chan struct{})
+	var done atomic.Bool
+	go func() {
+		<-ran
+		done.Store(true)
+	}()
+	close(ran) // the goroutine is runnable, and waits for the one P
+	for i := 0; i < 1000 && !done.Load(); i++ {
+		if err := srv.Update(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !done.Load() {
+		t.Fatal("1000 idle Update(0) calls never let a runnable goroutine run")
+	}
 }

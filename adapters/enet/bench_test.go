@@ -137,30 +137,3 @@ func forPeerLimits(b *testing.B, f func(b *testing.B, opts *Options)) {
 		b.Run(fmt.Sprintf("peers=%d", n), func(b *testing.B) { f(b, &Options{PeerLimit: n}) })
 	}
 }
-
-// BenchmarkPollIdle measures one Poll of an idle listener's host with one
-// connected peer: what a server calling Update(0) in a loop pays per call
-// when nothing happens (Options.Poll = PollAll).
-func BenchmarkPollIdle(b *testing.B) {
-	for _, n := range peerLimits {
-		b.Run(fmt.Sprintf("peers=%d", n), func(b *testing.B) {
-			tr := newTransport(b, &Options{PeerLimit: n, Poll: PollAll})
-			ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(transport.Link) transport.Sink { return newCountSink() })
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
-			cl, err := tr.Dial(context.Background(), ln.Addr(), transport.Config{}, newCountSink())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cl.Abort()
-			p := ln.(transport.Poller)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				p.Poll()
-			}
-		})
-	}
-}

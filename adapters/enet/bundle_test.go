@@ -13,9 +13,9 @@ import (
 // packetsOf returns how many ENet packets the link's host created for it.
 func packetsOf(l transport.Link) uint64 {
 	k := l.(*link)
-	k.h.svc.Lock()
-	defer k.h.svc.Unlock()
-	return uint64(k.c.created)
+	var n uint64
+	k.h.inspect(func() { n = uint64(k.c.created) })
+	return n
 }
 
 // bundleCase is a payload of every length class a bundle handles: empty,
@@ -34,14 +34,11 @@ func bundleCases() [][]byte {
 	return ps
 }
 
-// together runs send, which queues payloads on l, while the test holds
-// l's host, so that neither its goroutine nor a Poll hands any of them to
-// ENet before all are queued: the next round takes them at once.
+// together runs send, which queues payloads on l, on l's host's
+// goroutine, so that it hands none of them to ENet before all are queued:
+// its next round takes them at once.
 func together(l transport.Link, send func()) {
-	h := l.(*link).h
-	h.svc.Lock()
-	defer h.svc.Unlock()
-	send()
+	l.(*link).h.inspect(send)
 }
 
 // sendHeld queues rounds of bundleCases on l at once, in runs of four on
@@ -201,9 +198,8 @@ func TestMalformedBundles(t *testing.T) {
 // fragment of one, takes.
 func enetState(l transport.Link) (mtu int, seq uint16) {
 	k := l.(*link)
-	k.h.svc.Lock()
-	defer k.h.svc.Unlock()
-	return int(k.peer.mtu), uint16(k.peer.channels.outgoingReliableSequenceNumber)
+	k.h.inspect(func() { mtu, seq = int(k.peer.mtu), uint16(k.peer.channels.outgoingReliableSequenceNumber) })
+	return mtu, seq
 }
 
 // A bundle as large as ENet sends unfragmented is one packet; one byte more

@@ -12,7 +12,6 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -280,30 +279,6 @@ func (l *link) Abort() {
 	l.mu.Unlock()
 	l.h.post(op{kind: opAbort, l: l})
 }
-
-// Poll services the link's host on the caller's goroutine
-// (transport.Poller; see listener.Poll), unless Options.Poll is PollNone,
-// or the link was accepted by a listener and Options.Poll is not PollAll.
-// Any goroutine; never blocks.
-func (l *link) Poll() { l.h.poll() }
-
-// Hold makes Sends until the next Poll queue without waking the host's
-// goroutine (transport.Holder), when Poll services the host (see Poll).
-// Any goroutine.
-func (l *link) Hold() { l.h.hold() }
-
-var _ transport.Holder = (*link)(nil)
-
-// Wait waits for the link's host's socket on the caller's goroutine and
-// services the host when a datagram comes (transport.Waiter), unless
-// Options.Poll is PollNone or GOMAXPROCS is 1: it then reports false at
-// once. Any goroutine.
-func (l *link) Wait(d time.Duration) bool { return l.h.wait(d) }
-
-// Interrupt ends a Wait (transport.Waiter). Any goroutine.
-func (l *link) Interrupt() { l.h.interrupt() }
-
-var _ transport.Waiter = (*link)(nil)
 
 // RemoteAddr is the peer's address as "ip:port". Any goroutine.
 func (l *link) RemoteAddr() string { return l.remote }

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -43,8 +42,6 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		return nil, fmt.Errorf("enet: listen %s: %w", addr, err)
 	}
 	h.accept = accept
-	h.polls = opts.Poll == PollAll
-	h.waits = opts.Poll != PollNone
 	h.addr = netip.AddrPortFrom(ap.Addr(), uint16(C.gn_host_port(h.c))).String()
 	go h.run()
 	return &listener{h: h}, nil
@@ -76,8 +73,6 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)
 	}
-	h.polls = opts.Poll != PollNone
-	h.waits = h.polls
 	peer := C.enet_host_connect(h.c.host, &a, C.size_t(cfg.Channels), C.enet_uint32(connectData))
 	if peer == nil {
 		h.sock.Close()
@@ -120,31 +115,6 @@ type listener struct {
 
 // Addr is the bound address, with the port the system picked for port 0.
 func (ln *listener) Addr() string { return ln.h.addr }
-
-// Poll services the host on the caller's goroutine (transport.Poller) when
-// Options.Poll is PollAll, and otherwise does nothing: it sends what the
-// links queued and hands what arrived to their sinks, unless the host's
-// goroutine is doing so. Accept and the sinks may then run on the caller's
-// goroutine. It never blocks.
-func (ln *listener) Poll() { ln.h.poll() }
-
-// Hold makes the accepted links' Sends until the next Poll queue without
-// waking the host's goroutine (transport.Holder), when Options.Poll is
-// PollAll. Any goroutine.
-func (ln *listener) Hold() { ln.h.hold() }
-
-var _ transport.Holder = (*listener)(nil)
-
-// Wait waits for the host's socket on the caller's goroutine and services
-// the host when a datagram comes (transport.Waiter), unless Options.Poll
-// is PollNone or GOMAXPROCS is 1: it then reports false at once.
-// Any goroutine.
-func (ln *listener) Wait(d time.Duration) bool { return ln.h.wait(d) }
-
-// Interrupt ends a Wait (transport.Waiter). Any goroutine.
-func (ln *listener) Interrupt() { ln.h.interrupt() }
-
-var _ transport.Waiter = (*listener)(nil)
 
 // Close refuses new peers, closes every link as Link.Close does, waits up
 // to Options.ShutdownTimeout for them to flush and be acknowledged, drops

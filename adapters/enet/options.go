@@ -70,49 +70,6 @@ func (timeoutError) Error() string   { return "enet: peer timed out" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
-// PollMode is Options.Poll: which Polls service a host on the caller's
-// goroutine.
-type PollMode uint8
-
-const (
-	// PollDialed, the default, services a dialed link's host in its Poll,
-	// and leaves a listener's host to its own goroutine. A client's host
-	// has one peer: servicing it in Update cut the round trip of a game
-	// calling Update(0) in a loop from 272 to 75 µs on the test VM, and of
-	// a blocking Update from 178 to 153 µs (raw libenet: 22 to 42 and
-	// 118 µs). A listener's host serves every peer: servicing it in Update
-	// moves that work onto the game's goroutine, and with 500 peers each
-	// sending 20 chats a second the server's Update at 60 Hz took 1.3 ms
-	// (p50) and 15 to 24 ms (p99) instead of 0.3 and 5.4 ms.
-	//
-	// Either host is serviced by an Update that waits (Update(timeout)
-	// with nothing to dispatch; see transport.Waiter), which then does the
-	// host's work on the game's goroutine until it returns: it would only
-	// wait otherwise. Unpinned on the test VM, this cut a blocking
-	// ping-pong from 225 to 132-148 µs (raw libenet: 120-130 µs).
-	PollDialed PollMode = iota
-	// PollAll services listeners' hosts in every Poll too: for servers
-	// with few peers that want the lowest latency whether they wait or
-	// spin (a reply leaves before Update returns).
-	PollAll
-	// PollNone leaves every host to its own goroutine: Update never does
-	// a host's work.
-	PollNone
-)
-
-// String returns "dialed", "all" or "none".
-func (m PollMode) String() string {
-	switch m {
-	case PollDialed:
-		return "dialed"
-	case PollAll:
-		return "all"
-	case PollNone:
-		return "none"
-	}
-	return fmt.Sprintf("PollMode(%d)", uint8(m))
-}
-
 // Defaults of Options, and the most peer slots ENet has.
 const (
 	DefaultPeerLimit       = 1024 + 64 // package net's DefaultMaxConns and its 64 half-open connections
@@ -187,10 +144,6 @@ type Options struct {
 	// ShutdownTimeout bounds how long Listener.Close lets its links flush
 	// before dropping them. Default 2 s.
 	ShutdownTimeout time.Duration
-	// Poll says whose Poll (package net's Update) services the host on the
-	// caller's goroutine; see the package's Goroutines section. Default
-	// PollDialed.
-	Poll PollMode
 	// NoBundling sends every payload as an ENet packet of its own. By
 	// default, payloads that wait for ENet together (sent between two
 	// rounds of the host, or held back by the in-flight bounds) on the same
@@ -218,8 +171,6 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, errors.New("enet: Options.InFlight, InFlightBytes and QueueLimit must not be negative")
 	case c.PeerTimeout < 0, c.ShutdownTimeout < 0:
 		return c, errors.New("enet: Options.PeerTimeout and ShutdownTimeout must not be negative")
-	case c.Poll > PollNone:
-		return c, fmt.Errorf("enet: unknown Options.Poll %v", c.Poll)
 	case c.PeerTimeout > 0 && c.PeerTimeout < 10*time.Millisecond:
 		return c, errors.New("enet: Options.PeerTimeout below 10ms")
 	}

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #endif
 
@@ -40,7 +39,6 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		*err = ENOMEM;
 		return NULL;
 	}
-	h->wakefd = -1;
 	errno = 0;
 	h->host = enet_host_create(addr, peers, channels, in, out);
 	if (h->host == NULL) {
@@ -68,8 +66,6 @@ void gn_host_free(gn_host *h)
 		h->host->peerCount = h->slots; // see gn_fit
 		enet_host_destroy(h->host);    // resets every peer: free callbacks run here
 	}
-	if (h->wakefd >= 0)
-		close(h->wakefd);
 	free(h);
 }
 
@@ -133,15 +129,8 @@ int gn_waiter(gn_host *h)
 		close(ep);
 		return -e;
 	}
-	int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (wake < 0) {
-		int e = errno;
-		close(ep);
-		return -e;
-	}
 	h->waiter = ep;
 	h->armed = 0;
-	h->wakefd = wake;
 	return ep;
 #else
 	(void)h;
@@ -196,69 +185,6 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
-// gn_quiet reports whether servicing the host now would do something:
-// GN_QUIET when nothing, GN_TIMER when an ENet timer is due (as of the last
-// gn_timeout), GN_RECEIVE when an event is held back, ENet has one to
-// dispatch (after gn_flush) or a datagram waits, GN_ACKS when only
-// acknowledgements held back by gn_service wait (gn_flush sends them).
-int gn_quiet(gn_host *h)
-{
-	if (h->hasDue && (int32_t)(enet_time_get() - h->due) >= 0)
-		return GN_TIMER;
-	if (h->hasPending || !enet_list_empty(&h->host->dispatchQueue) || gn_readable(h->host->socket))
-		return GN_RECEIVE;
-	return h->acksHeld ? GN_ACKS : GN_QUIET;
-}
-
-// gn_flush sends what ENet has queued, the acknowledgements gn_service held
-// back among it, without reading the socket, and reports whether that made
-// events to hand out (1: a peer whose disconnect was acknowledged).
-int gn_flush(gn_host *h)
-{
-	h->acksHeld = 0;
-	enet_host_flush(h->host);
-	return !enet_list_empty(&h->host->dispatchQueue);
-}
-
-// gn_wait blocks the calling thread until a datagram waits on the host's
-// socket, gn_interrupt is called, or ms milliseconds pass (-1: no limit),
-// for a game goroutine that waits for the host in Update itself (see
-// host.wait): 1 for a datagram or an interrupt (the interrupt is consumed),
-// 0 when the time is up, -errno on failure. Linux only (-ENOSYS elsewhere).
-int gn_wait(gn_host *h, int ms)
-{
-#ifdef __linux__
-	if (h->wakefd < 0)
-		return -ENOSYS;
-	struct pollfd p[2] = {{h->host->socket, POLLIN, 0}, {h->wakefd, POLLIN, 0}};
-	int n = poll(p, 2, ms);
-	if (n < 0)
-		return errno == EINTR ? 1 : -errno;
-	if (p[1].revents & POLLIN) {
-		uint64_t v;
-		(void)read(h->wakefd, &v, sizeof v);
-	}
-	return n > 0;
-#else
-	(void)h;
-	(void)ms;
-	return -ENOSYS;
-#endif
-}
-
-// gn_interrupt ends a gn_wait in progress, or the next one at once. Any
-// thread, while the host exists.
-void gn_interrupt(gn_host *h)
-{
-#ifdef __linux__
-	uint64_t one = 1;
-	if (h->wakefd >= 0)
-		(void)write(h->wakefd, &one, sizeof one);
-#else
-	(void)h;
-#endif
-}
-
 // gn_next_timer is when ENet next needs service for a timer, in
 // milliseconds from now; -1: never (no peer).
 static long gn_next_timer(gn_host *h, enet_uint32 now)
@@ -269,9 +195,7 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 		if (p->state == ENET_PEER_STATE_DISCONNECTED)
 			continue;
 		long d;
-		// Acknowledgements held back for the replies have a deadline of
-		// their own (gn_quiet).
-		if ((!enet_list_empty(&p->acknowledgements) && !h->acksHeld) || p->state == ENET_PEER_STATE_ZOMBIE)
+		if (!enet_list_empty(&p->acknowledgements) || p->state == ENET_PEER_STATE_ZOMBIE)
 			return 0;
 		if (!enet_list_empty(&p->sentReliableCommands)) {
 			d = (int32_t)(p->nextTimeout - now);
@@ -299,13 +223,11 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 
 // gn_timeout returns how long the host may sleep before ENet needs service
 // for a timer (a retransmit, a ping, a bandwidth throttle epoch), at most
-// maxWaitMs (-1: no limit), and keeps that deadline for gn_quiet.
+// maxWaitMs (-1: no limit).
 int gn_timeout(gn_host *h, int maxWaitMs)
 {
 	enet_uint32 now = enet_time_get();
 	long next = gn_next_timer(h, now);
-	h->hasDue = next >= 0;
-	h->due = now + (enet_uint32)(next >= 0 ? next : 0);
 	if (maxWaitMs >= 0 && (next < 0 || next > maxWaitMs))
 		next = maxWaitMs;
 	return (int)next;
@@ -343,56 +265,10 @@ static void gn_fit(gn_host *h)
 	host->peerCount = want < h->slots ? want : h->slots;
 }
 
-// A type no ENet event has: gn_hold_acks marks with it a service that
-// returned with acknowledgements held back.
-#define GN_ENET_HELD ((ENetEventType)0x4748)
-
-// How many datagrams of a service gn_hold_acks looks at, at most: the
-// service's thread's count of those left (see gn_service).
-enum { GN_HOLD_LOOKS = 4 };
-static _Thread_local int gn_hold_looks;
-
-// gn_hold_acks is the host's intercept (ENet calls it with each datagram it
-// reads, before it handles it) during a gn_service that may hold
-// acknowledgements back. When the datagram is the last one waiting, it
-// marks the service's event, so that ENet, once it handled the datagram,
-// finds an event and returns from enet_host_service at once: before it
-// reads the socket again (a recvmsg that would fail with EAGAIN) and before
-// it sends the acknowledgements of what it received. Those then leave with
-// whatever the game's handlers send in reply, in one datagram, at the end
-// of the Update (see host.service): a request and its reply no longer cost
-// two datagrams each way, and the replier sees the request one sendmsg
-// sooner.
-//
-// It looks at the first GN_HOLD_LOOKS datagrams of a service only (a poll
-// each): enough for a request that follows an acknowledgement sent alone,
-// which must not make the receiver send its own alone in turn. A longer
-// burst is read whole and acknowledged as ENet does, in one datagram.
-//
-// intercept is a documented field of ENetHost; ENet reads it anew for every
-// datagram, and hands the callback the event that enet_host_service fills.
-// When ENet rejects the marked datagram before it handles its commands (an
-// unknown peer, a bad checksum), the mark stays for the rest of the
-// service: the next datagram returns at once in its turn, or the service
-// ends as usual. One pass of its acknowledgement sends may then stop early
-// (a peer ENet resets for a timeout, with no event, looks like an event to
-// it); the next service sends the rest.
-static int ENET_CALLBACK gn_hold_acks(ENetHost *host, ENetEvent *event)
-{
-	if (--gn_hold_looks <= 0)
-		host->intercept = NULL;
-	if (event != NULL && !gn_readable(host->socket)) {
-		event->type = GN_ENET_HELD;
-		host->intercept = NULL;
-	}
-	return 0; // ENet handles the datagram
-}
-
 // gn_service does the host's network work (enet_host_service: send, receive
 // up to 256 datagrams, send acknowledgements; received packets wait in the
 // dispatch queue) and hands out every queued event, copying payloads into
-// buf, until the socket has nothing more. With hold, a lone datagram's
-// acknowledgements wait for the next service or gn_flush (see gn_hold_acks).
+// buf, until the socket has nothing more.
 //
 // enet_host_service gets an event, not NULL: with NULL, ENet leaves a peer
 // whose connect completes in the pending states (CONNECTION_PENDING or
@@ -404,7 +280,7 @@ static int ENET_CALLBACK gn_hold_acks(ENetHost *host, ENetEvent *event)
 // ENet moves the peer to CONNECTED at once and returns the connect event
 // before it reads the next datagram.
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
-               int hold, uint32_t *need, int *status)
+               uint32_t *need, int *status)
 {
 	int n = 0, serviced = 0;
 	uint32_t used = 0, batch = 0;
@@ -465,11 +341,7 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		enet_uint32 before = h->host->totalReceivedPackets;
 		ENetEvent ev;
 		errno = 0;
-		h->acksHeld = 0; // the service sends them first
-		h->host->intercept = hold ? gn_hold_acks : NULL;
-		gn_hold_looks = GN_HOLD_LOOKS;
 		int r = enet_host_service(h->host, &ev, 0);
-		h->host->intercept = NULL;
 		if (r < 0) {
 			h->lastError = errno;
 			*status = GN_ERROR;
@@ -477,11 +349,7 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		}
 		batch = h->host->totalReceivedPackets - before;
 		serviced = 1;
-		if (r > 0 && ev.type == GN_ENET_HELD) {
-			// ENet handled one datagram and returned: its packets wait
-			// in the dispatch queue, its acknowledgements in the peer's.
-			h->acksHeld = 1;
-		} else if (r > 0) {
+		if (r > 0) {
 			h->pending = ev;
 			h->hasPending = 1;
 			// A connect or disconnect stops ENet's send or receive

@@ -1,6 +1,5 @@
 // shim.h: the small C layer between package enet and libenet. Everything
-// here runs on whichever goroutine services a host (under host.svc), but
-// gn_interrupt, which any thread may call.
+// here runs on the goroutine of the host it is given (host.run).
 #ifndef GONETIC_ENET_SHIM_H
 #define GONETIC_ENET_SHIM_H
 
@@ -26,10 +25,6 @@ typedef struct gn_host {
 	size_t slots;  // peer slots allocated; host->peerCount is those ENet walks (see gn_fit)
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
-	int wakefd;    // eventfd that ends a gn_wait, -1: none
-	int hasDue;    // due holds gn_timeout's last deadline
-	uint32_t due;  // when ENet next needs service for a timer, in enet_time_get's milliseconds
-	int acksHeld;  // a gn_service kept acknowledgements back for the replies (see gn_hold_acks)
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -54,14 +49,6 @@ typedef struct gn_event {
 	uint32_t offset, length; // payload bytes in the Go buffer
 } gn_event;
 
-// What gn_quiet finds.
-enum {
-	GN_QUIET = 0,   // nothing to do
-	GN_RECEIVE = 1, // an event held back or to dispatch, or a datagram waiting
-	GN_TIMER = 2,   // an ENet timer due
-	GN_ACKS = 3,    // only acknowledgements held back for the replies (gn_flush sends them)
-};
-
 enum {
 	GN_DONE = 0,  // enet_host_service returned 0: nothing more now
 	GN_MORE = 1,  // the event array or buffer filled up: call again
@@ -78,13 +65,9 @@ int gn_readable(int fd);
 int gn_waiter(gn_host *h);
 int gn_arm(gn_host *h);
 void gn_disarm(gn_host *h);
-int gn_quiet(gn_host *h);
-int gn_wait(gn_host *h, int ms);
-void gn_interrupt(gn_host *h);
 int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
-               int hold, uint32_t *need, int *status);
-int gn_flush(gn_host *h);
+               uint32_t *need, int *status);
 
 gn_link *gn_link_new(ENetPeer *peer);
 void gn_link_free(gn_link *l);

@@ -32,7 +32,8 @@ func TestListenerSlotsFollowPeers(t *testing.T) {
 		t.Helper()
 		end := time.Now().Add(deadline)
 		for {
-			n := h.walked()
+			var n int
+			h.inspect(func() { n = int(h.c.host.peerCount) })
 			if ok(n) {
 				return n
 			}

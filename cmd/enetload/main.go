@@ -5,7 +5,7 @@
 // uses, with N clients each sending chat messages at a steady rate.
 //
 //	enetload [-n 100,500,1000,2000] [-peerlimit 0] [-d 20s] [-rate 20]
-//	         [-procs 2] [-echo] [-connect 60s] [-pollall] [-nice 0]
+//	         [-procs 2] [-echo] [-connect 60s] [-nice 0]
 //
 // For each N (and each -peerlimit, 0 being the adapter's default, or
 // enet.MaxPeerLimit for more clients than the default allows), this
@@ -69,7 +69,6 @@ func main() {
 		return
 	}
 	counts := flag.String("n", "100,500,1000,2000", "comma-separated client counts")
-	pollAll = flag.Bool("pollall", false, "set enet.Options.Poll to PollAll on the server: its Update services the listener's host too")
 	limits := flag.String("peerlimit", "0", "comma-separated enet.Options.PeerLimit values for the server (0: the default, or the maximum when N is above it); runs where it is below N are skipped")
 	dur := flag.Duration("d", 20*time.Second, "measurement time of each run")
 	rate := flag.Int("rate", 20, "chat messages per second per client")
@@ -145,18 +144,8 @@ func cpuTime() time.Duration {
 }
 
 // run serves n clients with the given PeerLimit and measures.
-// pollAll is -pollall.
-var pollAll *bool
-
-func pollMode() enet.PollMode {
-	if *pollAll {
-		return enet.PollAll
-	}
-	return enet.PollDialed
-}
-
 func run(n, limit, rate, procs int, echo bool, dur, connect time.Duration) result {
-	tr, err := enet.New(&enet.Options{PeerLimit: limit, Poll: pollMode()})
+	tr, err := enet.New(&enet.Options{PeerLimit: limit})
 	if err != nil {
 		fail("%v", err)
 	}
@@ -347,11 +336,7 @@ func clients(args []string) {
 	name := fs.String("name", "p", "player name prefix")
 	handshake := fs.Duration("handshake", 60*time.Second, "handshake timeout")
 	_ = fs.Parse(args)
-	// The clients' hosts are serviced by their own goroutines only: with
-	// the default PollDialed, this process's Update would service every
-	// one of its hundreds of hosts each tick, mostly for nothing, and take
-	// CPU from the server under measurement.
-	tr, err := enet.New(&enet.Options{Poll: enet.PollNone})
+	tr, err := enet.New(nil)
 	if err != nil {
 		fail("%v", err)
 	}

@@ -7,8 +7,8 @@
 // table. The shape, the figures and the command lines are fixed by the
 // shared spec (issue 16, "the game-shaped benchmark"):
 //
-//	gamebench server  -addr 127.0.0.1:PORT -hz 30 -clients N -duration 10s -label L [-transport tcp|enet] [-poll dialed|all|none]
-//	gamebench clients -addr 127.0.0.1:PORT -hz 30 -n N       -duration 10s -label L [-transport tcp|enet] [-poll dialed|all|none]
+//	gamebench server  -addr 127.0.0.1:PORT -hz 30 -clients N -duration 10s -label L [-transport tcp|enet]
+//	gamebench clients -addr 127.0.0.1:PORT -hz 30 -n N       -duration 10s -label L [-transport tcp|enet]
 //
 // The server prints "ready <addr>" once it listens. Both print their figures
 // as "RESULT <label>.<figure> <value> <unit>" lines when they exit: the
@@ -84,15 +84,10 @@ func factory() *message.Factory {
 	return f
 }
 
-// transports maps -transport names to adapters, given -poll; enet
-// registers itself from a cgo-only file.
-var transports = map[string]func(poll string) (transport.Transport, error){
-	"tcp": func(poll string) (transport.Transport, error) {
-		if poll != "" {
-			return nil, fmt.Errorf("-poll is for -transport enet only")
-		}
-		return tcp.New(tcp.Options{}), nil
-	},
+// transports maps -transport names to adapters with their default options;
+// enet registers itself from a cgo-only file.
+var transports = map[string]func() (transport.Transport, error){
+	"tcp": func() (transport.Transport, error) { return tcp.New(tcp.Options{}), nil },
 }
 
 func main() {
@@ -109,7 +104,6 @@ func main() {
 	duration := fs.Duration("duration", 10*time.Second, "measured time, after a warm-up of 2 s")
 	label := fs.String("label", "", "RESULT name prefix (default gonetic.<transport>)")
 	tr := fs.String("transport", "tcp", "network adapter: "+strings.Join(keys(), " or "))
-	poll := fs.String("poll", "", "enet: enet.Options.Poll, dialed, all or none (default: the adapter's, dialed)")
 	_ = fs.Parse(os.Args[2:])
 	if fs.NArg() > 0 {
 		fail("unexpected arguments %q", fs.Args())
@@ -131,7 +125,7 @@ func main() {
 	if !ok {
 		fail("unknown -transport %q (this build has %v)", *tr, keys())
 	}
-	t, err := newTr(*poll)
+	t, err := newTr()
 	if err != nil {
 		fail("%v", err)
 	}

@@ -40,7 +40,7 @@ func TestRun(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			addr := freeAddr(t)
 			cfg := func() runConfig {
-				tr, err := transports[name]("")
+				tr, err := transports[name]()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -66,7 +66,7 @@ func TestRun(t *testing.T) {
 
 // TestClientsWithoutServer: the clients give up after connectWait.
 func TestClientsWithoutServer(t *testing.T) {
-	tr, err := transports["tcp"]("")
+	tr, err := transports["tcp"]()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,6 @@ import (
 // For measurements, GBENCH_ENET_QUEUE sets Options.QueueLimit,
 // GBENCH_ENET_INFLIGHT Options.InFlight, GBENCH_ENET_PEERLIMIT
 // Options.PeerLimit (what the listener's slot count costs), and
-// GBENCH_ENET_POLL=all|dialed|none Options.Poll (servicing a host on its
-// own goroutine only against servicing it in Update too), and
 // GBENCH_ENET_BUNDLE=off sets Options.NoBundling (one ENet packet per
 // message, as raw libenet sends them).
 func init() {
@@ -49,15 +47,6 @@ func init() {
 				fail("GBENCH_ENET_PEERLIMIT: %v", err)
 			}
 			opts.PeerLimit = n
-		}
-		switch p := os.Getenv("GBENCH_ENET_POLL"); p {
-		case "", "dialed":
-		case "all":
-			opts.Poll = enet.PollAll
-		case "none":
-			opts.Poll = enet.PollNone
-		default:
-			fail("GBENCH_ENET_POLL=%q: want all, dialed or none", p)
 		}
 		switch b := os.Getenv("GBENCH_ENET_BUNDLE"); b {
 		case "", "on":

@@ -73,8 +73,6 @@ for r in $(seq "$ROUNDS"); do
         port=$((port + 2))
         RENAME=$RAW_ENET pair "$ENETB" server -p $port -T 60 -- "$ENETB" client -p $port -T 60 -m reliable -s 19 -n "$N" -l oneway
         pair "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) -- "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode oneway -n "$N" -label gonetic.enet.oneway
-        port=$((port + 2))
-        pair env GBENCH_ENET_POLL=none "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode oneway -n "$N" -label gonetic.enet.oneway_nopoll
         # Without bundles (enet.Options.NoBundling): one ENet packet per
         # chat, as enet_bench sends them.
         port=$((port + 2))
@@ -84,35 +82,21 @@ for r in $(seq "$ROUNDS"); do
         # single-threaded C program does. Three shapes, the same on both
         # sides: block = both wait in the kernel (gbench: Update(timeout));
         # busyclient = the client spins (gbench -poll: Update(0) in a
-        # loop), the server waits; busy = both spin (the gbench server
-        # spins on Update(0) with enet.PollAll, so that its Update services
-        # the listener's host: nothing else would get the one CPU).
-        # Variants: _nopoll, every host serviced by its own goroutine only
-        # (enet.PollNone; a spinning client then needs GOMAXPROCS=2, or the
-        # adapter's goroutine would wait for preemption, 10 ms, per
-        # message); _pollall, the server's Update services its host too.
+        # loop), the server waits; busy = both spin (an Update(0) that
+        # finds nothing yields, so the adapter's goroutine gets the CPU).
         # Then the same three shapes unpinned, as games run: Go has two Ps
-        # per process, so a blocking Update waits for the socket on the
-        # game's goroutine (transport.Waiter), and a spinning one puts the
-        # host in polling mode; the defaults on both sides.
+        # per process.
         for pin in cpu01 unpinned; do
           ps=$pin0 pc=$pin1
           [ $pin = unpinned ] && { ps="" pc=""; }
           for w in block busyclient busy; do
             port=$((port + 2))
-            sw=$w cw=$w spoll="" cpoll="" senv="" cenv=""
+            sw=$w cw=$w spoll="" cpoll=""
             [ $w = busyclient ] && { sw=block cw=busy; }
             [ $w != block ] && cpoll=-poll
-            [ $w = busy ] && { spoll=-poll senv=GBENCH_ENET_POLL=all cenv=GBENCH_ENET_POLL=all; }
+            [ $w = busy ] && spoll=-poll
             RENAME=$RAW_ENET pair $ps "$ENETB" server -p $port -w $sw -T 60 -- $pc "$ENETB" client -p $port -T 60 -m pingpong -n "$P" -w $cw -l pingpong_${w}_$pin
-            pair env $senv $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- env $cenv $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_$pin
-            [ $w = busy ] || [ $pin = unpinned ] && continue
-            port=$((port + 2))
-            nenv=""
-            [ $w = busyclient ] && nenv=GOMAXPROCS=2
-            pair env GBENCH_ENET_POLL=none $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=none $nenv $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_${pin}_nopoll
-            port=$((port + 2))
-            pair env GBENCH_ENET_POLL=all $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$port -- env GBENCH_ENET_POLL=all $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$port -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_${pin}_pollall
+            pair $ps "$BIN/gbench" server -transport enet -addr 127.0.0.1:$((port + 1)) $spoll -- $pc "$BIN/gbench" client -transport enet -addr 127.0.0.1:$((port + 1)) -mode pingpong -n "$P" $cpoll -label gonetic.enet.pingpong_${w}_$pin
           done
         done
         ;;

@@ -4,15 +4,18 @@
 # The shape both follow: internal/bench/gamebench.md.
 #
 # usage: internal/bench/game.sh [-d duration] [-r rounds] [-c clients] [-z hz]
-#                               [-t transports] [-l loads]
+#                               [-t transports] [-l loads] [-o old-gamebench]
 #   -d  measured time per run, after a 2 s warm-up (default 10s)
 #   -r  rounds (default 1); the table shows the median of each figure
 #   -c  client counts (default "20 100")
 #   -z  server tick rates (default "30 60")
-#   -t  gonetic transports: tcp, enet-dialed, enet-all, enet-none (enet-X is
-#       -transport enet -poll X; default: all four, the enet ones when
-#       gamebench was built with cgo)
+#   -t  gonetic transports: tcp, enet (default: both, enet when gamebench was
+#       built with cgo), and old-tcp, old-enet: the same with -o's binary
 #   -l  loads: quiet, loaded (one busy loop per core beside the run) (default both)
+#   -o  a gamebench binary built from another revision, to compare with in
+#       the same run: git worktree add /tmp/old REV && (cd /tmp/old &&
+#       go build -o /tmp/gamebench-old ./cmd/gamebench); -o /tmp/gamebench-old
+#       adds old-tcp and old-enet to the default transports
 # Lists are space- or comma-separated: game.sh -d 5s -c 20 -z 30 -t tcp,enet-dialed -l quiet
 #
 # Each case (clients, hz, load) runs the raw C twin once, then gonetic over
@@ -24,16 +27,16 @@
 # without it the raw column is empty. The default run takes about 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-D=10s ROUNDS=1 CLIENTS="20 100" HZS="30 60" TRS="" LOADS="quiet loaded"
-while getopts "d:r:c:z:t:l:" opt; do
+D=10s ROUNDS=1 CLIENTS="20 100" HZS="30 60" TRS="" LOADS="quiet loaded" OLD=""
+while getopts "d:r:c:z:t:l:o:" opt; do
   case $opt in
     d) D=$OPTARG ;; r) ROUNDS=$OPTARG ;; c) CLIENTS=${OPTARG//,/ } ;; z) HZS=${OPTARG//,/ } ;;
-    t) TRS=${OPTARG//,/ } ;; l) LOADS=${OPTARG//,/ } ;;
-    *) sed -n '2,23p' "$0"; exit 2 ;;
+    t) TRS=${OPTARG//,/ } ;; l) LOADS=${OPTARG//,/ } ;; o) OLD=$OPTARG ;;
+    *) sed -n '2,27p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# = 0 ] || { sed -n '2,23p' "$0"; exit 2; }
+[ $# = 0 ] || { sed -n '2,27p' "$0"; exit 2; }
 for l in $LOADS; do
   case $l in quiet | loaded) ;; *) echo "game.sh: unknown load $l (want quiet or loaded)" >&2; exit 2 ;; esac
 done
@@ -61,13 +64,15 @@ HAVE_ENET=0
 "$BIN/gamebench" server -h 2>&1 | grep -q 'enet' && HAVE_ENET=1
 if [ -z "$TRS" ]; then
   TRS=tcp
-  [ $HAVE_ENET = 1 ] && TRS="tcp enet-dialed enet-all enet-none"
+  [ $HAVE_ENET = 1 ] && TRS="tcp enet"
+  [ -n "$OLD" ] && TRS="$TRS old-tcp" && [ $HAVE_ENET = 1 ] && TRS="$TRS old-enet"
 fi
 for t in $TRS; do
   case $t in
     tcp) ;;
-    enet-dialed | enet-all | enet-none) [ $HAVE_ENET = 1 ] || { echo "game.sh: gamebench was built without enet (cgo, libenet-dev): drop $t" >&2; exit 2; } ;;
-    *) echo "game.sh: unknown transport $t (want tcp, enet-dialed, enet-all or enet-none)" >&2; exit 2 ;;
+    enet) [ $HAVE_ENET = 1 ] || { echo "game.sh: gamebench was built without enet (cgo, libenet-dev): drop $t" >&2; exit 2; } ;;
+    old-tcp | old-enet) [ -x "$OLD" ] || { echo "game.sh: $t needs -o, a gamebench binary" >&2; exit 2; } ;;
+    *) echo "game.sh: unknown transport $t (want tcp, enet, old-tcp or old-enet)" >&2; exit 2 ;;
   esac
 done
 CSRC=${GAMEBENCH_C:-internal/bench/c/gamebench.c}
@@ -119,9 +124,10 @@ for r in $(seq "$ROUNDS"); do
         echo "round $r: $case" >&2
         [ -n "$CBIN" ] && run "$case" "$CBIN"
         for t in $TRS; do
-          flags=(-transport "${t%%-*}")
-          [ "$t" != tcp ] && flags+=(-poll "${t#enet-}")
-          run "$case.$t" "$BIN/gamebench" "${flags[@]}"
+          case $t in
+            old-*) run "$case.$t" "$OLD" -transport "${t#old-}" ;;
+            *) run "$case.$t" "$BIN/gamebench" -transport "$t" ;;
+          esac
         done
       done
     done

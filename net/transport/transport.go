@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Delivery is how a payload travels.
@@ -120,62 +119,6 @@ type Farewell interface {
 	// Farewell is given why the link ends, the error Closed will report.
 	// It may Send one last payload on the link; it must not block.
 	Farewell(err error)
-}
-
-// Poller is implemented by the links and listeners of adapters that can
-// do their network work on the caller's goroutine (ENet). net's Update
-// polls before it looks for what arrived and again after its handlers ran,
-// so that a game calling Update(0) every frame receives without waiting
-// for the adapter's goroutine to be scheduled, and its replies leave at
-// once, in one batch.
-type Poller interface {
-	// Poll sends what is queued and receives what has arrived, handing it
-	// to the sinks (as TrySink) on the caller's goroutine. It never blocks:
-	// it does nothing while the adapter's own goroutine is doing the same
-	// work. The adapter's goroutine goes on doing everything Poll does
-	// when nobody polls.
-	Poll()
-}
-
-// Holder is implemented by Pollers whose Send would otherwise wake the
-// adapter's goroutine to send what it queued. Hold promises a Poll soon:
-// until the next Poll, Send only queues, and that Poll sends everything
-// queued since in one batch. net's Update holds its pollers while its
-// handlers run, so that their replies leave in its closing Poll without a
-// goroutine wake-up per reply (on a machine with idle CPUs, each such
-// wake-up starts an idle thread too). A Poll that finds the adapter's
-// goroutine busy wakes it instead, so the hold never strands a payload.
-type Holder interface {
-	Poller
-	// Hold defers Send's wake-up of the adapter's goroutine to the next
-	// Poll, for every Send that Poll will send, from any goroutine. Any
-	// goroutine.
-	Hold()
-}
-
-// Waiter is implemented by Pollers that can wait for their network on
-// the caller's goroutine. When a Waiter is all the network an endpoint
-// has (a client with one connection, a server whose listener it is), net's
-// Update(timeout) with nothing to dispatch waits in Wait instead of for
-// the adapter's goroutine to hand it something: the packet then wakes the
-// game's own thread, which does the adapter's work and dispatches at once,
-// as a single-threaded C program would, instead of a goroutine switch per
-// packet that, with idle CPUs, also wakes another thread.
-type Waiter interface {
-	Poller
-	// Wait blocks until something arrives, Interrupt is called, or d
-	// passes (it may return sooner), then does what Poll does, and
-	// reports true; or it reports false at once when it cannot wait now,
-	// and the caller waits as it would without it. Either way the adapter
-	// then knows that its Polls may stop for a while: an adapter that
-	// leaves the network to a caller that polls in a loop takes it back.
-	// With d <= 0, Wait only does that and reports false: net calls it so
-	// on every Waiter of an endpoint that has several before it waits for
-	// them all.
-	Wait(d time.Duration) bool
-	// Interrupt ends the Wait in progress, or the next one at once. Any
-	// goroutine.
-	Interrupt()
 }
 
 // Link is one connection to one peer.

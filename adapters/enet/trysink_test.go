@@ -1,0 +1,104 @@
+//go:build cgo
+
+package enet
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// trySink is a sink that is also a transport.TrySink: it refuses every
+// third TryReceive (as a full inbox would), and checks that calls never
+// overlap.
+type trySink struct {
+	*sink
+	calls          atomic.Int64
+	taken, refused atomic.Int64
+	inCall         atomic.Bool
+}
+
+func (s *trySink) enter() {
+	if !s.inCall.CompareAndSwap(false, true) {
+		s.t.Error("two calls of one link's sink overlap")
+	}
+}
+
+func (s *trySink) Receive(ch uint8, p []byte) {
+	s.enter()
+	s.sink.Receive(ch, p)
+	s.inCall.Store(false)
+}
+
+func (s *trySink) TryReceive(ch uint8, p []byte) bool {
+	s.enter()
+	defer s.inCall.Store(false)
+	if s.calls.Add(1)%3 == 0 {
+		s.refused.Add(1)
+		return false
+	}
+	s.taken.Add(1)
+	s.sink.Receive(ch, p)
+	return true
+}
+
+// Payloads reach a TrySink in order and exactly once, whether the sink
+// takes them at once from the host's goroutine or refuses them (the
+// deliver goroutine then calls Receive), and calls never overlap.
+func TestTrySink(t *testing.T) {
+	tr := newTransport(t, nil)
+	acc := make(chan *trySink, 1)
+	var links = make(chan transport.Link, 1)
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
+		s := &trySink{sink: newSink(t)}
+		acc <- s
+		links <- l
+		return s
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cs := &trySink{sink: newSink(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	cl, err := tr.Dial(ctx, ln.Addr(), transport.Config{}, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Abort()
+	var ss *trySink
+	var sl transport.Link
+	select {
+	case ss = <-acc:
+		sl = <-links
+	case <-time.After(deadline):
+		t.Fatal("no link accepted")
+	}
+
+	const n = 20000
+	for i := range n {
+		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sl.Send(0, transport.Reliable, seqPayload(i, 23)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []*trySink{ss, cs} {
+		for i, m := range s.waitN(n) {
+			if seqOf(m.p) != i {
+				t.Fatalf("payload %d has sequence %d", i, seqOf(m.p))
+			}
+		}
+		if s.taken.Load() == 0 || s.refused.Load() == 0 {
+			t.Errorf("TryReceive took %d and refused %d: both paths should have run", s.taken.Load(), s.refused.Load())
+		}
+	}
+	if got := ss.count(); got != n {
+		t.Errorf("server sink got %d payloads, want %d", got, n)
+	}
+}
