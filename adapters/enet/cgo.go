@@ -66,8 +66,11 @@ func publicNotice(linked, headers uint32, tested string, forced bool) string {
 		"a host with peers wakes every %d ms, a listener's ENet walks all its peer slots, "+
 		"bundles are at most %d bytes, and a Sink that falls %d times its inbox behind loses its link "+
 		"instead of pausing its peer", versionString(linked), versionString(headers), why,
-		C.GN_PUBLIC_TICK, C.gn_public_room(), inboxCapFactor)
+		C.GN_PUBLIC_TICK, publicRoom(), inboxCapFactor)
 }
+
+// publicRoom is the largest bundle without internals (gn_public_room).
+func publicRoom() int { return int(C.gn_public_room()) }
 
 func versionString(v uint32) string {
 	return fmt.Sprintf("%d.%d.%d", v>>16&0xff, v>>8&0xff, v&0xff)

@@ -25,7 +25,8 @@ var publicRun = []string{
 	"TestConformance", "TestConformanceChannels", "TestNetConformance",
 	"TestFirstPayloadAfterConnect", "TestBothClose", "TestDisconnectUnanswered",
 	"TestCloseFlushes", "TestServerCloses", "TestListenerCloseWithLivePeers", "TestAbort",
-	"TestThroughLoss", "TestTrySink", "TestPublicOnlyWalksAllSlots", "TestPublicOnlySinkBehind",
+	"TestThroughLoss", "TestTrySink", "TestBundles", "TestBundleAboveMaxPayload", "TestMalformedBundles",
+	"TestPublicOnlyWalksAllSlots", "TestPublicOnlySinkBehind", "TestPublicOnlyBundleRoom",
 }
 
 // TestPublicAPIOnly runs the key tests again in a child process that uses
@@ -139,5 +140,33 @@ func TestPublicOnlySinkBehind(t *testing.T) {
 	}
 	if got := sv.s.count(); got == 0 || got >= sent {
 		t.Errorf("the slow Sink got %d of %d payloads: want those that arrived before the end", got, sent)
+	}
+}
+
+// On the public-API path, which cannot read the peer's MTU, bundles are
+// sized for the smallest MTU ENet negotiates: payloads sent together fill
+// packets of gn_public_room bytes, no larger.
+func TestPublicOnlyBundleRoom(t *testing.T) {
+	if !publicOnly {
+		t.Skip("public-API run only (TestPublicAPIOnly)")
+	}
+	tr := newTransport(t, nil)
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	const n, size = 100, 19
+	room := publicRoom()
+	perBundle := (room - 1) / (1 + size) // the mark, then a length byte per payload
+	before := packetsOf(cl)
+	together(cl, func() {
+		for i := range n {
+			if err := cl.Send(0, transport.Reliable, seqPayload(i, size)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	sv.s.waitN(n)
+	if got, want := packetsOf(cl)-before, uint64((n+perBundle-1)/perBundle); got != want {
+		t.Errorf("%d payloads of %d bytes took %d ENet packets, want %d (bundles of %d bytes)", n, size, got, want, room)
 	}
 }
