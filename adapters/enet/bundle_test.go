@@ -215,6 +215,7 @@ func enetState(l transport.Link) (mtu int, seq uint16) {
 // A bundle as large as ENet sends unfragmented is one packet; one byte more
 // and the payloads go as two.
 func TestBundleFillsOnePacket(t *testing.T) {
+	needInternals(t)
 	tr := newTransport(t, nil)
 	cfg := transport.Config{Channels: 2, MaxPayload: 4000}
 	srv := listen(t, tr, cfg, nil)
@@ -261,6 +262,7 @@ func TestBundleFillsOnePacket(t *testing.T) {
 // hundreds of them, and a Sink that does not keep up must pause the peer
 // before they pile up without bound.
 func TestEmptyPayloadsFillInbox(t *testing.T) {
+	needInternals(t)
 	tr := newTransport(t, &Options{inboxBytes: 64 << 10})
 	release := make(chan struct{})
 	srv := listen(t, tr, transport.Config{MaxPayload: 1000}, func(s *sink) {
