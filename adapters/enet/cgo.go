@@ -17,6 +17,7 @@ import (
 	stdnet "net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -49,7 +50,8 @@ func available() error {
 		}
 		internals = C.gn_init(force, &headers, &linked, &tested) != 0
 		if !internals {
-			slog.Warn(publicNotice(uint32(linked), uint32(headers), C.GoString(tested), publicOnly))
+			list := strings.Join(strings.Fields(C.GoString(tested)), ", ")
+			slog.Warn(publicNotice(uint32(linked), uint32(headers), list, publicOnly))
 		}
 	})
 	return initErr

@@ -21,10 +21,14 @@
 // totalWaitingData). The code that touches them is compiled only for
 // headers of such a version and runs only when the library linked at run
 // time is the same version (gn_init); otherwise every use has a public-API
-// fallback. Adding a version, once the tests pass against it, is one line
-// here: both macros.
-#define GN_TESTED(v) ((v) == ENET_VERSION_CREATE(1, 3, 17))
-#define GN_TESTED_NAMES "1.3.17"
+// fallback. Adding a version, once the tests pass against it, is adding
+// X(v, major, minor, patch) to GN_TESTED_LIST.
+#define GN_TESTED_LIST(X, v) X(v, 1, 3, 17)
+
+#define GN_IS(v, major, minor, patch) || (v) == ENET_VERSION_CREATE(major, minor, patch)
+#define GN_TESTED(v) (0 GN_TESTED_LIST(GN_IS, v))
+#define GN_NAME(v, major, minor, patch) " " #major "." #minor "." #patch
+#define GN_TESTED_NAMES GN_TESTED_LIST(GN_NAME, _) // " 1.3.17 …"
 
 #if GN_TESTED(ENET_VERSION)
 #define GN_HEADERS_TESTED 1
@@ -267,13 +271,14 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 
 // gn_public_timer is gn_next_timer from what the public API shows: a host
 // with any peer (connected, or connecting or disconnecting) is serviced
-// every GN_PUBLIC_TICK ms, one with none sleeps until woken. That is the
-// longest the internals path ever lets unacknowledged commands wait
-// (GN_RETRANSMIT_TICK), so retransmits, and the timeouts ENet checks when
-// it retransmits, keep their timing; and anything else ENet keeps for later
-// (commands held by the window or a bandwidth limit, pings) waits at most
-// that long. Acknowledgements do not depend on it: every enet_host_service
-// sends those of the datagrams it received before it returns.
+// every GN_PUBLIC_TICK ms, one with none sleeps until woken. So each of
+// ENet's timers (a retransmit and the timeout checked with it, a ping, a
+// command held back by the window or a bandwidth limit) fires at most that
+// late: the bound the internals path keeps on its sleep while anything is
+// unacknowledged (GN_RETRANSMIT_TICK), short beside a game's frame and
+// beside any retransmit timeout but the loopback's. Acknowledgements do not
+// depend on it: every enet_host_service sends those of the datagrams it
+// received before it returns.
 static long gn_public_timer(gn_host *h)
 {
 	ENetHost *host = h->host;
@@ -640,8 +645,8 @@ enum { GN_BYE_ATTEMPTS = 8, GN_BYE_MIN = 200, GN_BYE_MAX = 2000 };
 //
 // timeoutMs is the peer timeout the adapter gave p (enet_peer_timeout's
 // minimum and maximum), 0 for ENet's defaults; with internals, p's own
-// timeouts are read instead. gn_disconnect is gn_bye with 0: for peers
-// refused before they had a link.
+// timeouts are read instead. gn_disconnect is gn_bye with 0, for peers the
+// listener refuses.
 void gn_bye(ENetPeer *p, uint32_t data, uint32_t timeoutMs)
 {
 	enet_peer_disconnect(p, data);

@@ -58,7 +58,7 @@ enum {
 // gn_init decides, once per process before any host, whether the shim uses
 // libenet's internals (1) or only its public API (0: publicOnly, or the
 // headers or the linked library are not a version it was tested against),
-// and reports the versions and the tested ones (e.g. "1.3.17").
+// and reports the versions and the tested ones (" 1.3.17 …").
 int gn_init(int publicOnly, uint32_t *headers, uint32_t *linked, const char **tested);
 
 // GN_PUBLIC_TICK is how often, in milliseconds, a host with peers is
