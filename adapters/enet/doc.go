@@ -106,15 +106,16 @@
 // application change (a peer's command lists, timers and MTU, the data it
 // holds for dispatch, the number of peer slots the host walks). It does so
 // only when the enet.h it was built with and the libenet it runs with are
-// the same version, one it was tested with (the list is GN_TESTED in
-// shim.c; Debian's 1.3.17). With any other, it uses the public API alone,
-// says so once through the default log/slog logger (both versions, and
-// what is lost), and works as described above except that:
+// the same version, one it was tested with (GN_TESTED_LIST in shim.c:
+// Debian's 1.3.17). With any other, it uses the public API alone, says so
+// once through the default log/slog logger (both versions, and what is
+// lost), and works as described above except that:
 //
 //   - a host with any peer is serviced at a fixed short interval, the
-//     longest the internals let an unacknowledged command wait, instead of
-//     when ENet next needs it (a host with no peer still sleeps until
-//     woken); acknowledgements go out with every service either way;
+//     bound the internals path keeps on its sleep while anything is
+//     unacknowledged, instead of when ENet next needs it (a host with no
+//     peer still sleeps until woken); acknowledgements go out with every
+//     service either way;
 //   - ENet walks all PeerLimit slots on every service, not just those in
 //     use;
 //   - Link.Close judges the flush by the link's own packets (ENet frees one
@@ -127,11 +128,12 @@
 //
 // Fields enet.h documents as the application's (ENetHost's
 // maximumPacketSize and maximumWaitingData, ENetPeer's data, ENetPacket's
-// freeCallback and userData) and state it documents or that every
-// application reads (a peer's state, address, channelCount, roundTripTime
-// and packetLoss; a host's socket, peers and totalReceivedPackets) are used
-// with any version. A library whose structures differ from the headers'
-// (another ABI) is for the dynamic linker to refuse, as with any C library.
+// freeCallback and userData), and state that applications read (a peer's
+// state, address, channelCount, roundTripTime, roundTripTimeVariance and
+// packetLoss; a host's socket, peers, peerCount and totalReceivedPackets),
+// are used with any version. A library whose structures differ from the
+// headers' (another ABI) is for the dynamic linker to refuse, as with any
+// C library.
 //
 // # Wire
 //
