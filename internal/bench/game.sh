@@ -4,18 +4,19 @@
 # The shape both follow: internal/bench/gamebench.md.
 #
 # usage: internal/bench/game.sh [-d duration] [-r rounds] [-c clients] [-z hz]
-#                               [-t transports] [-l loads] [-o old-gamebench]
+#                               [-t transports] [-l loads] [-o name=gamebench ...]
 #   -d  measured time per run, after a 2 s warm-up (default 10s)
 #   -r  rounds (default 1); the table shows the median of each figure
 #   -c  client counts (default "20 100")
 #   -z  server tick rates (default "30 60")
 #   -t  gonetic transports: tcp, enet (default: both, enet when gamebench was
-#       built with cgo), and old-tcp, old-enet: the same with -o's binary
+#       built with cgo), and NAME-tcp, NAME-enet: the same with -o's binaries
 #   -l  loads: quiet, loaded (one busy loop per core beside the run) (default both)
-#   -o  a gamebench binary built from another revision, to compare with in
-#       the same run: git worktree add /tmp/old REV && (cd /tmp/old &&
-#       go build -o /tmp/gamebench-old ./cmd/gamebench); -o /tmp/gamebench-old
-#       adds old-tcp and old-enet to the default transports
+#   -o  NAME=PATH, a gamebench binary built from another revision, to compare
+#       with in the same run (repeatable): git worktree add /tmp/old REV &&
+#       (cd /tmp/old && go build -o /tmp/gamebench-old ./cmd/gamebench);
+#       -o old=/tmp/gamebench-old adds old-tcp and old-enet to the default
+#       transports
 # Lists are space- or comma-separated: game.sh -d 5s -c 20 -z 30 -t tcp,enet-dialed -l quiet
 #
 # Each case (clients, hz, load) runs the raw C twin once, then gonetic over
@@ -27,16 +28,17 @@
 # without it the raw column is empty. The default run takes about 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-D=10s ROUNDS=1 CLIENTS="20 100" HZS="30 60" TRS="" LOADS="quiet loaded" OLD=""
+D=10s ROUNDS=1 CLIENTS="20 100" HZS="30 60" TRS="" LOADS="quiet loaded"
+declare -A OTHER=()
 while getopts "d:r:c:z:t:l:o:" opt; do
   case $opt in
     d) D=$OPTARG ;; r) ROUNDS=$OPTARG ;; c) CLIENTS=${OPTARG//,/ } ;; z) HZS=${OPTARG//,/ } ;;
-    t) TRS=${OPTARG//,/ } ;; l) LOADS=${OPTARG//,/ } ;; o) OLD=$OPTARG ;;
-    *) sed -n '2,27p' "$0"; exit 2 ;;
+    t) TRS=${OPTARG//,/ } ;; l) LOADS=${OPTARG//,/ } ;; o) [[ $OPTARG == ?*=?* ]] || { echo "game.sh: -o wants NAME=PATH" >&2; exit 2; }; OTHER[${OPTARG%%=*}]=${OPTARG#*=} ;;
+    *) sed -n '2,28p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# = 0 ] || { sed -n '2,27p' "$0"; exit 2; }
+[ $# = 0 ] || { sed -n '2,28p' "$0"; exit 2; }
 for l in $LOADS; do
   case $l in quiet | loaded) ;; *) echo "game.sh: unknown load $l (want quiet or loaded)" >&2; exit 2 ;; esac
 done
@@ -65,14 +67,17 @@ HAVE_ENET=0
 if [ -z "$TRS" ]; then
   TRS=tcp
   [ $HAVE_ENET = 1 ] && TRS="tcp enet"
-  [ -n "$OLD" ] && TRS="$TRS old-tcp" && [ $HAVE_ENET = 1 ] && TRS="$TRS old-enet"
+  for o in "${!OTHER[@]}"; do
+    TRS="$TRS $o-tcp"
+    [ $HAVE_ENET = 1 ] && TRS="$TRS $o-enet"
+  done
 fi
 for t in $TRS; do
   case $t in
     tcp) ;;
     enet) [ $HAVE_ENET = 1 ] || { echo "game.sh: gamebench was built without enet (cgo, libenet-dev): drop $t" >&2; exit 2; } ;;
-    old-tcp | old-enet) [ -x "$OLD" ] || { echo "game.sh: $t needs -o, a gamebench binary" >&2; exit 2; } ;;
-    *) echo "game.sh: unknown transport $t (want tcp, enet, old-tcp or old-enet)" >&2; exit 2 ;;
+    *-tcp | *-enet) [ -x "${OTHER[${t%-*}]:-}" ] || { echo "game.sh: $t needs -o ${t%-*}=PATH, a gamebench binary" >&2; exit 2; } ;;
+    *) echo "game.sh: unknown transport $t (want tcp, enet, or NAME-tcp, NAME-enet with -o NAME=PATH)" >&2; exit 2 ;;
   esac
 done
 CSRC=${GAMEBENCH_C:-internal/bench/c/gamebench.c}
@@ -125,7 +130,7 @@ for r in $(seq "$ROUNDS"); do
         [ -n "$CBIN" ] && run "$case" "$CBIN"
         for t in $TRS; do
           case $t in
-            old-*) run "$case.$t" "$OLD" -transport "${t#old-}" ;;
+            *-*) run "$case.$t" "${OTHER[${t%-*}]}" -transport "${t##*-}" ;;
             *) run "$case.$t" "$BIN/gamebench" -transport "$t" ;;
           esac
         done
