@@ -174,10 +174,11 @@ func TestMalformedBundles(t *testing.T) {
 	srv := listen(t, good, cfg, nil)
 	bystander, _ := dial(t, good, srv.ln.Addr(), cfg)
 	by := srv.next(t)
-	raw := newTransport(t, &Options{rawSend: true})
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cl, cs := dial(t, raw, srv.ln.Addr(), transport.Config{MaxPayload: 1000})
+			knobs.rawSend = true // the dialed host sends c.packet as it is
+			cl, cs := dial(t, good, srv.ln.Addr(), transport.Config{MaxPayload: 1000})
+			knobs.rawSend = false
 			sv := srv.next(t)
 			if err := cl.Send(0, transport.Reliable, c.packet); err != nil {
 				t.Fatal(err)
@@ -265,12 +266,14 @@ func TestBundleFillsOnePacket(t *testing.T) {
 // before they pile up without bound.
 func TestEmptyPayloadsFillInbox(t *testing.T) {
 	needInternals(t)
-	tr := newTransport(t, &Options{inboxBytes: 64 << 10})
+	tr := newTransport(t, nil)
 	release := make(chan struct{})
+	knobs.inboxBytes = 64 << 10 // the listener's
 	srv := listen(t, tr, transport.Config{MaxPayload: 1000}, func(s *sink) {
 		s.keep = false
 		s.onRecv = func(uint8, []byte) { <-release }
 	})
+	knobs.inboxBytes = 0
 	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{MaxPayload: 1000})
 	sv := srv.next(t)
 	k := sv.l.(*link)

@@ -574,9 +574,9 @@ func TestProtocolMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	other := newTransport(t, nil)
-	other.connectData = ConnectMagic<<8 | 99
-	_, cs := dial(t, other, ln.Addr(), transport.Config{})
+	knobs.connectData = ConnectMagic<<8 | 99
+	_, cs := dial(t, newTransport(t, nil), ln.Addr(), transport.Config{})
+	knobs.connectData = 0
 	if err := cs.waitClosed(); err != ErrMismatch {
 		t.Errorf("closed with %v, want ErrMismatch", err)
 	}

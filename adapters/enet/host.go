@@ -128,7 +128,7 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		cfg:        cfg,
 		queueLimit: int64(max(opts.QueueLimit, cfg.MaxPayload+entryOverhead)),
 		copyLimit:  max(cfg.MaxPayload+1+binary.MaxVarintLen32, maxBundle),
-		inboxLimit: int64(max(cmp.Or(opts.inboxBytes, inboxBytes), 2*cfg.MaxPayload)),
+		inboxLimit: int64(max(cmp.Or(knobs.inboxBytes, inboxBytes), 2*cfg.MaxPayload)),
 		c:          c,
 		done:       make(chan struct{}),
 		links:      make([]*link, peers),
@@ -138,7 +138,7 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 		rc:         rc,
 	}
 	switch {
-	case opts.rawSend:
+	case knobs.rawSend:
 		h.sendMode = C.GN_SEND_RAW
 	case !opts.NoBundling:
 		h.sendMode = C.GN_SEND_BUNDLE

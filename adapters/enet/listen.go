@@ -8,6 +8,7 @@ package enet
 import "C"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 	if err != nil {
 		return nil, err
 	}
-	opts, _ := t.settings()
+	opts := t.settings()
 	h, err := newHost(opts, cfg, &a, opts.PeerLimit)
 	if err != nil {
 		return nil, fmt.Errorf("enet: listen %s: %w", addr, err)
@@ -68,7 +69,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		return nil, err
 	}
-	opts, connectData := t.settings()
+	opts, connectData := t.settings(), cmp.Or(knobs.connectData, ConnectData)
 	h, err := newHost(opts, cfg, nil, 1)
 	if err != nil {
 		return nil, fmt.Errorf("enet: dial %s: %w", addr, err)

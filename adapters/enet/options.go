@@ -156,9 +156,6 @@ type Options struct {
 	// instead of one per payload: see the package's Bundles section for
 	// what that buys. Receivers always accept bundles.
 	NoBundling bool
-
-	rawSend    bool // tests: neither bundle nor wrap payloads, send them as they are
-	inboxBytes int  // tests: a link's inbox limit instead of inboxBytes
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -210,8 +207,8 @@ func checkConfig(cfg transport.Config) (transport.Config, error) {
 // Transport uses the default Options). Its methods are safe for concurrent
 // use.
 type Transport struct {
-	opts        Options
-	connectData uint32 // ConnectData; tests change it
+	opts Options
+	made bool // by New
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -227,17 +224,26 @@ func New(opts *Options) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Transport{opts: o, connectData: ConnectData}, nil
+	return &Transport{opts: o, made: true}, nil
 }
 
-// settings returns t's options and connect data, with the defaults for a
-// Transport not made by New.
-func (t *Transport) settings() (Options, uint32) {
-	if t.connectData == 0 {
+// settings returns t's options, the defaults for a Transport not made by
+// New.
+func (t *Transport) settings() Options {
+	if !t.made {
 		o, _ := (*Options)(nil).withDefaults()
-		return o, ConnectData
+		return o
 	}
-	return t.opts, t.connectData
+	return t.opts
+}
+
+// knobs let tests do what a broken or foreign peer does; nothing else sets
+// them. A test sets them before it makes the hosts they apply to (they are
+// read when a host is made, and by Dial), and resets them.
+var knobs struct {
+	rawSend     bool   // send payloads as they are: neither bundle nor wrap them
+	inboxBytes  int    // a link's inbox limit, instead of inboxBytes
+	connectData uint32 // what Dial connects with, instead of ConnectData
 }
 
 // Name returns "enet".

@@ -114,7 +114,7 @@ func TestPublicOnlySinkBehind(t *testing.T) {
 	if !publicOnly {
 		t.Skip("public-API run only (TestPublicAPIOnly)")
 	}
-	tr := newTransport(t, &Options{inboxBytes: 64 << 10})
+	tr := newTransport(t, nil)
 	release := make(chan struct{})
 	defer func() {
 		select {
@@ -124,10 +124,12 @@ func TestPublicOnlySinkBehind(t *testing.T) {
 		}
 	}()
 	cfg := transport.Config{MaxPayload: 1000}
+	knobs.inboxBytes = 64 << 10 // the listener's
 	srv := listen(t, tr, cfg, func(s *sink) {
 		s.keep = false
 		s.onRecv = func(uint8, []byte) { <-release }
 	})
+	knobs.inboxBytes = 0
 	cl, cs := dial(t, tr, srv.ln.Addr(), cfg)
 	sv := srv.next(t)
 	k := sv.l.(*link)
