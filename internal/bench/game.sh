@@ -21,7 +21,10 @@
 # figures are fixed by the shared spec of the two programs (GAMEBENCH.md,
 # issue 16): see cmd/gamebench's doc. The C twin is built with
 # `cc -O2 ... -lenet` from $GAMEBENCH_C (default internal/bench/c/gamebench.c);
-# without it the raw column is empty. The default run takes about 10 minutes.
+# without it the raw column is empty. $GAMEBENCH_BASE, a gamebench binary
+# built from another commit, adds its rows as transport "<t>-base" beside
+# each transport's, for before/after figures from one invocation. The
+# default run takes about 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=10s ROUNDS=1 CLIENTS="20 100" HZS="30 60" TRS="" LOADS="quiet loaded"
@@ -29,11 +32,11 @@ while getopts "d:r:c:z:t:l:" opt; do
   case $opt in
     d) D=$OPTARG ;; r) ROUNDS=$OPTARG ;; c) CLIENTS=${OPTARG//,/ } ;; z) HZS=${OPTARG//,/ } ;;
     t) TRS=${OPTARG//,/ } ;; l) LOADS=${OPTARG//,/ } ;;
-    *) sed -n '2,23p' "$0"; exit 2 ;;
+    *) sed -n '2,27p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# = 0 ] || { sed -n '2,23p' "$0"; exit 2; }
+[ $# = 0 ] || { sed -n '2,27p' "$0"; exit 2; }
 for l in $LOADS; do
   case $l in quiet | loaded) ;; *) echo "game.sh: unknown load $l (want quiet or loaded)" >&2; exit 2 ;; esac
 done
@@ -122,6 +125,7 @@ for r in $(seq "$ROUNDS"); do
           flags=(-transport "${t%%-*}")
           [ "$t" != tcp ] && flags+=(-poll "${t#enet-}")
           run "$case.$t" "$BIN/gamebench" "${flags[@]}"
+          [ -n "${GAMEBENCH_BASE:-}" ] && run "$case.$t-base" "$GAMEBENCH_BASE" "${flags[@]}"
         done
       done
     done
