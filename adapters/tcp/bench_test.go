@@ -171,3 +171,59 @@ func BenchmarkThroughput(b *testing.B) {
 	wait(b)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
+
+// BenchmarkTick sends one 700-byte payload to each of 100 links of a
+// listener in a row, as a game server's tick sends its snapshots, and
+// reports the loop's time (ns/op) and the time until the kernel took the
+// last payload (out-ns/op). The peers are plain sockets that discard what
+// arrives.
+func BenchmarkTick(b *testing.B) {
+	const clients = 100
+	tr := tcp.New(tcp.Options{})
+	links := make(chan transport.Link, clients)
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
+		links <- l
+		return newCountSink()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	var peers []stdnet.Conn
+	defer func() {
+		for _, c := range peers {
+			c.Close()
+		}
+	}()
+	for range clients {
+		c, err := stdnet.Dial("tcp", ln.Addr())
+		if err != nil {
+			b.Fatal(err)
+		}
+		peers = append(peers, c)
+		go func() { _, _ = io.Copy(io.Discard, c) }()
+	}
+	ls := make([]transport.Link, clients)
+	for i := range ls {
+		ls[i] = <-links
+	}
+	snap := make([]byte, 700)
+	var out time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		for _, l := range ls {
+			send(b, l, snap)
+		}
+		b.StopTimer()
+		for _, l := range ls {
+			for l.Stats().PayloadsSent < uint64(i+1) {
+				runtime.Gosched()
+			}
+		}
+		out += time.Since(start)
+		time.Sleep(time.Millisecond) // the links go idle, as between ticks
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(out.Nanoseconds())/float64(b.N), "out-ns/op")
+}

@@ -26,19 +26,25 @@
 //
 // # Goroutines and memory
 //
-// A link runs two goroutines. The reader reads in chunks of 64 KiB and
-// hands each frame to Sink.Receive as a slice of its buffer: no allocation
-// per payload. A frame longer than that grows the buffer as its bytes
+// A link runs two goroutines, and a listener one more for all its links.
+// The reader reads in chunks of 64 KiB and hands each frame to
+// Sink.Receive as a slice of its buffer: no allocation per payload. A frame longer than that grows the buffer as its bytes
 // arrive, doubling it each time they fill it, never to the length its
 // header announces at once; the bigger buffer goes back to the garbage
 // collector once no frame is in progress. What the links of one listener
 // hold beyond their 64 KiB buffers is bounded by Options.MaxReceiving
 // together: a link whose frame needs more than is left ends with ErrBusy,
 // as a bad frame does. While Receive blocks, the reader stops reading and
-// TCP flow control slows the peer. The writer sends everything queued since
-// its last write with one write call, so bursts of Sends cost one system
-// call; it swaps two buffers, so steady state allocates nothing. TCP_NODELAY
-// is on.
+// TCP flow control slows the peer. A Send into an empty queue makes the
+// link due at the listener's flusher goroutine, which writes the queues of
+// its due links in turn, each with one non-blocking write call: a server
+// that sends to every client in a row wakes one goroutine, not one per
+// link, and goes on while the flusher writes. What the kernel has no room
+// for, the link's writer goroutine writes, waiting for room; Sends meanwhile
+// join its queue, and each write call sends everything queued since the
+// last. A dialed link has no flusher: its writer does all the writing. Two
+// buffers are swapped, so steady state allocates nothing. TCP_NODELAY is
+// on.
 //
 // Send never blocks on the network. It copies the payload into the queue;
 // past Options.MaxQueued queued bytes on the link, or Options.MaxQueuedTotal

@@ -8,23 +8,27 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
 
-// maxRetained is the largest send buffer the writer keeps for good. A bigger
+// maxRetained is the largest send buffer a link keeps for good. A bigger
 // one, grown by a burst, is kept while batches still fill a quarter of it
 // and goes back to the garbage collector after shrinkAfter batches that do
 // not.
 const maxRetained = 4 << 20
 
-// link is one TCP connection. It runs two goroutines: the writer sends what
-// Send queued, in batches; the reader parses frames, calls the Sink, and
-// once the connection is over waits for the writer, closes the connection
-// and calls Sink.Closed.
+// link is one TCP connection. Send only queues: a link of a listener
+// hands its queue to the listener's flusher, which writes it without
+// blocking; a dialed link, or what has to wait for room in the kernel's
+// buffer, goes to the link's writer goroutine. The reader parses frames,
+// calls the Sink, and once the connection is over waits for the writer,
+// closes the connection and calls Sink.Closed.
 type link struct {
 	conn     *stdnet.TCPConn
+	raw      syscall.RawConn // conn's descriptor, for the flusher's non-blocking write
 	cfg      transport.Config
 	opts     Options
 	overhead int  // the most bytes opts.Framing adds to a payload
@@ -34,21 +38,28 @@ type link struct {
 	onDone   func()         // set before start; called once, when the link is over
 	queued   *budget        // the listener's Options.MaxQueuedTotal; nil for Dial
 	receive  *budget        // the listener's Options.MaxReceiving; nil for Dial
+	flusher  *flusher       // the listener's; nil for Dial
 
-	wake       chan struct{} // one slot: there is work for the writer
+	wake       chan struct{} // one slot: the writer has something to do
 	writerDone chan struct{} // closed when the writer returns
 	stopped    atomic.Bool   // set with shut: the reader stops delivering
 
-	mu       sync.Mutex  // guards the fields below
-	pending  []byte      // frames queued for the writer
-	npending int         // payloads in pending
-	closing  bool        // Send is refused: the link is ending
-	local    bool        // Close or Abort was called
-	flushed  bool        // the writer sent everything and half-closed
-	shut     bool        // we closed the connection; later I/O errors are ours
-	err      error       // first reason the link ended; nil for a local close
-	timer    *time.Timer // bounds a graceful close
-	// fullSince is when Send first found the queue full since the writer
+	mu        sync.Mutex  // guards the fields below
+	pending   []byte      // frames queued behind the write in progress
+	npending  int         // payloads in pending
+	spare     []byte      // the other buffer; nil while a batch is being written
+	rest      []byte      // a batch the flusher could not finish, for the writer
+	restOff   int         // where in rest the kernel stopped taking it
+	restN     int         // payloads in rest
+	underused int         // batches in a row that used little of a big buffer
+	writer    writeOwner  // who writes now; only they touch the connection's send side
+	closing   bool        // Send is refused: the link is ending
+	local     bool        // Close or Abort was called
+	flushed   bool        // the writer sent everything and half-closed
+	shut      bool        // we closed the connection; later I/O errors are ours
+	err       error       // first reason the link ended; nil for a local close
+	timer     *time.Timer // bounds a graceful close
+	// fullSince is when Send first found the queue full since a write
 	// last took it; zero while the queue takes payloads.
 	fullSince time.Time
 
@@ -56,16 +67,29 @@ type link struct {
 	bytesReceived, payloadsReceived atomic.Uint64
 }
 
+// writeOwner says who may write to the connection: one goroutine at a time,
+// so that frames go out whole and in order. While someone owns the write,
+// Sends only queue; pending is empty whenever nobody does.
+type writeOwner uint8
+
+const (
+	nobody    writeOwner = iota
+	aFlusher             // the link is due at the flusher, or it writes the link's batch
+	theWriter            // the writer goroutine writes until the queue is empty
+)
+
 var _ transport.Link = (*link)(nil)
 
-func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int, queued, receive *budget) *link {
+func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int, queued, receive *budget, f *flusher) *link {
 	_ = c.SetNoDelay(true) // Go's default, made explicit: batching is ours
 	remote := ""
 	if a := c.RemoteAddr(); a != nil {
 		remote = a.String()
 	}
+	raw, _ := c.SyscallConn() // fails only for a nil connection
 	return &link{
 		conn:       c,
+		raw:        raw,
 		cfg:        cfg,
 		opts:       opts,
 		overhead:   overhead,
@@ -73,6 +97,7 @@ func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int
 		remote:     remote,
 		queued:     queued,
 		receive:    receive,
+		flusher:    f,
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 	}
@@ -92,8 +117,9 @@ func (l *link) refuse() {
 	}
 }
 
-// Send queues one frame, framed by Options.Framing under l.mu. Safe for
-// concurrent use.
+// Send frames the payload by Options.Framing into the queue, under l.mu,
+// and when nobody is writing hands the queue to the flusher, or for a
+// dialed link to the writer. Safe for concurrent use.
 func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 	if int(channel) >= l.cfg.Channels {
 		return transport.ErrBadChannel
@@ -140,16 +166,93 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 		return ErrQueueFull
 	}
 	l.npending++
-	l.mu.Unlock()
-	if queued == 0 {
-		l.signal() // a non-empty queue means the writer is already due
+	switch {
+	case l.writer != nobody:
+		l.mu.Unlock() // whoever writes sends this too
+	case l.flusher != nil:
+		l.writer = aFlusher
+		l.mu.Unlock()
+		l.flusher.add(l)
+	default:
+		l.writer = theWriter
+		l.mu.Unlock()
+		l.signal()
 	}
 	return nil
 }
 
-// Flush wakes the writer; it already wakes on every Send into an empty
-// queue, so this is rarely needed. Safe for concurrent use.
-func (l *link) Flush() { l.signal() }
+// flush is the flusher's write: it hands the queue to the kernel without
+// blocking, and leaves to the writer goroutine what has to wait. The
+// flusher owns the write (l.writer is aFlusher).
+func (l *link) flush() {
+	l.mu.Lock()
+	if l.shut {
+		l.mu.Unlock()
+		return
+	}
+	batch, n := l.takeBatch()
+	l.mu.Unlock()
+	written, err := writeNonblocking(l.raw, batch)
+	if err != nil {
+		err = &stdnet.OpError{Op: "write", Net: "tcp", Source: l.conn.LocalAddr(), Addr: l.conn.RemoteAddr(), Err: err}
+	}
+	l.queued.give(written)
+	l.bytesSent.Add(uint64(written))
+	l.mu.Lock()
+	switch {
+	case err != nil || l.shut:
+		l.queued.give(len(batch) - written)
+		if err != nil && !l.shut {
+			l.setErr(err)
+		}
+		l.writer = theWriter // it finds the link shut and returns
+		l.mu.Unlock()
+		l.shutdown()
+		return
+	case written == len(batch):
+		l.payloadsSent.Add(uint64(n))
+		l.recycle(batch)
+	default:
+		// The kernel's buffer is full: the writer waits for room, and
+		// finishes the batch before it takes the queue.
+		l.rest, l.restOff, l.restN = batch, written, n
+	}
+	if l.rest == nil && len(l.pending) == 0 && !l.closing {
+		l.writer = nobody
+		l.mu.Unlock()
+		return
+	}
+	l.writer = theWriter
+	l.mu.Unlock()
+	l.signal()
+}
+
+// takeBatch takes the queue for a write and gives the queue the spare
+// buffer. l.mu must be held, by the goroutine that owns the write.
+func (l *link) takeBatch() ([]byte, int) {
+	batch, n := l.pending, l.npending
+	l.pending, l.npending, l.spare = l.spare[:0], 0, nil
+	l.fullSince = time.Time{}
+	return batch, n
+}
+
+// recycle keeps batch, written, as the spare buffer, unless a burst grew it
+// and batches have not filled a quarter of it for shrinkAfter writes. l.mu
+// must be held.
+func (l *link) recycle(batch []byte) {
+	if cap(batch) > maxRetained && len(batch) < cap(batch)/4 {
+		if l.underused++; l.underused >= shrinkAfter {
+			l.underused, batch = 0, nil
+		}
+	} else {
+		l.underused = 0
+	}
+	l.spare = batch[:0]
+}
+
+// Flush does nothing: every Send into an empty queue starts the write.
+// Safe for concurrent use.
+func (l *link) Flush() {}
 
 // Close stops Send, lets the writer send what is queued and half-close,
 // and lets the reader deliver until the peer's end of stream, all within
@@ -216,8 +319,9 @@ func (l *link) shutdown() {
 	}
 	l.shut = true
 	l.closing = true
-	l.queued.give(len(l.pending))
+	l.queued.give(len(l.pending) + len(l.rest) - l.restOff)
 	l.pending, l.npending = nil, 0
+	l.rest, l.restOff, l.restN = nil, 0, 0
 	l.mu.Unlock()
 	l.stopped.Store(true)
 	_ = l.conn.Close()
@@ -234,16 +338,15 @@ func (l *link) timeout() {
 	l.shutdown()
 }
 
-// writeLoop sends the queue in batches: it swaps the queue with its spare
-// buffer and writes the batch with one call, so steady state allocates
-// nothing.
+// writeLoop sends, with blocking writes, what Send or the flusher handed
+// over (l.writer is theWriter) until the queue is empty, and on a graceful
+// close what is queued before it half-closes. It swaps the queue with the spare buffer,
+// so steady state allocates nothing.
 func (l *link) writeLoop() {
 	defer close(l.writerDone)
-	var spare []byte
-	underused := 0 // batches in a row that used little of a big buffer
 	for {
 		l.mu.Lock()
-		for len(l.pending) == 0 && !l.closing {
+		for !l.shut && l.writer != theWriter && (l.writer != nobody || !l.closing) {
 			l.mu.Unlock()
 			<-l.wake
 			l.mu.Lock()
@@ -252,17 +355,26 @@ func (l *link) writeLoop() {
 			l.mu.Unlock()
 			return
 		}
-		if len(l.pending) == 0 { // closing, and everything is sent
+		batch, off, n := l.rest, l.restOff, l.restN
+		l.rest, l.restOff, l.restN = nil, 0, 0
+		if batch == nil && len(l.pending) == 0 {
+			if l.closing { // everything is sent
+				l.writer = theWriter
+				l.mu.Unlock()
+				break
+			}
+			l.writer = nobody
 			l.mu.Unlock()
-			break
+			continue
 		}
-		batch, n := l.pending, l.npending
-		l.pending, l.npending = spare[:0], 0
-		l.fullSince = time.Time{}
+		l.writer = theWriter
+		if batch == nil {
+			batch, n = l.takeBatch()
+		}
 		l.mu.Unlock()
 
-		err := l.write(batch)
-		l.queued.give(len(batch))
+		err := l.write(batch[off:])
+		l.queued.give(len(batch) - off)
 		if err != nil {
 			l.mu.Lock()
 			if !l.shut {
@@ -272,16 +384,11 @@ func (l *link) writeLoop() {
 			l.shutdown()
 			return
 		}
-		l.bytesSent.Add(uint64(len(batch)))
+		l.bytesSent.Add(uint64(len(batch) - off))
 		l.payloadsSent.Add(uint64(n))
-		if cap(batch) > maxRetained && len(batch) < cap(batch)/4 {
-			if underused++; underused >= shrinkAfter {
-				underused, batch = 0, nil
-			}
-		} else {
-			underused = 0
-		}
-		spare = batch
+		l.mu.Lock()
+		l.recycle(batch)
+		l.mu.Unlock()
 	}
 	err := l.conn.CloseWrite()
 	l.mu.Lock()
@@ -294,8 +401,10 @@ func (l *link) writeLoop() {
 }
 
 // write writes b, and fails with ErrTooSlow when a write makes no progress
-// for Options.WriteTimeout: the peer does not read.
+// for Options.WriteTimeout: the peer does not read. It clears the deadline
+// when done, or the flusher's next write would fail on it.
 func (l *link) write(b []byte) error {
+	defer func() { _ = l.conn.SetWriteDeadline(time.Time{}) }()
 	for {
 		_ = l.conn.SetWriteDeadline(time.Now().Add(l.opts.WriteTimeout))
 		n, err := l.conn.Write(b)

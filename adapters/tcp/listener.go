@@ -19,6 +19,7 @@ type listener struct {
 	accept   transport.Accept
 	queued   *budget        // Options.MaxQueuedTotal, shared by the links
 	receive  *budget        // Options.MaxReceiving, shared by the links
+	flusher  *flusher       // writes the links' queues
 	stop     chan struct{}  // closed by Close: ends the accept loop's back-off
 	wg       sync.WaitGroup // the accept loop and every accepted link
 
@@ -52,6 +53,7 @@ func (l *listener) Close() error {
 			k.Close()
 		}
 		l.wg.Wait()
+		l.flusher.close()
 	})
 	return l.err
 }
@@ -82,7 +84,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
-		k := newLink(c, l.cfg, l.opts, l.overhead, l.queued, l.receive)
+		k := newLink(c, l.cfg, l.opts, l.overhead, l.queued, l.receive, l.flusher)
 		k.onDone = func() { l.remove(k) }
 		l.mu.Lock()
 		if l.closed {

@@ -395,3 +395,65 @@ func TestZeroTransport(t *testing.T) {
 		t.Fatalf("got %q", p)
 	}
 }
+
+// TestWriterTakesOver: the flusher writes a listener's links without
+// blocking; what the kernel's buffer has no room for, the link's writer
+// takes over and writes as the peer reads, Sends meanwhile queueing behind
+// it. Every payload still arrives whole and in order, and once the queue is
+// empty a Send goes out again.
+func TestWriterTakesOver(t *testing.T) {
+	const big = 16 << 20 // more than the kernel's buffers take at once
+	srv := listen(t, tcp.New(tcp.Options{MaxQueued: 1 << 20}), transport.Config{MaxPayload: big})
+	raw := rawDial(t, srv.ln.Addr()) // reads nothing until the queue is full
+	l, _ := srv.accepted(t)
+	payload := func(i int) []byte {
+		p := make([]byte, 8<<10)
+		if i == 0 {
+			p = make([]byte, big)
+		}
+		for j := 0; j+4 <= len(p); j += 4 {
+			binary.BigEndian.PutUint32(p[j:], uint32(i*31+j))
+		}
+		return p
+	}
+	// The first Send finds the link idle: the flusher's write leaves most
+	// of it to the writer. The next ones queue behind it until the queue
+	// is full.
+	if err := l.Send(0, transport.Reliable, payload(0)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the flusher's write", func() bool { return l.Stats().BytesSent > 0 })
+	sent := 1
+	for {
+		err := l.Send(0, transport.Reliable, payload(sent))
+		if errors.Is(err, tcp.ErrQueueFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent++
+	}
+	if sent < 2 {
+		t.Fatalf("the queue took %d payloads, want at least 2", sent)
+	}
+	raw.SetReadDeadline(time.Now().Add(waitLimit))
+	read := func(i int) {
+		t.Helper()
+		want := frame(payload(i))
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(raw, got); err != nil {
+			t.Fatalf("payload %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("payload %d arrived changed", i)
+		}
+	}
+	for i := range sent {
+		read(i)
+	}
+	if err := l.Send(0, transport.Reliable, payload(sent)); err != nil {
+		t.Fatal(err)
+	}
+	read(sent)
+}

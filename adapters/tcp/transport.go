@@ -148,6 +148,7 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		links:    make(map[*link]struct{}),
 		queued:   newBudget(opts.MaxQueuedTotal),
 		receive:  newBudget(opts.MaxReceiving),
+		flusher:  newFlusher(),
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -175,7 +176,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 		c.Close()
 		return nil, fmt.Errorf("tcp: dial %s: got a %T, not a TCP connection", addr, c)
 	}
-	l := newLink(tc, cfg, opts, overhead, nil, nil)
+	l := newLink(tc, cfg, opts, overhead, nil, nil, nil)
 	l.start(sink)
 	return l, nil
 }
