@@ -105,25 +105,12 @@ type Options struct {
 	// it, so that a default server answers connection 1025 with "server
 	// full". Maximum MaxPeerLimit, 4095; raise it with MaxConns.
 	//
-	// ENet walks its peer slots two or three times per enet_host_service,
-	// used or not: on the 2-vCPU test VM one idle service took 1.0 µs with
-	// 64 slots, 5.5 µs with 1024 and 11 µs with 4095, and a transport round
-	// trip (BenchmarkPingPong) had a median of 58 to 60 µs with 64 slots,
-	// 66 to 76 µs with 1024 and 108 to 124 µs with 4095. So the adapter
-	// lets ENet walk only the slots up to the last one in use plus some
-	// slack (at least 64; see gn_fit in shim.c), growing the part as peers
-	// connect: the round trip became 57 to 65 µs whatever PeerLimit is.
-	// That takes libenet internals: with an untested libenet, ENet walks
-	// them all (see the package doc, libenet versions).
-	//
-	// Under load (cmd/enetload, clients sending 20 chats a second, the
-	// server echoing them) the server process used 16, 42 and 58 % of a
-	// CPU for 100, 500 and 1000 clients, most of it the kernel's UDP and
-	// scheduling work. With the client processes under nice 19, so that
-	// the server comes first for the VM's 2 vCPUs, a server with 4095
-	// slots held 2000 and 4000 connected clients (all of them, for the
-	// whole run) at 89 and 93 % of a CPU, taking the 21 to 24 k chats a
-	// second the starved clients managed, with an Update p99 of 6 ms.
+	// ENet walks its peer slots on every service, used or not, so the
+	// adapter lets it walk only those up to the last one in use plus some
+	// slack, growing the part as peers connect: a high PeerLimit costs
+	// nothing until peers use it. That takes libenet internals: with an
+	// untested libenet, ENet walks them all (see the package doc, libenet
+	// versions). docs/PERF.md has what slots and peers cost.
 	PeerLimit int
 	// InFlight bounds the packets of one link that ENet holds (queued,
 	// sent and not yet acknowledged); the rest wait in Go. libenet 1.3.17
