@@ -53,7 +53,13 @@ type host struct {
 	done       chan struct{}  // closed when run returns
 	delivering sync.WaitGroup // the links' deliver goroutines
 
-	// Only the run goroutine touches the fields below, and ENet.
+	// svc is held by whoever services the host: the run goroutine for a
+	// round of its loop, or a Poll (net's Update) that found it free. The
+	// fields below and every ENet call are under it.
+	svc        sync.Mutex
+	sleepUntil time.Time // the run goroutine's read deadline while it sleeps; zero: none
+	handed     uint64    // packets handed to ENet, ever
+
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
 	busy       []*link // links with something to hand to ENet or a close to start
@@ -247,6 +253,7 @@ func (h *host) run() {
 			// moment, so that ENet gets a batch, not single packets.
 			runtime.Gosched()
 		}
+		h.svc.Lock()
 		h.takeOps()
 		h.pump()
 		failed := h.serviceAll()
@@ -256,6 +263,7 @@ func (h *host) run() {
 		}
 		if h.checkFlushing() || h.canPump() {
 			C.gn_disarm(h.c) // busy for a while: see gn_arm
+			h.svc.Unlock()
 			continue
 		}
 		maxWait := -1
@@ -263,6 +271,7 @@ func (h *host) run() {
 			left := time.Until(h.deadline)
 			if left <= 0 {
 				h.dropAll()
+				h.svc.Unlock()
 				continue
 			}
 			maxWait = int(left/time.Millisecond) + 1
@@ -275,13 +284,15 @@ func (h *host) run() {
 		}
 		ms := int(C.gn_timeout(h.c, C.int(maxWait)))
 		if ms == 0 {
+			h.svc.Unlock()
 			continue
 		}
-		var until time.Time
+		h.sleepUntil = time.Time{}
 		if ms > 0 {
-			until = time.Now().Add(time.Duration(ms) * time.Millisecond)
+			h.sleepUntil = time.Now().Add(time.Duration(ms) * time.Millisecond)
 		}
-		h.sock.SetReadDeadline(until)
+		h.sock.SetReadDeadline(h.sleepUntil)
+		h.svc.Unlock()
 		if !h.notified.Load() {
 			h.rc.Read(h.waitFn) // nil, or the deadline: both mean go round
 		}
@@ -293,6 +304,43 @@ func (h *host) run() {
 	h.sock.Close()
 	C.gn_host_free(h.c) // every link is finished: no free callback finds a freed gn_link
 	h.c = nil
+	h.svc.Unlock()
+}
+
+// poll is Poll (transport.Poller) for the host's links and listener: one
+// round of the run goroutine's work on the caller's goroutine, unless the
+// run goroutine is at it. What needs the run goroutine (a failed socket, a
+// link ending or flushing, more to hand to ENet) wakes it; otherwise poll
+// only brings its sleep's deadline forward to ENet's next timer.
+func (h *host) poll() {
+	if !h.svc.TryLock() {
+		return
+	}
+	defer h.svc.Unlock()
+	if h.c == nil {
+		return // run returned
+	}
+	handed := h.handed
+	h.takeOps()
+	h.pump()
+	if h.handed == handed && C.gn_readable(C.gn_socket(h.c)) == 0 && h.c.hasPending == 0 {
+		return // nothing to send or receive: ENet's timers are the run goroutine's
+	}
+	failed := h.serviceAll()
+	h.refreshStats()
+	if failed || h.finished() || len(h.flushing) > 0 || h.canPump() {
+		h.wake()
+		return
+	}
+	if ms := int(C.gn_timeout(h.c, -1)); ms >= 0 {
+		if d := time.Now().Add(time.Duration(ms) * time.Millisecond); h.sleepUntil.IsZero() || d.Before(h.sleepUntil) {
+			h.sleepUntil = d
+			h.sock.SetReadDeadline(d)
+			if h.notified.Load() { // a wake-up may have come between: keep it
+				h.sock.SetReadDeadline(longAgo)
+			}
+		}
+	}
 }
 
 // inspect runs fn on the run goroutine, between two rounds of its loop,

@@ -280,6 +280,10 @@ func (l *link) Abort() {
 	l.h.post(op{kind: opAbort, l: l})
 }
 
+// Poll services the link's host on the caller's goroutine
+// (transport.Poller). Any goroutine; never blocks.
+func (l *link) Poll() { l.h.poll() }
+
 // RemoteAddr is the peer's address as "ip:port". Any goroutine.
 func (l *link) RemoteAddr() string { return l.remote }
 

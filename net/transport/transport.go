@@ -121,6 +121,15 @@ type Farewell interface {
 	Farewell(err error)
 }
 
+// Poller is implemented by links and listeners whose adapter can do its
+// network work on the caller's goroutine (ENet). Update polls before it
+// looks for what arrived and after its handlers ran.
+type Poller interface {
+	// Poll sends what is queued and receives what has arrived, unless the
+	// adapter's goroutine is at it. It never blocks.
+	Poll()
+}
+
 // Link is one connection to one peer.
 type Link interface {
 	// Send queues payload for the peer. It copies payload before returning
