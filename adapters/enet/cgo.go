@@ -13,19 +13,28 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	stdnet "net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 )
 
 var (
 	initOnce sync.Once
 	initErr  error
+	// internals: the shim uses libenet's internals (see gn_init); set
+	// once, before the first host.
+	internals bool
+	// publicOnly (tests) makes the shim use only libenet's public API
+	// whatever the version; set before the first New, Listen or Dial.
+	publicOnly bool
 )
 
 // available initializes libenet once per process; enet_deinitialize is
-// never needed on the platforms we support.
+// never needed on the platforms we support. It decides whether the shim
+// may use libenet's internals and, when not, says so once in the log.
 func available() error {
 	initOnce.Do(func() {
 		if C.enet_initialize() != 0 {
@@ -33,8 +42,40 @@ func available() error {
 			return
 		}
 		C.enet_time_get() // set ENet's time base before hosts run concurrently
+		var headers, linked C.uint32_t
+		var tested *C.char
+		force := C.int(0)
+		if publicOnly {
+			force = 1
+		}
+		internals = C.gn_init(force, &headers, &linked, &tested) != 0
+		if !internals {
+			list := strings.Join(strings.Fields(C.GoString(tested)), ", ")
+			slog.Warn(publicNotice(uint32(linked), uint32(headers), list, publicOnly))
+		}
 	})
 	return initErr
+}
+
+// publicNotice is the one line logged when the shim uses only libenet's
+// public API: which versions, why, and what that costs.
+func publicNotice(linked, headers uint32, tested string, forced bool) string {
+	why := " is not a version the adapter was tested with (" + tested + ")"
+	if forced {
+		why = ": a test asked for the public API only"
+	}
+	return fmt.Sprintf("enet: libenet %s (headers %s)%s; using only its public API: "+
+		"a host with peers wakes every %d ms, a listener's ENet walks all its peer slots, "+
+		"bundles are at most %d bytes, and a Sink that falls %d times its inbox behind loses its link "+
+		"instead of pausing its peer", versionString(linked), versionString(headers), why,
+		C.GN_PUBLIC_TICK, publicRoom(), inboxCapFactor)
+}
+
+// publicRoom is the largest bundle without internals (gn_public_room).
+func publicRoom() int { return int(C.gn_public_room()) }
+
+func versionString(v uint32) string {
+	return fmt.Sprintf("%d.%d.%d", v>>16&0xff, v>>8&0xff, v&0xff)
 }
 
 // resolve turns "host:port" into an IPv4 ENet address (libenet 1.3 speaks

@@ -51,7 +51,7 @@
 // for any other Sink, each link has a receive goroutine that calls its
 // Sink, so that a Sink that blocks holds up only its own link. While more
 // than 4 MiB (or twice MaxPayload) wait for that Sink, ENet refuses the
-// peer's new packets, which leaves them unacknowledged: the peer
+// peer's new packets (with a tested libenet; see libenet versions), which leaves them unacknowledged: the peer
 // retransmits and its queue grows. A Sink blocked longer than the peer's
 // timeout (Options.PeerTimeout, ENet's 5 to 30 s by default) loses the
 // link.
@@ -76,7 +76,8 @@
 // held back by the in-flight bounds) and follow one another on the same
 // channel with the same Delivery go as one packet, a bundle, of up to one
 // unfragmented packet (1,372 bytes at ENet's default MTU); the receiver
-// splits it and delivers its payloads in order (docs/PROTOCOL.md). Nothing
+// splits it and delivers its payloads in order (docs/PROTOCOL.md; see
+// libenet versions for the size with another libenet). Nothing
 // waits to be bundled: a lone Send is a packet of its own, with no framing
 // added. Options.NoBundling turns bundling off at the sender; receivers
 // always accept bundles. A malformed bundle from the peer closes the link
@@ -97,6 +98,42 @@
 // Link.Close does, waits at most Options.ShutdownTimeout, drops the rest,
 // destroys the host and waits for its goroutines. A peer that stops
 // answering closes the link with ErrTimeout.
+//
+// # libenet versions
+//
+// Besides libenet's public API, the adapter uses some of its internals:
+// fields of ENetHost and ENetPeer that enet.h neither documents nor lets an
+// application change (a peer's command lists, timers and MTU, the data it
+// holds for dispatch, the number of peer slots the host walks). It does so
+// only when the enet.h it was built with and the libenet it runs with are
+// the same version, one it was tested with (GN_TESTED_LIST in shim.c:
+// Debian's 1.3.17). With any other, it uses the public API alone, says so
+// once through the default log/slog logger (both versions, and what is
+// lost), and works as described above except that:
+//
+//   - a host with any peer is serviced at a fixed short interval, the
+//     bound the internals path keeps on its sleep while anything is
+//     unacknowledged, instead of when ENet next needs it (a host with no
+//     peer still sleeps until woken); acknowledgements go out with every
+//     service either way;
+//   - ENet walks all PeerLimit slots on every service, not just those in
+//     use;
+//   - Link.Close judges the flush by the link's own packets (ENet frees one
+//     once acknowledged, or sent when unreliable), not by ENet's lists;
+//   - bundles are sized for the smallest MTU ENet negotiates;
+//   - a Sink that does not keep up cannot pause its peer: its link holds
+//     up to sixteen times the inbox limit for it, then ends, the Sink
+//     getting what arrived before and then an error that says why, the
+//     peer ErrAborted.
+//
+// Fields enet.h documents as the application's (ENetHost's
+// maximumPacketSize and maximumWaitingData, ENetPeer's data, ENetPacket's
+// freeCallback and userData), and state that applications read (a peer's
+// state, address, channelCount, roundTripTime, roundTripTimeVariance and
+// packetLoss; a host's socket, peers, peerCount and totalReceivedPackets),
+// are used with any version. A library whose structures differ from the
+// headers' (another ABI) is for the dynamic linker to refuse, as with any
+// C library.
 //
 // # Wire
 //

@@ -24,6 +24,7 @@ import (
 const deadline = 20 * time.Second
 
 func TestMain(m *testing.M) {
+	publicOnly = os.Getenv(publicOnlyEnv) == "1" // see TestPublicAPIOnly
 	base := runtime.NumGoroutine()
 	code := m.Run()
 	if code == 0 {

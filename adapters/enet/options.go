@@ -113,6 +113,8 @@ type Options struct {
 	// lets ENet walk only the slots up to the last one in use plus some
 	// slack (at least 64; see gn_fit in shim.c), growing the part as peers
 	// connect: the round trip became 57 to 65 µs whatever PeerLimit is.
+	// That takes libenet internals: with an untested libenet, ENet walks
+	// them all (see the package doc, libenet versions).
 	//
 	// Under load (cmd/enetload, clients sending 20 chats a second, the
 	// server echoing them) the server process used 16, 42 and 58 % of a

@@ -25,6 +25,7 @@ func (h *host) connected(slot uint32, data uint32) {
 		if slot == d.slot && !d.done {
 			d.connected = true
 			d.channels = int(d.peer.channelCount)
+			keepThrottle(d.peer)
 			h.startDeliver(d)
 			d.connectRes <- nil
 		}
@@ -49,6 +50,7 @@ func (h *host) connected(slot uint32, data uint32) {
 	}
 	l.connected = true
 	l.channels = int(peer.channelCount)
+	keepThrottle(peer)
 	sink := h.accept(l)
 	if l.done { // Abort from inside Accept cannot reach here before; be safe
 		return
@@ -173,4 +175,17 @@ func errnoErr(e C.int) error {
 		return errors.New("unknown error")
 	}
 	return syscall.Errno(e)
+}
+
+// keepThrottle stops ENet's packet throttle from dropping unreliable
+// packets when the round trip rises (enet_peer_throttle_configure with a
+// deceleration of 0; ENet sends the peer the same setting): a sequenced
+// payload is then lost only when the network loses it or a newer one
+// overtook it. The throttle took the round trip's rise for congestion
+// even on a loopback, where it comes from a busy CPU, and dropped
+// snapshots a game had paced itself (docs/PERF.md). A bandwidth limit
+// (Options.OutgoingBandwidth, IncomingBandwidth) still throttles: ENet
+// applies it through the throttle's limit, not its deceleration.
+func keepThrottle(p *C.ENetPeer) {
+	C.enet_peer_throttle_configure(p, C.ENET_PEER_PACKET_THROTTLE_INTERVAL, C.ENET_PEER_PACKET_THROTTLE_ACCELERATION, 0)
 }

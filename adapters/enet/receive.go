@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"syscall"
 	"unsafe"
@@ -98,12 +99,28 @@ func (h *host) receive(l *link, ch uint8, p []byte) {
 	l.in.data = append(l.in.data, p...)
 	l.in.ents = append(l.in.ents, recvEntry{n: uint32(n), ch: ch})
 	l.inMu.Unlock()
-	if l.inBytes.Add(int64(n+entryOverhead)) > h.inboxLimit && !l.paused.Load() {
+	held := l.inBytes.Add(int64(n + entryOverhead))
+	switch {
+	case !internals && held > inboxCapFactor*h.inboxLimit:
+		// Only libenet's internals can pause one peer of a host; the
+		// public API would have the inbox grow without bound.
+		C.enet_peer_disconnect_now(l.peer, C.enet_uint32(DisconnectAbort))
+		h.finish(l, errSinkBehind)
+		return
+	case internals && held > h.inboxLimit && !l.paused.Load():
 		l.paused.Store(true)
 		C.gn_link_pause(l.c, 1)
 	}
 	l.wakeDeliver()
 }
+
+// inboxCapFactor times the inbox limit is what a link holds for a Sink
+// that does not keep up before the link ends with errSinkBehind, when the
+// shim may not pause the peer (libenet internals, see gn_init).
+const inboxCapFactor = 16
+
+var errSinkBehind = errors.New("enet: the Sink fell too far behind and the link was ended: " +
+	"this libenet is used through its public API only, which cannot pause one peer (see the package doc, libenet versions)")
 
 // Bundles (docs/PROTOCOL.md): a packet that starts with bundleMark carries
 // payloads, each preceded by its length as a uvarint. A sender makes them
@@ -139,7 +156,7 @@ func (h *host) unbundle(l *link, ch uint8, b []byte) {
 		h.malformed(l, ch, "no payload")
 		return
 	}
-	for rest = b[1:]; len(rest) > 0; {
+	for rest = b[1:]; len(rest) > 0 && !l.done; {
 		m, k := binary.Uvarint(rest)
 		end := k + int(m)
 		h.receive(l, ch, rest[k:end:end])

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"errors"
+	"time"
 	"unsafe"
 )
 
@@ -130,11 +131,11 @@ func (h *host) disconnectFlushed(l *link) bool {
 	if l.done {
 		return true
 	}
-	switch C.gn_flushed(l.peer) {
+	switch C.gn_flushed(l.c) {
 	case 0:
 		return false
 	case 1:
-		C.gn_disconnect(l.peer, C.uint32_t(DisconnectClose))
+		C.gn_bye(l.peer, C.uint32_t(DisconnectClose), C.uint32_t(h.opts.PeerTimeout/time.Millisecond))
 	}
 	return true
 }

@@ -15,6 +15,47 @@
 #include <sys/socket.h>
 #endif
 
+// The libenet versions whose internals the shim was tested against: the
+// fields of ENetHost and ENetPeer that enet.h neither documents nor lets an
+// application modify (their lists, timers, peerCount, mtu,
+// totalWaitingData). The code that touches them is compiled only for
+// headers of such a version and runs only when the library linked at run
+// time is the same version (gn_init); otherwise every use has a public-API
+// fallback. Adding a version, once the tests pass against it, is adding
+// X(v, major, minor, patch) to GN_TESTED_LIST.
+#define GN_TESTED_LIST(X, v) X(v, 1, 3, 17)
+
+#define GN_IS(v, major, minor, patch) || (v) == ENET_VERSION_CREATE(major, minor, patch)
+#define GN_TESTED(v) (0 GN_TESTED_LIST(GN_IS, v))
+#define GN_NAME(v, major, minor, patch) " " #major "." #minor "." #patch
+#define GN_TESTED_NAMES GN_TESTED_LIST(GN_NAME, _) // " 1.3.17 …"
+
+#if GN_TESTED(ENET_VERSION)
+#define GN_HEADERS_TESTED 1
+#else
+#define GN_HEADERS_TESTED 0
+#endif
+
+// gn_internals is set once by gn_init, before any host exists, and read
+// only after: 1 when the shim uses libenet's internals.
+static int gn_internals;
+
+int gn_init(int publicOnly, uint32_t *headers, uint32_t *linked, const char **tested)
+{
+	*headers = ENET_VERSION;
+	*linked = enet_linked_version();
+	*tested = GN_TESTED_NAMES;
+#if GN_HEADERS_TESTED
+	// The same version at both ends: the layout the internals code was
+	// compiled for is the library's.
+	gn_internals = !publicOnly && *linked == ENET_VERSION;
+#else
+	(void)publicOnly;
+	gn_internals = 0;
+#endif
+	return gn_internals;
+}
+
 // Bounds of the service goroutine's sleep, in milliseconds, while ENet has
 // unacknowledged commands (retransmit timer) or commands it could not send
 // yet (window, throttle). Without either, a peer needs service only for its
@@ -53,6 +94,8 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		return NULL;
 	}
 	h->waiter = -1;
+	// Public: enet.h documents both, and ENet's changelog (1.3.12) tells
+	// applications to set them.
 	h->host->maximumPacketSize = maxPacket;
 	h->host->maximumWaitingData = maxWaiting;
 	return h;
@@ -63,8 +106,11 @@ void gn_host_free(gn_host *h)
 	if (h->hasPending && h->pending.packet != NULL)
 		enet_packet_destroy(h->pending.packet);
 	if (h->host != NULL) {
-		h->host->peerCount = h->slots; // see gn_fit
-		enet_host_destroy(h->host);    // resets every peer: free callbacks run here
+#if GN_HEADERS_TESTED
+		if (gn_internals)
+			h->host->peerCount = h->slots; // see gn_fit
+#endif
+		enet_host_destroy(h->host); // resets every peer: free callbacks run here
 	}
 	free(h);
 }
@@ -185,8 +231,9 @@ void gn_disarm(gn_host *h)
 		(void)gn_watch(h, 0);
 }
 
+#if GN_HEADERS_TESTED
 // gn_next_timer is when ENet next needs service for a timer, in
-// milliseconds from now; -1: never (no peer).
+// milliseconds from now; -1: never (no peer). Internals.
 static long gn_next_timer(gn_host *h, enet_uint32 now)
 {
 	ENetHost *host = h->host;
@@ -220,19 +267,46 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 	}
 	return best;
 }
+#endif
+
+// gn_public_timer is gn_next_timer from what the public API shows: a host
+// with any peer (connected, or connecting or disconnecting) is serviced
+// every GN_PUBLIC_TICK ms, one with none sleeps until woken. So each of
+// ENet's timers (a retransmit and the timeout checked with it, a ping, a
+// command held back by the window or a bandwidth limit) fires at most that
+// late: the bound the internals path keeps on its sleep while anything is
+// unacknowledged (GN_RETRANSMIT_TICK), short beside a game's frame and
+// beside any retransmit timeout but the loopback's. Acknowledgements do not
+// depend on it: every enet_host_service sends those of the datagrams it
+// received before it returns.
+static long gn_public_timer(gn_host *h)
+{
+	ENetHost *host = h->host;
+	for (size_t i = 0; i < host->peerCount; i++) {
+		if (host->peers[i].state != ENET_PEER_STATE_DISCONNECTED)
+			return GN_PUBLIC_TICK;
+	}
+	return -1;
+}
 
 // gn_timeout returns how long the host may sleep before ENet needs service
 // for a timer (a retransmit, a ping, a bandwidth throttle epoch), at most
 // maxWaitMs (-1: no limit).
 int gn_timeout(gn_host *h, int maxWaitMs)
 {
-	enet_uint32 now = enet_time_get();
-	long next = gn_next_timer(h, now);
+	long next;
+#if GN_HEADERS_TESTED
+	if (gn_internals)
+		next = gn_next_timer(h, enet_time_get());
+	else
+#endif
+		next = gn_public_timer(h);
 	if (maxWaitMs >= 0 && (next < 0 || next > maxWaitMs))
 		next = maxWaitMs;
 	return (int)next;
 }
 
+#if GN_HEADERS_TESTED
 // Free peer slots gn_fit keeps in the part of a host's slots that ENet
 // walks, at least, for peers that connect between two services.
 enum { GN_SLACK = 64 };
@@ -264,6 +338,7 @@ static void gn_fit(gn_host *h)
 	size_t want = top + GN_SLACK + used / 2;
 	host->peerCount = want < h->slots ? want : h->slots;
 }
+#endif
 
 // gn_service does the host's network work (enet_host_service: send, receive
 // up to 256 datagrams, send acknowledgements; received packets wait in the
@@ -286,7 +361,10 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 	uint32_t used = 0, batch = 0;
 	*status = GN_DONE;
 	*need = 0;
-	gn_fit(h);
+#if GN_HEADERS_TESTED
+	if (gn_internals)
+		gn_fit(h);
+#endif
 	for (;;) {
 		while (n < maxEvs) {
 			ENetEvent ev;
@@ -397,13 +475,28 @@ static uint8_t *gn_put_uvarint(uint8_t *p, uint32_t v)
 }
 
 // gn_bundle_room is the largest packet ENet sends to p in one command,
-// unfragmented: what enet_peer_send compares a packet's length with.
+// unfragmented: what enet_peer_send compares a packet's length with. The
+// peer's MTU is an internal; without it, the smallest MTU ENet negotiates
+// (and room for a checksum) gives a room every peer takes unfragmented.
 static size_t gn_bundle_room(ENetPeer *p)
 {
-	size_t room = p->mtu - sizeof(ENetProtocolHeader) - sizeof(ENetProtocolSendFragment);
-	if (p->host->checksum != NULL)
-		room -= sizeof(enet_uint32);
-	return room;
+#if GN_HEADERS_TESTED
+	if (gn_internals) {
+		size_t room = p->mtu - sizeof(ENetProtocolHeader) - sizeof(ENetProtocolSendFragment);
+		if (p->host->checksum != NULL)
+			room -= sizeof(enet_uint32);
+		return room;
+	}
+#else
+	(void)p;
+#endif
+	return gn_public_room();
+}
+
+size_t gn_public_room(void)
+{
+	return ENET_PROTOCOL_MINIMUM_MTU - sizeof(ENetProtocolHeader) - sizeof(ENetProtocolSendFragment) -
+	       sizeof(enet_uint32);
 }
 
 // gn_send_batch hands payloads of ents, whose bytes are back to back at
@@ -493,9 +586,14 @@ int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, u
 // the link's peer while Go's inbox for it is full, by counting a full
 // maximumWaitingData as waiting: the peer's sender retransmits, its window
 // fills and its queue grows. Packets ENet already acknowledged are still
-// dispatched, so a graceful disconnect loses none.
+// dispatched, so a graceful disconnect loses none. Internals only
+// (totalWaitingData): without them it does nothing, and Go bounds the
+// inbox instead (host.receive).
 void gn_link_pause(gn_link *l, int on)
 {
+#if GN_HEADERS_TESTED
+	if (!gn_internals)
+		return;
 	ENetPeer *p = l->peer;
 	size_t bump = p->host->maximumWaitingData;
 	if (on && !l->paused) {
@@ -505,17 +603,30 @@ void gn_link_pause(gn_link *l, int on)
 		p->totalWaitingData -= p->totalWaitingData < bump ? p->totalWaitingData : bump;
 		l->paused = 0;
 	}
+#else
+	(void)l;
+	(void)on;
+#endif
 }
 
-// gn_flushed reports whether a connected peer has nothing queued, unsent or
-// unacknowledged (1: it may be disconnected; the test of
-// enet_peer_disconnect_later), and -1 when it is not connected any more
-// (ENet is ending it).
-int gn_flushed(ENetPeer *p)
+// gn_flushed reports whether a connected link's peer has nothing queued,
+// unsent or unacknowledged (1: it may be disconnected; with internals, the
+// test of enet_peer_disconnect_later), and -1 when it is not connected any
+// more (ENet is ending it). Without internals, the link's packets tell:
+// ENet frees a reliable packet once acknowledged and an unreliable one once
+// sent (or dropped), so none left means all of the link's data is through;
+// only ENet's own commands (a ping) may still be out, and a disconnect
+// drops those harmlessly.
+int gn_flushed(gn_link *l)
 {
+	ENetPeer *p = l->peer;
 	if (p->state != ENET_PEER_STATE_CONNECTED)
 		return -1;
-	return enet_list_empty(&p->outgoingCommands) && enet_list_empty(&p->sentReliableCommands);
+#if GN_HEADERS_TESTED
+	if (gn_internals)
+		return enet_list_empty(&p->outgoingCommands) && enet_list_empty(&p->sentReliableCommands);
+#endif
+	return l->created == l->released;
 }
 
 // Bounds of the wait for the acknowledgement of a disconnect: ENet gives up
@@ -531,16 +642,31 @@ enum { GN_BYE_ATTEMPTS = 8, GN_BYE_MIN = 200, GN_BYE_MAX = 2000 };
 // same receive pass drops its own and does not acknowledge ours; waiting
 // for ENet's peer timeout then only delays this side's Closed by 5 s or
 // more.
-void gn_disconnect(ENetPeer *p, uint32_t data)
+//
+// timeoutMs is the peer timeout the adapter gave p (enet_peer_timeout's
+// minimum and maximum), 0 for ENet's defaults; with internals, p's own
+// timeouts are read instead. gn_disconnect is gn_bye with 0, for peers the
+// listener refuses.
+void gn_bye(ENetPeer *p, uint32_t data, uint32_t timeoutMs)
 {
 	enet_peer_disconnect(p, data);
 	if (p->state != ENET_PEER_STATE_DISCONNECTING)
 		return;
-	enet_uint32 limit = p->timeoutLimit < GN_BYE_ATTEMPTS ? p->timeoutLimit : GN_BYE_ATTEMPTS;
-	enet_uint32 lo = p->timeoutMinimum < GN_BYE_MIN ? p->timeoutMinimum : GN_BYE_MIN;
-	enet_uint32 hi = p->timeoutMaximum < GN_BYE_MAX ? p->timeoutMaximum : GN_BYE_MAX;
-	enet_peer_timeout(p, limit, lo, hi);
+	enet_uint32 limit = ENET_PEER_TIMEOUT_LIMIT;
+	enet_uint32 lo = timeoutMs ? timeoutMs : ENET_PEER_TIMEOUT_MINIMUM;
+	enet_uint32 hi = timeoutMs ? timeoutMs : ENET_PEER_TIMEOUT_MAXIMUM;
+#if GN_HEADERS_TESTED
+	if (gn_internals) {
+		limit = p->timeoutLimit;
+		lo = p->timeoutMinimum;
+		hi = p->timeoutMaximum;
+	}
+#endif
+	enet_peer_timeout(p, limit < GN_BYE_ATTEMPTS ? limit : GN_BYE_ATTEMPTS, lo < GN_BYE_MIN ? lo : GN_BYE_MIN,
+	                  hi < GN_BYE_MAX ? hi : GN_BYE_MAX);
 }
+
+void gn_disconnect(ENetPeer *p, uint32_t data) { gn_bye(p, data, 0); }
 
 ENetPeer *gn_peer(gn_host *h, uint32_t slot) { return &h->host->peers[slot]; }
 

@@ -22,7 +22,7 @@ typedef struct gn_host {
 	ENetEvent pending;
 	int hasPending;
 	int lastError; // errno of the last failure of enet_host_service
-	size_t slots;  // peer slots allocated; host->peerCount is those ENet walks (see gn_fit)
+	size_t slots;  // peer slots allocated; with internals, host->peerCount is those ENet walks (see gn_fit)
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
 } gn_host;
@@ -55,6 +55,20 @@ enum {
 	GN_ERROR = 2, // enet_host_service returned -1
 };
 
+// gn_init decides, once per process before any host, whether the shim uses
+// libenet's internals (1) or only its public API (0: publicOnly, or the
+// headers or the linked library are not a version it was tested against),
+// and reports the versions and the tested ones (" 1.3.17 …").
+int gn_init(int publicOnly, uint32_t *headers, uint32_t *linked, const char **tested);
+
+// GN_PUBLIC_TICK is how often, in milliseconds, a host with peers is
+// serviced when the shim may not read ENet's timers (see gn_public_timer).
+enum { GN_PUBLIC_TICK = 10 };
+
+// gn_public_room is the largest bundle sent without internals (see
+// gn_bundle_room).
+size_t gn_public_room(void);
+
 gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
                      int compress, size_t maxPacket, size_t maxWaiting, int *err);
 void gn_host_free(gn_host *h);
@@ -81,7 +95,8 @@ enum {
 
 int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
                   uint64_t maxBytes, int mode, uint64_t *bytes, int *failed);
-int gn_flushed(ENetPeer *p);
+int gn_flushed(gn_link *l);
+void gn_bye(ENetPeer *p, uint32_t data, uint32_t timeoutMs);
 void gn_disconnect(ENetPeer *p, uint32_t data);
 ENetPeer *gn_peer(gn_host *h, uint32_t slot);
 uint32_t gn_slot(gn_host *h, ENetPeer *p);

@@ -16,6 +16,7 @@ import (
 // not all of PeerLimit, and a burst of connects larger than the slack
 // still gets every client in.
 func TestListenerSlotsFollowPeers(t *testing.T) {
+	needInternals(t)
 	const limit, clients = 1000, 150 // clients: more than the slack of 64
 	tr := newTransport(t, &Options{PeerLimit: limit})
 	var accepted atomic.Int64

@@ -102,3 +102,21 @@ func TestTrySink(t *testing.T) {
 		t.Errorf("server sink got %d payloads, want %d", got, n)
 	}
 }
+
+// Both ends of a link keep ENet's packet throttle from dropping unreliable
+// packets (keepThrottle): the dialing side configures it, and ENet tells
+// the listener's side, which configures it too.
+func TestThrottleKept(t *testing.T) {
+	tr := newTransport(t, nil)
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	for name, l := range map[string]transport.Link{"dialed": cl, "accepted": sv.l} {
+		k := l.(*link)
+		var decel uint32
+		k.h.inspect(func() { decel = uint32(k.peer.packetThrottleDeceleration) })
+		if decel != 0 {
+			t.Errorf("%s link: ENet's throttle deceleration is %d, want 0: it would drop sequenced packets when the round trip rises", name, decel)
+		}
+	}
+}

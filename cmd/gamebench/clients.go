@@ -220,6 +220,7 @@ func runClients(c runConfig) int {
 	result(c.label, "snap_p50", cs.snap.pct(50), "us")
 	result(c.label, "snap_p99", cs.snap.pct(99), "us")
 	result(c.label, "snap_max", cs.snap.pct(100), "us")
+	result(c.label, "snap_missed", cs.snap.above(missAfter), "percent")
 	result(c.label, "snap_lost", float64(lost), "count")
 	result(c.label, "snap_recv", float64(recv), "count")
 	result(c.label, "input_p50", cs.input.pct(50), "us")

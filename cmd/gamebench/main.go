@@ -215,6 +215,25 @@ func (s *samples) add(ns int64) {
 // pct is the p-th percentile in µs, sorted[n*p/100] as cmd/gbench and the
 // C twin take it (p in 0..100; 100 is the maximum), or NaN without samples.
 // It sorts s.
+// above is the share of samples above ns, in percent.
+func (s *samples) above(ns int64) float64 {
+	if len(s.v) == 0 {
+		return math.NaN()
+	}
+	n := 0
+	for _, v := range s.v {
+		if v > ns {
+			n++
+		}
+	}
+	return 100 * float64(n) / float64(len(s.v))
+}
+
+// missAfter is the latency past which a snapshot missed the frame it was
+// due at: half a frame. One seen in time is 2 ms after its tick at most
+// (less the tick's lateness); one that missed, a frame later.
+const missAfter = int64(time.Second / frameHz / 2)
+
 func (s *samples) pct(p float64) float64 {
 	if len(s.v) == 0 {
 		return math.NaN()

@@ -16,6 +16,9 @@ func TestPercentile(t *testing.T) {
 			t.Errorf("pct(%v) = %v µs, want %v", c.p, got, c.want)
 		}
 	}
+	if got := s.above(2500); got != 60 {
+		t.Errorf("above(2.5 µs) = %v %%, want 60", got)
+	}
 	full := newSamples(1)
 	full.add(1)
 	full.add(2)

@@ -145,7 +145,7 @@ awk '
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : ""
   }
-  BEGIN { nf = split("snap_p50 snap_p99 snap_max snap_lost snap_recv input_p50 input_p99 client_cpu tick_work_p50 tick_work_p99 late_p50 late_p99 late_max server_cpu", figs, " ") }
+  BEGIN { nf = split("snap_p50 snap_p99 snap_max snap_missed snap_lost snap_recv input_p50 input_p99 client_cpu tick_work_p50 tick_work_p99 late_p50 late_p99 late_max server_cpu", figs, " ") }
   $1 == "RESULT" && $3 != "NaN" && $3 != "nan" {
     k = split($2, a, ".")
     unit[a[k]] = $4

@@ -60,6 +60,7 @@
 #include <enet/enet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -205,6 +206,15 @@ static void samples_add(samples *s, int64_t x)
         s->v[s->n++] = x;
     else
         s->dropped++;
+}
+
+/* The share of samples above x, in percent (NaN without samples). */
+static double samples_above(const samples *s, int64_t x)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        k += s->v[i] > x;
+    return s->n ? 100.0 * (double)k / (double)s->n : NAN;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -959,6 +969,8 @@ static int run_clients(const struct options *o)
     print_us(o->label, "snap_p50", &cli.snap, 50, &missing);
     print_us(o->label, "snap_p99", &cli.snap, 99, &missing);
     print_us(o->label, "snap_max", &cli.snap, 100, &missing);
+    /* Half a frame: a snapshot seen later missed the frame it was due at. */
+    printf("RESULT %s.snap_missed %.3f percent\n", o->label, samples_above(&cli.snap, NS_PER_S / FPS / 2));
     printf("RESULT %s.snap_lost %" PRIu64 " count\n", o->label, lost);
     printf("RESULT %s.snap_recv %" PRIu64 " count\n", o->label, recv);
     print_us(o->label, "input_p50", &cli.input, 50, &missing);
