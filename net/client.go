@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gonetic/gonetic/net/transport"
 	"iter"
 	"time"
 
@@ -71,6 +72,9 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 			// Disconnect or Close came first.
 			link.Abort()
 			return
+		}
+		if p, ok := link.(transport.Poller); ok {
+			e.addPoller(p) // until closed1
 		}
 		conn.state = Handshaking
 		hash := e.factory.Hash()

@@ -61,6 +61,10 @@ type endpoint struct {
 	mu    sync.Mutex // guards conns and handlers' view of them
 	conns map[*Conn]struct{}
 	open  []*Conn // open connections, in the order they opened
+	// pollers are the listener and links whose adapter Update lets do its
+	// network work on the Update goroutine (transport.Poller). Copy on
+	// write under mu; Update reads it without locking.
+	pollers atomic.Pointer[[]transport.Poller]
 
 	// Only the goroutine in Update touches the fields below.
 	timer       *time.Timer
@@ -132,6 +136,43 @@ func (e *endpoint) newConn(addr string, state State) *Conn {
 	return c
 }
 
+// addPoller lets p do its network work in Update (transport.Poller).
+func (e *endpoint) addPoller(p transport.Poller) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var list []transport.Poller
+	if old := e.pollers.Load(); old != nil {
+		list = slices.Clone(*old)
+	}
+	list = append(list, p)
+	e.pollers.Store(&list)
+}
+
+// removePoller undoes addPoller.
+func (e *endpoint) removePoller(p transport.Poller) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.pollers.Load()
+	if old == nil {
+		return
+	}
+	if i := slices.Index(*old, p); i >= 0 {
+		list := slices.Delete(slices.Clone(*old), i, i+1)
+		e.pollers.Store(&list)
+	}
+}
+
+// pollNetwork has the adapters that can (ENet) send what is queued and
+// receive what arrived on this goroutine, sparing a wake-up of their own
+// goroutine: before Update looks at the inbox, and after its handlers ran.
+func (e *endpoint) pollNetwork() {
+	if list := e.pollers.Load(); list != nil {
+		for _, p := range *list {
+			p.Poll()
+		}
+	}
+}
+
 // update is Server.Update and Client.Update.
 func (e *endpoint) update(timeout time.Duration) error {
 	if e.closed.Load() {
@@ -155,6 +196,7 @@ func (e *endpoint) update(timeout time.Duration) error {
 			}
 			return nil
 		}
+		e.pollNetwork()
 		e.batch, e.data = e.inbox.take(timeout, e.timer, e.batch, e.data)
 		e.pos = 0
 		if len(e.batch) == 0 && timeout <= 0 {
@@ -164,6 +206,9 @@ func (e *endpoint) update(timeout time.Duration) error {
 			// would arrive in between.
 			runtime.Gosched()
 		}
+	}
+	if e.pos < len(e.batch) {
+		defer e.pollNetwork() // the handlers' replies leave now
 	}
 	for e.pos < len(e.batch) {
 		if e.events != nil && e.events.Full() {
@@ -428,6 +473,12 @@ func (e *endpoint) fail(c *Conn, err error) {
 // closed1 handles the end of a link: the connection leaves the endpoint,
 // and its end is reported unless it was already (timedOut).
 func (e *endpoint) closed1(c *Conn, err error) {
+	c.mu.Lock()
+	link := c.link
+	c.mu.Unlock()
+	if p, ok := link.(transport.Poller); ok && !e.isServer {
+		e.removePoller(p)
+	}
 	e.report(c, err)
 	e.mu.Lock()
 	delete(e.conns, c)

@@ -68,6 +68,9 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("gonetic: listen on %s over %s: %w", cfg.Addr, cfg.Transport.Name(), err)
 	}
 	s.listener = l
+	if p, ok := l.(transport.Poller); ok {
+		e.addPoller(p)
+	}
 	e.log.Info("gonetic: listening", "addr", l.Addr(), "transport", cfg.Transport.Name(), "codec", e.factory.Codec().Name())
 	return s, nil
 }

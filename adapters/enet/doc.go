@@ -27,18 +27,29 @@
 //
 // # Goroutines
 //
-// ENet is not thread-safe, so each ENet host belongs to one goroutine: a
-// listener's, shared by its links, or a dialed link's own (a Dial creates a
-// host with one peer slot). Send copies the payload into the link's queue
-// and wakes that goroutine, which hands queued payloads to ENet in
-// batches, services the host (enet_host_service until the socket is
-// drained) and sleeps in Go's netpoller until a datagram, a Send or ENet's
-// next timer: a retransmit, at most 10 ms away while anything is
-// unacknowledged, or a ping, 500 ms, on an idle link. It is the loop a C
-// program writes around enet_host_service; the game's goroutine never
-// does ENet's work, so a game's tick costs what its Sends cost (a copy),
-// whatever the number of peers. docs/PERF.md has the game-shaped
-// benchmark that chose this over servicing hosts in Update.
+// ENet is not thread-safe, so each ENet host is serviced by one goroutine
+// at a time: its own, or the game's. A host's own goroutine (a listener's,
+// shared by its links, or a dialed link's: a Dial creates a host with one
+// peer slot) hands queued payloads to ENet in batches, services the host
+// (enet_host_service until the socket is drained) and sleeps in Go's
+// netpoller until a datagram, a wake-up or ENet's next timer: a
+// retransmit, at most 10 ms away while anything is unacknowledged, or a
+// ping, 500 ms, on an idle link.
+//
+// Links and listeners are transport.Pollers: package net's Update calls
+// Poll before it looks for messages and after its handlers ran, and Poll
+// does that same work on the game's goroutine when the host's goroutine
+// is not at it. A client then receives at its frame what reached the
+// socket by then, whether or not the host's goroutine has run, and a
+// server's replies leave at the end of its Update. Until the first Poll,
+// Send wakes the host's goroutine. After it, a Send waits for the next
+// Poll or one millisecond, whichever comes first (the host's goroutine
+// sleeps until then at most, which wakes no thread when Send is called):
+// a server's tick runs without another goroutine sending beside it, and
+// what it sent leaves from its next Update, the way a C game loop sends
+// after its tick; a Send far from an Update is a millisecond later.
+// Link.Flush sends at once. docs/PERF.md has the game-shaped benchmark
+// that chose this.
 //
 // On Linux, the netpoller waits on an epoll instance of the adapter's that
 // watches the socket for incoming datagrams only, and only while the

@@ -49,11 +49,18 @@ type host struct {
 	ready    []*link // links whose front queue went from empty to not empty
 	exited   bool
 	notified atomic.Bool // a wake-up is pending; no need to wake again
+	polled   atomic.Bool // a Poll (net's Update) services the host: Sends may wait for the next one
+	deferred atomic.Bool // a Send waits for the next Poll, or sendDelay: the sleep ends by then
 
 	done       chan struct{}  // closed when run returns
 	delivering sync.WaitGroup // the links' deliver goroutines
 
-	// Only the run goroutine touches the fields below, and ENet.
+	// svc is held by whoever services the host: the run goroutine for a
+	// round of its loop, or a Poll (net's Update) that found it free. The
+	// fields below and every ENet call are under it.
+	svc    sync.Mutex
+	handed uint64 // packets handed to ENet, ever
+
 	links      []*link // by ENet peer slot
 	all        []*link // live links, for stats
 	busy       []*link // links with something to hand to ENet or a close to start
@@ -202,14 +209,44 @@ func (h *host) post(o op) {
 	h.mu.Unlock()
 }
 
-// schedule tells the run goroutine that l has payloads to send. Any goroutine.
+// schedule tells the run goroutine that l has payloads to send. Any
+// goroutine. Once a Poll services the host (the game calls Update), the
+// payloads wait for the next Poll, which sends them on the game's
+// goroutine, or for sendDelay, whichever comes first: the run goroutine's
+// sleep is made to end by then, which wakes no thread now. A game's tick
+// then runs without a goroutine sending beside it, and what it sent leaves
+// from its next Update, as a C program sends after its tick; a Send made
+// far from an Update waits sendDelay at most.
 func (h *host) schedule(l *link) {
 	h.mu.Lock()
 	if !h.exited {
 		h.ready = append(h.ready, l)
-		h.wakeLocked()
+		if !h.polled.Load() {
+			h.wakeLocked()
+		} else if !h.deferred.Swap(true) {
+			h.sock.SetReadDeadline(time.Now().Add(sendDelay))
+		}
 	}
 	h.mu.Unlock()
+}
+
+// sendDelay bounds how long a Send waits for the next Poll: well under a
+// frame, and about the resolution of Go's timers.
+const sendDelay = time.Millisecond
+
+// sleepFor sets the run goroutine's read deadline to ms milliseconds from
+// now (-1: none), or sendDelay when a Send waits for it (see schedule):
+// set first and checked after, so that a Send that comes meanwhile either
+// sees its deadline kept or is seen here. Under svc.
+func (h *host) sleepFor(ms int) {
+	var until time.Time
+	if ms >= 0 {
+		until = time.Now().Add(time.Duration(ms) * time.Millisecond)
+	}
+	h.sock.SetReadDeadline(until)
+	if h.deferred.Load() && (until.IsZero() || ms > int(sendDelay/time.Millisecond)) {
+		h.sock.SetReadDeadline(time.Now().Add(sendDelay))
+	}
 }
 
 // wake makes the run goroutine go round its loop once more. Any goroutine.
@@ -242,11 +279,13 @@ var longAgo = time.Unix(1, 0)
 func (h *host) run() {
 	defer close(h.done)
 	for {
+		h.deferred.Store(false) // this round sends what was queued
 		if h.notified.Swap(false) {
 			// Woken by Send: let the sender go on queueing on this P a
 			// moment, so that ENet gets a batch, not single packets.
 			runtime.Gosched()
 		}
+		h.svc.Lock()
 		h.takeOps()
 		h.pump()
 		failed := h.serviceAll()
@@ -256,6 +295,7 @@ func (h *host) run() {
 		}
 		if h.checkFlushing() || h.canPump() {
 			C.gn_disarm(h.c) // busy for a while: see gn_arm
+			h.svc.Unlock()
 			continue
 		}
 		maxWait := -1
@@ -263,6 +303,7 @@ func (h *host) run() {
 			left := time.Until(h.deadline)
 			if left <= 0 {
 				h.dropAll()
+				h.svc.Unlock()
 				continue
 			}
 			maxWait = int(left/time.Millisecond) + 1
@@ -275,13 +316,11 @@ func (h *host) run() {
 		}
 		ms := int(C.gn_timeout(h.c, C.int(maxWait)))
 		if ms == 0 {
+			h.svc.Unlock()
 			continue
 		}
-		var until time.Time
-		if ms > 0 {
-			until = time.Now().Add(time.Duration(ms) * time.Millisecond)
-		}
-		h.sock.SetReadDeadline(until)
+		h.sleepFor(ms)
+		h.svc.Unlock()
 		if !h.notified.Load() {
 			h.rc.Read(h.waitFn) // nil, or the deadline: both mean go round
 		}
@@ -293,6 +332,38 @@ func (h *host) run() {
 	h.sock.Close()
 	C.gn_host_free(h.c) // every link is finished: no free callback finds a freed gn_link
 	h.c = nil
+	h.svc.Unlock()
+}
+
+// poll is Poll (transport.Poller) for the host's links and listener: one
+// round of the run goroutine's work on the caller's goroutine, unless the
+// run goroutine is at it. What needs the run goroutine (a failed socket, a
+// link ending or flushing, more to hand to ENet than it may take) wakes
+// it; otherwise poll sets its sleep to end at ENet's next timer. From the
+// first Poll on, Sends wait for the next one (see schedule).
+func (h *host) poll() {
+	h.polled.Store(true)
+	if !h.svc.TryLock() {
+		return
+	}
+	defer h.svc.Unlock()
+	if h.c == nil {
+		return // run returned
+	}
+	handed := h.handed
+	h.deferred.Store(false) // this Poll sends what was queued
+	h.takeOps()
+	h.pump()
+	if h.handed == handed && C.gn_readable(C.gn_socket(h.c)) == 0 && h.c.hasPending == 0 {
+		return // nothing to send or receive: ENet's timers are the run goroutine's
+	}
+	failed := h.serviceAll()
+	h.refreshStats()
+	if failed || h.finished() || len(h.flushing) > 0 || h.canPump() {
+		h.wake()
+		return
+	}
+	h.sleepFor(int(C.gn_timeout(h.c, -1)))
 }
 
 // inspect runs fn on the run goroutine, between two rounds of its loop,

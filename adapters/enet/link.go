@@ -252,8 +252,8 @@ func (l *link) Send(channel uint8, d transport.Delivery, payload []byte) error {
 }
 
 // Flush wakes the host's goroutine, which hands everything queued to ENet
-// and sends it; any goroutine. The goroutine does so after every Send on
-// its own, so Flush is rarely needed.
+// and sends it; any goroutine. Sends leave on their own: at once, or, on
+// a link polled by Update, at the next Poll or within a millisecond.
 func (l *link) Flush() { l.h.wake() }
 
 // Close hands everything queued to ENet, then disconnects once the peer
@@ -279,6 +279,12 @@ func (l *link) Abort() {
 	l.mu.Unlock()
 	l.h.post(op{kind: opAbort, l: l})
 }
+
+// Poll services the link's host on the caller's goroutine, unless its
+// own goroutine is at it; from then on, Sends wait for the next Poll, one
+// millisecond at most (transport.Poller; see the package doc). Any
+// goroutine; never blocks.
+func (l *link) Poll() { l.h.poll() }
 
 // RemoteAddr is the peer's address as "ip:port". Any goroutine.
 func (l *link) RemoteAddr() string { return l.remote }

@@ -117,6 +117,13 @@ type listener struct {
 // Addr is the bound address, with the port the system picked for port 0.
 func (ln *listener) Addr() string { return ln.h.addr }
 
+// Poll services the host on the caller's goroutine, unless its own
+// goroutine is at it; from then on, the links' Sends wait for the next
+// Poll, one millisecond at most (transport.Poller; see the package doc).
+// Accept and the sinks may run on the caller's goroutine. Any goroutine;
+// never blocks.
+func (ln *listener) Poll() { ln.h.poll() }
+
 // Close refuses new peers, closes every link as Link.Close does, waits up
 // to Options.ShutdownTimeout for them to flush and be acknowledged, drops
 // the rest (ErrAborted at their peers), destroys the host and returns once

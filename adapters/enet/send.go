@@ -86,6 +86,7 @@ func (h *host) pumpLink(l *link) bool {
 			C.uint64_t(h.opts.InFlight), C.uint64_t(h.opts.InFlightBytes), h.sendMode, &h.out.bytes, &h.out.failed))
 		bytes, failed := h.out.bytes, h.out.failed
 		q.next += n
+		h.handed += uint64(n)
 		q.off += int(bytes)
 		l.paySent.Add(uint64(n))
 		l.bytesSent.Add(uint64(bytes))

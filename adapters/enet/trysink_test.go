@@ -4,6 +4,8 @@ package enet
 
 import (
 	"context"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,10 +47,11 @@ func (s *trySink) TryReceive(ch uint8, p []byte) bool {
 	return true
 }
 
-// Payloads reach a TrySink in order and exactly once, whether the sink
-// takes them at once from the host's goroutine or refuses them (the
-// deliver goroutine then calls Receive), and calls never overlap.
-func TestTrySink(t *testing.T) {
+// Payloads reach a TrySink in order and exactly once, whether the host's
+// goroutine or a Poll on other goroutines services the host, and whether
+// the sink takes them at once or refuses them (the deliver goroutine then
+// calls Receive), and calls never overlap.
+func TestPollAndTrySink(t *testing.T) {
 	tr := newTransport(t, nil)
 	acc := make(chan *trySink, 1)
 	var links = make(chan transport.Link, 1)
@@ -79,6 +82,24 @@ func TestTrySink(t *testing.T) {
 		t.Fatal("no link accepted")
 	}
 
+	// Two goroutines poll both hosts while the payloads flow.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ln.(transport.Poller).Poll()
+				cl.(transport.Poller).Poll()
+			}
+		}()
+	}
 	const n = 20000
 	for i := range n {
 		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
@@ -98,6 +119,8 @@ func TestTrySink(t *testing.T) {
 			t.Errorf("TryReceive took %d and refused %d: both paths should have run", s.taken.Load(), s.refused.Load())
 		}
 	}
+	close(stop)
+	wg.Wait()
 	if got := ss.count(); got != n {
 		t.Errorf("server sink got %d payloads, want %d", got, n)
 	}
@@ -117,6 +140,48 @@ func TestThrottleKept(t *testing.T) {
 		k.h.inspect(func() { decel = uint32(k.peer.packetThrottleDeceleration) })
 		if decel != 0 {
 			t.Errorf("%s link: ENet's throttle deceleration is %d, want 0: it would drop sequenced packets when the round trip rises", name, decel)
+		}
+	}
+}
+
+// Once a Poll serviced a host (the game calls Update), a Send waits for the
+// next Poll, but not for ENet's next timer: with no Poll, it leaves within
+// sendDelay (1 ms), where the idle link's next timer is a ping, 500 ms away.
+func TestSendAfterPollLeaves(t *testing.T) {
+	tr := newTransport(t, nil)
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	sv := srv.next(t)
+	idle := func(l transport.Link) { // ENet holds nothing unacknowledged: its next timer is a ping
+		k := l.(*link)
+		for end := time.Now().Add(deadline); ; {
+			var held uint64
+			k.h.inspect(func() { held = uint64(k.c.created - k.c.released) })
+			if held == 0 {
+				return
+			}
+			if time.Now().After(end) {
+				t.Fatal("the link never went idle")
+			}
+			runtime.Gosched()
+		}
+	}
+	for i := range 20 {
+		cl.(transport.Poller).Poll()
+		sv.l.(transport.Poller).Poll()
+		idle(cl)
+		idle(sv.l)
+		start := time.Now()
+		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sv.l.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
+			t.Fatal(err)
+		}
+		sv.s.waitN(i + 1)
+		cs.waitN(i + 1)
+		if d := time.Since(start); d > 250*time.Millisecond {
+			t.Fatalf("sends %d after a Poll took %v to arrive: they waited for ENet's next timer, not sendDelay", i, d)
 		}
 	}
 }

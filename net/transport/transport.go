@@ -121,6 +121,22 @@ type Farewell interface {
 	Farewell(err error)
 }
 
+// Poller is implemented by the links and listeners of an adapter that
+// can do its network work on the caller's goroutine (ENet). net's Update
+// polls each before it looks for what arrived and after its handlers ran,
+// so that a game receives what reached the socket by its frame, even when
+// the adapter's goroutine has not run yet, and sends what it queued from
+// its own goroutine, as a C game loop does.
+type Poller interface {
+	// Poll sends what is queued and receives what has arrived, handing
+	// it to the sinks on the caller's goroutine, unless the adapter's
+	// goroutine is doing that work; it never blocks. Once a link or
+	// listener was polled, the adapter may keep what Send queues for
+	// the next Poll rather than wake its own goroutine, for a bounded
+	// time that its documentation states.
+	Poll()
+}
+
 // Link is one connection to one peer.
 type Link interface {
 	// Send queues payload for the peer. It copies payload before returning
