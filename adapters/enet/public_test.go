@@ -25,7 +25,7 @@ var publicKey = []string{
 	"TestConformance", "TestConformanceChannels", "TestNetConformance",
 	"TestFirstPayloadAfterConnect", "TestBothClose", "TestDisconnectUnanswered",
 	"TestCloseFlushes", "TestServerCloses", "TestListenerCloseWithLivePeers", "TestAbort",
-	"TestThroughLoss", "TestPeerTimeout", "TestTrySink", "TestBundles", "TestBundleAboveMaxPayload",
+	"TestThroughLoss", "TestPeerTimeout", "TestPollAndTrySink", "TestSendAfterPollLeaves", "TestBundles", "TestBundleAboveMaxPayload",
 	"TestPublicOnlyWalksAllSlots", "TestPublicOnlySinkBehind", "TestPublicOnlyBundleRoom",
 }
 
