@@ -125,6 +125,10 @@ func (c *Client) Dial(ctx context.Context, addr string, h any) (*Conn, error) {
 // Update waits at most timeout for network activity (0: never waits),
 // then delivers everything that arrived: handler methods run now, on the
 // calling goroutine, and events are queued for Poll. Call it every frame.
+// An adapter that can (ENet: see its package doc) does its network work
+// in Update too, so that what reached the socket by then is delivered, and
+// sends then what was sent since the last Update; what is sent between
+// two Updates leaves at the next one, or within a millisecond.
 func (c *Client) Update(timeout time.Duration) error { return c.e.update(timeout) }
 
 // Poll returns the next event, or false when there is none (or events are
