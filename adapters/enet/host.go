@@ -22,9 +22,11 @@ import (
 	"github.com/gonetic/gonetic/net/transport"
 )
 
-// A host is one ENetHost and the goroutine that alone touches it (run): a
-// listener's, or a dialed link's own. Other goroutines talk to it through
-// ops and ready, then wake it. The host's work is split by role: this file
+// A host is one ENetHost and its goroutine (run): a listener's, or a
+// dialed link's own. That goroutine services it, or a Poll from net's
+// Update does when the goroutine is not at it (svc). Other goroutines talk
+// to it through ops and ready, then wake it, or leave them for the next
+// Poll (see schedule). The host's work is split by role: this file
 // is the run loop and how others reach it; send.go hands queued payloads to
 // ENet; receive.go services ENet and hands out what arrived; peer.go is the
 // lifecycle of a peer, from connect to finish.
@@ -366,9 +368,10 @@ func (h *host) poll() {
 	h.sleepFor(int(C.gn_timeout(h.c, -1)))
 }
 
-// inspect runs fn on the run goroutine, between two rounds of its loop,
-// and waits for it; it reports false, without running fn, once the host
-// has exited. Any goroutine but the run goroutine.
+// inspect runs fn where the host is serviced, under svc (on the run
+// goroutine, or in a Poll), and waits for it; it reports false, without
+// running fn, once the host has exited. Any goroutine that does not hold
+// svc.
 func (h *host) inspect(fn func()) bool {
 	ran := make(chan struct{})
 	h.mu.Lock()
