@@ -58,14 +58,14 @@
 // arrived while the goroutine was busy anyway, would wake an idle thread.
 //
 // A Sink that is a transport.TrySink (package net's is) gets each payload
-// straight from the host's goroutine. While it refuses (it is full), and
-// for any other Sink, each link has a receive goroutine that calls its
-// Sink, so that a Sink that blocks holds up only its own link. While more
-// than 4 MiB (or twice MaxPayload) wait for that Sink, ENet refuses the
-// peer's new packets (with a tested libenet; see libenet versions), which leaves them unacknowledged: the peer
-// retransmits and its queue grows. A Sink blocked longer than the peer's
-// timeout (Options.PeerTimeout, ENet's 5 to 30 s by default) loses the
-// link.
+// straight from the goroutine that services the host. While it refuses
+// (it is full), and for any other Sink, each link has a receive goroutine
+// that calls its Sink, so that a Sink that blocks holds up only its own
+// link. While more than 4 MiB (or twice MaxPayload) wait for that Sink,
+// ENet refuses the peer's new packets (with a tested libenet; see libenet
+// versions), which leaves them unacknowledged: the peer retransmits and
+// its queue grows. A Sink blocked longer than the peer's timeout
+// (Options.PeerTimeout, ENet's 5 to 30 s by default) loses the link.
 //
 // # Bounded queues
 //
