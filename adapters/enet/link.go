@@ -256,6 +256,16 @@ func (l *link) Send(channel uint8, d transport.Delivery, payload []byte) error {
 // a link polled by Update, at the next Poll or within a millisecond.
 func (l *link) Flush() { l.h.wake() }
 
+// dropQueued makes Send fail and drops everything queued. Under svc.
+func (l *link) dropQueued() {
+	l.mu.Lock()
+	l.closing = true
+	l.front.reset()
+	l.mu.Unlock()
+	l.back.reset()
+	l.queued.Store(0)
+}
+
 // Close hands everything queued to ENet, then disconnects once the peer
 // acknowledged it all (as enet_peer_disconnect_later does; see
 // host.disconnectFlushed); the sink then sees Closed(nil) and the peer

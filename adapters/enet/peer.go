@@ -100,12 +100,7 @@ func (h *host) newLink(peer *C.ENetPeer) (*link, error) {
 // event, or by the caller) and tells its sink, or its Dial.
 func (h *host) finish(l *link, err error) {
 	l.done = true
-	l.mu.Lock()
-	l.closing = true
-	l.front.reset()
-	l.mu.Unlock()
-	l.back.reset()
-	l.queued.Store(0)
+	l.dropQueued()
 	h.links[l.slot] = nil
 	last := h.all[len(h.all)-1]
 	h.all[l.allIdx] = last

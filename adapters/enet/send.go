@@ -100,13 +100,7 @@ func (h *host) pumpLink(l *link) bool {
 				h.finish(l, errors.New("enet: enet_peer_send failed"))
 				return false
 			}
-			// The peer is going away; its disconnect event follows.
-			l.mu.Lock()
-			l.closing = true
-			l.front.reset()
-			l.mu.Unlock()
-			l.back.reset()
-			l.queued.Store(0)
+			l.dropQueued() // the peer is going away; its disconnect event follows
 			return false
 		}
 	}
