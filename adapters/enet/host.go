@@ -225,7 +225,9 @@ func (h *host) schedule(l *link) {
 		h.ready = append(h.ready, l)
 		if !h.polled.Load() {
 			h.wakeLocked()
-		} else if !h.deferred.Swap(true) {
+		} else if !h.deferred.Swap(true) && !h.notified.Load() {
+			// (With a wake-up pending, the round it starts takes l: a
+			// deadline set now would only put the wake-up off.)
 			h.sock.SetReadDeadline(time.Now().Add(sendDelay))
 		}
 	}
@@ -237,9 +239,13 @@ func (h *host) schedule(l *link) {
 const sendDelay = time.Millisecond
 
 // sleepFor sets the run goroutine's read deadline to ms milliseconds from
-// now (-1: none), or sendDelay when a Send waits for it (see schedule):
-// set first and checked after, so that a Send that comes meanwhile either
-// sees its deadline kept or is seen here. Under svc.
+// now (-1: none), or sendDelay when a Send waits for it (see schedule), or
+// back in the past when a wake-up is pending: set first and checked after,
+// so that a Send or wake-up that comes meanwhile either sees its deadline
+// kept or is seen here. A Poll calls it while the run goroutine may be
+// between a wake-up and the look at its deadline: without the check, the
+// wake-up would be lost, and with it every later one (notified stays set).
+// Under svc.
 func (h *host) sleepFor(ms int) {
 	var until time.Time
 	if ms >= 0 {
@@ -248,6 +254,9 @@ func (h *host) sleepFor(ms int) {
 	h.sock.SetReadDeadline(until)
 	if h.deferred.Load() && (until.IsZero() || ms > int(sendDelay/time.Millisecond)) {
 		h.sock.SetReadDeadline(time.Now().Add(sendDelay))
+	}
+	if h.notified.Load() {
+		h.sock.SetReadDeadline(longAgo)
 	}
 }
 
@@ -361,8 +370,8 @@ func (h *host) poll() {
 	}
 	failed := h.serviceAll()
 	h.refreshStats()
-	if failed || h.finished() || len(h.flushing) > 0 || h.canPump() {
-		h.wake()
+	if failed || h.finished() || h.shutdown || h.skipSocket || len(h.flushing) > 0 || h.canPump() {
+		h.wake() // the run goroutine's own limits on its sleep apply
 		return
 	}
 	h.sleepFor(int(C.gn_timeout(h.c, -1)))

@@ -3,7 +3,10 @@
 package enet
 
 import (
+	stdnet "net"
+
 	"context"
+	"golang.org/x/sys/unix"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -183,5 +186,61 @@ func TestSendAfterPollLeaves(t *testing.T) {
 		if d := time.Since(start); d > 250*time.Millisecond {
 			t.Fatalf("sends %d after a Poll took %v to arrive: they waited for ENet's next timer, not sendDelay", i, d)
 		}
+	}
+}
+
+// A wake-up survives a Poll that services the host between the wake-up and
+// the run goroutine's look at its deadline: the Poll's new deadline must
+// not replace the wake-up's, or the run goroutine sleeps on with notified
+// set, and every later wake-up, Listener.Close's too, is lost.
+func TestWakeSurvivesPoll(t *testing.T) {
+	tr := newTransport(t, nil)
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(transport.Link) transport.Sink { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ln.(*listener).h
+	var once sync.Once
+	hooked := make(chan struct{})
+	sleep := h.waitFn
+	h.inspect(func() {
+		h.waitFn = func(fd uintptr) bool {
+			once.Do(func() {
+				// The run goroutine is about to sleep; another goroutine
+				// wakes it, then a Poll services a datagram (a stray one).
+				c, err := stdnet.Dial("udp", ln.Addr())
+				if err != nil {
+					t.Error(err)
+				} else {
+					c.Write([]byte("stray"))
+					c.Close()
+				}
+				fds := []unix.PollFd{{Fd: int32(h.socketFD()), Events: unix.POLLIN}}
+				if _, err := unix.Poll(fds, int(deadline/time.Millisecond)); err != nil {
+					t.Error(err)
+				}
+				done := make(chan struct{})
+				go func() {
+					h.wake()
+					ln.(transport.Poller).Poll()
+					close(done)
+				}()
+				<-done
+				close(hooked)
+			})
+			return sleep(fd)
+		}
+	})
+	h.wake()
+	<-hooked
+	closed := make(chan struct{})
+	go func() {
+		ln.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(deadline):
+		t.Fatalf("Listener.Close hangs: the wake-up the Poll came after was lost (notified=%v)", h.notified.Load())
 	}
 }
