@@ -3,15 +3,15 @@
 package enet
 
 import (
-	stdnet "net"
-
 	"context"
-	"golang.org/x/sys/unix"
+	stdnet "net"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
