@@ -182,6 +182,17 @@ func listen(t *testing.T, tr *Transport, cfg transport.Config, setup func(*sink)
 	return srv
 }
 
+// connect dials a listener of a transport made with opts (nil: the
+// defaults), with the default Config, and returns the dialed link, its sink
+// and the accepted end.
+func connect(t *testing.T, opts *Options) (transport.Link, *sink, accepted) {
+	t.Helper()
+	tr := newTransport(t, opts)
+	srv := listen(t, tr, transport.Config{}, nil)
+	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
+	return cl, cs, srv.next(t)
+}
+
 func (srv *server) next(t *testing.T) accepted {
 	t.Helper()
 	select {
@@ -294,10 +305,7 @@ func TestSendReceiveBothWays(t *testing.T) {
 }
 
 func TestReliableOrder(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	cl, _, sv := connect(t, nil)
 	const n = 10000
 	for i := range n {
 		if err := cl.Send(0, transport.Reliable, seqPayload(i, 19)); err != nil {
@@ -438,10 +446,7 @@ func TestQueueFull(t *testing.T) {
 }
 
 func TestCloseFlushes(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	cl, cs, sv := connect(t, nil)
 	const n = 50000
 	for i := range n {
 		if err := cl.Send(0, transport.Reliable, seqPayload(i, 12)); err != nil {
@@ -471,10 +476,7 @@ func TestCloseFlushes(t *testing.T) {
 }
 
 func TestAbort(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	cl, cs, sv := connect(t, nil)
 	for i := range 1000 {
 		cl.Send(0, transport.Reliable, seqPayload(i, 100))
 	}
@@ -495,10 +497,7 @@ func TestAbort(t *testing.T) {
 }
 
 func TestServerCloses(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	_, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	_, cs, sv := connect(t, nil)
 	for i := range 100 {
 		sv.l.Send(0, transport.Reliable, seqPayload(i, 10))
 	}

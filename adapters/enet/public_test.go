@@ -166,10 +166,7 @@ func TestPublicOnlyBundleRoom(t *testing.T) {
 	if !publicOnly {
 		t.Skip("public-API run only (TestPublicAPIOnly)")
 	}
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	cl, _, sv := connect(t, nil)
 	const n, size = 100, 19
 	room := publicRoom()
 	perBundle := (room - 1) / (1 + size) // the mark, then a length byte per payload

@@ -133,10 +133,7 @@ func TestPollAndTrySink(t *testing.T) {
 // packets (keepThrottle): the dialing side configures it, and ENet tells
 // the listener's side, which configures it too.
 func TestThrottleKept(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	cl, _, sv := connect(t, nil)
 	for name, l := range map[string]transport.Link{"dialed": cl, "accepted": sv.l} {
 		k := l.(*link)
 		var decel uint32
@@ -151,10 +148,7 @@ func TestThrottleKept(t *testing.T) {
 // next Poll, but not for ENet's next timer: with no Poll, it leaves within
 // sendDelay (1 ms), where the idle link's next timer is a ping, 500 ms away.
 func TestSendAfterPollLeaves(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	cl, cs := dial(t, tr, srv.ln.Addr(), transport.Config{})
-	sv := srv.next(t)
+	cl, cs, sv := connect(t, nil)
 	idle := func(l transport.Link) { // ENet holds nothing unacknowledged: its next timer is a ping
 		k := l.(*link)
 		for end := time.Now().Add(deadline); ; {
