@@ -829,6 +829,14 @@ func testBadInput(t *testing.T, a Adapter) {
 			case p := <-sink.payloads:
 				return p
 			case err := <-sink.closed:
+				// Both may have arrived since the look above, and select
+				// picks at random: a payload still waiting came first.
+				select {
+				case p := <-sink.payloads:
+					sink.closed <- err
+					return p
+				default:
+				}
 				t.Fatalf("link closed early: %v", err)
 			default:
 				if ctx.Err() != nil {
