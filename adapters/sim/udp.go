@@ -1,0 +1,344 @@
+package sim
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	stdnet "net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	maxDatagram = 64 << 10
+	// socketBuffer is asked of the kernel for every relay socket, so that
+	// a burst is impaired by the Sim rather than by a full socket buffer.
+	// The system may cap it (net.core.rmem_max).
+	socketBuffer = 4 << 20
+	// idleTimeout ends a UDP session from which nothing came either way for
+	// this long: UDP has no end, and gonetic pings every second.
+	idleTimeout = 30 * time.Second
+	// endLinger keeps a session that its server ended until nothing came
+	// either way for this long, so that what the server said last (ENet's
+	// disconnect, sent once) still reaches the client.
+	endLinger = time.Second
+)
+
+// udpRelay passes datagrams between its clients and a target. Each client
+// (a source address) gets a session with a socket of its own towards the
+// target, so the target sees one peer per client.
+type udpRelay struct {
+	sim    *Sim
+	front  *stdnet.UDPConn
+	target *stdnet.UDPAddr
+	dialed bool // one client, made by Dial: a target that refuses closes front
+
+	mu       sync.Mutex // guards sessions, byBack and closed
+	sessions map[netip.AddrPort]*udpSession
+	byBack   map[string]*udpSession // by the session socket's local address
+	closed   bool
+
+	sched chan datagram // to the scheduler
+	quit  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+// udpSession is one client's way through the relay.
+type udpSession struct {
+	client   netip.AddrPort
+	back     *stdnet.UDPConn
+	up, down *path
+	seen     atomic.Int64 // UnixNano of the latest datagram either way
+	ended    atomic.Bool  // its server ended it: see endLinger
+}
+
+// datagram is a copy waiting for its release.
+type datagram struct {
+	due  time.Time
+	seq  uint64
+	buf  *[]byte
+	n    int
+	s    *udpSession
+	down bool
+}
+
+func listenUDP(s *Sim, addr, target string, dialed bool) (*udpRelay, error) {
+	to, err := stdnet.ResolveUDPAddr("udp", target)
+	if err != nil {
+		return nil, fmt.Errorf("sim: target %s: %w", target, err)
+	}
+	at, err := stdnet.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	front, err := stdnet.ListenUDP("udp", at)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	front.SetReadBuffer(socketBuffer)
+	front.SetWriteBuffer(socketBuffer)
+	r := &udpRelay{
+		sim: s, front: front, target: to, dialed: dialed,
+		sessions: map[netip.AddrPort]*udpSession{}, byBack: map[string]*udpSession{},
+		sched: make(chan datagram, 1024), quit: make(chan struct{}),
+	}
+	r.wg.Add(2)
+	go r.readFront()
+	go r.schedule()
+	return r, nil
+}
+
+func (r *udpRelay) addr() string { return r.front.LocalAddr().String() }
+
+// clientOf is the client behind the session whose socket has address
+// back, or back itself.
+func (r *udpRelay) clientOf(back string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.byBack[back]; s != nil {
+		return s.client.String()
+	}
+	return back
+}
+
+// forget ends the session whose socket has address back, once it is
+// quiet (endLinger).
+func (r *udpRelay) forget(back string) {
+	r.mu.Lock()
+	if s := r.byBack[back]; s != nil {
+		s.ended.Store(true)
+	}
+	r.mu.Unlock()
+}
+
+// drop ends s; r.mu is held.
+func (r *udpRelay) drop(s *udpSession) {
+	delete(r.sessions, s.client)
+	delete(r.byBack, s.back.LocalAddr().String())
+	s.back.Close()
+}
+
+func (r *udpRelay) close() error {
+	r.once.Do(func() {
+		close(r.quit)
+		r.front.Close()
+		r.mu.Lock()
+		r.closed = true
+		for _, s := range r.sessions {
+			r.drop(s)
+		}
+		r.mu.Unlock()
+	})
+	r.wg.Wait()
+	return nil
+}
+
+// session returns from's session, starting it if it is new; nil once the
+// relay is closed or when no socket can be had.
+func (r *udpRelay) session(from netip.AddrPort) *udpSession {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.sessions[from]; s != nil || r.closed {
+		return s
+	}
+	back, err := stdnet.DialUDP("udp", nil, r.target)
+	if err != nil {
+		return nil
+	}
+	back.SetReadBuffer(socketBuffer)
+	back.SetWriteBuffer(socketBuffer)
+	s := &udpSession{client: from, back: back}
+	s.up, s.down = r.sim.paths()
+	r.sessions[from] = s
+	r.byBack[back.LocalAddr().String()] = s
+	r.wg.Add(1)
+	go r.readBack(s)
+	return s
+}
+
+// readFront takes datagrams from the clients.
+func (r *udpRelay) readFront() {
+	defer r.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := r.front.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, stdnet.ErrClosed) || r.stopped() {
+				return
+			}
+			continue
+		}
+		s := r.session(from)
+		if s == nil {
+			continue
+		}
+		now := time.Now()
+		s.seen.Store(now.UnixNano())
+		r.pass(r.sim.conditions(false), s.up, now, buf[:n], s, false)
+	}
+}
+
+// readBack takes datagrams from the target for s's client.
+func (r *udpRelay) readBack(s *udpSession) {
+	defer r.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := s.back.Read(buf)
+		if err != nil {
+			if errors.Is(err, stdnet.ErrClosed) || r.stopped() {
+				return
+			}
+			if r.dialed && errors.Is(err, syscall.ECONNREFUSED) {
+				// Nobody listens at the target: closing front makes the
+				// client's next datagram refused too, as without the relay.
+				r.front.Close()
+			}
+			continue
+		}
+		now := time.Now()
+		s.seen.Store(now.UnixNano())
+		r.pass(r.sim.conditions(true), s.down, now, buf[:n], s, true)
+	}
+}
+
+// pass decides the fate of p and sends it now, or hands its copies to the
+// scheduler.
+func (r *udpRelay) pass(c *Conditions, pth *path, now time.Time, p []byte, s *udpSession, down bool) {
+	copies, due := pth.datagram(c, now, len(p))
+	if copies == 0 {
+		return
+	}
+	if copies == 1 && !due.After(now) {
+		r.send(s, down, p)
+		return
+	}
+	for range copies {
+		b := getBuf(len(p))
+		copy(*b, p)
+		select {
+		case r.sched <- datagram{due: due, buf: b, n: len(p), s: s, down: down}:
+		case <-r.quit:
+			putBuf(b)
+			return
+		}
+	}
+}
+
+func (r *udpRelay) send(s *udpSession, down bool, p []byte) {
+	var err error
+	if down {
+		_, err = r.front.WriteToUDPAddrPort(p, s.client)
+	} else {
+		_, err = s.back.Write(p)
+	}
+	if err == nil {
+		if down {
+			r.sim.down.delivered.Add(1)
+		} else {
+			r.sim.up.delivered.Add(1)
+		}
+	}
+}
+
+func (r *udpRelay) stopped() bool {
+	select {
+	case <-r.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// schedule releases datagrams when they are due, and ends idle sessions.
+func (r *udpRelay) schedule() {
+	defer r.wg.Done()
+	var q dueHeap
+	var seq uint64
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	idle := time.NewTicker(endLinger)
+	defer idle.Stop()
+	for {
+		now := time.Now()
+		for len(q) > 0 && !q[0].due.After(now) {
+			d := heap.Pop(&q).(datagram)
+			r.send(d.s, d.down, (*d.buf)[:d.n])
+			putBuf(d.buf)
+		}
+		var tc <-chan time.Time
+		if len(q) > 0 {
+			timer.Reset(q[0].due.Sub(now))
+			tc = timer.C
+		}
+		select {
+		case d := <-r.sched:
+			seq++
+			d.seq = seq
+			heap.Push(&q, d)
+		case <-tc:
+		case <-idle.C:
+			r.endIdle(now)
+		case <-r.quit:
+			for _, d := range q {
+				putBuf(d.buf)
+			}
+			return
+		}
+	}
+}
+
+func (r *udpRelay) endIdle(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.sessions {
+		quiet := now.Sub(time.Unix(0, s.seen.Load()))
+		if quiet > idleTimeout || s.ended.Load() && quiet > endLinger {
+			r.drop(s)
+		}
+	}
+}
+
+// dueHeap orders datagrams by release time, then by arrival.
+type dueHeap []datagram
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].due.Equal(h[j].due) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].due.Before(h[j].due)
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(datagram)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = datagram{}
+	*h = old[:len(old)-1]
+	return d
+}
+
+// Buffers for datagrams waiting in the scheduler: most fit a small one.
+const smallBuf = 2048
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, smallBuf); return &b }}
+
+func getBuf(n int) *[]byte {
+	if n > smallBuf {
+		b := make([]byte, n)
+		return &b
+	}
+	b := bufPool.Get().(*[]byte)
+	*b = (*b)[:n]
+	return b
+}
+
+func putBuf(b *[]byte) {
+	if cap(*b) == smallBuf {
+		bufPool.Put(b)
+	}
+}
