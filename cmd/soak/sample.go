@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sample is the process at one moment.
+type sample struct {
+	at         time.Duration // since the phase started
+	rssKiB     int64         // VmRSS
+	goroutines int
+	fds        int
+	heapInUse  uint64 // runtime.MemStats.HeapInuse
+	conns      int    // the server's open connections
+	players    int    // player goroutines, connecting, playing or leaving
+	relays     int64  // chats the server relayed so far
+}
+
+func sampleNow(at time.Duration) sample {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return sample{at: at, rssKiB: rss(), goroutines: runtime.NumGoroutine(), fds: openFDs(), heapInUse: ms.HeapInuse}
+}
+
+// rss is the process's resident set in KiB, from /proc/self/status; -1
+// where there is none.
+func rss() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return n
+		}
+	}
+	return -1
+}
+
+// openFDs counts /proc/self/fd, less the descriptor reading it; -1 where
+// there is none.
+func openFDs() int {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return -1
+	}
+	return len(names) - 1
+}
+
+// settle gives goroutines and descriptors that are on their way out (a
+// closed relay's timers, a finalizer) up to 20 s to go back to their
+// counts in base, and collects the garbage, then samples.
+func settle(s sample, goroutines, fds int) sample {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		runtime.GC()
+		if runtime.NumGoroutine() <= goroutines && openFDs() <= fds {
+			break
+		}
+	}
+	runtime.GC()
+	n := sampleNow(s.at)
+	return n
+}
+
+const sampleHeader = "    time |   RSS MiB | heap MiB | goroutines |   fds | conns | players | relays"
+
+func (s sample) row() string {
+	return fmt.Sprintf("%8s | %9.1f | %8.1f | %10d | %5d | %5d | %7d | %d",
+		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays)
+}
+
+func (s sample) csv(phase string) string {
+	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.goroutines, s.fds, s.conns, s.players, s.relays)
+}
+
+const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,goroutines,fds,conns,players,relays"
+
+// Leak tolerances.
+const (
+	// perPlayerSlack is how far goroutines and fds per player may drift
+	// between warm-up and the end: the mix of players connecting, chatting
+	// and waiting for a timeout shifts a little as the run goes on.
+	perPlayerSlack = 0.15
+	// memSlack is the RSS and heap growth tolerated between warm-up and
+	// the end, relative, plus memSlackMiB absolute: a heap that holds
+	// about the same number of players settles, it does not grow.
+	memSlack    = 0.25
+	memSlackMiB = 32
+	// endSlack is how many goroutines and fds above the phase's start
+	// are tolerated once everything closed.
+	endSlack = 2
+)
+
+// leaks compares the samples after warm-up with the last ones, and the
+// process after the phase with before it. Goroutines and fds are
+// compared per player (what each one holds beyond the base), since the
+// number of players moves; RSS and heap whole.
+func leaks(base, after sample, samples []sample) []string {
+	var out []string
+	if after.goroutines > base.goroutines+endSlack {
+		out = append(out, fmt.Sprintf("goroutines: %d before the phase, %d after everything closed", base.goroutines, after.goroutines))
+	}
+	if after.fds > base.fds+endSlack {
+		out = append(out, fmt.Sprintf("fds: %d before the phase, %d after everything closed", base.fds, after.fds))
+	}
+	// Warm-up: the first quarter of the samples. Three samples averaged
+	// at either end.
+	if len(samples) < 8 {
+		return out
+	}
+	w := len(samples) / 4
+	early, late := mean(samples[w:w+3]), mean(samples[len(samples)-3:])
+	per := func(v, b float64, players float64) float64 { return (v - b) / max(players, 1) }
+	type metric struct {
+		name        string
+		early, late float64
+	}
+	for _, m := range []metric{
+		{"goroutines per player", per(early.goroutines, float64(base.goroutines), early.players), per(late.goroutines, float64(base.goroutines), late.players)},
+		{"fds per player", per(early.fds, float64(base.fds), early.players), per(late.fds, float64(base.fds), late.players)},
+	} {
+		if m.late > m.early*(1+perPlayerSlack)+0.5 {
+			out = append(out, fmt.Sprintf("%s: %.2f after warm-up, %.2f at the end (tolerance %.0f %%)", m.name, m.early, m.late, 100*perPlayerSlack))
+		}
+	}
+	for _, m := range []metric{
+		{"RSS MiB", early.rssKiB / 1024, late.rssKiB / 1024},
+		{"heap MiB", early.heap / (1 << 20), late.heap / (1 << 20)},
+	} {
+		if m.late > m.early*(1+memSlack)+memSlackMiB {
+			out = append(out, fmt.Sprintf("%s: %.1f after warm-up, %.1f at the end (tolerance %.0f %% + %d MiB)", m.name, m.early, m.late, 100*memSlack, memSlackMiB))
+		}
+	}
+	return out
+}
+
+type avg struct{ rssKiB, heap, goroutines, fds, players float64 }
+
+func mean(ss []sample) avg {
+	var a avg
+	for _, s := range ss {
+		a.rssKiB += float64(s.rssKiB)
+		a.heap += float64(s.heapInUse)
+		a.goroutines += float64(s.goroutines)
+		a.fds += float64(s.fds)
+		a.players += float64(s.players)
+	}
+	n := float64(len(ss))
+	return avg{a.rssKiB / n, a.heap / n, a.goroutines / n, a.fds / n, a.players / n}
+}
