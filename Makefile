@@ -4,9 +4,14 @@
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
 #   make bench-game  the game-shaped benchmark beside its raw libenet twin (GAME_ARGS: -d 5s -c 20 …)
 #   make fuzz    each fuzz target for FUZZTIME (default 20s)
+#   make soak    the long test for SOAK_TIME (default 30m): the reliability matrix, then
+#                1,000 clients churning over ENet and TCP under the simulator, with RSS,
+#                goroutines and fds over time; fails on a leak or a lost reliable message
+#                (SOAK_ARGS: -clients 500 -csv soak.csv …; cmd/soak/README.md)
 
 GO       ?= go
 FUZZTIME ?= 20s
+SOAK_TIME ?= 30m
 # Debian packages: libenet for the ENet adapter (cgo), Ebiten's X11/GL build
 # libraries and xvfb for the window client and its test, netcat for the
 # foreign-client tests, python3-enet/msgpack for the ENet interop test.
@@ -14,7 +19,7 @@ APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
 	python3-enet python3-msgpack
 
-.PHONY: deps test chat bench bench-game fuzz vet
+.PHONY: deps test chat bench bench-game fuzz vet soak
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -55,3 +60,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFrameDecoder -fuzztime $(FUZZTIME) ./adapters/tcp/
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/msgpack/
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/json/
+
+# Built first, then run, so that its exit status is its own (1: a leak, a
+# lost reliable message, a disconnect without a reason).
+soak: deps
+	$(GO) build -o bin/soak ./cmd/soak
+	bin/soak -d $(SOAK_TIME) $(SOAK_ARGS)
