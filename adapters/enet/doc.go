@@ -65,7 +65,21 @@
 // ENet refuses the peer's new packets (with a tested libenet; see libenet
 // versions), which leaves them unacknowledged: the peer retransmits and
 // its queue grows. A Sink blocked longer than the peer's timeout
-// (Options.PeerTimeout, ENet's 5 to 30 s by default) loses the link.
+// (Options.PeerTimeout, 30 s by default) loses the link.
+//
+// # Loss
+//
+// ENet resends a reliable command whose acknowledgement is late, doubling
+// its timeout each time; left alone, it also ends the link once a command
+// was resent five times and five seconds passed. On a lossy path that
+// still works (20 % loss each way fails a round trip a third of the time)
+// that stalls a channel for seconds and then ends the link. The adapter
+// keeps resending at a steady pace instead: a command's timeout grows to
+// at most four times the peer's current one (its round trip plus four
+// variances), and at least 200 ms, and a link ends only when nothing at
+// all was acknowledged for Options.PeerTimeout. The reliable window still
+// bounds what is in flight. adapters/sim and internal/reliability test
+// this; docs/PERF.md has the figures.
 //
 // # Bounded queues
 //
@@ -132,6 +146,9 @@
 //   - Link.Close judges the flush by the link's own packets (ENet frees one
 //     once acknowledged, or sent when unreliable), not by ENet's lists;
 //   - bundles are sized for the smallest MTU ENet negotiates;
+//   - retransmissions back off as ENet's own do (see Loss): a link that
+//     loses a fifth of its datagrams stalls for seconds at times, and
+//     ends when one command failed five times running;
 //   - a Sink that does not keep up cannot pause its peer: its link holds
 //     up to sixteen times the inbox limit for it, then ends, the Sink
 //     getting what arrived before and then an error that says why, the

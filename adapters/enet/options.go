@@ -126,9 +126,11 @@ type Options struct {
 	// fails with ErrQueueFull beyond it. It is raised to MaxPayload when
 	// lower. Default 64 MiB.
 	QueueLimit int
-	// PeerTimeout is how long a peer may leave a reliable command
+	// PeerTimeout is how long a peer may leave every reliable command
 	// unacknowledged before its link closes with ErrTimeout (it also bounds
-	// Dial). Default 0: ENet's own, 5 to 30 s depending on the round trip.
+	// Dial). Default 0: ENet's maximum, 30 s (see Loss in the package doc;
+	// with libenet's public API only, 5 to 30 s depending on the round
+	// trip). Package net's Config.Timeout usually ends a silent peer first.
 	PeerTimeout time.Duration
 	// ShutdownTimeout bounds how long Listener.Close lets its links flush
 	// before dropping them. Default 2 s.

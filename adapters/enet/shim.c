@@ -338,6 +338,43 @@ static void gn_fit(gn_host *h)
 	size_t want = top + GN_SLACK + used / 2;
 	host->peerCount = want < h->slots ? want : h->slots;
 }
+
+// Retransmission: ENet doubles a reliable command's retransmit timeout
+// each time it is resent, without bound, and ends the link once one command
+// was resent GN_PEER_TIMEOUT_LIMIT (32, five doublings) times and
+// timeoutMinimum passed. At 20 % loss each way a command fails a round trip
+// a third of the time, so a run of six failures comes every few hundred
+// commands: the channel stalls for seconds, then the link ends, on a link
+// that is lossy but alive (the reliability suite under adapters/sim).
+// gn_cap_retransmits holds every timeout at most GN_RTO_FACTOR times the
+// peer's current one (round trip plus four variances), and at least
+// GN_RTO_FLOOR ms, and below the limit that ends the link: a command is
+// resent at that pace until acknowledged, and only timeoutMaximum (no
+// acknowledgement at all for that long, Options.PeerTimeout) ends the link.
+// The window still bounds what is in flight, so a congested link is not
+// flooded. Internals: the lists and timeouts of libenet 1.3.17's peer.
+enum { GN_RTO_FACTOR = 4, GN_RTO_FLOOR = 200 };
+
+static void gn_cap_retransmits(gn_host *h)
+{
+	ENetHost *host = h->host;
+	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
+		if (p->state == ENET_PEER_STATE_DISCONNECTED || enet_list_empty(&p->sentReliableCommands))
+			continue;
+		enet_uint32 cap = GN_RTO_FACTOR * (p->roundTripTime + 4 * p->roundTripTimeVariance);
+		if (cap < GN_RTO_FLOOR)
+			cap = GN_RTO_FLOOR;
+		for (ENetListIterator it = enet_list_begin(&p->sentReliableCommands); it != enet_list_end(&p->sentReliableCommands);
+		     it = enet_list_next(it)) {
+			ENetOutgoingCommand *c = (ENetOutgoingCommand *)it;
+			enet_uint32 most = cap < c->roundTripTimeoutLimit ? cap : c->roundTripTimeoutLimit - 1;
+			if (c->roundTripTimeout > most)
+				c->roundTripTimeout = most;
+		}
+		ENetOutgoingCommand *front = (ENetOutgoingCommand *)enet_list_front(&p->sentReliableCommands);
+		p->nextTimeout = front->sentTime + front->roundTripTimeout;
+	}
+}
 #endif
 
 // gn_service does the host's network work (enet_host_service: send, receive
@@ -362,8 +399,10 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 	*status = GN_DONE;
 	*need = 0;
 #if GN_HEADERS_TESTED
-	if (gn_internals)
+	if (gn_internals) {
 		gn_fit(h);
+		gn_cap_retransmits(h);
+	}
 #endif
 	for (;;) {
 		while (n < maxEvs) {

@@ -20,8 +20,10 @@ type tcpRelay struct {
 	target string
 	first  *stdnet.TCPConn // made by Dial: the target connection for its one client
 
-	mu       sync.Mutex // guards sessions and closed
+	mu       sync.Mutex // guards sessions, dialing and closed
 	sessions map[*tcpSession]struct{}
+	dialing  int        // connections to the target not yet in sessions
+	settled  *sync.Cond // on mu: dialing went down
 	closed   bool
 
 	quit   chan struct{}
@@ -63,6 +65,7 @@ func listenTCP(s *Sim, addr, target string, first *stdnet.TCPConn) (*tcpRelay, e
 	r := &tcpRelay{sim: s, ln: ln, target: target, first: first,
 		sessions: map[*tcpSession]struct{}{}, quit: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.settled = sync.NewCond(&r.mu)
 	r.wg.Add(1)
 	go r.accept()
 	return r, nil
@@ -75,12 +78,19 @@ func (r *tcpRelay) addr() string { return r.ln.Addr().String() }
 func (r *tcpRelay) clientOf(back string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for s := range r.sessions {
-		if s.back.LocalAddr().String() == back {
-			return s.front.RemoteAddr().String()
+	for {
+		for s := range r.sessions {
+			if s.back.LocalAddr().String() == back {
+				return s.front.RemoteAddr().String()
+			}
 		}
+		if r.dialing == 0 {
+			return back
+		}
+		// The target may accept a connection before its dial returned
+		// here: wait for the session.
+		r.settled.Wait()
 	}
-	return back
 }
 
 // forget does nothing: a TCP session ends with its connections.
@@ -131,9 +141,15 @@ func (r *tcpRelay) accept() {
 		if back != nil {
 			r.first = nil
 			r.ln.Close() // Dial's relay has one client
+			r.mu.Lock()
+			r.dialing++
+			r.mu.Unlock()
 			r.start(front, back)
 			return
 		}
+		r.mu.Lock()
+		r.dialing++
+		r.mu.Unlock()
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -143,6 +159,7 @@ func (r *tcpRelay) accept() {
 			c, err := d.DialContext(ctx, "tcp", r.target)
 			if err != nil {
 				front.Close()
+				r.dialed(nil)
 				return
 			}
 			r.start(front, c.(*stdnet.TCPConn))
@@ -150,17 +167,26 @@ func (r *tcpRelay) accept() {
 	}
 }
 
+// dialed ends a dial counted in dialing, with its session or nil.
+func (r *tcpRelay) dialed(s *tcpSession) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dialing--
+	r.settled.Broadcast()
+	if s == nil || r.closed {
+		return false
+	}
+	r.sessions[s] = struct{}{}
+	return true
+}
+
 func (r *tcpRelay) start(front, back *stdnet.TCPConn) {
 	s := &tcpSession{r: r, front: front, back: back, done: make(chan struct{})}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	if !r.dialed(s) {
 		front.Close()
 		back.Close()
 		return
 	}
-	r.sessions[s] = struct{}{}
-	r.mu.Unlock()
 	up, down := r.sim.paths()
 	r.wg.Add(2)
 	go s.pump(front, back, up, false)
