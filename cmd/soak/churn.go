@@ -64,8 +64,6 @@ const (
 	endSilent        // the network goes dark and the client stops calling Update
 )
 
-var endNames = [...]string{"bye", "close", "silent"}
-
 // churnConfig is one churn phase.
 type churnConfig struct {
 	adapter  string        // "enet" or "tcp"
@@ -386,6 +384,7 @@ spawn:
 	res.noReason = s.noWhy.Load() + stats.noReason.Load()
 	res.serverReasons = s.reasons
 	res.clientReasons = stats.reasons
+	res.simStats = stats.sim
 	for _, f := range stats.failures {
 		fail("%s", f)
 	}
@@ -410,9 +409,10 @@ type playerStats struct {
 	ends                                    [3]atomic.Int64
 	chats, received, missed, dups, disorder atomic.Int64
 	leaveUnanswered, noReason               atomic.Int64
-	mu                                      sync.Mutex // guards reasons and failures
+	mu                                      sync.Mutex // guards reasons, failures and sim
 	reasons                                 map[string]int
 	failures                                []string
+	sim                                     sim.Stats // every player's paths, summed as they end
 }
 
 func (ps *playerStats) fail(format string, args ...any) {
@@ -420,6 +420,22 @@ func (ps *playerStats) fail(format string, args ...any) {
 	defer ps.mu.Unlock()
 	if len(ps.failures) < 20 {
 		ps.failures = append(ps.failures, fmt.Sprintf(format, args...))
+	}
+}
+
+func (ps *playerStats) addSim(s *sim.Sim) {
+	st := s.Stats()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, d := range []struct{ to, from *sim.PathStats }{{&ps.sim.Up, &st.Up}, {&ps.sim.Down, &st.Down}} {
+		d.to.Packets += d.from.Packets
+		d.to.Bytes += d.from.Bytes
+		d.to.Lost += d.from.Lost
+		d.to.Overflow += d.from.Overflow
+		d.to.TooLarge += d.from.TooLarge
+		d.to.Duplicated += d.from.Duplicated
+		d.to.Reordered += d.from.Reordered
+		d.to.Delivered += d.from.Delivered
 	}
 }
 
@@ -480,6 +496,9 @@ func (p *player) run() {
 		return
 	}
 	defer cli.Close()
+	if sm != nil {
+		defer p.stats.addSim(sm)
+	}
 	// Until the handshake ends, or fails.
 	conn, err := cli.Connect(p.srvAddr, p)
 	if err != nil {

@@ -6,7 +6,7 @@
 //
 //	soak [-d 30m] [-clients 1000] [-life 60s] [-chats 3] [-adapters enet,tcp]
 //	     [-enet-sim lag=20ms,jitter=5ms,loss=2%] [-tcp-sim lag=20ms]
-//	     [-matrix-share 0.33] [-every 5s] [-csv FILE] [-short]
+//	     [-matrix-share 0.33] [-matrix-clients 4] [-every 5s] [-csv FILE] [-short]
 //
 // -d is the whole run. A share of it (-matrix-share) runs every case of
 // internal/reliability's matrix, each for an equal part; the rest is split
@@ -46,7 +46,7 @@ import (
 
 func main() {
 	d := flag.Duration("d", 30*time.Minute, "the whole run: the matrix's share, then the churn of each adapter")
-	short := flag.Bool("short", false, "a form for CI: -d 60s -clients 100 -life 10s -every 2s -timeout 5s unless set")
+	short := flag.Bool("short", false, "a form for CI: -d 60s -clients 100 -life 10s -every 2s -timeout 5s -matrix-share 0 unless set")
 	clients := flag.Int("clients", 1000, "most players connected at once")
 	life := flag.Duration("life", 60*time.Second, "a player's mean time connected (each lives 0.5 to 1.5 times it)")
 	chats := flag.Int("chats", 3, "chat lines each player sends in its life")
@@ -55,6 +55,7 @@ func main() {
 	enetSim := flag.String("enet-sim", "lag=20ms,jitter=5ms,loss=2%", "each ENet player's conditions (adapters/sim spec)")
 	tcpSim := flag.String("tcp-sim", "lag=20ms", "each TCP player's conditions (adapters/sim spec; no loss on a stream)")
 	share := flag.Float64("matrix-share", 1.0/3, "the part of -d for the reliability matrix (0 skips it)")
+	matrixClients := flag.Int("matrix-clients", 4, "clients in each case of the matrix")
 	every := flag.Duration("every", 5*time.Second, "sampling interval")
 	timeout := flag.Duration("timeout", 15*time.Second, "gnet Config.Timeout on both ends: how long a silent player stays")
 	csvPath := flag.String("csv", "", "also write the samples to this CSV file")
@@ -72,6 +73,7 @@ func main() {
 		def("life", func() { *life = 10 * time.Second })
 		def("every", func() { *every = 2 * time.Second })
 		def("timeout", func() { *timeout = 5 * time.Second })
+		def("matrix-share", func() { *share = 0 }) // internal/reliability's tests run its short form
 	}
 	if *d <= 0 || *clients <= 0 || *life <= 0 || *chats < 0 || *every <= 0 || *share < 0 || *share >= 1 {
 		fmt.Fprintln(os.Stderr, "soak: -d, -clients, -life and -every must be positive, -chats not negative, -matrix-share in [0, 1)")
@@ -99,7 +101,7 @@ func main() {
 	churnTime := (*d - matrixTime) / time.Duration(len(names))
 	if matrixTime > 0 {
 		fmt.Printf("## the reliability matrix, %v in all\n\n", matrixTime.Round(time.Second))
-		failures = append(failures, runMatrix(ctx, matrixTime)...)
+		failures = append(failures, runMatrix(ctx, matrixTime, *matrixClients)...)
 	}
 	for _, name := range names {
 		cond := map[string]string{"enet": *enetSim, "tcp": *tcpSim}[name]
@@ -150,6 +152,8 @@ func report(r *churnResult) {
 	fmt.Printf("chat: %d lines sent, %d relays sent by the server (%d refused: full queues of silent players)\n", r.chatsSent, r.relays, r.sendRefused)
 	fmt.Printf("reliable check (players that left with a bye): %d relays received, %d missed, %d duplicated, %d out of order, %d leaves unanswered\n",
 		r.relaysReceived, r.missed, r.dups, r.disorder, r.leaveUnanswered)
+	fmt.Printf("simulator, all players' paths: up %d packets, %d lost; down %d packets, %d lost\n",
+		r.simStats.Up.Packets, r.simStats.Up.Lost, r.simStats.Down.Packets, r.simStats.Down.Lost)
 	fmt.Printf("disconnects without a reason: %d\n", r.noReason)
 	fmt.Printf("server-side disconnect reasons:\n%s", reasonTable(r.serverReasons))
 	fmt.Printf("client-side disconnect reasons (players that left with a bye):\n%s", reasonTable(r.clientReasons))
