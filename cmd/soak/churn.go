@@ -287,6 +287,12 @@ func churn(ctx context.Context, cfg churnConfig, log func(string)) *churnResult 
 		}
 	}()
 
+	var (
+		stats playerStats
+		next  atomic.Uint64
+	)
+	stats.reasons = map[string]int{}
+
 	// The sampler.
 	stopSampling := make(chan struct{})
 	samplerDone := make(chan struct{})
@@ -305,6 +311,7 @@ func churn(ctx context.Context, cfg churnConfig, log func(string)) *churnResult 
 				sm.conns = int(conns.Load())
 				sm.players = int(playing.Load())
 				sm.relays = s.relayed.Load()
+				sm.arrived = stats.arrived.Load()
 				res.samples = append(res.samples, sm)
 				log(sm.row())
 			}
@@ -312,12 +319,7 @@ func churn(ctx context.Context, cfg churnConfig, log func(string)) *churnResult 
 	}()
 
 	// The players.
-	var (
-		wg    sync.WaitGroup
-		stats playerStats
-		next  atomic.Uint64
-	)
-	stats.reasons = map[string]int{}
+	var wg sync.WaitGroup
 	slots := make(chan struct{}, cfg.clients)
 	stopping := make(chan struct{}) // players leave (with a bye) now
 	spawnCtx, cancel := context.WithTimeout(ctx, cfg.d)
@@ -409,7 +411,8 @@ type playerStats struct {
 	ends                                    [3]atomic.Int64
 	chats, received, missed, dups, disorder atomic.Int64
 	leaveUnanswered, noReason               atomic.Int64
-	mu                                      sync.Mutex // guards reasons, failures and sim
+	arrived                                 atomic.Int64 // relays received by any player, as they arrive
+	mu                                      sync.Mutex   // guards reasons, failures and sim
 	reasons                                 map[string]int
 	failures                                []string
 	sim                                     sim.Stats // every player's paths, summed as they end
@@ -468,6 +471,7 @@ func (p *player) OnDisconnect(reason error) {
 
 func (p *player) NetChatRelay(r Relay) {
 	p.received++
+	p.stats.arrived.Add(1)
 	switch {
 	case r.G == p.lastG:
 		p.stats.dups.Add(1)

@@ -20,6 +20,7 @@ type sample struct {
 	conns      int    // the server's open connections
 	players    int    // player goroutines, connecting, playing or leaving
 	relays     int64  // chats the server relayed so far
+	arrived    int64  // relays that reached a player so far
 }
 
 func sampleNow(at time.Duration) sample {
@@ -79,18 +80,18 @@ func settle(s sample, goroutines, fds int) sample {
 	return n
 }
 
-const sampleHeader = "    time |   RSS MiB | heap MiB | goroutines |   fds | conns | players | relays"
+const sampleHeader = "    time |   RSS MiB | heap MiB | goroutines |   fds | conns | players |   relays sent | arrived"
 
 func (s sample) row() string {
-	return fmt.Sprintf("%8s | %9.1f | %8.1f | %10d | %5d | %5d | %7d | %d",
-		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays)
+	return fmt.Sprintf("%8s | %9.1f | %8.1f | %10d | %5d | %5d | %7d | %13d | %d",
+		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
 }
 
 func (s sample) csv(phase string) string {
-	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.goroutines, s.fds, s.conns, s.players, s.relays)
+	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
 }
 
-const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,goroutines,fds,conns,players,relays"
+const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,goroutines,fds,conns,players,relays_sent,relays_arrived"
 
 // Leak tolerances.
 const (
