@@ -4,7 +4,7 @@
 // through the network simulator (adapters/sim), while the process's RSS,
 // heap, goroutines and open descriptors are sampled.
 //
-//	soak [-d 30m] [-clients 1000] [-life 60s] [-chats 3] [-adapters enet,tcp]
+//	soak [-d 30m] [-clients 1000] [-life 3m] [-chats 2] [-adapters enet,tcp]
 //	     [-enet-sim lag=20ms,jitter=5ms,loss=2%] [-tcp-sim lag=20ms]
 //	     [-matrix-share 0.33] [-matrix-clients 4] [-every 5s] [-csv FILE] [-short]
 //
@@ -22,12 +22,13 @@
 // server relays every chat line to every other player that is in.
 //
 // Every few seconds (-every) a row shows the process (server and clients
-// share it): RSS, heap in use, goroutines, fds, the server's connections,
-// the players and the chat lines relayed so far. At the end of each phase
-// the samples after warm-up (the first quarter) are compared with the last
-// ones: goroutines and fds per player, RSS and heap (see the tolerances in
-// sample.go); and once everything closed, goroutines and fds must be back
-// where they were before the phase.
+// share it): RSS, heap in use, the live heap (what the last GC kept),
+// goroutines, fds, the server's connections, the players, and the chat
+// lines relayed and received so far. At the end of each phase the samples
+// after warm-up (a quarter of the phase, or -life if longer, half at most)
+// are compared with the last ones: goroutines and fds per player, RSS and
+// the live heap (see the tolerances in sample.go); and once everything
+// closed, goroutines and fds must be back where they were before the phase.
 //
 // soak exits 1 on a leak, a reliable chat line missed, duplicated or out of
 // order, a handshake that did not complete, a disconnect without a reason,
@@ -48,8 +49,8 @@ func main() {
 	d := flag.Duration("d", 30*time.Minute, "the whole run: the matrix's share, then the churn of each adapter")
 	short := flag.Bool("short", false, "a form for CI: -d 60s -clients 100 -life 10s -every 2s -timeout 5s -matrix-share 0 unless set")
 	clients := flag.Int("clients", 1000, "most players connected at once")
-	life := flag.Duration("life", 60*time.Second, "a player's mean time connected (each lives 0.5 to 1.5 times it)")
-	chats := flag.Int("chats", 3, "chat lines each player sends in its life")
+	life := flag.Duration("life", 3*time.Minute, "a player's mean time connected (each lives 0.5 to 1.5 times it)")
+	chats := flag.Int("chats", 2, "chat lines each player sends in its life")
 	ramp := flag.Int("ramp", 50, "new players a second at most")
 	adapters := flag.String("adapters", "enet,tcp", "comma-separated adapters to churn over")
 	enetSim := flag.String("enet-sim", "lag=20ms,jitter=5ms,loss=2%", "each ENet player's conditions (adapters/sim spec)")
@@ -124,7 +125,10 @@ func main() {
 				during = append(during, s)
 			}
 		}
-		for _, l := range leaks(res.base, res.after, during) {
+		// Warm-up: the players' number and the heap's target settle within
+		// a life or so; a quarter of the phase at least, half at most.
+		warm := min(max(churnTime/4, *life), churnTime/2)
+		for _, l := range leaks(res.base, res.after, during, warm) {
 			res.failures = append(res.failures, "leak: "+l)
 		}
 		for _, f := range res.failures {

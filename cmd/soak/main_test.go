@@ -34,7 +34,7 @@ func steady(n, players int, per float64, base sample, rssMiB int64) []sample {
 	out := make([]sample, n)
 	for i := range out {
 		out[i] = sample{
-			at: time.Duration(i) * time.Second, players: players, rssKiB: rssMiB << 10, heapInUse: uint64(rssMiB) << 20,
+			at: time.Duration(i) * time.Second, players: players, rssKiB: rssMiB << 10, heapLive: uint64(rssMiB) << 20,
 			goroutines: base.goroutines + int(per*float64(players)), fds: base.fds + int(per*float64(players)),
 		}
 	}
@@ -43,10 +43,10 @@ func steady(n, players int, per float64, base sample, rssMiB int64) []sample {
 
 func TestLeaks(t *testing.T) {
 	base := sample{goroutines: 3, fds: 9}
-	if l := leaks(base, base, steady(20, 1000, 5, base, 200)); len(l) != 0 {
+	if l := leaks(base, base, steady(20, 1000, 5, base, 200), 5*time.Second); len(l) != 0 {
 		t.Errorf("a steady phase: %q", l)
 	}
-	if l := leaks(base, sample{goroutines: 40, fds: 9}, steady(20, 1000, 5, base, 200)); len(l) != 1 || !strings.Contains(l[0], "goroutines") {
+	if l := leaks(base, sample{goroutines: 40, fds: 9}, steady(20, 1000, 5, base, 200), 5*time.Second); len(l) != 1 || !strings.Contains(l[0], "goroutines") {
 		t.Errorf("goroutines left after the phase: %q", l)
 	}
 	grow := steady(20, 1000, 5, base, 200)
@@ -55,14 +55,14 @@ func TestLeaks(t *testing.T) {
 		grow[i].fds += 100 * i
 		grow[i].rssKiB += int64(i*20) << 10
 	}
-	l := leaks(base, base, grow)
+	l := leaks(base, base, grow, 5*time.Second)
 	if len(l) != 3 {
 		t.Errorf("growing goroutines, fds and RSS: %q", l)
 	}
 	// Fewer players at the end is no leak.
 	fewer := steady(20, 1000, 5, base, 200)
 	copy(fewer[15:], steady(5, 500, 5, base, 200))
-	if l := leaks(base, base, fewer); len(l) != 0 {
+	if l := leaks(base, base, fewer, 5*time.Second); len(l) != 0 {
 		t.Errorf("fewer players at the end: %q", l)
 	}
 }
@@ -82,7 +82,7 @@ func TestChurnTCP(t *testing.T) {
 	if r.connected == 0 || r.relaysReceived == 0 || r.ends[endBye] == 0 {
 		t.Errorf("nothing happened: %d connected, %d relays received, %d byes", r.connected, r.relaysReceived, r.ends[endBye])
 	}
-	if l := leaks(r.base, r.after, nil); len(l) > 0 {
+	if l := leaks(r.base, r.after, nil, 0); len(l) > 0 {
 		t.Errorf("leaks: %q", l)
 	}
 	if n := r.ends[endBye] + r.ends[endClose] + r.ends[endSilent]; n != r.connected {

@@ -48,11 +48,11 @@ func runMatrix(ctx context.Context, d time.Duration, clients int) []string {
 	after := settle(sampleNow(time.Since(start)), base.goroutines, base.fds)
 	fmt.Printf("process before the matrix: %s\n", strings.TrimSpace(base.row()))
 	fmt.Printf("process after it:          %s\n", strings.TrimSpace(after.row()))
-	for _, l := range leaks(base, after, nil) {
+	for _, l := range leaks(base, after, nil, 0) {
 		failures = append(failures, "matrix: leak: "+l)
 	}
-	if h, b := after.heapInUse>>20, base.heapInUse>>20; h > b+memSlackMiB {
-		failures = append(failures, fmt.Sprintf("matrix: leak: heap in use %d MiB before, %d MiB after", b, h))
+	if h, b := after.heapLive>>20, base.heapLive>>20; h > b+memSlackMiB {
+		failures = append(failures, fmt.Sprintf("matrix: leak: live heap %d MiB before, %d MiB after", b, h))
 	}
 	return failures
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,8 @@ type sample struct {
 	rssKiB     int64         // VmRSS
 	goroutines int
 	fds        int
-	heapInUse  uint64 // runtime.MemStats.HeapInuse
+	heapInUse  uint64 // runtime.MemStats.HeapInuse: live objects and garbage not yet swept
+	heapLive   uint64 // the heap the last GC marked live (/gc/heap/live:bytes)
 	conns      int    // the server's open connections
 	players    int    // player goroutines, connecting, playing or leaving
 	relays     int64  // chats the server relayed so far
@@ -26,7 +28,13 @@ type sample struct {
 func sampleNow(at time.Duration) sample {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return sample{at: at, rssKiB: rss(), goroutines: runtime.NumGoroutine(), fds: openFDs(), heapInUse: ms.HeapInuse}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	var hl uint64
+	if live[0].Value.Kind() == metrics.KindUint64 {
+		hl = live[0].Value.Uint64()
+	}
+	return sample{at: at, rssKiB: rss(), goroutines: runtime.NumGoroutine(), fds: openFDs(), heapInUse: ms.HeapInuse, heapLive: hl}
 }
 
 // rss is the process's resident set in KiB, from /proc/self/status; -1
@@ -80,18 +88,18 @@ func settle(s sample, goroutines, fds int) sample {
 	return n
 }
 
-const sampleHeader = "    time |   RSS MiB | heap MiB | goroutines |   fds | conns | players |   relays sent | arrived"
+const sampleHeader = "    time |   RSS MiB | heap MiB | live MiB | goroutines |   fds | conns | players |   relays sent | arrived"
 
 func (s sample) row() string {
-	return fmt.Sprintf("%8s | %9.1f | %8.1f | %10d | %5d | %5d | %7d | %13d | %d",
-		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
+	return fmt.Sprintf("%8s | %9.1f | %8.1f | %8.1f | %10d | %5d | %5d | %7d | %13d | %d",
+		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), float64(s.heapLive)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
 }
 
 func (s sample) csv(phase string) string {
-	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
+	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.heapLive, s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
 }
 
-const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,goroutines,fds,conns,players,relays_sent,relays_arrived"
+const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,heap_live_bytes,goroutines,fds,conns,players,relays_sent,relays_arrived"
 
 // Leak tolerances.
 const (
@@ -112,8 +120,10 @@ const (
 // leaks compares the samples after warm-up with the last ones, and the
 // process after the phase with before it. Goroutines and fds are
 // compared per player (what each one holds beyond the base), since the
-// number of players moves; RSS and heap whole.
-func leaks(base, after sample, samples []sample) []string {
+// number of players moves; RSS and the live heap whole (the heap in use
+// swings with the garbage between two collections; the live heap is what
+// the last one kept).
+func leaks(base, after sample, samples []sample, warm time.Duration) []string {
 	var out []string
 	if after.goroutines > base.goroutines+endSlack {
 		out = append(out, fmt.Sprintf("goroutines: %d before the phase, %d after everything closed", base.goroutines, after.goroutines))
@@ -121,12 +131,15 @@ func leaks(base, after sample, samples []sample) []string {
 	if after.fds > base.fds+endSlack {
 		out = append(out, fmt.Sprintf("fds: %d before the phase, %d after everything closed", base.fds, after.fds))
 	}
-	// Warm-up: the first quarter of the samples. Three samples averaged
-	// at either end.
-	if len(samples) < 8 {
+	// Warm-up: the samples before warm. Three samples averaged at either
+	// end.
+	w := 0
+	for w < len(samples) && samples[w].at < warm {
+		w++
+	}
+	if len(samples)-w < 6 {
 		return out
 	}
-	w := len(samples) / 4
 	early, late := mean(samples[w:w+3]), mean(samples[len(samples)-3:])
 	per := func(v, b float64, players float64) float64 { return (v - b) / max(players, 1) }
 	type metric struct {
@@ -143,7 +156,7 @@ func leaks(base, after sample, samples []sample) []string {
 	}
 	for _, m := range []metric{
 		{"RSS MiB", early.rssKiB / 1024, late.rssKiB / 1024},
-		{"heap MiB", early.heap / (1 << 20), late.heap / (1 << 20)},
+		{"live heap MiB", early.live / (1 << 20), late.live / (1 << 20)},
 	} {
 		if m.late > m.early*(1+memSlack)+memSlackMiB {
 			out = append(out, fmt.Sprintf("%s: %.1f after warm-up, %.1f at the end (tolerance %.0f %% + %d MiB)", m.name, m.early, m.late, 100*memSlack, memSlackMiB))
@@ -152,17 +165,17 @@ func leaks(base, after sample, samples []sample) []string {
 	return out
 }
 
-type avg struct{ rssKiB, heap, goroutines, fds, players float64 }
+type avg struct{ rssKiB, live, goroutines, fds, players float64 }
 
 func mean(ss []sample) avg {
 	var a avg
 	for _, s := range ss {
 		a.rssKiB += float64(s.rssKiB)
-		a.heap += float64(s.heapInUse)
+		a.live += float64(s.heapLive)
 		a.goroutines += float64(s.goroutines)
 		a.fds += float64(s.fds)
 		a.players += float64(s.players)
 	}
 	n := float64(len(ss))
-	return avg{a.rssKiB / n, a.heap / n, a.goroutines / n, a.fds / n, a.players / n}
+	return avg{a.rssKiB / n, a.live / n, a.goroutines / n, a.fds / n, a.players / n}
 }
