@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -75,6 +78,9 @@ type churnConfig struct {
 	d        time.Duration // how long new players keep coming
 	timeout  time.Duration // gnet Config.Timeout on both ends (silent players)
 	every    time.Duration // sampling interval
+	// memProfile, when set, is where the heap profile goes at the end of
+	// the phase, with every player still in.
+	memProfile string
 }
 
 // churnResult is what a phase counted.
@@ -94,6 +100,7 @@ type churnResult struct {
 	samples                          []sample
 	base, after                      sample // before the server started; after everything closed
 	simStats                         sim.Stats
+	rcvbufErrors                     int64 // UDP datagrams the kernel dropped, machine-wide, during the phase
 }
 
 // server is the churn's chat server: its state is the game loop's only.
@@ -258,6 +265,7 @@ func churn(ctx context.Context, cfg churnConfig, log func(string)) *churnResult 
 		res.failures = append(res.failures, fmt.Sprintf(format, args...))
 	}
 	res.base = settle(sampleNow(0), 0, 0)
+	rcvbuf0 := udpRcvbufErrors()
 
 	tr, _, err := transportFor(cfg.adapter, "", true)
 	if err != nil {
@@ -349,6 +357,9 @@ spawn:
 	}
 	ramp.Stop()
 	cancel()
+	if cfg.memProfile != "" {
+		writeHeapProfile(cfg.memProfile, log)
+	}
 	log(fmt.Sprintf("# %s: no new players; %d playing leave now", cfg.adapter, playing.Load()))
 	close(stopping)
 	waited := make(chan struct{})
@@ -366,6 +377,7 @@ spawn:
 	<-loopDone
 	close(stopSampling)
 	<-samplerDone
+	res.rcvbufErrors = udpRcvbufErrors() - rcvbuf0
 	res.after = settle(sampleNow(time.Since(t0)), res.base.goroutines, res.base.fds)
 
 	// Counts.
@@ -648,4 +660,19 @@ func reasonTable(m map[string]int) string {
 		fmt.Fprintf(&b, "    %6d  %s\n", r.n, k)
 	}
 	return b.String()
+}
+
+func writeHeapProfile(path string, log func(string)) {
+	f, err := os.Create(path)
+	if err != nil {
+		log("# heap profile: " + err.Error())
+		return
+	}
+	defer f.Close()
+	runtime.GC() // the profile's in-use figures are as of the last GC
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log("# heap profile: " + err.Error())
+		return
+	}
+	log("# heap profile written to " + path)
 }

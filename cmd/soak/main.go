@@ -6,7 +6,8 @@
 //
 //	soak [-d 30m] [-clients 1000] [-life 3m] [-chats 2] [-adapters enet,tcp]
 //	     [-enet-sim lag=20ms,jitter=5ms,loss=2%] [-tcp-sim lag=20ms]
-//	     [-matrix-share 0.33] [-matrix-clients 4] [-every 5s] [-csv FILE] [-short]
+//	     [-matrix-share 0.33] [-matrix-clients 4] [-every 5s] [-csv FILE]
+//	     [-memprofile FILE] [-short]
 //
 // -d is the whole run. A share of it (-matrix-share) runs every case of
 // internal/reliability's matrix, each for an equal part; the rest is split
@@ -60,6 +61,7 @@ func main() {
 	every := flag.Duration("every", 5*time.Second, "sampling interval")
 	timeout := flag.Duration("timeout", 15*time.Second, "gnet Config.Timeout on both ends: how long a silent player stays")
 	csvPath := flag.String("csv", "", "also write the samples to this CSV file")
+	memProfile := flag.String("memprofile", "", "write a heap profile at the end of each churn phase, with every player in, to this file with the adapter's name appended")
 	flag.Parse()
 	if *short {
 		set := map[string]bool{}
@@ -110,6 +112,9 @@ func main() {
 			adapter: name, cond: cond, clients: *clients, life: *life, chats: *chats, rampRate: *ramp,
 			d: churnTime, timeout: *timeout, every: *every,
 		}
+		if *memProfile != "" {
+			cfg.memProfile = *memProfile + "." + name
+		}
 		fmt.Printf("\n## churn over %s (%s): up to %d players, life ~%v, %d chats each, %v\n\n", name, cond, *clients, *life, *chats, churnTime.Round(time.Second))
 		fmt.Println(sampleHeader)
 		res := churn(ctx, cfg, func(s string) { fmt.Println(s) })
@@ -158,6 +163,7 @@ func report(r *churnResult) {
 		r.relaysReceived, r.missed, r.dups, r.disorder, r.leaveUnanswered)
 	fmt.Printf("simulator, all players' paths: up %d packets, %d lost; down %d packets, %d lost\n",
 		r.simStats.Up.Packets, r.simStats.Up.Lost, r.simStats.Down.Packets, r.simStats.Down.Lost)
+	fmt.Printf("UDP datagrams the kernel dropped for full receive buffers during the phase (machine-wide): %d\n", r.rcvbufErrors)
 	fmt.Printf("disconnects without a reason: %d\n", r.noReason)
 	fmt.Printf("server-side disconnect reasons:\n%s", reasonTable(r.serverReasons))
 	fmt.Printf("client-side disconnect reasons (players that left with a bye):\n%s", reasonTable(r.clientReasons))

@@ -179,3 +179,34 @@ func mean(ss []sample) avg {
 	n := float64(len(ss))
 	return avg{a.rssKiB / n, a.live / n, a.goroutines / n, a.fds / n, a.players / n}
 }
+
+// udpRcvbufErrors is the kernel's count of UDP datagrams dropped for a
+// full socket receive buffer (/proc/net/snmp), machine-wide: -1 where
+// there is none.
+func udpRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	var names []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, err := strconv.ParseInt(f[i], 10, 64)
+				if err != nil {
+					return -1
+				}
+				return v
+			}
+		}
+	}
+	return -1
+}
