@@ -573,7 +573,9 @@ func (p *player) run() {
 	}
 	if p.ended != nil { // the server ended it: counted, not expected
 		p.reason(p.ended)
-		p.stats.fail("player %d: disconnected by the server: %v", p.id, p.ended)
+		st := conn.Stats()
+		p.stats.fail("player %d: disconnected by the server after %v: %v (rtt %v, link rtt %v, link loss %.0f %%, %d messages in, %d out)",
+			p.id, time.Since(start).Round(time.Second), p.ended, st.RTT.Round(time.Millisecond), st.LinkRTT, 100*st.PacketLoss, st.MessagesReceived, st.MessagesSent)
 		return
 	}
 	p.stats.ends[end].Add(1)
@@ -611,7 +613,9 @@ func (p *player) run() {
 	switch {
 	case p.left == nil:
 		p.stats.leaveUnanswered.Add(1)
-		p.stats.fail("player %d: no answer to Leave (received %d relays): %v", p.id, p.received, p.ended)
+		st := conn.Stats()
+		p.stats.fail("player %d: no answer to Leave (received %d relays): %v (rtt %v, link rtt %v, link loss %.0f %%)",
+			p.id, p.received, p.ended, st.RTT.Round(time.Millisecond), st.LinkRTT, 100*st.PacketLoss)
 	case p.received < p.left.Sent:
 		p.stats.missed.Add(int64(p.left.Sent - p.received))
 	}
