@@ -91,6 +91,8 @@ type churnResult struct {
 	chatsSent, relays                int64    // chats sent by players; relays sent by the server
 	relaysReceived, missed, dups     int64    // at the players that left with a bye
 	disorder                         int64    // relays out of the server's order
+	foreign                          int64    // relays from before the player joined: another connection's
+	details                          []string // the first disorders
 	leaveUnanswered                  int64    // Leave without Left in time
 	sendRefused                      int64    // server Sends that failed (a silent player's full queue)
 	serverReasons                    map[string]int
@@ -393,6 +395,8 @@ spawn:
 	res.missed = stats.missed.Load()
 	res.dups = stats.dups.Load()
 	res.disorder = stats.disorder.Load()
+	res.foreign = stats.foreign.Load()
+	res.details = stats.details
 	res.leaveUnanswered = stats.leaveUnanswered.Load()
 	res.sendRefused = s.refused.Load()
 	res.noReason = s.noWhy.Load() + stats.noReason.Load()
@@ -408,8 +412,8 @@ spawn:
 	if res.noReason > 0 {
 		fail("%d disconnects without a reason", res.noReason)
 	}
-	if res.missed > 0 || res.dups > 0 || res.disorder > 0 {
-		fail("reliable chat: %d missed, %d duplicated, %d out of order", res.missed, res.dups, res.disorder)
+	if res.missed > 0 || res.dups > 0 || res.disorder > 0 || res.foreign > 0 {
+		fail("reliable chat: %d missed, %d duplicated, %d out of order, %d from another connection", res.missed, res.dups, res.disorder, res.foreign)
 	}
 	if res.leaveUnanswered > 0 {
 		fail("%d Leaves unanswered", res.leaveUnanswered)
@@ -424,6 +428,8 @@ type playerStats struct {
 	chats, received, missed, dups, disorder atomic.Int64
 	leaveUnanswered, noReason               atomic.Int64
 	arrived                                 atomic.Int64 // relays received by any player, as they arrive
+	foreign                                 atomic.Int64 // relays numbered before the player's first: another connection's
+	details                                 []string     // the first disorders, in detail; guarded by mu
 	mu                                      sync.Mutex   // guards reasons, failures and sim
 	reasons                                 map[string]int
 	failures                                []string
@@ -435,6 +441,14 @@ func (ps *playerStats) fail(format string, args ...any) {
 	defer ps.mu.Unlock()
 	if len(ps.failures) < 20 {
 		ps.failures = append(ps.failures, fmt.Sprintf(format, args...))
+	}
+}
+
+func (ps *playerStats) detail(format string, args ...any) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.details) < 20 {
+		ps.details = append(ps.details, fmt.Sprintf(format, args...))
 	}
 }
 
@@ -469,6 +483,8 @@ type player struct {
 	ended    error
 	received uint64
 	lastG    uint64
+	firstG   uint64    // the first relay received
+	joined   time.Time // when the handshake completed
 	left     *Left
 }
 
@@ -484,11 +500,22 @@ func (p *player) OnDisconnect(reason error) {
 func (p *player) NetChatRelay(r Relay) {
 	p.received++
 	p.stats.arrived.Add(1)
+	if p.firstG == 0 {
+		p.firstG = r.G
+	}
 	switch {
 	case r.G == p.lastG:
 		p.stats.dups.Add(1)
+	case r.G < p.firstG:
+		// Relayed before this connection was a member: sent to another
+		// connection.
+		p.stats.foreign.Add(1)
+		p.stats.detail("player %d: relay %d from before its first, %d (last %d, %d received, %v in)",
+			p.id, r.G, p.firstG, p.lastG, p.received, time.Since(p.joined).Round(time.Millisecond))
 	case r.G < p.lastG:
 		p.stats.disorder.Add(1)
+		p.stats.detail("player %d: relay %d after %d (first %d, %d received, %v in)",
+			p.id, r.G, p.lastG, p.firstG, p.received, time.Since(p.joined).Round(time.Millisecond))
 	}
 	p.lastG = max(p.lastG, r.G)
 }
@@ -534,6 +561,7 @@ func (p *player) run() {
 		return
 	}
 	p.stats.connected.Add(1)
+	p.joined = time.Now()
 	_ = conn.Send(&Hello{Player: p.id})
 
 	// The life: chats at random times, then an end of the chosen kind.

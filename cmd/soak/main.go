@@ -159,8 +159,12 @@ func report(r *churnResult) {
 	fmt.Printf("\nplayers: %d started, %d connected (handshake done), %d handshakes failed\n", r.started, r.connected, r.connectFails)
 	fmt.Printf("ends: %d bye, %d close without bye, %d silent\n", r.ends[endBye], r.ends[endClose], r.ends[endSilent])
 	fmt.Printf("chat: %d lines sent, %d relays sent by the server (%d refused: full queues of silent players)\n", r.chatsSent, r.relays, r.sendRefused)
-	fmt.Printf("reliable check (players that left with a bye): %d relays received, %d missed, %d duplicated, %d out of order, %d leaves unanswered\n",
-		r.relaysReceived, r.missed, r.dups, r.disorder, r.leaveUnanswered)
+	fmt.Printf("reliable check: %d relays received by players that left with a bye, %d missed, %d leaves unanswered; "+
+		"at any player: %d duplicated, %d out of order, %d from before it joined (another connection's)\n",
+		r.relaysReceived, r.missed, r.leaveUnanswered, r.dups, r.disorder, r.foreign)
+	for _, d := range r.details {
+		fmt.Println("    ", d)
+	}
 	fmt.Printf("simulator, all players' paths: up %d packets, %d lost; down %d packets, %d lost\n",
 		r.simStats.Up.Packets, r.simStats.Up.Lost, r.simStats.Down.Packets, r.simStats.Down.Lost)
 	fmt.Printf("UDP datagrams the kernel dropped for full receive buffers during the phase (machine-wide): %d\n", r.rcvbufErrors)
