@@ -107,9 +107,10 @@ const (
 	// between warm-up and the end: the mix of players connecting, chatting
 	// and waiting for a timeout shifts a little as the run goes on.
 	perPlayerSlack = 0.15
-	// memSlack is the RSS and heap growth tolerated between warm-up and
-	// the end, relative, plus memSlackMiB absolute: a heap that holds
-	// about the same number of players settles, it does not grow.
+	// memSlack is the growth of the RSS and live heap peaks tolerated from
+	// the first half after warm-up to the second, relative, plus
+	// memSlackMiB absolute: a heap that holds about the same number of
+	// players settles, it does not grow.
 	memSlack    = 0.25
 	memSlackMiB = 32
 	// endSlack is how many goroutines and fds above the phase's start
@@ -120,9 +121,9 @@ const (
 // leaks compares the samples after warm-up with the last ones, and the
 // process after the phase with before it. Goroutines and fds are
 // compared per player (what each one holds beyond the base), since the
-// number of players moves; RSS and the live heap whole (the heap in use
-// swings with the garbage between two collections; the live heap is what
-// the last one kept).
+// number of players moves; RSS and the live heap whole, by their peaks
+// (the heap in use swings with the garbage between two collections; the
+// live heap is what the last one kept).
 func leaks(base, after sample, samples []sample, warm time.Duration) []string {
 	var out []string
 	if after.goroutines > base.goroutines+endSlack {
@@ -154,15 +155,31 @@ func leaks(base, after sample, samples []sample, warm time.Duration) []string {
 			out = append(out, fmt.Sprintf("%s: %.2f after warm-up, %.2f at the end (tolerance %.0f %%)", m.name, m.early, m.late, 100*perPlayerSlack))
 		}
 	}
+	// Memory: the peak of the first half after warm-up against the peak
+	// of the second. RSS follows the heap's peaks (the GC lets the heap
+	// grow to twice the live heap before it collects), which a phase
+	// reaches only after a few collections: a plateau is no leak, a
+	// second half that climbs higher is.
+	rest := samples[w:]
+	first, second := peaks(rest[:len(rest)/2]), peaks(rest[len(rest)/2:])
 	for _, m := range []metric{
-		{"RSS MiB", early.rssKiB / 1024, late.rssKiB / 1024},
-		{"live heap MiB", early.live / (1 << 20), late.live / (1 << 20)},
+		{"RSS MiB", first.rssKiB / 1024, second.rssKiB / 1024},
+		{"live heap MiB", first.live / (1 << 20), second.live / (1 << 20)},
 	} {
 		if m.late > m.early*(1+memSlack)+memSlackMiB {
-			out = append(out, fmt.Sprintf("%s: %.1f after warm-up, %.1f at the end (tolerance %.0f %% + %d MiB)", m.name, m.early, m.late, 100*memSlack, memSlackMiB))
+			out = append(out, fmt.Sprintf("%s: peak %.1f in the first half after warm-up, %.1f in the second (tolerance %.0f %% + %d MiB)", m.name, m.early, m.late, 100*memSlack, memSlackMiB))
 		}
 	}
 	return out
+}
+
+func peaks(ss []sample) avg {
+	var a avg
+	for _, s := range ss {
+		a.rssKiB = max(a.rssKiB, float64(s.rssKiB))
+		a.live = max(a.live, float64(s.heapLive))
+	}
+	return a
 }
 
 type avg struct{ rssKiB, live, goroutines, fds, players float64 }
