@@ -27,12 +27,14 @@
 // goroutines, fds, the server's connections, the players, and the chat
 // lines relayed and received so far. At the end of each phase the samples
 // after warm-up (a quarter of the phase, or -life if longer, half at most)
-// are compared with the last ones: goroutines and fds per player, RSS and
-// the live heap (see the tolerances in sample.go); and once everything
-// closed, goroutines and fds must be back where they were before the phase.
+// are compared with the last ones: goroutines and fds per player, and the
+// peaks of RSS and the live heap (see the tolerances in sample.go); and once
+// everything closed, goroutines and fds must be back where they were before
+// the phase.
 //
-// soak exits 1 on a leak, a reliable chat line missed, duplicated or out of
-// order, a handshake that did not complete, a disconnect without a reason,
+// soak exits 1 on a leak, a reliable chat line missed, duplicated, out of
+// order or another connection's, a handshake that did not complete, a
+// player the server ended while it played, a disconnect without a reason,
 // or a failed matrix case; 2 on bad flags.
 package main
 
