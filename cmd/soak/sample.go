@@ -19,6 +19,7 @@ type sample struct {
 	fds        int
 	heapInUse  uint64 // runtime.MemStats.HeapInuse: live objects and garbage not yet swept
 	heapLive   uint64 // the heap the last GC marked live (/gc/heap/live:bytes)
+	stacks     uint64 // runtime.MemStats.StackInuse: goroutine stacks, outside the heap
 	conns      int    // the server's open connections
 	players    int    // player goroutines, connecting, playing or leaving
 	relays     int64  // chats the server relayed so far
@@ -34,7 +35,7 @@ func sampleNow(at time.Duration) sample {
 	if live[0].Value.Kind() == metrics.KindUint64 {
 		hl = live[0].Value.Uint64()
 	}
-	return sample{at: at, rssKiB: rss(), goroutines: runtime.NumGoroutine(), fds: openFDs(), heapInUse: ms.HeapInuse, heapLive: hl}
+	return sample{at: at, rssKiB: rss(), goroutines: runtime.NumGoroutine(), fds: openFDs(), heapInUse: ms.HeapInuse, heapLive: hl, stacks: ms.StackInuse}
 }
 
 // rss is the process's resident set in KiB, from /proc/self/status; -1
@@ -88,18 +89,18 @@ func settle(s sample, goroutines, fds int) sample {
 	return n
 }
 
-const sampleHeader = "    time |   RSS MiB | heap MiB | live MiB | goroutines |   fds | conns | players |   relays sent | arrived"
+const sampleHeader = "    time |   RSS MiB | heap MiB | live MiB | stacks MiB | goroutines |   fds | conns | players |   relays sent | arrived"
 
 func (s sample) row() string {
-	return fmt.Sprintf("%8s | %9.1f | %8.1f | %8.1f | %10d | %5d | %5d | %7d | %13d | %d",
-		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), float64(s.heapLive)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
+	return fmt.Sprintf("%8s | %9.1f | %8.1f | %8.1f | %10.1f | %10d | %5d | %5d | %7d | %13d | %d",
+		s.at.Round(time.Second), float64(s.rssKiB)/1024, float64(s.heapInUse)/(1<<20), float64(s.heapLive)/(1<<20), float64(s.stacks)/(1<<20), s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
 }
 
 func (s sample) csv(phase string) string {
-	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.heapLive, s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
+	return fmt.Sprintf("%s,%.0f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d", phase, s.at.Seconds(), s.rssKiB, s.heapInUse, s.heapLive, s.stacks, s.goroutines, s.fds, s.conns, s.players, s.relays, s.arrived)
 }
 
-const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,heap_live_bytes,goroutines,fds,conns,players,relays_sent,relays_arrived"
+const csvHeader = "phase,seconds,rss_kib,heap_inuse_bytes,heap_live_bytes,stack_inuse_bytes,goroutines,fds,conns,players,relays_sent,relays_arrived"
 
 // Leak tolerances.
 const (
