@@ -50,7 +50,7 @@ import (
 
 func main() {
 	d := flag.Duration("d", 30*time.Minute, "the whole run: the matrix's share, then the churn of each adapter")
-	short := flag.Bool("short", false, "a form for CI: -d 60s -clients 100 -life 10s -every 2s -timeout 5s -matrix-share 0 unless set")
+	short := flag.Bool("short", false, "a form for CI: -d 60s -clients 100 -life 10s -every 2s -matrix-share 0 unless set")
 	clients := flag.Int("clients", 1000, "most players connected at once")
 	life := flag.Duration("life", 3*time.Minute, "a player's mean time connected (each lives 0.5 to 1.5 times it)")
 	chats := flag.Int("chats", 2, "chat lines each player sends in its life")
@@ -77,7 +77,6 @@ func main() {
 		def("clients", func() { *clients = 100 })
 		def("life", func() { *life = 10 * time.Second })
 		def("every", func() { *every = 2 * time.Second })
-		def("timeout", func() { *timeout = 5 * time.Second })
 		def("matrix-share", func() { *share = 0 }) // internal/reliability's tests run its short form
 	}
 	if *d <= 0 || *clients <= 0 || *life <= 0 || *chats < 0 || *every <= 0 || *share < 0 || *share >= 1 {
