@@ -21,6 +21,10 @@ const (
 	// idleTimeout ends a UDP session from which nothing came either way for
 	// this long: UDP has no end, and gonetic pings every second.
 	idleTimeout = 30 * time.Second
+	// maxSessions bounds the clients of one relay: past it, datagrams
+	// from new addresses are dropped, so that a flood of forged sources
+	// cannot take a descriptor and a goroutine each without end.
+	maxSessions = 8192
 	// endLinger keeps a session that its server ended until nothing came
 	// either way for this long, so that what the server said last (ENet's
 	// disconnect, sent once) still reaches the client.
@@ -142,7 +146,7 @@ func (r *udpRelay) close() error {
 func (r *udpRelay) session(from netip.AddrPort) *udpSession {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s := r.sessions[from]; s != nil || r.closed {
+	if s := r.sessions[from]; s != nil || r.closed || len(r.sessions) >= maxSessions {
 		return s
 	}
 	back, err := stdnet.DialUDP("udp", nil, r.target)
