@@ -45,7 +45,10 @@ type udpRelay struct {
 	byBack   map[string]*udpSession // by the session socket's local address
 	closed   bool
 
-	sched chan datagram // to the scheduler
+	dueClock
+	marker  atomic.Pointer[netip.AddrPort] // settle's socket: its datagram is read last
+	settled chan struct{}                  // closed when readFront reads it
+	sched   chan datagram                  // to the scheduler
 	quit  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
@@ -88,7 +91,7 @@ func listenUDP(s *Sim, addr, target string, dialed bool) (*udpRelay, error) {
 	r := &udpRelay{
 		sim: s, front: front, target: to, dialed: dialed,
 		sessions: map[netip.AddrPort]*udpSession{}, byBack: map[string]*udpSession{},
-		sched: make(chan datagram, 1024), quit: make(chan struct{}),
+		sched: make(chan datagram, 1024), quit: make(chan struct{}), settled: make(chan struct{}),
 	}
 	r.wg.Add(2)
 	go r.readFront()
@@ -97,6 +100,34 @@ func listenUDP(s *Sim, addr, target string, dialed bool) (*udpRelay, error) {
 }
 
 func (r *udpRelay) addr() string { return r.front.LocalAddr().String() }
+
+func (r *udpRelay) idle() bool { return true }
+
+// settle sends a datagram of its own to front and waits for readFront to
+// read it, and reports whether it did: on the loopback, a datagram sent is
+// in the receiver's buffer when the send returns, so every one sent before
+// is read by then. Used once, by a dialed relay's end, whose client sends
+// nothing more.
+func (r *udpRelay) settle() bool {
+	c, err := stdnet.DialUDP("udp", nil, r.front.LocalAddr().(*stdnet.UDPAddr))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	from := unmapped(c.LocalAddr().(*stdnet.UDPAddr).AddrPort())
+	r.marker.Store(&from)
+	c.Write([]byte{0})
+	select {
+	case <-r.settled:
+		return true
+	case <-r.quit:
+	case <-time.After(time.Second): // a datagram lost under memory pressure
+	}
+	return false
+}
+
+// unmapped is a with an IPv4 address in its 4-byte form, as reads give it.
+func unmapped(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 
 // clientOf is the client behind the session whose socket has address
 // back, or back itself.
@@ -176,6 +207,11 @@ func (r *udpRelay) readFront() {
 			}
 			continue
 		}
+		if m := r.marker.Load(); m != nil && *m == unmapped(from) {
+			close(r.settled)
+			r.marker.Store(nil)
+			continue
+		}
 		s := r.session(from)
 		if s == nil {
 			continue
@@ -220,6 +256,7 @@ func (r *udpRelay) pass(c *Conditions, pth *path, now time.Time, p []byte, s *ud
 		r.send(s, down, p)
 		return
 	}
+	r.note(due)
 	for range copies {
 		b := getBuf(len(p))
 		copy(*b, p)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	stdnet "net"
 	"sync/atomic"
+	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -98,13 +99,17 @@ func (w *wrapped) Dial(ctx context.Context, addr string, cfg transport.Config, s
 		}
 		r = &Relay{impl}
 	}
-	l, err := w.t.Dial(ctx, r.Addr(), cfg, newEndSink(sink, func() { r.Close() }))
+	l, err := w.t.Dial(ctx, r.Addr(), cfg, newEndSink(sink, func() { closeWhenDelivered(r.impl, dialLinger) }))
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	return wrapLink(l, addr), nil
 }
+
+// dialLinger bounds how long a dialed link's relay outlives the link, to
+// pass on what it still delays.
+const dialLinger = 5 * time.Second
 
 // listener is a wrapped listener: the relay in front of the adapter's.
 type listener struct {
