@@ -49,9 +49,9 @@ type udpRelay struct {
 	marker  atomic.Pointer[netip.AddrPort] // settle's socket: its datagram is read last
 	settled chan struct{}                  // closed when readFront reads it
 	sched   chan datagram                  // to the scheduler
-	quit  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
+	quit    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
 }
 
 // udpSession is one client's way through the relay.
