@@ -23,7 +23,7 @@ type relay interface {
 	close() error
 	// lastDue is when the latest packet given a release time is due.
 	lastDue() time.Time
-	idle() bool // no session left (TCP); UDP sessions never end by themselves
+	idle() bool // nothing held for later: no datagram waiting (UDP), no session left (TCP)
 	// settle returns once what reached the relay so far has its fate (UDP:
 	// a datagram still in the socket's buffer is read), true when it knows.
 	settle() bool

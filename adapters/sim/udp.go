@@ -49,6 +49,7 @@ type udpRelay struct {
 	marker  atomic.Pointer[netip.AddrPort] // settle's socket: its datagram is read last
 	settled chan struct{}                  // closed when readFront reads it
 	sched   chan datagram                  // to the scheduler
+	held    atomic.Int64                   // datagrams given to the scheduler and not yet sent
 	quit    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
@@ -101,7 +102,7 @@ func listenUDP(s *Sim, addr, target string, dialed bool) (*udpRelay, error) {
 
 func (r *udpRelay) addr() string { return r.front.LocalAddr().String() }
 
-func (r *udpRelay) idle() bool { return true }
+func (r *udpRelay) idle() bool { return r.held.Load() == 0 }
 
 // settle sends a datagram of its own to front and waits for readFront to
 // read it, and reports whether it did: on the loopback, a datagram sent is
@@ -260,6 +261,7 @@ func (r *udpRelay) pass(c *Conditions, pth *path, now time.Time, p []byte, s *ud
 	for range copies {
 		b := getBuf(len(p))
 		copy(*b, p)
+		r.held.Add(1)
 		select {
 		case r.sched <- datagram{due: due, buf: b, n: len(p), s: s, down: down}:
 		case <-r.quit:
@@ -309,6 +311,7 @@ func (r *udpRelay) schedule() {
 			d := heap.Pop(&q).(datagram)
 			r.send(d.s, d.down, (*d.buf)[:d.n])
 			putBuf(d.buf)
+			r.held.Add(-1)
 		}
 		var tc <-chan time.Time
 		if len(q) > 0 {
