@@ -77,6 +77,6 @@ func TestConformanceUnderLag(t *testing.T) {
 	t.Run("enet", func(t *testing.T) {
 		transporttest.Run(t, func(t *testing.T) transport.Transport {
 			return wrap(t, newENet(t), lag)
-		}, "127.0.0.1:0", transporttest.Options{Channels: 4, KeepsChannel: true})
+		}, "127.0.0.1:0", transporttest.Options{Channels: 4, KeepsChannel: true, SlowBulk: true})
 	})
 }
