@@ -195,3 +195,22 @@ func TestSimulatedNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestSimulatedClient: -sim on a terminal client wraps that client's
+// transport only: it says so, and its round trip takes twice the lag.
+func TestSimulatedClient(t *testing.T) {
+	srv, addr := startServer(t)
+	ann := startTerm(t, addr, "ann", "-sim", "lag=40ms")
+	ann.expect("network simulator: lag=40ms (seed ")
+	ann.expect("*** joined as ann")
+	status := ann.waitRTT("*** online as ann on " + addr + " (tcp+sim, msgpack); ")
+	var rtt float64
+	if _, err := fmt.Sscanf(rttRE.FindString(status), "rtt %f ms", &rtt); err != nil || rtt < 80 {
+		t.Errorf("status %q: want a round trip of at least 80 ms (%v)", status, err)
+	}
+	t.Log(status)
+	ann.send("/quit")
+	ann.wait()
+	srv.signal(syscall.SIGTERM)
+	srv.wait()
+}
