@@ -34,7 +34,8 @@ test: vet
 
 # The launcher is built first, saying so, since a cold build is silent for
 # a while, and run directly: `go run` would turn its exit into make's
-# "Error 1" on Ctrl-C. CHAT_ARGS go to the launcher (-client term, -bots 5).
+# "Error 1" on Ctrl-C. CHAT_ARGS go to the launcher (-client term, -bots 5,
+# -sim "lag=75ms,loss=5%" for a simulated network).
 chat: deps
 	@echo "building the chat demo (the first build takes a while)…"
 	@$(GO) build -o bin/chat ./demo/chat
