@@ -135,10 +135,7 @@ func main() {
 		fail("%v", err)
 	}
 	if simulator != nil {
-		cfg := simulator.Config()
-		seed := cfg.Seed
-		cfg.Seed = 0
-		fmt.Printf("network simulator: %s (seed %d)\n", cfg, seed)
+		fmt.Printf("network simulator: %s\n", simulator)
 	}
 	if *label == "" {
 		*label = "gonetic." + *tr

@@ -185,10 +185,7 @@ func simulate(t transport.Transport, o options, out io.Writer) (transport.Transp
 	if err != nil {
 		return nil, nil, fmt.Errorf("-sim: %w", err)
 	}
-	cfg = s.Config()
-	seed := cfg.Seed
-	cfg.Seed = 0
-	printf(out, "network simulator: %s (seed %d)\n", cfg, seed)
+	printf(out, "network simulator: %s\n", s)
 	return w, s, nil
 }
 

@@ -53,12 +53,7 @@ func Simulate(t transport.Transport, spec string) (transport.Transport, *sim.Sim
 
 // SimStarted says which conditions s plays under, with the seed that
 // replays them: "network simulator: lag=75ms,loss=5% (seed 123)".
-func SimStarted(s *sim.Sim) string {
-	cfg := s.Config()
-	seed := cfg.Seed
-	cfg.Seed = 0
-	return fmt.Sprintf("network simulator: %s (seed %d)", cfg, seed)
-}
+func SimStarted(s *sim.Sim) string { return "network simulator: " + s.String() }
 
 // SimTotals says what s did so far: "network simulator: up 1200 packets,
 // 61 lost; down 1180 packets, 58 lost". A TCP stream's packets are its
