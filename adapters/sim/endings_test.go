@@ -29,6 +29,10 @@ var endingsN = flag.Int("endings.n", 100_000,
 // Num is a numbered message: num(n).
 type Num struct{ N int }
 
+// Aside is Num on channel 1, away from the control messages (the
+// goodbye among them), which travel on channel 0: aside(n).
+type Aside struct{ N int }
+
 // Line is a chat line, numbered by the player who says it: line(from, n).
 type Line struct{ From, N int }
 
@@ -36,6 +40,7 @@ func endingsFactory() *message.Factory {
 	f := gnet.NewFactory()
 	message.MustRegister[Num](f)
 	message.MustRegister[Line](f)
+	message.MustRegister[Aside](f, message.Channel(1))
 	return f
 }
 
@@ -105,6 +110,8 @@ func (h *counter) NetNum(m Num) {
 	h.next = m.N + 1
 }
 
+func (h *counter) NetAside(m Aside) { h.NetNum(Num(m)) }
+
 func (h *counter) OnDisconnect(reason error) {
 	h.reason, h.atEnd = reason, h.next
 	close(h.ended)
@@ -147,15 +154,18 @@ func wantEnding(t testing.TB, who string, err error, reason string) {
 func TestDisconnectLosesNothing(t *testing.T) {
 	for _, e := range endings {
 		t.Run(e.name, func(t *testing.T) {
-			t.Run("client", func(t *testing.T) { disconnectAfter(t, e, *endingsN, false) })
-			t.Run("server", func(t *testing.T) { disconnectAfter(t, e, *endingsN, true) })
+			t.Run("client", func(t *testing.T) { disconnectAfter(t, e, *endingsN, false, 0) })
+			t.Run("server", func(t *testing.T) { disconnectAfter(t, e, *endingsN, true, 0) })
+			t.Run("client/channel1", func(t *testing.T) { disconnectAfter(t, e, *endingsN, false, 1) })
+			t.Run("server/channel1", func(t *testing.T) { disconnectAfter(t, e, *endingsN, true, 1) })
 		})
 	}
 }
 
 // disconnectAfter has the client (or the server, when fromServer is set)
-// send n Nums and disconnect at once.
-func disconnectAfter(t *testing.T, e ending, n int, fromServer bool) {
+// send n Nums (Asides, on channel 1, when channel is 1) and disconnect at
+// once.
+func disconnectAfter(t *testing.T, e ending, n int, fromServer bool, channel int) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() { nettest.CheckGoroutines(t, before) }) // after the Closes below
 
@@ -211,7 +221,12 @@ func disconnectAfter(t *testing.T, e ending, n int, fromServer bool) {
 	start := time.Now()
 	full := 0
 	for i := 0; i < n; {
-		err := conn.Send(&Num{N: i})
+		var err error
+		if channel == 0 {
+			err = conn.Send(&Num{N: i})
+		} else {
+			err = conn.Send(&Aside{N: i})
+		}
 		switch {
 		case err == nil:
 			i++
@@ -264,4 +279,201 @@ func isClosed(c chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// tally sums up a stream of Lines in order: two tallies are equal when
+// they took the same Lines in the same order.
+type tally struct {
+	n    int
+	hash uint64
+}
+
+func (t *tally) add(m Line) {
+	t.n++
+	t.hash = (t.hash^uint64(m.From)<<40^uint64(m.N))*1099511628211 + 1
+}
+
+// relay is the server's handler for one player: it relays each line to
+// every other player, and books, per recipient, the lines whose Send
+// succeeded.
+type relay struct {
+	gnet.Handler
+	book  *book
+	from  int // the player's number, from its first line; -1 before
+	heard int
+	ready chan<- int // told the player's number once it said enough
+}
+
+// book is what the server accepted for each connection. Only the
+// goroutine in the server's Update touches it (Shutdown's Updates and the
+// game loop's take turns).
+type book struct {
+	sent map[*gnet.Conn]*tally
+	conn [players]*gnet.Conn // each player's connection
+}
+
+const (
+	players  = 20
+	warmUp   = 30 // lines each player says before the server shuts down
+	shutdown = "server restarting"
+)
+
+func (h *relay) NetLine(m Line) {
+	if h.heard++; h.heard == 1 && m.From >= 0 && m.From < players {
+		h.from = m.From
+		h.book.conn[m.From] = h.Conn()
+	}
+	if h.heard == warmUp {
+		h.ready <- h.from
+	}
+	for c := range h.Server().Connections(h.Conn()) {
+		if c.Send(&m) == nil {
+			t := h.book.sent[c]
+			if t == nil {
+				t = new(tally)
+				h.book.sent[c] = t
+			}
+			t.add(m)
+		}
+	}
+}
+
+// player is a client's handler: it sums up the lines it gets until the
+// reason comes.
+type player struct {
+	gnet.Handler
+	got    tally
+	late   int
+	reason error
+	atEnd  tally
+}
+
+func (p *player) NetLine(m Line) {
+	if p.reason != nil {
+		p.late++
+		return
+	}
+	p.got.add(m)
+}
+
+func (p *player) OnDisconnect(reason error) { p.reason, p.atEnd = reason, p.got }
+
+// Twenty players chat through the server, which shuts down while they
+// do: every line the server accepted for a player reaches it before the
+// reason, and every player gets the reason.
+func TestShutdownLosesNothing(t *testing.T) {
+	for _, e := range endings {
+		t.Run(e.name, func(t *testing.T) { shutdownWhileChatting(t, e) })
+	}
+}
+
+func shutdownWhileChatting(t *testing.T, e ending) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+
+	bk := &book{sent: make(map[*gnet.Conn]*tally)}
+	ready := make(chan int, players)
+	s, err := gnet.Listen(gnet.ServerConfig{
+		Config: gnet.Config{Factory: endingsFactory(), Transport: e.serverTransport(t)},
+		NewHandler: func() any {
+			return &relay{book: bk, from: -1, ready: ready}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	stopServer := loop(s)
+	t.Cleanup(stopServer)
+
+	// Each player is a game of its own: a client and its loop, which says
+	// a line every frame until the server says goodbye.
+	ps := make([]*player, players)
+	var wg sync.WaitGroup
+	quit := make(chan struct{}) // the test ends early
+	t.Cleanup(func() { close(quit); wg.Wait() })
+	errs := make(chan error, players)
+	deadline := time.Now().Add(endingDeadline(0))
+	for i := range ps {
+		p := &player{}
+		ps[i] = p
+		c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: endingsFactory(), Transport: e.new(t)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+			defer cancel()
+			conn, err := c.Dial(ctx, s.Addr(), p)
+			if err != nil {
+				errs <- fmt.Errorf("player %d: %w", i, err)
+				return
+			}
+			for n := 0; p.reason == nil; {
+				if isClosed(quit) {
+					return
+				}
+				if time.Now().After(deadline) {
+					errs <- fmt.Errorf("player %d: no reason after %v", i, endingDeadline(0))
+					return
+				}
+				if err := conn.Send(&Line{From: i, N: n}); err == nil {
+					n++
+				} else if !errors.Is(err, transport.ErrQueueFull) && !errors.Is(err, gnet.ErrClosed) {
+					errs <- fmt.Errorf("player %d: send: %w", i, err)
+					return
+				}
+				if err := c.Update(time.Millisecond); err != nil {
+					errs <- fmt.Errorf("player %d: update: %w", i, err)
+					return
+				}
+			}
+		}()
+	}
+
+	for range players {
+		select {
+		case <-ready:
+		case err := <-errs:
+			t.Fatal(err)
+		case <-time.After(time.Until(deadline)):
+			t.Fatal("the players did not all chat before the deadline")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), endingDeadline(0))
+	defer cancel()
+	start := time.Now()
+	if err := s.Shutdown(ctx, shutdown); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	stopServer()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+
+	for i, p := range ps {
+		wantEnding(t, fmt.Sprintf("player %d", i), p.reason, shutdown)
+		var want tally
+		if c := bk.conn[i]; c == nil {
+			t.Fatalf("player %d never spoke", i)
+		} else if w := bk.sent[c]; w != nil {
+			want = *w
+		}
+		if p.atEnd != want || p.late != 0 {
+			t.Errorf("player %d: the reason came after %d lines (sum %x); the server accepted %d for it (sum %x); %d came after the reason",
+				i, p.atEnd.n, p.atEnd.hash, want.n, want.hash, p.late)
+		}
+	}
+	t.Logf("Shutdown took %v; the players' reasons came %v after it began; the server accepted %d lines for player 0",
+		took.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), bk.sent[bk.conn[0]].n)
 }
