@@ -248,16 +248,27 @@ func (e *endpoint) keepAlive() {
 	e.mu.Unlock()
 	limit := int(e.cfg.Timeout / e.cfg.PingInterval)
 	for _, c := range open {
-		if c.State() != Open {
+		state := c.State()
+		if state != Open && !c.awaitingClose {
 			continue
 		}
 		if h := c.heard.Load(); h != c.heardAt {
 			c.heardAt, c.quietFor = h, 0
 		} else if c.quietFor++; c.quietFor >= limit {
-			e.timedOut(c, fmt.Sprintf("timed out: nothing heard from the peer for %v", e.cfg.Timeout))
+			if state == Open {
+				e.timedOut(c, fmt.Sprintf("timed out: nothing heard from the peer for %v", e.cfg.Timeout))
+			} else {
+				// The peer said bye, then neither sent anything nor closed.
+				c.awaitingClose = false
+				c.mu.Lock()
+				c.link.Close()
+				c.mu.Unlock()
+			}
 			continue
 		}
-		c.ping()
+		if state == Open {
+			c.ping()
+		}
 	}
 }
 
@@ -378,7 +389,18 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 		c.mu.Lock()
 		c.peerReason = ctl.reason
 		c.peerBye = true
-		if c.state == Open || c.state == Handshaking {
+		switch c.state {
+		case Open:
+			// The peer closes its link right after its bye, once all it
+			// sent before is through. Closing ours now could cut that
+			// short: on an adapter that orders each channel apart (ENet),
+			// messages on other channels may still be on their way, and
+			// ENet drops what is not through at both ends when either
+			// disconnects. So the peer ends the link; keepAlive closes it
+			// if the peer goes silent instead.
+			c.state = Closing
+			c.awaitingClose = true
+		case Handshaking:
 			c.state = Closing
 			c.link.Close()
 		}

@@ -243,6 +243,7 @@ func testReasonBounds(t *testing.T, a Adapter) {
 	if err := p2.link.Send(0, transport.Reliable, w.Buffer()); err != nil {
 		t.Fatal(err)
 	}
+	p2.link.Close() // as a peer does after its bye (testByeThenSilence: one that does not)
 	Pump(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(ends) > 0 }, s2)
 	mu.Lock()
 	end := ends[0]
@@ -442,6 +443,43 @@ func testTimeoutIsNotAProtocolError(t *testing.T, a Adapter) {
 	if len(reasons) != 1 || !errors.Is(reasons[0], gnet.ErrTimeout) || strings.Contains(reasons[0].Error(), "protocol error") {
 		t.Fatalf("the server's handler heard %v, want one end wrapping ErrTimeout", reasons)
 	}
+}
+
+// testByeThenSilence: the side that reads a bye leaves the close to the
+// peer, which closes once all it sent is through (closing first could cut
+// that short: see docs/PROTOCOL.md, Ending a connection); a peer that
+// says bye and then neither closes nor sends anything for Config.Timeout
+// has its link closed, and the handler gets the peer's reason.
+func testByeThenSilence(t *testing.T, a Adapter) {
+	f := NewFactory(nil)
+	ended := make(chan error, 1)
+	s := listen(t, a, gnet.ServerConfig{
+		Config:     gnet.Config{Factory: f, PingInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond},
+		NewHandler: func() any { return &endHandler{end: func(err error) { ended <- err }} },
+	})
+	p := newRawPeer(t, a, s, f)
+	if kind, _ := p.control(); kind != "welcome" {
+		t.Fatalf("answer to a hand-made hello: %s", kind)
+	}
+	w := msgpack.New().NewWriter()
+	w.Reset([]byte{0x00})
+	w.Array(2)
+	w.String("bye")
+	w.String("gone quiet")
+	w.End()
+	if err := p.link.Send(0, transport.Reliable, w.Buffer()); err != nil {
+		t.Fatal(err)
+	}
+	var end error
+	Pump(t, func() bool {
+		select {
+		case end = <-ended:
+			return true
+		default:
+			return false
+		}
+	}, s)
+	wantEnd(t, "the server's handler", end, true, "gone quiet")
 }
 
 // endHandler reports its connection's end.

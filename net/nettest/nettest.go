@@ -90,6 +90,7 @@ func Run(t *testing.T, a Adapter) {
 		{"ShutdownBesideTheLoop", testShutdownBesideTheLoop},
 		{"TimeoutIsNotAProtocolError", testTimeoutIsNotAProtocolError},
 		{"RTTFromPings", testRTTFromPings},
+		{"ByeThenSilence", testByeThenSilence},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
