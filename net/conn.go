@@ -66,6 +66,7 @@ type Conn struct {
 	peerReason  string     // the reason the peer gave in bye or refuse
 	peerBye     bool       // the peer said bye
 	early       []earlyMsg // messages that overtook the welcome (client)
+	earlyBytes  int        // their bytes, earlyOverhead each included
 	refused     bool       // the peer refused our handshake
 	failure     error      // a local protocol failure that closed the link
 	deadline    time.Time  // handshake deadline

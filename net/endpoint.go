@@ -306,9 +306,13 @@ func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
 	case state == Handshaking && !e.isServer:
 		// On adapters that order each channel apart (ENet), a message on
 		// another channel can overtake the server's welcome: keep it for
-		// when the welcome comes.
-		if len(c.early) >= maxEarly {
-			e.fail(c, fmt.Errorf("gonetic: more than %d messages before the server's welcome", maxEarly))
+		// when the welcome comes. It arrived and waits for Update, as what
+		// the inbox holds, so InboxBytes bounds it: a server that sends
+		// from OnConnect on fills it for as long as a lost welcome takes
+		// to be resent.
+		c.earlyBytes += len(p) + earlyOverhead
+		if c.earlyBytes > e.cfg.InboxBytes {
+			e.fail(c, fmt.Errorf("gonetic: more than %d bytes of messages before the server's welcome (Config.InboxBytes)", e.cfg.InboxBytes))
 			return
 		}
 		c.early = append(c.early, earlyMsg{channel, append([]byte(nil), p...)})
@@ -324,8 +328,9 @@ func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
 	e.dispatch(c, p)
 }
 
-// maxEarly bounds the messages a client keeps before the welcome.
-const maxEarly = 1024
+// earlyOverhead is what a message kept before the welcome costs beyond
+// its bytes: its earlyMsg.
+const earlyOverhead = 32
 
 // earlyMsg is a message that overtook the welcome.
 type earlyMsg struct {
@@ -470,7 +475,7 @@ func (e *endpoint) opened(c *Conn) {
 		c.table.OnConnect()
 	}
 	early := c.early
-	c.early = nil
+	c.early, c.earlyBytes = nil, 0
 	for _, m := range early {
 		if c.State() != Open {
 			break
