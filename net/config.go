@@ -63,8 +63,9 @@ type Config struct {
 	// arrived for this long: the peer is sent the reason "timed out:
 	// nothing heard from the peer for 15s", and the handler hears of it at
 	// once, with a DisconnectError wrapping ErrTimeout. A peer that said
-	// bye closes the link itself once all it sent is through; one that
-	// instead stays silent this long has it closed. Default 15 s.
+	// bye, with messages on several channels, closes the link itself once
+	// all it sent is through; one that instead stays silent this long has
+	// it closed. Default 15 s.
 	Timeout time.Duration
 	// Logger receives connection-level logs (accepts, refusals,
 	// disconnects), never one line per message. Default: discard.

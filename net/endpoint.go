@@ -394,18 +394,18 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 		c.mu.Lock()
 		c.peerReason = ctl.reason
 		c.peerBye = true
-		switch c.state {
-		case Open:
+		if c.state == Open && e.tcfg.Channels > 1 {
 			// The peer closes its link right after its bye, once all it
 			// sent before is through. Closing ours now could cut that
 			// short: on an adapter that orders each channel apart (ENet),
 			// messages on other channels may still be on their way, and
 			// ENet drops what is not through at both ends when either
 			// disconnects. So the peer ends the link; keepAlive closes it
-			// if the peer goes silent instead.
+			// if the peer goes silent instead. On one channel, the bye
+			// came after all the peer sent.
 			c.state = Closing
 			c.awaitingClose = true
-		case Handshaking:
+		} else if c.state == Open || c.state == Handshaking {
 			c.state = Closing
 			c.link.Close()
 		}

@@ -243,7 +243,6 @@ func testReasonBounds(t *testing.T, a Adapter) {
 	if err := p2.link.Send(0, transport.Reliable, w.Buffer()); err != nil {
 		t.Fatal(err)
 	}
-	p2.link.Close() // as a peer does after its bye (testByeThenSilence: one that does not)
 	Pump(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(ends) > 0 }, s2)
 	mu.Lock()
 	end := ends[0]
@@ -445,13 +444,15 @@ func testTimeoutIsNotAProtocolError(t *testing.T, a Adapter) {
 	}
 }
 
-// testByeThenSilence: the side that reads a bye leaves the close to the
-// peer, which closes once all it sent is through (closing first could cut
-// that short: see docs/PROTOCOL.md, Ending a connection); a peer that
-// says bye and then neither closes nor sends anything for Config.Timeout
-// has its link closed, and the handler gets the peer's reason.
+// testByeThenSilence: with messages on several channels, the side that
+// reads a bye leaves the close to the peer, which closes once all it sent
+// is through (closing first could cut that short: see docs/PROTOCOL.md,
+// Ending a connection); a peer that says bye and then neither closes nor
+// sends anything for Config.Timeout has its link closed, and the handler
+// gets the peer's reason.
 func testByeThenSilence(t *testing.T, a Adapter) {
 	f := NewFactory(nil)
+	message.MustRegister[aside](f, message.Channel(1))
 	ended := make(chan error, 1)
 	s := listen(t, a, gnet.ServerConfig{
 		Config:     gnet.Config{Factory: f, PingInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond},
@@ -481,6 +482,9 @@ func testByeThenSilence(t *testing.T, a Adapter) {
 	}, s)
 	wantEnd(t, "the server's handler", end, true, "gone quiet")
 }
+
+// aside is a message on channel 1.
+type aside struct{ N int }
 
 // endHandler reports its connection's end.
 type endHandler struct{ end func(error) }
