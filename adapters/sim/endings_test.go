@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/adapters/sim"
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/message"
@@ -29,18 +30,16 @@ var endingsN = flag.Int("endings.n", 100_000,
 // Num is a numbered message: num(n).
 type Num struct{ N int }
 
-// Aside is Num on channel 1, away from the control messages (the
-// goodbye among them), which travel on channel 0: aside(n).
-type Aside struct{ N int }
-
 // Line is a chat line, numbered by the player who says it: line(from, n).
 type Line struct{ From, N int }
 
-func endingsFactory() *message.Factory {
+// endingsFactory registers Num and Line on channel ch: 0, with the
+// control messages (the goodbye among them), or 1, which ENet orders
+// apart from them.
+func endingsFactory(ch int) *message.Factory {
 	f := gnet.NewFactory()
-	message.MustRegister[Num](f)
-	message.MustRegister[Line](f)
-	message.MustRegister[Aside](f, message.Channel(1))
+	message.MustRegister[Num](f, message.Channel(ch))
+	message.MustRegister[Line](f, message.Channel(ch))
 	return f
 }
 
@@ -52,26 +51,44 @@ type ending struct {
 }
 
 var endings = []ending{
-	{"tcp", newTCP, ""},
-	{"tcp+lag", newTCP, "lag=10ms"},
-	{"enet", newENet, ""},
-	{"enet+loss", newENet, "lag=5ms,jitter=2ms,loss=5%"},
+	{"tcp", smallTCP, ""},
+	{"tcp+lag", smallTCP, "lag=10ms"},
+	{"enet", smallENet, ""},
+	{"enet+loss", smallENet, "lag=5ms,jitter=2ms,loss=5%"},
 }
 
-func newTCP(testing.TB) transport.Transport { return tcp.New(tcp.Options{}) }
+// Send queues of 64 KiB (messages are at most endingsMaxMessage bytes),
+// so that senders meet ErrQueueFull, and back off, whatever N.
+const (
+	endingsQueue      = 64 << 10
+	endingsMaxMessage = 4 << 10
+)
 
-// serverTransport is the server's adapter, under e's conditions: clients
-// reach it through its relay.
-func (e ending) serverTransport(tb testing.TB) transport.Transport {
-	t := e.new(tb)
-	if e.sim == "" {
-		return t
-	}
-	cfg, err := sim.Parse(e.sim)
+func smallTCP(testing.TB) transport.Transport {
+	return tcp.New(tcp.Options{MaxQueued: endingsQueue})
+}
+
+func smallENet(tb testing.TB) transport.Transport {
+	t, err := enet.New(&enet.Options{QueueLimit: endingsQueue})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return wrap(tb, t, cfg)
+	return t
+}
+
+// config is an endpoint's: the server's adapter is under e's conditions,
+// and clients reach it through its relay. ch is the channel of the
+// messages (endingsFactory).
+func (e ending) config(tb testing.TB, ch int, server bool) gnet.Config {
+	t := e.new(tb)
+	if server && e.sim != "" {
+		cfg, err := sim.Parse(e.sim)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		t = wrap(tb, t, cfg)
+	}
+	return gnet.Config{Factory: endingsFactory(ch), Transport: t, MaxMessageSize: endingsMaxMessage}
 }
 
 // endingDeadline bounds the wait for n messages and the reason after
@@ -109,8 +126,6 @@ func (h *counter) NetNum(m Num) {
 	}
 	h.next = m.N + 1
 }
-
-func (h *counter) NetAside(m Aside) { h.NetNum(Num(m)) }
 
 func (h *counter) OnDisconnect(reason error) {
 	h.reason, h.atEnd = reason, h.next
@@ -154,25 +169,24 @@ func wantEnding(t testing.TB, who string, err error, reason string) {
 func TestDisconnectLosesNothing(t *testing.T) {
 	for _, e := range endings {
 		t.Run(e.name, func(t *testing.T) {
-			t.Run("client", func(t *testing.T) { disconnectAfter(t, e, *endingsN, false, 0) })
-			t.Run("server", func(t *testing.T) { disconnectAfter(t, e, *endingsN, true, 0) })
-			t.Run("client/channel1", func(t *testing.T) { disconnectAfter(t, e, *endingsN, false, 1) })
-			t.Run("server/channel1", func(t *testing.T) { disconnectAfter(t, e, *endingsN, true, 1) })
+			for ch := range 2 {
+				t.Run(fmt.Sprintf("client/channel%d", ch), func(t *testing.T) { disconnectAfter(t, e, *endingsN, false, ch) })
+				t.Run(fmt.Sprintf("server/channel%d", ch), func(t *testing.T) { disconnectAfter(t, e, *endingsN, true, ch) })
+			}
 		})
 	}
 }
 
 // disconnectAfter has the client (or the server, when fromServer is set)
-// send n Nums (Asides, on channel 1, when channel is 1) and disconnect at
-// once.
-func disconnectAfter(t *testing.T, e ending, n int, fromServer bool, channel int) {
+// send n Nums on channel ch and disconnect at once.
+func disconnectAfter(t *testing.T, e ending, n int, fromServer bool, ch int) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() { nettest.CheckGoroutines(t, before) }) // after the Closes below
 
 	srvH, cliH := newCounter(), newCounter()
 	var handlers atomic.Int32 // NewHandler runs once, at Listen, for the one connection
 	s, err := gnet.Listen(gnet.ServerConfig{
-		Config: gnet.Config{Factory: endingsFactory(), Transport: e.serverTransport(t)},
+		Config: e.config(t, ch, true),
 		NewHandler: func() any {
 			if handlers.Add(1) > 1 {
 				return newCounter() // a second connection would fail the test below
@@ -184,7 +198,7 @@ func disconnectAfter(t *testing.T, e ending, n int, fromServer bool, channel int
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: endingsFactory(), Transport: e.new(t)}})
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: e.config(t, ch, false)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,12 +235,7 @@ func disconnectAfter(t *testing.T, e ending, n int, fromServer bool, channel int
 	start := time.Now()
 	full := 0
 	for i := 0; i < n; {
-		var err error
-		if channel == 0 {
-			err = conn.Send(&Num{N: i})
-		} else {
-			err = conn.Send(&Aside{N: i})
-		}
+		err := conn.Send(&Num{N: i})
 		switch {
 		case err == nil:
 			i++
@@ -363,18 +372,20 @@ func (p *player) OnDisconnect(reason error) { p.reason, p.atEnd = reason, p.got 
 // reason, and every player gets the reason.
 func TestShutdownLosesNothing(t *testing.T) {
 	for _, e := range endings {
-		t.Run(e.name, func(t *testing.T) { shutdownWhileChatting(t, e) })
+		for ch := range 2 {
+			t.Run(fmt.Sprintf("%s/channel%d", e.name, ch), func(t *testing.T) { shutdownWhileChatting(t, e, ch) })
+		}
 	}
 }
 
-func shutdownWhileChatting(t *testing.T, e ending) {
+func shutdownWhileChatting(t *testing.T, e ending, ch int) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
 
 	bk := &book{sent: make(map[*gnet.Conn]*tally)}
 	ready := make(chan int, players)
 	s, err := gnet.Listen(gnet.ServerConfig{
-		Config: gnet.Config{Factory: endingsFactory(), Transport: e.serverTransport(t)},
+		Config: e.config(t, ch, true),
 		NewHandler: func() any {
 			return &relay{book: bk, from: -1, ready: ready}
 		},
@@ -397,7 +408,7 @@ func shutdownWhileChatting(t *testing.T, e ending) {
 	for i := range ps {
 		p := &player{}
 		ps[i] = p
-		c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: endingsFactory(), Transport: e.new(t)}})
+		c, err := gnet.NewClient(gnet.ClientConfig{Config: e.config(t, ch, false)})
 		if err != nil {
 			t.Fatal(err)
 		}
