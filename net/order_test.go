@@ -1,9 +1,11 @@
 package net
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/gonetic/gonetic/adapters/mem"
 	"github.com/gonetic/gonetic/handler"
 	"github.com/gonetic/gonetic/message"
 	"github.com/gonetic/gonetic/net/transport"
@@ -143,5 +145,37 @@ func TestEarlyMessagesBounded(t *testing.T) {
 	}
 	if got != 0 {
 		t.Fatalf("%d early messages dispatched without a welcome", got)
+	}
+}
+
+// closingLink is a link the peer is closing: the adapter refuses sends
+// before Update has seen the end.
+type closingLink struct{ nullLink }
+
+func (closingLink) Send(uint8, transport.Delivery, []byte) error { return transport.ErrClosed }
+
+// Send on a connection whose link is closing, before Update saw the end,
+// fails with ErrClosed, as it does once Update saw it: a game checks one
+// error whatever the adapter and the moment (issue 17, Shutdown with
+// players chatting over TCP).
+func TestSendWhileTheLinkCloses(t *testing.T) {
+	f := NewFactory()
+	message.MustRegister[seqMsg](f)
+	srv, err := Listen(ServerConfig{Config: Config{Factory: f, PingInterval: -1, Transport: new(mem.Network)}, Addr: "server:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := srv.e.newConn("null:0", Open)
+	c.link = closingLink{}
+	srv.e.open = append(srv.e.open, c)
+	if err := c.Send(&seqMsg{1}); !errors.Is(err, ErrClosed) || !errors.Is(err, transport.ErrClosed) {
+		t.Errorf("Send: %v, want ErrClosed (and transport.ErrClosed)", err)
+	}
+	if err := c.SendArgs("seq_msg", 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("SendArgs: %v, want ErrClosed", err)
+	}
+	if err := srv.Broadcast(&seqMsg{1}, nil); err != nil {
+		t.Errorf("Broadcast: %v, want nil: a connection that is closing is skipped", err)
 	}
 }
