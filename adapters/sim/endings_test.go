@@ -254,14 +254,14 @@ func disconnectAfter(t *testing.T, e ending, n int, fromServer bool, ch int) {
 	end := time.Now().Add(endingDeadline(n))
 	for sendH.reason == nil || !isClosed(receive.ended) {
 		if time.Now().After(end) {
-			t.Fatalf("after %v: the receiver got %d of %d messages and no reason yet",
+			t.Fatalf("after %v: %d of %d messages went out, and the reason has not reached both ends",
 				time.Since(start), conn.Stats().MessagesSent, n)
 		}
 		if err := sender.Update(10 * time.Millisecond); err != nil {
 			t.Fatalf("Update: %v", err)
 		}
 	}
-	t.Logf("%d messages sent in %v (%d times the queue was full), all received with the reason in %v",
+	t.Logf("%d messages sent in %v (%d times the queue was full); the reason reached both ends in %v",
 		n, sent.Round(time.Millisecond), full, time.Since(start).Round(time.Millisecond))
 	stop()
 
