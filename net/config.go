@@ -62,10 +62,7 @@ type Config struct {
 	// Timeout disconnects a peer from which nothing (not even a pong)
 	// arrived for this long: the peer is sent the reason "timed out:
 	// nothing heard from the peer for 15s", and the handler hears of it at
-	// once, with a DisconnectError wrapping ErrTimeout. A peer that said
-	// bye, with messages on several channels, closes the link itself once
-	// all it sent is through; one that instead stays silent this long has
-	// it closed. Default 15 s.
+	// once, with a DisconnectError wrapping ErrTimeout. Default 15 s.
 	Timeout time.Duration
 	// Logger receives connection-level logs (accepts, refusals,
 	// disconnects), never one line per message. Default: discard.

@@ -74,10 +74,6 @@ type Conn struct {
 	everOpened  bool
 	closeReason error // what OnDisconnect got
 	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued
-	// The peer said bye while open, with messages on several channels: it
-	// closes the link once all it sent is through; keepAlive closes it if
-	// the peer goes silent. Update only.
-	awaitingClose bool
 
 	cancelDial context.CancelFunc // a client's dial in progress; guarded by mu
 

@@ -248,27 +248,16 @@ func (e *endpoint) keepAlive() {
 	e.mu.Unlock()
 	limit := int(e.cfg.Timeout / e.cfg.PingInterval)
 	for _, c := range open {
-		state := c.State()
-		if state != Open && !c.awaitingClose {
+		if c.State() != Open {
 			continue
 		}
 		if h := c.heard.Load(); h != c.heardAt {
 			c.heardAt, c.quietFor = h, 0
 		} else if c.quietFor++; c.quietFor >= limit {
-			if state == Open {
-				e.timedOut(c, fmt.Sprintf("timed out: nothing heard from the peer for %v", e.cfg.Timeout))
-			} else {
-				// The peer said bye, then neither sent anything nor closed.
-				c.awaitingClose = false
-				c.mu.Lock()
-				c.link.Close()
-				c.mu.Unlock()
-			}
+			e.timedOut(c, fmt.Sprintf("timed out: nothing heard from the peer for %v", e.cfg.Timeout))
 			continue
 		}
-		if state == Open {
-			c.ping()
-		}
+		c.ping()
 	}
 }
 
@@ -400,11 +389,13 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 			// short: on an adapter that orders each channel apart (ENet),
 			// messages on other channels may still be on their way, and
 			// ENet drops what is not through at both ends when either
-			// disconnects. So the peer ends the link; keepAlive closes it
-			// if the peer goes silent instead. On one channel, the bye
-			// came after all the peer sent.
+			// disconnects. So the peer ends the link, or the adapter's
+			// own liveness does if the peer is gone (ENet's timeout; over
+			// a stream, the peer's close timeout). Not Config.Timeout: a
+			// peer that said bye sends nothing more, and what it still
+			// has on its way can take longer than that under loss. On
+			// one channel, the bye came after all the peer sent.
 			c.state = Closing
-			c.awaitingClose = true
 		} else if c.state == Open || c.state == Handshaking {
 			c.state = Closing
 			c.link.Close()

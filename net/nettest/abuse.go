@@ -444,48 +444,6 @@ func testTimeoutIsNotAProtocolError(t *testing.T, a Adapter) {
 	}
 }
 
-// testByeThenSilence: with messages on several channels, the side that
-// reads a bye leaves the close to the peer, which closes once all it sent
-// is through (closing first could cut that short: see docs/PROTOCOL.md,
-// Ending a connection); a peer that says bye and then neither closes nor
-// sends anything for Config.Timeout has its link closed, and the handler
-// gets the peer's reason.
-func testByeThenSilence(t *testing.T, a Adapter) {
-	f := NewFactory(nil)
-	message.MustRegister[aside](f, message.Channel(1))
-	ended := make(chan error, 1)
-	s := listen(t, a, gnet.ServerConfig{
-		Config:     gnet.Config{Factory: f, PingInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond},
-		NewHandler: func() any { return &endHandler{end: func(err error) { ended <- err }} },
-	})
-	p := newRawPeer(t, a, s, f)
-	if kind, _ := p.control(); kind != "welcome" {
-		t.Fatalf("answer to a hand-made hello: %s", kind)
-	}
-	w := msgpack.New().NewWriter()
-	w.Reset([]byte{0x00})
-	w.Array(2)
-	w.String("bye")
-	w.String("gone quiet")
-	w.End()
-	if err := p.link.Send(0, transport.Reliable, w.Buffer()); err != nil {
-		t.Fatal(err)
-	}
-	var end error
-	Pump(t, func() bool {
-		select {
-		case end = <-ended:
-			return true
-		default:
-			return false
-		}
-	}, s)
-	wantEnd(t, "the server's handler", end, true, "gone quiet")
-}
-
-// aside is a message on channel 1.
-type aside struct{ N int }
-
 // endHandler reports its connection's end.
 type endHandler struct{ end func(error) }
 

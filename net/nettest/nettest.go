@@ -90,7 +90,6 @@ func Run(t *testing.T, a Adapter) {
 		{"ShutdownBesideTheLoop", testShutdownBesideTheLoop},
 		{"TimeoutIsNotAProtocolError", testTimeoutIsNotAProtocolError},
 		{"RTTFromPings", testRTTFromPings},
-		{"ByeThenSilence", testByeThenSilence},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
