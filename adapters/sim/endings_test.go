@@ -302,10 +302,10 @@ func (t *tally) add(m Line) {
 	t.hash = (t.hash^uint64(m.From)<<40^uint64(m.N))*1099511628211 + 1
 }
 
-// relay is the server's handler for one player: it relays each line to
+// chatRelay is the server's handler for one player: it relays each line to
 // every other player, and books, per recipient, the lines whose Send
 // succeeded.
-type relay struct {
+type chatRelay struct {
 	gnet.Handler
 	book  *book
 	from  int // the player's number, from its first line; -1 before
@@ -327,7 +327,7 @@ const (
 	shutdown = "server restarting"
 )
 
-func (h *relay) NetLine(m Line) {
+func (h *chatRelay) NetLine(m Line) {
 	if h.heard++; h.heard == 1 && m.From >= 0 && m.From < players {
 		h.from = m.From
 		h.book.conn[m.From] = h.Conn()
@@ -387,7 +387,7 @@ func shutdownWhileChatting(t *testing.T, e ending, ch int) {
 	s, err := gnet.Listen(gnet.ServerConfig{
 		Config: e.config(t, ch, true),
 		NewHandler: func() any {
-			return &relay{book: bk, from: -1, ready: ready}
+			return &chatRelay{book: bk, from: -1, ready: ready}
 		},
 	})
 	if err != nil {
