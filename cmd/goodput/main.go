@@ -142,15 +142,22 @@ func driverMain(args []string) int {
 				r+1, impl, res.goodput/1e3, res.packets, res.stats.Up.Packets, lossPct(res.stats.Up), res.stats.Down.Packets, lossPct(res.stats.Down), note)
 		}
 	}
-	fmt.Printf("\n| implementation | goodput, KB/s: median | range | runs | timed out |\n|---|---|---|---|---|\n")
+	// The mean beside the median: a run's goodput hangs on a few long
+	// resend back-offs, so runs vary widely and the mean (all the bytes
+	// over all the time) moves less with one unlucky run.
+	fmt.Printf("\n| implementation | goodput, KB/s: median | range | mean | runs | timed out |\n|---|---|---|---|---|---|\n")
 	for _, impl := range list {
 		g := results[impl]
 		if len(g) == 0 {
-			fmt.Printf("| %s | - | - | 0 | - |\n", impl)
+			fmt.Printf("| %s | - | - | - | 0 | - |\n", impl)
 			continue
 		}
 		slices.Sort(g)
-		fmt.Printf("| %s | %.1f | %.1f–%.1f | %d | %d |\n", impl, median(g)/1e3, g[0]/1e3, g[len(g)-1]/1e3, len(g), timedOut[impl])
+		mean := 0.0
+		for _, x := range g {
+			mean += x / float64(len(g))
+		}
+		fmt.Printf("| %s | %.1f | %.1f–%.1f | %.1f | %d | %d |\n", impl, median(g)/1e3, g[0]/1e3, g[len(g)-1]/1e3, mean/1e3, len(g), timedOut[impl])
 	}
 	for _, impl := range list {
 		if len(results[impl]) < *rounds {
