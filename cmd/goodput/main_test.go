@@ -17,6 +17,10 @@ func TestMain(m *testing.M) {
 			os.Exit(recvMain(os.Args[2:]))
 		case "send":
 			os.Exit(sendMain(os.Args[2:]))
+		case "net-recv":
+			os.Exit(netRecvMain(os.Args[2:]))
+		case "net-send":
+			os.Exit(netSendMain(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())
@@ -33,12 +37,12 @@ func TestShortRun(t *testing.T) {
 	if _, err := enet.New(nil); err != nil {
 		t.Skip(err)
 	}
-	args := []string{"-sim", "lag=2ms,dup=10%,reorder=10%", "-d", "1s", "-warmup", "200ms", "-r", "1", "-impl", "go"}
+	args := []string{"-sim", "lag=2ms,dup=10%,reorder=10%", "-d", "1s", "-warmup", "200ms", "-r", "1", "-impl", "go,go-net"}
 	cbin := filepath.Join(t.TempDir(), "goodput_c")
 	if out, err := exec.Command("cc", "-O2", "-o", cbin, "../../internal/bench/c/goodput.c", "-lenet").CombinedOutput(); err != nil {
 		t.Logf("no C run: %v: %s", err, out)
 	} else {
-		args = append(args[:len(args)-1], "c,go", "-c", cbin)
+		args = append(args[:len(args)-1], "c,go,go-net", "-c", cbin)
 	}
 	if code := driverMain(args); code != 0 {
 		t.Fatalf("goodput %v: exit %d", args, code)
