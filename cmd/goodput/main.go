@@ -35,8 +35,8 @@
 // package net over it, a Client sending a registered message (reliable,
 // channel 0) to a Server whose handler counts it in Update, as a game
 // would. The receivers print "ready ip:port", then RESULT lines, and end
-// the link, which ends the sender. The samples of a message are its
-// sequence number and payload, -size bytes; net adds its framing.
+// the link, which ends the sender. What counts of a net message is its
+// sequence number and payload, -size bytes, not the framing net adds.
 package main
 
 import (
