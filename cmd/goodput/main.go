@@ -458,9 +458,10 @@ func sendMain(args []string) int {
 }
 
 // endSend is the sender's exit status once its link ended: the receiver
-// closes it.
+// closes it, or aborts it when its disconnect was not acknowledged in time
+// (its listener's ShutdownTimeout, through the losses).
 func endSend(err error) int {
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, enet.ErrAborted) {
 		return fail(1, "send: %v", err)
 	}
 	return 0
