@@ -433,6 +433,7 @@ func sendMain(args []string) int {
 	for i := range p {
 		p[i] = 0xA5
 	}
+	start = time.Now()
 	report := time.Now().Add(time.Second)
 	for seq := uint32(0); ; {
 		if *verbose && time.Now().After(report) {
@@ -457,12 +458,14 @@ func sendMain(args []string) int {
 	}
 }
 
+var start time.Time // the sender's connect
+
 // endSend is the sender's exit status once its link ended: the receiver
 // closes it, or aborts it when its disconnect was not acknowledged in time
 // (its listener's ShutdownTimeout, through the losses).
 func endSend(err error) int {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, enet.ErrAborted) {
-		return fail(1, "send: %v", err)
+		return fail(1, "send: %v, %.1f s after the connect", err, time.Since(start).Seconds())
 	}
 	return 0
 }

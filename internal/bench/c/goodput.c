@@ -189,6 +189,7 @@ static int send_main(ENetAddress *addr, size_t size, long max_packets, long max_
 		fprintf(stderr, "goodput_c send: no connection\n");
 		return 1;
 	}
+	double t0 = now_s();
 	if (!throttle)
 		enet_peer_throttle_configure(peer, ENET_PEER_PACKET_THROTTLE_INTERVAL, ENET_PEER_PACKET_THROTTLE_ACCELERATION, 0);
 	uint32_t seq = 0;
@@ -216,8 +217,12 @@ static int send_main(ENetAddress *addr, size_t size, long max_packets, long max_
 		int r = enet_host_service(h, &ev, 1);
 		if (r < 0)
 			return 1;
-		if (r > 0 && ev.type == ENET_EVENT_TYPE_DISCONNECT)
+		if (r > 0 && ev.type == ENET_EVENT_TYPE_DISCONNECT) {
+			if (verbose || ev.data == 0)
+				fprintf(stderr, "goodput_c send: %s, %.1f s after the connect\n",
+					ev.data == 0 ? "the link timed out" : "disconnected", now_s() - t0);
 			break;
+		}
 		if (r > 0 && ev.type == ENET_EVENT_TYPE_RECEIVE)
 			enet_packet_destroy(ev.packet);
 	}
