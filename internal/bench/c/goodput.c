@@ -153,7 +153,7 @@ static int recv_main(ENetAddress *addr, double warmup, double duration)
 		return bad;
 	}
 	fflush(stdout);
-	enet_peer_disconnect(peer, 0);
+	enet_peer_disconnect(peer, 1); /* 1, not 0: the data of a timeout */
 	double end = now_s() + 2;
 	while (now_s() < end && enet_host_service(h, &ev, 10) >= 0) {
 		if (ev.type == ENET_EVENT_TYPE_DISCONNECT)
