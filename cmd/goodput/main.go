@@ -13,8 +13,8 @@
 // is the payload bytes the receiver got, in order, in the -d after a
 // -warmup counted from its connect, per second. The table gives each
 // implementation's median over the rounds, its range and mean. Round r
-// gives every implementation the same seed (r), so the same fates for the
-// same datagram numbers. At 20 % loss each
+// gives every implementation the same seed (-seed, plus r-1), so the same
+// fates for the same datagram numbers. At 20 % loss each
 // way, ENet sometimes times a link out (a packet resent five times, nothing
 // acknowledged for 5 s): such a run counts what arrived until then, over
 // the whole -d, and is marked, since it is what the library does.
@@ -90,6 +90,7 @@ func driverMain(args []string) int {
 	d := fs.Duration("d", 20*time.Second, "measured time per run")
 	warmup := fs.Duration("warmup", 2*time.Second, "time after the connect that is not measured")
 	rounds := fs.Int("r", 2, "rounds: each runs every implementation once")
+	seed := fs.Uint64("seed", 1, "the simulator's seed in the first round; round r has seed+r-1")
 	size := fs.Int("size", 1000, "payload bytes")
 	cbin := fs.String("c", "", "the C twin, built from internal/bench/c/goodput.c (no C runs without it)")
 	impls := fs.String("impl", "c,go", "implementations, in the order each round runs them: c, go, go-net (package net: a Client sending a registered message to a Server), c-nothrottle (C with ENet's throttle deceleration 0, as gonetic sets it)")
@@ -138,7 +139,7 @@ func driverMain(args []string) int {
 				send = append(send, "-addr")
 			}
 			c := cfg
-			c.Seed = uint64(r + 1) // the same fates for every implementation of a round
+			c.Seed = *seed + uint64(r) // the same fates for every implementation of a round
 			res, err := runOnce(c, recv, send, *warmup+*d+30*time.Second)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "goodput: round %d, %s: %v\n", r+1, impl, err)
@@ -150,8 +151,8 @@ func driverMain(args []string) int {
 				note = fmt.Sprintf("  (ENet timed the link out %.1f s after the connect)", res.ended)
 				timedOut[impl]++
 			}
-			fmt.Printf("round %d %-13s goodput %8.1f KB/s  packets %7d  up: %d datagrams, %.1f %% lost  down: %d, %.1f %% lost%s\n",
-				r+1, impl, res.goodput/1e3, res.packets, res.stats.Up.Packets, lossPct(res.stats.Up), res.stats.Down.Packets, lossPct(res.stats.Down), note)
+			fmt.Printf("round %d (seed %d) %-13s goodput %8.1f KB/s  packets %7d  up: %d datagrams, %.1f %% lost  down: %d, %.1f %% lost%s\n",
+				r+1, c.Seed, impl, res.goodput/1e3, res.packets, res.stats.Up.Packets, lossPct(res.stats.Up), res.stats.Down.Packets, lossPct(res.stats.Down), note)
 		}
 	}
 	// The mean beside the median: a run's goodput hangs on a few long
