@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	stdnet "net"
@@ -308,7 +307,7 @@ func (r *udpRelay) schedule() {
 	for {
 		now := time.Now()
 		for len(q) > 0 && !q[0].due.After(now) {
-			d := heap.Pop(&q).(datagram)
+			d := q.pop()
 			r.send(d.s, d.down, (*d.buf)[:d.n])
 			putBuf(d.buf)
 			r.held.Add(-1)
@@ -322,7 +321,7 @@ func (r *udpRelay) schedule() {
 		case d := <-r.sched:
 			seq++
 			d.seq = seq
-			heap.Push(&q, d)
+			q.push(d)
 		case <-tc:
 		case <-idle.C:
 			r.endIdle(now)
@@ -346,23 +345,54 @@ func (r *udpRelay) endIdle(now time.Time) {
 	}
 }
 
-// dueHeap orders datagrams by release time, then by arrival.
+// dueHeap orders datagrams by release time, then by arrival. It is a
+// binary heap of its own rather than container/heap's, whose Push and Pop
+// take and return an interface: two allocations per delayed datagram.
 type dueHeap []datagram
 
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
+func (h dueHeap) less(i, j int) bool {
 	if h[i].due.Equal(h[j].due) {
 		return h[i].seq < h[j].seq
 	}
 	return h[i].due.Before(h[j].due)
 }
-func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)   { *h = append(*h, x.(datagram)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = datagram{}
-	*h = old[:len(old)-1]
+
+func (h *dueHeap) push(d datagram) {
+	*h = append(*h, d)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+// pop removes and returns the first datagram; h is not empty.
+func (h *dueHeap) pop() datagram {
+	q := *h
+	d := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = datagram{}
+	q = q[:last]
+	for i := 0; ; {
+		first, l, r := i, 2*i+1, 2*i+2
+		if l < len(q) && q.less(l, first) {
+			first = l
+		}
+		if r < len(q) && q.less(r, first) {
+			first = r
+		}
+		if first == i {
+			break
+		}
+		q[i], q[first] = q[first], q[i]
+		i = first
+	}
+	*h = q
 	return d
 }
 
