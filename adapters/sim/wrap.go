@@ -36,6 +36,29 @@ func (s *Sim) Wrap(t transport.Transport) (transport.Transport, error) {
 	return &wrapped{sim: s, t: t, network: network}, nil
 }
 
+// Simulate puts t under the conditions of spec, in Parse's syntax
+// ("lag=75ms,loss=5%"), for a program's -sim flag: it returns the
+// transport to use and the Sim that applies the conditions, or t itself
+// and a nil Sim when spec is empty. It is Parse, New and Wrap in one.
+func Simulate(t transport.Transport, spec string) (transport.Transport, *Sim, error) {
+	if spec == "" {
+		return t, nil, nil
+	}
+	cfg, err := Parse(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := s.Wrap(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, s, nil
+}
+
 type wrapped struct {
 	sim     *Sim
 	t       transport.Transport

@@ -167,18 +167,11 @@ func newTransport(name, simSpec string) (transport.Transport, *sim.Sim, error) {
 		return nil, nil, fmt.Errorf("unknown -transport %q (this build has %v)", name, keys())
 	}
 	t, err := newTr()
-	if err != nil || simSpec == "" {
-		return t, nil, err
-	}
-	cfg, err := sim.Parse(simSpec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("-sim: %w", err)
+		return nil, nil, err
 	}
-	s, err := sim.New(cfg)
+	t, s, err := sim.Simulate(t, simSpec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("-sim: %w", err)
-	}
-	if t, err = s.Wrap(t); err != nil {
 		return nil, nil, fmt.Errorf("-sim: %w", err)
 	}
 	return t, s, nil

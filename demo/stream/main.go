@@ -170,22 +170,13 @@ func newTransport(name string) (transport.Transport, error) {
 // simulate puts t under -sim's conditions, if any, and says which: it
 // returns the transport to use and the Sim, nil without -sim.
 func simulate(t transport.Transport, o options, out io.Writer) (transport.Transport, *sim.Sim, error) {
-	if o.sim == "" {
-		return t, nil, nil
-	}
-	cfg, err := sim.Parse(o.sim)
+	w, s, err := sim.Simulate(t, o.sim)
 	if err != nil {
 		return nil, nil, fmt.Errorf("-sim: %w", err)
 	}
-	s, err := sim.New(cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-sim: %w", err)
+	if s != nil {
+		printf(out, "network simulator: %s\n", s)
 	}
-	w, err := s.Wrap(t)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-sim: %w", err)
-	}
-	printf(out, "network simulator: %s\n", s)
 	return w, s, nil
 }
 

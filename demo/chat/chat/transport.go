@@ -33,18 +33,7 @@ const SimUsage = "play over a simulated network: conditions such as lag=75ms,jit
 // the Sim, whose conditions SimStarted and SimTotals report. An empty spec
 // returns t itself and a nil Sim.
 func Simulate(t transport.Transport, spec string) (transport.Transport, *sim.Sim, error) {
-	if spec == "" {
-		return t, nil, nil
-	}
-	cfg, err := sim.Parse(spec)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-sim: %w", err)
-	}
-	s, err := sim.New(cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-sim: %w", err)
-	}
-	w, err := s.Wrap(t)
+	w, s, err := sim.Simulate(t, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("-sim: %w", err)
 	}
