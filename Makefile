@@ -3,6 +3,7 @@
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
 #   make bench-game  the game-shaped benchmark beside its raw libenet twin (GAME_ARGS: -d 5s -c 20 …)
+#   make bench-sim   the network simulator's own cost, and ENet goodput under it beside raw libenet (GOODPUT_ARGS)
 #   make fuzz    each fuzz target for FUZZTIME (default 20s)
 #   make soak    the long test for SOAK_TIME (default 30m): the reliability matrix, then
 #                1,000 clients churning over ENet and TCP under the simulator, with RSS,
@@ -19,7 +20,7 @@ APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
 	python3-enet python3-msgpack
 
-.PHONY: deps test chat bench bench-game fuzz vet soak
+.PHONY: deps test chat bench bench-game bench-sim fuzz vet soak
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -39,7 +40,8 @@ test: vet
 
 # The launcher is built first, saying so, since a cold build is silent for
 # a while, and run directly: `go run` would turn its exit into make's
-# "Error 1" on Ctrl-C. CHAT_ARGS go to the launcher (-client term, -bots 5).
+# "Error 1" on Ctrl-C. CHAT_ARGS go to the launcher (-client term, -bots 5,
+# -sim "lag=75ms,loss=5%" for a simulated network).
 chat: deps
 	@echo "building the chat demo (the first build takes a while)…"
 	@$(GO) build -o bin/chat ./demo/chat
@@ -52,6 +54,18 @@ bench: deps
 # beside raw libenet (internal/bench/c/gamebench.c); about 10 minutes.
 bench-game: deps
 	internal/bench/game.sh $(GAME_ARGS)
+
+# The latency and allocations adapters/sim adds with no condition
+# (BenchmarkRelayUDP/TCP), then ENet goodput at 20 % loss and a 100 ms
+# round trip, gonetic's adapter beside raw libenet through the same relay
+# (cmd/goodput, internal/bench/c/goodput.c); about 3 minutes.
+# GOODPUT_ARGS go to cmd/goodput: -sim "lag=100ms,loss=20%" -r 3 -impl c,go,c-nothrottle
+bench-sim: deps
+	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./adapters/sim/
+	@mkdir -p bin
+	cc -O2 -Wall -Wextra -o bin/goodput_c internal/bench/c/goodput.c -lenet
+	$(GO) build -o bin/goodput ./cmd/goodput
+	bin/goodput -c bin/goodput_c $(GOODPUT_ARGS)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME) ./message/

@@ -48,7 +48,9 @@ type Config struct {
 	// larger one is disconnected with a reason.
 	MaxMessageSize int
 	// InboxBytes bounds what arrived and waits for Update. When it is full
-	// the adapter stops reading (backpressure). Default 8 MiB.
+	// the adapter stops reading (backpressure). It also bounds what a
+	// client keeps of the messages that overtook the server's welcome
+	// (ENet, on another channel). Default 8 MiB.
 	InboxBytes int
 	// HandshakeTimeout bounds the handshake. Default 10 s.
 	HandshakeTimeout time.Duration

@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,7 @@ type Conn struct {
 	peerReason  string     // the reason the peer gave in bye or refuse
 	peerBye     bool       // the peer said bye
 	early       []earlyMsg // messages that overtook the welcome (client)
+	earlyBytes  int        // their bytes, earlyOverhead each included
 	refused     bool       // the peer refused our handshake
 	failure     error      // a local protocol failure that closed the link
 	deadline    time.Time  // handshake deadline
@@ -123,7 +125,8 @@ func (c *Conn) String() string { return fmt.Sprintf("conn#%d(%s)", c.id, c.addr)
 // other side sends (message.SentBy) is refused with message.ErrDirection. When the adapter's send
 // queue for the connection is full (the peer is not keeping up), the
 // error matches transport.ErrQueueFull, whatever the adapter: call Update
-// (or send less) and send again.
+// (or send less) and send again. Once the connection is closing, whichever
+// side ended it, the error matches ErrClosed.
 func (c *Conn) Send(msg any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -135,7 +138,7 @@ func (c *Conn) Send(msg any) error {
 	if err != nil {
 		return err
 	}
-	return c.link.Send(t.Channel(), t.Delivery(), buf)
+	return c.linkSend(t.Channel(), t.Delivery(), buf)
 }
 
 // SendArgs sends a message of the named type built from field values in
@@ -156,7 +159,7 @@ func (c *Conn) SendArgs(name string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	return c.link.Send(t.Channel(), t.Delivery(), buf)
+	return c.linkSend(t.Channel(), t.Delivery(), buf)
 }
 
 // sendEncoded sends a payload encoded elsewhere (Broadcast).
@@ -166,8 +169,22 @@ func (c *Conn) sendEncoded(t *message.Type, payload []byte) error {
 	if c.state != Open {
 		return c.notOpen()
 	}
-	return c.link.Send(t.Channel(), t.Delivery(), payload)
+	return c.linkSend(t.Channel(), t.Delivery(), payload)
 }
+
+// linkSend sends a message on the link; c.mu is held. The adapter refuses
+// with transport.ErrClosed once the link is closing (the peer ended it),
+// which Update learns of only later: that is ErrClosed too.
+func (c *Conn) linkSend(channel uint8, d transport.Delivery, payload []byte) error {
+	err := c.link.Send(channel, d, payload)
+	if err != nil && errors.Is(err, transport.ErrClosed) {
+		return errLinkClosed
+	}
+	return err
+}
+
+// errLinkClosed matches ErrClosed and transport.ErrClosed.
+var errLinkClosed = fmt.Errorf("%w (%w)", ErrClosed, transport.ErrClosed)
 
 func (c *Conn) notOpen() error {
 	if c.state < Open {

@@ -295,9 +295,13 @@ func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
 	case state == Handshaking && !e.isServer:
 		// On adapters that order each channel apart (ENet), a message on
 		// another channel can overtake the server's welcome: keep it for
-		// when the welcome comes.
-		if len(c.early) >= maxEarly {
-			e.fail(c, fmt.Errorf("gonetic: more than %d messages before the server's welcome", maxEarly))
+		// when the welcome comes. It arrived and waits for Update, as what
+		// the inbox holds, so InboxBytes bounds it: a server that sends
+		// from OnConnect on fills it for as long as a lost welcome takes
+		// to be resent.
+		c.earlyBytes += len(p) + earlyOverhead
+		if c.earlyBytes > e.cfg.InboxBytes {
+			e.fail(c, fmt.Errorf("gonetic: more than %d bytes of messages before the server's welcome (Config.InboxBytes)", e.cfg.InboxBytes))
 			return
 		}
 		c.early = append(c.early, earlyMsg{channel, append([]byte(nil), p...)})
@@ -313,8 +317,9 @@ func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
 	e.dispatch(c, p)
 }
 
-// maxEarly bounds the messages a client keeps before the welcome.
-const maxEarly = 1024
+// earlyOverhead is what a message kept before the welcome costs beyond
+// its bytes: its earlyMsg.
+const earlyOverhead = 32
 
 // earlyMsg is a message that overtook the welcome.
 type earlyMsg struct {
@@ -378,7 +383,20 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 		c.mu.Lock()
 		c.peerReason = ctl.reason
 		c.peerBye = true
-		if c.state == Open || c.state == Handshaking {
+		if c.state == Open && e.tcfg.Channels > 1 {
+			// The peer closes its link right after its bye, once all it
+			// sent before is through. Closing ours now could cut that
+			// short: on an adapter that orders each channel apart (ENet),
+			// messages on other channels may still be on their way, and
+			// ENet drops what is not through at both ends when either
+			// disconnects. So the peer ends the link, or the adapter's
+			// own liveness does if the peer is gone (ENet's timeout; over
+			// a stream, the peer's close timeout). Not Config.Timeout: a
+			// peer that said bye sends nothing more, and what it still
+			// has on its way can take longer than that under loss. On
+			// one channel, the bye came after all the peer sent.
+			c.state = Closing
+		} else if c.state == Open || c.state == Handshaking {
 			c.state = Closing
 			c.link.Close()
 		}
@@ -448,7 +466,7 @@ func (e *endpoint) opened(c *Conn) {
 		c.table.OnConnect()
 	}
 	early := c.early
-	c.early = nil
+	c.early, c.earlyBytes = nil, 0
 	for _, m := range early {
 		if c.State() != Open {
 			break

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonetic/gonetic/adapters/internal/lossrelay"
+	"github.com/gonetic/gonetic/adapters/sim"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -590,11 +590,7 @@ func TestDialFailures(t *testing.T) {
 	}
 	addr := ln.Addr()
 	ln.Close()
-	silent, err := lossrelay.New(lossrelay.Config{Target: addr, Drop: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
+	_, silent := simRelay(t, addr, sim.Both(sim.Conditions{Loss: 1}))
 	_, err = tr.Dial(context.Background(), silent.Addr(), transport.Config{}, newSink(t))
 	if !errors.Is(err, ErrTimeout) {
 		t.Errorf("dial to a silent peer: %v, want ErrTimeout", err)
@@ -619,6 +615,22 @@ func TestDialFailures(t *testing.T) {
 	}
 }
 
+// simRelay starts a UDP relay to target under cfg, closed at the end of
+// the test.
+func simRelay(t *testing.T, target string, cfg sim.Config) (*sim.Sim, *sim.Relay) {
+	t.Helper()
+	s, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Relay("udp", "127.0.0.1:0", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return s, r
+}
+
 func TestPortInUse(t *testing.T) {
 	tr := newTransport(t, nil)
 	srv := listen(t, tr, transport.Config{}, nil)
@@ -631,16 +643,14 @@ func TestPortInUse(t *testing.T) {
 func TestPeerTimeout(t *testing.T) {
 	tr := newTransport(t, &Options{PeerTimeout: 500 * time.Millisecond})
 	srv := listen(t, tr, transport.Config{}, nil)
-	relay, err := lossrelay.New(lossrelay.Config{Target: srv.ln.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer relay.Close()
-	cl, cs := dial(t, tr, relay.Addr(), transport.Config{})
+	s, r := simRelay(t, srv.ln.Addr(), sim.Config{})
+	cl, cs := dial(t, tr, r.Addr(), transport.Config{})
 	sv := srv.next(t)
 	cl.Send(0, transport.Reliable, []byte("before"))
 	sv.s.waitN(1)
-	relay.SetDrop(1)
+	if err := s.Set(sim.Both(sim.Conditions{Loss: 1})); err != nil {
+		t.Fatal(err)
+	}
 	cl.Send(0, transport.Reliable, []byte("lost"))
 	sv.l.Send(0, transport.Reliable, []byte("lost"))
 	if err := cs.waitClosed(); !errors.Is(err, ErrTimeout) {
@@ -651,21 +661,18 @@ func TestPeerTimeout(t *testing.T) {
 	}
 }
 
-// TestThroughLoss runs three channels through 10% loss each way and 20±10
-// ms of delay.
+// TestThroughLoss runs three channels through 10% loss each way, 20±10 ms
+// of delay, and 5% of datagrams held back 15 ms, which reorders them.
 func TestThroughLoss(t *testing.T) {
 	tr := newTransport(t, nil)
 	cfg := transport.Config{Channels: 3}
 	srv := listen(t, tr, cfg, nil)
-	relay, err := lossrelay.New(lossrelay.Config{
-		Target: srv.ln.Addr(), Drop: 0.1, Delay: 20 * time.Millisecond, Jitter: 10 * time.Millisecond, Seed: 42,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer relay.Close()
+	impair := sim.Both(sim.Conditions{Loss: 0.1, Lag: 20 * time.Millisecond, Jitter: 10 * time.Millisecond,
+		Reorder: 0.05, ReorderDelay: 15 * time.Millisecond})
+	impair.Seed = 42
+	s, r := simRelay(t, srv.ln.Addr(), impair)
 	start := time.Now()
-	cl, cs := dial(t, tr, relay.Addr(), cfg)
+	cl, cs := dial(t, tr, r.Addr(), cfg)
 	sv := srv.next(t)
 	const n = 2000
 	for i := range n {
@@ -692,7 +699,7 @@ func TestThroughLoss(t *testing.T) {
 		select {
 		case <-sv.s.wake:
 		case <-timeout:
-			t.Fatalf("%d of %d reliable payloads arrived; relay %+v", got, n, relay.Stats())
+			t.Fatalf("%d of %d reliable payloads arrived; relay %+v", got, n, s.Stats())
 		}
 	}
 	st := cl.Stats()
@@ -703,6 +710,9 @@ func TestThroughLoss(t *testing.T) {
 	}
 	if err := cs.waitClosed(); err != nil {
 		t.Errorf("client closed with %v", err)
+	}
+	if rs := s.Stats(); rs.Up.Lost == 0 || rs.Down.Lost == 0 || rs.Up.Reordered == 0 {
+		t.Errorf("the relay lost or reordered nothing: %+v", rs)
 	}
 	next := 0
 	last := -1
@@ -726,7 +736,7 @@ func TestThroughLoss(t *testing.T) {
 	}
 	t.Logf("%v (reliable all in after %v): reliable %d, sequenced %d (last %d), unsequenced %d; client RTT %v ±%v, loss %.3f; relay %+v",
 		time.Since(start).Round(time.Millisecond), arrived.Round(time.Millisecond), next, sv.s.n-next-unseq, last, unseq,
-		time.Duration(st.RTT), time.Duration(st.RTTVariance), st.PacketLoss, relay.Stats())
+		time.Duration(st.RTT), time.Duration(st.RTTVariance), st.PacketLoss, s.Stats())
 }
 
 func TestOptions(t *testing.T) {

@@ -56,8 +56,8 @@ type Config struct {
 	Up, Down Conditions
 	// Seed seeds the random draws. Sessions get their own streams derived
 	// from it in the order they start, so a run with the same Seed and the
-	// same traffic draws the same fates. 0 picks a random seed; Sim.Seed
-	// reports it, so that a failing run can be replayed.
+	// same traffic draws the same fates. 0 picks a random seed; Sim.String
+	// and Sim.Config report it, so that a failing run can be replayed.
 	Seed uint64
 }
 

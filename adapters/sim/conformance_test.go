@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/adapters/internal/transporttest"
@@ -61,5 +62,21 @@ func TestNetConformance(t *testing.T) {
 			New:  func(t testing.TB) transport.Transport { return wrap(t, newENet(t), sim.Config{}) },
 			Addr: "127.0.0.1:0",
 		})
+	})
+}
+
+// The contract holds with the relays delaying every packet too: what a
+// link says last (ENet's disconnect, a stream's end) still arrives.
+func TestConformanceUnderLag(t *testing.T) {
+	lag := sim.Both(sim.Conditions{Lag: time.Millisecond})
+	t.Run("tcp", func(t *testing.T) {
+		transporttest.Run(t, func(t *testing.T) transport.Transport {
+			return wrap(t, tcp.New(tcp.Options{MaxQueued: 32 << 20}), lag)
+		}, "127.0.0.1:0", transporttest.Options{})
+	})
+	t.Run("enet", func(t *testing.T) {
+		transporttest.Run(t, func(t *testing.T) transport.Transport {
+			return wrap(t, newENet(t), lag)
+		}, "127.0.0.1:0", transporttest.Options{Channels: 4, KeepsChannel: true, SlowBulk: true})
 	})
 }

@@ -7,7 +7,7 @@
 //
 //	s, err := sim.New(sim.Both(sim.Conditions{Lag: 75 * time.Millisecond, Loss: 0.05}))
 //	…
-//	cfg.Transport, err = s.Wrap(enet.New(nil)) // a 150 ms round trip, 5 % loss each way
+//	cfg.Transport, err = s.Wrap(udp) // udp from enet.New: a 150 ms round trip, 5 % loss each way
 //
 // Parse reads the same conditions from a flag, "lag=75ms,loss=5%"; the
 // demos take it as -sim.
@@ -50,7 +50,8 @@
 // stream, derived from Config.Seed and the order in which sessions
 // started: with the same seed and the same traffic, the nth datagram of a
 // session meets the same fate. Timing on a busy machine still varies, so a
-// replay is close, not exact. Sim.Seed-picked seeds are in Sim.Config.
+// replay is close, not exact. Sim.String names the seed in use, the one New
+// picked when Config.Seed was 0.
 //
 // # Cost
 //

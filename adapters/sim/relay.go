@@ -1,6 +1,10 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
 
 // Relay passes the traffic of every client that reaches its address on to
 // a target server, through a Sim's conditions. It is how a program that is
@@ -17,6 +21,47 @@ type relay interface {
 	clientOf(back string) string
 	forget(back string) // the target ended the session whose socket is back
 	close() error
+	// lastDue is when the latest packet given a release time is due.
+	lastDue() time.Time
+	idle() bool // nothing held for later: no datagram waiting (UDP), no session left (TCP)
+	// settle returns once what reached the relay so far has its fate (UDP:
+	// a datagram still in the socket's buffer is read), true when it knows.
+	settle() bool
+}
+
+// dueClock records the latest release time given to a packet.
+type dueClock struct{ unixNano atomic.Int64 }
+
+func (d *dueClock) note(due time.Time) {
+	n := due.UnixNano()
+	for {
+		old := d.unixNano.Load()
+		if n <= old || d.unixNano.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+func (d *dueClock) lastDue() time.Time { return time.Unix(0, d.unixNano.Load()) }
+
+// closeWhenDelivered closes r once what it holds was passed on (the last
+// release time given, and a stream's sessions ended by themselves), within
+// linger at most, on a goroutine of its own: a dialed link's end must not
+// drop its last words (ENet's disconnect, a TCP stream's last bytes and
+// end), which the relay may still be delaying.
+func closeWhenDelivered(r relay, linger time.Duration) {
+	go func() {
+		end := time.Now().Add(linger)
+		r.settle()
+		for {
+			now := time.Now()
+			if now.After(end) || now.After(r.lastDue()) && r.idle() {
+				r.close()
+				return
+			}
+			time.Sleep(min(max(time.Until(r.lastDue()), time.Millisecond), 10*time.Millisecond))
+		}
+	}()
 }
 
 // Relay starts a relay for network "udp" (datagrams: ENet, every

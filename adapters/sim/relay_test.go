@@ -300,3 +300,19 @@ func TestWrapRefuses(t *testing.T) {
 		t.Error("a relay for sctp")
 	}
 }
+
+func TestSimulate(t *testing.T) {
+	tr := tcp.New(tcp.Options{})
+	if got, s, err := sim.Simulate(tr, ""); got != tr || s != nil || err != nil {
+		t.Errorf("Simulate with no spec: %v, %v, %v; want the transport itself", got, s, err)
+	}
+	got, s, err := sim.Simulate(tr, "lag=5ms,seed=3")
+	if err != nil || s == nil || got.Name() != "tcp+sim" || s.String() != "lag=5ms (seed 3)" {
+		t.Errorf("Simulate: %v, %v, %v", got, s, err)
+	}
+	for _, spec := range []string{"lag=fast", "loss=5%"} { // unreadable; not for a stream
+		if _, _, err := sim.Simulate(tr, spec); err == nil {
+			t.Errorf("Simulate(%q) took it", spec)
+		}
+	}
+}

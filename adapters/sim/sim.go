@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 )
@@ -43,6 +44,14 @@ func (s *Sim) Set(cfg Config) error {
 
 // Config returns the conditions in force, with the seed in use.
 func (s *Sim) Config() Config { return *s.cfg.Load() }
+
+// String says which conditions are in force and the seed that replays
+// them: "lag=75ms,loss=5% (seed 123)".
+func (s *Sim) String() string {
+	c := s.Config()
+	c.Seed = 0
+	return fmt.Sprintf("%s (seed %d)", c, s.seed)
+}
 
 // Stats are what a Sim's paths did so far, per direction.
 type Stats struct {

@@ -18,14 +18,15 @@ type tcpRelay struct {
 	sim    *Sim
 	ln     *stdnet.TCPListener
 	target string
-	first  *stdnet.TCPConn // made by Dial: the target connection for its one client
 
-	mu       sync.Mutex // guards sessions, dialing and closed
+	mu       sync.Mutex      // guards first, sessions, dialing and closed
+	first    *stdnet.TCPConn // made by Dial: the target connection for its one client
 	sessions map[*tcpSession]struct{}
 	dialing  int        // connections to the target not yet in sessions
 	settled  *sync.Cond // on mu: dialing went down
 	closed   bool
 
+	dueClock
 	quit   chan struct{}
 	ctx    context.Context // ends with quit, for dialing the target
 	cancel context.CancelFunc
@@ -73,6 +74,15 @@ func listenTCP(s *Sim, addr, target string, first *stdnet.TCPConn) (*tcpRelay, e
 
 func (r *tcpRelay) addr() string { return r.ln.Addr().String() }
 
+// settle has nothing to wait for: a stream's bytes are read until its end.
+func (r *tcpRelay) settle() bool { return true }
+
+func (r *tcpRelay) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions) == 0 && r.dialing == 0 && r.first == nil
+}
+
 // clientOf is the client of the session whose target connection has
 // address back, or back itself.
 func (r *tcpRelay) clientOf(back string) string {
@@ -107,12 +117,14 @@ func (r *tcpRelay) close() error {
 		for s := range r.sessions {
 			open = append(open, s)
 		}
+		first := r.first
+		r.first = nil
 		r.mu.Unlock()
 		for _, s := range open {
 			s.abort()
 		}
-		if r.first != nil {
-			r.first.Close()
+		if first != nil {
+			first.Close()
 		}
 	})
 	r.wg.Wait()
@@ -137,13 +149,15 @@ func (r *tcpRelay) accept() {
 			}
 			continue
 		}
+		r.mu.Lock()
 		back := r.first
+		r.first = nil
 		if back != nil {
-			r.first = nil
-			r.ln.Close() // Dial's relay has one client
-			r.mu.Lock()
 			r.dialing++
-			r.mu.Unlock()
+		}
+		r.mu.Unlock()
+		if back != nil {
+			r.ln.Close() // Dial's relay has one client
 			r.start(front, back)
 			return
 		}
@@ -232,6 +246,7 @@ func (s *tcpSession) pump(src, dst *stdnet.TCPConn, pth *path, down bool) {
 				}
 			} else {
 				pending.Add(1)
+				s.r.note(due)
 				select {
 				case q <- chunk{due: due, buf: b, n: n}:
 				case <-s.done:

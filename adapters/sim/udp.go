@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	stdnet "net"
@@ -21,6 +20,10 @@ const (
 	// idleTimeout ends a UDP session from which nothing came either way for
 	// this long: UDP has no end, and gonetic pings every second.
 	idleTimeout = 30 * time.Second
+	// maxSessions bounds the clients of one relay: past it, datagrams
+	// from new addresses are dropped, so that a flood of forged sources
+	// cannot take a descriptor and a goroutine each without end.
+	maxSessions = 8192
 	// endLinger keeps a session that its server ended until nothing came
 	// either way for this long, so that what the server said last (ENet's
 	// disconnect, sent once) still reaches the client.
@@ -41,10 +44,14 @@ type udpRelay struct {
 	byBack   map[string]*udpSession // by the session socket's local address
 	closed   bool
 
-	sched chan datagram // to the scheduler
-	quit  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
+	dueClock
+	marker  atomic.Pointer[netip.AddrPort] // settle's socket: its datagram is read last
+	settled chan struct{}                  // closed when readFront reads it
+	sched   chan datagram                  // to the scheduler
+	held    atomic.Int64                   // datagrams given to the scheduler and not yet sent
+	quit    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
 }
 
 // udpSession is one client's way through the relay.
@@ -84,7 +91,7 @@ func listenUDP(s *Sim, addr, target string, dialed bool) (*udpRelay, error) {
 	r := &udpRelay{
 		sim: s, front: front, target: to, dialed: dialed,
 		sessions: map[netip.AddrPort]*udpSession{}, byBack: map[string]*udpSession{},
-		sched: make(chan datagram, 1024), quit: make(chan struct{}),
+		sched: make(chan datagram, 1024), quit: make(chan struct{}), settled: make(chan struct{}),
 	}
 	r.wg.Add(2)
 	go r.readFront()
@@ -93,6 +100,34 @@ func listenUDP(s *Sim, addr, target string, dialed bool) (*udpRelay, error) {
 }
 
 func (r *udpRelay) addr() string { return r.front.LocalAddr().String() }
+
+func (r *udpRelay) idle() bool { return r.held.Load() == 0 }
+
+// settle sends a datagram of its own to front and waits for readFront to
+// read it, and reports whether it did: on the loopback, a datagram sent is
+// in the receiver's buffer when the send returns, so every one sent before
+// is read by then. Used once, by a dialed relay's end, whose client sends
+// nothing more.
+func (r *udpRelay) settle() bool {
+	c, err := stdnet.DialUDP("udp", nil, r.front.LocalAddr().(*stdnet.UDPAddr))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	from := unmapped(c.LocalAddr().(*stdnet.UDPAddr).AddrPort())
+	r.marker.Store(&from)
+	c.Write([]byte{0})
+	select {
+	case <-r.settled:
+		return true
+	case <-r.quit:
+	case <-time.After(time.Second): // a datagram lost under memory pressure
+	}
+	return false
+}
+
+// unmapped is a with an IPv4 address in its 4-byte form, as reads give it.
+func unmapped(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 
 // clientOf is the client behind the session whose socket has address
 // back, or back itself.
@@ -142,7 +177,7 @@ func (r *udpRelay) close() error {
 func (r *udpRelay) session(from netip.AddrPort) *udpSession {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s := r.sessions[from]; s != nil || r.closed {
+	if s := r.sessions[from]; s != nil || r.closed || len(r.sessions) >= maxSessions {
 		return s
 	}
 	back, err := stdnet.DialUDP("udp", nil, r.target)
@@ -170,6 +205,11 @@ func (r *udpRelay) readFront() {
 			if errors.Is(err, stdnet.ErrClosed) || r.stopped() {
 				return
 			}
+			continue
+		}
+		if m := r.marker.Load(); m != nil && *m == unmapped(from) {
+			close(r.settled)
+			r.marker.Store(nil)
 			continue
 		}
 		s := r.session(from)
@@ -216,9 +256,11 @@ func (r *udpRelay) pass(c *Conditions, pth *path, now time.Time, p []byte, s *ud
 		r.send(s, down, p)
 		return
 	}
+	r.note(due)
 	for range copies {
 		b := getBuf(len(p))
 		copy(*b, p)
+		r.held.Add(1)
 		select {
 		case r.sched <- datagram{due: due, buf: b, n: len(p), s: s, down: down}:
 		case <-r.quit:
@@ -265,9 +307,10 @@ func (r *udpRelay) schedule() {
 	for {
 		now := time.Now()
 		for len(q) > 0 && !q[0].due.After(now) {
-			d := heap.Pop(&q).(datagram)
+			d := q.pop()
 			r.send(d.s, d.down, (*d.buf)[:d.n])
 			putBuf(d.buf)
+			r.held.Add(-1)
 		}
 		var tc <-chan time.Time
 		if len(q) > 0 {
@@ -278,7 +321,7 @@ func (r *udpRelay) schedule() {
 		case d := <-r.sched:
 			seq++
 			d.seq = seq
-			heap.Push(&q, d)
+			q.push(d)
 		case <-tc:
 		case <-idle.C:
 			r.endIdle(now)
@@ -302,23 +345,54 @@ func (r *udpRelay) endIdle(now time.Time) {
 	}
 }
 
-// dueHeap orders datagrams by release time, then by arrival.
+// dueHeap orders datagrams by release time, then by arrival. It is a
+// binary heap of its own rather than container/heap's, whose Push and Pop
+// take and return an interface: two allocations per delayed datagram.
 type dueHeap []datagram
 
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
+func (h dueHeap) less(i, j int) bool {
 	if h[i].due.Equal(h[j].due) {
 		return h[i].seq < h[j].seq
 	}
 	return h[i].due.Before(h[j].due)
 }
-func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)   { *h = append(*h, x.(datagram)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = datagram{}
-	*h = old[:len(old)-1]
+
+func (h *dueHeap) push(d datagram) {
+	*h = append(*h, d)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+// pop removes and returns the first datagram; h is not empty.
+func (h *dueHeap) pop() datagram {
+	q := *h
+	d := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = datagram{}
+	q = q[:last]
+	for i := 0; ; {
+		first, l, r := i, 2*i+1, 2*i+2
+		if l < len(q) && q.less(l, first) {
+			first = l
+		}
+		if r < len(q) && q.less(r, first) {
+			first = r
+		}
+		if first == i {
+			break
+		}
+		q[i], q[first] = q[first], q[i]
+		i = first
+	}
+	*h = q
 	return d
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	stdnet "net"
 	"sync/atomic"
+	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -33,6 +34,29 @@ func (s *Sim) Wrap(t transport.Transport) (transport.Transport, error) {
 			"use lag, jitter and rate with it (loss, dup, reorder and mtu are for enet)", t.Name())
 	}
 	return &wrapped{sim: s, t: t, network: network}, nil
+}
+
+// Simulate puts t under the conditions of spec, in Parse's syntax
+// ("lag=75ms,loss=5%"), for a program's -sim flag: it returns the
+// transport to use and the Sim that applies the conditions, or t itself
+// and a nil Sim when spec is empty. It is Parse, New and Wrap in one.
+func Simulate(t transport.Transport, spec string) (transport.Transport, *Sim, error) {
+	if spec == "" {
+		return t, nil, nil
+	}
+	cfg, err := Parse(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := s.Wrap(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, s, nil
 }
 
 type wrapped struct {
@@ -98,13 +122,17 @@ func (w *wrapped) Dial(ctx context.Context, addr string, cfg transport.Config, s
 		}
 		r = &Relay{impl}
 	}
-	l, err := w.t.Dial(ctx, r.Addr(), cfg, newEndSink(sink, func() { r.Close() }))
+	l, err := w.t.Dial(ctx, r.Addr(), cfg, newEndSink(sink, func() { closeWhenDelivered(r.impl, dialLinger) }))
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	return wrapLink(l, addr), nil
 }
+
+// dialLinger bounds how long a dialed link's relay outlives the link, to
+// pass on what it still delays.
+const dialLinger = 5 * time.Second
 
 // listener is a wrapped listener: the relay in front of the adapter's.
 type listener struct {

@@ -10,6 +10,12 @@
 //	gamebench server  -addr 127.0.0.1:PORT -hz 30 -clients N -duration 10s -label L [-transport tcp|enet]
 //	gamebench clients -addr 127.0.0.1:PORT -hz 30 -n N       -duration 10s -label L [-transport tcp|enet]
 //
+// With -sim SPEC ("lag=30ms,jitter=5ms,loss=2%", the syntax of
+// adapters/sim.Parse) a process plays over a simulated network: give it to
+// the server only, which puts every client under the conditions both
+// ways. The process prints them first: "network simulator: lag=30ms (seed
+// 123)".
+//
 // The server prints "ready <addr>" once it listens. Both print their figures
 // as "RESULT <label>.<figure> <value> <unit>" lines when they exit: the
 // clients process the snapshot and input latencies, losses and its CPU; the
@@ -29,6 +35,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonetic/gonetic/adapters/sim"
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
@@ -104,6 +111,8 @@ func main() {
 	duration := fs.Duration("duration", 10*time.Second, "measured time, after a warm-up of 2 s")
 	label := fs.String("label", "", "RESULT name prefix (default gonetic.<transport>)")
 	tr := fs.String("transport", "tcp", "network adapter: "+strings.Join(keys(), " or "))
+	simSpec := fs.String("sim", "", "play over a simulated network, e.g. lag=30ms,jitter=5ms,loss=2% (keys in adapters/sim.Parse; "+
+		"loss, dup, reorder and mtu need enet): give it to the server only, which covers both ways")
 	_ = fs.Parse(os.Args[2:])
 	if fs.NArg() > 0 {
 		fail("unexpected arguments %q", fs.Args())
@@ -121,13 +130,12 @@ func main() {
 	if count <= 0 {
 		fail("%s needs the client count (server: -clients N, clients: -n N)", role)
 	}
-	newTr, ok := transports[*tr]
-	if !ok {
-		fail("unknown -transport %q (this build has %v)", *tr, keys())
-	}
-	t, err := newTr()
+	t, simulator, err := newTransport(*tr, *simSpec)
 	if err != nil {
 		fail("%v", err)
+	}
+	if simulator != nil {
+		fmt.Printf("network simulator: %s\n", simulator)
 	}
 	if *label == "" {
 		*label = "gonetic." + *tr
@@ -148,6 +156,25 @@ type runConfig struct {
 	duration time.Duration
 	label    string
 	tr       transport.Transport
+}
+
+// newTransport returns the adapter called name, under the network
+// conditions of simSpec if it is not empty, with the Sim that applies them
+// (nil without).
+func newTransport(name, simSpec string) (transport.Transport, *sim.Sim, error) {
+	newTr, ok := transports[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown -transport %q (this build has %v)", name, keys())
+	}
+	t, err := newTr()
+	if err != nil {
+		return nil, nil, err
+	}
+	t, s, err := sim.Simulate(t, simSpec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-sim: %w", err)
+	}
+	return t, s, nil
 }
 
 func keys() []string {

@@ -67,6 +67,59 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestRunSimulated runs the server under -sim: the clients, which are not,
+// still measure and end, and the simulator saw the traffic of both ways
+// and lost some of it.
+func TestRunSimulated(t *testing.T) {
+	name, spec := "enet", "lag=10ms,loss=10%"
+	if _, ok := transports[name]; !ok {
+		name, spec = "tcp", "lag=10ms"
+	}
+	addr := freeAddr(t)
+	if name == "enet" {
+		addr = freeUDPAddr(t)
+	}
+	srvTr, s, err := newTransport(name, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliTr, none, err := newTransport(name, "")
+	if err != nil || none != nil {
+		t.Fatal(err, none)
+	}
+	done := make(chan int)
+	go func() {
+		done <- server(runConfig{addr: addr, hz: 30, n: 3, duration: time.Second, label: "test.sim", tr: srvTr})
+	}()
+	if rc := runClients(runConfig{addr: addr, hz: 30, n: 3, duration: time.Second, label: "test.sim", tr: cliTr}); rc != 0 {
+		t.Errorf("clients exited with %d", rc)
+	}
+	select {
+	case rc := <-done:
+		if rc != 0 {
+			t.Errorf("server exited with %d", rc)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not end after the clients told it to stop")
+	}
+	st := s.Stats()
+	if st.Up.Packets == 0 || st.Down.Packets == 0 || name == "enet" && st.Up.Lost+st.Down.Lost == 0 {
+		t.Errorf("%s under %s: simulator stats %+v", name, spec, st)
+	}
+	if _, _, err := newTransport("tcp", "loss=5%"); err == nil {
+		t.Error("-sim loss=5% over tcp accepted")
+	}
+}
+
+func freeUDPAddr(t *testing.T) string {
+	c, err := stdnet.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
 // TestClientsWithoutServer: the clients give up after connectWait.
 func TestClientsWithoutServer(t *testing.T) {
 	tr, err := transports["tcp"]()

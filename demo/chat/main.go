@@ -17,7 +17,10 @@
 //
 // Flags: -client auto|window|term, -transport tcp|enet, -codec
 // msgpack|json, -nick NAME, -bots N, -addr HOST:PORT (the server's; port 0
-// picks a free one). Arguments after "--" go to the client:
+// picks a free one), -sim SPEC (a simulated network, "lag=75ms,loss=5%":
+// the server plays under it, so every client feels it both ways; loss
+// needs ENet, which -sim picks unless -transport says otherwise).
+// Arguments after "--" go to the client:
 //
 //	go run ./demo/chat -- -say "hello"
 //
@@ -38,6 +41,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gonetic/gonetic/adapters/sim"
+	"github.com/gonetic/gonetic/adapters/tcp"
 )
 
 // windowPackages are the Debian packages the window client needs to build
@@ -56,6 +62,7 @@ const pkgPath = "github.com/gonetic/gonetic/demo/chat/"
 
 type options struct {
 	client, transport, codec, nick, addr string
+	sim                                  string
 	bots                                 int
 }
 
@@ -72,7 +79,15 @@ func run(args []string) int {
 	fs.StringVar(&o.nick, "nick", "", "your nickname (default: $USER, or guest)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the server's address (port 0 picks a free one)")
 	fs.IntVar(&o.bots, "bots", 2, "bots that chat in the room")
+	fs.StringVar(&o.sim, "sim", "", "play over a simulated network, e.g. lag=75ms,jitter=10ms,loss=5% (keys in adapters/sim.Parse): "+
+		"the server's transport is put under it, so every client feels it both ways; loss, dup, reorder and mtu pick -transport enet")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	transportSet := false
+	fs.Visit(func(f *flag.Flag) { transportSet = transportSet || f.Name == "transport" })
+	if err := checkSim(&o, transportSet); err != nil {
+		say("%v", err)
 		return 2
 	}
 	switch o.client {
@@ -172,6 +187,34 @@ func launch(ctx context.Context, o options, clientArgs []string) int {
 		say("the window client failed at start (%v): starting the terminal client", early.err)
 	}
 	return exitCode(runClient(ctx, filepath.Join(dir, "term"), common, 0))
+}
+
+// checkSim checks -sim before anything is built, and picks ENet for the
+// conditions only datagrams can have (a TCP stream never loses bytes),
+// unless -transport was given.
+func checkSim(o *options, transportSet bool) error {
+	if o.sim == "" {
+		return nil
+	}
+	cfg, err := sim.Parse(o.sim)
+	if err != nil {
+		return fmt.Errorf("-sim: %w", err)
+	}
+	s, err := sim.New(cfg)
+	if err != nil {
+		return fmt.Errorf("-sim: %w", err)
+	}
+	if o.transport != "tcp" {
+		return nil
+	}
+	if _, err := s.Wrap(tcp.New(tcp.Options{})); err != nil {
+		if transportSet {
+			return fmt.Errorf("-sim with -transport tcp: %w", err)
+		}
+		o.transport = "enet"
+		say("-sim %s: a TCP stream never loses, duplicates or reorders bytes, so the demo runs over ENet (-transport enet)", o.sim)
+	}
+	return nil
 }
 
 // say prints one line of the launcher's own.
@@ -317,9 +360,15 @@ func startServer(dir string, o options) (*process, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command(filepath.Join(dir, "server"), "-addr", o.addr, "-transport", o.transport, "-codec", o.codec)
+	args := []string{"-addr", o.addr, "-transport", o.transport, "-codec", o.codec}
+	if o.sim != "" {
+		args = append(args, "-sim", o.sim)
+	}
+	cmd := exec.Command(filepath.Join(dir, "server"), args...)
 	listening := &lineWatch{prefix: "listening on ", found: make(chan string, 1)}
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(logf, listening), logf
+	// The server says which conditions it plays under before it listens.
+	simulating := &lineWatch{prefix: "network simulator: ", found: make(chan string, 1)}
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(logf, simulating, listening), logf
 	cmd.SysProcAttr = background()
 	p, err := startProcess(cmd)
 	if err != nil {
@@ -328,6 +377,11 @@ func startServer(dir string, o options) (*process, string, error) {
 	select {
 	case rest := <-listening.found:
 		addr, _, _ := strings.Cut(rest, " ")
+		select {
+		case conditions := <-simulating.found:
+			say("the server plays under a simulated network, which every client feels both ways: %s", conditions)
+		default:
+		}
 		return p, addr, nil
 	case <-p.done:
 		log, _ := os.ReadFile(logf.Name())

@@ -60,6 +60,10 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	if err != nil {
 		return err
 	}
+	tr, simulator, err := simulate(tr, o, out)
+	if err != nil {
+		return err
+	}
 	cl, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f, Transport: tr}})
 	if err != nil {
 		return err
@@ -102,6 +106,14 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	var caller flow.Caller = st.Over(conn)
 	sent := func() uint64 { return conn.Stats().BytesSent }
 	if o.carrier == "listener" {
+		if simulator != nil { // the flow connection is plain TCP: a relay puts it under the conditions
+			r, err := simulator.Relay("tcp", "127.0.0.1:0", flowAddr)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			flowAddr = r.Addr()
+		}
 		fc, err := flow.Dial(ctx, flowAddr, flow.ClientConfig{Config: o.flowCfg})
 		if err != nil {
 			return err

@@ -34,6 +34,10 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tr, simulator, err := simulate(tr, o, out)
+	if err != nil {
+		return err
+	}
 	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: tr}, Addr: o.addr})
 	if err != nil {
 		return err
@@ -106,7 +110,13 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 	flowAddr := "-"
 	var fs *flow.Server
 	if o.carrier == "listener" {
-		fs, err = flow.Listen(flow.ServerConfig{Config: o.flowCfg, Addr: o.flowAddr})
+		// Under -sim, a relay on -flow-addr puts the dedicated listener,
+		// plain TCP, under the same conditions.
+		listenAt := o.flowAddr
+		if simulator != nil {
+			listenAt = "127.0.0.1:0"
+		}
+		fs, err = flow.Listen(flow.ServerConfig{Config: o.flowCfg, Addr: listenAt})
 		if err != nil {
 			return err
 		}
@@ -115,6 +125,14 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 		flowAddr = fs.Addr()
+		if simulator != nil {
+			r, err := simulator.Relay("tcp", o.flowAddr, flowAddr)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			flowAddr = r.Addr()
+		}
 	}
 	printf(out, "READY game=%s flow=%s\n", srv.Addr(), flowAddr)
 

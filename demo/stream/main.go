@@ -28,6 +28,7 @@ import (
 
 	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/adapters/flow"
+	"github.com/gonetic/gonetic/adapters/sim"
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
@@ -50,6 +51,7 @@ type options struct {
 	once      bool
 	cost      time.Duration
 	progress  bool
+	sim       string
 	flowCfg   flow.Config // -window, -chunk, -inflight: both servers
 }
 
@@ -69,6 +71,9 @@ func main() {
 	flag.BoolVar(&o.once, "once", false, "B: exit after the first region")
 	flag.DurationVar(&o.cost, "cost", 0, "B: extra work per entity applied (a slow handler; A's memory stays bounded)")
 	flag.BoolVar(&o.progress, "progress", true, "A: show the progress line")
+	flag.StringVar(&o.sim, "sim", "", "play over a simulated network, e.g. lag=20ms,rate=10MB/s (keys in adapters/sim.Parse): "+
+		"this process's game connection and flow listener or flow connection go through it, both ways; with -self, B's only "+
+		"(once is enough); loss, dup, reorder and mtu need -transport enet")
 	flag.IntVar(&o.flowCfg.Window, "window", 0, "flow credit window in bytes (0: flow.DefaultWindow)")
 	flag.IntVar(&o.flowCfg.ChunkSize, "chunk", 0, "flow chunk size in bytes (0: the carrier's default)")
 	flag.IntVar(&o.flowCfg.InFlight, "inflight", 0, "Station: bytes in flight per connection (0: flow.DefaultInFlight)")
@@ -162,6 +167,19 @@ func newTransport(name string) (transport.Transport, error) {
 	return tcp.New(tcp.Options{}), nil
 }
 
+// simulate puts t under -sim's conditions, if any, and says which: it
+// returns the transport to use and the Sim, nil without -sim.
+func simulate(t transport.Transport, o options, out io.Writer) (transport.Transport, *sim.Sim, error) {
+	w, s, err := sim.Simulate(t, o.sim)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-sim: %w", err)
+	}
+	if s != nil {
+		printf(out, "network simulator: %s\n", s)
+	}
+	return w, s, nil
+}
+
 // runSelf runs B as a child process, waits for it to listen, then runs A.
 func runSelf(ctx context.Context, o options) error {
 	if err := o.check(); err != nil {
@@ -171,7 +189,10 @@ func runSelf(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-role", "b", "-once",
+	// B's game server is put under -sim: that covers both ways.
+	simSpec := o.sim
+	o.sim = ""
+	cmd := exec.CommandContext(ctx, exe, "-role", "b", "-once", "-sim", simSpec,
 		"-addr", "127.0.0.1:0", "-flow-addr", "127.0.0.1:0",
 		"-transport", o.transport, "-carrier", o.carrier,
 		"-window", fmt.Sprint(o.flowCfg.Window), "-chunk", fmt.Sprint(o.flowCfg.ChunkSize),

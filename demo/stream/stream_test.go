@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// run runs B and A in this process and returns A's output and B's.
+// run runs B and A in this process and returns A's output and B's. Only
+// B plays under o.sim, as with -self.
 func run(t *testing.T, o options) (aSaid, bSaid string) {
 	t.Helper()
 	before := runtime.NumGoroutine()
@@ -41,15 +42,16 @@ func run(t *testing.T, o options) (aSaid, bSaid string) {
 	}()
 	lines := bufio.NewScanner(pr)
 	var game, fl string
+	var bOut strings.Builder
 	for lines.Scan() {
 		if _, err := fmt.Sscanf(lines.Text(), "READY game=%s flow=%s", &game, &fl); err == nil {
 			break
 		}
+		bOut.WriteString(lines.Text() + "\n")
 	}
 	if game == "" {
 		t.Fatalf("B did not start: %v", <-bDone)
 	}
-	var bOut strings.Builder
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -58,7 +60,9 @@ func run(t *testing.T, o options) (aSaid, bSaid string) {
 		}
 	}()
 	var aOut strings.Builder
-	if err := runA(ctx, o, game, fl, &aOut); err != nil {
+	a := o
+	a.sim = ""
+	if err := runA(ctx, a, game, fl, &aOut); err != nil {
 		t.Fatalf("A: %v\n%s", err, aOut.String())
 	}
 	if err := <-bDone; err != nil {
@@ -131,6 +135,26 @@ func TestStreamENet(t *testing.T) {
 	o.transport = "enet"
 	if out, _ := run(t, o); !strings.Contains(out, "checksum matches") || !strings.Contains(out, "(enet game connection") {
 		t.Fatalf("A said:\n%s", out)
+	}
+}
+
+// TestStreamSimulated runs B under -sim: the region still arrives, over
+// either carrier, and the game pings take at least twice the lag.
+func TestStreamSimulated(t *testing.T) {
+	for _, carrier := range []string{"station", "listener"} {
+		t.Run(carrier, func(t *testing.T) {
+			o := defaults()
+			o.carrier, o.sim = carrier, "lag=20ms"
+			out, bSaid := run(t, o)
+			if !strings.Contains(out, "checksum matches") || !strings.HasPrefix(bSaid, "network simulator: lag=20ms (seed ") {
+				t.Fatalf("A said:\n%s\nB said:\n%s", out, bSaid)
+			}
+			var p50 float64
+			i := strings.Index(out, "idle p50 ")
+			if _, err := fmt.Sscanf(out[max(i, 0):], "idle p50 %f ms", &p50); err != nil || p50 < 40 {
+				t.Fatalf("A said:\n%s\nwant an idle ping p50 of at least 40 ms (%v)", out, err)
+			}
+		})
 	}
 }
 

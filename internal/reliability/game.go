@@ -76,6 +76,8 @@ type game struct {
 
 	mu      sync.Mutex // guards servers: NewHandler may run on an adapter goroutine
 	servers []*serverConn
+
+	handlerEnded chan error // what the server's flow handler saw last
 }
 
 // counts are one side's view of one connection.
@@ -161,7 +163,7 @@ func (g *game) since(sent int64) time.Duration { return time.Since(g.start) - ti
 func (g *game) now() int64                     { return int64(time.Since(g.start)) }
 
 func newGame(c Case, o Options) (*game, error) {
-	g := &game{start: time.Now()}
+	g := &game{start: time.Now(), handlerEnded: make(chan error, 1)}
 	fs, err := newFactory()
 	if err != nil {
 		return nil, err
@@ -179,7 +181,7 @@ func newGame(c Case, o Options) (*game, error) {
 		return nil, err
 	}
 	g.srv, err = gnet.Listen(gnet.ServerConfig{
-		Config: gnet.Config{Factory: fs, Transport: wrapped},
+		Config: gnet.Config{Factory: fs, Transport: wrapped, Timeout: o.Timeout},
 		NewHandler: func() any {
 			h := &serverConn{g: g}
 			g.mu.Lock()
@@ -199,10 +201,12 @@ func newGame(c Case, o Options) (*game, error) {
 		sum := fnv.New64a()
 		for p, err := range f.Packets() {
 			if err != nil {
+				g.handlerEnded <- err
 				return nil, err
 			}
 			sum.Write(p.Bytes())
 		}
+		g.handlerEnded <- nil
 		return sum.Sum64(), nil
 	})
 	ct, err := newTransport(c.Adapter)
@@ -210,7 +214,7 @@ func newGame(c Case, o Options) (*game, error) {
 		g.close()
 		return nil, err
 	}
-	if g.cli, err = gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: fc, Transport: ct}}); err != nil {
+	if g.cli, err = gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: fc, Transport: ct, Timeout: o.Timeout}}); err != nil {
 		g.close()
 		return nil, err
 	}

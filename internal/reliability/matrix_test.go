@@ -24,9 +24,12 @@ func TestMatrix(t *testing.T) {
 		if n := openFDs(t); n > fds {
 			t.Errorf("%d file descriptors open after the matrix, %d before", n, fds)
 		}
-		if h := heapInUse(); h > heap+32<<20 {
+		h := heapInUse()
+		if h > heap+32<<20 {
 			t.Errorf("heap in use grew from %d to %d MiB", heap>>20, h>>20)
 		}
+		t.Logf("before → after the matrix: %d → %d goroutines, %d → %d descriptors, %.1f → %.1f MiB heap in use",
+			goroutines, runtime.NumGoroutine(), fds, openFDs(t), float64(heap)/(1<<20), float64(h)/(1<<20))
 	})
 	for _, c := range Matrix() {
 		t.Run(c.Name(), func(t *testing.T) {

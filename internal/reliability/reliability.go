@@ -83,6 +83,8 @@ type Options struct {
 	// FlowBytes is the size of the flow the first client sends the server.
 	// Default 128 KiB.
 	FlowBytes int
+	// Timeout is both ends' gnet.Config.Timeout. Default net's.
+	Timeout time.Duration
 }
 
 func (o Options) withDefaults() Options {

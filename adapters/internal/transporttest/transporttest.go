@@ -24,6 +24,11 @@ type Options struct {
 	// was sent on (mem, ENet). Otherwise every payload must arrive on
 	// channel 0 (TCP).
 	KeepsChannel bool
+	// SlowBulk says that 16 MiB sent at a blocked receiver may take the
+	// adapter longer than the suite waits (ENet through adapters/sim's
+	// delay: 3 to 9 s on the test machine, against 0.2 s direct): the
+	// Backpressure subtest is left to the run without delay.
+	SlowBulk bool
 }
 
 // Run runs the conformance suite: every subtest makes a Transport with
@@ -52,7 +57,9 @@ func Run(t *testing.T, newTransport func(t *testing.T) transport.Transport, list
 	t.Run("Stats", s.stats)
 	t.Run("ConcurrentSend", s.concurrentSend)
 	t.Run("SendDuringClose", s.sendDuringClose)
-	t.Run("Backpressure", s.backpressure)
+	if !opts.SlowBulk {
+		t.Run("Backpressure", s.backpressure)
+	}
 	t.Run("AbortWhileBlocked", s.abortWhileBlocked)
 }
 

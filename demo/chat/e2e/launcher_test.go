@@ -25,6 +25,22 @@ func TestLauncherWithoutDisplay(t *testing.T) {
 	l.wait()
 }
 
+// TestLauncherSimulated runs the launcher as `make chat CHAT_ARGS='-sim
+// "lag=50ms,loss=5%"'` does: loss picks ENet, the server plays under the
+// conditions and the launcher says which, and the chat works.
+func TestLauncherSimulated(t *testing.T) {
+	l := startEnv(t, "launcher", launcherEnv(t, false), program(t, "chat"), "-nick", "tester", "-bots", "1", "-sim", "lag=50ms,loss=5%")
+	l.expect("chat: -sim lag=50ms,loss=5%: a TCP stream never loses, duplicates or reorders bytes, so the demo runs over ENet")
+	l.expect("chat: the server plays under a simulated network, which every client feels both ways: lag=50ms,loss=5% (seed ")
+	l.expect("chat: server listening on 127.0.0.1:")
+	l.expect("*** joined as tester; online (")
+	l.send("hello through the simulator")
+	l.expect("<tester> hello through the simulator")
+	l.send("/quit")
+	l.expect("*** bye")
+	l.wait()
+}
+
 // launcherEnv is this process's environment with TMPDIR a test directory,
 // where the launcher keeps its logs, and without a display unless display.
 func launcherEnv(t *testing.T, display bool) []string {

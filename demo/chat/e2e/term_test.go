@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestTerminalClients runs a server and three terminal clients, each its
@@ -134,6 +136,81 @@ func TestBots(t *testing.T) {
 	watcher.expectCount(" left (quit)", 5)
 	watcher.send("/quit")
 	watcher.wait()
+	srv.signal(syscall.SIGTERM)
+	srv.wait()
+}
+
+// TestSimulatedNetwork runs the chat on a server under -sim: the clients,
+// which are not, feel its conditions both ways. A line from one client to
+// another, and gonetic's round trip, take at least twice the least lag
+// (lag less jitter); under loss (ENet) every line still arrives, and the
+// server's totals show the losses.
+func TestSimulatedNetwork(t *testing.T) {
+	const least = 2 * (40*time.Millisecond - 5*time.Millisecond)
+	for _, c := range []struct {
+		name, transport, sim string
+		lossy                bool
+	}{
+		{"tcp lag", "tcp", "lag=40ms,jitter=5ms", false},
+		{"enet loss", "enet", "lag=40ms,jitter=5ms,loss=10%", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := []string{"-transport", c.transport}
+			srv, addr := startServer(t, append(tr, "-sim", c.sim)...)
+			srv.expectAny("network simulator: " + c.sim + " (seed ")
+			ann := startTerm(t, addr, "ann", tr...)
+			ann.expect("*** joined as ann")
+			bob := startTerm(t, addr, "bob", tr...)
+			bob.expect("*** joined as bob; online (2): ann, bob")
+			status := ann.waitRTT("*** online as ann on " + addr + " (" + c.transport + ", msgpack); ")
+			var rtt float64
+			if _, err := fmt.Sscanf(rttRE.FindString(status), "rtt %f ms", &rtt); err != nil || rtt < float64(least.Milliseconds()) {
+				t.Errorf("status %q: want a round trip of at least %v (%v)", status, least, err)
+			}
+			for i := range 5 {
+				line := fmt.Sprintf("line %d through the simulator", i)
+				sent := time.Now()
+				bob.send(line)
+				ann.expect("<bob> " + line)
+				if took := time.Since(sent); took < least {
+					t.Errorf("%q reached ann in %v, want at least %v (bob to the server, the server to ann)", line, took, least)
+				}
+			}
+			for _, p := range []*proc{ann, bob} {
+				p.send("/quit")
+				p.wait()
+			}
+			srv.signal(syscall.SIGTERM)
+			totals := srv.expect("network simulator: up ")
+			srv.wait()
+			var upN, upLost, downN, downLost int
+			if _, err := fmt.Sscanf(totals, "network simulator: up %d packets, %d lost; down %d packets, %d lost",
+				&upN, &upLost, &downN, &downLost); err != nil || upN == 0 || downN == 0 {
+				t.Fatalf("server said %q (%v)", totals, err)
+			}
+			t.Logf("%s; %s", status, totals)
+			if lost := upLost + downLost; c.lossy != (lost > 0) {
+				t.Errorf("server said %q; want losses: %v", totals, c.lossy)
+			}
+		})
+	}
+}
+
+// TestSimulatedClient: -sim on a terminal client wraps that client's
+// transport only: it says so, and its round trip takes twice the lag.
+func TestSimulatedClient(t *testing.T) {
+	srv, addr := startServer(t)
+	ann := startTerm(t, addr, "ann", "-sim", "lag=40ms")
+	ann.expect("network simulator: lag=40ms (seed ")
+	ann.expect("*** joined as ann")
+	status := ann.waitRTT("*** online as ann on " + addr + " (tcp+sim, msgpack); ")
+	var rtt float64
+	if _, err := fmt.Sscanf(rttRE.FindString(status), "rtt %f ms", &rtt); err != nil || rtt < 80 {
+		t.Errorf("status %q: want a round trip of at least 80 ms (%v)", status, err)
+	}
+	t.Log(status)
+	ann.send("/quit")
+	ann.wait()
 	srv.signal(syscall.SIGTERM)
 	srv.wait()
 }

@@ -4,6 +4,11 @@
 //
 //	go run ./demo/chat/server -addr 127.0.0.1:7777 -transport tcp -codec msgpack
 //
+// With -sim "lag=75ms,loss=5%" it plays over a simulated network (package
+// adapters/sim), which every client feels both ways; it says so first:
+// "network simulator: lag=75ms,loss=5% (seed 123)", and what it did when
+// it stops: "network simulator: up 1200 packets, 61 lost; down …".
+//
 // It runs under package net/daemon: it prints "chat server listening on
 // ADDR (TRANSPORT, CODEC)" once it accepts connections, logs joins and
 // leaves to stderr, writes a pidfile with -pidfile, and stops gracefully on
@@ -31,6 +36,7 @@ func main() {
 // options are the server's flags.
 type options struct {
 	addr, transport, codec string
+	sim                    string
 	pidfile                string
 	maxUsers               int
 	stopTimeout            time.Duration
@@ -43,6 +49,7 @@ func run(args []string) int {
 	fs.StringVar(&o.addr, "addr", chat.DefaultAddr, "address to listen on, host:port (port 0 picks a free one)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (clients must match)")
+	fs.StringVar(&o.sim, "sim", "", chat.SimUsage)
 	fs.IntVar(&o.maxUsers, "max-users", 256, "most connections at once")
 	fs.StringVar(&o.pidfile, "pidfile", "", "write the process id to this file while running")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 5*time.Second, "how long a graceful stop may take")
@@ -86,6 +93,14 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	tr, err := chat.NewTransport(o.transport)
 	if err != nil {
 		return err
+	}
+	tr, simulator, err := chat.Simulate(tr, o.sim)
+	if err != nil {
+		return err
+	}
+	if simulator != nil {
+		fmt.Println(chat.SimStarted(simulator))
+		defer func() { fmt.Println(chat.SimTotals(simulator)) }()
 	}
 	room := chat.NewRoom(log)
 	srv, err := gnet.Listen(gnet.ServerConfig{

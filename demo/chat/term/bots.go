@@ -38,7 +38,7 @@ func runBots(ctx context.Context, o options, stdout io.Writer) int {
 		fmt.Fprintln(stdout, "term:", err)
 		return 2
 	}
-	tr, err := chat.NewTransport(o.transport)
+	tr, err := newTransport(o, stdout)
 	if err != nil {
 		fmt.Fprintln(stdout, "term:", err)
 		return 2

@@ -53,6 +53,7 @@ func main() {
 // options are the window client's flags.
 type options struct {
 	addr, nick, transport, codec string
+	sim                          string
 	say, until, screenshot       string
 	frames                       int
 	timeout                      time.Duration
@@ -68,6 +69,7 @@ func run(args []string) int {
 	fs.StringVar(&o.nick, "nick", "", "nickname (default: $USER, or guest)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (as the server)")
+	fs.StringVar(&o.sim, "sim", "", chat.SimUsage)
 	fs.StringVar(&o.say, "say", "", "say this once joined (scripted)")
 	fs.StringVar(&o.until, "until", "", "with -screenshot: wait for someone else's line containing this text")
 	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file once the script is done and the round trip is known, then exit")
@@ -112,6 +114,14 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "window:", err)
 		return 2
+	}
+	tr, simulator, err := chat.Simulate(tr, o.sim)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "window:", err)
+		return 2
+	}
+	if simulator != nil {
+		fmt.Println(chat.SimStarted(simulator))
 	}
 
 	// Ctrl-C or SIGTERM ends the game loop; the session then says goodbye.
