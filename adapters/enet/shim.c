@@ -71,6 +71,8 @@ static void gn_packet_freed(ENetPacket *p)
 	}
 }
 
+enum { GN_LISTENER_BUFFER = 4 << 20 };
+
 gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
                      int compress, size_t maxPacket, size_t maxWaiting, int *err)
 {
@@ -94,6 +96,15 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 		return NULL;
 	}
 	h->waiter = -1;
+	// A listener gets a datagram from every client at each of their ticks:
+	// ENet's 256 KiB receive buffer holds about 190 full ones, which 1,000
+	// clients overflow whenever the host's goroutine waits for a CPU a
+	// moment (cmd/soak lost datagrams so). The kernel caps the size asked
+	// (net.core.rmem_max, wmem_max).
+	if (peers > 1) {
+		enet_socket_set_option(h->host->socket, ENET_SOCKOPT_RCVBUF, GN_LISTENER_BUFFER);
+		enet_socket_set_option(h->host->socket, ENET_SOCKOPT_SNDBUF, GN_LISTENER_BUFFER);
+	}
 	// Public: enet.h documents both, and ENet's changelog (1.3.12) tells
 	// applications to set them.
 	h->host->maximumPacketSize = maxPacket;
