@@ -11,7 +11,10 @@ import (
 // not built on gonetic, a C or Python client or server say, plays under the
 // same conditions; Wrap uses relays too.
 //
-// The target sees the relay as its peer, one address per client.
+// The target sees the relay as its peer, one address per client. A UDP
+// relay takes at most 8,192 clients at once (it is a test tool: a flood of
+// forged sources must not take a socket each without end); a client quiet
+// for 30 s is forgotten.
 type Relay struct {
 	impl relay
 }
