@@ -3,7 +3,7 @@
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
 #   make bench-game  the game-shaped benchmark beside its raw libenet twin (GAME_ARGS: -d 5s -c 20 …)
-#   make fuzz    each fuzz target for FUZZTIME (default 20s)
+#   make fuzz    every fuzz target for FUZZTIME (default 20s), then a table
 
 GO       ?= go
 FUZZTIME ?= 20s
@@ -48,10 +48,8 @@ bench: deps
 bench-game: deps
 	internal/bench/game.sh $(GAME_ARGS)
 
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME) ./message/
-	$(GO) test -run '^$$' -fuzz FuzzRoundTrip -fuzztime $(FUZZTIME) ./message/
-	$(GO) test -run '^$$' -fuzz FuzzHandshake -fuzztime $(FUZZTIME) ./net/
-	$(GO) test -run '^$$' -fuzz FuzzFrameDecoder -fuzztime $(FUZZTIME) ./adapters/tcp/
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/msgpack/
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/json/
+# Every fuzz target of the module (found by go test -list, so none is left
+# out), one after the other; a summary table at the end, non-zero exit on a
+# crash. JOBS, PARALLEL, LOGDIR, RESULTS: see internal/fuzz.sh.
+fuzz: deps
+	FUZZTIME=$(FUZZTIME) GO=$(GO) internal/fuzz.sh
