@@ -121,7 +121,7 @@ run() {
   fi
 }
 
-if [ -n "${RESULTS:-}" ] && [ ! -s "$RESULTS" ]; then
+if [ -n "${RESULTS:-}" ] && ! grep -q '^| target |' "$RESULTS" 2>/dev/null; then
   printf '| target | package | duration | execs | execs/s | crashes | status |\n|---|---|---|---:|---:|---:|---|\n' >"$RESULTS"
 fi
 while read -r pkg name; do
