@@ -84,6 +84,11 @@ result() {
   fi
   if [ "$rc" -eq 0 ]; then
     status=ok
+  elif [ -n "$crash" ] && grep -q 'fuzzing process hung or terminated unexpectedly' "$log"; then
+    # One input ran over go test's 10 s (or the worker died without a
+    # panic): a slow input, or a starved or paused machine (golang/go#56238).
+    # Re-run the crasher alone to tell.
+    status="HUNG: ${pkg%/}/$crash"
   elif [ -n "$crash" ]; then
     status="CRASH: ${pkg%/}/$crash"
   else
