@@ -7,6 +7,7 @@
 #   PARALLEL  go test -parallel: fuzzing workers per target (default: go's, GOMAXPROCS)
 #   LOGDIR    one log per target (default: a temporary directory, removed)
 #   RESULTS   a Markdown file that gets one table row per target as it ends
+#   FUZZ      a regexp: only the targets it matches (default ^Fuzz: all)
 #
 # The targets are found by `go test -list '^Fuzz'`, so a new one cannot be
 # left out. Per target it prints the executions reached (go test's last
@@ -20,6 +21,7 @@ GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-20s}
 JOBS=${JOBS:-1}
 PARALLEL=${PARALLEL:-}
+FUZZ=${FUZZ:-^Fuzz}
 PKGS=("${@:-./...}")
 if [ -n "${LOGDIR:-}" ]; then
   mkdir -p "$LOGDIR"
@@ -32,7 +34,7 @@ MODULE=$($GO list -m)
 # Targets as "package target" lines: go test -list prints a package's
 # names, then its "ok <import path>" line.
 LIST=$LOGDIR/targets.txt
-if ! $GO test -list '^Fuzz' "${PKGS[@]}" >"$LOGDIR/list.log" 2>&1; then
+if ! $GO test -list "$FUZZ" "${PKGS[@]}" >"$LOGDIR/list.log" 2>&1; then
   cat "$LOGDIR/list.log" >&2
   echo "fuzz.sh: go test -list failed: a package does not build, so its targets cannot be found" >&2
   exit 1
@@ -46,7 +48,7 @@ awk -v mod="$MODULE" '
   }' "$LOGDIR/list.log" >"$LIST"
 TOTAL=$(wc -l <"$LIST")
 if [ "$TOTAL" -eq 0 ]; then
-  echo "fuzz.sh: no fuzz target found in ${PKGS[*]}" >&2
+  echo "fuzz.sh: no fuzz target matching $FUZZ found in ${PKGS[*]}" >&2
   exit 1
 fi
 echo "fuzz.sh: $TOTAL targets, $FUZZTIME each, $JOBS at a time${PARALLEL:+, -parallel $PARALLEL}; logs in $LOGDIR"
