@@ -4,7 +4,7 @@
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
 #   make bench-game  the game-shaped benchmark beside its raw libenet twin (GAME_ARGS: -d 5s -c 20 …)
 #   make bench-sim   the network simulator's own cost, and ENet goodput under it beside raw libenet (GOODPUT_ARGS)
-#   make fuzz    each fuzz target for FUZZTIME (default 20s)
+#   make fuzz    every fuzz target for FUZZTIME (default 20s), then a table
 #   make soak    the long test for SOAK_TIME (default 30m): the reliability matrix, then
 #                1,000 clients churning over ENet and TCP under the simulator, with RSS,
 #                goroutines and fds over time; fails on a leak or a lost reliable message
@@ -67,16 +67,14 @@ bench-sim: deps
 	$(GO) build -o bin/goodput ./cmd/goodput
 	bin/goodput -c bin/goodput_c $(GOODPUT_ARGS)
 
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME) ./message/
-	$(GO) test -run '^$$' -fuzz FuzzRoundTrip -fuzztime $(FUZZTIME) ./message/
-	$(GO) test -run '^$$' -fuzz FuzzHandshake -fuzztime $(FUZZTIME) ./net/
-	$(GO) test -run '^$$' -fuzz FuzzFrameDecoder -fuzztime $(FUZZTIME) ./adapters/tcp/
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/msgpack/
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME) ./adapters/json/
-
 # Built first, then run, so that its exit status is its own (1: a leak, a
 # lost reliable message, a disconnect without a reason).
 soak: deps
 	$(GO) build -o bin/soak ./cmd/soak
 	bin/soak -d $(SOAK_TIME) $(SOAK_ARGS)
+
+# Every fuzz target of the module (found by go test -list, so none is left
+# out), one after the other; a summary table at the end, non-zero exit on a
+# crash. JOBS, PARALLEL, LOGDIR, RESULTS: see internal/fuzz.sh.
+fuzz: deps
+	FUZZTIME=$(FUZZTIME) GO=$(GO) internal/fuzz.sh
