@@ -61,19 +61,16 @@ import (
 	"github.com/gonetic/gonetic/net/transport"
 )
 
+// roles are the processes the driver starts, by their first argument.
+var roles = map[string]func(args []string) int{
+	"recv": recvMain, "send": sendMain, "relay": relayMain,
+	"net-recv": netRecvMain, "net-send": netSendMain,
+}
+
 func main() {
 	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "recv":
-			os.Exit(recvMain(os.Args[2:]))
-		case "send":
-			os.Exit(sendMain(os.Args[2:]))
-		case "relay":
-			os.Exit(relayMain(os.Args[2:]))
-		case "net-recv":
-			os.Exit(netRecvMain(os.Args[2:]))
-		case "net-send":
-			os.Exit(netSendMain(os.Args[2:]))
+		if role, ok := roles[os.Args[1]]; ok {
+			os.Exit(role(os.Args[2:]))
 		}
 	}
 	os.Exit(driverMain(os.Args[1:]))

@@ -12,15 +12,8 @@ import (
 // The driver runs this test binary as its Go receiver and sender.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "recv":
-			os.Exit(recvMain(os.Args[2:]))
-		case "send":
-			os.Exit(sendMain(os.Args[2:]))
-		case "net-recv":
-			os.Exit(netRecvMain(os.Args[2:]))
-		case "net-send":
-			os.Exit(netSendMain(os.Args[2:]))
+		if role, ok := roles[os.Args[1]]; ok {
+			os.Exit(role(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())

@@ -51,10 +51,10 @@ func TestCutFlowFailsAtBothEnds(t *testing.T) {
 					gotHandler = true
 				default:
 				}
-				return gotFlow && gotHandler && c.hasEnded && g.allEnded()
+				return gotFlow && gotHandler && c.hasEnded() && g.allEnded()
 			}, nil)
 			if err != nil {
-				t.Fatalf("%v (flow ended %v, handler ended %v, client ended %v)", err, gotFlow, gotHandler, c.hasEnded)
+				t.Fatalf("%v (flow ended %v, handler ended %v, client ended %v)", err, gotFlow, gotHandler, c.hasEnded())
 			}
 			if fr.err == nil || handlerErr == nil {
 				t.Fatalf("the flow's caller got %v and its handler %v; want an error at both ends", fr.err, handlerErr)

@@ -90,7 +90,6 @@ type counts struct {
 	unseq     int
 	latency   []time.Duration
 	ended     string // the reason it ended with, once it did
-	hasEnded  bool
 }
 
 // seqIn checks the numbers a receiver sees, from 1 up.
@@ -123,8 +122,9 @@ func (s *seqIn) sequenced(n uint64) {
 	}
 }
 
+func (c *counts) hasEnded() bool { return c.ended != "" }
+
 func (c *counts) end(reason error) {
-	c.hasEnded = true
 	c.ended = "(nil)"
 	if reason != nil {
 		c.ended = reason.Error()
@@ -401,12 +401,12 @@ func (g *game) reliableDelivered() bool {
 
 func (g *game) allEnded() bool {
 	for _, c := range g.clients {
-		if !c.hasEnded {
+		if !c.hasEnded() {
 			return false
 		}
 	}
 	for _, h := range g.serverConns() {
-		if !h.hasEnded {
+		if !h.hasEnded() {
 			return false
 		}
 	}
@@ -451,7 +451,7 @@ func (g *game) tally(rep *Report) {
 		rep.Sequenced.Disorder += c.seq.disordered
 		rep.Unsequenced.Delivered += c.unseq
 		lat = append(lat, c.latency...)
-		if c.hasEnded {
+		if c.hasEnded() {
 			rep.Reasons = append(rep.Reasons, c.ended)
 		}
 	}
