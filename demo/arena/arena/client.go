@@ -229,7 +229,8 @@ func (c *Client) HUD(now time.Time) HUD {
 func (c *Client) Graph() *Graph { return &c.graph }
 
 // lerp is the Interpolator's Lerp: players in both snapshots move
-// between them; one in b only appears where b has it. Both are sorted by
+// between them. One in b only (it just came into view) is rendered from
+// b on, where it is; one in a only has left the view. Both are sorted by
 // ID (NetSnapshot sorts them).
 func (c *Client) lerp(a, b []Player, f float64) []Player {
 	out := c.lerped[:0]
@@ -238,10 +239,13 @@ func (c *Client) lerp(a, b []Player, f float64) []Player {
 		for i < len(a) && a[i].ID < q.ID {
 			i++
 		}
-		if i < len(a) && a[i].ID == q.ID {
+		switch {
+		case i < len(a) && a[i].ID == q.ID:
 			p := a[i]
 			q.X = p.X + float32(f)*(q.X-p.X)
 			q.Y = p.Y + float32(f)*(q.Y-p.Y)
+		case f < 1:
+			continue
 		}
 		out = append(out, q)
 	}
