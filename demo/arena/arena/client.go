@@ -3,6 +3,7 @@ package arena
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"math/rand/v2"
 	"slices"
@@ -332,3 +333,31 @@ func (g *Graph) At(i int) (rtt, jitter time.Duration) {
 	j := (g.n - g.Len() + i) % len(g.RTT)
 	return g.RTT[j], g.Jitter[j]
 }
+
+// StatusLine is the HUD as one line of text, for a terminal: "ann: at
+// (1200,640) score 12, bot3 is it; rtt 0.31 ms, offset +0.02 ms ±0.15 ms,
+// 30 snapshots/s, delay 48 ms, 7 in view".
+func StatusLine(c *Client, name string, now time.Time) string {
+	me, score := c.Me()
+	h := c.HUD(now)
+	it := "nobody"
+	if me.It {
+		it = "you are"
+	} else {
+		for _, p := range c.Others() {
+			if p.It {
+				it = c.Name(p.ID) + " is"
+			}
+		}
+		if it == "nobody" {
+			it = "someone out of view is"
+		}
+	}
+	return fmt.Sprintf("%s: at (%.0f,%.0f) score %d, %s it; rtt %s, offset %s ±%s, %d snapshots/s, delay %s, %d in view",
+		name, me.X, me.Y, score, it, ms(h.RTT), signedMS(h.Clock.Offset), ms(h.Clock.Uncertainty), h.SnapRate, ms(h.Delay), len(c.Others()))
+}
+
+// ms formats a duration in milliseconds, two decimals.
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func signedMS(d time.Duration) string { return fmt.Sprintf("%+.2f ms", float64(d)/1e6) }

@@ -200,7 +200,13 @@ func Measure(ctx context.Context, cfg MeasureConfig) (*Report, error) {
 	world = srv.World()
 	sctx, stopServer := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Run(sctx, 5*time.Second) }()
+	go func() {
+		err := srv.Run(sctx)
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(cctx) // clients that stayed are told why
+		served <- err
+	}()
 	defer func() {
 		stopServer()
 		<-served

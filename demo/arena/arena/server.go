@@ -113,16 +113,16 @@ func (s *Server) Addr() string { return s.srv.Addr() }
 // World is the game's state; read it from Ticked only.
 func (s *Server) World() *World { return s.world }
 
-// Run runs the game until ctx is done, then tells every client "server
-// shutting down" (within stop) and closes the server.
-func (s *Server) Run(ctx context.Context, stop time.Duration) error {
-	err := game.Run(ctx, s.srv, time.Second/TickRate, s.tick)
-	sctx, cancel := context.WithTimeout(context.Background(), stop)
-	defer cancel()
-	if serr := s.srv.Shutdown(sctx, "server shutting down"); err == nil && serr != nil {
-		s.cfg.Logger.Warn("graceful stop cut short", "err", serr)
-	}
-	return err
+// Run runs the game until ctx is done (then it returns nil) or the server
+// is closed. Shutdown then says goodbye to the clients.
+func (s *Server) Run(ctx context.Context) error {
+	return game.Run(ctx, s.srv, time.Second/TickRate, s.tick)
+}
+
+// Shutdown tells every client "server shutting down" and closes the
+// server, within ctx. Call it once Run returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.srv.Shutdown(ctx, "server shutting down")
 }
 
 // Close closes the server at once. Any goroutine may call it.
