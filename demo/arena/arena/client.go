@@ -361,3 +361,6 @@ func StatusLine(c *Client, name string, now time.Time) string {
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
 func signedMS(d time.Duration) string { return fmt.Sprintf("%+.2f ms", float64(d)/1e6) }
+
+// Bot reports whether player id is a server-side bot.
+func (c *Client) Bot(id uint32) bool { return c.roster[id].Bot }
