@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/demo/arena/arena"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 func main() {
@@ -95,7 +96,7 @@ func run(args []string) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f, b, err := play(ctx, o, name, uint64(i+1), i < 5, say)
+			f, b, err := play(ctx, o, tr, name, uint64(i+1), i < 5, say)
 			mu.Lock()
 			defer mu.Unlock()
 			frames = append(frames, f...)
@@ -119,18 +120,9 @@ func run(args []string) int {
 	return 0
 }
 
-// play runs one client until ctx is done; it returns its frame times and
+// play runs one client on tr (shared by all) until ctx is done; it returns its frame times and
 // the bytes per second it received.
-func play(ctx context.Context, o options, name string, seed uint64, show bool, say func(string, ...any)) ([]time.Duration, float64, error) {
-	tr, err := arena.NewTransport(o.transport)
-	if err != nil {
-		return nil, 0, err
-	}
-	if o.sim != "" {
-		if tr, _, err = arena.Simulate(tr, o.sim); err != nil {
-			return nil, 0, err
-		}
-	}
+func play(ctx context.Context, o options, tr transport.Transport, name string, seed uint64, show bool, say func(string, ...any)) ([]time.Duration, float64, error) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	c, err := arena.Dial(dctx, arena.ClientConfig{Addr: o.addr, Name: name, Transport: tr, Bot: &arena.Bot{}, Seed: seed})
 	cancel()
