@@ -269,7 +269,10 @@ func (g *Grid[E, W]) Visible(w W) iter.Seq[E] {
 }
 
 // Views yields one View per cell that has watchers: the entities its
-// watchers see, and the watchers. It allocates nothing.
+// watchers see, and the watchers. A range loop over it, or over a View's
+// iterators, allocates nothing, and neither does passing View.Watchers to
+// net.Server.SendTo, which keeps it nowhere; an iterator stored in a
+// variable that outlives the call would be allocated.
 func (g *Grid[E, W]) Views() iter.Seq[View[E, W]] {
 	return func(yield func(View[E, W]) bool) { g.eachView(yield) }
 }

@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -296,6 +297,28 @@ func TestGridViewsAllocateNothing(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("Visible and Watchers: %v allocations, want 0", n)
+	}
+}
+
+// sendTo stands for net.Server.SendTo: it calls the set it is given and
+// keeps it nowhere, so a View's Watchers passed to it stay on the stack.
+// Like SendTo, its yield is bound once (here: captures nothing).
+//
+//go:noinline
+func sendTo(to iter.Seq[string]) { to(countSent) }
+
+var sent int
+
+func countSent(string) bool { sent++; return true }
+
+func TestGridViewsToSendToAllocateNothing(t *testing.T) {
+	g := arena(t)
+	if n := testing.AllocsPerRun(100, func() {
+		for v := range g.Views() {
+			sendTo(v.Watchers())
+		}
+	}); n != 0 || sent == 0 {
+		t.Errorf("SendTo(snapshot, view.Watchers()) for each view: %v allocations, want 0", n)
 	}
 }
 
