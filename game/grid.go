@@ -56,7 +56,9 @@ const far = 1 << 40
 
 // NewGrid returns an empty grid with square cells of side cell, in which a
 // watcher sees radius cells around its own (1 for 3×3, 2 for 5×5). cell
-// must be positive and radius at least 0.
+// must be positive and finite, radius between 0 and 1024. Coordinates
+// beyond 2⁴⁰ cells from the origin, infinite or NaN, land in the cells at
+// that bound.
 func NewGrid[E, W comparable](cell float64, radius int) (*Grid[E, W], error) {
 	if !(cell > 0) || math.IsInf(cell, 1) {
 		return nil, fmt.Errorf("game: NewGrid: cell side %v: it must be positive and finite (about a view's width divided by 2·radius+1)", cell)

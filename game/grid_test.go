@@ -57,6 +57,17 @@ func TestGridNegativeCoordinates(t *testing.T) {
 	if got := sorted(g.Visible("w")); !slices.Equal(got, []int{1, 4}) {
 		t.Errorf("radius 0, watcher at (-0.5, -0.5): sees %v, want [1 4]", got)
 	}
+	// Far, infinite and NaN coordinates go to the cells at the bound, not
+	// into the watcher's.
+	g.Place(6, math.NaN(), math.Inf(1))
+	g.Place(7, -1e300, 1e300)
+	g.Watch("far", math.Inf(-1), math.MaxFloat64)
+	if got := sorted(g.Visible("w")); !slices.Equal(got, []int{1, 4}) {
+		t.Errorf("after far placements: w sees %v, want [1 4]", got)
+	}
+	if got := sorted(g.Visible("far")); !slices.Equal(got, []int{6, 7}) {
+		t.Errorf("a watcher at (-Inf, MaxFloat64) sees %v, want [6 7]", got)
+	}
 }
 
 // TestGridCrossingBorders: an entity walking east leaves a watcher's
