@@ -9,7 +9,7 @@ import (
 // Grid is interest management on a plane: entities (E: an entity id) and
 // watchers (W: typically a *net.Conn) have positions, the plane is cut
 // into square cells, and a watcher sees the entities in its own cell and
-// in the cells within Radius of it (Radius 1: the 3×3 cells around it).
+// in the cells within the grid's radius of it (1: the 3×3 cells around it).
 // Cell (i, j) holds the points with i ≤ x/cell < i+1 and j ≤ y/cell < j+1,
 // negative coordinates included.
 //
