@@ -1,5 +1,7 @@
 package game
 
+import "fmt"
+
 // DefaultPredictorSize is how many unacknowledged inputs a Predictor keeps
 // by default: 4 s at 30 Hz.
 const DefaultPredictorSize = 128
@@ -14,8 +16,19 @@ const DefaultPredictorSize = 128
 // The server's side of the contract: apply each input once, with the same
 // step function, in sequence order, and send back with the resulting
 // state the sequence number of the last input applied.
+//
+// Sequence numbers do not wrap: 2³² inputs last two years at 60 Hz, so a
+// session is expected to make a new Predictor long before.
 type Predictor[S, I any] struct {
-	step func(S, I) S
+	step  func(S, I) S
+	state S
+	// ring holds the pending inputs, input seq at ring[seq%len(ring)]:
+	// the inputs numbered first … last.
+	ring  []I
+	first uint32 // the oldest pending input (last+1 when none is)
+	last  uint32 // the last input applied (0: none yet)
+	acked uint32 // the ack last reconciled
+	stats PredictorStats
 }
 
 // PredictorStats count what a Predictor did.
@@ -34,35 +47,77 @@ type PredictorStats struct {
 // step must be deterministic: the same state and input give the same
 // result, here and on the server.
 func NewPredictor[S, I any](initial S, step func(S, I) S, size int) (*Predictor[S, I], error) {
-	panic("unimplemented")
+	if step == nil {
+		return nil, fmt.Errorf("game: NewPredictor: step is nil: pass the function that applies one input to a state, the server's own")
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("game: NewPredictor: size %d: it must be at least 1, or 0 for DefaultPredictorSize", size)
+	}
+	if size == 0 {
+		size = DefaultPredictorSize
+	}
+	return &Predictor[S, I]{step: step, state: initial, ring: make([]I, size), first: 1}, nil
 }
 
 // Apply steps the predicted state with input in and keeps in for replay.
 // It returns the input's sequence number (1, 2, 3, …), to send to the
-// server with the input, and the new predicted state.
+// server with the input, and the new predicted state. When the Predictor
+// already keeps its size of unacknowledged inputs, the oldest is
+// forgotten (PredictorStats.Forgotten): it will not be replayed.
 func (p *Predictor[S, I]) Apply(in I) (seq uint32, s S) {
-	panic("unimplemented")
+	p.last++
+	if p.last-p.first >= uint32(len(p.ring)) {
+		p.drop(p.first)
+		p.stats.Forgotten++
+	}
+	p.ring[p.last%uint32(len(p.ring))] = in
+	p.state = p.step(p.state, in)
+	p.stats.Applied++
+	return p.last, p.state
 }
 
 // Reconcile takes auth, the server's state after the input numbered ack
 // (0: before any input), forgets the inputs up to ack, and replays those
-// after it. It returns the new predicted state. An ack older than one
-// already reconciled is ignored (the state is returned unchanged).
+// after it. It returns the new predicted state.
+//
+// An ack older than one already reconciled is ignored (the state is
+// returned unchanged, PredictorStats.Stale counts it): it comes from a
+// snapshot overtaken by a newer one. The same ack again is taken, since
+// the server's state may have changed without any new input of ours (a
+// push by another player). An ack beyond the last input applied
+// acknowledges every input.
 func (p *Predictor[S, I]) Reconcile(ack uint32, auth S) S {
-	panic("unimplemented")
+	if ack < p.acked {
+		p.stats.Stale++
+		return p.state
+	}
+	ack = min(ack, p.last)
+	p.acked = ack
+	for p.first <= ack {
+		p.drop(p.first)
+	}
+	p.state = auth
+	for seq := p.first; seq <= p.last; seq++ {
+		p.state = p.step(p.state, p.ring[seq%uint32(len(p.ring))])
+	}
+	p.stats.Replayed += uint64(p.last + 1 - p.first)
+	p.stats.Reconciled++
+	return p.state
+}
+
+// drop forgets the oldest pending input, seq, clearing its slot so that
+// the ring holds on to nothing the input points to.
+func (p *Predictor[S, I]) drop(seq uint32) {
+	var zero I
+	p.ring[seq%uint32(len(p.ring))] = zero
+	p.first = seq + 1
 }
 
 // State is the predicted state.
-func (p *Predictor[S, I]) State() S {
-	panic("unimplemented")
-}
+func (p *Predictor[S, I]) State() S { return p.state }
 
 // Pending is the number of inputs not yet acknowledged.
-func (p *Predictor[S, I]) Pending() int {
-	panic("unimplemented")
-}
+func (p *Predictor[S, I]) Pending() int { return int(p.last + 1 - p.first) }
 
 // Stats returns the counters.
-func (p *Predictor[S, I]) Stats() PredictorStats {
-	panic("unimplemented")
-}
+func (p *Predictor[S, I]) Stats() PredictorStats { return p.stats }

@@ -222,7 +222,7 @@ func BenchmarkUpdateIdle(b *testing.B) {
 
 // BenchmarkSendTo is a server sending one 600-byte message to 1,000
 // connections: encoded once with SendTo, against one Send per connection
-// (an encode each). The peers are bare links of the adapter that drop what
+// (an encode each), and 100 SendTos of 10 (SendToViews). The peers are bare links of the adapter that drop what
 // they receive, so that allocations are the server's. The figure that
 // matters is ns/recipient; allocs/op is for all 1,000 recipients together.
 func BenchmarkSendTo(b *testing.B) {
@@ -236,7 +236,7 @@ func BenchmarkSendTo(b *testing.B) {
 		{"tcp", func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0"},
 	} {
 		b.Run(tr.name, func(b *testing.B) {
-			const n = 1000
+			const n, views = 1000, 100
 			t := tr.new()
 			f := nettest.NewFactory(nil)
 			srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: t, PingInterval: -1}, Addr: tr.addr, MaxConns: n})
@@ -288,6 +288,22 @@ func BenchmarkSendTo(b *testing.B) {
 					msg.N = i
 					for c := range all {
 						fulls += full(b, c.Send(msg))
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/recipient")
+				b.ReportMetric(float64(fulls)/float64(b.N), "full/op")
+			})
+			// Interest management's shape (package game's Grid): 100
+			// views of 10 connections, a snapshot of its own encoded once
+			// per view, sent to a set the game keeps.
+			set := slices.Collect(all)
+			b.Run("SendToViews", func(b *testing.B) {
+				b.ReportAllocs()
+				fulls := 0
+				for i := 0; b.Loop(); i++ {
+					for v := range views {
+						msg.N = i*views + v
+						fulls += full(b, srv.SendTo(msg, slices.Values(set[v*n/views:(v+1)*n/views])))
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/recipient")
