@@ -1,5 +1,6 @@
 # gonetic - the two commands of the README, and a few more.
 #   make chat    run the chat demo: a local server and a client (window or terminal)
+#   make arena   run the arena demo: a server with bots and a client (window or headless)
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
 #   make bench-game  the game-shaped benchmark beside its raw libenet twin (GAME_ARGS: -d 5s -c 20 …)
@@ -20,7 +21,7 @@ APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
 	python3-enet python3-msgpack
 
-.PHONY: deps test chat bench bench-game bench-sim fuzz vet soak
+.PHONY: deps test chat arena bench bench-game bench-sim fuzz vet soak
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -46,6 +47,13 @@ chat: deps
 	@echo "building the chat demo (the first build takes a while)…"
 	@$(GO) build -o bin/chat ./demo/chat
 	@bin/chat $(CHAT_ARGS)
+
+# As chat: ARENA_ARGS go to the launcher (-client headless, -bots 20,
+# -transport enet, -sim "lag=50ms,loss=2%", -- -bot to let the AI play).
+arena: deps
+	@echo "building the arena demo (the first build takes a while)…"
+	@$(GO) build -o bin/arena ./demo/arena
+	@bin/arena $(ARENA_ARGS)
 
 bench: deps
 	internal/bench/compare.sh
