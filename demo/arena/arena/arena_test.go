@@ -2,8 +2,11 @@ package arena
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/gonetic/gonetic/net/nettest"
 )
 
 // The bounds the end-to-end test holds the clients to, in world units (a
@@ -42,6 +45,8 @@ func TestEndToEnd(t *testing.T) {
 					t.Skip(err)
 				}
 			}
+			before := runtime.NumGoroutine()
+			t.Cleanup(func() { nettest.CheckGoroutines(t, before) }) // no goroutine left once all closed
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			rep, err := Measure(ctx, MeasureConfig{Transport: c.transport, Bots: 8, Clients: 2, Duration: 4 * time.Second, Everyone: c.everyone})
