@@ -132,7 +132,7 @@ type sample struct {
 type clientRecord struct {
 	id       uint32
 	applied  map[uint32]State
-	samples  []sample
+	samples  [][]sample // in chunks, so that recording never copies what it has (it runs inside the frames measured)
 	frames   []time.Duration
 	visible  int // others rendered, after the warmup
 	vframes  int // frames rendered, after the warmup
@@ -220,7 +220,7 @@ func Measure(ctx context.Context, cfg MeasureConfig) (*Report, error) {
 	defer stopPlay()
 	start := make(chan time.Time)
 	for i := range recs {
-		r := &clientRecord{applied: map[uint32]State{}}
+		r := &clientRecord{applied: map[uint32]State{}, frames: make([]time.Duration, 0, 1<<14)}
 		recs[i] = r
 		done.Add(1)
 		go func() {
@@ -266,7 +266,11 @@ func runClient(ctx context.Context, r *clientRecord, cfg ClientConfig, joined *s
 		r.visible += len(others)
 		r.vframes++
 		for _, p := range others {
-			r.samples = append(r.samples, sample{at, p.ID, float64(p.X), float64(p.Y)})
+			if n := len(r.samples); n == 0 || len(r.samples[n-1]) == cap(r.samples[n-1]) {
+				r.samples = append(r.samples, make([]sample, 0, 4096))
+			}
+			last := &r.samples[len(r.samples)-1]
+			*last = append(*last, sample{at, p.ID, float64(p.X), float64(p.Y)})
 		}
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -333,9 +337,11 @@ func (h *history) report(cfg MeasureConfig, recs []*clientRecord, warm time.Time
 				rep.MaxUnexplained = max(rep.MaxUnexplained, d)
 			}
 		}
-		for _, s := range r.samples {
-			if x, y, ok := h.at(s.id, s.at); ok {
-				errs = append(errs, math.Hypot(s.x-x, s.y-y))
+		for _, chunk := range r.samples {
+			for _, s := range chunk {
+				if x, y, ok := h.at(s.id, s.at); ok {
+					errs = append(errs, math.Hypot(s.x-x, s.y-y))
+				}
 			}
 		}
 		frames = append(frames, r.frames...)
