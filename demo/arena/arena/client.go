@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -58,7 +59,9 @@ type Client struct {
 	interp *game.Interpolator[[]Player]
 	ticks  *game.Schedule
 	score  uint32
-	err    error // why the connection ended
+	err    error     // why the connection ended
+	before State     // the predicted state before the last tick's input
+	tickAt time.Time // when the last tick was due
 
 	others []Player // rendered this frame, without us
 	lerped []Player // Lerp's result, reused
@@ -132,7 +135,7 @@ func (c *Client) Frame(now time.Time, keys Keys) error {
 		return errors.Join(ErrGone, c.err)
 	}
 	for t, ok := c.ticks.Due(now); ok; t, ok = c.ticks.Due(now) {
-		_ = t
+		c.before, c.tickAt = c.pred.State(), t.At
 		k := keys
 		if c.cfg.Bot != nil {
 			k = c.cfg.Bot.Decide(c.id, c.pred.State(), c.seen(), c.rng)
@@ -177,6 +180,27 @@ func (c *Client) ID() uint32 { return c.id }
 
 // Me is our player as predicted, and its score.
 func (c *Client) Me() (State, uint32) { return c.pred.State(), c.score }
+
+// Smooth is our player where a window draws it at now: between the
+// predicted states before and after the last tick's input, by how far
+// now is into the tick. Frames come at 60 Hz and ticks at 30, so without
+// it the player would move every other frame. It trails the prediction
+// by at most a tick; a correction from the server shows at once.
+func (c *Client) Smooth(now time.Time) State {
+	s := c.pred.State()
+	f := float64(now.Sub(c.tickAt)) / float64(c.ticks.Interval())
+	if f >= 1 || f < 0 {
+		return s
+	}
+	d := c.before
+	d.X += f * (s.X - c.before.X)
+	d.Y += f * (s.Y - c.before.Y)
+	if math.Abs(s.X-d.X) > 2*ItSpeed || math.Abs(s.Y-d.Y) > 2*ItSpeed {
+		return s // a correction moved us further than a tick: no slide
+	}
+	d.It = s.It
+	return d
+}
 
 // Others are the other players this client sees, as rendered by the last
 // Frame; the slice is reused by the next.

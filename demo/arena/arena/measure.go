@@ -50,7 +50,7 @@ type Report struct {
 	// a tag of that player (less than PredictWindow before the server
 	// applied the input: "it" runs faster), or are Unexplained.
 	Inputs, Exact, AfterTag, Unexplained int
-	MaxAfterTag, MaxUnexplained      float64
+	MaxAfterTag, MaxUnexplained          float64
 
 	// Interpolation: every other player each client rendered, against the
 	// server's position at the same server time (its history, interpolated
@@ -70,10 +70,16 @@ type Report struct {
 const PredictWindow = time.Second
 
 // Quantiles of durations.
-type Quantiles struct{ N int; P50, P99, Max time.Duration }
+type Quantiles struct {
+	N             int
+	P50, P99, Max time.Duration
+}
 
 // QuantilesF of distances.
-type QuantilesF struct{ N int; P50, P99, Max float64 }
+type QuantilesF struct {
+	N             int
+	P50, P99, Max float64
+}
 
 func quantiles(d []time.Duration) Quantiles {
 	if len(d) == 0 {
@@ -134,8 +140,8 @@ type clientRecord struct {
 	applied  map[uint32]State
 	samples  [][]sample // in chunks, so that recording never copies what it has (it runs inside the frames measured)
 	frames   []time.Duration
-	visible  int // others rendered, after the warmup
-	vframes  int // frames rendered, after the warmup
+	visible  int    // others rendered, after the warmup
+	vframes  int    // frames rendered, after the warmup
 	bytes    uint64 // received after the warmup
 	snaps    int
 	measured time.Duration

@@ -34,4 +34,3 @@ func Play(ctx context.Context, c *Client, frame func(took time.Duration)) error 
 		}
 	}
 }
-

@@ -242,43 +242,6 @@ func (p *proc) expectAny(subs ...string) string {
 	return found
 }
 
-// expectCount waits until n lines in all contain s.
-func (p *proc) expectCount(s string, n int) {
-	p.t.Helper()
-	ok := p.waitFor(func() bool {
-		c := 0
-		for _, l := range p.lines {
-			if strings.Contains(l, s) {
-				c++
-			}
-		}
-		return c >= n || p.exited
-	})
-	if !ok || p.count(s) < n {
-		p.t.Fatalf("%s printed %d lines containing %q, want %d", p.name, p.count(s), s, n)
-	}
-}
-
-func (p *proc) count(s string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := 0
-	for _, l := range p.lines {
-		if strings.Contains(l, s) {
-			c++
-		}
-	}
-	return c
-}
-
-// send writes a line to the program's stdin.
-func (p *proc) send(line string) {
-	p.t.Helper()
-	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
-		p.t.Fatalf("write to %s: %v", p.name, err)
-	}
-}
-
 // signal sends sig to the program.
 func (p *proc) signal(sig syscall.Signal) {
 	p.t.Helper()

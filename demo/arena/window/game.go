@@ -116,7 +116,8 @@ func (g *game) Layout(w, h int) (int, int) {
 
 // Draw draws the arena around the local player, the players, and the HUD.
 func (g *game) Draw(screen *ebiten.Image) {
-	me, score := g.c.Me()
+	_, score := g.c.Me()
+	me := g.c.Smooth(time.Now())
 	// The camera: the local player at the centre of the screen.
 	ox, oy := me.X-float64(g.width)/2, me.Y-float64(g.height)/2
 	screen.Fill(colOutside)
