@@ -132,12 +132,7 @@ func rgba(img image.Image, x, y int) color.RGBA {
 // it builds everything, chooses the headless client and says so, and
 // stops the server when the client is done.
 func TestLauncherWithoutDisplay(t *testing.T) {
-	env := []string{"TMPDIR=" + t.TempDir()}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TMPDIR=") && !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
-			env = append(env, kv)
-		}
-	}
+	env := noDisplay(t)
 	l := startEnv(t, "launcher", env, program(t, "arena"), "-name", "tester", "-bots", "3", "--", "-d", "3s")
 	l.expect("arena: no display ($DISPLAY and $WAYLAND_DISPLAY are empty): starting the headless client")
 	l.expect("arena: server listening on 127.0.0.1:")
@@ -146,4 +141,31 @@ func TestLauncherWithoutDisplay(t *testing.T) {
 	l.expect("headless: 1 clients played ")
 	l.expect("arena: the logs stay in ")
 	l.wait()
+}
+
+// TestLauncherSimulated runs `make arena ARENA_ARGS='-sim
+// "lag=20ms,loss=2%"'` without a display: loss picks ENet, the server
+// plays under the conditions and the launcher says which, and the
+// headless client plays through them.
+func TestLauncherSimulated(t *testing.T) {
+	env := noDisplay(t)
+	l := startEnv(t, "launcher", env, program(t, "arena"), "-name", "tester", "-bots", "3", "-sim", "lag=20ms,loss=2%", "--", "-d", "4s")
+	l.expect("arena: -sim lag=20ms,loss=2%: a TCP stream never loses, duplicates or reorders bytes, so the demo runs over ENet")
+	l.expect("arena: the server plays under a simulated network, which every client feels both ways: lag=20ms,loss=2% (seed ")
+	l.expect("tester: joined 127.0.0.1:")
+	l.expect("tester: at (")
+	l.expect("headless: 1 clients played ")
+	l.wait()
+}
+
+// noDisplay is this process's environment without a display, and with
+// TMPDIR a test directory, where the launcher keeps its logs.
+func noDisplay(t *testing.T) []string {
+	env := []string{"TMPDIR=" + t.TempDir()}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TMPDIR=") && !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
