@@ -29,6 +29,11 @@ const jitterMargin = 4
 // change of the target in one second.
 const slew = 10 // 1/slew
 
+// sane bounds a lateness sample and the interval in the target, far
+// beyond any MaxDelay that makes sense, so that stamps or server times off
+// by years (a zero time.Time) cannot overflow the estimates.
+const sane = 24 * time.Hour
+
 // InterpolatorConfig configures NewInterpolator. Zero fields take their
 // documented defaults.
 type InterpolatorConfig[S any] struct {
@@ -233,12 +238,16 @@ func (ip *Interpolator[S]) Add(at, now time.Time, s S) bool {
 
 // sample takes one lateness into the smoothed lateness and its deviation.
 func (ip *Interpolator[S]) sample(l time.Duration) {
+	l = min(max(l, -sane), sane)
 	ip.samples++
 	if ip.samples == 1 {
-		// RFC 6298's start: a first sample says nothing of the
-		// variation, so assume it is as large as half the sample, and
-		// start with a longer delay rather than a shorter one.
-		ip.lateness, ip.jitter = l, absDuration(l)/2
+		// Not RFC 6298's start (a deviation of half the first sample): a
+		// lateness includes the offset of the client's estimate of
+		// server time, so its size says nothing of its variation. And
+		// rendering starts from the first snapshot shown, below the
+		// target, so an early target too high is no safer: it only
+		// makes the delay overshoot for seconds.
+		ip.lateness, ip.jitter = l, 0
 		return
 	}
 	ip.jitter += (absDuration(ip.lateness-l) - ip.jitter) / 4
@@ -266,7 +275,7 @@ func (ip *Interpolator[S]) measureInterval() {
 }
 
 func (ip *Interpolator[S]) retarget() {
-	d := ip.interval + ip.lateness + jitterMargin*ip.jitter
+	d := min(ip.interval, sane) + ip.lateness + jitterMargin*ip.jitter
 	ip.target = min(max(d, ip.cfg.MinDelay), ip.cfg.MaxDelay)
 }
 

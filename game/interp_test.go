@@ -573,3 +573,28 @@ func BenchmarkInterpolator(b *testing.B) {
 		i++
 	}
 }
+
+// TestInterpolatorAbsurdTimes: stamps and server times off by centuries
+// (a zero time.Time, a clock not yet synchronised) neither panic nor
+// overflow the delay out of its bounds, and the estimates recover.
+func TestInterpolatorAbsurdTimes(t *testing.T) {
+	ip := newVecInterpolator(t, InterpolatorConfig[vec]{})
+	far := time.Date(2900, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, a := range []struct{ at, now time.Time }{
+		{base, time.Time{}}, {time.Time{}, base}, {far, base}, {base.Add(interval), far}, {time.Time{}, far},
+	} {
+		ip.Add(a.at, a.now, vec{})
+		for _, now := range []time.Time{a.now, time.Time{}, far, base} {
+			ip.At(now)
+			if d := ip.Stats().Target; d < 0 || d > time.Second {
+				t.Fatalf("after Add(%v, %v): target %v, out of [0, 1s]", a.at, a.now, d)
+			}
+		}
+	}
+	ip = newVecInterpolator(t, InterpolatorConfig[vec]{})
+	ip.Add(base, time.Time{}, vec{})
+	out := play(t, ip, stream(300, constant(20*time.Millisecond))[1:], line, 10*time.Second)
+	if st, end := ip.Stats(), out[len(out)-1]; st.Target > interval+21*time.Millisecond || end.extra {
+		t.Errorf("10 s after a first snapshot that came at the zero time: %+v, last frame %+v", st, end)
+	}
+}
