@@ -598,3 +598,38 @@ func TestInterpolatorAbsurdTimes(t *testing.T) {
 		t.Errorf("10 s after a first snapshot that came at the zero time: %+v, last frame %+v", st, end)
 	}
 }
+
+// TestInterpolatorStart: the first snapshot is shown alone until a second
+// comes; rendered time then starts from it, not before it, even if the
+// target delay would put it earlier, and what is older is late.
+func TestInterpolatorStart(t *testing.T) {
+	ip := newVecInterpolator(t, InterpolatorConfig[vec]{})
+	at := func() time.Time { return ip.origin.Add(ip.rendered) }
+	ip.Add(stamp(1), stamp(1).Add(20*time.Millisecond), line(stamp(1)))
+	for _, now := range []time.Time{stamp(1).Add(20 * time.Millisecond), stamp(1).Add(50 * time.Millisecond)} {
+		if v, ok := ip.At(now); !ok || v != line(stamp(1)) || !at().Equal(stamp(1)) {
+			t.Fatalf("At(%v) with one snapshot = %v, %v, rendering %v; want the snapshot at %v", now.Sub(base), v, ok, at().Sub(base), interval)
+		}
+		if d := ip.Delay(); d != now.Sub(stamp(1)) {
+			t.Errorf("Delay %v showing the first snapshot at %v", d, now.Sub(base))
+		}
+	}
+	if ip.Add(stamp(0), stamp(1).Add(55*time.Millisecond), vec{}) || ip.Stats().Late != 1 {
+		t.Errorf("a snapshot older than the one shown was kept: %+v", ip.Stats())
+	}
+	// Later than the first: the target is above the 40 ms after it that
+	// rendering starts at.
+	ip.Add(stamp(2), stamp(2).Add(40*time.Millisecond), line(stamp(2)))
+	now := stamp(2).Add(40 * time.Millisecond)
+	v, _ := ip.At(now)
+	if target := ip.Stats().Target; now.Add(-target).After(stamp(1)) {
+		t.Fatalf("target %v: the test does not make rendering start before the first snapshot", target)
+	}
+	if v != line(stamp(1)) || !at().Equal(stamp(1)) || ip.Delay() != now.Sub(stamp(1)) {
+		t.Errorf("rendering started at %v with %v (delay %v), want the first snapshot's %v", at().Sub(base), v, ip.Delay(), interval)
+	}
+	ip.At(now.Add(frame))
+	if dr := at().Sub(stamp(1)); dr < frame*9/10 || dr >= frame {
+		t.Errorf("a frame later rendered time advanced %v, want at least 0.9× and less than %v: the delay is growing to its target", dr, frame)
+	}
+}
