@@ -29,9 +29,10 @@ const jitterMargin = 4
 // change of the target in one second.
 const slew = 10 // 1/slew
 
-// sane bounds a lateness sample and the interval in the target, far
-// beyond any MaxDelay that makes sense, so that stamps or server times off
-// by years (a zero time.Time) cannot overflow the estimates.
+// sane bounds the interval in the target and MaxDelay in the bound of a
+// lateness sample, far beyond any delay that makes sense, so that stamps
+// or server times off by years (a zero time.Time) cannot overflow the
+// estimates.
 const sane = 24 * time.Hour
 
 // InterpolatorConfig configures NewInterpolator. Zero fields take their
@@ -136,6 +137,7 @@ type Interpolator[S any] struct {
 	// 1/4): it is the same problem, a timer that should rarely fire early.
 	lateness, jitter time.Duration
 	samples          uint64
+	lateCap          time.Duration // the bound of a lateness sample
 	interval         time.Duration
 	target           time.Duration
 
@@ -173,9 +175,10 @@ func NewInterpolator[S any](cfg InterpolatorConfig[S]) (*Interpolator[S], error)
 		return nil, fmt.Errorf("game: InterpolatorConfig.Size is %d: it takes at least 2 snapshots to interpolate (0 means %d)", cfg.Size, defaultInterpolatorSize)
 	}
 	return &Interpolator[S]{
-		cfg:  cfg,
-		buf:  make([]snapshot[S], cfg.Size),
-		gaps: make([]time.Duration, cfg.Size-1),
+		cfg:     cfg,
+		lateCap: min(cfg.MaxDelay, sane),
+		buf:     make([]snapshot[S], cfg.Size),
+		gaps:    make([]time.Duration, cfg.Size-1),
 	}, nil
 }
 
@@ -238,7 +241,10 @@ func (ip *Interpolator[S]) Add(at, now time.Time, s S) bool {
 
 // sample takes one lateness into the smoothed lateness and its deviation.
 func (ip *Interpolator[S]) sample(l time.Duration) {
-	l = min(max(l, -sane), sane)
+	// A lateness beyond MaxDelay, either way, would make the target
+	// MaxDelay or MinDelay as well bounded as not; unbounded, one sample
+	// of a clock off by years would take minutes to wear off.
+	l = min(max(l, -ip.lateCap), ip.lateCap)
 	ip.samples++
 	if ip.samples == 1 {
 		// Not RFC 6298's start (a deviation of half the first sample): a
