@@ -639,4 +639,22 @@ func TestInterpolatorStart(t *testing.T) {
 	if dr := at().Sub(stamp(1)); dr < frame*9/10 || dr >= frame {
 		t.Errorf("a frame later rendered time advanced %v, want at least 0.9× and less than %v: the delay is growing to its target", dr, frame)
 	}
+
+	// Two snapshots before the first frame: rendering starts at the
+	// target delay, before the oldest, which is held until rendered time
+	// reaches it.
+	ip = newVecInterpolator(t, InterpolatorConfig[vec]{})
+	ip.Add(stamp(0), stamp(0).Add(40*time.Millisecond), line(stamp(0)))
+	ip.Add(stamp(1), stamp(1).Add(20*time.Millisecond), line(stamp(1)))
+	now = stamp(1).Add(20 * time.Millisecond)
+	held := 0
+	for ; now.Add(-ip.Delay()).Before(base); now = now.Add(time.Millisecond) {
+		if v, _ := ip.At(now); v != line(base) {
+			t.Fatalf("at %v rendering %v: %v, want the oldest snapshot, %v", now.Sub(base), at().Sub(base), v, line(base))
+		}
+		held++
+	}
+	if st := ip.Stats(); held < 10 || st.Extrapolated != 0 {
+		t.Errorf("held the oldest for %d frames; %+v", held, st)
+	}
 }
