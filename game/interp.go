@@ -29,10 +29,9 @@ const jitterMargin = 4
 // change of the target in one second.
 const slew = 10 // 1/slew
 
-// sane bounds the interval in the target and MaxDelay in the bound of a
-// lateness sample, far beyond any delay that makes sense, so that stamps
-// or server times off by years (a zero time.Time) cannot overflow the
-// estimates.
+// sane bounds the interval in the target, and MaxDelay where it bounds a
+// lateness sample: far beyond any delay that makes sense, low enough that
+// stamps or server times off by centuries cannot overflow the estimates.
 const sane = 24 * time.Hour
 
 // InterpolatorConfig configures NewInterpolator. Zero fields take their
@@ -47,9 +46,10 @@ type InterpolatorConfig[S any] struct {
 	// as it is. Lerp is called only inside At. Required.
 	Lerp func(a, b S, f float64) S
 	// MinDelay and MaxDelay bound the render delay, which adapts to the
-	// snapshots' interval and jitter. Defaults: 0 and 1 s. A game that wants a fixed delay sets both to it; one whose
-	// snapshots are often lost may set MinDelay to two intervals, so that
-	// a lost snapshot is bridged by interpolating across the gap rather
+	// snapshots' interval and jitter. Defaults: 0 and 1 s. A game that
+	// wants a fixed delay sets both to it; one whose snapshots are often
+	// lost may set MinDelay to two intervals and the lateness, so that a
+	// lost snapshot is bridged by interpolating across the gap rather
 	// than by extrapolating.
 	MinDelay, MaxDelay time.Duration
 	// MaxExtrapolation is how far past the newest snapshot At extrapolates
@@ -125,8 +125,8 @@ type Interpolator[S any] struct {
 	// Times are offsets from origin, the first stamp without its monotonic
 	// reading: stamps come off the wire and have none, and a time.Time
 	// that had one would be compared by it with others that have it too.
-	origin time.Time
-	any    bool // origin is set
+	origin    time.Time
+	hasOrigin bool
 
 	buf  []snapshot[S] // a ring in time order, the oldest at buf[head]
 	head int
@@ -192,8 +192,8 @@ func (ip *Interpolator[S]) at(i int) *snapshot[S] {
 // false if s was dropped as late or a duplicate, or at once pushed out of
 // a full buffer of newer snapshots.
 func (ip *Interpolator[S]) Add(at, now time.Time, s S) bool {
-	if !ip.any {
-		ip.origin, ip.any = at.Round(0), true
+	if !ip.hasOrigin {
+		ip.origin, ip.hasOrigin = at.Round(0), true
 	}
 	t := at.Sub(ip.origin)
 	i := ip.n // where s goes: after the snapshots older than it
@@ -241,9 +241,10 @@ func (ip *Interpolator[S]) Add(at, now time.Time, s S) bool {
 
 // sample takes one lateness into the smoothed lateness and its deviation.
 func (ip *Interpolator[S]) sample(l time.Duration) {
-	// A lateness beyond MaxDelay, either way, would make the target
-	// MaxDelay or MinDelay as well bounded as not; unbounded, one sample
-	// of a clock off by years would take minutes to wear off.
+	// A lateness beyond MaxDelay says no more than MaxDelay does: the
+	// target is at MaxDelay either way (or at MinDelay, for a clock ahead
+	// by more). Unbounded, one sample of a clock off by years (a zero
+	// time.Time) would take minutes to wear off, or overflow.
 	l = min(max(l, -ip.lateCap), ip.lateCap)
 	ip.samples++
 	if ip.samples == 1 {
@@ -290,6 +291,10 @@ func (ip *Interpolator[S]) retarget() {
 // (Conn.ServerTime()). Until a second snapshot arrived it returns the
 // first: rendered time starts running once there are two snapshots to
 // interpolate between and an interval to size the delay by.
+//
+// The state returned is Lerp's result, or a snapshot as it was added when
+// rendered time falls on its stamp or outside the snapshots kept: read
+// it, do not modify it.
 func (ip *Interpolator[S]) At(now time.Time) (S, bool) {
 	if ip.n == 0 {
 		var zero S
