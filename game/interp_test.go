@@ -275,6 +275,41 @@ func TestInterpolatorReordered(t *testing.T) {
 			t.Errorf("stats %+v, %d frames extrapolated in the second half: want all %d added, none extrapolated, interval %v", st, extra, n, interval)
 		}
 	})
+	t.Run("in one frame", func(t *testing.T) {
+		// Snapshots come two by two, as when a link delivers a burst:
+		// in order, or the second first, a nanosecond apart. The same
+		// lateness samples, in another order: smoothing weighs the later
+		// of two more, so the delays differ by a little (here 53 and 20 ms
+		// of lateness give 2.2 ms), and so does what is rendered with
+		// them, by no more than the delays' difference.
+		pairs := func(swap bool) []arrival {
+			as := make([]arrival, n)
+			for k := 0; k < n; k += 2 {
+				now := stamp(k + 1).Add(20 * time.Millisecond)
+				as[k], as[k+1] = arrival{k, now}, arrival{k + 1, now.Add(1)}
+				if swap {
+					as[k], as[k+1] = arrival{k + 1, now}, arrival{k, now.Add(1)}
+				}
+			}
+			return as
+		}
+		want := play(t, newVecInterpolator(t, InterpolatorConfig[vec]{}), pairs(false), circle, 10*time.Second)
+		got := play(t, newVecInterpolator(t, InterpolatorConfig[vec]{}), pairs(true), circle, 10*time.Second)
+		if len(got) != len(want) {
+			t.Fatalf("%d frames rendered, %d in order", len(got), len(want))
+		}
+		const speed = 10 * math.Pi // of circle, per second
+		for k := len(got) / 5; k < len(got); k++ { // from the second second
+			g, w := got[k], want[k]
+			dd := g.now.Sub(g.r) - w.now.Sub(w.r)
+			if dd < -3*time.Millisecond || dd > 3*time.Millisecond {
+				t.Fatalf("at %v: delay %v swapped, %v in order", g.now.Sub(base), g.now.Sub(g.r), w.now.Sub(w.r))
+			}
+			if d := g.v.dist(w.v); d > speed*math.Abs(dd.Seconds())+1e-9 {
+				t.Fatalf("at %v: %v swapped, %v in order: %v apart, with delays %v apart", g.now.Sub(base), g.v, w.v, d, dd)
+			}
+		}
+	})
 }
 
 // TestInterpolatorMissing: snapshots that never come are bridged by
