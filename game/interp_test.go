@@ -298,7 +298,7 @@ func TestInterpolatorReordered(t *testing.T) {
 		if len(got) != len(want) {
 			t.Fatalf("%d frames rendered, %d in order", len(got), len(want))
 		}
-		const speed = 10 * math.Pi // of circle, per second
+		const speed = 10 * math.Pi                 // of circle, per second
 		for k := len(got) / 5; k < len(got); k++ { // from the second second
 			g, w := got[k], want[k]
 			dd := g.now.Sub(g.r) - w.now.Sub(w.r)
