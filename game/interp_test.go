@@ -693,3 +693,12 @@ func TestInterpolatorStart(t *testing.T) {
 		t.Errorf("held the oldest for %d frames; %+v", held, st)
 	}
 }
+
+// BenchmarkInterpolatorAt is one frame between snapshots.
+func BenchmarkInterpolatorAt(b *testing.B) {
+	ip, _, now := steadyState(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		ip.At(now) // rendered time stands still after the first
+	}
+}
