@@ -1,7 +1,6 @@
 package arena
 
 import (
-	"iter"
 	"math"
 	"math/rand/v2"
 )
@@ -19,9 +18,15 @@ const (
 	wallRange = 160.0 // and keeps this far from the walls when it can
 )
 
+// Seen is a player as a Bot sees it.
+type Seen struct {
+	ID    uint32
+	State State
+}
+
 // Decide returns the keys a bot holds this tick: the player me, in state
 // s, among others (every player it sees, itself possibly included).
-func (b *Bot) Decide(me uint32, s State, others iter.Seq2[uint32, State], rng *rand.Rand) Keys {
+func (b *Bot) Decide(me uint32, s State, others []Seen, rng *rand.Rand) Keys {
 	var vx, vy float64
 	if b.turnIn <= 0 {
 		b.heading += (rng.Float64() - 0.5) * math.Pi
@@ -33,7 +38,8 @@ func (b *Bot) Decide(me uint32, s State, others iter.Seq2[uint32, State], rng *r
 	// The nearest player for "it", "it" for the others.
 	var tx, ty float64
 	best := math.Inf(1)
-	for id, o := range others {
+	for _, p := range others {
+		id, o := p.ID, p.State
 		if id == me || (!s.It && !o.It) {
 			continue
 		}
@@ -52,7 +58,6 @@ func (b *Bot) Decide(me uint32, s State, others iter.Seq2[uint32, State], rng *r
 		vx, vy = wx, wy
 	}
 	// Walls push back, harder the closer they are; a wanderer turns.
-	push := func(gap float64) float64 { return max(0, 1-gap/wallRange) * 1.5 }
 	px := push(s.X) - push(Width-s.X)
 	py := push(s.Y) - push(Height-s.Y)
 	if px != 0 || py != 0 {
@@ -63,6 +68,9 @@ func (b *Bot) Decide(me uint32, s State, others iter.Seq2[uint32, State], rng *r
 	}
 	return keysFor(vx, vy)
 }
+
+// push is how hard a wall gap away pushes a bot back.
+func push(gap float64) float64 { return max(0, 1-gap/wallRange) * 1.5 }
 
 // keysFor turns a direction into the nearest of the eight the keys give.
 func keysFor(vx, vy float64) Keys {

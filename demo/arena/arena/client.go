@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -63,11 +62,12 @@ type Client struct {
 	before State     // the predicted state before the last tick's input
 	tickAt time.Time // when the last tick was due
 
-	others []Player // rendered this frame, without us
-	lerped []Player // Lerp's result, reused
-	arrive [64]time.Time
-	nsnap  int // snapshots received
-	graph  Graph
+	others  []Player // rendered this frame, without us
+	lerped  []Player // Lerp's result, reused
+	seenBuf []Seen   // seen's result, reused
+	arrive  [64]time.Time
+	nsnap   int // snapshots received
+	graph   Graph
 }
 
 // Dial connects to the server and joins; it returns once the server
@@ -164,15 +164,13 @@ func (c *Client) Frame(now time.Time, keys Keys) error {
 	return nil
 }
 
-// seen yields the players the Bot sees: the others as rendered, and us.
-func (c *Client) seen() iter.Seq2[uint32, State] {
-	return func(yield func(uint32, State) bool) {
-		for _, p := range c.others {
-			if !yield(p.ID, State{X: float64(p.X), Y: float64(p.Y), It: p.It}) {
-				return
-			}
-		}
+// seen is what the Bot sees: the others as rendered.
+func (c *Client) seen() []Seen {
+	c.seenBuf = c.seenBuf[:0]
+	for _, p := range c.others {
+		c.seenBuf = append(c.seenBuf, Seen{p.ID, State{X: float64(p.X), Y: float64(p.Y), It: p.It}})
 	}
+	return c.seenBuf
 }
 
 // ID is our player's id.

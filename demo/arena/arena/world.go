@@ -1,7 +1,6 @@
 package arena
 
 import (
-	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -143,6 +142,7 @@ type World struct {
 	immune uint64
 	tick   uint64
 	rng    *rand.Rand
+	seen   []Seen // every player, as bots see them at the start of a tick; reused
 	// Applied, if set, is called after each network player's input is
 	// applied, with the resulting state: the history the end-to-end test
 	// checks prediction against.
@@ -227,11 +227,14 @@ func (w *World) setIt(a *Actor) {
 // rule. It appends the tags that happened to tags and returns it.
 func (w *World) Step(tags []Tag) []Tag {
 	w.tick++
-	view := w.view()
+	w.seen = w.seen[:0]
+	for _, a := range w.actors {
+		w.seen = append(w.seen, Seen{a.ID, a.State})
+	}
 	for _, a := range w.actors {
 		switch {
 		case a.Bot != nil:
-			a.State = Step(a.State, a.Bot.Decide(a.ID, a.State, view, w.rng))
+			a.State = Step(a.State, a.Bot.Decide(a.ID, a.State, w.seen, w.rng))
 		case len(a.queue) > 0:
 			n := 1
 			if len(a.queue) > catchUp {
@@ -283,15 +286,4 @@ func (w *World) tag() (Tag, bool) {
 	w.lastIt, w.immune = it.ID, w.tick+Immunity
 	w.setIt(to)
 	return Tag{From: it.ID, To: to.ID}, true
-}
-
-// view is the world as bots see it: every player.
-func (w *World) view() iter.Seq2[uint32, State] {
-	return func(yield func(uint32, State) bool) {
-		for _, a := range w.actors {
-			if !yield(a.ID, a.State) {
-				return
-			}
-		}
-	}
 }

@@ -163,3 +163,18 @@ func TestBotsPlay(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWorldStep is one tick of 100 bots: their decisions (each looks
+// at every player) and the tag rule; the part of the server's tick work
+// that is not the network's.
+func BenchmarkWorldStep(b *testing.B) {
+	w := NewWorld(1)
+	for range 100 {
+		w.Add("bot", &Bot{})
+	}
+	var tags []Tag
+	b.ReportAllocs()
+	for b.Loop() {
+		tags = w.Step(tags[:0])
+	}
+}
