@@ -129,10 +129,10 @@ var ErrGone = errors.New("arena: disconnected")
 // ended.
 func (c *Client) Frame(now time.Time, keys Keys) error {
 	if err := c.client.Update(0); err != nil {
-		return errors.Join(ErrGone, err)
+		return fmt.Errorf("%w: %w", ErrGone, err)
 	}
 	if c.err != nil {
-		return errors.Join(ErrGone, c.err)
+		return fmt.Errorf("%w: %w", ErrGone, c.err)
 	}
 	for t, ok := c.ticks.Due(now); ok; t, ok = c.ticks.Due(now) {
 		c.before, c.tickAt = c.pred.State(), t.At
@@ -142,7 +142,7 @@ func (c *Client) Frame(now time.Time, keys Keys) error {
 		}
 		seq, s := c.pred.Apply(k)
 		if err := c.conn.Send(&Input{Seq: seq, Keys: k}); err != nil {
-			return errors.Join(ErrGone, err)
+			return fmt.Errorf("%w: %w", ErrGone, err)
 		}
 		if c.cfg.Applied != nil {
 			c.cfg.Applied(seq, s)
