@@ -152,6 +152,8 @@ func (g *game) Draw(screen *ebiten.Image) {
 		}
 		g.player(screen, x, y, col, false, fmt.Sprintf("%s %d", g.c.Name(p.ID), p.Score))
 	}
+	g.stats.onScreen += g.onScreen
+	g.stats.drawn++
 	col := colMe
 	if me.It {
 		col = colIt

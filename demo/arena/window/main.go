@@ -153,7 +153,8 @@ func writePNG(name string, screen *ebiten.Image) error {
 
 // updateStats keeps Game.Update's durations.
 type updateStats struct {
-	d []time.Duration
+	d               []time.Duration
+	onScreen, drawn int // other players drawn inside the window, summed over the frames drawn
 }
 
 func (s *updateStats) add(d time.Duration) { s.d = append(s.d, d) }
@@ -165,5 +166,6 @@ func (s *updateStats) summary() string {
 	d := slices.Clone(s.d)
 	slices.Sort(d)
 	q := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
-	return fmt.Sprintf("window: Game.Update over %d frames: p50=%v p99=%v max=%v", len(d), q(0.50), q(0.99), d[len(d)-1])
+	return fmt.Sprintf("window: Game.Update over %d frames: p50=%v p99=%v max=%v; %.1f other players on screen a frame",
+		len(d), q(0.50), q(0.99), d[len(d)-1], float64(s.onScreen)/float64(max(1, s.drawn)))
 }
