@@ -43,7 +43,7 @@ const windowW, windowH = 960, 600
 
 // TestWindowClient: the window client joins a server with bots, plays
 // (its AI does: -bot) and writes a screenshot once the round trip is
-// measured and other players are on screen; the screenshot has the
+// measured and three other players are on screen; the screenshot has the
 // window's size and shows the arena's floor, the local player and the
 // others. With ARENA_SCREENSHOT=path it is copied there (docs/arena.png).
 func TestWindowClient(t *testing.T) {

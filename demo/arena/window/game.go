@@ -98,7 +98,7 @@ func (g *game) Update() error {
 	if ebiten.IsKeyPressed(ebiten.KeyEscape) || g.shot {
 		return ebiten.Termination
 	}
-	if o := g.opts; o.screenshot != "" && g.frames >= o.frames && g.hud.RTT > 0 && g.onScreen >= 2 {
+	if o := g.opts; o.screenshot != "" && g.frames >= o.frames && g.hud.RTT > 0 && g.onScreen >= 3 {
 		g.shoot = true
 	}
 	if !g.deadline.IsZero() && start.After(g.deadline) {

@@ -16,7 +16,7 @@
 //
 // For scripts and tests: -bot lets the arena's AI play; -screenshot
 // writes a PNG after -frames frames once the round trip is measured and
-// other players are in view, then exits; -timeout fails the run if that
+// three other players are on screen, then exits; -timeout fails the run if that
 // takes too long; -stats prints Game.Update's p50 and p99 on exit.
 //
 // This is the only package of the arena that imports Ebiten; demo/arena/e2e
@@ -65,7 +65,7 @@ func run(args []string) int {
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
 	fs.StringVar(&o.sim, "sim", "", arena.SimUsage)
 	fs.BoolVar(&o.bot, "bot", false, "let the arena's AI play")
-	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file after -frames frames, once the round trip is measured and others are in view, then exit")
+	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file after -frames frames, once the round trip is measured and three other players are on screen, then exit")
 	fs.IntVar(&o.frames, "frames", 60, "with -screenshot: draw at least this many frames first")
 	fs.DurationVar(&o.timeout, "timeout", 0, "exit with status 1 if the screenshot is not taken after this long (0: no limit)")
 	fs.BoolVar(&o.stats, "stats", false, "print the p50/p99 of Game.Update's duration on exit")
