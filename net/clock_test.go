@@ -118,7 +118,7 @@ func TestServerTimeFromOnConnect(t *testing.T) {
 	if server.Before(before.Add(-u)) || server.After(after.Add(u)) {
 		t.Fatalf("the server's clock %v is not within %v of the client's estimate, read before (%v) and after (%v)", server, u, before, after)
 	}
-	if d := server.Sub(time.Now()) - clockShift; d.Abs() > time.Minute {
+	if d := time.Until(server) - clockShift; d.Abs() > time.Minute {
 		t.Fatalf("the server's ServerTime is %v, %v from the shifted clock", server, d)
 	}
 	_ = cli
