@@ -3,6 +3,8 @@ package net
 import (
 	"testing"
 	"time"
+
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // clockConn is a client's connection with no link, for feeding samples by
@@ -95,3 +97,36 @@ func TestServerClockIsReference(t *testing.T) {
 		t.Fatalf("a server's ServerTime is %v from its clock", d)
 	}
 }
+
+// TestPingPongAllocs: the network goroutine answers a ping with its clock,
+// and takes a pong's sample, without allocating.
+func TestPingPongAllocs(t *testing.T) {
+	srv := clockConn()
+	srv.ep.isServer = true
+	srv.state, srv.link = Open, discardLink{}
+	ping := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlPing, stamp: 1 << 40})
+	srv.pingPong(ctlPing, ping) // the first makes the reader and writer
+	if n := testing.AllocsPerRun(100, func() { srv.pingPong(ctlPing, ping) }); n != 0 {
+		t.Errorf("answering a ping allocates %v times", n)
+	}
+	cli := clockConn()
+	cli.state, cli.link = Open, discardLink{}
+	pong := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlPong, stamp: 1, clock: 1 << 60})
+	cli.pingPong(ctlPong, pong)
+	if n := testing.AllocsPerRun(100, func() { cli.pingPong(ctlPong, pong) }); n != 0 {
+		t.Errorf("taking a pong allocates %v times", n)
+	}
+	if cli.Clock().Samples == 0 {
+		t.Fatal("the pong gave no sample")
+	}
+}
+
+// discardLink is a link that sends nowhere.
+type discardLink struct{}
+
+func (discardLink) Send(uint8, transport.Delivery, []byte) error { return nil }
+func (discardLink) Flush()                                       {}
+func (discardLink) Close()                                       {}
+func (discardLink) Abort()                                       {}
+func (discardLink) RemoteAddr() string                           { return "nowhere" }
+func (discardLink) Stats() transport.Stats                       { return transport.Stats{} }
