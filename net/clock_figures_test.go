@@ -36,7 +36,7 @@ func TestClockFigures(t *testing.T) {
 		}
 		return tr
 	}
-	t.Logf("%-14s %6s | %-23s | %-23s | %-23s | %s", "path", "n", "raw rtt p50 / p99", "raw sample |err| p50/p99", "estimate |err| p50/p99", "first (hello ping) |err| p50/p99, uncertainty p50")
+	t.Logf("%-14s %6s | %-23s | %-23s | %-23s | %s", "path", "n", "raw rtt p50 / p99", "raw sample |err| p50/p99", "estimate |err| p50/p99", "first (hello ping) |err| p50/p99, uncertainty p50 | estimates outside uncertainty")
 	for _, c := range []struct {
 		name string
 		tr   func(testing.TB) transport.Transport
@@ -60,6 +60,7 @@ func TestClockFigures(t *testing.T) {
 		cfg := gnet.Config{PingInterval: 10 * time.Millisecond, Timeout: 10 * time.Second}
 		srv, cli, conn, _ := clockPair(t, c.tr(t), cliTr, cfg)
 		var rtt, raw, est []time.Duration
+		outside := 0 // estimates off by more than their uncertainty
 		seen := conn.Clock().Samples
 		for len(rtt) < samples {
 			_ = cli.Update(time.Millisecond)
@@ -73,6 +74,9 @@ func TestClockFigures(t *testing.T) {
 			rtt = append(rtt, r)
 			raw = append(raw, (off - truth).Abs())
 			est = append(est, (cl.Offset - truth).Abs())
+			if est[len(est)-1] > cl.Uncertainty {
+				outside++
+			}
 		}
 		// The first sample, from the ping sent with the handshake, of new
 		// connections to the same server.
@@ -92,7 +96,7 @@ func TestClockFigures(t *testing.T) {
 			unc = append(unc, h.atOpen.Uncertainty)
 			conn.Disconnect("next")
 		}
-		t.Logf("%-14s %6d | %-23s | %-23s | %-23s | %s, %v", c.name, samples, p5099(rtt), p5099(raw), p5099(est), p5099(first), pct(unc, 50))
+		t.Logf("%-14s %6d | %-23s | %-23s | %-23s | %s, %v | %d", c.name, samples, p5099(rtt), p5099(raw), p5099(est), p5099(first), pct(unc, 50), outside)
 	}
 }
 
