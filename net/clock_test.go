@@ -31,12 +31,14 @@ type clockHandler struct {
 	srv      *gnet.Server
 	cli      *gnet.Client
 	atOpen   gnet.Clock
+	rttOpen  time.Duration
 	truth    time.Duration
 	returned bool
 }
 
 func (h *clockHandler) OnConnect() {
 	h.atOpen, h.truth, h.returned = h.Conn().Clock(), trueOffset(h.srv, h.cli), true
+	h.rttOpen = h.Conn().Stats().RTT
 }
 
 // clockPair is a server whose clock is clockShift ahead, with its Update
@@ -87,7 +89,8 @@ func clockPair(t *testing.T, srvTr, cliTr transport.Transport, cfg gnet.Config) 
 // TestServerTimeFromOnConnect: over TCP on loopback, with the default
 // pings (one a second), the ping sent with the handshake gives the client
 // the server's clock by OnConnect, within Uncertainty of the truth, and
-// Uncertainty is small. The server's connection tells its own clock.
+// Uncertainty is small; Stats().RTT stays the keepalive pings' (0 until
+// the first). The server's connection tells its own clock.
 func TestServerTimeFromOnConnect(t *testing.T) {
 	srv, cli, conn, h := clockPair(t, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), gnet.Config{})
 	if !h.returned || h.atOpen.Samples < 1 {
@@ -95,6 +98,9 @@ func TestServerTimeFromOnConnect(t *testing.T) {
 	}
 	if err := h.atOpen.Offset - h.truth; err.Abs() > h.atOpen.Uncertainty {
 		t.Fatalf("at OnConnect the offset is %v, the truth %v: off by %v, more than the uncertainty %v", h.atOpen.Offset, h.truth, err, h.atOpen.Uncertainty)
+	}
+	if h.rttOpen != 0 {
+		t.Fatalf("at OnConnect Stats().RTT is %v: the handshake's ping must leave it to the keepalive pings", h.rttOpen)
 	}
 	if h.atOpen.Uncertainty > 10*time.Millisecond || h.atOpen.Uncertainty != h.atOpen.RTT/2 {
 		t.Fatalf("on loopback: %+v, want an uncertainty of half the RTT and under 10 ms", h.atOpen)
