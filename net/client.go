@@ -81,8 +81,7 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 			// Its pong, answered by the server's network goroutine, comes
 			// before the welcome, which waits for the server's Update: the
 			// server's clock is known from OnConnect on (ServerTime).
-			conn.helloStamp = max(uint64(time.Since(e.epoch)), 1)
-			_ = conn.sendControl(control{kind: ctlPing, stamp: conn.helloStamp})
+			_ = conn.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(e.epoch))})
 		}
 		hash := e.factory.Hash()
 		if err := conn.sendControl(control{

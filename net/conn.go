@@ -77,16 +77,12 @@ type Conn struct {
 
 	cancelDial context.CancelFunc // a client's dial in progress; guarded by mu
 
-	pingR message.Reader // guarded by mu
-	// helloStamp is the stamp of the ping a client sends with its hello,
-	// guarded by mu: its pong gives a clock sample, not Stats().RTT (see
-	// pingPongLocked). 0 when none was sent.
-	helloStamp uint64
-	heard      atomic.Uint64 // payloads received, pings included: liveness
-	heardAt    uint64        // heard at the last liveness check (Update only)
-	quietFor   int           // liveness checks in a row that heard nothing (Update only)
-	rtt        atomic.Int64  // smoothed ping RTT, ns
-	rttVar     atomic.Int64
+	pingR    message.Reader // guarded by mu
+	heard    atomic.Uint64  // payloads received, pings included: liveness
+	heardAt  uint64         // heard at the last liveness check (Update only)
+	quietFor int            // liveness checks in a row that heard nothing (Update only)
+	rtt      atomic.Int64   // smoothed ping RTT, ns
+	rttVar   atomic.Int64
 
 	// The server's clock as a client estimates it (clock.go). clockMu is
 	// taken inside mu, never the other way: ServerTime takes it alone.
@@ -271,8 +267,8 @@ type Stats struct {
 	// (Config.PingInterval), answered by the peer's network goroutine and
 	// smoothed as TCP does (RFC 6298): the same measure on every adapter,
 	// so that lag compensation does not change when a game swaps one. 0
-	// until the first pong of a keepalive ping (a client's ping sent with
-	// its handshake gives Conn.Clock a sample, not this).
+	// until the first pong: on a client, that of the ping it sends with
+	// its hello, so from OnConnect on.
 	RTT, RTTVariance time.Duration
 	// LinkRTT and LinkRTTVariance are the adapter's own measure where it
 	// has one (ENet's, from its acknowledgements, in whole milliseconds);
@@ -382,12 +378,6 @@ func (c *Conn) pingPongLocked(ctl control, arrived time.Duration) {
 	}
 	if ctl.hasClock {
 		c.clockSample(ctl.stamp, arrived, ctl.clock)
-	}
-	if ctl.stamp == c.helloStamp && c.helloStamp != 0 {
-		// Stats().RTT stays the keepalive pings' measure, 0 until the
-		// first of them, as games that show "measuring" until then expect.
-		c.helloStamp = 0
-		return
 	}
 	// Smoothed as TCP and ENet do: srtt += (rtt-srtt)/8, var += (|d|-var)/4.
 	srtt := time.Duration(c.rtt.Load())
