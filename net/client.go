@@ -77,6 +77,12 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 			e.addPoller(p) // until closed1
 		}
 		conn.state = Handshaking
+		if e.cfg.PingInterval > 0 {
+			// Its pong, answered by the server's network goroutine, comes
+			// before the welcome, which waits for the server's Update: the
+			// server's clock is known from OnConnect on (ServerTime).
+			_ = conn.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(e.epoch))})
+		}
 		hash := e.factory.Hash()
 		if err := conn.sendControl(control{
 			kind: ctlHello, version: ProtocolVersion, codec: e.factory.Codec().Name(),

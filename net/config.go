@@ -56,8 +56,10 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// PingInterval is how often Update pings each open connection. The
 	// peer's adapter goroutine answers at once, which measures the RTT on
-	// adapters that do not (TCP) and keeps idle connections alive. Default
-	// 1 s; negative turns pings off (and so Timeout).
+	// adapters that do not (TCP), gives a client the server's clock
+	// (Conn.ServerTime), and keeps idle connections alive. Default 1 s;
+	// negative turns pings off (and so Timeout, and a client's estimate of
+	// the server's clock: ServerTime is then the local clock).
 	PingInterval time.Duration
 	// Timeout disconnects a peer from which nothing (not even a pong)
 	// arrived for this long: the peer is sent the reason "timed out:

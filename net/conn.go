@@ -46,8 +46,8 @@ func (s State) String() string {
 // Conn is one connection, on a Server (one per accepted peer) or a Client
 // (one per server it connects to).
 //
-// Send, SendArgs, Disconnect, State, Addr, ID and Stats may be called from
-// any goroutine. The handler is called only inside Update.
+// Send, SendArgs, Disconnect, State, Addr, ID, Stats, ServerTime and
+// Clock may be called from any goroutine. The handler is called only inside Update.
 type Conn struct {
 	ep   *endpoint
 	id   uint64
@@ -83,6 +83,13 @@ type Conn struct {
 	quietFor int            // liveness checks in a row that heard nothing (Update only)
 	rtt      atomic.Int64   // smoothed ping RTT, ns
 	rttVar   atomic.Int64
+
+	// The server's clock as a client estimates it (clock.go). clockMu is
+	// taken inside mu, never the other way: ServerTime takes it alone.
+	clockMu  sync.Mutex                // guards clock, samples, lastTime
+	clock    Clock                     // the estimate; Samples counts samples
+	samples  [clockSamples]clockSample // the last samples, a ring
+	lastTime int64                     // the last ServerTime returned, ns
 
 	msgsIn   atomic.Uint64
 	ctlSent  atomic.Uint64 // control payloads sent, left out of MessagesSent
@@ -260,7 +267,8 @@ type Stats struct {
 	// (Config.PingInterval), answered by the peer's network goroutine and
 	// smoothed as TCP does (RFC 6298): the same measure on every adapter,
 	// so that lag compensation does not change when a game swaps one. 0
-	// until the first pong.
+	// until the first pong: on a client, that of the ping it sends with
+	// its hello, so from OnConnect on.
 	RTT, RTTVariance time.Duration
 	// LinkRTT and LinkRTTVariance are the adapter's own measure where it
 	// has one (ENet's, from its acknowledgements, in whole milliseconds);
@@ -317,7 +325,7 @@ func (s *connSink) TryReceive(channel uint8, payload []byte) bool {
 // the inbox when wait is set, else reporting false when there is none.
 func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 	c := (*Conn)(s)
-	if pingKind(payload) != "" && c.pingPong(payload) {
+	if k := pingKind(payload); k != "" && c.pingPong(k, payload) {
 		c.heard.Add(1)
 		return true
 	}
@@ -330,11 +338,16 @@ func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 	return true
 }
 
-// pingPong answers a ping, or takes the RTT from a pong, on the adapter's
-// goroutine: the RTT does not include the time until the next Update. It
-// reports false for a malformed one, which then goes to Update to end the
-// connection as any malformed control message does.
-func (c *Conn) pingPong(payload []byte) bool {
+// pingPong answers a ping, or takes the RTT and the server's clock from a
+// pong, on the adapter's goroutine: the RTT does not include the time
+// until the next Update. It reports false for a malformed one, which then
+// goes to Update to end the connection as any malformed control message
+// does.
+func (c *Conn) pingPong(kind string, payload []byte) bool {
+	var arrived time.Duration
+	if kind == ctlPong {
+		arrived = time.Since(c.ep.epoch) // before the lock, which a Send may hold
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pingR == nil {
@@ -345,22 +358,26 @@ func (c *Conn) pingPong(payload []byte) bool {
 		return false
 	}
 	c.ctlRecvd.Add(1)
-	c.pingPongLocked(ctl)
+	c.pingPongLocked(ctl, arrived)
 	return true
 }
 
-// pingPongLocked answers a ping, or takes the RTT from a pong. c.mu is
-// held.
-func (c *Conn) pingPongLocked(ctl control) {
+// pingPongLocked answers a ping with our clock, or takes the RTT and the
+// server's clock from a pong that arrived at arrived (since the endpoint's
+// start). c.mu is held.
+func (c *Conn) pingPongLocked(ctl control, arrived time.Duration) {
 	if ctl.kind == ctlPing {
 		if c.state == Open || c.state == Handshaking {
-			_ = c.sendControl(control{kind: ctlPong, stamp: ctl.stamp})
+			_ = c.sendControl(control{kind: ctlPong, stamp: ctl.stamp, clock: uint64(c.ep.now())})
 		}
 		return
 	}
-	rtt := time.Duration(uint64(time.Since(c.ep.epoch)) - ctl.stamp)
+	rtt := time.Duration(uint64(arrived) - ctl.stamp)
 	if rtt < 0 || rtt > time.Hour {
 		return // not a stamp of ours
+	}
+	if ctl.hasClock {
+		c.clockSample(ctl.stamp, arrived, ctl.clock)
 	}
 	// Smoothed as TCP and ENet do: srtt += (rtt-srtt)/8, var += (|d|-var)/4.
 	srtt := time.Duration(c.rtt.Load())

@@ -26,7 +26,7 @@ const (
 	ctlRefuse  = "refuse"  // server → client: [refuse, reason], then the server closes
 	ctlBye     = "bye"     // either way: [bye, reason], then the sender closes
 	ctlPing    = "ping"    // either way: [ping, stamp]; answered at once with pong
-	ctlPong    = "pong"    // [pong, stamp]: the stamp of the ping it answers
+	ctlPong    = "pong"    // [pong, stamp, clock]: the stamp of the ping it answers, the answerer's clock
 )
 
 // MaxReasonBytes bounds the reason of a bye or a refusal, in bytes of
@@ -60,6 +60,11 @@ type control struct {
 	lines   []string
 	reason  string
 	stamp   uint64 // ping, pong
+	// clock is a pong's third element: the answerer's clock, ns since the
+	// Unix epoch (endpoint.now). hasClock is false for a pong of two
+	// elements, as peers written from the protocol's first text send.
+	clock    uint64
+	hasClock bool
 }
 
 var ctlCodec = msgpack.New()
@@ -83,10 +88,15 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 		w.Array(2)
 		w.String(c.kind)
 		w.Uint(c.version)
-	case ctlPing, ctlPong:
+	case ctlPing:
 		w.Array(2)
 		w.String(c.kind)
 		w.Uint(c.stamp)
+	case ctlPong:
+		w.Array(3)
+		w.String(c.kind)
+		w.Uint(c.stamp)
+		w.Uint(c.clock)
 	default: // refuse, bye
 		w.Array(2)
 		w.String(c.kind)
@@ -149,12 +159,25 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		if c.version, err = r.Uint(); err != nil {
 			return c, fmt.Errorf("%w: welcome version: %v", errControl, err)
 		}
-	case ctlPing, ctlPong:
+	case ctlPing:
 		if n != 2 {
-			return c, fmt.Errorf("%w: %s has %d elements, want 2", errControl, c.kind, n)
+			return c, fmt.Errorf("%w: ping has %d elements, want 2", errControl, n)
 		}
 		if c.stamp, err = r.Uint(); err != nil {
-			return c, fmt.Errorf("%w: %s stamp: %v", errControl, c.kind, err)
+			return c, fmt.Errorf("%w: ping stamp: %v", errControl, err)
+		}
+	case ctlPong:
+		if n != 2 && n != 3 {
+			return c, fmt.Errorf("%w: pong has %d elements, want 2 or 3", errControl, n)
+		}
+		if c.stamp, err = r.Uint(); err != nil {
+			return c, fmt.Errorf("%w: pong stamp: %v", errControl, err)
+		}
+		if n == 3 {
+			if c.clock, err = r.Uint(); err != nil {
+				return c, fmt.Errorf("%w: pong clock: %v", errControl, err)
+			}
+			c.hasClock = true
 		}
 	case ctlRefuse, ctlBye:
 		if n != 2 {
@@ -198,17 +221,22 @@ func checkHello(f *message.Factory, h control) string {
 }
 
 // pingKind reports whether a payload is a ping or a pong, by its bytes:
-// 0x00, fixarray(2), fixstr(4) "ping"/"pong". The adapter goroutine checks
-// every payload with it, so it must be cheap.
+// 0x00, fixarray(2), fixstr(4) "ping"; or 0x00, fixarray(2 or 3), fixstr(4)
+// "pong". The adapter goroutine checks every payload with it, so it must
+// be cheap.
 func pingKind(p []byte) string {
-	if len(p) < 8 || p[0] != controlMark || p[1] != 0x92 || p[2] != 0xa4 || p[3] != 'p' {
+	if len(p) < 8 || p[0] != controlMark || p[2] != 0xa4 || p[3] != 'p' {
 		return ""
 	}
 	switch string(p[4:7]) {
 	case "ing":
-		return ctlPing
+		if p[1] == 0x92 {
+			return ctlPing
+		}
 	case "ong":
-		return ctlPong
+		if p[1] == 0x92 || p[1] == 0x93 {
+			return ctlPong
+		}
 	}
 	return ""
 }

@@ -15,7 +15,7 @@ func TestControlRoundTrip(t *testing.T) {
 		{kind: ctlBye, reason: ""},
 		{kind: ctlBye, reason: "gone fishing"},
 		{kind: ctlPing, stamp: 1 << 40},
-		{kind: ctlPong, stamp: 12345},
+		{kind: ctlPong, stamp: 12345, clock: 1_765_000_000_000_000_000, hasClock: true},
 	} {
 		b := appendControl(w, nil, c)
 		if b[0] != controlMark {
@@ -26,7 +26,8 @@ func TestControlRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", c.kind, err)
 		}
 		if got.kind != c.kind || got.version != c.version || got.codec != c.codec || got.reason != c.reason ||
-			!bytes.Equal(got.hash, c.hash) || !slices.Equal(got.lines, c.lines) || got.stamp != c.stamp {
+			!bytes.Equal(got.hash, c.hash) || !slices.Equal(got.lines, c.lines) || got.stamp != c.stamp ||
+			got.clock != c.clock || got.hasClock != c.hasClock {
 			t.Fatalf("%s: got %+v", c.kind, got)
 		}
 	}
@@ -41,6 +42,30 @@ func TestWelcomeBytes(t *testing.T) {
 	}
 }
 
+// The pong bytes of docs/PROTOCOL.md; a pong of two elements, as peers
+// written from the protocol's first text send, parses without a clock.
+func TestPongBytes(t *testing.T) {
+	b := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlPong, stamp: 1_000_000_000, clock: 1_765_000_000_000_000_000})
+	want := []byte{0x00, 0x93, 0xa4, 'p', 'o', 'n', 'g', 0xce, 0x3b, 0x9a, 0xca, 0x00, 0xcf, 0x18, 0x7e, 0x8a, 0x26, 0x0c, 0x90, 0x80, 0x00}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("pong is % x, want % x", b, want)
+	}
+	if pingKind(b) != ctlPong {
+		t.Fatal("the network goroutine does not take a pong of three elements")
+	}
+	two := []byte{0x00, 0x92, 0xa4, 'p', 'o', 'n', 'g', 0xce, 0x3b, 0x9a, 0xca, 0x00}
+	c, err := parseControl(ctlCodec.NewReader(), two[1:])
+	if err != nil || c.kind != ctlPong || c.stamp != 1_000_000_000 || c.hasClock {
+		t.Fatalf("a pong of two elements: %+v, %v", c, err)
+	}
+	if pingKind(two) != ctlPong {
+		t.Fatal("the network goroutine does not take a pong of two elements")
+	}
+	if pingKind([]byte{0x00, 0x93, 0xa4, 'p', 'i', 'n', 'g', 0x01, 0x02}) != "" {
+		t.Fatal("the network goroutine takes a ping of three elements, which it must leave to Update to refuse")
+	}
+}
+
 // FuzzHandshake: any control payload parses to a control or an error,
 // never a panic, and a hello that parses is checked without a panic.
 func FuzzHandshake(f *testing.F) {
@@ -50,6 +75,8 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(appendControl(w, nil, control{kind: ctlBye, reason: "x"})[1:])
 	f.Add([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{})
+	f.Add(appendControl(w, nil, control{kind: ctlPong, stamp: 1, clock: 1 << 60})[1:])
+	f.Add([]byte{0x94, 0xa4, 'p', 'o', 'n', 'g', 0x01, 0x02, 0x03})
 	// A hello that claims 2³² types, with a valid hash: the claim must be
 	// checked against the bytes left before anything is allocated for it.
 	f.Add(append(append([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x10}, make([]byte, 16)...), 0xdd, 0xff, 0xff, 0xff, 0xff))

@@ -48,6 +48,21 @@
 // adapters/json) change no game code. The wire protocol is in
 // docs/PROTOCOL.md.
 //
+// # Server time
+//
+// Conn.ServerTime is the server's clock, on both ends of a connection: a
+// server's own, and on a client the server's as estimated from the pings
+// gonetic already sends (Config.PingInterval), whose pongs carry the
+// answerer's clock. Conn.Clock tells the estimate: the offset from the
+// local clock, the round trip it was measured over, and its uncertainty,
+// half that round trip, which bounds the error that unequal delays on the
+// two ways can cause. The estimate is the sample of the smallest round
+// trip among the last 8, NTP's rule. A client sends a ping with its
+// handshake, so ServerTime is the server's from OnConnect on; before any
+// sample (pings off) it is the local clock. On one connection ServerTime
+// never goes backwards: when the estimate moves back, it stands still
+// until it catches up. Both may be called from any goroutine.
+//
 // # Quick start
 //
 // A chat server relays every line to everyone else:

@@ -78,7 +78,11 @@ type endpoint struct {
 	funcConn    *Conn                        // the Conn an On[T] call is for
 	handshaking []*Conn
 	epoch       time.Time // ping stamps count from here
-	nextPing    time.Time
+	// wall0 is the wall clock at epoch, ns since the Unix epoch: the
+	// endpoint's clock is wall0 plus the monotonic time since epoch (now).
+	// Atomic for the test hook that shifts it (export_test.go).
+	wall0    atomic.Int64
+	nextPing time.Time
 }
 
 func newEndpoint(cfg Config) (*endpoint, error) {
@@ -100,6 +104,7 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 		funcs:   make([]func(message.Reader) error, cfg.Factory.Len()),
 		epoch:   time.Now(),
 	}
+	e.wall0.Store(e.epoch.UnixNano())
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.nextPing = e.epoch.Add(cfg.PingInterval)
 	e.timer.Stop()
@@ -405,7 +410,7 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 		// Another encoder's ping (pingKind takes only the usual bytes on
 		// the adapter's goroutine): as good as ours, but answered here.
 		c.mu.Lock()
-		c.pingPongLocked(ctl)
+		c.pingPongLocked(ctl, time.Since(e.epoch))
 		c.mu.Unlock()
 	case ctlRefuse:
 		// A server over its bound refuses before our hello, which can come

@@ -276,15 +276,16 @@ func FuzzServer(f *testing.F) {
 
 	f.Add(fzInput())
 	f.Add(fzInput(chat, ints, uint8(1), snap, uint8(2), slices, uint8(1), shout, unhandled))
-	f.Add(fzInput(append(append([]byte(nil), chat...), 0xc0)))                   // a trailing byte
-	f.Add(fzInput([]byte{0x92, 0x01, 0xa1, 'x'}))                                // wrong arity
-	f.Add(fzInput(snap[:len(snap)-3]))                                           // truncated
-	f.Add(fzInput([]byte{0x91, 0x63}))                                           // unknown type id 99
-	f.Add(fzInput([]byte{0x91, 0x00}))                                           // type id 0
-	f.Add(fzInput(chat, bye, chat))                                              // a bye, then more
-	f.Add(fzInput(hello))                                                        // a second hello
-	f.Add(fzInput(ping, []byte{0x00, 0x92, 0xa4, 'p', 'o', 'n', 'g', 0x02}))     // the peer's own ping and pong
-	f.Add(fzInput([]byte{0x00, 0x92, 0xa6, 'r', 'e', 'f', 'u', 's', 'e', 0xa0})) // a client may not refuse
+	f.Add(fzInput(append(append([]byte(nil), chat...), 0xc0)))                                                               // a trailing byte
+	f.Add(fzInput([]byte{0x92, 0x01, 0xa1, 'x'}))                                                                            // wrong arity
+	f.Add(fzInput(snap[:len(snap)-3]))                                                                                       // truncated
+	f.Add(fzInput([]byte{0x91, 0x63}))                                                                                       // unknown type id 99
+	f.Add(fzInput([]byte{0x91, 0x00}))                                                                                       // type id 0
+	f.Add(fzInput(chat, bye, chat))                                                                                          // a bye, then more
+	f.Add(fzInput(hello))                                                                                                    // a second hello
+	f.Add(fzInput(ping, []byte{0x00, 0x92, 0xa4, 'p', 'o', 'n', 'g', 0x02}))                                                 // the peer's own ping and pong
+	f.Add(fzInput([]byte{0x00, 0x93, 0xa4, 'p', 'o', 'n', 'g', 0x02, 0xcf, 0x18, 0x7e, 0x8a, 0x26, 0x0c, 0x90, 0x80, 0x00})) // a pong with a clock
+	f.Add(fzInput([]byte{0x00, 0x92, 0xa6, 'r', 'e', 'f', 'u', 's', 'e', 0xa0}))                                             // a client may not refuse
 	f.Add(fzInput([]byte{0x00, 0x92, 0xa7, 'w', 'e', 'l', 'c', 'o', 'm', 'e', 0x01}))
 	f.Add(fzInput([]byte{0x00}, []byte{}, []byte{0x01}))
 	f.Add(fzInput(uint8(200), chat, uint8(255), ints)) // channels the registry does not have

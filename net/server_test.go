@@ -434,8 +434,14 @@ func TestPingInAnyEncodingAnswered(t *testing.T) {
 			return false
 		}
 	}, srv)
-	if want := "\x00\x92\xa4pong\xcd\x30\x39"; string(pong) != want {
-		t.Fatalf("pong %q, want %q", pong, want)
+	// The stamp encoded again in its smallest form, then the server's
+	// clock: a uint 64 for any date after 2004.
+	if want := "\x00\x93\xa4pong\xcd\x30\x39\xcf"; len(pong) != len(want)+8 || string(pong[:len(want)]) != want {
+		t.Fatalf("pong %q, want %q and 8 bytes of clock", pong, want)
+	}
+	clock := time.Unix(0, int64(binary.BigEndian.Uint64(pong[len(pong)-8:])))
+	if d := time.Since(clock); d < 0 || d > time.Minute {
+		t.Fatalf("the pong's clock is %v, %v from now", clock, d)
 	}
 }
 

@@ -314,7 +314,7 @@ func TestRTT(t *testing.T) {
 	r.pump("quiet's status", quiet.saw("*** online as quiet on chat:7777 (mem, msgpack); rtt measuring"))
 	// A short keepalive interval measures it within a few Updates.
 	ann := r.joinWith("ann", 10*time.Millisecond)
-	r.pump("ann's round trip from the keepalive pings", func() bool { return ann.s.RTT() > 0 })
+	r.pump("ann online, with her round trip", func() bool { return ann.online()() && ann.s.RTT() > 0 })
 	ann.s.Input("/status")
 	r.pump("ann's status", ann.saw("*** online as ann on chat:7777 (mem, msgpack); rtt "))
 	if l := ann.lines[len(ann.lines)-1].String(); !regexp.MustCompile(`; rtt \d+\.\d\d ms$`).MatchString(l) {
