@@ -148,7 +148,7 @@ func (c *Client) Frame(now time.Time, keys Keys) error {
 			c.cfg.Applied(seq, s)
 		}
 	}
-	st := serverTime(c.conn)
+	st := c.conn.ServerTime()
 	c.others = c.others[:0]
 	if all, ok := c.interp.At(st); ok {
 		for _, p := range all {
@@ -221,7 +221,7 @@ func (c *Client) Conn() *gnet.Conn { return c.conn }
 // HUD is what the window's heads-up display shows.
 type HUD struct {
 	RTT      time.Duration // gonetic's ping round trip
-	Clock    Clock         // the server clock estimate
+	Clock    gnet.Clock    // the server clock estimate (Conn.Clock)
 	SnapRate int           // snapshots received in the last second
 	Delay    time.Duration // the interpolation delay
 	Jitter   time.Duration // of the snapshots' arrival
@@ -239,7 +239,7 @@ func (c *Client) HUD(now time.Time) HUD {
 	}
 	return HUD{
 		RTT:      c.conn.Stats().RTT,
-		Clock:    clock(c.conn),
+		Clock:    c.conn.Clock(),
 		SnapRate: rate,
 		Delay:    c.interp.Delay(),
 		Jitter:   c.interp.Stats().Jitter,
@@ -316,7 +316,7 @@ func (h *clientHandler) NetSnapshot(m Snapshot) {
 	now := time.Now()
 	c.arrive[c.nsnap%len(c.arrive)] = now
 	c.nsnap++
-	c.interp.Add(time.Unix(0, m.At), serverTime(c.conn), m.Players)
+	c.interp.Add(time.Unix(0, m.At), c.conn.ServerTime(), m.Players)
 }
 
 func (h *clientHandler) OnDisconnect(reason error) {

@@ -104,7 +104,7 @@ func (q Quantiles) String() string {
 }
 
 func (q QuantilesF) String() string {
-	return fmt.Sprintf("p50 %.3f, p99 %.3f, max %.3f (n=%d)", q.P50, q.P99, q.Max, q.N)
+	return fmt.Sprintf("p50 %.4f, p99 %.4f, max %.4f (n=%d)", q.P50, q.P99, q.Max, q.N)
 }
 
 // history is the server's authoritative record.
