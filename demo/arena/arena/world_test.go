@@ -3,7 +3,10 @@ package arena
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/gonetic/gonetic/game"
 )
 
 // TestStepDeterministic: the same keys from the same state land on the
@@ -177,4 +180,82 @@ func BenchmarkWorldStep(b *testing.B) {
 	for b.Loop() {
 		tags = w.Step(tags[:0])
 	}
+}
+
+// TestPredictionAcrossTag plays the client's side against a World with a
+// latency of a few ticks each way, as the network would: the predicted
+// player is "it" and runs into another, which tags it and slows it down
+// (ItSpeed → Speed). The prediction is exact before the tag, off by at
+// most ItSpeed − Speed a tick until the server's word comes back, and
+// exact again after it.
+func TestPredictionAcrossTag(t *testing.T) {
+	const latency = 3 // ticks each way
+	w := NewWorld(1)
+	a := w.Add("a", nil) // it
+	b := w.Add("b", nil)
+	a.State = State{X: 1000, Y: 1000, It: true}
+	b.State = State{X: 1000 + 2*Radius + 100, Y: 1000}
+	server := map[uint32]State{}
+	w.Applied = func(x *Actor, seq uint32) {
+		if x == a {
+			server[seq] = x.State
+		}
+	}
+	p, err := game.NewPredictor(a.State, Step, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type you struct {
+		ack uint32
+		s   State
+	}
+	var toServer [latency][]Input
+	var toClient [latency][]you
+	predicted := map[uint32]State{}
+	tagTick := uint64(0)
+	for tick := range 120 {
+		slot := tick % latency
+		// What was sent latency ticks ago arrives now.
+		for _, in := range toServer[slot] {
+			a.Queue(in)
+		}
+		for _, y := range toClient[slot] {
+			p.Reconcile(y.ack, y.s)
+		}
+		seq, s := p.Apply(Right)
+		predicted[seq] = s
+		toServer[slot] = []Input{{Seq: seq, Keys: Right}}
+		if tags := w.Step(nil); len(tags) > 0 && tagTick == 0 {
+			tagTick = w.Tick()
+		}
+		toClient[slot] = []you{{a.Ack, a.State}}
+	}
+	if tagTick == 0 {
+		t.Fatal("no tag: the players never met")
+	}
+	var off []uint32
+	for seq, s := range predicted {
+		auth, ok := server[seq]
+		if !ok {
+			continue
+		}
+		if d := math.Abs(s.X - auth.X); d != 0 {
+			off = append(off, seq)
+			if d > maxAfterTag {
+				t.Errorf("input %d: predicted %v off by %v, more than %v", seq, s.X, d, maxAfterTag)
+			}
+		}
+	}
+	if len(off) == 0 {
+		t.Fatal("the tag changed nothing in the prediction: is it still slowed by the tag?")
+	}
+	// The inputs off are those applied after the tag and predicted before
+	// the client heard of it: a round trip and the queue, no more.
+	for _, seq := range off {
+		if seq < uint32(tagTick)-latency || seq > uint32(tagTick)+4*latency {
+			t.Errorf("input %d mispredicted, far from the tag at tick %d: %v", seq, tagTick, off)
+		}
+	}
+	slices.Sort(off)
+	t.Logf("tag at tick %d; %d inputs mispredicted: %v", tagTick, len(off), off)
 }
