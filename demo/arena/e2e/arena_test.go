@@ -51,10 +51,10 @@ func TestWindowClient(t *testing.T) {
 	if err != nil {
 		t.Skip("xvfb-run is not on PATH: install xvfb (apt-get install xvfb xauth) to test the window client")
 	}
-	srv, addr := startServer(t, "-bots", "40")
+	srv, addr := startServer(t, "-bots", "80")
 	shot := filepath.Join(t.TempDir(), "arena.png")
 	win := start(t, "window", xvfb, "-a", "-s", "-screen 0 1280x800x24", program(t, "window"),
-		"-addr", addr, "-name", "wendy", "-bot", "-screenshot", shot, "-frames", "90", "-timeout", "60s", "-stats")
+		"-addr", addr, "-name", "wendy", "-bot", "-screenshot", shot, "-frames", "150", "-timeout", "90s", "-stats")
 	win.expect("window: joined " + addr + " as wendy")
 	line := win.expect("window: screenshot written to " + shot + " (960x600); wendy: at ")
 	t.Log(line)
