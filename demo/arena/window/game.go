@@ -98,8 +98,11 @@ func (g *game) Update() error {
 	if ebiten.IsKeyPressed(ebiten.KeyEscape) || g.shot {
 		return ebiten.Termination
 	}
-	if o := g.opts; o.screenshot != "" && g.frames >= o.frames && g.hud.RTT > 0 && g.onScreen >= 3 {
+	switch o := g.opts; {
+	case o.screenshot != "" && g.frames >= o.frames && g.hud.RTT > 0 && g.onScreen >= 3:
 		g.shoot = true
+	case o.screenshot == "" && o.frames > 0 && g.frames >= o.frames:
+		return ebiten.Termination
 	}
 	if !g.deadline.IsZero() && start.After(g.deadline) {
 		g.failure = fmt.Sprintf("no screenshot after %v (frames %d, rtt %v, %d on screen)", g.opts.timeout, g.frames, g.hud.RTT, g.onScreen)

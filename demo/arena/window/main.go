@@ -16,8 +16,9 @@
 //
 // For scripts and tests: -bot lets the arena's AI play; -screenshot
 // writes a PNG after -frames frames once the round trip is measured and
-// three other players are on screen, then exits; -timeout fails the run if that
-// takes too long; -stats prints Game.Update's p50 and p99 on exit.
+// three other players are on screen, then exits (without -screenshot,
+// -frames N exits after N frames); -timeout fails the run if that takes
+// too long; -stats prints Game.Update's p50 and p99 on exit.
 //
 // This is the only package of the arena that imports Ebiten; demo/arena/e2e
 // runs it under xvfb-run.
@@ -33,6 +34,7 @@ import (
 	"image/png"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -50,7 +52,7 @@ func main() {
 
 type options struct {
 	addr, name, transport, sim string
-	screenshot                 string
+	screenshot, cpuprofile     string
 	frames                     int
 	timeout                    time.Duration
 	bot, stats                 bool
@@ -66,9 +68,10 @@ func run(args []string) int {
 	fs.StringVar(&o.sim, "sim", "", arena.SimUsage)
 	fs.BoolVar(&o.bot, "bot", false, "let the arena's AI play")
 	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file after -frames frames, once the round trip is measured and three other players are on screen, then exit")
-	fs.IntVar(&o.frames, "frames", 60, "with -screenshot: draw at least this many frames first")
+	fs.IntVar(&o.frames, "frames", 0, "with -screenshot: draw at least this many frames first; without it: exit after this many frames (0: never)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "exit with status 1 if the screenshot is not taken after this long (0: no limit)")
 	fs.BoolVar(&o.stats, "stats", false, "print the p50/p99 of Game.Update's duration on exit")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.IntVar(&o.width, "width", 960, "window width")
 	fs.IntVar(&o.height, "height", 600, "window height")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +79,19 @@ func run(args []string) int {
 	}
 	if o.name == "" {
 		o.name = arena.CleanName(os.Getenv("USER"))
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "window:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "window:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(fonts.MPlus1pRegular_ttf))
 	if err != nil {
