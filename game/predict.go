@@ -18,8 +18,8 @@ const DefaultPredictorSize = 128
 // state the sequence number of the last input applied. That state and its
 // number are the connection's own: when the world snapshot is shared by
 // many connections (one per Grid view, encoded once), send them in a small
-// message of their own beside it. demo/arena does both, and queues each
-// player's inputs, one applied per tick.
+// message of their own beside it, as demo/arena does. Inputs is that side:
+// a player's inputs in order, one a tick.
 //
 // Sequence numbers do not wrap: 2³² inputs last two years at 60 Hz, so a
 // session is expected to make a new Predictor long before.
