@@ -2,7 +2,8 @@
 // a fixed-tick loop (Run, Schedule), interpolation of remote entities
 // between snapshots stamped with server time (Interpolator), prediction of
 // the local player with reconciliation against the server's authoritative
-// state (Predictor), and interest management (Grid), which tells which
+// state (Predictor on the client, Inputs on the server), and interest
+// management (Grid), which tells which
 // connections see an entity so that a snapshot is encoded once per
 // distinct content and sent with net.Server.SendTo.
 //
@@ -18,9 +19,12 @@
 // The pieces fit together like this on a server ticking at 30 Hz:
 //
 //	err := game.Run(ctx, srv, time.Second/30, func(t game.Tick) error {
-//		world.Step(t)                        // consume one input per player
+//		world.Step(t)                        // each player's inputs.Tick(): one input a tick
+//		for p := range world.Players() {     // each player's own state, and its last input applied
+//			p.Conn.Send(&You{Ack: p.Inputs.Ack(), State: p.State})
+//		}
 //		for v := range grid.Views() {        // one snapshot per distinct view
-//			snap := world.Snapshot(t.At, v.Entities())
+//			snap := world.Snapshot(t.At, v.Entities()) // t.At is server time (Server.Now)
 //			srv.SendTo(&snap, v.Watchers()) // encoded once for all its watchers
 //		}
 //		return nil
@@ -29,7 +33,7 @@
 // and like this on a client, inside an Ebiten Game.Update (60 times a
 // second) or any frame loop:
 //
-//	client.Update(0)                            // handlers run: snapshots reach the Interpolator, acks the Predictor
+//	client.Update(0)                            // handlers run: snapshots reach the Interpolator, You the Predictor
 //	for t, ok := ticks.Due(time.Now()); ok; t, ok = ticks.Due(time.Now()) {
 //		seq, me := predictor.Apply(readInput()) // the local player moves at once
 //		conn.Send(&Input{Seq: seq, ...})

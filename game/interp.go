@@ -377,6 +377,16 @@ func (ip *Interpolator[S]) Delay() time.Duration {
 	return ip.target
 }
 
+// Rendered is the server time of the state At last returned: what to
+// compare with the server's own history of the entity. It is the zero
+// time until At returned a state.
+func (ip *Interpolator[S]) Rendered() time.Time {
+	if !ip.shown {
+		return time.Time{}
+	}
+	return ip.origin.Add(ip.rendered)
+}
+
 // Stats returns the counters and estimates.
 func (ip *Interpolator[S]) Stats() InterpolatorStats {
 	st := ip.stats

@@ -455,15 +455,18 @@ func TestInterpolatorMonotonic(t *testing.T) {
 	// Server time goes back 5 ms (a clock correction): the same time is
 	// rendered until it passes where it was.
 	now := out[len(out)-1].now
-	r := ip.rendered
 	v, _ := ip.At(now)
+	r := ip.Rendered()
+	if want := now.Add(-ip.Delay()); !r.Equal(want) {
+		t.Fatalf("Rendered() = %v, want server time − Delay() = %v", r, want)
+	}
 	for _, back := range []time.Duration{-5 * time.Millisecond, -time.Millisecond, 0} {
-		if w, _ := ip.At(now.Add(back)); ip.rendered != r || w != v {
-			t.Fatalf("server time %v back: rendered %v, was %v", back, ip.rendered, r)
+		if w, _ := ip.At(now.Add(back)); !ip.Rendered().Equal(r) || w != v {
+			t.Fatalf("server time %v back: rendered %v, was %v", back, ip.Rendered(), r)
 		}
 	}
 	ip.At(now.Add(time.Millisecond))
-	if dr := ip.rendered - r; dr < 900*time.Microsecond || dr > 1100*time.Microsecond {
+	if dr := ip.Rendered().Sub(r); dr < 900*time.Microsecond || dr > 1100*time.Microsecond {
 		t.Errorf("1 ms after the last frame, rendered time advanced %v", dr)
 	}
 }
@@ -472,6 +475,9 @@ func TestInterpolatorLateAndDuplicate(t *testing.T) {
 	ip := newVecInterpolator(t, InterpolatorConfig[vec]{MinDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond})
 	if _, ok := ip.At(base); ok {
 		t.Fatal("At before any snapshot returned ok")
+	}
+	if r := ip.Rendered(); !r.IsZero() {
+		t.Fatalf("Rendered() = %v before At rendered anything, want the zero time", r)
 	}
 	add := func(i int, now time.Duration, want bool) {
 		t.Helper()

@@ -15,7 +15,11 @@ const DefaultPredictorSize = 128
 //
 // The server's side of the contract: apply each input once, with the same
 // step function, in sequence order, and send back with the resulting
-// state the sequence number of the last input applied.
+// state the sequence number of the last input applied. That state and its
+// number are the connection's own: when the world snapshot is shared by
+// many connections (one per Grid view, encoded once), send them in a small
+// message of their own beside it, as demo/arena does. Inputs is that side:
+// a player's inputs in order, one a tick.
 //
 // Sequence numbers do not wrap: 2³² inputs last two years at 60 Hz, so a
 // session is expected to make a new Predictor long before.

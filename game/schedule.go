@@ -90,14 +90,27 @@ type Updater interface {
 	Update(timeout time.Duration) error
 }
 
+// nower is the optional ability of an Updater to tell its own time: a
+// *net.Server tells the server time its clients estimate.
+type nower interface {
+	Now() time.Time
+}
+
 // Run is a fixed-tick game loop: it calls u.Update until each tick is
 // due, so that handlers run as messages arrive, and then tick, every
-// interval from now on (see Schedule). It returns nil when ctx is done
+// interval from now on (see Schedule). When u is a *net.Server, the ticks
+// are on its clock (Server.Now), the one its clients' Conn.ServerTime
+// estimates: Tick.At is the server time to stamp a snapshot with. Otherwise
+// they are on time.Now. It returns nil when ctx is done
 // (noticed within a tick), the error of Update (net.ErrClosed once the
 // server or client is closed), or the first error tick returns. Run, Update
 // and tick all run on the calling goroutine.
 func Run(ctx context.Context, u Updater, interval time.Duration, tick func(Tick) error) error {
-	s, err := NewSchedule(time.Now(), interval)
+	clock := time.Now
+	if c, ok := u.(nower); ok {
+		clock = c.Now
+	}
+	s, err := NewSchedule(clock(), interval)
 	if err != nil {
 		return err
 	}
@@ -105,7 +118,7 @@ func Run(ctx context.Context, u Updater, interval time.Duration, tick func(Tick)
 		if ctx.Err() != nil {
 			return nil
 		}
-		now := time.Now()
+		now := clock()
 		t, ok := s.Due(now)
 		if !ok {
 			if err := u.Update(s.Next().Sub(now)); err != nil {

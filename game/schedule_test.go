@@ -250,3 +250,26 @@ func TestRunEnds(t *testing.T) {
 		}
 	})
 }
+
+// offClock is a server whose clock is an hour ahead of time.Now, as a
+// server's clock is when its machine's wall clock was off at its start.
+type offClock struct{ *gnet.Server }
+
+func (offClock) Now() time.Time { return time.Now().Add(time.Hour) }
+
+// Run ticks on the server's clock when it has one, so that Tick.At is the
+// server time its clients estimate.
+func TestRunTicksOnTheServersClock(t *testing.T) {
+	srv, _, _, _ := pair(t)
+	var at time.Time
+	err := game.Run(context.Background(), offClock{srv}, time.Millisecond, func(tk game.Tick) error {
+		at = tk.At
+		return errors.New("one tick")
+	})
+	if err == nil || err.Error() != "one tick" {
+		t.Fatal(err)
+	}
+	if d := time.Until(at); d < 59*time.Minute || d > time.Hour {
+		t.Fatalf("Tick.At is %v from time.Now, want the server's clock, an hour ahead", d)
+	}
+}

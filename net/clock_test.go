@@ -119,9 +119,13 @@ func TestServerTimeFromOnConnect(t *testing.T) {
 	u := conn.Clock().Uncertainty
 	before := conn.ServerTime()
 	server := sconn.ServerTime()
+	now := srv.Now()
 	after := conn.ServerTime()
 	if server.Before(before.Add(-u)) || server.After(after.Add(u)) {
 		t.Fatalf("the server's clock %v is not within %v of the client's estimate, read before (%v) and after (%v)", server, u, before, after)
+	}
+	if now.Before(server) || now.After(after.Add(u)) {
+		t.Fatalf("Server.Now() = %v, not the clock of its connections (%v, then the client's estimate %v ± %v)", now, server, after, u)
 	}
 	if d := time.Until(server) - clockShift; d.Abs() > time.Minute {
 		t.Fatalf("the server's ServerTime is %v, %v from the shifted clock", server, d)

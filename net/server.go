@@ -83,6 +83,11 @@ func (s *Server) Factory() *message.Factory { return s.e.factory }
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr() }
 
+// Now is the server's clock: the time its clients' Conn.ServerTime
+// estimates, and what a snapshot should be stamped with (game.Run ticks
+// on it). It may be called from any goroutine.
+func (s *Server) Now() time.Time { return time.Unix(0, s.e.now()) }
+
 // accept runs on an adapter goroutine for each new link.
 func (s *Server) accept(l transport.Link) transport.Sink {
 	if s.e.closed.Load() {
