@@ -34,8 +34,9 @@ type ClientConfig struct {
 	// state after it, when Frame applies it. For tests.
 	Applied func(seq uint32, s State)
 	// Rendered, if set, is called every Frame with the server time the
-	// others were rendered at (ServerTime − Delay) and them. For tests
-	// and measurements; others is reused by the next Frame.
+	// others were rendered at (Interpolator.Rendered: ServerTime − Delay)
+	// and them. For tests and measurements; others is reused by the next
+	// Frame.
 	Rendered func(at time.Time, others []Player)
 }
 
@@ -158,7 +159,7 @@ func (c *Client) Frame(now time.Time, keys Keys) error {
 		}
 	}
 	if c.cfg.Rendered != nil {
-		c.cfg.Rendered(st.Add(-c.interp.Delay()), c.others)
+		c.cfg.Rendered(c.interp.Rendered(), c.others)
 	}
 	c.graph.sample(now, c.conn.Stats().RTT, c.interp.Stats().Jitter)
 	return nil

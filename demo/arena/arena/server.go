@@ -141,7 +141,7 @@ func (s *Server) tick(t game.Tick) error {
 	}
 	for _, h := range s.joined {
 		a := h.actor
-		_ = h.Conn().Send(&You{Tick: t.N, Ack: a.Ack, X: a.State.X, Y: a.State.Y, It: a.State.It, Score: a.Score()})
+		_ = h.Conn().Send(&You{Tick: t.N, Ack: a.Ack(), X: a.State.X, Y: a.State.Y, It: a.State.It, Score: a.Score()})
 	}
 	s.snap.Tick, s.snap.At = t.N, t.At.UnixNano()
 	if s.cfg.Everyone {

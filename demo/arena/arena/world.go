@@ -1,6 +1,7 @@
 package arena
 
 import (
+	"github.com/gonetic/gonetic/game"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -24,13 +25,11 @@ const (
 	// Immunity is how many ticks a player who just passed "it" on cannot
 	// be tagged back by the one it tagged (1 s).
 	Immunity = TickRate
-	// QueueSize bounds the inputs the server keeps per player; a client
-	// that sends more than it ticks (a burst after a stall) loses the
-	// oldest, and its prediction is corrected.
-	QueueSize = 32
-	// catchUp: with more than this many inputs queued, the server applies
-	// two a tick instead of one, until the backlog is gone.
-	catchUp = 2
+	// QueueSize bounds the inputs the server keeps per player
+	// (game.Inputs); a client that sends more than it ticks (a burst after
+	// a stall) loses the oldest, and its prediction is corrected. With
+	// more than game.CatchUp waiting, the server applies two a tick.
+	QueueSize = game.DefaultInputsSize
 )
 
 // Keys are the movement keys held during one tick, a bit each.
@@ -94,39 +93,48 @@ type Actor struct {
 	Name  string
 	Bot   *Bot // nil for a network player
 	State State
-	// Ack is the Seq of the last input applied, which You acknowledges.
-	Ack uint32
 	// Free counts the ticks the player was not "it": its score.
 	Free uint64
-	// Dropped counts inputs refused: out of sequence, or pushed out of
-	// a full queue.
-	Dropped uint64
 
-	queue []Input // in Seq order, at most QueueSize
-	last  uint32  // the highest Seq queued
+	inputs *game.Inputs[Keys] // a network player's, waiting for ticks; nil for a bot
 }
 
 // Score is the player's score: seconds not being "it".
 func (a *Actor) Score() uint32 { return uint32(a.Free / TickRate) }
 
-// Queue keeps in to be applied at a coming tick. An input whose Seq is not
-// above the last one queued is refused (counted in Dropped); when the
-// queue is full the oldest input goes (counted too).
+// Queue keeps in to be applied at a coming tick (game.Inputs.Push): an
+// input whose Seq is not above the last one queued is refused, and when
+// QueueSize wait the oldest goes (both counted in Dropped).
 func (a *Actor) Queue(in Input) {
-	if in.Seq <= a.last {
-		a.Dropped++
-		return
+	if a.inputs != nil {
+		a.inputs.Push(in.Seq, in.Keys)
 	}
-	a.last = in.Seq
-	if len(a.queue) == QueueSize {
-		a.queue = slices.Delete(a.queue, 0, 1)
-		a.Dropped++
+}
+
+// Ack is the Seq of the last input applied, which You acknowledges.
+func (a *Actor) Ack() uint32 {
+	if a.inputs == nil {
+		return 0
 	}
-	a.queue = append(a.queue, in)
+	return a.inputs.Ack()
 }
 
 // Queued is the number of inputs waiting.
-func (a *Actor) Queued() int { return len(a.queue) }
+func (a *Actor) Queued() int {
+	if a.inputs == nil {
+		return 0
+	}
+	return a.inputs.Waiting()
+}
+
+// Dropped counts the inputs refused or pushed out of a full queue.
+func (a *Actor) Dropped() uint64 {
+	if a.inputs == nil {
+		return 0
+	}
+	st := a.inputs.Stats()
+	return st.Refused + st.Overflow
+}
 
 // Tag is one change of "it": From tagged To.
 type Tag struct{ From, To uint32 }
@@ -188,6 +196,9 @@ func cmpU32(a, b uint32) int {
 func (w *World) Add(name string, bot *Bot) *Actor {
 	w.nextID++
 	a := &Actor{ID: w.nextID, Name: name, Bot: bot}
+	if bot == nil {
+		a.inputs, _ = game.NewInputs[Keys](QueueSize) // a valid size cannot fail
+	}
 	a.State.X = Radius + w.rng.Float64()*(Width-2*Radius)
 	a.State.Y = Radius + w.rng.Float64()*(Height-2*Radius)
 	w.actors = append(w.actors, a) // IDs only grow
@@ -223,8 +234,8 @@ func (w *World) setIt(a *Actor) {
 }
 
 // Step advances the world one tick: each network player's queued input
-// (one, or two while it has a backlog), each bot's decision, then the tag
-// rule. It appends the tags that happened to tags and returns it.
+// (one, or two while it has a backlog: game.Inputs.Tick), each bot's
+// decision, then the tag rule. It appends the tags that happened to tags and returns it.
 func (w *World) Step(tags []Tag) []Tag {
 	w.tick++
 	w.seen = w.seen[:0]
@@ -235,19 +246,14 @@ func (w *World) Step(tags []Tag) []Tag {
 		switch {
 		case a.Bot != nil:
 			a.State = Step(a.State, a.Bot.Decide(a.ID, a.State, w.seen, w.rng))
-		case len(a.queue) > 0:
-			n := 1
-			if len(a.queue) > catchUp {
-				n = 2
-			}
-			for _, in := range a.queue[:n] {
-				a.State = Step(a.State, in.Keys)
-				a.Ack = in.Seq
+		default:
+			// One input, two while a backlog lasts, none if none came.
+			for seq, k := range a.inputs.Tick() {
+				a.State = Step(a.State, k)
 				if w.Applied != nil {
-					w.Applied(a, in.Seq)
+					w.Applied(a, seq)
 				}
 			}
-			a.queue = slices.Delete(a.queue, 0, n)
 		}
 	}
 	if t, ok := w.tag(); ok {

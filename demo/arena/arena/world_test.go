@@ -98,11 +98,11 @@ func TestInputQueue(t *testing.T) {
 	a.Queue(Input{Seq: 1, Keys: Right})
 	a.Queue(Input{Seq: 1, Keys: Right}) // again: refused
 	w.Step(nil)
-	if a.Ack != 1 || len(applied) != 1 || a.Dropped != 1 {
-		t.Fatalf("ack %d, applied %v, dropped %d: want 1, [1], 1", a.Ack, applied, a.Dropped)
+	if a.Ack() != 1 || len(applied) != 1 || a.Dropped() != 1 {
+		t.Fatalf("ack %d, applied %v, dropped %d: want 1, [1], 1", a.Ack(), applied, a.Dropped())
 	}
 	w.Step(nil) // nothing queued: nothing applied, no move
-	if a.Ack != 1 || len(applied) != 1 {
+	if a.Ack() != 1 || len(applied) != 1 {
 		t.Fatalf("an empty queue applied %v", applied)
 	}
 	for s := uint32(2); s <= 6; s++ { // a backlog of 5
@@ -126,12 +126,18 @@ func TestInputQueue(t *testing.T) {
 	for s := uint32(7); s < 7+QueueSize+3; s++ {
 		a.Queue(Input{Seq: s})
 	}
-	if a.Queued() != QueueSize || a.Dropped != 1+3 || a.queue[0].Seq != 10 {
-		t.Errorf("overflow: %d queued from seq %d, %d dropped; want %d from 10, 4", a.Queued(), a.queue[0].Seq, a.Dropped, QueueSize)
+	if a.Queued() != QueueSize || a.Dropped() != 1+3 {
+		t.Errorf("overflow: %d queued, %d dropped; want %d, 4", a.Queued(), a.Dropped(), QueueSize)
 	}
 	if a.State.X != x {
 		t.Errorf("queueing moved the player")
 	}
+	n := len(applied)
+	w.Step(nil)
+	if got := applied[n]; got != 10 {
+		t.Errorf("after overflow the first input applied is %d, want 10 (7 to 9 pushed out)", got)
+	}
+
 }
 
 func equal(a, b []int) bool {
@@ -228,7 +234,7 @@ func TestPredictionAcrossTag(t *testing.T) {
 		if tags := w.Step(nil); len(tags) > 0 && tagTick == 0 {
 			tagTick = w.Tick()
 		}
-		toClient[slot] = []you{{a.Ack, a.State}}
+		toClient[slot] = []you{{a.Ack(), a.State}}
 	}
 	if tagTick == 0 {
 		t.Fatal("no tag: the players never met")
