@@ -1,4 +1,4 @@
-# gonetic - the two commands of the README, and a few more.
+# gonetic - the commands of the README, and a few more.
 #   make chat    run the chat demo: a local server and a client (window or terminal)
 #   make arena   run the arena demo: a server with bots and a client (window or headless)
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
