@@ -168,8 +168,7 @@ func (g *Grid[E, W]) Place(e E, x, y float64) {
 		g.removeEntity(s)
 	}
 	c := g.at(k)
-	c.entities = append(c.entities, e)
-	g.entities[e] = slot[E, W]{c, len(c.entities) - 1}
+	insert(&c.entities, g.entities, c, e)
 }
 
 // Remove takes entity e off the grid; it does nothing if e is not there.
@@ -180,20 +179,9 @@ func (g *Grid[E, W]) Remove(e E) {
 	}
 }
 
-// removeEntity takes the entity at s out of its cell (the last one takes
-// its index) and frees the cell if that emptied it.
 func (g *Grid[E, W]) removeEntity(s slot[E, W]) {
-	c := s.c
-	last := len(c.entities) - 1
-	if s.i != last {
-		moved := c.entities[last]
-		c.entities[s.i] = moved
-		g.entities[moved] = slot[E, W]{c, s.i}
-	}
-	var zero E
-	c.entities[last] = zero
-	c.entities = c.entities[:last]
-	g.release(c)
+	cut(&s.c.entities, g.entities, s)
+	g.release(s.c)
 }
 
 // Watch puts watcher w at (x, y), adding it or moving it.
@@ -207,8 +195,7 @@ func (g *Grid[E, W]) Watch(w W, x, y float64) {
 		g.removeWatcher(s)
 	}
 	c := g.at(k)
-	c.watchers = append(c.watchers, w)
-	g.watchers[w] = slot[E, W]{c, len(c.watchers) - 1}
+	insert(&c.watchers, g.watchers, c, w)
 	if c.wi < 0 {
 		c.wi = len(g.watched)
 		g.watched = append(g.watched, c)
@@ -227,16 +214,8 @@ func (g *Grid[E, W]) Unwatch(w W) {
 // watchers also leaves Grid.watched.
 func (g *Grid[E, W]) removeWatcher(s slot[E, W]) {
 	c := s.c
-	last := len(c.watchers) - 1
-	if s.i != last {
-		moved := c.watchers[last]
-		c.watchers[s.i] = moved
-		g.watchers[moved] = slot[E, W]{c, s.i}
-	}
-	var zero W
-	c.watchers[last] = zero
-	c.watchers = c.watchers[:last]
-	if last == 0 {
+	cut(&c.watchers, g.watchers, s)
+	if len(c.watchers) == 0 {
 		end := len(g.watched) - 1
 		if c.wi != end {
 			g.watched[c.wi] = g.watched[end]
@@ -247,6 +226,27 @@ func (g *Grid[E, W]) removeWatcher(s slot[E, W]) {
 		c.wi = -1
 	}
 	g.release(c)
+}
+
+// insert appends v to a cell's list (its entities or its watchers) and
+// records where it is in index.
+func insert[T, E, W comparable](list *[]T, index map[T]slot[E, W], c *gridCell[E, W], v T) {
+	*list = append(*list, v)
+	index[v] = slot[E, W]{c, len(*list) - 1}
+}
+
+// cut takes the item at s out of a cell's list: the last one takes its
+// index, and index is told.
+func cut[T, E, W comparable](list *[]T, index map[T]slot[E, W], s slot[E, W]) {
+	l := *list
+	last := len(l) - 1
+	if s.i != last {
+		l[s.i] = l[last]
+		index[l[s.i]] = s
+	}
+	var zero T
+	l[last] = zero
+	*list = l[:last]
 }
 
 // Watchers yields the watchers that see entity e (none if e is not on the
