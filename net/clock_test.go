@@ -251,13 +251,8 @@ func (s *foreignServer) Closed(error) {}
 // integer, or that has four elements, ends the connection with a protocol
 // error that says so, as any malformed control message does.
 func TestMalformedPongClock(t *testing.T) {
-	nw := new(mem.Network)
 	f := nettest.NewFactory(nil)
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: nw}, Addr: "server:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	nw, srv := memServer(t, gnet.ServerConfig{Config: gnet.Config{Factory: f}})
 	for _, c := range []struct {
 		name, pong, want string
 	}{

@@ -323,14 +323,9 @@ func TestDirectionCheckedBeforeDecoding(t *testing.T) {
 		message.MustRegister[Snapshot](f, message.SentBy(message.ServerToClient))
 		return f
 	}
-	nw := new(mem.Network)
 	f := newFactory()
 	handled := 0
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: nw}, Addr: "server:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	nw, srv := memServer(t, gnet.ServerConfig{Config: gnet.Config{Factory: f}})
 	if err := gnet.On(srv, func(*gnet.Conn, Snapshot) { handled++ }); err != nil {
 		t.Fatal(err)
 	}
@@ -402,13 +397,8 @@ func (s *byeSink) Closed(error) {}
 // than gonetic's own (array 16, str 8, a uint 64 stamp), as another
 // language's msgpack library may write it, is answered with a pong.
 func TestPingInAnyEncodingAnswered(t *testing.T) {
-	nw := new(mem.Network)
 	f := nettest.NewFactory(nil)
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: nw}, Addr: "server:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	nw, srv := memServer(t, gnet.ServerConfig{Config: gnet.Config{Factory: f}})
 	sink := &pongSink{pong: make(chan []byte, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
 	defer cancel()
@@ -458,10 +448,9 @@ func (s *pongSink) Receive(_ uint8, p []byte) {
 }
 func (s *pongSink) Closed(error) {}
 
-// memPair starts a server with cfg on a new in-memory network (its
-// Transport and Addr are set here) and a client of registry f on the same
-// network; both close when the test ends.
-func memPair(t *testing.T, cfg gnet.ServerConfig, f *message.Factory) (*gnet.Server, *gnet.Client) {
+// memServer starts a server with cfg on a new in-memory network (its
+// Transport and Addr are set here); it closes when the test ends.
+func memServer(t *testing.T, cfg gnet.ServerConfig) (*mem.Network, *gnet.Server) {
 	t.Helper()
 	nw := new(mem.Network)
 	cfg.Transport, cfg.Addr = nw, "server:0"
@@ -470,6 +459,14 @@ func memPair(t *testing.T, cfg gnet.ServerConfig, f *message.Factory) (*gnet.Ser
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	return nw, srv
+}
+
+// memPair starts a server with cfg as memServer does and a client of
+// registry f on the same network; both close when the test ends.
+func memPair(t *testing.T, cfg gnet.ServerConfig, f *message.Factory) (*gnet.Server, *gnet.Client) {
+	t.Helper()
+	nw, srv := memServer(t, cfg)
 	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f, Transport: nw}})
 	if err != nil {
 		t.Fatal(err)
