@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 type Server struct {
 	e           *endpoint
 	cfg         ServerConfig
-	listener    transport.Listener
+	addr        string           // the first listener's, which Listen bound
+	lmu         sync.Mutex       // guards listeners against AddListener and Close
+	listeners   []listening      // every listener, the first from Listen
 	enc         *message.Encoder // guarded by bmu
 	bmu         chan struct{}    // one-slot lock for SendTo's encoder
 	buf         []byte           // guarded by bmu, as sendT and sendErr
@@ -62,17 +65,51 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	}
 	s.fullRefusal = appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlRefuse, reason: s.fullReason()})
 	e.server = s
-	l, err := cfg.Transport.Listen(cfg.Addr, e.tcfg, s.accept)
+	addr, err := s.AddListener(cfg.Transport, cfg.Addr)
 	if err != nil {
 		e.cancel()
-		return nil, fmt.Errorf("gonetic: listen on %s over %s: %w", cfg.Addr, cfg.Transport.Name(), err)
+		return nil, err
 	}
-	s.listener = l
-	if p, ok := l.(transport.Poller); ok {
-		e.addPoller(p)
-	}
-	e.log.Info("gonetic: listening", "addr", l.Addr(), "transport", cfg.Transport.Name(), "codec", e.factory.Codec().Name())
+	s.addr = addr
 	return s, nil
+}
+
+// listening is one of a server's listeners and the adapter it belongs to.
+type listening struct {
+	t transport.Transport
+	l transport.Listener
+}
+
+// AddListener makes the server accept connections over t on addr too,
+// besides its ServerConfig.Transport and Addr: for example ENet for
+// native clients and adapters/websocket for browsers. Every connection,
+// whichever listener it came through, has the same handlers, counts
+// towards the one MaxConns, is reached by Broadcast and SendTo, and sends
+// and receives the same messages; the peer's adapter must be t's. It
+// returns the address bound, "host:port", as t's listener reports it (an
+// adapter that binds no socket of its own, as a WebSocket handler
+// mounted in an http.Server, reports ""). Close closes every listener.
+// AddListener may be called from any goroutine; it fails with ErrClosed
+// once the server is closed or shutting down.
+func (s *Server) AddListener(t transport.Transport, addr string) (string, error) {
+	if t == nil {
+		return "", errors.New("gonetic: AddListener: the transport is nil; pass an adapter such as tcp.New(tcp.Options{})")
+	}
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if s.e.closed.Load() || s.e.shuttingDown.Load() {
+		return "", ErrClosed
+	}
+	l, err := t.Listen(addr, s.e.tcfg, s.accept)
+	if err != nil {
+		return "", fmt.Errorf("gonetic: listen on %s over %s: %w", addr, t.Name(), err)
+	}
+	s.listeners = append(s.listeners, listening{t, l})
+	if p, ok := l.(transport.Poller); ok {
+		s.e.addPoller(p)
+	}
+	s.e.log.Info("gonetic: listening", "addr", l.Addr(), "transport", t.Name(), "codec", s.e.factory.Codec().Name())
+	return l.Addr(), nil
 }
 
 func (s *Server) endpoint() *endpoint { return s.e }
@@ -80,8 +117,9 @@ func (s *Server) endpoint() *endpoint { return s.e }
 // Factory is the server's message registry.
 func (s *Server) Factory() *message.Factory { return s.e.factory }
 
-// Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.listener.Addr() }
+// Addr is the address the server listens on with ServerConfig.Transport
+// (AddListener returns the addresses of the others).
+func (s *Server) Addr() string { return s.addr }
 
 // Now is the server's clock: the time its clients' Conn.ServerTime
 // estimates, and what a snapshot should be stamped with (game.Run ticks
@@ -271,20 +309,23 @@ func (s *Server) Shutdown(ctx context.Context, reason string) error {
 
 // Close closes the server at once: connections are dropped without
 // delivering what is queued and handlers are not called. It waits for the
-// server's goroutines and is idempotent; it returns the listener's error
+// server's goroutines and is idempotent; it returns the listeners' errors
 // on closing, if any, the first time.
 func (s *Server) Close() error {
-	var err error
+	var errs []error
 	s.e.closeOnce.Do(func() {
+		s.lmu.Lock()
 		s.e.closed.Store(true)
+		s.lmu.Unlock()
 		s.e.cancel()
 		s.e.abortAll()
-		err = s.listener.Close()
+		for _, l := range s.listeners {
+			if err := l.l.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("gonetic: close the %s listener: %w", l.t.Name(), err))
+			}
+		}
 		s.e.wg.Wait()
 		s.e.timer.Stop()
-		if err != nil {
-			err = fmt.Errorf("gonetic: close the %s listener: %w", s.cfg.Transport.Name(), err)
-		}
 	})
-	return err
+	return errors.Join(errs...)
 }
