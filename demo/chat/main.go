@@ -30,11 +30,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/gonetic/gonetic/demo/internal/launch"
 )
@@ -138,13 +136,5 @@ func play(ctx context.Context, d *launch.Demo, o options, clientArgs []string) i
 		common = append(common, "-nick", o.nick)
 	}
 	common = append(common, clientArgs...)
-	if window != "" {
-		err := launch.RunClient(ctx, window, common, 5*time.Second)
-		var early *launch.EarlyExit
-		if !errors.As(err, &early) {
-			return d.ExitCode(err)
-		}
-		d.Say("the window client failed at start (%v): starting the terminal client", early.Err)
-	}
-	return d.ExitCode(launch.RunClient(ctx, d.Path("term"), common, 0))
+	return d.RunClients(ctx, window, "term", "terminal client", common)
 }

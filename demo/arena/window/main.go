@@ -34,7 +34,6 @@ import (
 	"image/png"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -44,6 +43,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
 
 	"github.com/gonetic/gonetic/demo/arena/arena"
+	"github.com/gonetic/gonetic/demo/internal/cpuprofile"
 	"github.com/gonetic/gonetic/demo/internal/transports"
 )
 
@@ -81,19 +81,12 @@ func run(args []string) int {
 	if o.name == "" {
 		o.name = arena.CleanName(os.Getenv("USER"))
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "window:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "window:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(o.cpuprofile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "window:", err)
+		return 2
 	}
+	defer stopProfile()
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(fonts.MPlus1pRegular_ttf))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "window: font:", err)

@@ -12,10 +12,8 @@ package launch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -110,18 +108,4 @@ func (d *Demo) CheckSim(spec string, transport *string, transportSet bool) error
 		d.Say("-sim %s: a TCP stream never loses, duplicates or reorders bytes, so the demo runs over ENet (-transport enet)", spec)
 	}
 	return nil
-}
-
-// ExitCode is the launcher's exit status for a client's end: the client's
-// own status, or 1 (said) when it could not run.
-func (d *Demo) ExitCode(err error) int {
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.ExitCode()
-	}
-	d.Say("%v", err)
-	return 1
 }

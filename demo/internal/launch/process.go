@@ -4,6 +4,7 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -124,20 +125,38 @@ func (d *Demo) Stop(p *Process, name string) {
 	}
 }
 
-// EarlyExit is a client that failed within its start-up grace period.
-type EarlyExit struct{ Err error }
+// RunClients runs the window client at path window on the terminal, or
+// the demo's program fallback when window is "" or the window fails
+// within 5 s of its start (fallbackName says which client the launcher
+// then starts: "terminal client"). It returns the launcher's exit status:
+// the client's own, or 1 (said) when it could not run. When ctx is done
+// the client is asked to stop (if the terminal's Ctrl-C has not done so
+// already).
+func (d *Demo) RunClients(ctx context.Context, window, fallback, fallbackName string, args []string) int {
+	if window != "" {
+		err := runClient(ctx, window, args, 5*time.Second)
+		var early *earlyExit
+		if !errors.As(err, &early) {
+			return d.exitCode(err)
+		}
+		d.Say("the window client failed at start (%v): starting the %s", early.err, fallbackName)
+	}
+	return d.exitCode(runClient(ctx, d.Path(fallback), args, 0))
+}
 
-func (e *EarlyExit) Error() string { return e.Err.Error() }
+// earlyExit is a client that failed within its start-up grace period.
+type earlyExit struct{ err error }
 
-// RunClient runs a client on the terminal until it exits. A failure
-// within grace is an *EarlyExit. When ctx is done the client is asked to
-// stop (if the terminal's Ctrl-C has not done so already).
-func RunClient(ctx context.Context, path string, args []string, grace time.Duration) error {
+func (e *earlyExit) Error() string { return e.err.Error() }
+
+// runClient runs a client on the terminal until it exits. A failure
+// within grace is an *earlyExit.
+func runClient(ctx context.Context, path string, args []string, grace time.Duration) error {
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return &EarlyExit{err}
+		return &earlyExit{err}
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -146,7 +165,7 @@ func RunClient(ctx context.Context, path string, args []string, grace time.Durat
 		select {
 		case err := <-done:
 			if err != nil && time.Since(start) < grace && ctx.Err() == nil {
-				return &EarlyExit{err}
+				return &earlyExit{err}
 			}
 			return err
 		case <-stopping:
@@ -156,4 +175,17 @@ func RunClient(ctx context.Context, path string, args []string, grace time.Durat
 			stopping = nil
 		}
 	}
+}
+
+// exitCode is the launcher's exit status for a client's end.
+func (d *Demo) exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	d.Say("%v", err)
+	return 1
 }
