@@ -63,9 +63,7 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	transportSet := false
-	fs.Visit(func(f *flag.Flag) { transportSet = transportSet || f.Name == "transport" })
-	if err := d.CheckSim(o.sim, &o.transport, transportSet); err != nil {
+	if err := d.CheckSim(fs, o.sim, &o.transport); err != nil {
 		d.Say("%v", err)
 		return 2
 	}
@@ -82,25 +80,19 @@ func run(args []string) int {
 // client until it exits or ctx is done (SIGINT, SIGTERM). It returns the
 // exit status.
 func play(ctx context.Context, d *launch.Demo, o options, clientArgs []string) int {
-	if err := d.Open(); err != nil {
-		d.Say("%v", err)
-		return 1
-	}
 	defer d.Close()
-
-	tags, err := d.ENetTags(o.transport)
-	if err != nil {
+	if err := d.Open(o.transport); err != nil {
 		d.Say("%v", err)
 		return 1
 	}
 	d.Say("building the server and the headless client…")
-	if out, err := d.Build(tags, "server", "headless"); err != nil {
+	if out, err := d.Build("server", "headless"); err != nil {
 		if ctx.Err() == nil { // not Ctrl-C during the build
 			d.Say("build failed:\n%s", out)
 		}
 		return 1
 	}
-	window, why := d.BuildWindow(o.client, tags)
+	window, why := d.BuildWindow(o.client)
 	if ctx.Err() != nil {
 		return 0
 	}

@@ -22,10 +22,10 @@ var windowPackages = []string{
 // enetPackages are what -transport enet needs (cgo and libenet).
 var enetPackages = []string{"gcc", "libc6-dev", "libenet-dev"}
 
-// ENetTags returns the build tags for the transport: ENet is left out when
+// enetTags returns the build tags for the transport: ENet is left out when
 // the transport is TCP and libenet is not installed; with -transport enet
 // it is required (and installed when the launcher may).
-func (d *Demo) ENetTags(transport string) ([]string, error) {
+func (d *Demo) enetTags(transport string) ([]string, error) {
 	if haveENet() {
 		return nil, nil
 	}
@@ -50,8 +50,8 @@ func haveENet() bool {
 
 // Build builds the demo's programs called names (directories under Pkg)
 // into the directory, and returns go build's output.
-func (d *Demo) Build(tags []string, names ...string) ([]byte, error) {
-	args := append([]string{"build", "-o", d.dir + string(filepath.Separator)}, tags...)
+func (d *Demo) Build(names ...string) ([]byte, error) {
+	args := append([]string{"build", "-o", d.dir + string(filepath.Separator)}, d.tags...)
 	for _, n := range names {
 		args = append(args, d.Pkg+"/"+n)
 	}
@@ -62,7 +62,7 @@ func (d *Demo) Build(tags []string, names ...string) ([]byte, error) {
 // BuildWindow builds the program "window" and returns its path, or why
 // there is no window client: the -client flag is neither auto nor window,
 // there is no display, its packages are missing, or it does not build.
-func (d *Demo) BuildWindow(client string, tags []string) (path, why string) {
+func (d *Demo) BuildWindow(client string) (path, why string) {
 	if client != "auto" && client != "window" {
 		return "", "-client " + client
 	}
@@ -75,7 +75,7 @@ func (d *Demo) BuildWindow(client string, tags []string) (path, why string) {
 		}
 	}
 	d.Say("building the window client (the first build takes a minute or two)…")
-	if out, err := d.Build(tags, "window"); err != nil {
+	if out, err := d.Build("window"); err != nil {
 		return "", "the window client does not build here:\n" + lastLines(out, 5) + "\n"
 	}
 	return d.Path("window"), ""

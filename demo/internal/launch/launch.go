@@ -12,6 +12,7 @@ package launch
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -31,6 +32,7 @@ type Demo struct {
 	Pkg  string // the demo's import path; its programs are the directories under it
 
 	dir   string
+	tags  []string // go build's, for the transport
 	built []string // programs in dir, removed by Close
 	logs  []string // logs in dir of the programs started, kept by Close
 }
@@ -56,19 +58,24 @@ func (d *Demo) Say(format string, args ...any) {
 }
 
 // Open makes the directory the programs are built into and their logs
-// written to.
-func (d *Demo) Open() error {
+// written to, and picks the build tags for the transport (see enetTags).
+func (d *Demo) Open(transport string) error {
 	dir, err := os.MkdirTemp("", "gonetic-"+d.Name+"-")
 	if err != nil {
 		return err
 	}
 	d.dir = dir
-	return nil
+	d.tags, err = d.enetTags(transport)
+	return err
 }
 
 // Close removes the programs and, when a program left a log, says where
-// the logs stay; without logs it removes the directory.
+// the logs stay; without logs it removes the directory. It may be
+// deferred before Open is called.
 func (d *Demo) Close() {
+	if d.dir == "" {
+		return // Open did not make it
+	}
 	for _, p := range d.built {
 		_ = os.Remove(d.Path(p))
 	}
@@ -84,11 +91,13 @@ func (d *Demo) Path(name string) string { return filepath.Join(d.dir, name) }
 
 // CheckSim checks the -sim flag's spec before anything is built, and
 // picks ENet for the conditions only datagrams can have (a TCP stream
-// never loses bytes) unless -transport was given (transportSet).
-func (d *Demo) CheckSim(spec string, transport *string, transportSet bool) error {
+// never loses bytes) unless the flag set fs, parsed, has -transport.
+func (d *Demo) CheckSim(fs *flag.FlagSet, spec string, transport *string) error {
 	if spec == "" {
 		return nil
 	}
+	transportSet := false
+	fs.Visit(func(f *flag.Flag) { transportSet = transportSet || f.Name == "transport" })
 	cfg, err := sim.Parse(spec)
 	if err != nil {
 		return fmt.Errorf("-sim: %w", err)

@@ -31,7 +31,7 @@ func TestClose(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	for _, keep := range []bool{false, true} {
 		d := &Demo{Name: "test"}
-		if err := d.Open(); err != nil {
+		if err := d.Open("tcp"); err != nil {
 			t.Fatal(err)
 		}
 		d.built = []string{"server"}
