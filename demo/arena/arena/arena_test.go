@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	"github.com/gonetic/gonetic/net/nettest"
 )
 
@@ -41,7 +42,7 @@ func TestEndToEnd(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.transport == "enet" {
-				if _, err := NewTransport("enet"); err != nil {
+				if _, err := transports.New("enet"); err != nil {
 					t.Skip(err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	"github.com/gonetic/gonetic/game"
 )
 
@@ -162,15 +163,11 @@ func Measure(ctx context.Context, cfg MeasureConfig) (*Report, error) {
 	if cfg.Warmup == 0 {
 		cfg.Warmup = time.Second
 	}
-	str, err := NewTransport(cfg.Transport)
+	str, _, err := transports.Open(cfg.Transport, cfg.Sim)
 	if err != nil {
 		return nil, err
 	}
-	str, _, err = Simulate(str, cfg.Sim)
-	if err != nil {
-		return nil, err
-	}
-	ctr, err := NewTransport(cfg.Transport)
+	ctr, err := transports.New(cfg.Transport)
 	if err != nil {
 		return nil, err
 	}

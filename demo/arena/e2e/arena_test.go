@@ -3,13 +3,13 @@ package e2e
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gonetic/gonetic/demo/internal/proctest"
 )
 
 // TestServerAndHeadless: a server with bots and three headless clients in
@@ -20,20 +20,20 @@ func TestServerAndHeadless(t *testing.T) {
 	for _, tr := range []string{"tcp", "enet"} {
 		t.Run(tr, func(t *testing.T) {
 			srv, addr := startServer(t, "-transport", tr, "-bots", "5", "-status", "1s")
-			h := start(t, "headless", program(t, "headless"), "-addr", addr, "-transport", tr, "-clients", "3", "-d", "4s")
+			h := proctest.Start(t, "headless", programs.Build(t, "headless"), "-addr", addr, "-transport", tr, "-clients", "3", "-d", "4s")
 			for _, n := range []string{"headless1", "headless2", "headless3"} {
-				h.expectAny(n + ": joined " + addr + " as player ")
+				h.ExpectAny(n + ": joined " + addr + " as player ")
 			}
-			line := h.expect(" snapshots/s, delay ")
+			line := h.Expect(" snapshots/s, delay ")
 			if strings.Contains(line, " 0 snapshots/s") {
 				t.Errorf("no snapshots: %q", line)
 			}
-			h.expect("headless: 3 clients played ")
-			h.wait()
-			srv.expect("arena server: tick ")
-			srv.signal(syscall.SIGTERM)
-			srv.expect("arena server stopped")
-			srv.wait()
+			h.Expect("headless: 3 clients played ")
+			h.Wait()
+			srv.Expect("arena server: tick ")
+			srv.Signal(syscall.SIGTERM)
+			srv.Expect("arena server stopped")
+			srv.Wait()
 		})
 	}
 }
@@ -47,19 +47,16 @@ const windowW, windowH = 960, 600
 // window's size and shows the arena's floor, the local player and the
 // others. With ARENA_SCREENSHOT=path it is copied there (docs/arena.png).
 func TestWindowClient(t *testing.T) {
-	xvfb, err := exec.LookPath("xvfb-run")
-	if err != nil {
-		t.Skip("xvfb-run is not on PATH: install xvfb (apt-get install xvfb xauth) to test the window client")
-	}
+	xvfb := proctest.XvfbRun(t)
 	srv, addr := startServer(t, "-bots", "80")
 	shot := filepath.Join(t.TempDir(), "arena.png")
-	win := start(t, "window", xvfb, "-a", "-s", "-screen 0 1280x800x24", program(t, "window"),
+	win := proctest.Start(t, "window", xvfb, "-a", "-s", "-screen 0 1280x800x24", programs.Build(t, "window"),
 		"-addr", addr, "-name", "wendy", "-bot", "-screenshot", shot, "-frames", "150", "-timeout", "90s", "-stats")
-	win.expect("window: joined " + addr + " as wendy")
-	line := win.expect("window: screenshot written to " + shot + " (960x600); wendy: at ")
+	win.Expect("window: joined " + addr + " as wendy")
+	line := win.Expect("window: screenshot written to " + shot + " (960x600); wendy: at ")
 	t.Log(line)
-	t.Log(win.expect("window: Game.Update over "))
-	win.wait()
+	t.Log(win.Expect("window: Game.Update over "))
+	win.Wait()
 	checkScreenshot(t, shot)
 	if dst := os.Getenv("ARENA_SCREENSHOT"); dst != "" {
 		b, _ := os.ReadFile(shot)
@@ -67,8 +64,8 @@ func TestWindowClient(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }
 
 // The colours the window draws with (window/game.go).
@@ -84,19 +81,8 @@ var (
 // (bots, or "it"), and text (many colours, antialiased).
 func checkScreenshot(t *testing.T, name string) {
 	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
+	img := proctest.Screenshot(t, name, windowW, windowH)
 	b := img.Bounds()
-	if b.Dx() != windowW || b.Dy() != windowH {
-		t.Fatalf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), windowW, windowH)
-	}
 	count := map[color.RGBA]int{}
 	colors := map[color.RGBA]bool{}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
@@ -132,15 +118,15 @@ func rgba(img image.Image, x, y int) color.RGBA {
 // it builds everything, chooses the headless client and says so, and
 // stops the server when the client is done.
 func TestLauncherWithoutDisplay(t *testing.T) {
-	env := noDisplay(t)
-	l := startEnv(t, "launcher", env, program(t, "arena"), "-name", "tester", "-bots", "3", "--", "-d", "3s")
-	l.expect("arena: no display ($DISPLAY and $WAYLAND_DISPLAY are empty): starting the headless client")
-	l.expect("arena: server listening on 127.0.0.1:")
-	l.expect("tester: joined 127.0.0.1:")
-	l.expect("tester: at (")
-	l.expect("headless: 1 clients played ")
-	l.expect("arena: the logs stay in ")
-	l.wait()
+	env := proctest.LauncherEnv(t, false)
+	l := proctest.StartEnv(t, "launcher", env, programs.Build(t, "arena"), "-name", "tester", "-bots", "3", "--", "-d", "3s")
+	l.Expect("arena: no display ($DISPLAY and $WAYLAND_DISPLAY are empty): starting the headless client")
+	l.Expect("arena: server listening on 127.0.0.1:")
+	l.Expect("tester: joined 127.0.0.1:")
+	l.Expect("tester: at (")
+	l.Expect("headless: 1 clients played ")
+	l.Expect("arena: the logs stay in ")
+	l.Wait()
 }
 
 // TestLauncherSimulated runs `make arena ARENA_ARGS='-sim
@@ -148,24 +134,12 @@ func TestLauncherWithoutDisplay(t *testing.T) {
 // plays under the conditions and the launcher says which, and the
 // headless client plays through them.
 func TestLauncherSimulated(t *testing.T) {
-	env := noDisplay(t)
-	l := startEnv(t, "launcher", env, program(t, "arena"), "-name", "tester", "-bots", "3", "-sim", "lag=20ms,loss=2%", "--", "-d", "4s")
-	l.expect("arena: -sim lag=20ms,loss=2%: a TCP stream never loses, duplicates or reorders bytes, so the demo runs over ENet")
-	l.expect("arena: the server plays under a simulated network, which every client feels both ways: lag=20ms,loss=2% (seed ")
-	l.expect("tester: joined 127.0.0.1:")
-	l.expect("tester: at (")
-	l.expect("headless: 1 clients played ")
-	l.wait()
-}
-
-// noDisplay is this process's environment without a display, and with
-// TMPDIR a test directory, where the launcher keeps its logs.
-func noDisplay(t *testing.T) []string {
-	env := []string{"TMPDIR=" + t.TempDir()}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TMPDIR=") && !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	env := proctest.LauncherEnv(t, false)
+	l := proctest.StartEnv(t, "launcher", env, programs.Build(t, "arena"), "-name", "tester", "-bots", "3", "-sim", "lag=20ms,loss=2%", "--", "-d", "4s")
+	l.Expect("arena: -sim lag=20ms,loss=2%: a TCP stream never loses, duplicates or reorders bytes, so the demo runs over ENet")
+	l.Expect("arena: the server plays under a simulated network, which every client feels both ways: lag=20ms,loss=2% (seed ")
+	l.Expect("tester: joined 127.0.0.1:")
+	l.Expect("tester: at (")
+	l.Expect("headless: 1 clients played ")
+	l.Wait()
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/demo/arena/arena"
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -42,7 +43,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("headless", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", arena.DefaultAddr, "server address, host:port")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
-	fs.StringVar(&o.sim, "sim", "", arena.SimUsage)
+	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.StringVar(&o.name, "name", "headless", "player name (a number is added with -clients > 1)")
 	fs.IntVar(&o.clients, "clients", 1, "network clients to run")
 	fs.DurationVar(&o.d, "d", 0, "stop after this long (0: on SIGINT or SIGTERM)")
@@ -54,18 +55,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "headless: -clients must be 1 or more")
 		return 2
 	}
-	tr, err := arena.NewTransport(o.transport)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "headless:", err)
-		return 2
-	}
-	tr, simulator, err := arena.Simulate(tr, o.sim)
+	tr, simulator, err := transports.Open(o.transport, o.sim)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "headless:", err)
 		return 2
 	}
 	if simulator != nil {
-		fmt.Println(arena.SimStarted(simulator))
+		fmt.Println(transports.SimStarted(simulator))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

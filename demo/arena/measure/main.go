@@ -17,11 +17,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/gonetic/gonetic/demo/arena/arena"
+	"github.com/gonetic/gonetic/demo/internal/cpuprofile"
 )
 
 func main() {
@@ -36,23 +36,16 @@ func run(args []string) int {
 	clients := fs.Int("clients", 10, "headless network clients in this process")
 	d := fs.Duration("d", 10*time.Second, "how long each run plays")
 	sim := fs.String("sim", "", "the server's simulated network (adapters/sim.Parse)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "measure:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "measure:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*profile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "measure:", err)
+		return 2
 	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	for _, tr := range strings.Split(*transports, ",") {

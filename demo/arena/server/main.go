@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/demo/arena/arena"
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	"github.com/gonetic/gonetic/game"
 	"github.com/gonetic/gonetic/net/daemon"
 )
@@ -46,7 +47,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", arena.DefaultAddr, "address to listen on, host:port (port 0 picks a free one)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (clients must match)")
-	fs.StringVar(&o.sim, "sim", "", arena.SimUsage)
+	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.IntVar(&o.bots, "bots", 5, "server-side bots")
 	fs.IntVar(&o.maxPlayers, "max-players", 256, "most clients at once")
 	fs.BoolVar(&o.everyone, "everyone", false, "turn interest management off: every client sees every player")
@@ -82,17 +83,13 @@ func run(args []string) int {
 }
 
 func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr string)) error {
-	tr, err := arena.NewTransport(o.transport)
-	if err != nil {
-		return err
-	}
-	tr, simulator, err := arena.Simulate(tr, o.sim)
+	tr, simulator, err := transports.Open(o.transport, o.sim)
 	if err != nil {
 		return err
 	}
 	if simulator != nil {
-		fmt.Println(arena.SimStarted(simulator))
-		defer func() { fmt.Println(arena.SimTotals(simulator)) }()
+		fmt.Println(transports.SimStarted(simulator))
+		defer func() { fmt.Println(transports.SimTotals(simulator)) }()
 	}
 	st := &status{every: o.status, next: time.Now().Add(o.status)}
 	srv, err := arena.NewServer(arena.ServerConfig{

@@ -34,7 +34,6 @@ import (
 	"image/png"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -44,6 +43,8 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
 
 	"github.com/gonetic/gonetic/demo/arena/arena"
+	"github.com/gonetic/gonetic/demo/internal/cpuprofile"
+	"github.com/gonetic/gonetic/demo/internal/transports"
 )
 
 func main() {
@@ -65,7 +66,7 @@ func run(args []string) int {
 	fs.StringVar(&o.addr, "addr", arena.DefaultAddr, "server address, host:port")
 	fs.StringVar(&o.name, "name", "", "player name (default: $USER, or player)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
-	fs.StringVar(&o.sim, "sim", "", arena.SimUsage)
+	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.BoolVar(&o.bot, "bot", false, "let the arena's AI play")
 	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file after -frames frames, once the round trip is measured and three other players are on screen, then exit")
 	fs.IntVar(&o.frames, "frames", 0, "with -screenshot: draw at least this many frames first; without it: exit after this many frames (0: never)")
@@ -80,36 +81,24 @@ func run(args []string) int {
 	if o.name == "" {
 		o.name = arena.CleanName(os.Getenv("USER"))
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "window:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "window:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(o.cpuprofile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "window:", err)
+		return 2
 	}
+	defer stopProfile()
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(fonts.MPlus1pRegular_ttf))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "window: font:", err)
 		return 1
 	}
-	tr, err := arena.NewTransport(o.transport)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "window:", err)
-		return 2
-	}
-	tr, simulator, err := arena.Simulate(tr, o.sim)
+	tr, simulator, err := transports.Open(o.transport, o.sim)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "window:", err)
 		return 2
 	}
 	if simulator != nil {
-		fmt.Println(arena.SimStarted(simulator))
+		fmt.Println(transports.SimStarted(simulator))
 	}
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

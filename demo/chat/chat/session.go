@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/transport"
@@ -72,7 +73,7 @@ type SessionConfig struct {
 	// use the same codec. Default NewFactory("msgpack"). It may be shared
 	// by several sessions.
 	Factory *message.Factory
-	// Transport is the network adapter (see NewTransport). Default TCP.
+	// Transport is the network adapter (see demo/internal/transports). Default TCP.
 	Transport transport.Transport
 	// Output receives every line of history (chat, joins, leaves,
 	// connection state), on the goroutine that drives the session. It must
@@ -133,7 +134,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		cfg.Factory = f
 	}
 	if cfg.Transport == nil {
-		t, err := NewTransport("")
+		t, err := transports.New("")
 		if err != nil {
 			return nil, err
 		}

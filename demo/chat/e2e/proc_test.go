@@ -1,295 +1,38 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gonetic/gonetic/demo/internal/proctest"
 )
 
-// deadline bounds every wait for a line or an exit.
-const deadline = 30 * time.Second
+// programs are demo/chat's programs ("chat": the launcher), built once.
+var programs = &proctest.Programs{Pkg: "github.com/gonetic/gonetic/demo/chat"}
 
-// raceEnabled is set when the tests run with -race; the programs are then
-// built with -race too.
-var raceEnabled bool
-
-// binDir holds the built programs.
-var binDir string
-
-// builds remembers each program's build, done once per test run.
-var builds sync.Map // name → *buildResult
-
-type buildResult struct {
-	once sync.Once
-	path string
-	out  []byte
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chat-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// program builds demo/chat/<name> (or the launcher for "chat") once and
-// returns its path. It is built with -race when the tests are.
-func program(t *testing.T, name string) string {
-	t.Helper()
-	return build(t, name, raceEnabled)
-}
-
-func build(t *testing.T, name string, race bool) string {
-	t.Helper()
-	key := name
-	if race {
-		key += "-race"
-	}
-	v, _ := builds.LoadOrStore(key, new(buildResult))
-	b := v.(*buildResult)
-	b.once.Do(func() {
-		pkg := "github.com/gonetic/gonetic/demo/chat/" + name
-		if name == "chat" {
-			pkg = "github.com/gonetic/gonetic/demo/chat"
-		}
-		b.path = filepath.Join(binDir, key)
-		args := []string{"build", "-o", b.path}
-		if race {
-			args = append(args, "-race")
-		}
-		// "go" from PATH: go test puts its own GOROOT/bin first there, so
-		// this is the toolchain running the test.
-		cmd := exec.Command("go", append(args, pkg)...)
-		b.out, b.err = cmd.CombinedOutput()
-	})
-	if b.err != nil {
-		t.Fatalf("go build %s: %v\n%s", name, b.err, b.out)
-	}
-	return b.path
-}
-
-// proc is a running program whose stdout is read line by line.
-type proc struct {
-	t    *testing.T
-	name string
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-
-	mu      sync.Mutex // guards lines, stderr, exited, err
-	changed *sync.Cond
-	lines   []string
-	stderr  bytes.Buffer
-	exited  bool
-	err     error
-	pos     int // expect's cursor; only the test goroutine uses it
-}
-
-// start runs bin with args. The process gets its own process group,
-// killed at the end of the test if it is still running.
-func start(t *testing.T, name, bin string, args ...string) *proc {
-	t.Helper()
-	return startEnv(t, name, nil, bin, args...)
-}
-
-// startEnv is start with the environment env (nil: this process's).
-func startEnv(t *testing.T, name string, env []string, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{t: t, name: name, cmd: exec.Command(bin, args...)}
-	p.cmd.Env = env
-	p.changed = sync.NewCond(&p.mu)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
-	var err error
-	if p.in, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.changed.Broadcast()
-			p.mu.Unlock()
-		}
-		err := p.cmd.Wait()
-		p.mu.Lock()
-		p.exited, p.err = true, err
-		p.changed.Broadcast()
-		p.mu.Unlock()
-	}()
-	t.Cleanup(func() {
-		p.mu.Lock()
-		exited := p.exited
-		p.mu.Unlock()
-		if !exited {
-			// SIGTERM first, so that xvfb-run can stop its X server and
-			// clean up; then SIGKILL for whatever is left of the group.
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-			if !p.waitUntil(5*time.Second, func() bool { return p.exited }) {
-				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			}
-		}
-		if t.Failed() {
-			p.dump()
-		}
-	})
-	return p
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(b)
-}
-
-func (p *proc) dump() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.t.Logf("--- %s stdout:\n%s\n--- %s stderr:\n%s", p.name, strings.Join(p.lines, "\n"), p.name, p.stderr.String())
-}
-
-// waitFor waits, until the deadline, for cond (called with p.mu held) to
-// hold. It returns false on the deadline.
-func (p *proc) waitFor(cond func() bool) bool { return p.waitUntil(deadline, cond) }
-
-// waitUntil is waitFor with another limit.
-func (p *proc) waitUntil(limit time.Duration, cond func() bool) bool {
-	end := time.Now().Add(limit)
-	timer := time.AfterFunc(limit, func() {
-		p.mu.Lock()
-		p.changed.Broadcast()
-		p.mu.Unlock()
-	})
-	defer timer.Stop()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for !cond() {
-		if time.Now().After(end) {
-			return false
-		}
-		p.changed.Wait()
-	}
-	return true
-}
-
-// expect waits for a line, after the last one expect matched, that
-// contains s, and returns it.
-func (p *proc) expect(s string) string {
-	p.t.Helper()
-	var found string
-	ok := p.waitFor(func() bool {
-		for i := p.pos; i < len(p.lines); i++ {
-			if strings.Contains(p.lines[i], s) {
-				found, p.pos = p.lines[i], i+1
-				return true
-			}
-		}
-		return p.exited
-	})
-	if !ok || found == "" {
-		p.t.Fatalf("%s did not print a line containing %q (within %v, or before it exited)", p.name, s, deadline)
-	}
-	return found
-}
-
-// expectAny waits for a line, anywhere in the output, that contains one
-// of subs, and returns it.
-func (p *proc) expectAny(subs ...string) string {
-	p.t.Helper()
-	var found string
-	ok := p.waitFor(func() bool {
-		for _, l := range p.lines {
-			for _, s := range subs {
-				if strings.Contains(l, s) {
-					found = l
-					return true
-				}
-			}
-		}
-		return p.exited
-	})
-	if !ok || found == "" {
-		p.t.Fatalf("%s printed no line containing any of %q", p.name, subs)
-	}
-	return found
-}
-
-// expectCount waits until n lines in all contain s.
-func (p *proc) expectCount(s string, n int) {
-	p.t.Helper()
-	ok := p.waitFor(func() bool {
-		c := 0
-		for _, l := range p.lines {
-			if strings.Contains(l, s) {
-				c++
-			}
-		}
-		return c >= n || p.exited
-	})
-	if !ok || p.count(s) < n {
-		p.t.Fatalf("%s printed %d lines containing %q, want %d", p.name, p.count(s), s, n)
-	}
-}
-
-func (p *proc) count(s string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := 0
-	for _, l := range p.lines {
-		if strings.Contains(l, s) {
-			c++
-		}
-	}
-	return c
-}
+func TestMain(m *testing.M) { os.Exit(programs.Run(m)) }
 
 // waitRTT sends /status until the status line, which starts with prefix,
 // shows a round trip ("; rtt 0.21 ms": Conn.Stats().RTT, from gonetic's
 // keepalive pings, the chat protocol having no ping), and returns
 // it. Until the first keepalive pong the line says "; rtt measuring".
-func (p *proc) waitRTT(prefix string) string {
-	p.t.Helper()
-	end := time.Now().Add(deadline)
+func waitRTT(t *testing.T, p *proctest.Proc, prefix string) string {
+	t.Helper()
+	end := time.Now().Add(proctest.Deadline)
 	for {
-		p.send("/status")
-		line := p.expect(prefix)
+		p.Send("/status")
+		line := p.Expect(prefix)
 		m := rttRE.FindStringSubmatch(line)
 		switch {
 		case m == nil:
-			p.t.Fatalf("%s: status line %q shows no round trip", p.name, line)
+			t.Fatalf("%s: status line %q shows no round trip", p.Name(), line)
 		case m[1] != "measuring":
 			return line
 		case time.Now().After(end):
-			p.t.Fatalf("%s: no round trip measured within %v: %q", p.name, deadline, line)
+			t.Fatalf("%s: no round trip measured within %v: %q", p.Name(), proctest.Deadline, line)
 		}
 	}
 }
@@ -297,48 +40,17 @@ func (p *proc) waitRTT(prefix string) string {
 // rttRE matches the round trip at the end of a status line.
 var rttRE = regexp.MustCompile(`rtt (measuring|\d+\.\d\d ms)$`)
 
-// send writes a line to the program's stdin.
-func (p *proc) send(line string) {
-	p.t.Helper()
-	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
-		p.t.Fatalf("write to %s: %v", p.name, err)
-	}
-}
-
-// signal sends sig to the program.
-func (p *proc) signal(sig syscall.Signal) {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatalf("signal %s: %v", p.name, err)
-	}
-}
-
-// wait waits for the program to exit and fails the test unless it exited
-// with status 0.
-func (p *proc) wait() {
-	p.t.Helper()
-	if !p.waitFor(func() bool { return p.exited }) {
-		p.t.Fatalf("%s did not exit within %v", p.name, deadline)
-	}
-	p.mu.Lock()
-	err := p.err
-	p.mu.Unlock()
-	if err != nil {
-		p.t.Fatalf("%s: %v", p.name, err)
-	}
-}
-
 // startServer starts a chat server and returns it with its address.
-func startServer(t *testing.T, args ...string) (*proc, string) {
+func startServer(t *testing.T, args ...string) (*proctest.Proc, string) {
 	t.Helper()
-	srv := start(t, "server", program(t, "server"), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	line := srv.expect("chat server listening on ")
+	srv := proctest.Start(t, "server", programs.Build(t, "server"), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	line := srv.Expect("chat server listening on ")
 	addr, _, _ := strings.Cut(strings.TrimPrefix(line, "chat server listening on "), " ")
 	return srv, addr
 }
 
 // startTerm starts a terminal client.
-func startTerm(t *testing.T, addr, nick string, args ...string) *proc {
+func startTerm(t *testing.T, addr, nick string, args ...string) *proctest.Proc {
 	t.Helper()
-	return start(t, nick, program(t, "term"), append([]string{"-addr", addr, "-nick", nick}, args...)...)
+	return proctest.Start(t, nick, programs.Build(t, "term"), append([]string{"-addr", addr, "-nick", nick}, args...)...)
 }

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gonetic/gonetic/demo/internal/proctest"
 )
 
 // TestTerminalClients runs a server and three terminal clients, each its
@@ -15,73 +17,71 @@ func TestTerminalClients(t *testing.T) {
 	srv, addr := startServer(t)
 
 	ann := startTerm(t, addr, "ann")
-	ann.expect("*** joined as ann; online (1): ann")
+	ann.Expect("*** joined as ann; online (1): ann")
 	bob := startTerm(t, addr, "bob")
-	bob.expect("*** joined as bob; online (2): ann, bob")
-	ann.expect("*** bob joined")
+	bob.Expect("*** joined as bob; online (2): ann, bob")
+	ann.Expect("*** bob joined")
 
 	// A nickname already taken is refused with a reason the client shows;
 	// the client stays connected and can pick another.
 	carl := startTerm(t, addr, "ann")
-	carl.expect(`!!! nickname refused: nickname "ann" is already taken; choose another with /nick NAME`)
-	carl.send("hello?")
-	carl.expect("!!! not sent: you are connected, nickname refused")
-	carl.send("/nick carl")
-	carl.expect("*** joined as carl; online (3): ann, bob, carl")
-	ann.expect("*** carl joined")
-	bob.expect("*** carl joined")
+	carl.Expect(`!!! nickname refused: nickname "ann" is already taken; choose another with /nick NAME`)
+	carl.Send("hello?")
+	carl.Expect("!!! not sent: you are connected, nickname refused")
+	carl.Send("/nick carl")
+	carl.Expect("*** joined as carl; online (3): ann, bob, carl")
+	ann.Expect("*** carl joined")
+	bob.Expect("*** carl joined")
 
-	ann.send("hello everyone")
-	for _, p := range []*proc{ann, bob, carl} {
-		p.expect("<ann> hello everyone")
+	ann.Send("hello everyone")
+	for _, p := range []*proctest.Proc{ann, bob, carl} {
+		p.Expect("<ann> hello everyone")
 	}
-	carl.send("hi ann, carl here")
-	ann.expect("<carl> hi ann, carl here")
-	bob.expect("<carl> hi ann, carl here")
+	carl.Send("hi ann, carl here")
+	ann.Expect("<carl> hi ann, carl here")
+	bob.Expect("<carl> hi ann, carl here")
 
-	carl.send("/who")
-	carl.expect("*** online (3): ann, bob, carl")
-	t.Log(carl.waitRTT("*** online as carl on " + addr + " (tcp, msgpack); "))
+	carl.Send("/who")
+	carl.Expect("*** online (3): ann, bob, carl")
+	t.Log(waitRTT(t, carl, "*** online as carl on "+addr+" (tcp, msgpack); "))
 
-	bob.send("/nick robert")
-	bob.expect("*** you are now known as robert")
-	ann.expect("*** bob is now known as robert")
-	carl.expect("*** bob is now known as robert")
+	bob.Send("/nick robert")
+	bob.Expect("*** you are now known as robert")
+	ann.Expect("*** bob is now known as robert")
+	carl.Expect("*** bob is now known as robert")
 
-	bob.send("/quit")
-	bob.expect("*** bye")
-	bob.wait()
-	ann.expect("*** robert left (quit)")
-	carl.expect("*** robert left (quit)")
+	bob.Send("/quit")
+	bob.Expect("*** bye")
+	bob.Wait()
+	ann.Expect("*** robert left (quit)")
+	carl.Expect("*** robert left (quit)")
 
 	// The server goes away: the clients say so and keep trying; it comes
 	// back on the same address: they join again by themselves.
-	srv.signal(syscall.SIGTERM)
-	srv.expect("chat server stopped")
-	srv.wait()
-	for _, p := range []*proc{ann, carl} {
-		p.expect("!!! disconnected: the server closed the connection: server shutting down; reconnecting in ")
-		p.expect("!!! cannot connect to " + addr)
+	srv.Signal(syscall.SIGTERM)
+	srv.Expect("chat server stopped")
+	srv.Wait()
+	for _, p := range []*proctest.Proc{ann, carl} {
+		p.Expect("!!! disconnected: the server closed the connection: server shutting down; reconnecting in ")
+		p.Expect("!!! cannot connect to " + addr)
 	}
-	srv2 := start(t, "server2", program(t, "server"), "-addr", addr)
-	srv2.expect("chat server listening on " + addr)
-	ann.expect("*** joined as ann; online (")
-	carl.expect("*** joined as carl; online (")
-	carl.send("back again")
-	ann.expect("<carl> back again")
+	srv2 := proctest.Start(t, "server2", programs.Build(t, "server"), "-addr", addr)
+	srv2.Expect("chat server listening on " + addr)
+	ann.Expect("*** joined as ann; online (")
+	carl.Expect("*** joined as carl; online (")
+	carl.Send("back again")
+	ann.Expect("<carl> back again")
 
 	// End of input leaves like /quit.
-	if err := ann.in.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ann.expect("*** bye")
-	ann.wait()
-	carl.expect("*** ann left (quit)")
-	carl.send("/quit")
-	carl.wait()
+	ann.CloseStdin()
+	ann.Expect("*** bye")
+	ann.Wait()
+	carl.Expect("*** ann left (quit)")
+	carl.Send("/quit")
+	carl.Wait()
 
-	srv2.signal(syscall.SIGTERM)
-	srv2.wait()
+	srv2.Signal(syscall.SIGTERM)
+	srv2.Wait()
 }
 
 // TestENetJSON runs the same chat over ENet with the JSON codec.
@@ -89,19 +89,19 @@ func TestENetJSON(t *testing.T) {
 	srv, addr := startServer(t, "-transport", "enet", "-codec", "json")
 	opts := []string{"-transport", "enet", "-codec", "json"}
 	ann := startTerm(t, addr, "ann", opts...)
-	ann.expect("*** joined as ann")
+	ann.Expect("*** joined as ann")
 	bob := startTerm(t, addr, "bob", opts...)
-	bob.expect("*** joined as bob; online (2): ann, bob")
-	t.Log(ann.waitRTT("*** online as ann on " + addr + " (enet, json); "))
-	bob.send("over udp")
-	ann.expect("<bob> over udp")
-	bob.send("/quit")
-	bob.wait()
-	ann.expect("*** bob left (quit)")
-	ann.send("/quit")
-	ann.wait()
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	bob.Expect("*** joined as bob; online (2): ann, bob")
+	t.Log(waitRTT(t, ann, "*** online as ann on "+addr+" (enet, json); "))
+	bob.Send("over udp")
+	ann.Expect("<bob> over udp")
+	bob.Send("/quit")
+	bob.Wait()
+	ann.Expect("*** bob left (quit)")
+	ann.Send("/quit")
+	ann.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }
 
 // TestCodecMismatch: a client with another codec is refused by the
@@ -109,35 +109,35 @@ func TestENetJSON(t *testing.T) {
 func TestCodecMismatch(t *testing.T) {
 	srv, addr := startServer(t, "-codec", "msgpack")
 	c := startTerm(t, addr, "jason", "-codec", "json")
-	line := c.expect("!!! cannot connect to " + addr + ": the server refused the connection: ")
+	line := c.Expect("!!! cannot connect to " + addr + ": the server refused the connection: ")
 	if !strings.Contains(line, "codec differs") {
 		t.Fatalf("refusal does not say what differs: %q", line)
 	}
-	c.send("/quit")
-	c.wait()
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	c.Send("/quit")
+	c.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }
 
 // TestBots runs bots against a server while a person watches.
 func TestBots(t *testing.T) {
 	srv, addr := startServer(t)
 	watcher := startTerm(t, addr, "watcher")
-	watcher.expect("*** joined as watcher")
-	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "5", "-interval", "20ms")
+	watcher.Expect("*** joined as watcher")
+	bots := proctest.Start(t, "bots", programs.Build(t, "term"), "-addr", addr, "-bots", "5", "-interval", "20ms")
 	for _, n := range []string{"bot1", "bot2", "bot3", "bot4", "bot5"} {
-		watcher.expectCount("*** "+n+" joined", 1) // in any order
-		bots.expectCount("["+n+"] online as "+n, 1)
+		watcher.ExpectCount("*** "+n+" joined", 1) // in any order
+		bots.ExpectCount("["+n+"] online as "+n, 1)
 	}
-	watcher.expect("<bot")
-	bots.signal(syscall.SIGTERM)
-	bots.expect("bots: 5 bots said ")
-	bots.wait()
-	watcher.expectCount(" left (quit)", 5)
-	watcher.send("/quit")
-	watcher.wait()
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	watcher.Expect("<bot")
+	bots.Signal(syscall.SIGTERM)
+	bots.Expect("bots: 5 bots said ")
+	bots.Wait()
+	watcher.ExpectCount(" left (quit)", 5)
+	watcher.Send("/quit")
+	watcher.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }
 
 // TestSimulatedNetwork runs the chat on a server under -sim: the clients,
@@ -157,12 +157,12 @@ func TestSimulatedNetwork(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tr := []string{"-transport", c.transport}
 			srv, addr := startServer(t, append(tr, "-sim", c.sim)...)
-			srv.expectAny("network simulator: " + c.sim + " (seed ")
+			srv.ExpectAny("network simulator: " + c.sim + " (seed ")
 			ann := startTerm(t, addr, "ann", tr...)
-			ann.expect("*** joined as ann")
+			ann.Expect("*** joined as ann")
 			bob := startTerm(t, addr, "bob", tr...)
-			bob.expect("*** joined as bob; online (2): ann, bob")
-			status := ann.waitRTT("*** online as ann on " + addr + " (" + c.transport + ", msgpack); ")
+			bob.Expect("*** joined as bob; online (2): ann, bob")
+			status := waitRTT(t, ann, "*** online as ann on "+addr+" ("+c.transport+", msgpack); ")
 			var rtt float64
 			if _, err := fmt.Sscanf(rttRE.FindString(status), "rtt %f ms", &rtt); err != nil || rtt < float64(least.Milliseconds()) {
 				t.Errorf("status %q: want a round trip of at least %v (%v)", status, least, err)
@@ -170,19 +170,19 @@ func TestSimulatedNetwork(t *testing.T) {
 			for i := range 5 {
 				line := fmt.Sprintf("line %d through the simulator", i)
 				sent := time.Now()
-				bob.send(line)
-				ann.expect("<bob> " + line)
+				bob.Send(line)
+				ann.Expect("<bob> " + line)
 				if took := time.Since(sent); took < least {
 					t.Errorf("%q reached ann in %v, want at least %v (bob to the server, the server to ann)", line, took, least)
 				}
 			}
-			for _, p := range []*proc{ann, bob} {
-				p.send("/quit")
-				p.wait()
+			for _, p := range []*proctest.Proc{ann, bob} {
+				p.Send("/quit")
+				p.Wait()
 			}
-			srv.signal(syscall.SIGTERM)
-			totals := srv.expect("network simulator: up ")
-			srv.wait()
+			srv.Signal(syscall.SIGTERM)
+			totals := srv.Expect("network simulator: up ")
+			srv.Wait()
 			var upN, upLost, downN, downLost int
 			if _, err := fmt.Sscanf(totals, "network simulator: up %d packets, %d lost; down %d packets, %d lost",
 				&upN, &upLost, &downN, &downLost); err != nil || upN == 0 || downN == 0 {
@@ -201,16 +201,16 @@ func TestSimulatedNetwork(t *testing.T) {
 func TestSimulatedClient(t *testing.T) {
 	srv, addr := startServer(t)
 	ann := startTerm(t, addr, "ann", "-sim", "lag=40ms")
-	ann.expect("network simulator: lag=40ms (seed ")
-	ann.expect("*** joined as ann")
-	status := ann.waitRTT("*** online as ann on " + addr + " (tcp+sim, msgpack); ")
+	ann.Expect("network simulator: lag=40ms (seed ")
+	ann.Expect("*** joined as ann")
+	status := waitRTT(t, ann, "*** online as ann on "+addr+" (tcp+sim, msgpack); ")
 	var rtt float64
 	if _, err := fmt.Sscanf(rttRE.FindString(status), "rtt %f ms", &rtt); err != nil || rtt < 80 {
 		t.Errorf("status %q: want a round trip of at least 80 ms (%v)", status, err)
 	}
 	t.Log(status)
-	ann.send("/quit")
-	ann.wait()
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	ann.Send("/quit")
+	ann.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }

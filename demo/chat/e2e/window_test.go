@@ -1,15 +1,15 @@
 package e2e
 
 import (
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gonetic/gonetic/demo/internal/proctest"
 )
 
 // The window client's default size, which the screenshot must have.
@@ -17,22 +17,12 @@ const windowW, windowH = 960, 600
 
 // startWindow runs the window client under xvfb-run, or skips the test
 // when xvfb-run is not installed.
-func startWindow(t *testing.T, addr, nick string, args ...string) *proc {
+func startWindow(t *testing.T, addr, nick string, args ...string) *proctest.Proc {
 	t.Helper()
-	xvfb := xvfbRun(t)
-	bin := program(t, "window")
+	xvfb := proctest.XvfbRun(t)
+	bin := programs.Build(t, "window")
 	all := append([]string{"-a", "-s", "-screen 0 1280x800x24", bin, "-addr", addr, "-nick", nick}, args...)
-	return start(t, "window "+nick, xvfb, all...)
-}
-
-// xvfbRun returns xvfb-run's path, or skips the test.
-func xvfbRun(t *testing.T) string {
-	t.Helper()
-	xvfb, err := exec.LookPath("xvfb-run")
-	if err != nil {
-		t.Skip("xvfb-run is not on PATH: install xvfb (apt-get install xvfb xauth) to test the window client")
-	}
-	return xvfb
+	return proctest.Start(t, "window "+nick, xvfb, all...)
 }
 
 // TestWindowClient: the window client joins, says a scripted line, hears
@@ -40,27 +30,27 @@ func xvfbRun(t *testing.T) string {
 func TestWindowClient(t *testing.T) {
 	srv, addr := startServer(t)
 	tess := startTerm(t, addr, "tess")
-	tess.expect("*** joined as tess")
+	tess.Expect("*** joined as tess")
 	sam := startTerm(t, addr, "sam")
-	sam.expect("*** joined as sam")
+	sam.Expect("*** joined as sam")
 
 	shot := filepath.Join(t.TempDir(), "chat-window.png")
 	win := startWindow(t, addr, "wendy",
 		"-say", "hello from the window",
 		"-until", "hello from the terminal",
 		"-screenshot", shot, "-frames", "30", "-stats")
-	tess.expect("*** wendy joined")
-	tess.expect("<wendy> hello from the window") // the terminal received the window's line
-	sam.expect("<wendy> hello from the window")
-	sam.send("welcome wendy!")
-	win.expect("*** joined as wendy; online (3): tess, sam, wendy")
-	win.expect("<sam> welcome wendy!")
-	tess.send("hello from the terminal")
-	win.expect("<tess> hello from the terminal")
-	expectBarRTT(t, win.expect("window: screenshot written to "+shot+" (960x600); bar: online as wendy"))
-	t.Log(win.expect("window: Game.Update over "))
-	win.wait()
-	tess.expect("*** wendy left (quit)")
+	tess.Expect("*** wendy joined")
+	tess.Expect("<wendy> hello from the window") // the terminal received the window's line
+	sam.Expect("<wendy> hello from the window")
+	sam.Send("welcome wendy!")
+	win.Expect("*** joined as wendy; online (3): tess, sam, wendy")
+	win.Expect("<sam> welcome wendy!")
+	tess.Send("hello from the terminal")
+	win.Expect("<tess> hello from the terminal")
+	expectBarRTT(t, win.Expect("window: screenshot written to "+shot+" (960x600); bar: online as wendy"))
+	t.Log(win.Expect("window: Game.Update over "))
+	win.Wait()
+	tess.Expect("*** wendy left (quit)")
 
 	checkScreenshot(t, shot)
 	if dst := os.Getenv("CHAT_SCREENSHOT"); dst != "" { // to refresh docs/chat-window.png
@@ -70,12 +60,12 @@ func TestWindowClient(t *testing.T) {
 		}
 	}
 
-	tess.send("/quit")
-	tess.wait()
-	sam.send("/quit")
-	sam.wait()
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	tess.Send("/quit")
+	tess.Wait()
+	sam.Send("/quit")
+	sam.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }
 
 // TestWindowReconnect: the server goes away and comes back on the same
@@ -84,25 +74,25 @@ func TestWindowReconnect(t *testing.T) {
 	srv, addr := startServer(t)
 	shot := filepath.Join(t.TempDir(), "reconnect.png")
 	win := startWindow(t, addr, "wendy", "-until", "welcome back", "-screenshot", shot)
-	win.expect("*** joined as wendy; online (1): wendy")
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
-	win.expect("!!! disconnected: the server closed the connection: server shutting down; reconnecting in ")
-	win.expect("!!! cannot connect to " + addr)
-	srv2 := start(t, "server2", program(t, "server"), "-addr", addr)
-	srv2.expect("chat server listening on " + addr)
-	win.expect("*** joined as wendy; online (1): wendy")
+	win.Expect("*** joined as wendy; online (1): wendy")
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
+	win.Expect("!!! disconnected: the server closed the connection: server shutting down; reconnecting in ")
+	win.Expect("!!! cannot connect to " + addr)
+	srv2 := proctest.Start(t, "server2", programs.Build(t, "server"), "-addr", addr)
+	srv2.Expect("chat server listening on " + addr)
+	win.Expect("*** joined as wendy; online (1): wendy")
 	tess := startTerm(t, addr, "tess")
-	tess.expect("*** joined as tess; online (2): wendy, tess")
-	tess.send("welcome back")
-	win.expect("<tess> welcome back")
-	expectBarRTT(t, win.expect("window: screenshot written to "+shot+" (960x600); bar: online as wendy")) // the new connection's
-	win.wait()
+	tess.Expect("*** joined as tess; online (2): wendy, tess")
+	tess.Send("welcome back")
+	win.Expect("<tess> welcome back")
+	expectBarRTT(t, win.Expect("window: screenshot written to "+shot+" (960x600); bar: online as wendy")) // the new connection's
+	win.Wait()
 	checkScreenshot(t, shot)
-	tess.send("/quit")
-	tess.wait()
-	srv2.signal(syscall.SIGTERM)
-	srv2.wait()
+	tess.Send("/quit")
+	tess.Wait()
+	srv2.Signal(syscall.SIGTERM)
+	srv2.Wait()
 }
 
 // expectBarRTT checks that the window's bar, as the screenshot line
@@ -119,18 +109,7 @@ func expectBarRTT(t *testing.T, line string) {
 // colors (text is antialiased) and a good number of bright text pixels.
 func checkScreenshot(t *testing.T, name string) {
 	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != windowW || b.Dy() != windowH {
-		t.Fatalf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), windowW, windowH)
-	}
+	img := proctest.Screenshot(t, name, windowW, windowH)
 	colors, bright := map[uint32]bool{}, 0
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
@@ -159,13 +138,13 @@ func TestWindowFrameTime(t *testing.T) {
 		t.Skip("-short")
 	}
 	srv, addr := startServer(t)
-	bots := start(t, "bots", program(t, "term"), "-addr", addr, "-bots", "20", "-interval", "500ms")
-	bots.expectCount("] online as bot", 20)
+	bots := proctest.Start(t, "bots", programs.Build(t, "term"), "-addr", addr, "-bots", "20", "-interval", "500ms")
+	bots.ExpectCount("] online as bot", 20)
 	win := startWindow(t, addr, "wendy", "-frames", "180", "-stats")
-	win.expect("*** joined as wendy; online (21)")
-	win.expect("<bot")
-	line := win.expect("window: Game.Update over ")
-	win.wait()
+	win.Expect("*** joined as wendy; online (21)")
+	win.Expect("<bot")
+	line := win.Expect("window: Game.Update over ")
+	win.Wait()
 	t.Log(line)
 	m := regexp.MustCompile(`p50=(\S+) p99=(\S+)`).FindStringSubmatch(line)
 	if m == nil {
@@ -178,9 +157,9 @@ func TestWindowFrameTime(t *testing.T) {
 	if p99 > 16700*time.Microsecond {
 		t.Errorf("Game.Update p99 = %v: more than a frame", p99)
 	}
-	bots.signal(syscall.SIGTERM)
-	bots.expect("bots: 20 bots said ")
-	bots.wait()
-	srv.signal(syscall.SIGTERM)
-	srv.wait()
+	bots.Signal(syscall.SIGTERM)
+	bots.Expect("bots: 20 bots said ")
+	bots.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }

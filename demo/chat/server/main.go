@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/demo/chat/chat"
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/daemon"
 )
@@ -49,7 +50,7 @@ func run(args []string) int {
 	fs.StringVar(&o.addr, "addr", chat.DefaultAddr, "address to listen on, host:port (port 0 picks a free one)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (clients must match)")
-	fs.StringVar(&o.sim, "sim", "", chat.SimUsage)
+	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.IntVar(&o.maxUsers, "max-users", 256, "most connections at once")
 	fs.StringVar(&o.pidfile, "pidfile", "", "write the process id to this file while running")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 5*time.Second, "how long a graceful stop may take")
@@ -90,17 +91,13 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	if err != nil {
 		return err
 	}
-	tr, err := chat.NewTransport(o.transport)
-	if err != nil {
-		return err
-	}
-	tr, simulator, err := chat.Simulate(tr, o.sim)
+	tr, simulator, err := transports.Open(o.transport, o.sim)
 	if err != nil {
 		return err
 	}
 	if simulator != nil {
-		fmt.Println(chat.SimStarted(simulator))
-		defer func() { fmt.Println(chat.SimTotals(simulator)) }()
+		fmt.Println(transports.SimStarted(simulator))
+		defer func() { fmt.Println(transports.SimTotals(simulator)) }()
 	}
 	room := chat.NewRoom(log)
 	srv, err := gnet.Listen(gnet.ServerConfig{

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/demo/chat/chat"
+	"github.com/gonetic/gonetic/demo/internal/transports"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -49,7 +50,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) int {
 	fs.StringVar(&o.nick, "nick", "", "nickname (default: $USER, or guest); with -bots, the bots' prefix (default bot)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (as the server)")
-	fs.StringVar(&o.sim, "sim", "", chat.SimUsage)
+	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.IntVar(&o.bots, "bots", 0, "run this many bots that chat on their own, instead of reading stdin")
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "with -bots: mean time between two lines of one bot")
 	fs.DurationVar(&o.duration, "duration", 0, "with -bots: stop after this long (default: until interrupted)")
@@ -133,16 +134,12 @@ loop:
 // newTransport is the -transport adapter, under -sim's conditions if any,
 // which it prints.
 func newTransport(o options, stdout io.Writer) (transport.Transport, error) {
-	tr, err := chat.NewTransport(o.transport)
-	if err != nil {
-		return nil, err
-	}
-	tr, simulator, err := chat.Simulate(tr, o.sim)
+	tr, simulator, err := transports.Open(o.transport, o.sim)
 	if err != nil {
 		return nil, err
 	}
 	if simulator != nil {
-		fmt.Fprintln(stdout, chat.SimStarted(simulator))
+		fmt.Fprintln(stdout, transports.SimStarted(simulator))
 	}
 	return tr, nil
 }

@@ -34,7 +34,6 @@ import (
 	"image/png"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -44,6 +43,8 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
 
 	"github.com/gonetic/gonetic/demo/chat/chat"
+	"github.com/gonetic/gonetic/demo/internal/cpuprofile"
+	"github.com/gonetic/gonetic/demo/internal/transports"
 )
 
 func main() {
@@ -69,7 +70,7 @@ func run(args []string) int {
 	fs.StringVar(&o.nick, "nick", "", "nickname (default: $USER, or guest)")
 	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (as the server)")
-	fs.StringVar(&o.sim, "sim", "", chat.SimUsage)
+	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.StringVar(&o.say, "say", "", "say this once joined (scripted)")
 	fs.StringVar(&o.until, "until", "", "with -screenshot: wait for someone else's line containing this text")
 	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file once the script is done and the round trip is known, then exit")
@@ -86,19 +87,12 @@ func run(args []string) int {
 	if o.nick == "" {
 		o.nick = defaultNick()
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "window:", err)
-			return 2
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "window:", err)
-			return 2
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(o.cpuprofile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "window:", err)
+		return 2
 	}
+	defer stopProfile()
 
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(fonts.MPlus1pRegular_ttf))
 	if err != nil {
@@ -110,18 +104,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "window:", err)
 		return 2
 	}
-	tr, err := chat.NewTransport(o.transport)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "window:", err)
-		return 2
-	}
-	tr, simulator, err := chat.Simulate(tr, o.sim)
+	tr, simulator, err := transports.Open(o.transport, o.sim)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "window:", err)
 		return 2
 	}
 	if simulator != nil {
-		fmt.Println(chat.SimStarted(simulator))
+		fmt.Println(transports.SimStarted(simulator))
 	}
 
 	// Ctrl-C or SIGTERM ends the game loop; the session then says goodbye.

@@ -1,6 +1,6 @@
 //go:build !noenet
 
-package chat
+package transports
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 //go:build noenet
 
-package arena
+package transports
 
 import (
 	"errors"
