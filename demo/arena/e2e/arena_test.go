@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gonetic/gonetic/demo/internal/proctest"
 )
@@ -53,7 +54,7 @@ func TestWindowClient(t *testing.T) {
 	win := proctest.Start(t, "window", xvfb, "-a", "-s", "-screen 0 1280x800x24", programs.Build(t, "window"),
 		"-addr", addr, "-name", "wendy", "-bot", "-screenshot", shot, "-frames", "150", "-timeout", "90s", "-stats")
 	win.Expect("window: joined " + addr + " as wendy")
-	line := win.Expect("window: screenshot written to " + shot + " (960x600); wendy: at ")
+	line := win.ExpectWithin("window: screenshot written to "+shot+" (960x600); wendy: at ", 100*time.Second) // its -timeout is 90 s
 	t.Log(line)
 	t.Log(win.Expect("window: Game.Update over "))
 	win.Wait()

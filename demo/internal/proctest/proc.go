@@ -141,8 +141,16 @@ func (p *Proc) waitUntil(limit time.Duration, cond func() bool) bool {
 // contains s, and returns it.
 func (p *Proc) Expect(s string) string {
 	p.t.Helper()
+	return p.ExpectWithin(s, Deadline)
+}
+
+// ExpectWithin is Expect with another limit than Deadline, for a line that
+// a program under test bounds itself (a window's -timeout), and that a
+// -race build under xvfb on a busy machine may take longer to reach.
+func (p *Proc) ExpectWithin(s string, limit time.Duration) string {
+	p.t.Helper()
 	var found string
-	ok := p.waitFor(func() bool {
+	ok := p.waitUntil(limit, func() bool {
 		for i := p.pos; i < len(p.lines); i++ {
 			if strings.Contains(p.lines[i], s) {
 				found, p.pos = p.lines[i], i+1
@@ -152,7 +160,7 @@ func (p *Proc) Expect(s string) string {
 		return p.exited
 	})
 	if !ok || found == "" {
-		p.t.Fatalf("%s did not print a line containing %q (within %v, or before it exited)", p.name, s, Deadline)
+		p.t.Fatalf("%s did not print a line containing %q (within %v, or before it exited)", p.name, s, limit)
 	}
 	return found
 }
