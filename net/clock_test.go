@@ -277,15 +277,7 @@ func TestMalformedPongClock(t *testing.T) {
 			if err := link.Send(0, transport.Reliable, []byte(c.pong)); err != nil {
 				t.Fatal(err)
 			}
-			var bye string
-			nettest.Pump(t, func() bool {
-				select {
-				case bye = <-sink.bye:
-					return true
-				default:
-					return false
-				}
-			}, srv)
+			bye := sink.wait(t, srv)
 			if !strings.Contains(bye, "protocol error") || !strings.Contains(bye, c.want) {
 				t.Fatalf("the peer was told %q, want a protocol error about %q", bye, c.want)
 			}

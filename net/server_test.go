@@ -363,15 +363,7 @@ func TestDirectionCheckedBeforeDecoding(t *testing.T) {
 	if err := link.Send(0, transport.Reliable, evil); err != nil {
 		t.Fatal(err)
 	}
-	var bye string
-	nettest.Pump(t, func() bool {
-		select {
-		case bye = <-sink.bye:
-			return true
-		default:
-			return false
-		}
-	}, srv)
+	bye := sink.wait(t, srv)
 	if !strings.Contains(bye, "snapshot") || !strings.Contains(bye, "server") {
 		t.Fatalf("the peer was told %q, want the type and its direction", bye)
 	}
@@ -392,6 +384,21 @@ func (s *byeSink) Receive(_ uint8, p []byte) {
 	}
 }
 func (s *byeSink) Closed(error) {}
+
+// wait runs srv's Update until the bye arrives and returns its reason.
+func (s *byeSink) wait(t *testing.T, srv *gnet.Server) string {
+	t.Helper()
+	var bye string
+	nettest.Pump(t, func() bool {
+		select {
+		case bye = <-s.bye:
+			return true
+		default:
+			return false
+		}
+	}, srv)
+	return bye
+}
 
 // TestPingInAnyEncodingAnswered: a ping written with other msgpack headers
 // than gonetic's own (array 16, str 8, a uint 64 stamp), as another

@@ -1,6 +1,7 @@
 package arena
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -15,29 +16,17 @@ func TestLerp(t *testing.T) {
 
 	got := c.lerp(a, b, 0.5)
 	want := []Player{{ID: 1, X: 5, Y: -5, It: true}, {ID: 4, X: 12, Y: 7}}
-	if !samePlayers(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("lerp at 0.5 = %v, want %v", got, want)
 	}
 	got = c.lerp(a, b, 1.5)
 	want = []Player{{ID: 1, X: 15, Y: -15, It: true}, {ID: 3, X: 50, Y: 50}, {ID: 4, X: 22, Y: 7}}
-	if !samePlayers(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("lerp at 1.5 = %v, want %v", got, want)
 	}
-	if got := c.lerp(nil, b, 1); !samePlayers(got, b) {
+	if got := c.lerp(nil, b, 1); !slices.Equal(got, b) {
 		t.Errorf("lerp from nothing at 1 = %v, want %v", got, b)
 	}
-}
-
-func samePlayers(a, b []Player) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestGraph: the graph keeps one sample per GraphStep, the last

@@ -114,7 +114,7 @@ func TestInputQueue(t *testing.T) {
 		w.Step(nil)
 		perTick = append(perTick, len(applied)-n)
 	}
-	if want := []int{2, 2, 1}; !equal(perTick, want) {
+	if want := []int{2, 2, 1}; !slices.Equal(perTick, want) {
 		t.Errorf("inputs applied per tick with a backlog of 5: %v, want %v", perTick, want)
 	}
 	for i, s := range applied {
@@ -138,18 +138,6 @@ func TestInputQueue(t *testing.T) {
 		t.Errorf("after overflow the first input applied is %d, want 10 (7 to 9 pushed out)", got)
 	}
 
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestBotsPlay: a world of bots keeps everyone inside and passes "it"
