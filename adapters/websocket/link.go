@@ -46,18 +46,18 @@ type link struct {
 	stopped  atomic.Bool    // set with shut: the reader stops delivering
 	watchdog *time.Timer    // ends a write that takes Options.WriteTimeout
 
-	mu        sync.Mutex   // guards the fields below
-	pending   []byte       // queued messages, each behind its 4-byte length
-	spare     []byte       // the other buffer; nil while a batch is written
-	closing   bool         // Send is refused: the link is ending
-	local     bool         // Close or Abort was called
-	shut      bool         // the connection was killed; later I/O errors are ours
+	mu        sync.Mutex           // guards the fields below
+	pending   []byte               // queued messages, each behind its 4-byte length
+	spare     []byte               // the other buffer; nil while a batch is written
+	closing   bool                 // Send is refused: the link is ending
+	local     bool                 // Close or Abort was called
+	shut      bool                 // the connection was killed; later I/O errors are ours
 	code      websocket.StatusCode // the close status the writer sends
-	reason    string       // and its reason
-	err       error        // first reason the link ended; nil for a local close
-	writeErr  error        // why a write failed, if one did
-	timer     *time.Timer  // bounds a graceful close
-	fullSince time.Time    // when Send first found the queue full; zero while it takes payloads
+	reason    string               // and its reason
+	err       error                // first reason the link ended; nil for a local close
+	writeErr  error                // why a write failed, if one did
+	timer     *time.Timer          // bounds a graceful close
+	fullSince time.Time            // when Send first found the queue full; zero while it takes payloads
 
 	bytesSent, payloadsSent         atomic.Uint64
 	bytesReceived, payloadsReceived atomic.Uint64
@@ -82,15 +82,6 @@ func (l *link) start(sink transport.Sink) {
 	l.watchdog.Stop()
 	go l.writeLoop()
 	go l.readLoop()
-}
-
-// refuse ends a link that never started.
-func (l *link) refuse() {
-	l.shutdown()
-	l.c.release()
-	if l.onDone != nil {
-		l.onDone()
-	}
 }
 
 // Send queues the channel byte and the payload as one message. Safe for

@@ -49,12 +49,12 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		},
 	}
 	if addr == "" {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.mounted != nil {
+		t.mount.mu.Lock()
+		defer t.mount.mu.Unlock()
+		if t.mount.l != nil {
 			return nil, errors.New("websocket: this Transport's ServeHTTP already serves a listener; close it first, or use another Transport for a second mounted listener")
 		}
-		t.mounted = l
+		t.mount.l = l
 		return l, nil
 	}
 	ln, err := stdnet.Listen("tcp", addr)
@@ -85,9 +85,9 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 // 426 Upgrade Required to a request that is not a WebSocket handshake.
 // Called by net/http, on any goroutine.
 func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	l := t.mounted
-	t.mu.Unlock()
+	t.mount.mu.Lock()
+	l := t.mount.l
+	t.mount.mu.Unlock()
 	if l == nil {
 		http.Error(w, errNoListener, http.StatusServiceUnavailable)
 		return
@@ -130,11 +130,11 @@ func (l *listener) Addr() string {
 // but a Sink or the Accept; idempotent.
 func (l *listener) Close() error {
 	l.once.Do(func() {
-		l.t.mu.Lock()
-		if l.t.mounted == l {
-			l.t.mounted = nil
+		l.t.mount.mu.Lock()
+		if l.t.mount.l == l {
+			l.t.mount.l = nil
 		}
-		l.t.mu.Unlock()
+		l.t.mount.mu.Unlock()
 		l.mu.Lock()
 		l.closed = true
 		live := make([]*link, 0, len(l.links))
@@ -210,3 +210,18 @@ func (w *hijackWriter) Hijack() (stdnet.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets http.ResponseController reach the writer below.
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// mount is the listener of Listen(""), which ServeHTTP serves.
+type mount struct {
+	mu sync.Mutex // guards l
+	l  *listener  // nil while none is open
+}
+
+// refuse ends a link that never started.
+func (l *link) refuse() {
+	l.shutdown()
+	l.c.release()
+	if l.onDone != nil {
+		l.onDone()
+	}
+}

@@ -7,7 +7,6 @@ import (
 	stdnet "net"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -104,9 +103,8 @@ func (o Options) withDefaults() Options {
 // concurrent use.
 type Transport struct {
 	opts Options
-
-	mu      sync.Mutex // guards mounted
-	mounted *listener  // the listener of Listen(""), or nil
+	//lint:ignore U1000 used on every platform but the browser (listen.go)
+	mount mount // the listener of Listen(""), which ServeHTTP serves
 }
 
 var _ transport.Transport = (*Transport)(nil)
