@@ -20,6 +20,12 @@ type conn struct {
 // an event, and the caller may be the game loop.
 func (c *conn) kill() { go func() { _ = c.ws.CloseNow() }() }
 
+// cork does nothing: the browser sends each message itself.
+func (c *conn) cork() {}
+
+// uncork does nothing: the browser sends each message itself.
+func (c *conn) uncork() error { return nil }
+
 // release has nothing to free in the browser beyond what kill closed.
 func (c *conn) release() { c.kill() }
 

@@ -18,13 +18,63 @@ import (
 // while its graceful Close is under way.
 type conn struct {
 	ws     *websocket.Conn
-	raw    stdnet.Conn
+	raw    *corkConn
 	remote string
 }
 
 // kill closes the connection at once; every read and write on it fails.
 // It never blocks.
 func (c *conn) kill() { _ = c.raw.Close() }
+
+// cork gathers what is written until uncork, which writes it in one call.
+func (c *conn) cork() { c.raw.cork() }
+
+// uncork writes what was gathered since cork.
+func (c *conn) uncork() error { return c.raw.uncork() }
+
+// corkConn is the connection under a WebSocket. coder/websocket writes
+// each message with a write call of its own; while the link's writer
+// writes a batch of messages, corkConn gathers them, so that the batch
+// leaves in one write call, as adapters/tcp's do.
+type corkConn struct {
+	stdnet.Conn
+
+	mu     sync.Mutex // guards corked and buf, and orders writes to Conn
+	corked bool
+	buf    []byte
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > maxRetained {
+		c.buf = nil
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
+}
 
 // release frees what coder/websocket holds for the connection, once no
 // goroutine of the link uses it.
@@ -43,18 +93,20 @@ func readLimit(cfg transport.Config) int64 { return int64(cfg.MaxPayload) + 1 }
 func dial(ctx context.Context, u string) (*conn, error) {
 	var (
 		mu  sync.Mutex
-		raw stdnet.Conn
+		raw *corkConn
 		d   stdnet.Dialer
 	)
 	ht := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (stdnet.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
-			if err == nil {
-				mu.Lock()
-				raw = c
-				mu.Unlock()
+			if err != nil {
+				return nil, err
 			}
-			return c, err
+			cc := &corkConn{Conn: c}
+			mu.Lock()
+			raw = cc
+			mu.Unlock()
+			return cc, nil
 		},
 	}
 	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Transport: ht}})

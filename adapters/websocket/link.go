@@ -276,26 +276,33 @@ func (l *link) writeLoop() {
 		// every message: a timer reset costs more than a clock read.
 		armed := time.Now()
 		l.watchdog.Reset(l.opts.WriteTimeout)
+		// Several messages leave in one write call.
+		corked := int(binary.BigEndian.Uint32(batch))+queueHeader < len(batch)
+		if corked {
+			l.c.cork()
+		}
 		for off := 0; off < len(batch); {
 			n := int(binary.BigEndian.Uint32(batch[off:]))
 			msg := batch[off+queueHeader : off+queueHeader+n]
 			off += queueHeader + n
 			if err := l.c.ws.Write(ctx, websocket.MessageBinary, msg); err != nil {
-				l.watchdog.Stop()
-				l.mu.Lock()
-				if l.writeErr == nil {
-					l.writeErr = err
-				}
-				l.mu.Unlock()
-				l.shutdown()
+				l.writeFailed(err)
 				return
 			}
-			l.bytesSent.Add(uint64(n + frameOverhead(n, l.client)))
-			l.payloadsSent.Add(1)
+			if !corked {
+				l.countSent(n, 1)
+			}
 			if now := time.Now(); now.Sub(armed) > l.opts.WriteTimeout/4 {
 				l.watchdog.Reset(l.opts.WriteTimeout)
 				armed = now
 			}
+		}
+		if corked {
+			if err := l.c.uncork(); err != nil {
+				l.writeFailed(err)
+				return
+			}
+			l.countBatch(batch)
 		}
 		l.watchdog.Stop()
 		l.mu.Lock()
@@ -304,6 +311,35 @@ func (l *link) writeLoop() {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// writeFailed ends the link after a failed write.
+func (l *link) writeFailed(err error) {
+	l.watchdog.Stop()
+	l.mu.Lock()
+	if l.writeErr == nil {
+		l.writeErr = err
+	}
+	l.mu.Unlock()
+	l.shutdown()
+}
+
+// countSent counts payloads payloads of n bytes each as sent.
+func (l *link) countSent(n, payloads int) {
+	l.bytesSent.Add(uint64(payloads * (n + frameOverhead(n, l.client))))
+	l.payloadsSent.Add(uint64(payloads))
+}
+
+// countBatch counts a batch written at once as sent.
+func (l *link) countBatch(batch []byte) {
+	bytes, payloads := 0, 0
+	for off := 0; off < len(batch); payloads++ {
+		n := int(binary.BigEndian.Uint32(batch[off:]))
+		bytes += n + frameOverhead(n, l.client)
+		off += queueHeader + n
+	}
+	l.bytesSent.Add(uint64(bytes))
+	l.payloadsSent.Add(uint64(payloads))
 }
 
 // errStopped ends the read loop once the connection is killed.

@@ -195,17 +195,26 @@ func (l *listener) remove(k *link) {
 	l.wg.Done()
 }
 
-// hijackWriter keeps the connection that coder/websocket hijacks, so that
-// the link can close it at once.
+// hijackWriter hands coder/websocket the hijacked connection as a
+// corkConn, and keeps it, so that the link can batch its writes and close
+// it at once.
 type hijackWriter struct {
 	http.ResponseWriter
-	raw stdnet.Conn
+	raw *corkConn
 }
 
 func (w *hijackWriter) Hijack() (stdnet.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	w.raw = c
-	return c, brw, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // net/http has sent the 101 already
+		c.Close()
+		return nil, nil, err
+	}
+	w.raw = &corkConn{Conn: c}
+	brw.Writer = bufio.NewWriterSize(w.raw, 4<<10)
+	return w.raw, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the writer below.
