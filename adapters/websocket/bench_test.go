@@ -7,6 +7,7 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/gonetic/gonetic/adapters/websocket"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/nettest"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // The benchmarks run gonetic over this adapter ("gonetic") and a program
@@ -26,8 +28,10 @@ import (
 //	go test -run '^$' -bench . -benchtime 2s ./adapters/websocket
 //
 // gonetic sends the suite's chat message, Chat{"Tom", "Test message"},
-// 20 bytes of msgpack, one channel byte more on the wire; raw sends
-// 19-byte binary messages.
+// 20 bytes of msgpack, one channel byte more on the wire, through the whole
+// stack (typed Send, Update, handler); adapter is this adapter alone
+// (Link.Send to a Sink) with 19-byte payloads; raw sends 19-byte binary
+// messages with coder/websocket alone.
 
 // benchPair is a gonetic server over WebSocket whose Update runs on its
 // own goroutine, and one connected client.
@@ -175,6 +179,23 @@ func BenchmarkOneWay(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 	})
+	b.Run("adapter", func(b *testing.B) {
+		link, srv, _, stop := adapterPair(b, false)
+		defer stop()
+		payload := make([]byte, 19)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			for link.Send(0, transport.Reliable, payload) != nil { // queue full
+				runtime.Gosched()
+			}
+		}
+		for srv.count.Load() < int64(b.N) {
+			time.Sleep(50 * time.Microsecond)
+		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	})
 	b.Run("raw", func(b *testing.B) {
 		p := newRawPair(b, false)
 		defer p.close()
@@ -222,6 +243,24 @@ func BenchmarkPingPong(b *testing.B) {
 		b.StopTimer()
 		reportRTT(b, rtts)
 	})
+	b.Run("adapter", func(b *testing.B) {
+		link, _, cli, stop := adapterPair(b, true)
+		defer stop()
+		payload := make([]byte, 19)
+		rtts := make([]time.Duration, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			if err := link.Send(0, transport.Reliable, payload); err != nil {
+				b.Fatal(err)
+			}
+			<-cli.got
+			rtts = append(rtts, time.Since(t0))
+		}
+		b.StopTimer()
+		reportRTT(b, rtts)
+	})
 	b.Run("raw", func(b *testing.B) {
 		p := newRawPair(b, true)
 		defer p.close()
@@ -251,6 +290,50 @@ func BenchmarkPingPong(b *testing.B) {
 		b.StopTimer()
 		reportRTT(b, rtts)
 	})
+}
+
+// echoSink sends back what it receives, when link is set.
+type echoSink struct {
+	link  transport.Link
+	count atomic.Int64
+	got   chan struct{}
+}
+
+func (s *echoSink) Receive(ch uint8, p []byte) {
+	s.count.Add(1)
+	if s.link != nil {
+		_ = s.link.Send(ch, transport.Reliable, p)
+	}
+	if s.got != nil {
+		s.got <- struct{}{}
+	}
+}
+func (s *echoSink) Closed(error) {}
+
+// adapterPair is this adapter alone, no gonetic above it: a listener
+// whose links echo (or count) and one dialed link.
+func adapterPair(b *testing.B, echo bool) (transport.Link, *echoSink, *echoSink, func()) {
+	b.Helper()
+	tr := websocket.New(websocket.Options{})
+	srv := &echoSink{}
+	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
+		if echo {
+			srv.link = l
+		}
+		return srv
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cli := &echoSink{got: make(chan struct{}, 1)}
+	if !echo {
+		cli.got = nil
+	}
+	link, err := tr.Dial(context.Background(), ln.Addr(), transport.Config{}, cli)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return link, srv, cli, func() { link.Abort(); ln.Close() }
 }
 
 func reportRTT(b *testing.B, rtts []time.Duration) {
