@@ -493,7 +493,7 @@ func (l *link) readMessages() error {
 			return &transport.FrameError{Reason: "an empty message; each message starts with its channel byte"}
 		}
 		if ch := buf[0]; int(ch) >= l.cfg.Channels {
-			return &transport.FrameError{Reason: fmt.Sprintf("a message on channel %d; the link has %d channels", ch, l.cfg.Channels)}
+			return &transport.FrameError{Reason: fmt.Sprintf("a message on channel %d; the link's channels are 0 to %d", ch, l.cfg.Channels-1)}
 		}
 		if l.stopped.Load() {
 			return errStopped
