@@ -384,8 +384,9 @@ func TestBadMessages(t *testing.T) {
 }
 
 // TestCloseCodes: the status the peer closes with is what Sink.Closed
-// reports: io.EOF for a normal closure, a *FrameError for 1009, a
-// *CloseError with the code and reason for the others.
+// reports: io.EOF for a normal closure, a *FrameError for 1009 (and for
+// 4009, a browser's stand-in for it), a *CloseError with the code and
+// reason for the others.
 func TestCloseCodes(t *testing.T) {
 	for _, tc := range []struct {
 		code   cws.StatusCode
@@ -396,6 +397,10 @@ func TestCloseCodes(t *testing.T) {
 		{cws.StatusMessageTooBig, "too big for me", func(err error) bool {
 			var fe *transport.FrameError
 			return errors.As(err, &fe) && fe.TooLarge && strings.Contains(fe.Reason, "too big for me")
+		}},
+		{4009, "a browser's 1009", func(err error) bool {
+			var fe *transport.FrameError
+			return errors.As(err, &fe) && fe.TooLarge
 		}},
 		{cws.StatusGoingAway, "tab closed", func(err error) bool {
 			var ce *websocket.CloseError
