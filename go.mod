@@ -3,6 +3,7 @@ module github.com/gonetic/gonetic
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/hajimehoshi/ebiten/v2 v2.8.8
 	github.com/klauspost/compress v1.20.3
 	github.com/vmihailenco/msgpack/v5 v5.4.1
