@@ -3,7 +3,12 @@ package net_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
+
+	"github.com/gonetic/gonetic/adapters/websocket"
 
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
@@ -188,4 +193,48 @@ func ExampleServer_SendTo() {
 	// Unordered output:
 	// ann sees referee: red team, go
 	// bob sees referee: red team, go
+}
+
+// One server for native and browser players: TCP on its own port, and
+// WebSocket mounted on /play of the game's HTTP server, beside its pages.
+// Both connections share the handlers, MaxConns and Broadcast.
+func ExampleServer_AddListener() {
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config:     gnet.Config{Factory: chatFactory()}, // TCP, the default
+		NewHandler: func() any { return &ChatServer{} },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+	ws := websocket.New(websocket.Options{})
+	if _, err := srv.AddListener(ws, ""); err != nil { // "": served by the mux below
+		fmt.Println(err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/play", ws)
+	web := httptest.NewServer(mux) // the game's http.Server
+	defer web.Close()
+
+	native, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory()}})
+	defer native.Close()
+	browser, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory(), Transport: websocket.New(websocket.Options{})}})
+	defer browser.Close()
+	tom, ann := &ChatClient{name: "tom"}, &ChatClient{name: "ann"}
+	connTom, _ := native.Connect(srv.Addr(), tom)
+	connAnn, _ := browser.Connect("ws"+strings.TrimPrefix(web.URL, "http")+"/play", ann)
+
+	sent := false
+	for frame := 0; frame < 10000 && connAnn.Stats().MessagesReceived == 0; frame++ {
+		_ = srv.Update(0)
+		_ = native.Update(0)
+		_ = browser.Update(time.Millisecond)
+		if !sent && connTom.Connected() && connAnn.Connected() && srv.NumConns() == 2 {
+			_ = connTom.Send(&ChatMsg{Player: "Tom", Msg: "hello from TCP"})
+			sent = true
+		}
+	}
+	// Output: ann sees Tom: hello from TCP
 }

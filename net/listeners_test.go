@@ -3,6 +3,8 @@ package net_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/adapters/mem"
 	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/adapters/websocket"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/nettest"
 	"github.com/gonetic/gonetic/net/transport"
@@ -19,21 +22,29 @@ import (
 type listenerCase struct {
 	name string
 	t    transport.Transport
-	addr string
+	addr string // to listen on
+	dial string // to dial, when not the address the listener reports
 }
 
-// severalAdapters returns ENet, TCP and the in-memory adapter, each with
-// the address to listen on.
+// severalAdapters returns ENet, TCP, the in-memory adapter and WebSocket
+// (mounted on a path of the game's own HTTP server), each with the
+// address to listen on.
 func severalAdapters(t *testing.T) []listenerCase {
 	t.Helper()
 	en, err := enet.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ws := websocket.New(websocket.Options{})
+	mux := http.NewServeMux()
+	mux.Handle("/play", ws)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
 	return []listenerCase{
-		{"enet", en, "127.0.0.1:0"},
-		{"tcp", tcp.New(tcp.Options{}), "127.0.0.1:0"},
-		{"mem", new(mem.Network), "server:0"},
+		{"enet", en, "127.0.0.1:0", ""},
+		{"tcp", tcp.New(tcp.Options{}), "127.0.0.1:0", ""},
+		{"mem", new(mem.Network), "server:0", ""},
+		{"websocket", ws, "", "ws" + strings.TrimPrefix(hs.URL, "http") + "/play"},
 	}
 }
 
@@ -53,13 +64,16 @@ func serverOn(t *testing.T, cfg gnet.ServerConfig, cases []listenerCase) (*gnet.
 		if err != nil {
 			t.Fatalf("AddListener(%s): %v", c.name, err)
 		}
+		if c.dial != "" {
+			a = c.dial
+		}
 		addrs = append(addrs, a)
 	}
 	return srv, addrs
 }
 
-// TestOneServerSeveralAdapters: clients over ENet, TCP and the in-memory
-// adapter chat with each other through one server: one set of handlers,
+// TestOneServerSeveralAdapters: clients over ENet, TCP, the in-memory
+// adapter and WebSocket chat with each other through one server: one set of handlers,
 // one Broadcast reaching every adapter's connections.
 func TestOneServerSeveralAdapters(t *testing.T) {
 	cases := severalAdapters(t)
@@ -138,7 +152,7 @@ func TestOneServerSeveralAdapters(t *testing.T) {
 // TestOneMaxConnsAcrossAdapters: MaxConns counts the connections of every
 // listener together.
 func TestOneMaxConnsAcrossAdapters(t *testing.T) {
-	cases := severalAdapters(t)[1:] // TCP first, mem added
+	cases := severalAdapters(t)[1:3] // TCP first, mem added
 	srv, addrs := serverOn(t, gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil)}, MaxConns: 1}, cases)
 	tcpCli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: cases[0].t}})
 	if err != nil {
