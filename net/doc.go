@@ -44,9 +44,10 @@
 // (ErrRefused, ErrTimeout, a network error) where there is one.
 //
 // The network adapter (Config.Transport: TCP by default, adapters/enet for
-// reliable UDP, adapters/mem in tests) and the codec (msgpack by default,
-// adapters/json) change no game code. The wire protocol is in
-// docs/PROTOCOL.md.
+// reliable UDP, adapters/websocket for browsers, adapters/mem in tests)
+// and the codec (msgpack by default, adapters/json) change no game code.
+// A server may listen on several adapters at once (Server.AddListener).
+// The wire protocol is in docs/PROTOCOL.md.
 //
 // # Server time
 //
