@@ -292,6 +292,104 @@ func BenchmarkPingPong(b *testing.B) {
 	})
 }
 
+// BenchmarkPingPongLayout: raw's round trip with gonetic's goroutine
+// layout and none of its code, to tell the cost of the layout from the
+// cost of the code (docs/PERF.md, "WebSocket (issue 19)"). "handoff2":
+// each side reads on a goroutine of its own and hands the message to the
+// goroutine that answers (the server) or waits (the client), as the
+// adapter's reader hands it to gonetic's Update; writes are inline.
+// "handoff4": writes also go through a writer goroutine per side, as the
+// adapter's do.
+func BenchmarkPingPongLayout(b *testing.B) {
+	for _, l := range []struct {
+		name    string
+		writers bool
+	}{{"handoff2", false}, {"handoff4", true}} {
+		b.Run(l.name, func(b *testing.B) {
+			ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := cws.Accept(w, r, nil)
+				if err != nil {
+					return
+				}
+				defer c.CloseNow()
+				in := make(chan [19]byte, 1)
+				go layoutReader(c, in)
+				send, stop := layoutWriter(c, l.writers)
+				defer stop()
+				for m := range in { // the server's Update: echo
+					send(m)
+				}
+			})}
+			go hs.Serve(ln)
+			defer hs.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+			defer cancel()
+			c, _, err := cws.Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.CloseNow()
+			in := make(chan [19]byte, 1)
+			go layoutReader(c, in)
+			send, stop := layoutWriter(c, l.writers)
+			defer stop()
+			var msg [19]byte
+			rtts := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				send(msg)
+				<-in
+				rtts = append(rtts, time.Since(t0))
+			}
+			b.StopTimer()
+			reportRTT(b, rtts)
+		})
+	}
+}
+
+// layoutReader reads 19-byte messages from c and hands each to in.
+func layoutReader(c *cws.Conn, in chan<- [19]byte) {
+	defer close(in)
+	ctx := context.Background()
+	var m [19]byte
+	for {
+		_, rd, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		if _, err := io.ReadFull(rd, m[:]); err != nil {
+			return
+		}
+		if _, err := rd.Read(m[:0]); err != nil && err != io.EOF {
+			return
+		}
+		in <- m
+	}
+}
+
+// layoutWriter returns the function that writes a message to c: inline,
+// or with writers by handing it to a writer goroutine, which stop ends.
+func layoutWriter(c *cws.Conn, writers bool) (send func([19]byte), stop func()) {
+	ctx := context.Background()
+	if !writers {
+		return func(m [19]byte) { _ = c.Write(ctx, cws.MessageBinary, m[:]) }, func() {}
+	}
+	ch := make(chan [19]byte, 1)
+	go func() {
+		for m := range ch {
+			if c.Write(ctx, cws.MessageBinary, m[:]) != nil {
+				return
+			}
+		}
+	}()
+	return func(m [19]byte) { ch <- m }, func() { close(ch) }
+}
+
 // echoSink sends back what it receives, when link is set.
 type echoSink struct {
 	link  transport.Link

@@ -1,10 +1,11 @@
 //go:build js
 
 // Command wasmclient is the browser side of TestWasmClient: built with
-// GOOS=js GOARCH=wasm and run by Node, it dials the URL in its first
-// argument with the adapter, sends a payload on channel 1, waits for the
-// echo and closes; then dials again and asks for a message over its
-// MaxPayload. It exits 0 only if all went as the contract says.
+// GOOS=js GOARCH=wasm and run in headless Chromium, it dials the URL in
+// its first argument with the adapter, sends a payload on channel 1,
+// waits for the echo and closes; then dials again and asks for a message
+// over its MaxPayload. It prints OK (to the browser's console) only if
+// all went as the contract says, else a line that starts with FAIL.
 package main
 
 import (
