@@ -15,6 +15,7 @@ import (
 	"time"
 
 	cws "github.com/coder/websocket"
+	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/adapters/websocket"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/nettest"
@@ -46,9 +47,15 @@ type benchPair struct {
 
 func newBenchPair(b *testing.B, echo bool) *benchPair {
 	b.Helper()
+	return newBenchPairOver(b, echo, func() transport.Transport { return websocket.New(websocket.Options{}) })
+}
+
+// newBenchPairOver is newBenchPair over the transports tr makes.
+func newBenchPairOver(b *testing.B, echo bool, tr func() transport.Transport) *benchPair {
+	b.Helper()
 	p := &benchPair{stop: make(chan struct{})}
 	srv, err := gnet.Listen(gnet.ServerConfig{
-		Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: websocket.New(websocket.Options{})},
+		Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()},
 		Addr:   "127.0.0.1:0",
 	})
 	if err != nil {
@@ -77,7 +84,7 @@ func newBenchPair(b *testing.B, echo bool) *benchPair {
 			}
 		}
 	}()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: websocket.New(websocket.Options{})}})
+	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,26 +229,14 @@ func BenchmarkPingPong(b *testing.B) {
 	b.Run("gonetic", func(b *testing.B) {
 		p := newBenchPair(b, true)
 		defer p.close()
-		var got int
-		if err := gnet.On(p.cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
-			b.Fatal(err)
-		}
-		msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-		rtts := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			t0 := time.Now()
-			if err := p.conn.Send(&msg); err != nil {
-				b.Fatal(err)
-			}
-			for got <= i {
-				_ = p.cli.Update(time.Second)
-			}
-			rtts = append(rtts, time.Since(t0))
-		}
-		b.StopTimer()
-		reportRTT(b, rtts)
+		gonePingPong(b, p)
+	})
+	// gonetic over adapters/tcp, which has the same goroutine layout
+	// (a reader per link, a writer or flusher), for comparison.
+	b.Run("gonetic-tcp", func(b *testing.B) {
+		p := newBenchPairOver(b, true, func() transport.Transport { return tcp.New(tcp.Options{}) })
+		defer p.close()
+		gonePingPong(b, p)
 	})
 	b.Run("adapter", func(b *testing.B) {
 		link, _, cli, stop := adapterPair(b, true)
@@ -388,6 +383,30 @@ func layoutWriter(c *cws.Conn, writers bool) (send func([19]byte), stop func()) 
 		}
 	}()
 	return func(m [19]byte) { ch <- m }, func() { close(ch) }
+}
+
+// gonePingPong is the round trip of gonetic's PingPong over p.
+func gonePingPong(b *testing.B, p *benchPair) {
+	var got int
+	if err := gnet.On(p.cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
+		b.Fatal(err)
+	}
+	msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+	rtts := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := p.conn.Send(&msg); err != nil {
+			b.Fatal(err)
+		}
+		for got <= i {
+			_ = p.cli.Update(time.Second)
+		}
+		rtts = append(rtts, time.Since(t0))
+	}
+	b.StopTimer()
+	reportRTT(b, rtts)
 }
 
 // echoSink sends back what it receives, when link is set.
