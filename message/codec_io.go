@@ -235,7 +235,7 @@ func (d *Decoder) begin(payload []byte) (*Type, error) {
 	}
 	t := d.f.ByID(int(min(id, 1<<31)))
 	if t == nil {
-		return nil, fmt.Errorf("%w: id %d (this side has %d types)", ErrUnknownType, id, d.f.Len())
+		return nil, fmt.Errorf("%w: id %d (this side registers ids 1 to %d)", ErrUnknownType, id, d.f.Len())
 	}
 	if !t.sentBy.Allows(d.way) {
 		return t, directionError(t)

@@ -484,13 +484,19 @@ func (e *endpoint) opened(c *Conn) {
 // peer is told why.
 func (e *endpoint) fail(c *Conn, err error) {
 	reason := cutReason("protocol error: " + err.Error())
-	e.log.Info("gonetic: disconnecting peer after a protocol error", "conn", c.String(), "reason", reason)
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == Closing || c.state == Closed {
+		// Already ending, for a reason of its own (an adapter's farewell
+		// while what came before it still waited in the inbox): that
+		// reason stands, and what the peer sends now is not acted on.
+		return
+	}
+	e.log.Info("gonetic: disconnecting peer after a protocol error", "conn", c.String(), "reason", reason)
 	if c.failure == nil {
 		c.failure = err
 	}
 	c.closeLocked(reason)
-	c.mu.Unlock()
 }
 
 // closed1 handles the end of a link: the connection leaves the endpoint,

@@ -3,6 +3,7 @@ package net
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors of the connection API.
@@ -44,7 +45,7 @@ func (e *DisconnectError) Error() string {
 		who = "disconnected by peer"
 	}
 	switch {
-	case e.Reason != "" && (e.Err == ErrTimeout || e.Err == ErrRefused):
+	case e.Reason != "" && e.Err != nil && (e.Err == ErrTimeout || e.Err == ErrRefused || strings.Contains(e.Reason, e.Err.Error())):
 		return fmt.Sprintf("gonetic: %s: %s", who, e.Reason) // the reason says it
 	case e.Reason != "" && e.Err != nil:
 		return fmt.Sprintf("gonetic: %s: %s (%v)", who, e.Reason, e.Err)

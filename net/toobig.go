@@ -14,9 +14,13 @@ var _ transport.Farewell = (*connSink)(nil)
 // adapter's goroutine (transport.Farewell).
 func (s *connSink) Farewell(err error) {
 	c := (*Conn)(s)
+	reason := farewellReason(err)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closeLocked(farewellReason(err))
+	if c.state != Closing && c.state != Closed {
+		c.ep.log.Info("gonetic: disconnecting peer: its adapter ends the link", "conn", c.String(), "reason", reason)
+	}
+	c.closeLocked(reason)
 }
 
 // farewellReason is the bye reason for an adapter's err: "too large: …"

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	stdnet "net"
 	"strings"
 	"sync"
@@ -217,5 +218,78 @@ func TestPeerNotReadingIsTooSlow(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the peer that does not read was not disconnected within 10 s")
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a Logger written from several
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestFarewellWithHelloWaiting: a peer sends its hello and, right behind
+// it, a frame over the limit. The adapter ends the link (bye "too large")
+// while the hello still waits for Update; the log says why, and the
+// hello, handled later, is not taken for a protocol error that would
+// replace that reason.
+func TestFarewellWithHelloWaiting(t *testing.T) {
+	var log syncBuffer
+	srv, err := Listen(ServerConfig{Config: Config{
+		Factory:        tbFactory(),
+		MaxMessageSize: 1000,
+		Logger:         slog.New(slog.NewTextHandler(&log, nil)),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	raw, err := stdnet.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	f := tbFactory()
+	h := f.Hash()
+	hello := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlHello, version: ProtocolVersion, codec: f.Codec().Name(), hash: h[:], lines: f.Lines()})
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(hello)))
+	b = append(b, hello...)
+	b = binary.BigEndian.AppendUint32(b, 1<<20)
+	if _, err := raw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	// The bye comes from the adapter's goroutine: no Update has run yet.
+	var head [4]byte
+	if _, err := io.ReadFull(raw, head[:]); err != nil {
+		t.Fatal(err)
+	}
+	bye := make([]byte, binary.BigEndian.Uint32(head[:]))
+	if _, err := io.ReadFull(raw, bye); err != nil || !strings.Contains(string(bye), "too large") {
+		t.Fatalf("read %q, %v; want a bye saying too large", bye, err)
+	}
+	raw.Close()
+	waitFor(t, "the connection to end", func() bool {
+		_ = srv.Update(time.Millisecond)
+		return srv.e.live() == 0
+	})
+	got := log.String()
+	if !strings.Contains(got, "its adapter ends the link") || !strings.Contains(got, "too large") {
+		t.Errorf("the log does not say why the link ended:\n%s", got)
+	}
+	if strings.Contains(got, "protocol error") {
+		t.Errorf("the hello that waited was taken for a protocol error:\n%s", got)
 	}
 }
