@@ -34,9 +34,11 @@
 // Close refuses further Sends, sends what is queued, then a close frame
 // with status 1000 (normal closure), and delivers what arrives until the
 // peer's close frame; the Sink then gets Closed(nil). Abort closes the TCP
-// connection at once and drops the queue. A graceful close is bounded by
-// 15 s, after which the connection is closed regardless and the Sink gets
-// ErrCloseTimeout.
+// connection at once and drops the queue. A graceful close waits at most
+// 5 s for the peer's close frame once its own is sent (coder/websocket's
+// bound), and at most 15 s in all, queue included; past either the
+// connection is closed regardless (past the 15 s the Sink gets
+// ErrCloseTimeout).
 //
 // The status the peer closes with is what Sink.Closed reports: io.EOF for
 // 1000 (normal closure) or a close frame without a status; a
