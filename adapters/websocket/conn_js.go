@@ -4,7 +4,9 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"net/url"
+	"syscall/js"
 
 	"github.com/coder/websocket"
 	"github.com/gonetic/gonetic/net/transport"
@@ -50,6 +52,9 @@ func readLimit(transport.Config) int64 { return -1 }
 
 // dial opens a WebSocket with the browser's WebSocket API.
 func dial(ctx context.Context, u string) (*conn, error) {
+	if js.Global().Get("WebSocket").IsUndefined() {
+		return nil, errors.New("this JavaScript runtime has no WebSocket API (Node before 22 needs --experimental-websocket)")
+	}
 	ws, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	stdnet "net"
 	"net/http"
 	"sync"
@@ -112,9 +113,12 @@ func dial(ctx context.Context, u string) (*conn, error) {
 			return cc, nil
 		},
 	}
-	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Transport: ht}})
+	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Transport: ht}})
 	ht.CloseIdleConnections()
 	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, fmt.Errorf("%w (the server answered %q: is a gonetic WebSocket listener mounted at that path?)", err, resp.Status)
+		}
 		return nil, err
 	}
 	mu.Lock()

@@ -450,6 +450,17 @@ func TestDialAddresses(t *testing.T) {
 	}
 }
 
+// TestDialWrongPath: a Dial to a path of a web server where no listener is
+// mounted says which answer came and what to check.
+func TestDialWrongPath(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "a page") }))
+	defer page.Close()
+	_, err := websocket.New(websocket.Options{}).Dial(ctx(t), "ws"+strings.TrimPrefix(page.URL, "http")+"/play", transport.Config{}, newSink())
+	if err == nil || !strings.Contains(err.Error(), `"200 OK"`) || !strings.Contains(err.Error(), "mounted at that path") {
+		t.Errorf("Dial to a page: %v, want an error naming the answer and the mount", err)
+	}
+}
+
 // TestPeerNotReadingDropped: a peer that reads nothing fills the link's
 // queue (Send: ErrQueueFull, which matches transport.ErrQueueFull) and is
 // dropped with ErrTooSlow once a write has not finished for
