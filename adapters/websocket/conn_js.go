@@ -1,0 +1,48 @@
+//go:build js
+
+package websocket
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/coder/websocket"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// conn is one open WebSocket of the browser.
+type conn struct {
+	ws     *websocket.Conn
+	remote string
+}
+
+// kill closes the WebSocket without waiting: the browser's close waits for
+// an event, and the caller may be the game loop.
+func (c *conn) kill() { go func() { _ = c.ws.CloseNow() }() }
+
+// cork does nothing: the browser sends each message itself.
+func (c *conn) cork() {}
+
+// uncork does nothing: the browser sends each message itself.
+func (c *conn) uncork() error { return nil }
+
+// release has nothing to free in the browser beyond what kill closed.
+func (c *conn) release() { c.kill() }
+
+// readLimit is -1, no limit in coder/websocket: the browser has received
+// the whole message before Go sees it, and the link checks the size itself
+// (readMessage) so that the Sink's Farewell can speak before the close.
+func readLimit(transport.Config) int64 { return -1 }
+
+// dial opens a WebSocket with the browser's WebSocket API.
+func dial(ctx context.Context, u string) (*conn, error) {
+	ws, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	remote := u
+	if p, err := url.Parse(u); err == nil {
+		remote = p.Host
+	}
+	return &conn{ws: ws, remote: remote}, nil
+}

@@ -1,0 +1,125 @@
+//go:build !js
+
+package websocket
+
+import (
+	"context"
+	"errors"
+	stdnet "net"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// conn is one open WebSocket and the TCP connection under it, which is
+// closed to end the link at once: coder/websocket's CloseNow does nothing
+// while its graceful Close is under way.
+type conn struct {
+	ws     *websocket.Conn
+	raw    *corkConn
+	remote string
+}
+
+// kill closes the connection at once; every read and write on it fails.
+// It never blocks.
+func (c *conn) kill() { _ = c.raw.Close() }
+
+// cork gathers what is written until uncork, which writes it in one call.
+func (c *conn) cork() { c.raw.cork() }
+
+// uncork writes what was gathered since cork.
+func (c *conn) uncork() error { return c.raw.uncork() }
+
+// corkConn is the connection under a WebSocket. coder/websocket writes
+// each message with a write call of its own; while the link's writer
+// writes a batch of messages, corkConn gathers them, so that the batch
+// leaves in one write call, as adapters/tcp's do.
+type corkConn struct {
+	stdnet.Conn
+
+	mu     sync.Mutex // guards corked and buf, and orders writes to Conn
+	corked bool
+	buf    []byte
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > maxRetained {
+		c.buf = nil
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
+}
+
+// release frees what coder/websocket holds for the connection, once no
+// goroutine of the link uses it.
+func (c *conn) release() { _ = c.ws.CloseNow() }
+
+// readLimit is coder/websocket's read limit for cfg: one message of a
+// channel byte and cfg.MaxPayload bytes, plus the byte that shows a
+// message is too large. The link stops reading there itself (readMessage),
+// so that the limit is its own and the Sink's Farewell can speak before
+// the close; coder/websocket's limit, which would close the connection at
+// once, is never reached.
+func readLimit(cfg transport.Config) int64 { return int64(cfg.MaxPayload) + 1 }
+
+// dial opens a WebSocket to the URL u with an HTTP client of its own,
+// whose dialer keeps the TCP connection (the TLS one for wss).
+func dial(ctx context.Context, u string) (*conn, error) {
+	var (
+		mu  sync.Mutex
+		raw *corkConn
+		d   stdnet.Dialer
+	)
+	ht := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (stdnet.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			cc := &corkConn{Conn: c}
+			mu.Lock()
+			raw = cc
+			mu.Unlock()
+			return cc, nil
+		},
+	}
+	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Transport: ht}})
+	ht.CloseIdleConnections()
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	r := raw
+	mu.Unlock()
+	if r == nil { // cannot happen: the handshake went over a dialed connection
+		_ = ws.CloseNow()
+		return nil, errors.New("the HTTP client dialed no connection")
+	}
+	return &conn{ws: ws, raw: r, remote: r.RemoteAddr().String()}, nil
+}
