@@ -1,0 +1,319 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/gonetic/gonetic/demo/internal/proctest"
+)
+
+// buildDeadline bounds the chat server's build of the browser client: a
+// cold GOOS=js GOARCH=wasm build of Ebiten on a busy 2-core machine.
+const buildDeadline = 5 * time.Minute
+
+// hiddenFor is how long the page stays behind another tab: longer than
+// the server's timeout (gnet.DefaultTimeout, 15 s), which drops a peer
+// from which nothing was heard.
+const hiddenFor = 18 * time.Second
+
+// TestBrowserClient: the chat server with -http builds the window client
+// for WebAssembly and serves it; headless Chromium opens the page; the
+// browser client joins over WebSocket, types a line that a terminal
+// client (over TCP, in the same room) receives, and shows the terminal's
+// reply. The page then spends longer than the server's timeout behind
+// another tab, where requestAnimationFrame stops, and must still be
+// connected when it comes back. A screenshot is checked; /quit ends it.
+func TestBrowserClient(t *testing.T) {
+	chromium := findChromium(t)
+
+	// The server builds into a cache directory of the test's own; Go's
+	// build cache is the usual one, so later runs only link.
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache)))
+	srv := proctest.StartEnv(t, "server", env, programs.Build(t, "server"), "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0")
+	t.Log(srv.ExpectWithin("browser client built in ", buildDeadline))
+	pageURL := strings.TrimPrefix(srv.Expect("browser chat: open "), "browser chat: open ")
+	line := srv.Expect("chat server listening on ")
+	addr, _, _ := strings.Cut(strings.TrimPrefix(line, "chat server listening on "), " ")
+
+	tess := startTerm(t, addr, "tess")
+	tess.Expect("*** joined as tess")
+
+	b := startBrowser(t, chromium)
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(windowW, windowH), chromedp.Navigate(pageURL+"?nick=bruno&stats")); err != nil {
+		t.Fatalf("open %s: %v", pageURL, err)
+	}
+	b.Expect("*** joined as bruno; online (2): tess, bruno")
+	tess.Expect("*** bruno joined")
+
+	// Real key events: Ebiten reads them from the page as from a user.
+	b.Type("hello from the browser\r")
+	tess.Expect("<bruno> hello from the browser")
+	b.Expect("<bruno> hello from the browser")
+	tess.Send("hello from the terminal")
+	b.Expect("<tess> hello from the terminal")
+	b.Type("/status\r")
+	t.Log(b.Expect("online as bruno on ws://"))
+
+	shot := filepath.Join(t.TempDir(), "chat-browser.png")
+	if err := os.WriteFile(shot, b.Screenshot(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkScreenshot(t, shot)
+	if dst := os.Getenv("CHAT_BROWSER_SCREENSHOT"); dst != "" { // to refresh docs/chat-browser.png
+		b, _ := os.ReadFile(shot)
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// Another tab in front: the page is hidden and its frames stop or
+	// slow to a crawl, so Game.Update, and with it Client.Update, stalls;
+	// the adapter still answers the server's pings.
+	frames := b.HideFor(hiddenFor)
+	t.Logf("while hidden for %v, the page drew %d animation frames", hiddenFor, frames)
+	tess.Send("are you still there?")
+	b.Expect("<tess> are you still there?")
+	b.Type("yes, still here\r")
+	tess.Expect("<bruno> yes, still here")
+	if n := tess.Count("bruno left"); n != 0 {
+		t.Fatalf("the browser client was dropped while hidden")
+	}
+
+	b.Type("/quit\r")
+	tess.Expect("*** bruno left (quit)")
+	t.Log(b.Expect("window: Game.Update over "))
+	t.Log(b.Expect("window: rtt over "))
+
+	tess.Send("/quit")
+	tess.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
+}
+
+// findChromium returns Chromium's path; the test fails, not skips,
+// without it: make test installs it (the Makefile's APT_PKGS).
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no chromium on PATH: install it (apt-get install chromium, or make deps) to test the chat in a browser")
+	return ""
+}
+
+// browser is one headless Chromium tab, with the console lines the page
+// printed (the window client echoes its history there).
+type browser struct {
+	t   *testing.T
+	ctx context.Context // the tab's
+
+	mu      sync.Mutex // guards lines
+	changed *sync.Cond
+	lines   []string
+	pos     int // Expect's cursor; only the test goroutine uses it
+}
+
+// startBrowser starts headless Chromium with WebGL on the CPU
+// (SwiftShader), for Ebiten, and a window the window client's size. It
+// leaves out chromedp's defaults that keep background tabs running at full
+// speed: the hidden tab must be throttled as a user's is.
+func startBrowser(t *testing.T, chromium string) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Headless,
+		chromedp.WindowSize(windowW, windowH),
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.Flag("ignore-gpu-blocklist", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium refuses root otherwise
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	b := &browser{t: t, ctx: ctx}
+	b.changed = sync.NewCond(&b.mu)
+	// The first Run starts Chromium and opens the tab.
+	if _, err := chromedp.Run(ctx, chromedp.Func(func(context.Context, *chromedp.Target) error { return nil })); err != nil {
+		cancelTab()
+		cancelAlloc()
+		t.Fatalf("start %s: %v", chromium, err)
+	}
+	// Subscribed before the page loads, so that no line is lost.
+	console := chromedp.Console(ctx)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			line := m.Text
+			if m.IsException() {
+				line = "exception: " + m.Text
+			}
+			b.mu.Lock()
+			b.lines = append(b.lines, line)
+			b.changed.Broadcast()
+			b.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc() // stops Chromium and waits for it
+		<-read
+		if t.Failed() {
+			b.mu.Lock()
+			t.Logf("--- browser console:\n%s", strings.Join(b.lines, "\n"))
+			b.mu.Unlock()
+		}
+	})
+	return b
+}
+
+// Expect waits for a console line, after the last one Expect matched,
+// that contains s, and returns it.
+func (b *browser) Expect(s string) string {
+	b.t.Helper()
+	end := time.Now().Add(proctest.Deadline)
+	timer := time.AfterFunc(proctest.Deadline, func() {
+		b.mu.Lock()
+		b.changed.Broadcast()
+		b.mu.Unlock()
+	})
+	defer timer.Stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		for i := b.pos; i < len(b.lines); i++ {
+			if strings.Contains(b.lines[i], s) {
+				b.pos = i + 1
+				return b.lines[i]
+			}
+		}
+		if time.Now().After(end) {
+			b.t.Fatalf("the browser's console has no line containing %q within %v", s, proctest.Deadline)
+		}
+		b.changed.Wait()
+	}
+}
+
+// Type sends keys to the page as a user's typing; "\r" is Enter.
+func (b *browser) Type(keys string) {
+	b.t.Helper()
+	for i, part := range strings.Split(keys, "\r") {
+		if i > 0 {
+			b.press('\r')
+		}
+		if part == "" {
+			continue
+		}
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(part)); err != nil {
+			b.t.Fatalf("type %q: %v", part, err)
+		}
+	}
+}
+
+// press holds the key r down for two animation frames, as a finger does:
+// Ebiten sees a key pressed only if a frame runs between its keydown and
+// keyup (the characters typed it takes from the keydowns themselves).
+func (b *browser) press(r rune) {
+	b.t.Helper()
+	events := kb.Encode(r)
+	down, up := events[0], events[len(events)-1]
+	const twoFrames = `new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))`
+	err := chromedp.Do(b.ctx,
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *down)
+			return err
+		}),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](twoFrames, chromedp.EvalAwaitPromise)(ctx, t)
+			return err
+		}),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *up)
+			return err
+		}))
+	if err != nil {
+		b.t.Fatalf("press %q: %v", r, err)
+	}
+}
+
+// Screenshot returns a PNG of the page.
+func (b *browser) Screenshot() []byte {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	return png
+}
+
+// HideFor opens another tab in front of the page for d, checks that the
+// page was hidden meanwhile, brings it back, and returns how many
+// animation frames the page got while hidden.
+func (b *browser) HideFor(d time.Duration) int {
+	b.t.Helper()
+	const countFrames = `window.__frames = 0; (function tick() { window.__frames++; requestAnimationFrame(tick); })(); true`
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](countFrames)); err != nil {
+		b.t.Fatal(err)
+	}
+	other, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	if err := chromedp.Do(other, chromedp.Navigate("about:blank")); err != nil {
+		b.t.Fatalf("open another tab: %v", err)
+	}
+	if _, err := chromedp.Call(other, page.BringToFront, cdp.Empty{}); err != nil {
+		b.t.Fatalf("bring the other tab to the front: %v", err)
+	}
+	state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.visibilityState`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if state != "hidden" {
+		b.t.Fatalf("with another tab in front, the page's visibilityState is %q, want hidden", state)
+	}
+	before, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`window.__frames`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	time.Sleep(d) // the scenario: a user away in another tab, not a synchronisation
+	after, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`window.__frames`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
+		b.t.Fatalf("bring the page back: %v", err)
+	}
+	return after - before
+}
