@@ -54,7 +54,7 @@ import (
 )
 
 func main() {
-	os.Exit(run(args()))
+	exit(run(args()))
 }
 
 // options are the window client's flags.
@@ -160,6 +160,9 @@ func run(args []string) int {
 
 	if o.stats {
 		fmt.Println(g.stats.summary())
+		if line := g.stats.rttSummary(); line != "" {
+			fmt.Println(line)
+		}
 	}
 	switch {
 	case runErr != nil && !errors.Is(runErr, ebiten.Termination):
@@ -224,16 +227,20 @@ func (s *updateStats) addRTT(now time.Time, rtt time.Duration) {
 	}
 }
 
-// summary is two lines: Game.Update's durations, and the round trip.
+// summary is Game.Update's durations.
 func (s *updateStats) summary() string {
 	if len(s.d) == 0 {
 		return "window: Game.Update: no frames"
 	}
-	line := "window: Game.Update over " + percentiles(s.d, "frames")
-	if len(s.rtt) > 0 {
-		line += "\nwindow: rtt over " + percentiles(s.rtt, "seconds")
+	return "window: Game.Update over " + percentiles(s.d, "frames")
+}
+
+// rttSummary is the round trip's samples, or "" without any.
+func (s *updateStats) rttSummary() string {
+	if len(s.rtt) == 0 {
+		return ""
 	}
-	return line
+	return "window: rtt over " + percentiles(s.rtt, "seconds")
 }
 
 // percentiles is "N unit: p50=… p99=… max=…" of d.

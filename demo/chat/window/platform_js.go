@@ -64,3 +64,12 @@ func location() js.Value { return js.Global().Get("location") }
 // defaultNick is "guest" and a number: a browser has no $USER, and two
 // tabs should not be refused each other's nickname.
 func defaultNick() string { return fmt.Sprintf("guest%d", rand.IntN(1000)) }
+
+// exit says that the client ended and leaves the program running without
+// a game: a Go program that exits makes the page's later events throw
+// ("Go program has already exited"), and the goroutines still closing the
+// connection need to run.
+func exit(code int) {
+	fmt.Printf("window: the chat client ended (status %d); reload the page to join again\n", code)
+	select {}
+}

@@ -22,3 +22,6 @@ func defaultNick() string {
 	}
 	return "guest"
 }
+
+// exit ends the process with status code.
+func exit(code int) { os.Exit(code) }
