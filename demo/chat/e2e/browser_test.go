@@ -93,6 +93,12 @@ func TestBrowserClient(t *testing.T) {
 		t.Fatalf("the browser client was dropped while hidden")
 	}
 
+	// CHAT_BROWSER_MEASURE=60s keeps the page open that long first, for
+	// the round trip's figures (docs/PERF.md), beside the terminal's.
+	if d, err := time.ParseDuration(os.Getenv("CHAT_BROWSER_MEASURE")); err == nil {
+		time.Sleep(d) // the measure's length, not a synchronisation
+		t.Log("terminal: " + waitRTT(t, tess, "*** online as tess"))
+	}
 	t.Log(b.Say("/quit", "window: Game.Update over "))
 	tess.Expect("*** bruno left (quit)")
 	t.Log(b.Expect("window: rtt over "))
