@@ -5,6 +5,10 @@
 // client runs under xvfb-run (the tests that need it are skipped when
 // xvfb-run is not on PATH).
 //
+// The browser client runs in headless Chromium, driven by chromedp
+// (TestBrowserClient), which fails rather than skips when Chromium is
+// missing.
+//
 // The tests synchronise on printed lines, never on sleeps; every wait has
 // a 30 s deadline.
 package e2e

@@ -27,7 +27,7 @@
 //
 // This is the only package of gonetic that imports Ebiten; it has no tests
 // of its own (they need a display): demo/chat/e2e runs the built binary
-// under xvfb-run.
+// under xvfb-run, and the WebAssembly build in headless Chromium.
 package main
 
 import (
