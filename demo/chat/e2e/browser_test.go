@@ -58,7 +58,8 @@ func TestBrowserClient(t *testing.T) {
 	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(windowW, windowH), chromedp.Navigate(pageURL+"?nick=bruno&stats")); err != nil {
 		t.Fatalf("open %s: %v", pageURL, err)
 	}
-	b.Expect("*** joined as bruno; online (2): tess, bruno")
+	// Fetching and compiling 25 MB of WebAssembly on a busy machine.
+	b.ExpectWithin("*** joined as bruno; online (2): tess, bruno", 3*proctest.Deadline)
 	tess.Expect("*** bruno joined")
 
 	// Real key events: Ebiten reads them from the page as from a user.
@@ -206,8 +207,14 @@ func startBrowser(t *testing.T, chromium string) *browser {
 // that contains s, and returns it.
 func (b *browser) Expect(s string) string {
 	b.t.Helper()
-	end := time.Now().Add(proctest.Deadline)
-	timer := time.AfterFunc(proctest.Deadline, func() {
+	return b.ExpectWithin(s, proctest.Deadline)
+}
+
+// ExpectWithin is Expect with another limit than proctest.Deadline.
+func (b *browser) ExpectWithin(s string, limit time.Duration) string {
+	b.t.Helper()
+	end := time.Now().Add(limit)
+	timer := time.AfterFunc(limit, func() {
 		b.mu.Lock()
 		b.changed.Broadcast()
 		b.mu.Unlock()
@@ -223,7 +230,7 @@ func (b *browser) Expect(s string) string {
 			}
 		}
 		if time.Now().After(end) {
-			b.t.Fatalf("the browser's console has no line containing %q within %v", s, proctest.Deadline)
+			b.t.Fatalf("the browser's console has no line containing %q within %v", s, limit)
 		}
 		b.changed.Wait()
 	}

@@ -114,7 +114,7 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	}
 	var webFiles string
 	if o.http != "" { // first: a build must not keep clients waiting
-		if webFiles, err = webDir(o.web); err != nil {
+		if webFiles, err = webDir(ctx, o.web); err != nil {
 			return err
 		}
 	}

@@ -36,9 +36,9 @@ var indexHTML []byte
 // webDir returns the directory holding the browser client: dir when
 // given, after checking it, or else a fresh build in the user's cache
 // directory.
-func webDir(dir string) (string, error) {
+func webDir(ctx context.Context, dir string) (string, error) {
 	if dir == "" {
-		return buildWeb()
+		return buildWeb(ctx)
 	}
 	for _, f := range []string{wasmFile, wasmExec} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -53,8 +53,9 @@ func webDir(dir string) (string, error) {
 // GOARCH=wasm) into the user's cache directory, beside wasm_exec.js from
 // the Go installation and a gzipped copy, saying so: a first build takes
 // a while, later ones come from Go's build cache. It needs the go command
-// and this module's source (go run from the repository does).
-func buildWeb() (string, error) {
+// and this module's source (go run from the repository does). A stop
+// (ctx) ends the build.
+func buildWeb(ctx context.Context) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("no cache directory for the browser client (%w): pass -web DIR", err)
@@ -69,7 +70,7 @@ func buildWeb() (string, error) {
 	// Into a temporary name, then renamed: another server may be serving
 	// the old file.
 	tmp := wasm + fmt.Sprintf(".%d.tmp", os.Getpid())
-	cmd := exec.Command("go", "build", "-o", tmp, windowPkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, windowPkg)
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
@@ -78,7 +79,7 @@ func buildWeb() (string, error) {
 	if err := os.Rename(tmp, wasm); err != nil {
 		return "", err
 	}
-	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	goroot, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOROOT: %w", err)
 	}
