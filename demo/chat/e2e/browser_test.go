@@ -103,6 +103,10 @@ func TestBrowserClient(t *testing.T) {
 	t.Log(b.Say("/quit", "window: Game.Update over "))
 	tess.Expect("*** bruno left (quit)")
 	t.Log(b.Expect("window: rtt over "))
+	b.Expect("window: the chat client ended (status 0)")
+	if n := b.Count("exception: "); n != 0 {
+		t.Errorf("the page threw %d exceptions", n)
+	}
 
 	tess.Send("/quit")
 	tess.Wait()
