@@ -17,8 +17,22 @@ type conn struct {
 }
 
 // kill closes the WebSocket without waiting: the browser's close waits for
-// an event, and the caller may be the game loop.
-func (c *conn) kill() { go func() { _ = c.ws.CloseNow() }() }
+// an event, and the caller may be the game loop. It closes with 1000: a
+// browser cannot close a WebSocket without the close handshake, and
+// refuses to send 1001 (coder/websocket's CloseNow).
+func (c *conn) kill() {
+	go func() { _ = c.ws.Close(websocket.StatusNormalClosure, "") }()
+}
+
+// sendStatus is the close status a browser may send for code: it sends
+// only 1000 and 3000 to 4999, so 1002, 1003 and 1009 go as 4002, 4003 and
+// 4009, which a gonetic end takes as their originals.
+func sendStatus(code websocket.StatusCode) websocket.StatusCode {
+	if code == websocket.StatusNormalClosure {
+		return code
+	}
+	return code + browserOffset
+}
 
 // cork does nothing: the browser sends each message itself.
 func (c *conn) cork() {}

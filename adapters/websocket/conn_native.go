@@ -26,6 +26,9 @@ type conn struct {
 // It never blocks.
 func (c *conn) kill() { _ = c.raw.Close() }
 
+// sendStatus is the close status sent for code: code itself.
+func sendStatus(code websocket.StatusCode) websocket.StatusCode { return code }
+
 // cork gathers what is written until uncork, which writes it in one call.
 func (c *conn) cork() { c.raw.cork() }
 

@@ -46,7 +46,9 @@
 // without a close frame gives io.ErrUnexpectedEOF or the network's error.
 // The link itself closes with 1009 after a message too large, 1003
 // (unsupported data) after a text message and 1002 (protocol error) after
-// another bad message.
+// another bad message. Browsers may send only 1000 and 3000 to 4999: in
+// the browser the link sends 4009, 4003 and 4002 instead, and every link
+// takes those as 1009, 1003 and 1002.
 //
 // # Server
 //
@@ -88,5 +90,8 @@
 // # Browser
 //
 // Dial works in the browser (GOOS=js GOARCH=wasm) through its WebSocket
-// API; Listen there fails and ServeHTTP answers 501.
+// API; Listen there fails and ServeHTTP answers 501. A browser cannot drop
+// a connection without the close handshake: there Abort drops the queue
+// and closes with 1000, without waiting, and the peer sees a normal
+// closure.
 package websocket

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	stdnet "net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,10 @@ const (
 
 // maxReason is the longest close reason a close frame carries.
 const maxReason = 123
+
+// browserOffset moves the close statuses a browser may not send (1002,
+// 1003, 1009) into the range it may (4002, 4003, 4009); see sendStatus.
+const browserOffset = 3000
 
 // link is one WebSocket. Send only queues; the writer goroutine writes the
 // queue one message at a time and, once the link is closing, closes the
@@ -264,7 +269,7 @@ func (l *link) writeLoop() {
 			l.mu.Unlock()
 			// Waits for the peer's close frame, which the reader or this
 			// call reads; the close timer bounds it.
-			_ = l.c.ws.Close(code, reason)
+			_ = l.c.ws.Close(sendStatus(code), reason)
 			return
 		}
 		batch := l.pending
@@ -394,6 +399,12 @@ func closedError(readErr, writeErr error) error {
 	var ce websocket.CloseError
 	if errors.As(readErr, &ce) {
 		switch ce.Code {
+		case websocket.StatusMessageTooBig + browserOffset,
+			websocket.StatusProtocolError + browserOffset,
+			websocket.StatusUnsupportedData + browserOffset:
+			ce.Code -= browserOffset // a browser's stand-in (sendStatus)
+		}
+		switch ce.Code {
 		case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
 			return io.EOF
 		case websocket.StatusMessageTooBig:
@@ -425,7 +436,7 @@ func (l *link) farewell(fe *transport.FrameError) {
 	}
 	reason := fe.Reason
 	if len(reason) > maxReason {
-		reason = reason[:maxReason]
+		reason = strings.ToValidUTF8(reason[:maxReason], "")
 	}
 	l.mu.Lock()
 	if !l.shut {

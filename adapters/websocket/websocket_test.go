@@ -384,8 +384,9 @@ func TestBadMessages(t *testing.T) {
 }
 
 // TestCloseCodes: the status the peer closes with is what Sink.Closed
-// reports: io.EOF for a normal closure, a *FrameError for 1009, a
-// *CloseError with the code and reason for the others.
+// reports: io.EOF for a normal closure, a *FrameError for 1009 (and for
+// 4009, a browser's stand-in for it), a *CloseError with the code and
+// reason for the others.
 func TestCloseCodes(t *testing.T) {
 	for _, tc := range []struct {
 		code   cws.StatusCode
@@ -396,6 +397,10 @@ func TestCloseCodes(t *testing.T) {
 		{cws.StatusMessageTooBig, "too big for me", func(err error) bool {
 			var fe *transport.FrameError
 			return errors.As(err, &fe) && fe.TooLarge && strings.Contains(fe.Reason, "too big for me")
+		}},
+		{4009, "a browser's 1009", func(err error) bool {
+			var fe *transport.FrameError
+			return errors.As(err, &fe) && fe.TooLarge
 		}},
 		{cws.StatusGoingAway, "tab closed", func(err error) bool {
 			var ce *websocket.CloseError
@@ -442,5 +447,44 @@ func TestDialAddresses(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "websocket: Dial address") {
 			t.Errorf("Dial(%q): %v, want an error about the address", addr, err)
 		}
+	}
+}
+
+// TestPeerNotReadingDropped: a peer that reads nothing fills the link's
+// queue (Send: ErrQueueFull, which matches transport.ErrQueueFull) and is
+// dropped with ErrTooSlow once a write has not finished for
+// Options.WriteTimeout.
+func TestPeerNotReadingDropped(t *testing.T) {
+	srv := listen(t, websocket.New(websocket.Options{MaxQueued: 1 << 20, WriteTimeout: 200 * time.Millisecond}), "127.0.0.1:0", transport.Config{})
+	if _, _, err := rawDial(t, "ws://"+srv.ln.Addr()+"/", ""); err != nil { // never reads
+		t.Fatal(err)
+	}
+	l, sk := srv.accept(t)
+	p := make([]byte, 64<<10)
+	deadline := time.Now().Add(waitLimit)
+	full := false
+	for {
+		err := l.Send(0, transport.Reliable, p)
+		if errors.Is(err, transport.ErrClosed) {
+			break
+		}
+		if errors.Is(err, transport.ErrQueueFull) {
+			if err != websocket.ErrQueueFull {
+				t.Fatalf("Send: %v, want websocket.ErrQueueFull", err)
+			}
+			full = true
+			time.Sleep(time.Millisecond) // a sender backing off, not a synchronisation
+		} else if err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the peer that does not read was not dropped")
+		}
+	}
+	if !full {
+		t.Error("Send never returned ErrQueueFull")
+	}
+	if err := sk.waitClosed(t); err != websocket.ErrTooSlow || !errors.Is(err, transport.ErrTooSlow) {
+		t.Fatalf("Closed(%v), want websocket.ErrTooSlow", err)
 	}
 }
