@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -184,11 +185,20 @@ func webHandler(dir string, ws http.Handler) http.Handler {
 	return mux
 }
 
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip:
+// listed (or "*"), and not with q=0.
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		if enc, _, _ := strings.Cut(strings.TrimSpace(part), ";"); enc == "gzip" {
+		enc, params, _ := strings.Cut(part, ";")
+		if enc = strings.TrimSpace(enc); enc != "gzip" && enc != "*" {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if !ok {
 			return true
 		}
+		v, err := strconv.ParseFloat(q, 64)
+		return err == nil && v > 0
 	}
 	return false
 }
