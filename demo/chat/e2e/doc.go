@@ -10,5 +10,6 @@
 // missing.
 //
 // The tests synchronise on printed lines, never on sleeps; every wait has
-// a 30 s deadline.
+// a 30 s deadline, but for the browser client's build (5 min) and its
+// first join (90 s: fetching and compiling 25 MB of WebAssembly).
 package e2e
