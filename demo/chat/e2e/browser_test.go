@@ -23,7 +23,7 @@ import (
 // cold GOOS=js GOARCH=wasm build of Ebiten on a busy 2-core machine.
 const buildDeadline = 5 * time.Minute
 
-// hiddenFor is how long the page stays behind another tab: longer than
+// hiddenFor is how long the page stays hidden: longer than
 // the server's timeout (gnet.DefaultTimeout, 15 s), which drops a peer
 // from which nothing was heard.
 const hiddenFor = 18 * time.Second
@@ -32,9 +32,9 @@ const hiddenFor = 18 * time.Second
 // for WebAssembly and serves it; headless Chromium opens the page; the
 // browser client joins over WebSocket, types a line that a terminal
 // client (over TCP, in the same room) receives, and shows the terminal's
-// reply. The page then spends longer than the server's timeout behind
-// another tab, where requestAnimationFrame stops, and must still be
-// connected when it comes back. A screenshot is checked; /quit ends it.
+// reply. The page then spends longer than the server's timeout hidden
+// (its window minimized), where requestAnimationFrame stops, and must
+// still be connected when it comes back. A screenshot is checked; /quit ends it.
 func TestBrowserClient(t *testing.T) {
 	chromium := findChromium(t)
 
