@@ -31,8 +31,8 @@ const hiddenFor = 18 * time.Second
 // TestBrowserClient: the chat server with -http builds the window client
 // for WebAssembly and serves it; headless Chromium opens the page; the
 // browser client joins over WebSocket, types a line that a terminal
-// client (over TCP, in the same room) receives, and shows the terminal's
-// reply. The page then spends longer than the server's timeout hidden
+// client over TCP and another over WebSocket (same room, same server)
+// receive, and shows the TCP terminal's reply. The page then spends longer than the server's timeout hidden
 // (its window minimized), where requestAnimationFrame stops, and must
 // still be connected when it comes back. A screenshot is checked; /quit ends it.
 func TestBrowserClient(t *testing.T) {
@@ -53,20 +53,26 @@ func TestBrowserClient(t *testing.T) {
 
 	tess := startTerm(t, addr, "tess")
 	tess.Expect("*** joined as tess")
+	// A native client may use the browser's way in too.
+	wsURL := "ws://" + strings.TrimSuffix(strings.TrimPrefix(pageURL, "http://"), "/") + "/ws"
+	wes := startTerm(t, wsURL, "wes", "-transport", "websocket")
+	wes.Expect("*** joined as wes; online (2): tess, wes")
 
 	b := startBrowser(t, chromium)
 	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(windowW, windowH), chromedp.Navigate(pageURL+"?nick=bruno&stats")); err != nil {
 		t.Fatalf("open %s: %v", pageURL, err)
 	}
 	// Fetching and compiling 25 MB of WebAssembly on a busy machine.
-	b.ExpectWithin("*** joined as bruno; online (2): tess, bruno", 3*proctest.Deadline)
+	b.ExpectWithin("*** joined as bruno; online (3): tess, wes, bruno", 3*proctest.Deadline)
 	tess.Expect("*** bruno joined")
 
 	// Real key events: Ebiten reads them from the page as from a user.
 	b.Say("hello from the browser", "<bruno> hello from the browser")
 	tess.Expect("<bruno> hello from the browser")
+	wes.Expect("<bruno> hello from the browser")
 	tess.Send("hello from the terminal")
 	b.Expect("<tess> hello from the terminal")
+	wes.Expect("<tess> hello from the terminal")
 	t.Log(b.Say("/status", "online as bruno on ws://"))
 
 	shot := filepath.Join(t.TempDir(), "chat-browser.png")
@@ -108,6 +114,9 @@ func TestBrowserClient(t *testing.T) {
 		t.Errorf("the page threw %d exceptions", n)
 	}
 
+	wes.Expect("*** bruno left (quit)")
+	wes.Send("/quit")
+	wes.Wait()
 	tess.Send("/quit")
 	tess.Wait()
 	srv.Signal(syscall.SIGTERM)
