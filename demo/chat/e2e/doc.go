@@ -5,6 +5,11 @@
 // client runs under xvfb-run (the tests that need it are skipped when
 // xvfb-run is not on PATH).
 //
+// The browser client runs in headless Chromium, driven by chromedp
+// (TestBrowserClient), which fails rather than skips when Chromium is
+// missing.
+//
 // The tests synchronise on printed lines, never on sleeps; every wait has
-// a 30 s deadline.
+// a 30 s deadline, but for the browser client's build (5 min) and its
+// first join (90 s: fetching and compiling 25 MB of WebAssembly).
 package e2e

@@ -9,6 +9,16 @@
 // "network simulator: lag=75ms,loss=5% (seed 123)", and what it did when
 // it stops: "network simulator: up 1200 packets, 61 lost; down …".
 //
+// With -http ADDR it also serves the chat in the browser: a page at
+// http://ADDR/ that runs the window client built for WebAssembly, and the
+// WebSocket endpoint ws://ADDR/ws it connects to, a second listener of the
+// same server, so browser users and native users share one room. The
+// client is built at start (GOOS=js GOARCH=wasm go build, into the user's
+// cache directory; it says so), unless -web DIR names a prebuilt one. It
+// prints "browser chat: open http://ADDR/" once the page is served.
+//
+//	go run ./demo/chat/server -http 127.0.0.1:8080
+//
 // It runs under package net/daemon: it prints "chat server listening on
 // ADDR (TRANSPORT, CODEC)" once it accepts connections, logs joins and
 // leaves to stderr, writes a pidfile with -pidfile, and stops gracefully on
@@ -37,6 +47,7 @@ func main() {
 // options are the server's flags.
 type options struct {
 	addr, transport, codec string
+	http, web              string
 	sim                    string
 	pidfile                string
 	maxUsers               int
@@ -48,8 +59,10 @@ func run(args []string) int {
 	var o options
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", chat.DefaultAddr, "address to listen on, host:port (port 0 picks a free one)")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
+	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp, enet or websocket")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (clients must match)")
+	fs.StringVar(&o.http, "http", "", "also serve the chat in the browser on this address, host:port: the page and its WebSocket endpoint /ws")
+	fs.StringVar(&o.web, "web", "", "with -http: serve the browser client from this directory (chat.wasm, wasm_exec.js) instead of building it at start")
 	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.IntVar(&o.maxUsers, "max-users", 256, "most connections at once")
 	fs.StringVar(&o.pidfile, "pidfile", "", "write the process id to this file while running")
@@ -99,6 +112,12 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 		fmt.Println(transports.SimStarted(simulator))
 		defer func() { fmt.Println(transports.SimTotals(simulator)) }()
 	}
+	var webFiles string
+	if o.http != "" { // first: a build must not keep clients waiting
+		if webFiles, err = webDir(ctx, o.web); err != nil {
+			return err
+		}
+	}
 	room := chat.NewRoom(log)
 	srv, err := gnet.Listen(gnet.ServerConfig{
 		Config:     gnet.Config{Factory: factory, Transport: tr, Logger: log},
@@ -108,6 +127,21 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	})
 	if err != nil {
 		return err
+	}
+	if o.http != "" {
+		web, err := startWeb(srv, o.http, webFiles, log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer func() {
+			sctx, cancel := daemon.ShutdownContext(ctx)
+			defer cancel()
+			if err := web.close(sctx); err != nil {
+				log.Warn("web server: stop", "err", err)
+			}
+		}()
+		fmt.Println("browser chat: open " + web.url)
 	}
 	ready(srv.Addr())
 

@@ -48,7 +48,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) int {
 	fs := flag.NewFlagSet("term", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", chat.DefaultAddr, "server address, host:port")
 	fs.StringVar(&o.nick, "nick", "", "nickname (default: $USER, or guest); with -bots, the bots' prefix (default bot)")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
+	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp, enet or websocket (as the server; for websocket -addr may be a ws:// URL)")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (as the server)")
 	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.IntVar(&o.bots, "bots", 0, "run this many bots that chat on their own, instead of reading stdin")

@@ -147,6 +147,9 @@ func (g *game) Update() error {
 	if err := g.sess.Update(0); err != nil {
 		return ebiten.Termination
 	}
+	if g.opts.stats {
+		g.stats.addRTT(start, g.sess.RTT())
+	}
 	g.handleInput()
 	g.frames++
 	if g.frames%30 == 0 {

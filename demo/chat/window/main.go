@@ -16,12 +16,18 @@
 // For scripts and tests: -say sends a line once joined; -until waits for
 // someone else's line containing some text; -screenshot writes a PNG once
 // both happened (and at least -frames frames were drawn), then exits;
-// -stats prints how long Game.Update took (p50, p99) on exit. Every history
-// line is also printed to stdout.
+// -stats prints how long Game.Update took (p50, p99) on exit, and the
+// round trip (the session's, sampled once a second). Every history line is
+// also printed to stdout.
+//
+// It builds for the browser too (GOOS=js GOARCH=wasm): demo/chat/server
+// -http serves it in a page. There its flags come from the page's query
+// (?nick=ann&stats), it connects to the page's server over WebSocket
+// (ws://host/ws), and stdout is the browser's console.
 //
 // This is the only package of gonetic that imports Ebiten; it has no tests
 // of its own (they need a display): demo/chat/e2e runs the built binary
-// under xvfb-run.
+// under xvfb-run, and the WebAssembly build in headless Chromium.
 package main
 
 import (
@@ -48,7 +54,7 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	exit(run(args()))
 }
 
 // options are the window client's flags.
@@ -66,9 +72,9 @@ type options struct {
 func run(args []string) int {
 	var o options
 	fs := flag.NewFlagSet("window", flag.ContinueOnError)
-	fs.StringVar(&o.addr, "addr", chat.DefaultAddr, "server address, host:port")
+	fs.StringVar(&o.addr, "addr", defaultAddr(), "server address, host:port (for websocket also a ws:// URL)")
 	fs.StringVar(&o.nick, "nick", "", "nickname (default: $USER, or guest)")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
+	fs.StringVar(&o.transport, "transport", defaultTransport, "network adapter: tcp, enet or websocket (as the server)")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (as the server)")
 	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.StringVar(&o.say, "say", "", "say this once joined (scripted)")
@@ -76,7 +82,7 @@ func run(args []string) int {
 	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file once the script is done and the round trip is known, then exit")
 	fs.IntVar(&o.frames, "frames", 0, "with -screenshot: draw at least this many frames first; without it: exit after this many frames")
 	fs.DurationVar(&o.timeout, "timeout", 0, "exit with status 1 if the script is not done after this long (0: no limit)")
-	fs.BoolVar(&o.stats, "stats", false, "print the p50/p99 of Game.Update's duration on exit")
+	fs.BoolVar(&o.stats, "stats", false, "print the p50/p99 of Game.Update's duration and of the round trip on exit")
 	fs.BoolVar(&o.echo, "echo", true, "print every history line to stdout")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.IntVar(&o.width, "width", 960, "window width")
@@ -154,6 +160,9 @@ func run(args []string) int {
 
 	if o.stats {
 		fmt.Println(g.stats.summary())
+		if line := g.stats.rttSummary(); line != "" {
+			fmt.Println(line)
+		}
 	}
 	switch {
 	case runErr != nil && !errors.Is(runErr, ebiten.Termination):
@@ -164,14 +173,6 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// defaultNick is $USER when that is a valid nickname, else "guest".
-func defaultNick() string {
-	if u := os.Getenv("USER"); u != "" && chat.CheckNick(u) == "" {
-		return u
-	}
-	return "guest"
 }
 
 // script is the scripted part of a run: -say, -until, -screenshot,
@@ -209,19 +210,43 @@ func writePNG(name string, screen *ebiten.Image) error {
 	return os.WriteFile(name, buf.Bytes(), 0o644)
 }
 
-// updateStats keeps Game.Update's durations.
+// updateStats keeps Game.Update's durations, and the round trip once a
+// second.
 type updateStats struct {
-	d []time.Duration
+	d     []time.Duration
+	rtt   []time.Duration
+	rttAt time.Time // when the last round trip was taken
 }
 
 func (s *updateStats) add(d time.Duration) { s.d = append(s.d, d) }
 
+// addRTT keeps rtt, the session's smoothed round trip, once a second.
+func (s *updateStats) addRTT(now time.Time, rtt time.Duration) {
+	if rtt > 0 && now.Sub(s.rttAt) >= time.Second {
+		s.rtt, s.rttAt = append(s.rtt, rtt), now
+	}
+}
+
+// summary is Game.Update's durations.
 func (s *updateStats) summary() string {
 	if len(s.d) == 0 {
 		return "window: Game.Update: no frames"
 	}
-	d := slices.Clone(s.d)
+	return "window: Game.Update over " + percentiles(s.d, "frames")
+}
+
+// rttSummary is the round trip's samples, or "" without any.
+func (s *updateStats) rttSummary() string {
+	if len(s.rtt) == 0 {
+		return ""
+	}
+	return "window: rtt over " + percentiles(s.rtt, "seconds")
+}
+
+// percentiles is "N unit: p50=… p99=… max=…" of d.
+func percentiles(d []time.Duration, unit string) string {
+	d = slices.Clone(d)
 	slices.Sort(d)
 	q := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
-	return fmt.Sprintf("window: Game.Update over %d frames: p50=%v p99=%v max=%v", len(d), q(0.50), q(0.99), d[len(d)-1])
+	return fmt.Sprintf("%d %s: p50=%v p99=%v max=%v", len(d), unit, q(0.50), q(0.99), d[len(d)-1])
 }

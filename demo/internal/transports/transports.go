@@ -10,6 +10,7 @@ import (
 
 	"github.com/gonetic/gonetic/adapters/sim"
 	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/adapters/websocket"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -21,6 +22,9 @@ var adapters = []struct {
 }{
 	{"tcp", func() (transport.Transport, error) { return tcp.New(tcp.Options{}), nil }},
 	{"enet", newENet}, // enet.go, or noenet.go when built with -tags noenet
+	// -addr is then host:port or a ws:// URL (the chat server's -http
+	// endpoint, the browser's way in).
+	{"websocket", func() (transport.Transport, error) { return websocket.New(websocket.Options{}), nil }},
 }
 
 // Names are the network adapters the demos offer, the default first.

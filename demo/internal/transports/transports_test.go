@@ -7,7 +7,7 @@ import (
 )
 
 func TestNew(t *testing.T) {
-	if !slices.Equal(Names, []string{"tcp", "enet"}) {
+	if !slices.Equal(Names, []string{"tcp", "enet", "websocket"}) {
 		t.Errorf("Names = %q", Names)
 	}
 	for _, name := range []string{"", "tcp"} {
@@ -15,7 +15,7 @@ func TestNew(t *testing.T) {
 			t.Fatalf("New(%q) = %v, %v", name, tr, err)
 		}
 	}
-	if _, err := New("carrier-pigeon"); err == nil || err.Error() != `unknown transport "carrier-pigeon": use tcp or enet` {
+	if _, err := New("carrier-pigeon"); err == nil || err.Error() != `unknown transport "carrier-pigeon": use tcp, enet or websocket` {
 		t.Errorf("New(carrier-pigeon) = %v", err)
 	}
 }
