@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/gonetic/gonetic/internal/headless"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +37,10 @@ const hiddenFor = 18 * time.Second
 // (its window minimized), where requestAnimationFrame stops, and must
 // still be connected when it comes back. A screenshot is checked; /quit ends it.
 func TestBrowserClient(t *testing.T) {
-	chromium := findChromium(t)
+	chromium, err := headless.Find() // fails, not skips, without it: make test installs it
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// The server builds into a cache directory of the test's own; Go's
 	// build cache is the usual one, so later runs only link.
@@ -121,19 +125,6 @@ func TestBrowserClient(t *testing.T) {
 	tess.Wait()
 	srv.Signal(syscall.SIGTERM)
 	srv.Wait()
-}
-
-// findChromium returns Chromium's path; the test fails, not skips,
-// without it: make test installs it (the Makefile's APT_PKGS).
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("no chromium on PATH: install it (apt-get install chromium, or make deps) to test the chat in a browser")
-	return ""
 }
 
 // browser is one headless Chromium tab, with the console lines the page
