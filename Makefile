@@ -1,5 +1,6 @@
 # gonetic - the commands of the README, and a few more.
 #   make chat    run the chat demo: a local server and a client (window or terminal)
+#   make chat-web  the chat server with the browser client on http://$(HTTP_ADDR)/ (default 127.0.0.1:8080)
 #   make arena   run the arena demo: a server with bots and a client (window or headless)
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
@@ -23,7 +24,7 @@ APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
 	python3-enet python3-msgpack chromium
 
-.PHONY: deps test chat arena bench bench-game bench-sim fuzz vet soak
+.PHONY: deps test chat chat-web arena bench bench-game bench-sim fuzz vet soak
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -49,6 +50,14 @@ chat: deps
 	@echo "building the chat demo (the first build takes a while)…"
 	@$(GO) build -o bin/chat ./demo/chat
 	@bin/chat $(CHAT_ARGS)
+
+# The chat server with -http: it builds the window client for WebAssembly
+# (once) and serves it with a WebSocket endpoint; open the URL it prints.
+HTTP_ADDR ?= 127.0.0.1:8080
+chat-web: deps
+	@echo "building the chat server…"
+	@$(GO) build -o bin/chat-server ./demo/chat/server
+	@bin/chat-server -http $(HTTP_ADDR) $(CHAT_ARGS)
 
 # As chat: ARENA_ARGS go to the launcher (-client headless, -bots 20,
 # -transport enet, -sim "lag=50ms,loss=2%", -- -bot to let the AI play).

@@ -108,7 +108,11 @@ func (s *Server) AddListener(t transport.Transport, addr string) (string, error)
 	if p, ok := l.(transport.Poller); ok {
 		s.e.addPoller(p)
 	}
-	s.e.log.Info("gonetic: listening", "addr", l.Addr(), "transport", t.Name(), "codec", s.e.factory.Codec().Name())
+	where := l.Addr()
+	if where == "" {
+		where = "(no port of its own: served through the game's HTTP server)"
+	}
+	s.e.log.Info("gonetic: listening", "addr", where, "transport", t.Name(), "codec", s.e.factory.Codec().Name())
 	return l.Addr(), nil
 }
 
