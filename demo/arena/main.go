@@ -53,7 +53,7 @@ func run(args []string) int {
 	d := &launch.Demo{Name: "arena", Pkg: "github.com/gonetic/gonetic/demo/arena"}
 	fs := flag.NewFlagSet("arena", flag.ContinueOnError)
 	fs.StringVar(&o.client, "client", "auto", "which client: auto (window if there is a display), window or headless")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
+	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp, enet or websocket")
 	fs.StringVar(&o.name, "name", "", "your player's name (default: $USER)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the server's address (port 0 picks a free one)")
 	fs.IntVar(&o.bots, "bots", 8, "server-side bots to play with")

@@ -52,7 +52,7 @@ func run(args []string) int {
 	d := &launch.Demo{Name: "chat", Pkg: "github.com/gonetic/gonetic/demo/chat"}
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.StringVar(&o.client, "client", "auto", "which client: auto (window if there is a display), window or term")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet")
+	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp, enet or websocket")
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json")
 	fs.StringVar(&o.nick, "nick", "", "your nickname (default: $USER, or guest)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "the server's address (port 0 picks a free one)")

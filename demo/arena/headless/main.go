@@ -42,7 +42,7 @@ func run(args []string) int {
 	var o options
 	fs := flag.NewFlagSet("headless", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", arena.DefaultAddr, "server address, host:port")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
+	fs.StringVar(&o.transport, "transport", "tcp", transports.Usage+" (as the server)")
 	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.StringVar(&o.name, "name", "headless", "player name (a number is added with -clients > 1)")
 	fs.IntVar(&o.clients, "clients", 1, "network clients to run")

@@ -46,7 +46,7 @@ func run(args []string) int {
 	var o options
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", arena.DefaultAddr, "address to listen on, host:port (port 0 picks a free one)")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (clients must match)")
+	fs.StringVar(&o.transport, "transport", "tcp", transports.Usage+" (clients must match)")
 	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.IntVar(&o.bots, "bots", 5, "server-side bots")
 	fs.IntVar(&o.maxPlayers, "max-players", 256, "most clients at once")

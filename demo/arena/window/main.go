@@ -65,7 +65,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("window", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", arena.DefaultAddr, "server address, host:port")
 	fs.StringVar(&o.name, "name", "", "player name (default: $USER, or player)")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp or enet (as the server)")
+	fs.StringVar(&o.transport, "transport", "tcp", transports.Usage+" (as the server)")
 	fs.StringVar(&o.sim, "sim", "", transports.SimUsage)
 	fs.BoolVar(&o.bot, "bot", false, "let the arena's AI play")
 	fs.StringVar(&o.screenshot, "screenshot", "", "write a PNG of the window to this file after -frames frames, once the round trip is measured and three other players are on screen, then exit")

@@ -59,7 +59,7 @@ func run(args []string) int {
 	var o options
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", chat.DefaultAddr, "address to listen on, host:port (port 0 picks a free one)")
-	fs.StringVar(&o.transport, "transport", "tcp", "network adapter: tcp, enet or websocket")
+	fs.StringVar(&o.transport, "transport", "tcp", transports.Usage)
 	fs.StringVar(&o.codec, "codec", "msgpack", "serialization adapter: msgpack or json (clients must match)")
 	fs.StringVar(&o.http, "http", "", "also serve the chat in the browser on this address, host:port: the page and its WebSocket endpoint /ws")
 	fs.StringVar(&o.web, "web", "", "with -http: serve the browser client from this directory (chat.wasm, wasm_exec.js) instead of building it at start")

@@ -50,6 +50,10 @@ func New(name string) (transport.Transport, error) {
 	return nil, fmt.Errorf("unknown transport %q: use %s", name, orList(Names))
 }
 
+// Usage is the help of the programs' -transport flag: "network adapter:
+// tcp, enet or websocket".
+var Usage = "network adapter: " + orList(Names)
+
 // orList is "tcp or enet", "a, b or c".
 func orList(s []string) string {
 	if len(s) < 2 {
