@@ -6,6 +6,7 @@ import (
 	"context"
 	stdnet "net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,6 +164,7 @@ func TestSendAfterPollLeaves(t *testing.T) {
 			runtime.Gosched()
 		}
 	}
+	var took []time.Duration
 	for i := range 20 {
 		cl.(transport.Poller).Poll()
 		sv.l.(transport.Poller).Poll()
@@ -177,9 +179,14 @@ func TestSendAfterPollLeaves(t *testing.T) {
 		}
 		sv.s.waitN(i + 1)
 		cs.waitN(i + 1)
-		if d := time.Since(start); d > 250*time.Millisecond {
-			t.Fatalf("sends %d after a Poll took %v to arrive: they waited for ENet's next timer, not sendDelay", i, d)
-		}
+		took = append(took, time.Since(start))
+	}
+	// Judged by the median: waiting for ENet's next timer would make every
+	// round late, while a busy machine makes a few late at random.
+	sorted := slices.Clone(took)
+	slices.Sort(sorted)
+	if med := sorted[len(sorted)/2]; med > 250*time.Millisecond {
+		t.Fatalf("sends after a Poll took %v to arrive (median; each: %v): they waited for ENet's next timer, not sendDelay", med, took)
 	}
 }
 

@@ -115,7 +115,8 @@ func slowServer(t *testing.T, opts tcp.Options) (transport.Listener, transport.L
 // ErrTooSlow once a write has made no progress for Options.WriteTimeout,
 // and what its link held is given back.
 func TestPeerNotReadingDropped(t *testing.T) {
-	ln, l, s, raw := slowServer(t, tcp.Options{WriteTimeout: 100 * time.Millisecond})
+	// Long enough for fill to queue 8 MiB first on a busy machine under -race.
+	ln, l, s, raw := slowServer(t, tcp.Options{WriteTimeout: time.Second})
 	raw.SetReadBuffer(4096)
 	fill(t, l)
 	if n := tcp.QueuedBytes(ln); n < tcp.DefaultMaxQueued {
