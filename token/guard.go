@@ -21,10 +21,10 @@ const DefaultGuardSize = 1 << 16
 // takes as many genuine tokens as the backend issues in one token life.
 // Safe for concurrent use.
 type Guard struct {
-	mu      sync.Mutex // guards the fields below
-	size    int
-	byID    map[ID]guardEntry
-	byTime  expiryHeap
+	mu     sync.Mutex // guards the fields below
+	size   int
+	byID   map[ID]guardEntry
+	byTime expiryHeap
 }
 
 type guardEntry struct {

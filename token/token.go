@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -67,6 +68,12 @@ type Claims struct {
 // connection keys; the backend sends it to the client over HTTPS. It fails
 // only on claims out of the documented bounds. Safe for concurrent use.
 func Issue(key Key, c Claims, now time.Time) ([]byte, error) {
+	return issueWith(rand.Reader, key, c, now)
+}
+
+// issueWith is Issue drawing its random bytes from r, so that the fuzz
+// target can issue the same seed tickets in every fuzzing process.
+func issueWith(r io.Reader, key Key, c Claims, now time.Time) ([]byte, error) {
 	if len(c.Servers) < 1 || len(c.Servers) > MaxServers {
 		return nil, fmt.Errorf("token: a token lists 1 to %d server addresses, got %d", MaxServers, len(c.Servers))
 	}
@@ -101,7 +108,9 @@ func Issue(key Key, c Claims, now time.Time) ([]byte, error) {
 	binary.LittleEndian.PutUint64(t[8:], uint64(created))
 	binary.LittleEndian.PutUint64(t[16:], uint64(expires))
 	id := t[24:headerSize]
-	_, _ = rand.Read(id)
+	if _, err := io.ReadFull(r, id); err != nil {
+		return nil, err // unreachable with crypto/rand, which never fails
+	}
 	p := headerSize
 	for _, s := range c.Servers {
 		t[p] = byte(len(s))
@@ -110,7 +119,9 @@ func Issue(key Key, c Claims, now time.Time) ([]byte, error) {
 
 	// The client's copy of the keys goes after the ticket, in clear.
 	keys := t[ticketSize:]
-	_, _ = rand.Read(keys)
+	if _, err := io.ReadFull(r, keys); err != nil {
+		return nil, err
+	}
 
 	plain := t[adSize : adSize+sealedSize-chacha20poly1305.Overhead]
 	binary.LittleEndian.PutUint64(plain, c.ClientID)
