@@ -88,24 +88,28 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// largestClaims make a ticket of MaxTicketSize bytes: 32 addresses, 256
+// bytes of user data. 48 + 30×(1+19) + (1+14) + (1+16) + 88 + 256 = 1024.
+func largestClaims() Claims {
+	c := Claims{UserData: make([]byte, MaxUserData), ClientID: ^uint64(0), Expires: t0.Add(time.Hour)}
+	for range 30 {
+		c.Servers = append(c.Servers, strings.Repeat("x", 19))
+	}
+	c.Servers = append(c.Servers, strings.Repeat("y", 14), server)
+	return c
+}
+
 func TestRoundTripBounds(t *testing.T) {
 	for _, c := range []Claims{
-		{Servers: []string{"a"}, Expires: t0.Add(time.Millisecond)},
+		{Servers: []string{server}, Expires: t0.Add(time.Millisecond)},
 		{Servers: []string{server}, UserData: bytes.Repeat([]byte{0xff}, MaxUserData), Expires: t0.Add(time.Hour)},
-		{Servers: func() []string { // the largest ticket
-			s := make([]string, MaxServers)
-			for i := range s {
-				s[i] = strings.Repeat("x", (MaxTicketSize-headerSize-sealedFixed-MaxUserData)/MaxServers-1)
-			}
-			s[0] = server
-			return s
-		}(), UserData: make([]byte, MaxUserData), ClientID: ^uint64(0), Expires: t0.Add(time.Hour)},
+		largestClaims(),
 	} {
 		tok, p := issue(t, c)
-		if len(tok) > MaxTokenSize || len(p.Ticket) > MaxTicketSize {
+		if len(tok) > MaxTokenSize || len(p.Ticket) > MaxTicketSize || len(c.Servers) == MaxServers && len(tok) != MaxTokenSize {
 			t.Errorf("token %d bytes, ticket %d: over the maximum", len(tok), len(p.Ticket))
 		}
-		g, err := Open(testKey, p.Ticket, c.Servers[0], t0)
+		g, err := Open(testKey, p.Ticket, c.Servers[len(c.Servers)-1], t0)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
