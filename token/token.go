@@ -38,7 +38,7 @@ const (
 
 // ID identifies one token: it is also the XChaCha20 nonce of its seal, 24
 // random bytes, so two tokens never share one.
-type ID [chacha20poly1305.NonceSizeX]byte
+type ID [24]byte
 
 // String returns the ID in hexadecimal, for logs.
 func (id ID) String() string { return hex.EncodeToString(id[:]) }
