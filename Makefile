@@ -18,11 +18,12 @@ SOAK_TIME ?= 30m
 # Debian packages: libenet for the ENet adapter (cgo), Ebiten's X11/GL build
 # libraries and xvfb for the window client and its test, netcat for the
 # foreign-client tests, python3-enet/msgpack for the ENet interop test,
+# python3-nacl for the connect-token reader written from PROTOCOL.md,
 # chromium for the chat in a headless browser (demo/chat/e2e, which fails
 # without it).
 APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev libxi-dev \
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
-	python3-enet python3-msgpack chromium
+	python3-enet python3-msgpack python3-nacl chromium
 
 .PHONY: deps test chat chat-web arena bench bench-game bench-sim fuzz vet soak
 
