@@ -61,6 +61,8 @@ type Conn struct {
 	buf   []byte
 	// why this side is closing (Disconnect's reason), sent in bye
 	reason string
+	// what ServerConfig.Approve returned for it; set before it opens
+	identity any
 
 	// Read and written only by the goroutine in Update.
 	table       *handler.Table
@@ -74,6 +76,12 @@ type Conn struct {
 	everOpened  bool
 	closeReason error // what OnDisconnect got
 	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued
+	hello       []byte // a client's hello data (WithHello); set before its dial starts
+
+	// A server's approval in progress (approve.go).
+	approving     bool               // Approve runs for it; Update only
+	cancelApprove context.CancelFunc // ends Approve's ctx; Update only
+	approval      approval           // Approve's outcome; written before itemApproved is queued
 
 	cancelDial context.CancelFunc // a client's dial in progress; guarded by mu
 
