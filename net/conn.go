@@ -74,8 +74,8 @@ type Conn struct {
 	failure     error      // a local protocol failure that closed the link
 	deadline    time.Time  // handshake deadline
 	everOpened  bool
-	closeReason error // what OnDisconnect got
-	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued
+	closeReason error  // what OnDisconnect got
+	linkErr     error  // what the adapter's Closed reported; set before itemClosed is queued
 	hello       []byte // a client's hello data (WithHello); set before its dial starts
 
 	// A server's approval in progress (approve.go).
