@@ -46,7 +46,7 @@ func (s State) String() string {
 // Conn is one connection, on a Server (one per accepted peer) or a Client
 // (one per server it connects to).
 //
-// Send, SendArgs, Disconnect, State, Addr, ID, Stats, ServerTime and
+// Send, SendArgs, Disconnect, State, Addr, ID, Identity, Stats, ServerTime and
 // Clock may be called from any goroutine. The handler is called only inside Update.
 type Conn struct {
 	ep   *endpoint
