@@ -36,13 +36,24 @@ func (c *Client) endpoint() *endpoint { return c.e }
 // in state Connecting. The outcome arrives through Update: OnConnect and a
 // Connected event once the server accepted the handshake, or OnDisconnect
 // and a Disconnected event with the reason if it failed or was refused.
-// h is the connection's handler (see package handler), or nil.
-func (c *Client) Connect(addr string, h any) (*Conn, error) {
+// h is the connection's handler (see package handler), or nil. opts
+// change this connection only: WithHello sends data for the server's
+// ServerConfig.Approve, whose refusal arrives as a DisconnectError
+// wrapping ErrRefused, with the server's reason.
+func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, error) {
 	e := c.e
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
+	var o connectOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(o.hello) > MaxHelloBytes {
+		return nil, fmt.Errorf("gonetic: connect to %s: WithHello data is %d bytes, more than MaxHelloBytes (%d)", addr, len(o.hello), MaxHelloBytes)
+	}
 	conn := e.newConn(addr, Connecting)
+	conn.hello = o.hello
 	if err := e.bind(conn, h); err != nil {
 		e.mu.Lock()
 		delete(e.conns, conn)
@@ -86,7 +97,7 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 		hash := e.factory.Hash()
 		if err := conn.sendControl(control{
 			kind: ctlHello, version: ProtocolVersion, codec: e.factory.Codec().Name(),
-			hash: hash[:], lines: e.factory.Lines(),
+			hash: hash[:], lines: e.factory.Lines(), data: conn.hello,
 		}); err != nil {
 			link.Abort()
 		}
@@ -96,9 +107,11 @@ func (c *Client) Connect(addr string, h any) (*Conn, error) {
 
 // Dial connects to addr and waits until the connection is open, running
 // Update (and so handlers) meanwhile, on the calling goroutine. It returns
-// the reason when the connection fails or is refused, or ctx's error.
-func (c *Client) Dial(ctx context.Context, addr string, h any) (*Conn, error) {
-	conn, err := c.Connect(addr, h)
+// the reason when the connection fails or is refused (a *DisconnectError;
+// errors.Is(err, ErrRefused) when the server refused it), or ctx's error.
+// opts are Connect's.
+func (c *Client) Dial(ctx context.Context, addr string, h any, opts ...ConnectOption) (*Conn, error) {
+	conn, err := c.Connect(addr, h, opts...)
 	if err != nil {
 		return nil, err
 	}

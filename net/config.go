@@ -1,6 +1,7 @@
 package net
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -124,6 +125,27 @@ type ServerConfig struct {
 	// calls it once to check the handler's methods, and that handler
 	// serves the first connection; Update calls it for each later one.
 	NewHandler func() any
+	// Approve, if set, decides whether a client may connect, from what
+	// its hello carries (Hello.Data, which the client gives WithHello)
+	// and its address. It returns the value Conn.Identity will report
+	// (the player it let in), or an error to refuse: the error's text
+	// is the reason the client gets, in a DisconnectError wrapping
+	// ErrRefused, cut to MaxReasonBytes as every reason is. Until it
+	// accepts, the connection is not open: no handler is made, no
+	// OnConnect runs, no event is queued, and Connections, Broadcast and
+	// SendTo do not reach it.
+	//
+	// It runs on a goroutine of its own for each hello, never on the game
+	// loop, so a slow check (a database, a web backend) does not delay
+	// Update; its outcome is applied by a later Update. As many run at
+	// once as connections are in their handshake, which MaxConns bounds
+	// (see there). ctx is done when the connection's HandshakeTimeout
+	// passes (the client is then refused with "handshake timed out",
+	// whatever Approve returns later), when the client leaves, and when
+	// the server closes: Approve must return soon after, because Close
+	// waits for it. Nil: every client whose registry matches is accepted,
+	// and its hello data is ignored.
+	Approve func(ctx context.Context, h Hello) (identity any, err error)
 }
 
 // ClientConfig configures NewClient.

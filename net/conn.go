@@ -46,7 +46,7 @@ func (s State) String() string {
 // Conn is one connection, on a Server (one per accepted peer) or a Client
 // (one per server it connects to).
 //
-// Send, SendArgs, Disconnect, State, Addr, ID, Stats, ServerTime and
+// Send, SendArgs, Disconnect, State, Addr, ID, Identity, Stats, ServerTime and
 // Clock may be called from any goroutine. The handler is called only inside Update.
 type Conn struct {
 	ep   *endpoint
@@ -61,6 +61,8 @@ type Conn struct {
 	buf   []byte
 	// why this side is closing (Disconnect's reason), sent in bye
 	reason string
+	// what ServerConfig.Approve returned for it; set before it opens
+	identity any
 
 	// Read and written only by the goroutine in Update.
 	table       *handler.Table
@@ -72,8 +74,14 @@ type Conn struct {
 	failure     error      // a local protocol failure that closed the link
 	deadline    time.Time  // handshake deadline
 	everOpened  bool
-	closeReason error // what OnDisconnect got
-	linkErr     error // what the adapter's Closed reported; set before itemClosed is queued
+	closeReason error  // what OnDisconnect got
+	linkErr     error  // what the adapter's Closed reported; set before itemClosed is queued
+	hello       []byte // a client's hello data (WithHello); set before its dial starts
+
+	// A server's approval in progress (approve.go).
+	approving     bool               // Approve runs for it; Update only
+	cancelApprove context.CancelFunc // ends Approve's ctx; Update only
+	approval      approval           // Approve's outcome; written before itemApproved is queued
 
 	cancelDial context.CancelFunc // a client's dial in progress; guarded by mu
 

@@ -21,7 +21,7 @@ const controlMark = 0x00
 // Control payloads: controlMark, then a msgpack array whose first element
 // names the kind.
 const (
-	ctlHello   = "hello"   // client → server: [hello, version, codec, hash(bin 16), [type lines]]
+	ctlHello   = "hello"   // client → server: [hello, version, codec, hash(bin 16), [type lines], data(bin, optional)]
 	ctlWelcome = "welcome" // server → client: [welcome, version]
 	ctlRefuse  = "refuse"  // server → client: [refuse, reason], then the server closes
 	ctlBye     = "bye"     // either way: [bye, reason], then the sender closes
@@ -58,6 +58,7 @@ type control struct {
 	codec   string
 	hash    []byte
 	lines   []string
+	data    []byte // hello: the game's data (WithHello); nil when absent
 	reason  string
 	stamp   uint64 // ping, pong
 	// clock is a pong's third element: the answerer's clock, ns since the
@@ -74,7 +75,13 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 	w.Reset(append(dst, controlMark))
 	switch c.kind {
 	case ctlHello:
-		w.Array(5)
+		// Without data, the five elements of the protocol's first text,
+		// which every server reads.
+		n := 5
+		if len(c.data) > 0 {
+			n = 6
+		}
+		w.Array(n)
 		w.String(c.kind)
 		w.Uint(c.version)
 		w.String(c.codec)
@@ -84,6 +91,9 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 			w.String(l)
 		}
 		w.End()
+		if n == 6 {
+			w.Bytes(c.data)
+		}
 	case ctlWelcome:
 		w.Array(2)
 		w.String(c.kind)
@@ -121,8 +131,8 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 	}
 	switch c.kind {
 	case ctlHello:
-		if n != 5 {
-			return c, fmt.Errorf("%w: hello has %d elements, want 5", errControl, n)
+		if n != 5 && n != 6 {
+			return c, fmt.Errorf("%w: hello has %d elements, want 5 or 6", errControl, n)
 		}
 		if c.version, err = r.Uint(); err != nil {
 			return c, fmt.Errorf("%w: hello version: %v", errControl, err)
@@ -151,6 +161,18 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		}
 		if err := r.End(); err != nil {
 			return c, fmt.Errorf("%w: %v", errControl, err)
+		}
+		if n == 6 {
+			// Copied: the approval keeps it, and it may outlive the
+			// buffer it was read from. The size is the server's to judge
+			// (MaxHelloBytes), with a refusal, not a protocol error.
+			data, err := r.Bytes()
+			if err != nil {
+				return c, fmt.Errorf("%w: hello data: %v", errControl, err)
+			}
+			if len(data) > 0 {
+				c.data = append([]byte(nil), data...)
+			}
 		}
 	case ctlWelcome:
 		if n != 2 {

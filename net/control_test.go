@@ -3,6 +3,7 @@ package net
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -10,6 +11,7 @@ func TestControlRoundTrip(t *testing.T) {
 	w, r := ctlCodec.NewWriter(), ctlCodec.NewReader()
 	for _, c := range []control{
 		{kind: ctlHello, version: 1, codec: "msgpack", hash: bytes.Repeat([]byte{7}, 16), lines: []string{"1 chat_msg(player,msg) 0 reliable"}},
+		{kind: ctlHello, version: 1, codec: "msgpack", hash: bytes.Repeat([]byte{7}, 16), lines: []string{}, data: []byte("token")},
 		{kind: ctlWelcome, version: 1},
 		{kind: ctlRefuse, reason: "server full"},
 		{kind: ctlBye, reason: ""},
@@ -27,7 +29,7 @@ func TestControlRoundTrip(t *testing.T) {
 		}
 		if got.kind != c.kind || got.version != c.version || got.codec != c.codec || got.reason != c.reason ||
 			!bytes.Equal(got.hash, c.hash) || !slices.Equal(got.lines, c.lines) || got.stamp != c.stamp ||
-			got.clock != c.clock || got.hasClock != c.hasClock {
+			got.clock != c.clock || got.hasClock != c.hasClock || !bytes.Equal(got.data, c.data) {
 			t.Fatalf("%s: got %+v", c.kind, got)
 		}
 	}
@@ -81,6 +83,7 @@ func FuzzHandshake(f *testing.F) {
 	// checked against the bytes left before anything is allocated for it.
 	f.Add(append(append([]byte{0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa0, 0xc4, 0x10}, make([]byte, 16)...), 0xdd, 0xff, 0xff, 0xff, 0xff))
 	f.Add([]byte{0x91, 0xa1, 'x'}) // an unknown kind, shorter than the part an error quotes
+	f.Add(appendControl(w, nil, control{kind: ctlHello, version: 1, codec: "msgpack", hash: make([]byte, 16), data: []byte("login")})[1:])
 	fac := NewFactory()
 	fac.Freeze()
 	r := ctlCodec.NewReader()
@@ -90,4 +93,38 @@ func FuzzHandshake(f *testing.F) {
 			_ = checkHello(fac, c)
 		}
 	})
+}
+
+// The hello of docs/PROTOCOL.md's examples: without data, the five
+// elements every server reads; with data, a sixth, a bin.
+func TestHelloBytes(t *testing.T) {
+	w := ctlCodec.NewWriter()
+	hash := bytes.Repeat([]byte{0xaa}, 16)
+	five := appendControl(w, nil, control{kind: ctlHello, version: 1, codec: "msgpack", hash: hash, lines: []string{}})
+	wantFive := append(append([]byte{0x00, 0x95, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x01, 0xa7, 'm', 's', 'g', 'p', 'a', 'c', 'k', 0xc4, 0x10}, hash...), 0x90)
+	if !bytes.Equal(five, wantFive) {
+		t.Fatalf("hello without data is % x, want % x", five, wantFive)
+	}
+	six := appendControl(w, nil, control{kind: ctlHello, version: 1, codec: "msgpack", hash: hash, lines: []string{}, data: []byte("hi")})
+	wantSix := append(append([]byte{0x00, 0x96}, wantFive[2:]...), 0xc4, 0x02, 'h', 'i')
+	if !bytes.Equal(six, wantSix) {
+		t.Fatalf("hello with data is % x, want % x", six, wantSix)
+	}
+	// A sixth element that is not bytes, or a seventh, is malformed.
+	for _, tc := range []struct {
+		b    []byte
+		want string
+	}{
+		{append(append([]byte{0x96}, wantFive[2:]...), 0x01), "hello data"},
+		{append(append([]byte{0x97}, wantFive[2:]...), 0xc4, 0x00, 0xc0), "hello has 7 elements, want 5 or 6"},
+	} {
+		if _, err := parseControl(ctlCodec.NewReader(), tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parse % x: %v, want an error saying %q", tc.b, err, tc.want)
+		}
+	}
+	// An empty sixth element is no data, as a hello of five.
+	c, err := parseControl(ctlCodec.NewReader(), append(append([]byte{0x96}, wantFive[2:]...), 0xc4, 0x00))
+	if err != nil || c.data != nil {
+		t.Fatalf("hello with empty data: %+v, %v", c, err)
+	}
 }

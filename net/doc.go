@@ -38,6 +38,13 @@
 // and a Client then refuse to send it the wrong way (message.ErrDirection),
 // and a peer that does is disconnected before its message is decoded.
 //
+// A server may choose whom it lets in: a client sends data with its
+// handshake (WithHello: a login, a token), ServerConfig.Approve judges it
+// off the game loop, and the value it returns is the connection's
+// Identity. Until it accepts, no handler, event or broadcast sees the
+// connection; its refusal reaches the client as the reason the
+// connection ended.
+//
 // A connection ends with a *DisconnectError, the same on every adapter:
 // the reason given to Conn.Disconnect on either side (cut to
 // MaxReasonBytes), whether the peer ended it, and the underlying error

@@ -230,6 +230,8 @@ func (e *endpoint) update(timeout time.Duration) error {
 			if s := it.conn.State(); s == Handshaking || s == Connecting {
 				e.handshaking = append(e.handshaking, it.conn)
 			}
+		case itemApproved:
+			e.server.approved(it.conn)
 		}
 		it.conn = nil
 	}
@@ -526,6 +528,9 @@ func (e *endpoint) report(c *Conn, err error) {
 	local := c.reason
 	c.mu.Unlock()
 	e.dropHandshaking(c)
+	if c.cancelApprove != nil {
+		c.cancelApprove() // nobody waits for the answer any more
+	}
 	e.mu.Lock()
 	if i := slices.Index(e.open, c); i >= 0 {
 		// Copy on write: senders range over the old slice unlocked.

@@ -2,6 +2,7 @@ package net_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -237,4 +238,70 @@ func ExampleServer_AddListener() {
 		}
 	}
 	// Output: ann sees Tom: hello from TCP
+}
+
+// Lobby is the handler of a connection that Approve let in.
+type Lobby struct {
+	gnet.Handler
+	heard chan struct{}
+}
+
+// NetChatMsg names the sender by the identity Approve gave it, whatever
+// name the message claims.
+func (h *Lobby) NetChatMsg(m ChatMsg) {
+	fmt.Printf("%v says %s\n", h.Conn().Identity(), m.Msg)
+	close(h.heard)
+}
+
+// Approval at connect: the client sends a login with its hello, the
+// server's Approve checks it off the game loop and names the player, and
+// the handler reads the name from the connection. A wrong password is
+// refused with a reason the client gets from Dial.
+func ExampleServerConfig_approve() {
+	passwords := map[string]string{"ann": "s3cret"} // the game's accounts
+	heard := make(chan struct{})
+	srv, err := gnet.Listen(gnet.ServerConfig{
+		Config: gnet.Config{Factory: chatFactory()},
+		Approve: func(ctx context.Context, h gnet.Hello) (any, error) {
+			name, password, _ := strings.Cut(string(h.Data), ":")
+			if want, ok := passwords[name]; !ok || password != want {
+				return nil, errors.New("unknown player or wrong password")
+			}
+			return name, nil // the connection's Identity
+		},
+		NewHandler: func() any { return &Lobby{heard: heard} },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+	go func() { // the server's game loop
+		for srv.Update(10*time.Millisecond) == nil {
+		}
+	}()
+
+	cli, _ := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: chatFactory()}})
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = cli.Dial(ctx, srv.Addr(), nil, gnet.WithHello([]byte("ann:guess")))
+	fmt.Println("refused:", errors.Is(err, gnet.ErrRefused), err)
+	conn, err := cli.Dial(ctx, srv.Addr(), nil, gnet.WithHello([]byte("ann:s3cret")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = conn.Send(&ChatMsg{Player: "admin", Msg: "hi"})
+	for waiting := true; waiting; {
+		select {
+		case <-heard:
+			waiting = false
+		default:
+			_ = cli.Update(10 * time.Millisecond) // the client's game loop
+		}
+	}
+	// Output:
+	// refused: true gonetic: disconnected by peer: unknown player or wrong password
+	// ann says hi
 }

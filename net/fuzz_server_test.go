@@ -283,6 +283,7 @@ func FuzzServer(f *testing.F) {
 	f.Add(fzInput([]byte{0x91, 0x00}))                                                                                       // type id 0
 	f.Add(fzInput(chat, bye, chat))                                                                                          // a bye, then more
 	f.Add(fzInput(hello))                                                                                                    // a second hello
+	f.Add(fzInput(nettest.HelloData(fac, []byte("token"))))                                                                  // a second hello, with data
 	f.Add(fzInput(ping, []byte{0x00, 0x92, 0xa4, 'p', 'o', 'n', 'g', 0x02}))                                                 // the peer's own ping and pong
 	f.Add(fzInput([]byte{0x00, 0x93, 0xa4, 'p', 'o', 'n', 'g', 0x02, 0xcf, 0x18, 0x7e, 0x8a, 0x26, 0x0c, 0x90, 0x80, 0x00})) // a pong with a clock
 	f.Add(fzInput([]byte{0x00, 0x92, 0xa6, 'r', 'e', 'f', 'u', 's', 'e', 0xa0}))                                             // a client may not refuse
@@ -302,6 +303,9 @@ func FuzzServer(f *testing.F) {
 	srv, err := gnet.Listen(gnet.ServerConfig{
 		Config: gnet.Config{Factory: fac, Transport: nw},
 		Addr:   "server:0",
+		// Every input's handshake goes through an approval, on its own
+		// goroutine: the leak check covers those too.
+		Approve: func(context.Context, gnet.Hello) (any, error) { return "fuzzer", nil },
 		NewHandler: func() any {
 			h := &fzHandler{}
 			hmu.Lock()

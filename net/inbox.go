@@ -9,9 +9,10 @@ import (
 type itemKind uint8
 
 const (
-	itemPayload itemKind = iota // a payload arrived
-	itemClosed                  // the link ended (err says why)
-	itemOpened                  // a server accepted a link: start its handshake clock
+	itemPayload  itemKind = iota // a payload arrived
+	itemClosed                   // the link ended (err says why)
+	itemOpened                   // a server accepted a link: start its handshake clock
+	itemApproved                 // ServerConfig.Approve returned (Conn.approval)
 )
 
 // item is one thing that happened on one connection, waiting for Update.

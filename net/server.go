@@ -180,13 +180,35 @@ func (s *Server) fullReason() string {
 
 // hello answers a client's handshake.
 func (s *Server) hello(c *Conn, h control) {
-	s.e.dropHandshaking(c)
+	if c.approving {
+		s.e.fail(c, errors.New("gonetic: unexpected hello message"))
+		return
+	}
 	reason := checkHello(s.e.factory, h)
+	if reason == "" && len(h.data) > MaxHelloBytes {
+		reason = helloTooBig(len(h.data))
+	}
 	if reason == "" && s.NumConns() >= s.cfg.MaxConns {
 		reason = s.fullReason()
 	}
 	if reason != "" {
+		s.e.dropHandshaking(c)
 		s.refuse(c, reason)
+		return
+	}
+	if s.cfg.Approve != nil {
+		s.approve(c, Hello{Addr: c.addr, Data: h.data})
+		return
+	}
+	s.admit(c, nil)
+}
+
+// admit opens a connection whose hello passed: it gets its handler and
+// identity, and the client its welcome.
+func (s *Server) admit(c *Conn, identity any) {
+	s.e.dropHandshaking(c)
+	if s.NumConns() >= s.cfg.MaxConns { // others opened during its approval
+		s.refuse(c, s.fullReason())
 		return
 	}
 	hnd := s.next
@@ -201,6 +223,7 @@ func (s *Server) hello(c *Conn, h control) {
 		return
 	}
 	c.mu.Lock()
+	c.identity = identity
 	err := c.sendControl(control{kind: ctlWelcome, version: ProtocolVersion})
 	c.mu.Unlock()
 	if err != nil {

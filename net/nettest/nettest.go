@@ -90,6 +90,11 @@ func Run(t *testing.T, a Adapter) {
 		{"ShutdownBesideTheLoop", testShutdownBesideTheLoop},
 		{"TimeoutIsNotAProtocolError", testTimeoutIsNotAProtocolError},
 		{"RTTFromPings", testRTTFromPings},
+		{"ApproveIdentity", testApproveIdentity},
+		{"ApproveRefuse", testApproveRefuse},
+		{"ApprovePending", testApprovePending},
+		{"ApproveTimeout", testApproveTimeout},
+		{"ApproveHelloBounds", testApproveHelloBounds},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
@@ -279,8 +284,17 @@ func openPair(t testing.TB, a Adapter) (s *gnet.Server, c *gnet.Client, set *ser
 	return s, c, set, h
 }
 
-func dial(t testing.TB, c *gnet.Client, s *gnet.Server, h any) *gnet.Conn {
+func dial(t testing.TB, c *gnet.Client, s *gnet.Server, h any, opts ...gnet.ConnectOption) *gnet.Conn {
 	t.Helper()
+	conn, err := dialErr(c, s, h, opts...)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	return conn
+}
+
+// dialErr dials s while updating it, and returns what Dial returns.
+func dialErr(c *gnet.Client, s *gnet.Server, h any, opts ...gnet.ConnectOption) (*gnet.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
 	defer cancel()
 	done, stopped := make(chan struct{}), make(chan struct{})
@@ -295,13 +309,10 @@ func dial(t testing.TB, c *gnet.Client, s *gnet.Server, h any) *gnet.Conn {
 			}
 		}
 	}()
-	conn, err := c.Dial(ctx, s.Addr(), h)
+	conn, err := c.Dial(ctx, s.Addr(), h, opts...)
 	close(done)
 	<-stopped // Update is for one goroutine at a time
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	return conn
+	return conn, err
 }
 
 func testChat(t *testing.T, a Adapter) {
@@ -771,6 +782,12 @@ func (s *rawSink) Closed(err error)          { s.closed <- err }
 // link is aborted when the test ends.
 func handMadePeer(ctx context.Context, t *testing.T, a Adapter, addr string, f *message.Factory) (transport.Link, *rawSink) {
 	t.Helper()
+	return handMadeHello(ctx, t, a, addr, f, Hello(f))
+}
+
+// handMadeHello is handMadePeer with the hello payload given.
+func handMadeHello(ctx context.Context, t *testing.T, a Adapter, addr string, f *message.Factory, hello []byte) (transport.Link, *rawSink) {
+	t.Helper()
 	sink := newRawSink()
 	link, err := a.New(t).Dial(ctx, addr, transport.Config{Channels: f.Channels()}, sink)
 	if err != nil {
@@ -778,17 +795,27 @@ func handMadePeer(ctx context.Context, t *testing.T, a Adapter, addr string, f *
 	}
 	t.Cleanup(link.Abort)
 	// A server that refuses at once (full) may have closed the link already.
-	if err := link.Send(0, transport.Reliable, Hello(f)); err != nil && !errors.Is(err, transport.ErrClosed) {
+	if err := link.Send(0, transport.Reliable, hello); err != nil && !errors.Is(err, transport.ErrClosed) {
 		t.Fatal(err)
 	}
 	return link, sink
 }
 
-// Hello builds the handshake payload of docs/PROTOCOL.md for registry f.
-func Hello(f *message.Factory) []byte {
+// Hello builds the handshake payload of docs/PROTOCOL.md for registry f:
+// the five elements of a hello without data.
+func Hello(f *message.Factory) []byte { return HelloData(f, nil) }
+
+// HelloData builds the handshake payload of docs/PROTOCOL.md for registry
+// f with data as its sixth element (gnet.WithHello), or, when data is nil,
+// without it.
+func HelloData(f *message.Factory, data []byte) []byte {
 	w := msgpack.New().NewWriter()
 	w.Reset([]byte{0x00})
-	w.Array(5)
+	n := 5
+	if data != nil {
+		n = 6
+	}
+	w.Array(n)
 	w.String("hello")
 	w.Uint(gnet.ProtocolVersion)
 	w.String(f.Codec().Name())
@@ -800,6 +827,9 @@ func Hello(f *message.Factory) []byte {
 		w.String(l)
 	}
 	w.End()
+	if data != nil {
+		w.Bytes(data)
+	}
 	w.End()
 	return w.Buffer()
 }
