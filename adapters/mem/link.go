@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gonetic/gonetic/adapters/internal/linkstats"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -79,8 +80,7 @@ type link struct {
 	local   atomic.Bool // Close or Abort was called
 	aborted atomic.Bool // stop delivering
 
-	bytesSent, payloadsSent         atomic.Uint64 // counted by the peer's goroutine
-	bytesReceived, payloadsReceived atomic.Uint64
+	stats linkstats.Counters // the peer's goroutine counts what is sent
 }
 
 var _ transport.Link = (*link)(nil)
@@ -144,12 +144,7 @@ func (l *link) RemoteAddr() string { return l.remote }
 // Stats counts payload bytes (no framing): sent and received as the
 // delivery goroutine hands each payload to the receiving Sink.
 func (l *link) Stats() transport.Stats {
-	return transport.Stats{
-		BytesSent:        l.bytesSent.Load(),
-		BytesReceived:    l.bytesReceived.Load(),
-		PayloadsSent:     l.payloadsSent.Load(),
-		PayloadsReceived: l.payloadsReceived.Load(),
-	}
+	return l.stats.Stats()
 }
 
 // run delivers until the link is over, then calls Sink.Closed.
@@ -213,10 +208,10 @@ func (l *link) deliver() error {
 					Reason: fmt.Sprintf("frame of %d bytes exceeds the %d-byte limit", n, l.cfg.MaxPayload),
 				}
 			}
-			l.peer.bytesSent.Add(uint64(n))
-			l.peer.payloadsSent.Add(1)
-			l.bytesReceived.Add(uint64(n))
-			l.payloadsReceived.Add(1)
+			l.peer.stats.BytesSent.Add(uint64(n))
+			l.peer.stats.PayloadsSent.Add(1)
+			l.stats.BytesReceived.Add(uint64(n))
+			l.stats.PayloadsReceived.Add(1)
 			l.sink.Receive(ch, payload)
 		}
 		if cap(batch) > maxRetained {

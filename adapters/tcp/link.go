@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gonetic/gonetic/adapters/internal/linkstats"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -63,8 +64,7 @@ type link struct {
 	// last took it; zero while the queue takes payloads.
 	fullSince time.Time
 
-	bytesSent, payloadsSent         atomic.Uint64
-	bytesReceived, payloadsReceived atomic.Uint64
+	stats linkstats.Counters
 }
 
 // writeOwner says who may write to the connection: one goroutine at a time,
@@ -197,7 +197,7 @@ func (l *link) flush() {
 		err = &stdnet.OpError{Op: "write", Net: "tcp", Source: l.conn.LocalAddr(), Addr: l.conn.RemoteAddr(), Err: err}
 	}
 	l.queued.give(written)
-	l.bytesSent.Add(uint64(written))
+	l.stats.BytesSent.Add(uint64(written))
 	l.mu.Lock()
 	switch {
 	case err != nil || l.shut:
@@ -210,7 +210,7 @@ func (l *link) flush() {
 		l.shutdown()
 		return
 	case written == len(batch):
-		l.payloadsSent.Add(uint64(n))
+		l.stats.PayloadsSent.Add(uint64(n))
 		l.recycle(batch)
 	default:
 		// The kernel's buffer is full: the writer waits for room, and
@@ -288,12 +288,7 @@ func (l *link) RemoteAddr() string { return l.remote }
 // Stats counts payloads and bytes, framing included: sent once the kernel
 // took them, received as each frame is delivered.
 func (l *link) Stats() transport.Stats {
-	return transport.Stats{
-		BytesSent:        l.bytesSent.Load(),
-		BytesReceived:    l.bytesReceived.Load(),
-		PayloadsSent:     l.payloadsSent.Load(),
-		PayloadsReceived: l.payloadsReceived.Load(),
-	}
+	return l.stats.Stats()
 }
 
 func (l *link) signal() {
@@ -384,8 +379,8 @@ func (l *link) writeLoop() {
 			l.shutdown()
 			return
 		}
-		l.bytesSent.Add(uint64(len(batch) - off))
-		l.payloadsSent.Add(uint64(n))
+		l.stats.BytesSent.Add(uint64(len(batch) - off))
+		l.stats.PayloadsSent.Add(uint64(n))
 		l.mu.Lock()
 		l.recycle(batch)
 		l.mu.Unlock()
@@ -528,8 +523,8 @@ func (l *link) readFrames() error {
 			if l.stopped.Load() {
 				return errStopped
 			}
-			l.bytesReceived.Add(uint64(size))
-			l.payloadsReceived.Add(1)
+			l.stats.BytesReceived.Add(uint64(size))
+			l.stats.PayloadsReceived.Add(1)
 			l.sink.Receive(0, p)
 		}
 		if rerr != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/gonetic/gonetic/adapters/internal/linkstats"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -64,8 +65,7 @@ type link struct {
 	timer     *time.Timer          // bounds a graceful close
 	fullSince time.Time            // when Send first found the queue full; zero while it takes payloads
 
-	bytesSent, payloadsSent         atomic.Uint64
-	bytesReceived, payloadsReceived atomic.Uint64
+	stats linkstats.Counters
 }
 
 func newLink(c *conn, cfg transport.Config, opts Options, client bool) *link {
@@ -173,12 +173,7 @@ func (l *link) RemoteAddr() string { return l.c.remote }
 // WebSocket frame header: sent once written, received as each message is
 // delivered.
 func (l *link) Stats() transport.Stats {
-	return transport.Stats{
-		BytesSent:        l.bytesSent.Load(),
-		BytesReceived:    l.bytesReceived.Load(),
-		PayloadsSent:     l.payloadsSent.Load(),
-		PayloadsReceived: l.payloadsReceived.Load(),
-	}
+	return l.stats.Stats()
 }
 
 func (l *link) signal() {
@@ -331,8 +326,8 @@ func (l *link) writeFailed(err error) {
 
 // countSent counts payloads payloads of n bytes each as sent.
 func (l *link) countSent(n, payloads int) {
-	l.bytesSent.Add(uint64(payloads * (n + frameOverhead(n, l.client))))
-	l.payloadsSent.Add(uint64(payloads))
+	l.stats.BytesSent.Add(uint64(payloads * (n + frameOverhead(n, l.client))))
+	l.stats.PayloadsSent.Add(uint64(payloads))
 }
 
 // countBatch counts a batch written at once as sent.
@@ -343,8 +338,8 @@ func (l *link) countBatch(batch []byte) {
 		bytes += n + frameOverhead(n, l.client)
 		off += queueHeader + n
 	}
-	l.bytesSent.Add(uint64(bytes))
-	l.payloadsSent.Add(uint64(payloads))
+	l.stats.BytesSent.Add(uint64(bytes))
+	l.stats.PayloadsSent.Add(uint64(payloads))
 }
 
 // errStopped ends the read loop once the connection is killed.
@@ -509,8 +504,8 @@ func (l *link) readMessages() error {
 		if l.stopped.Load() {
 			return errStopped
 		}
-		l.bytesReceived.Add(uint64(n + frameOverhead(n, !l.client)))
-		l.payloadsReceived.Add(1)
+		l.stats.BytesReceived.Add(uint64(n + frameOverhead(n, !l.client)))
+		l.stats.PayloadsReceived.Add(1)
 		l.sink.Receive(buf[0], buf[1:n])
 		if len(buf) > readBufferSize {
 			buf = small
