@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonetic/gonetic/adapters/internal/transporttest"
 	"github.com/gonetic/gonetic/adapters/mem"
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -33,24 +34,13 @@ func (s *sink) Closed(err error)           { s.closed <- err }
 
 func (s *sink) next(t *testing.T) (uint8, []byte) {
 	t.Helper()
-	select {
-	case p := <-s.payloads:
-		return <-s.channels, p
-	case <-time.After(waitLimit):
-		t.Fatal("no payload within the time limit")
-		return 0, nil
-	}
+	p := transporttest.Await(t, s.payloads, "payload")
+	return <-s.channels, p
 }
 
 func (s *sink) waitClosed(t *testing.T) error {
 	t.Helper()
-	select {
-	case err := <-s.closed:
-		return err
-	case <-time.After(waitLimit):
-		t.Fatal("no Closed within the time limit")
-		return nil
-	}
+	return transporttest.Await(t, s.closed, "Closed")
 }
 
 func refuseAll(transport.Link) transport.Sink { return nil }

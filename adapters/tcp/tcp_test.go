@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonetic/gonetic/adapters/internal/transporttest"
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -40,24 +41,12 @@ func (s *sink) Closed(err error) { s.closed <- err }
 
 func (s *sink) next(t *testing.T) []byte {
 	t.Helper()
-	select {
-	case p := <-s.payloads:
-		return p
-	case <-time.After(waitLimit):
-		t.Fatal("no payload within the time limit")
-		return nil
-	}
+	return transporttest.Await(t, s.payloads, "payload")
 }
 
 func (s *sink) waitClosed(t *testing.T) error {
 	t.Helper()
-	select {
-	case err := <-s.closed:
-		return err
-	case <-time.After(waitLimit):
-		t.Fatal("no Closed within the time limit")
-		return nil
-	}
+	return transporttest.Await(t, s.closed, "Closed")
 }
 
 // server listens with tcp and hands out each accepted link and its sink.
@@ -86,13 +75,8 @@ func listen(t *testing.T, tr *tcp.Transport, cfg transport.Config) *server {
 
 func (s *server) accepted(t *testing.T) (transport.Link, *sink) {
 	t.Helper()
-	select {
-	case l := <-s.links:
-		return l, <-s.sinks
-	case <-time.After(waitLimit):
-		t.Fatal("nothing accepted within the time limit")
-		return nil, nil
-	}
+	l := transporttest.Await(t, s.links, "accepted link")
+	return l, <-s.sinks
 }
 
 // rawDial opens a plain TCP connection to the server.

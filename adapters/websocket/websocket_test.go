@@ -14,6 +14,7 @@ import (
 	"time"
 
 	cws "github.com/coder/websocket"
+	"github.com/gonetic/gonetic/adapters/internal/transporttest"
 	"github.com/gonetic/gonetic/adapters/websocket"
 	"github.com/gonetic/gonetic/net/nettest"
 	"github.com/gonetic/gonetic/net/transport"
@@ -64,24 +65,12 @@ func (s *sink) next(t *testing.T) message {
 
 func (s *sink) waitClosed(t *testing.T) error {
 	t.Helper()
-	select {
-	case err := <-s.closed:
-		return err
-	case <-time.After(waitLimit):
-		t.Fatal("no Closed within the time limit")
-	}
-	return nil
+	return transporttest.Await(t, s.closed, "Closed")
 }
 
 func (s *sink) waitFarewell(t *testing.T) error {
 	t.Helper()
-	select {
-	case err := <-s.farewell:
-		return err
-	case <-time.After(waitLimit):
-		t.Fatal("no Farewell within the time limit")
-	}
-	return nil
+	return transporttest.Await(t, s.farewell, "Farewell")
 }
 
 func ctx(t *testing.T) context.Context {
@@ -131,13 +120,8 @@ func listenSaying(t *testing.T, tr *websocket.Transport, addr string, cfg transp
 
 func (s *server) accept(t *testing.T) (transport.Link, *sink) {
 	t.Helper()
-	select {
-	case k := <-s.accepted:
-		return <-s.links, k
-	case <-time.After(waitLimit):
-		t.Fatal("no link accepted within the time limit")
-	}
-	return nil, nil
+	k := transporttest.Await(t, s.accepted, "accepted link")
+	return <-s.links, k
 }
 
 // rawDial opens a WebSocket with coder/websocket alone, as a client in
