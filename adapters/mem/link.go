@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gonetic/gonetic/adapters/internal/linkstats"
+	"github.com/gonetic/gonetic/adapters/internal/wakeup"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -20,7 +21,7 @@ const maxRetained = 4 << 20
 // pipe is one direction of a link: the sender appends frames, the
 // receiver's delivery goroutine takes them in batches.
 type pipe struct {
-	wake chan struct{} // one slot: frames, end of stream or reset
+	wake wakeup.Chan // frames, end of stream or reset
 
 	mu       sync.Mutex // guards the fields below
 	buf      []byte     // queued frames: channel, length, payload
@@ -29,7 +30,7 @@ type pipe struct {
 	resetErr error      // what the receiver reports after a reset
 }
 
-func newPipe() *pipe { return &pipe{wake: make(chan struct{}, 1)} }
+func newPipe() *pipe { return &pipe{wake: wakeup.New()} }
 
 func (p *pipe) push(ch uint8, b []byte) error {
 	p.mu.Lock()
@@ -43,7 +44,7 @@ func (p *pipe) push(ch uint8, b []byte) error {
 	p.buf = append(p.buf, b...)
 	p.mu.Unlock()
 	if wake {
-		signal(p.wake)
+		p.wake.Signal()
 	}
 	return nil
 }
@@ -53,7 +54,7 @@ func (p *pipe) close() {
 	p.mu.Lock()
 	p.eof = true
 	p.mu.Unlock()
-	signal(p.wake)
+	p.wake.Signal()
 }
 
 // drop ends the stream now; the receiver reports err.
@@ -63,7 +64,7 @@ func (p *pipe) drop(err error) {
 		p.reset, p.resetErr, p.buf = true, err, nil
 	}
 	p.mu.Unlock()
-	signal(p.wake)
+	p.wake.Signal()
 }
 
 // link is one end of an in-memory connection. Its delivery goroutine reads

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/gonetic/gonetic/adapters/internal/wakeup"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -69,7 +70,7 @@ func (n *Network) Listen(addr string, cfg transport.Config, accept transport.Acc
 		addr:   addr,
 		cfg:    cfg.WithDefaults(),
 		accept: accept,
-		wake:   make(chan struct{}, 1),
+		wake:   wakeup.New(),
 		links:  make(map[*link]struct{}),
 	}
 	n.listeners[addr] = l
@@ -124,7 +125,7 @@ type listener struct {
 	addr   string
 	cfg    transport.Config
 	accept transport.Accept
-	wake   chan struct{}  // one slot: backlog grew or the listener closed
+	wake   wakeup.Chan    // backlog grew or the listener closed
 	wg     sync.WaitGroup // the accept loop and every accepted link
 
 	mu      sync.Mutex // guards closed, backlog and links
@@ -153,7 +154,7 @@ func (l *listener) Close() error {
 			live = append(live, k)
 		}
 		l.mu.Unlock()
-		signal(l.wake)
+		l.wake.Signal()
 		for _, k := range backlog {
 			k.refuse()
 		}
@@ -173,7 +174,7 @@ func (l *listener) enqueue(k *link) bool {
 	}
 	l.backlog = append(l.backlog, k)
 	l.mu.Unlock()
-	signal(l.wake)
+	l.wake.Signal()
 	return true
 }
 
@@ -211,11 +212,4 @@ func (l *listener) remove(k *link) {
 	delete(l.links, k)
 	l.mu.Unlock()
 	l.wg.Done()
-}
-
-func signal(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
 }

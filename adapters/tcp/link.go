@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/internal/linkstats"
+	"github.com/gonetic/gonetic/adapters/internal/wakeup"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -41,7 +42,7 @@ type link struct {
 	receive  *budget        // the listener's Options.MaxReceiving; nil for Dial
 	flusher  *flusher       // the listener's; nil for Dial
 
-	wake       chan struct{} // one slot: the writer has something to do
+	wake       wakeup.Chan   // the writer has something to do
 	writerDone chan struct{} // closed when the writer returns
 	stopped    atomic.Bool   // set with shut: the reader stops delivering
 
@@ -98,7 +99,7 @@ func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int
 		queued:     queued,
 		receive:    receive,
 		flusher:    f,
-		wake:       make(chan struct{}, 1),
+		wake:       wakeup.New(),
 		writerDone: make(chan struct{}),
 	}
 }
@@ -176,7 +177,7 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 	default:
 		l.writer = theWriter
 		l.mu.Unlock()
-		l.signal()
+		l.wake.Signal()
 	}
 	return nil
 }
@@ -224,7 +225,7 @@ func (l *link) flush() {
 	}
 	l.writer = theWriter
 	l.mu.Unlock()
-	l.signal()
+	l.wake.Signal()
 }
 
 // takeBatch takes the queue for a write and gives the queue the spare
@@ -269,7 +270,7 @@ func (l *link) Close() {
 		l.timer = time.AfterFunc(l.opts.CloseTimeout, l.timeout)
 	}
 	l.mu.Unlock()
-	l.signal()
+	l.wake.Signal()
 }
 
 // Abort closes the connection now, dropping what is queued. Safe for
@@ -289,13 +290,6 @@ func (l *link) RemoteAddr() string { return l.remote }
 // took them, received as each frame is delivered.
 func (l *link) Stats() transport.Stats {
 	return l.stats.Stats()
-}
-
-func (l *link) signal() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
 }
 
 // setErr keeps the first reason the link ended. l.mu must be held.
@@ -320,7 +314,7 @@ func (l *link) shutdown() {
 	l.mu.Unlock()
 	l.stopped.Store(true)
 	_ = l.conn.Close()
-	l.signal()
+	l.wake.Signal()
 }
 
 // timeout ends a graceful close that took too long.
@@ -448,7 +442,7 @@ func (l *link) readLoop() {
 	}
 	l.mu.Unlock()
 	if graceful {
-		l.signal()
+		l.wake.Signal()
 	} else {
 		l.shutdown()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gonetic/gonetic/adapters/internal/linkstats"
+	"github.com/gonetic/gonetic/adapters/internal/wakeup"
 	"github.com/gonetic/gonetic/net/transport"
 )
 
@@ -47,7 +48,7 @@ type link struct {
 	client   bool           // masks its frames (RFC 6455), which Stats count
 	sink     transport.Sink // set by start, before the goroutines run
 	onDone   func()         // set before start; called once, when the link is over
-	wake     chan struct{}  // one slot: the writer has something to do
+	wake     wakeup.Chan    // the writer has something to do
 	done     chan struct{}  // closed when the writer returns
 	stopped  atomic.Bool    // set with shut: the reader stops delivering
 	watchdog *time.Timer    // ends a write that takes Options.WriteTimeout
@@ -75,7 +76,7 @@ func newLink(c *conn, cfg transport.Config, opts Options, client bool) *link {
 		cfg:    cfg,
 		opts:   opts,
 		client: client,
-		wake:   make(chan struct{}, 1),
+		wake:   wakeup.New(),
 		done:   make(chan struct{}),
 		code:   websocket.StatusNormalClosure,
 	}
@@ -123,7 +124,7 @@ func (l *link) Send(channel uint8, _ transport.Delivery, payload []byte) error {
 	l.pending = append(l.pending, payload...)
 	l.mu.Unlock()
 	if queued == 0 {
-		l.signal()
+		l.wake.Signal()
 	}
 	return nil
 }
@@ -144,7 +145,7 @@ func (l *link) Close() {
 	l.local = true
 	l.beginClose()
 	l.mu.Unlock()
-	l.signal()
+	l.wake.Signal()
 }
 
 // beginClose refuses further Sends and starts the close timer. l.mu must
@@ -176,13 +177,6 @@ func (l *link) Stats() transport.Stats {
 	return l.stats.Stats()
 }
 
-func (l *link) signal() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
 // setErr keeps the first reason the link ended. l.mu must be held.
 func (l *link) setErr(err error) {
 	if l.err == nil {
@@ -203,7 +197,7 @@ func (l *link) shutdown() {
 	l.mu.Unlock()
 	l.stopped.Store(true)
 	l.c.kill()
-	l.signal()
+	l.wake.Signal()
 }
 
 // timeout ends a graceful close that took too long.
@@ -448,7 +442,7 @@ func (l *link) farewell(fe *transport.FrameError) {
 	l.local = true // the link, not the peer, ends it
 	l.beginClose()
 	l.mu.Unlock()
-	l.signal()
+	l.wake.Signal()
 }
 
 // errText is the framing error of a text message.
