@@ -11,4 +11,6 @@
 // Every subtest waits on events (a Sink call, a Close returning), never on
 // sleeps, with a deadline of 10 s, checks the Sink contract (no overlapping
 // calls, Closed once and last) and fails if goroutines outlive it.
+//
+// Await is the same wait on an event for the adapters' own tests.
 package transporttest
