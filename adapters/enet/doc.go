@@ -124,6 +124,25 @@
 // destroys the host and waits for its goroutines. A peer that stops
 // answering closes the link with ErrTimeout.
 //
+// # Half-open peers
+//
+// A CONNECT, one 52-byte datagram from any address, spoofed or silent,
+// takes a peer slot that ENet holds, resending its VERIFY_CONNECT, until
+// the peer acknowledges or about 30 s pass. So that such peers cannot lock
+// real clients out, a CONNECT that finds every slot taken resets a
+// half-open peer (one that has not acknowledged) and takes its slot: the
+// oldest from the newcomer's own address if that address holds any (a
+// flood from one address replaces only its own peers), else the oldest of
+// all. Connected peers are never reset; a listener full of them leaves a
+// CONNECT unanswered. What a flood can still do: CONNECTs from many
+// (spoofed) addresses, PeerLimit of them within a real client's round
+// trip, replace the client's half-open peer before it answers, and its
+// Dial fails or its link times out; a cookie exchange would stop that, but
+// ENet's protocol, which C and Python ENet clients speak, has no room for
+// one. Each forged CONNECT gets a VERIFY_CONNECT of 48 bytes, resent with
+// ENet's backoff until the peer is reset or times out: at most six, 5.5
+// times the bytes received (docs/PERF.md).
+//
 // # libenet versions
 //
 // Besides libenet's public API, the adapter uses some of its internals:
@@ -155,7 +174,8 @@
 //     peer ErrAborted.
 //
 // Fields enet.h documents as the application's (ENetHost's
-// maximumPacketSize and maximumWaitingData, ENetPeer's data, ENetPacket's
+// maximumPacketSize, maximumWaitingData and intercept, with the datagram
+// and address an intercept reads, ENetPeer's data, ENetPacket's
 // freeCallback and userData), and state that applications read (a peer's
 // state, address, channelCount, roundTripTime, roundTripTimeVariance and
 // packetLoss; a host's socket, peers, peerCount and totalReceivedPackets),

@@ -26,6 +26,7 @@ var publicKey = []string{
 	"TestFirstPayloadAfterConnect", "TestBothClose", "TestDisconnectUnanswered",
 	"TestCloseFlushes", "TestServerCloses", "TestListenerCloseWithLivePeers", "TestAbort",
 	"TestThroughLoss", "TestPeerTimeout", "TestPollAndTrySink", "TestSendAfterPollLeaves", "TestBundles", "TestBundleAboveMaxPayload",
+	"TestHalfOpenPeersGiveWay", "TestFloodFromOneAddress", "TestFloodSparesConnectedPeers",
 	"TestPublicOnlyWalksAllSlots", "TestPublicOnlySinkBehind", "TestPublicOnlyBundleRoom",
 }
 

@@ -73,6 +73,80 @@ static void gn_packet_freed(ENetPacket *p)
 
 enum { GN_LISTENER_BUFFER = 4 << 20 };
 
+// gn_serviced is the host that gn_service is servicing on this thread, for
+// gn_intercept, which ENet calls with the ENetHost alone.
+static _Thread_local gn_host *gn_serviced;
+
+// Half-open peers. A CONNECT, one 52-byte datagram from any address,
+// spoofed or silent, takes a peer slot that ENet holds in
+// ACKNOWLEDGING_CONNECT, resending its VERIFY_CONNECT, until the peer
+// acknowledges it or times out (about 30 s): 1,100 forged CONNECTs once
+// locked real clients out of a listener for 32 s. So when a CONNECT comes
+// to a listener with no free slot, gn_admit resets a half-open peer to make
+// room: the oldest from the newcomer's own address if it has any, so that a
+// flood from one address only takes the place of its own, else the oldest
+// of all. Connected peers are never touched. A CONNECT from an address and
+// port that already has a peer is left to ENet (a retransmission, which
+// ENet ignores, or a duplicate), and with internals, a free slot above the
+// part ENet walks (gn_fit) is given before any peer is reset.
+//
+// ENet takes the first free slot below peerCount, so the slot gn_admit
+// finds free (or frees) is the one the CONNECT takes, if valid: born
+// stamps it then, and the oldest half-open peer is the one with the
+// smallest stamp. Public API only: the intercept, the datagram and address
+// it sees, peers' state and address, and enet_peer_reset.
+static void gn_admit(gn_host *h)
+{
+	ENetHost *host = h->host;
+	ENetAddress from = host->receivedAddress;
+	ENetPeer *slot = NULL, *oldest = NULL, *oldestHere = NULL;
+	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
+		if (p->state == ENET_PEER_STATE_DISCONNECTED) {
+			slot = slot == NULL ? p : slot;
+			continue;
+		}
+		int here = p->address.host == from.host;
+		if (here && p->address.port == from.port)
+			return;
+		if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT)
+			continue;
+		uint64_t born = h->born[p - host->peers];
+		if (here && (oldestHere == NULL || born < h->born[oldestHere - host->peers]))
+			oldestHere = p;
+		if (oldest == NULL || born < h->born[oldest - host->peers])
+			oldest = p;
+	}
+#if GN_HEADERS_TESTED
+	if (slot == NULL && gn_internals && host->peerCount < h->slots)
+		slot = &host->peers[host->peerCount++]; // see gn_fit
+#endif
+	if (slot == NULL) {
+		slot = oldestHere != NULL ? oldestHere : oldest;
+		if (slot == NULL)
+			return; // every slot is connected or closing: the CONNECT goes unanswered
+		enet_peer_reset(slot);
+		h->evicted++;
+	}
+	h->born[slot - host->peers] = ++h->births;
+}
+
+// gn_intercept sees every datagram a listener receives before ENet does,
+// and hands those addressed to no peer, which are CONNECTs (ENet handles
+// no other command from an unknown peer), to gn_admit.
+static int ENET_CALLBACK gn_intercept(ENetHost *host, ENetEvent *event)
+{
+	(void)event;
+	gn_host *h = gn_serviced;
+	if (h == NULL || h->host != host || host->receivedDataLength < sizeof(enet_uint16))
+		return 0;
+	enet_uint16 id;
+	memcpy(&id, host->receivedData, sizeof id);
+	id = ENET_NET_TO_HOST_16(id) & ~(ENET_PROTOCOL_HEADER_FLAG_MASK | ENET_PROTOCOL_HEADER_SESSION_MASK);
+	if (id == ENET_PROTOCOL_MAXIMUM_PEER_ID)
+		gn_admit(h);
+	return 0; // ENet goes on with the datagram
+}
+
 gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
                      int compress, size_t maxPacket, size_t maxWaiting, int *err)
 {
@@ -109,6 +183,15 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 	// applications to set them.
 	h->host->maximumPacketSize = maxPacket;
 	h->host->maximumWaitingData = maxWaiting;
+	if (peers > 1) {
+		h->born = calloc(peers, sizeof *h->born);
+		if (h->born == NULL) {
+			*err = ENOMEM;
+			gn_host_free(h);
+			return NULL;
+		}
+		h->host->intercept = gn_intercept;
+	}
 	return h;
 }
 
@@ -123,6 +206,7 @@ void gn_host_free(gn_host *h)
 #endif
 		enet_host_destroy(h->host); // resets every peer: free callbacks run here
 	}
+	free(h->born);
 	free(h);
 }
 
@@ -363,14 +447,18 @@ static void gn_fit(gn_host *h)
 // resent at that pace until acknowledged, and only timeoutMaximum (no
 // acknowledgement at all for that long, Options.PeerTimeout) ends the link.
 // The window still bounds what is in flight, so a congested link is not
-// flooded. Internals: the lists and timeouts of libenet 1.3.17's peer.
+// flooded. A half-open peer (ACKNOWLEDGING_CONNECT) keeps ENet's own
+// backoff: its VERIFY_CONNECT goes to an address that has not shown it can
+// receive there, so it is resent as seldom as ENet allows (see gn_admit).
+// Internals: the lists and timeouts of libenet 1.3.17's peer.
 enum { GN_RTO_FACTOR = 4, GN_RTO_FLOOR = 200 };
 
 static void gn_cap_retransmits(gn_host *h)
 {
 	ENetHost *host = h->host;
 	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
-		if (p->state == ENET_PEER_STATE_DISCONNECTED || enet_list_empty(&p->sentReliableCommands))
+		if (p->state == ENET_PEER_STATE_DISCONNECTED || p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT ||
+		    enet_list_empty(&p->sentReliableCommands))
 			continue;
 		enet_uint32 cap = GN_RTO_FACTOR * (p->roundTripTime + 4 * p->roundTripTimeVariance);
 		if (cap < GN_RTO_FLOOR)
@@ -469,7 +557,9 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 		enet_uint32 before = h->host->totalReceivedPackets;
 		ENetEvent ev;
 		errno = 0;
+		gn_serviced = h;
 		int r = enet_host_service(h->host, &ev, 0);
+		gn_serviced = NULL;
 		if (r < 0) {
 			h->lastError = errno;
 			*status = GN_ERROR;

@@ -25,6 +25,9 @@ typedef struct gn_host {
 	size_t slots;  // peer slots allocated; with internals, host->peerCount is those ENet walks (see gn_fit)
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
+	uint64_t *born;  // per slot: when a connect last took it (a listener's; see gn_admit)
+	uint64_t births; // connects seen
+	uint64_t evicted; // half-open peers reset to make room (gn_admit)
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
