@@ -100,8 +100,9 @@ type Options struct {
 	Compress bool
 	// PeerLimit is how many peers a listener serves at once (ENet's peer
 	// slots; a connect beyond them takes the slot of a peer that has not
-	// completed its own connect, if any: see Half-open peers in the package
-	// doc; else it goes unanswered and times out at the client). Default DefaultPeerLimit, 1088: package net's default
+	// completed its own connect, if any, see Half-open peers in the
+	// package doc, and otherwise goes unanswered and times out at the
+	// client). Default DefaultPeerLimit, 1088: package net's default
 	// MaxConns (1024) plus the 64 connections it lets handshake beyond
 	// it, so that a default server answers connection 1025 with "server
 	// full". Maximum MaxPeerLimit, 4095; raise it with MaxConns.
