@@ -31,6 +31,10 @@ type rig struct {
 	log    *logBuffer // the room's log
 	users  []*user
 	probes []*probe // raw clients that send what a Session would not
+	// approve is the server's ServerConfig.Approve, set before listen.
+	approve func(context.Context, gnet.Hello) (any, error)
+	// login is every Session's SessionConfig.Login, set before join.
+	login func(ctx context.Context, nick string) ([]byte, error)
 }
 
 // user is a Session and the lines it printed.
@@ -51,7 +55,12 @@ func newTCPRig(t *testing.T) *rig {
 }
 
 func startRig(t *testing.T, tr transport.Transport, addr string) *rig {
-	r := &rig{t: t, tr: tr, addr: addr, log: new(logBuffer)}
+	return startRigWith(t, tr, addr, nil)
+}
+
+// startRigWith starts a rig whose server approves hellos with approve.
+func startRigWith(t *testing.T, tr transport.Transport, addr string, approve func(context.Context, gnet.Hello) (any, error)) *rig {
+	r := &rig{t: t, tr: tr, addr: addr, log: new(logBuffer), approve: approve}
 	r.listen()
 	t.Cleanup(func() {
 		for _, u := range r.users {
@@ -80,6 +89,7 @@ func (r *rig) listen() {
 		Config:     gnet.Config{Factory: f, Transport: r.tr},
 		Addr:       r.addr,
 		NewHandler: r.room.NewHandler,
+		Approve:    r.approve,
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -105,6 +115,7 @@ func (r *rig) joinWith(nick string, keepAlive time.Duration) *user {
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 20 * time.Millisecond,
 		KeepAlive:  keepAlive,
+		Login:      r.login,
 	})
 	if err != nil {
 		r.t.Fatal(err)

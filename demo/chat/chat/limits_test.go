@@ -24,6 +24,7 @@ type probe struct {
 	conn     *gnet.Conn
 	open     bool
 	welcomed bool
+	nick     string // the nickname of the Welcome
 	refused  []chat.NickRefused
 	notices  []string
 	chat     []chat.ChatMsg
@@ -36,14 +37,14 @@ type probeHandler struct {
 }
 
 func (h *probeHandler) OnConnect()                        { h.p.open = true }
-func (h *probeHandler) NetWelcome(chat.Welcome)           { h.p.welcomed = true }
+func (h *probeHandler) NetWelcome(m chat.Welcome)         { h.p.welcomed, h.p.nick = true, m.Nick }
 func (h *probeHandler) NetNickRefused(m chat.NickRefused) { h.p.refused = append(h.p.refused, m) }
 func (h *probeHandler) NetNotice(m chat.Notice)           { h.p.notices = append(h.p.notices, m.Text) }
 func (h *probeHandler) NetChatMsg(m chat.ChatMsg)         { h.p.chat = append(h.p.chat, m) }
 func (h *probeHandler) NetUserLeft(m chat.UserLeft)       { h.p.left = append(h.p.left, m) }
 
-// probe connects a raw client to the rig's server.
-func (r *rig) probe() *probe {
+// probe connects a raw client to the rig's server, with opts.
+func (r *rig) probe(opts ...gnet.ConnectOption) *probe {
 	r.t.Helper()
 	f, _ := chat.NewFactory("msgpack")
 	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f, Transport: r.tr}})
@@ -52,7 +53,7 @@ func (r *rig) probe() *probe {
 	}
 	p := &probe{client: c}
 	r.probes = append(r.probes, p)
-	if p.conn, err = c.Connect(r.addr, &probeHandler{p: p}); err != nil {
+	if p.conn, err = c.Connect(r.addr, &probeHandler{p: p}, opts...); err != nil {
 		r.t.Fatal(err)
 	}
 	r.pump("the probe connected", func() bool { return p.open })

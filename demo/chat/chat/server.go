@@ -69,8 +69,19 @@ func (h *ServerHandler) Nick() string { return h.nick }
 // NetJoin joins the room, or renames a user already in it. A nickname that
 // is invalid or taken is refused with a NickRefused saying why; the
 // connection stays open so that the client can ask for another one.
+//
+// On a server with Auth the nickname is the login's (Conn.Identity):
+// the Join's is ignored and a rename is refused, so that nobody speaks
+// under another's name.
 func (h *ServerHandler) NetJoin(m Join) {
 	nick := m.Nick
+	if id, ok := h.Conn().Identity().(string); ok {
+		if h.nick != "" {
+			h.refuse(nick, "your nickname is the one you logged in with, "+h.nick)
+			return
+		}
+		nick = id
+	}
 	if reason := CheckNick(nick); reason != "" {
 		h.refuse(nick, reason)
 		return

@@ -92,6 +92,12 @@ type SessionConfig struct {
 	// HandshakeTimeout bounds one connection attempt. Default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// Login, if set, is called before each connection attempt, with the
+	// nickname, to fetch the ticket the hello carries (for a server with
+	// -auth: see FetchTicket); its error is shown and the attempt retried
+	// with backoff. It runs on the session's goroutine, bounded by
+	// HandshakeTimeout. Nil: the hello carries nothing.
+	Login func(ctx context.Context, nick string) ([]byte, error)
 }
 
 // Session is one user's chat connection. It connects at once, joins the
@@ -352,7 +358,18 @@ func (s *Session) StatusLine() string {
 }
 
 func (s *Session) connect() {
-	conn, err := s.client.Connect(s.cfg.Addr, &ClientHandler{s: s})
+	var opts []gnet.ConnectOption
+	if s.cfg.Login != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
+		ticket, err := s.cfg.Login(ctx, s.nick)
+		cancel()
+		if err != nil {
+			s.retry(err, false)
+			return
+		}
+		opts = append(opts, gnet.WithHello(ticket))
+	}
+	conn, err := s.client.Connect(s.cfg.Addr, &ClientHandler{s: s}, opts...)
 	if err != nil {
 		s.retry(err, false)
 		return

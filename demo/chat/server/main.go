@@ -19,6 +19,20 @@
 //
 //	go run ./demo/chat/server -http 127.0.0.1:8080
 //
+// With -auth only players who logged in may connect: the server also
+// serves a login endpoint, http://LOGIN/login (-login LOGIN, default
+// 127.0.0.1:7778), that gives a connect token (package token) for a
+// nickname, and the password -password if one is set; it prints "login
+// endpoint: http://LOGIN/login". A client sends its token's ticket with its
+// hello and joins under the token's nickname, whatever it asks for:
+//
+//	go run ./demo/chat/server -auth
+//	go run ./demo/chat/term -login http://127.0.0.1:7778 -nick ann
+//
+// The token key is made fresh at each start (tokens live 30 s, and
+// clients fetch a new one before each connection). The browser client
+// does not log in yet: with -auth it is refused, saying why.
+//
 // It runs under package net/daemon: it prints "chat server listening on
 // ADDR (TRANSPORT, CODEC)" once it accepts connections, logs joins and
 // leaves to stderr, writes a pidfile with -pidfile, and stops gracefully on
@@ -32,6 +46,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gonetic/gonetic/demo/chat/chat"
@@ -53,6 +68,8 @@ type options struct {
 	maxUsers               int
 	stopTimeout            time.Duration
 	verbose                bool
+	auth                   bool
+	login, password        string
 }
 
 func run(args []string) int {
@@ -68,6 +85,9 @@ func run(args []string) int {
 	fs.StringVar(&o.pidfile, "pidfile", "", "write the process id to this file while running")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 5*time.Second, "how long a graceful stop may take")
 	fs.BoolVar(&o.verbose, "v", false, "log connection details too")
+	fs.BoolVar(&o.auth, "auth", false, "admit only clients with a connect token from the login endpoint (see -login)")
+	fs.StringVar(&o.login, "login", "127.0.0.1:7778", "with -auth: serve the login endpoint http://ADDR/login on this address, host:port")
+	fs.StringVar(&o.password, "password", "", "with -auth: the shared demo password the login endpoint asks for (default: none, a nickname is enough)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -119,14 +139,52 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 		}
 	}
 	room := chat.NewRoom(log)
+	var (
+		auth      *chat.Auth
+		authReady = make(chan struct{}) // closed once auth is set
+		approve   func(context.Context, gnet.Hello) (any, error)
+	)
+	if o.auth {
+		// The tokens name the address Listen picks, so auth is made after
+		// it; a hello that comes first waits for it.
+		approve = func(ctx context.Context, h gnet.Hello) (any, error) {
+			select {
+			case <-authReady:
+				return auth.Approve(ctx, h)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
 	srv, err := gnet.Listen(gnet.ServerConfig{
 		Config:     gnet.Config{Factory: factory, Transport: tr, Logger: log},
 		Addr:       o.addr,
 		MaxConns:   o.maxUsers,
 		NewHandler: room.NewHandler,
+		Approve:    approve,
 	})
 	if err != nil {
 		return err
+	}
+	if o.auth {
+		if auth, err = chat.NewAuth(chat.AuthConfig{Server: srv.Addr(), Password: o.password}); err != nil {
+			srv.Close()
+			return err
+		}
+		close(authReady)
+		login, err := startLogin(o.login, auth.Handler(), log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer func() {
+			sctx, cancel := daemon.ShutdownContext(ctx)
+			defer cancel()
+			if err := login.close(sctx); err != nil {
+				log.Warn("login endpoint: stop", "err", err)
+			}
+		}()
+		fmt.Println("login endpoint: " + strings.TrimSuffix(login.url, "/") + chat.LoginPath)
 	}
 	if o.http != "" {
 		web, err := startWeb(srv, o.http, webFiles, log)

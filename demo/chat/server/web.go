@@ -235,6 +235,25 @@ func startWeb(srv *gnet.Server, addr, dir string, log *slog.Logger) (*webServer,
 	return w, nil
 }
 
+// startLogin serves the -auth login endpoint h on addr.
+func startLogin(addr string, h http.Handler, log *slog.Logger) (*webServer, error) {
+	ln, err := stdnet.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-login: %w", err)
+	}
+	w := &webServer{
+		http: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		url:  pageURL(ln.Addr().(*stdnet.TCPAddr)),
+		done: make(chan error, 1),
+	}
+	go func() { w.done <- w.http.Serve(ln) }()
+	return w, nil
+}
+
 // pageURL is the page's address on a, with localhost for a wildcard.
 func pageURL(a *stdnet.TCPAddr) string {
 	host := a.IP.String()

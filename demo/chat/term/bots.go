@@ -72,6 +72,7 @@ func runBots(ctx context.Context, o options, stdout io.Writer) int {
 				Nick:      nick,
 				Factory:   factory, // frozen, so safe to share
 				Transport: tr,
+				Login:     login(o),
 				Output: func(l chat.Line) {
 					if o.verbose {
 						print("[%s] %s", nick, l)

@@ -9,6 +9,9 @@
 // refused: …". When the server goes away the client says so and
 // reconnects with backoff.
 //
+// With -login URL it first logs in at a server's login endpoint (a server
+// started with -auth prints it) and joins under the nickname of its token.
+//
 // With -bots N it runs N bots instead, each its own client in this
 // process, that join and chat on their own for -duration: for load and for
 // demos.
@@ -41,6 +44,7 @@ type options struct {
 	bots                         int
 	interval, duration           time.Duration
 	verbose                      bool
+	login, password              string
 }
 
 func run(args []string, stdin io.Reader, stdout io.Writer) int {
@@ -55,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) int {
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "with -bots: mean time between two lines of one bot")
 	fs.DurationVar(&o.duration, "duration", 0, "with -bots: stop after this long (default: until interrupted)")
 	fs.BoolVar(&o.verbose, "v", false, "with -bots: print every line each bot sees")
+	fs.StringVar(&o.login, "login", "", "log in at this login endpoint (a server started with -auth prints it: http://HOST:PORT/login) before each connection")
+	fs.StringVar(&o.password, "password", "", "with -login: the server's demo password, if it has one")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -88,6 +94,7 @@ func chatLoop(ctx context.Context, o options, stdin io.Reader, stdout io.Writer)
 		Factory:   factory,
 		Transport: tr,
 		Output:    func(l chat.Line) { fmt.Fprintln(stdout, l) },
+		Login:     login(o),
 	})
 	if err != nil {
 		fmt.Fprintln(stdout, "term:", err)
@@ -142,6 +149,16 @@ func newTransport(o options, stdout io.Writer) (transport.Transport, error) {
 		fmt.Fprintln(stdout, transports.SimStarted(simulator))
 	}
 	return tr, nil
+}
+
+// login is the session's Login for -login, or nil.
+func login(o options) func(ctx context.Context, nick string) ([]byte, error) {
+	if o.login == "" {
+		return nil
+	}
+	return func(ctx context.Context, nick string) ([]byte, error) {
+		return chat.FetchTicket(ctx, o.login, nick, o.password)
+	}
 }
 
 // defaultNick is $USER when that is a valid nickname, else "guest".

@@ -67,6 +67,7 @@ type options struct {
 	stats, echo                  bool
 	cpuprofile                   string
 	width, height                int
+	login, password              string
 }
 
 func run(args []string) int {
@@ -87,6 +88,8 @@ func run(args []string) int {
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.IntVar(&o.width, "width", 960, "window width")
 	fs.IntVar(&o.height, "height", 600, "window height")
+	fs.StringVar(&o.login, "login", "", "log in at this login endpoint (a server started with -auth prints it: http://HOST:PORT/login) before each connection")
+	fs.StringVar(&o.password, "password", "", "with -login: the server's demo password, if it has one")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -139,6 +142,7 @@ func run(args []string) int {
 		Factory:   factory,
 		Transport: tr,
 		Output:    g.addLine,
+		Login:     login(o.login, o.password),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "window:", err)
@@ -249,4 +253,14 @@ func percentiles(d []time.Duration, unit string) string {
 	slices.Sort(d)
 	q := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
 	return fmt.Sprintf("%d %s: p50=%v p99=%v max=%v", len(d), unit, q(0.50), q(0.99), d[len(d)-1])
+}
+
+// login is the session's Login for -login, or nil.
+func login(url, password string) func(ctx context.Context, nick string) ([]byte, error) {
+	if url == "" {
+		return nil
+	}
+	return func(ctx context.Context, nick string) ([]byte, error) {
+		return chat.FetchTicket(ctx, url, nick, password)
+	}
 }

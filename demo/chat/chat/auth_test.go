@@ -1,0 +1,185 @@
+package chat_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/demo/chat/chat"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/token"
+)
+
+// authRig is a rig on TCP whose server runs chat.Auth, with its login
+// endpoint on a real HTTP server; its sessions log in there.
+type authRig struct {
+	*rig
+	auth     *chat.Auth
+	loginURL string
+	clock    *atomic.Int64 // nanoseconds added to time.Now for the server
+}
+
+func newAuthRig(t *testing.T) *authRig {
+	var a atomic.Pointer[chat.Auth]
+	ar := &authRig{clock: new(atomic.Int64)}
+	// The tokens name the address Listen picks, so the Auth is made after
+	// it; no client connects before.
+	r := startRigWith(t, tcp.New(tcp.Options{}), "127.0.0.1:0", func(ctx context.Context, h gnet.Hello) (any, error) {
+		return a.Load().Approve(ctx, h)
+	})
+	r.addr = r.srv.Addr()
+	auth, err := chat.NewAuth(chat.AuthConfig{
+		Server: r.addr,
+		Now:    func() time.Time { return time.Now().Add(time.Duration(ar.clock.Load())) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Store(auth)
+	hs := httptest.NewServer(auth.Handler())
+	t.Cleanup(hs.Close)
+	ar.rig, ar.auth, ar.loginURL = r, auth, hs.URL
+	r.login = func(ctx context.Context, nick string) ([]byte, error) {
+		return chat.FetchTicket(ctx, hs.URL, nick, "")
+	}
+	return ar
+}
+
+// ticket logs in as nick.
+func (ar *authRig) ticket(nick string) []byte {
+	ar.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	tk, err := chat.FetchTicket(ctx, ar.loginURL, nick, "")
+	if err != nil {
+		ar.t.Fatal(err)
+	}
+	return tk
+}
+
+// joinWithTicket starts a session that sends ticket, whatever its nick.
+func (ar *authRig) joinWithTicket(nick string, ticket []byte) *user {
+	ar.t.Helper()
+	saved := ar.login
+	ar.login = func(context.Context, string) ([]byte, error) { return ticket, nil }
+	defer func() { ar.login = saved }()
+	return ar.join(nick)
+}
+
+func TestAuthLoginAndChat(t *testing.T) {
+	r := newAuthRig(t)
+	ann, bob := r.join("ann"), r.join("bob")
+	r.pump("both online", func() bool { return ann.online()() && bob.online()() })
+	if err := ann.s.Say("hello, bob"); err != nil {
+		t.Fatal(err)
+	}
+	r.pump("bob hears ann", bob.saw("<ann> hello, bob"))
+}
+
+func TestAuthRefusesClientWithoutToken(t *testing.T) {
+	r := newAuthRig(t)
+	r.login = nil
+	u := r.join("ann")
+	r.pump("the refusal", u.saw("the server refused the connection: this server needs a login: run the client with -login URL"))
+	if u.s.State() == chat.Online {
+		t.Fatal("a client without a token got in")
+	}
+}
+
+func TestAuthRefusesExpiredToken(t *testing.T) {
+	r := newAuthRig(t)
+	tk := r.ticket("ann")
+	r.clock.Store(int64(chat.DefaultTokenLife + time.Second))
+	u := r.joinWithTicket("ann", tk)
+	r.pump("the refusal", u.saw("the server refused the connection: token: connect token expired"))
+}
+
+func TestAuthRefusesForgedToken(t *testing.T) {
+	r := newAuthRig(t)
+	// Sealed under another key, for this server's address.
+	other, err := chat.NewAuth(chat.AuthConfig{Server: r.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(other.Handler())
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	forged, err := chat.FetchTicket(ctx, hs.URL, "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := r.joinWithTicket("ann", forged)
+	r.pump("the refusal of another key's token", u.saw("the server refused the connection: token: connect token altered or sealed with another key"))
+
+	// A genuine ticket with its nickname changed in the sealed part.
+	altered := r.ticket("ann")
+	altered[len(altered)-20] ^= 1
+	v := r.joinWithTicket("bob", altered)
+	r.pump("the refusal of an altered token", v.saw("the server refused the connection: token: connect token altered or sealed with another key"))
+}
+
+// A client speaks under its token's nickname, whatever it asks for.
+func TestAuthNameComesFromToken(t *testing.T) {
+	r := newAuthRig(t)
+	bob := r.join("bob")
+	r.pump("bob online", bob.online())
+	p := r.probe(gnet.WithHello(r.ticket("ann")))
+	r.send(p, &chat.Join{Nick: "bob"})
+	r.pump("the probe joined", func() bool { return p.welcomed })
+	if p.nick != "ann" {
+		t.Fatalf("the token says ann; joined as %q", p.nick)
+	}
+	r.send(p, &chat.ChatMsg{Player: "bob", Msg: "I am bob"})
+	r.pump("bob hears it, under ann's name", bob.saw("<ann> I am bob"))
+	r.send(p, &chat.Join{Nick: "carl"})
+	r.pump("the rename refused", func() bool { return len(p.refused) > 0 })
+	if want := "your nickname is the one you logged in with, ann"; p.refused[0].Reason != want {
+		t.Fatalf("rename refused with %q, want %q", p.refused[0].Reason, want)
+	}
+	if bob.count("carl") != 0 {
+		t.Fatalf("the rename went through:\n%s", bob.text())
+	}
+}
+
+// A ticket captured on the wire is refused from another address while its
+// owner's lasts.
+func TestAuthRefusesReplayFromAnotherAddress(t *testing.T) {
+	r := newAuthRig(t)
+	tk := r.ticket("ann")
+	ann := r.joinWithTicket("ann", tk)
+	r.pump("ann online", ann.online())
+	thief := r.joinWithTicket("mallory", tk) // its own socket: another port
+	r.pump("the replay refused", thief.saw("the server refused the connection: token: connect token already in use from another address"))
+	if thief.s.State() == chat.Online {
+		t.Fatal("the replayed ticket got in")
+	}
+}
+
+func TestAuthLoginRefusals(t *testing.T) {
+	r := newAuthRig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if _, err := chat.FetchTicket(ctx, r.loginURL, "", ""); err == nil {
+		t.Fatal("an empty nickname got a token")
+	}
+	a, err := chat.NewAuth(chat.AuthConfig{Server: r.addr, Password: "sesame"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Handler())
+	defer hs.Close()
+	if _, err := chat.FetchTicket(ctx, hs.URL, "ann", "guess"); err == nil || err.Error() != "login refused: wrong password" {
+		t.Fatalf("wrong password: %v", err)
+	}
+	tk, err := chat.FetchTicket(ctx, hs.URL+chat.LoginPath, "ann", "sesame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tk) == 0 || len(tk) > token.MaxTicketSize {
+		t.Fatalf("ticket of %d bytes", len(tk))
+	}
+}
