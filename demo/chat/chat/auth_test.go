@@ -183,3 +183,44 @@ func TestAuthLoginRefusals(t *testing.T) {
 		t.Fatalf("ticket of %d bytes", len(tk))
 	}
 }
+
+// A Login that hangs neither holds up the session's loop nor its Close,
+// which stops it and waits for it.
+func TestAuthLoginRunsOffTheLoop(t *testing.T) {
+	r := newAuthRig(t)
+	started, returned := make(chan struct{}), make(chan struct{})
+	f, _ := chat.NewFactory("msgpack")
+	s, err := chat.NewSession(chat.SessionConfig{
+		Addr:             r.addr,
+		Nick:             "ann",
+		Factory:          f,
+		Transport:        r.tr,
+		HandshakeTimeout: time.Hour,
+		Login: func(ctx context.Context, nick string) ([]byte, error) {
+			close(started)
+			<-ctx.Done()
+			close(returned)
+			return nil, ctx.Err()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := s.Update(0); err != nil {
+		t.Fatal(err)
+	}
+	if s.State() != chat.Connecting {
+		t.Fatalf("state %v while logging in, want connecting", s.State())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-returned:
+	default:
+		t.Fatal("Close returned before the Login it stopped")
+	}
+}

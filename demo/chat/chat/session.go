@@ -95,8 +95,9 @@ type SessionConfig struct {
 	// Login, if set, is called before each connection attempt, with the
 	// nickname, to fetch the ticket the hello carries (for a server with
 	// -auth: see FetchTicket); its error is shown and the attempt retried
-	// with backoff. It runs on the session's goroutine, bounded by
-	// HandshakeTimeout. Nil: the hello carries nothing.
+	// with backoff. It runs on a goroutine of its own, so that Update
+	// never waits for it, with a ctx done after HandshakeTimeout or at
+	// Close, which waits for it to return. Nil: the hello carries nothing.
 	Login func(ctx context.Context, nick string) ([]byte, error)
 }
 
@@ -121,6 +122,16 @@ type Session struct {
 	quitting bool
 
 	sent, received int
+
+	// A Login in flight, on a goroutine of its own so that Update never
+	// waits for HTTP (nil when none): its outcome, and how to stop it.
+	login     chan loginResult
+	stopLogin context.CancelFunc
+}
+
+type loginResult struct {
+	ticket []byte
+	err    error
 }
 
 // NewSession checks cfg, starts connecting and returns at once; the
@@ -183,6 +194,18 @@ func (s *Session) Update(timeout time.Duration) error {
 	}
 	if err := s.client.Update(timeout); err != nil {
 		return err
+	}
+	if s.login != nil {
+		select {
+		case r := <-s.login:
+			s.endLogin()
+			if r.err != nil {
+				s.retry(r.err, false)
+			} else {
+				s.dial(gnet.WithHello(r.ticket))
+			}
+		default:
+		}
 	}
 	if s.state == Offline && !time.Now().Before(s.retryAt) {
 		s.connect()
@@ -279,6 +302,11 @@ func (s *Session) Close(ctx context.Context) error {
 		return nil
 	}
 	s.quitting = true
+	if s.login != nil {
+		s.stopLogin()
+		<-s.login
+		s.endLogin()
+	}
 	err := s.client.Shutdown(ctx, "quit")
 	s.state = Closed
 	return err
@@ -357,18 +385,29 @@ func (s *Session) StatusLine() string {
 	return line
 }
 
+// connect starts a connection attempt: it logs in first when the
+// session has a Login (Update dials once it answered).
 func (s *Session) connect() {
-	var opts []gnet.ConnectOption
-	if s.cfg.Login != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
-		ticket, err := s.cfg.Login(ctx, s.nick)
-		cancel()
-		if err != nil {
-			s.retry(err, false)
-			return
-		}
-		opts = append(opts, gnet.WithHello(ticket))
+	if s.cfg.Login == nil {
+		s.dial()
+		return
 	}
+	s.state = Connecting
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
+	s.login, s.stopLogin = make(chan loginResult, 1), cancel
+	login, nick, done := s.cfg.Login, s.nick, s.login
+	go func() {
+		ticket, err := login(ctx, nick)
+		done <- loginResult{ticket, err}
+	}()
+}
+
+func (s *Session) endLogin() {
+	s.stopLogin()
+	s.login, s.stopLogin = nil, nil
+}
+
+func (s *Session) dial(opts ...gnet.ConnectOption) {
 	conn, err := s.client.Connect(s.cfg.Addr, &ClientHandler{s: s}, opts...)
 	if err != nil {
 		s.retry(err, false)
