@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"github.com/gonetic/gonetic/internal/headless"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -335,4 +336,48 @@ func (b *browser) HideFor(d time.Duration) int {
 	}
 	setState(cbrowser.WindowStateNormal)
 	return after - before
+}
+
+// TestBrowserClientAuth: with -auth and -http the page logs in on its own
+// origin (the URL the server prints carries -login) and joins under its
+// token's nickname; a terminal client logs in at the same endpoint.
+func TestBrowserClientAuth(t *testing.T) {
+	chromium, err := headless.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache)))
+	srv := proctest.StartEnv(t, "server", env, programs.Build(t, "server"),
+		"-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-auth", "-login", "127.0.0.1:0")
+	t.Log(srv.ExpectWithin("browser client built in ", buildDeadline))
+	pageURL := strings.TrimPrefix(srv.Expect("browser chat: open "), "browser chat: open ")
+	if !strings.Contains(pageURL, "?login=") {
+		t.Fatalf("the page's URL %q does not carry the login endpoint", pageURL)
+	}
+	line := srv.Expect("chat server listening on ")
+	addr, _, _ := strings.Cut(strings.TrimPrefix(line, "chat server listening on "), " ")
+	login, _ := url.QueryUnescape(pageURL[strings.Index(pageURL, "?login=")+len("?login="):])
+
+	tess := startTerm(t, addr, "tess", "-login", login)
+	tess.Expect("*** joined as tess")
+
+	b := startBrowser(t, chromium)
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(windowW, windowH), chromedp.Navigate(pageURL+"&nick=bruno")); err != nil {
+		t.Fatalf("open %s: %v", pageURL, err)
+	}
+	b.ExpectWithin("*** joined as bruno; online (2): tess, bruno", 3*proctest.Deadline)
+	tess.Expect("*** bruno joined")
+	b.Say("logged in from the browser", "<bruno> logged in from the browser")
+	tess.Expect("<bruno> logged in from the browser")
+
+	b.Say("/quit", "window: the chat client ended (status 0)")
+	tess.Expect("*** bruno left (quit)")
+	tess.Send("/quit")
+	tess.Wait()
+	srv.Signal(syscall.SIGTERM)
+	srv.Wait()
 }

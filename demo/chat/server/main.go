@@ -30,8 +30,9 @@
 //	go run ./demo/chat/term -login http://127.0.0.1:7778 -nick ann
 //
 // The token key is made fresh at each start (tokens live 30 s, and
-// clients fetch a new one before each connection). The browser client
-// does not log in yet: with -auth it is refused, saying why.
+// clients fetch a new one before each connection). With -http too, the
+// page's address serves /login as well, and the URL printed carries it
+// for the browser client ("?login=http://ADDR/login"; add "&nick=ann").
 //
 // It runs under package net/daemon: it prints "chat server listening on
 // ADDR (TRANSPORT, CODEC)" once it accepts connections, logs joins and
@@ -45,6 +46,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -187,7 +189,11 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 		fmt.Println("login endpoint: " + strings.TrimSuffix(login.url, "/") + chat.LoginPath)
 	}
 	if o.http != "" {
-		web, err := startWeb(srv, o.http, webFiles, log)
+		var login http.Handler
+		if auth != nil {
+			login = auth.Handler()
+		}
+		web, err := startWeb(srv, o.http, webFiles, login, log)
 		if err != nil {
 			srv.Close()
 			return err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	stdnet "net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/websocket"
+	"github.com/gonetic/gonetic/demo/chat/chat"
 	gnet "github.com/gonetic/gonetic/net"
 )
 
@@ -212,8 +214,10 @@ type webServer struct {
 }
 
 // startWeb adds a WebSocket listener to srv and serves it on addr beside
-// the page and the browser client in dir (from webDir).
-func startWeb(srv *gnet.Server, addr, dir string, log *slog.Logger) (*webServer, error) {
+// the page and the browser client in dir (from webDir), and beside login,
+// the -auth login endpoint, when not nil: the page logs in on its own
+// origin.
+func startWeb(srv *gnet.Server, addr, dir string, login http.Handler, log *slog.Logger) (*webServer, error) {
 	ws := websocket.New(websocket.Options{})
 	if _, err := srv.AddListener(ws, ""); err != nil {
 		return nil, err
@@ -224,15 +228,29 @@ func startWeb(srv *gnet.Server, addr, dir string, log *slog.Logger) (*webServer,
 	}
 	w := &webServer{
 		http: &http.Server{
-			Handler:           webHandler(dir, ws),
+			Handler:           withLogin(webHandler(dir, ws), login),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		url:  pageURL(ln.Addr().(*stdnet.TCPAddr)),
 		done: make(chan error, 1),
 	}
+	if login != nil { // the page's query is the client's flags: -login
+		w.url += "?login=" + url.QueryEscape(w.url+strings.TrimPrefix(chat.LoginPath, "/"))
+	}
 	go func() { w.done <- w.http.Serve(ln) }()
 	return w, nil
+}
+
+// withLogin serves login's LoginPath beside h, or h alone if login is nil.
+func withLogin(h, login http.Handler) http.Handler {
+	if login == nil {
+		return h
+	}
+	mux := http.NewServeMux()
+	mux.Handle(chat.LoginPath, login)
+	mux.Handle("/", h)
+	return mux
 }
 
 // startLogin serves the -auth login endpoint h on addr.
