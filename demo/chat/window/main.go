@@ -7,7 +7,9 @@
 // Type and press Enter to say a line; /who, /nick NAME and /quit work as
 // in the terminal client. PageUp, PageDown and the mouse wheel scroll the
 // history. When the server goes away the window says so and reconnects
-// with backoff.
+// with backoff. With -login URL it logs in at a server's login endpoint
+// (a server started with -auth prints it) before each connection, and
+// joins under its token's nickname.
 //
 // The game loop calls the chat Session's Update with a zero timeout inside
 // Game.Update, so the network never blocks a frame; handlers run there, on
