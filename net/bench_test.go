@@ -8,8 +8,6 @@ import (
 	stdnet "net"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,69 +17,6 @@ import (
 	"github.com/gonetic/gonetic/net/nettest"
 	"github.com/gonetic/gonetic/net/transport"
 )
-
-// benchPair is a server whose Update runs on its own goroutine, and one
-// connected client.
-type benchPair struct {
-	srv   *gnet.Server
-	cli   *gnet.Client
-	conn  *gnet.Conn
-	stop  chan struct{}
-	done  sync.WaitGroup
-	chats atomic.Int64
-}
-
-func newBenchPair(b *testing.B, tr func() transport.Transport, addr string, echo bool) *benchPair {
-	b.Helper()
-	p := &benchPair{stop: make(chan struct{})}
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()}, Addr: addr})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.srv = srv
-	count := func(c *gnet.Conn, m nettest.Chat) { p.chats.Add(1) }
-	if echo {
-		// A separate function, so that m escapes only when it is echoed.
-		count = func(c *gnet.Conn, m nettest.Chat) {
-			p.chats.Add(1)
-			_ = c.Send(&m)
-		}
-	}
-	if err := gnet.On(srv, count); err != nil {
-		b.Fatal(err)
-	}
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		for {
-			select {
-			case <-p.stop:
-				return
-			default:
-				_ = srv.Update(10 * time.Millisecond)
-			}
-		}
-	}()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.cli = cli
-	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
-	defer cancel()
-	p.conn, err = cli.Dial(ctx, srv.Addr(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p
-}
-
-func (p *benchPair) close() {
-	close(p.stop)
-	p.done.Wait()
-	p.cli.Close()
-	p.srv.Close()
-}
 
 var adapters = []struct {
 	name string
@@ -96,18 +31,18 @@ var adapters = []struct {
 func BenchmarkOneWay(b *testing.B) {
 	for _, a := range adapters {
 		b.Run(a.name, func(b *testing.B) {
-			p := newBenchPair(b, a.tr, a.addr, false)
-			defer p.close()
+			p := nettest.NewBenchPair(b, a.tr, a.addr, false)
+			defer p.Close()
 			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				for p.conn.Send(&msg) != nil { // queue full: the server is behind
-					_ = p.cli.Update(0)
+				for p.Conn.Send(&msg) != nil { // queue full: the server is behind
+					_ = p.Cli.Update(0)
 				}
 			}
-			for p.chats.Load() < int64(b.N) {
+			for p.Chats.Load() < int64(b.N) {
 				time.Sleep(50 * time.Microsecond)
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
@@ -120,10 +55,10 @@ func BenchmarkOneWay(b *testing.B) {
 func BenchmarkPingPong(b *testing.B) {
 	for _, a := range adapters {
 		b.Run(a.name, func(b *testing.B) {
-			p := newBenchPair(b, a.tr, a.addr, true)
-			defer p.close()
+			p := nettest.NewBenchPair(b, a.tr, a.addr, true)
+			defer p.Close()
 			var got int
-			if err := gnet.On(p.cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
+			if err := gnet.On(p.Cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
 				b.Fatal(err)
 			}
 			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
@@ -132,11 +67,11 @@ func BenchmarkPingPong(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
-				if err := p.conn.Send(&msg); err != nil {
+				if err := p.Conn.Send(&msg); err != nil {
 					b.Fatal(err)
 				}
 				for got <= i {
-					_ = p.cli.Update(time.Second)
+					_ = p.Cli.Update(time.Second)
 				}
 				rtts = append(rtts, time.Since(t0))
 			}
@@ -211,12 +146,12 @@ func BenchmarkSend(b *testing.B) {
 // BenchmarkUpdateIdle: Update(0) with nothing to do.
 func BenchmarkUpdateIdle(b *testing.B) {
 	nw := new(mem.Network)
-	p := newBenchPair(b, func() transport.Transport { return nw }, "bench:0", false)
-	defer p.close()
+	p := nettest.NewBenchPair(b, func() transport.Transport { return nw }, "bench:0", false)
+	defer p.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_ = p.cli.Update(0)
+		_ = p.Cli.Update(0)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,75 +33,10 @@ import (
 // (Link.Send to a Sink) with 19-byte payloads; raw sends 19-byte binary
 // messages with coder/websocket alone.
 
-// benchPair is a gonetic server over WebSocket whose Update runs on its
-// own goroutine, and one connected client.
-type benchPair struct {
-	srv   *gnet.Server
-	cli   *gnet.Client
-	conn  *gnet.Conn
-	stop  chan struct{}
-	done  sync.WaitGroup
-	chats atomic.Int64
-}
-
-func newBenchPair(b *testing.B, echo bool) *benchPair {
+// newBenchPair is gonetic over this adapter, a server and a client.
+func newBenchPair(b *testing.B, echo bool) *nettest.BenchPair {
 	b.Helper()
-	return newBenchPairOver(b, echo, func() transport.Transport { return websocket.New(websocket.Options{}) })
-}
-
-// newBenchPairOver is newBenchPair over the transports tr makes.
-func newBenchPairOver(b *testing.B, echo bool, tr func() transport.Transport) *benchPair {
-	b.Helper()
-	p := &benchPair{stop: make(chan struct{})}
-	srv, err := gnet.Listen(gnet.ServerConfig{
-		Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()},
-		Addr:   "127.0.0.1:0",
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.srv = srv
-	count := func(c *gnet.Conn, m nettest.Chat) { p.chats.Add(1) }
-	if echo {
-		count = func(c *gnet.Conn, m nettest.Chat) {
-			p.chats.Add(1)
-			_ = c.Send(&m)
-		}
-	}
-	if err := gnet.On(srv, count); err != nil {
-		b.Fatal(err)
-	}
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		for {
-			select {
-			case <-p.stop:
-				return
-			default:
-				_ = srv.Update(10 * time.Millisecond)
-			}
-		}
-	}()
-	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil), Transport: tr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.cli = cli
-	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
-	defer cancel()
-	p.conn, err = cli.Dial(ctx, srv.Addr(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p
-}
-
-func (p *benchPair) close() {
-	close(p.stop)
-	p.done.Wait()
-	p.cli.Close()
-	p.srv.Close()
+	return nettest.NewBenchPair(b, func() transport.Transport { return websocket.New(websocket.Options{}) }, "127.0.0.1:0", echo)
 }
 
 // rawPair is a coder/websocket server on its own http.Server, whose
@@ -171,17 +105,17 @@ func (p *rawPair) close() {
 func BenchmarkOneWay(b *testing.B) {
 	b.Run("gonetic", func(b *testing.B) {
 		p := newBenchPair(b, false)
-		defer p.close()
+		defer p.Close()
 		msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
 		b.ReportAllocs()
 		b.ResetTimer()
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
-			for p.conn.Send(&msg) != nil { // queue full: the server is behind
-				_ = p.cli.Update(0)
+			for p.Conn.Send(&msg) != nil { // queue full: the server is behind
+				_ = p.Cli.Update(0)
 			}
 		}
-		for p.chats.Load() < int64(b.N) {
+		for p.Chats.Load() < int64(b.N) {
 			time.Sleep(50 * time.Microsecond)
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
@@ -228,14 +162,14 @@ func BenchmarkOneWay(b *testing.B) {
 func BenchmarkPingPong(b *testing.B) {
 	b.Run("gonetic", func(b *testing.B) {
 		p := newBenchPair(b, true)
-		defer p.close()
+		defer p.Close()
 		gonePingPong(b, p)
 	})
 	// gonetic over adapters/tcp, which has the same goroutine layout
 	// (a reader per link, a writer or flusher), for comparison.
 	b.Run("gonetic-tcp", func(b *testing.B) {
-		p := newBenchPairOver(b, true, func() transport.Transport { return tcp.New(tcp.Options{}) })
-		defer p.close()
+		p := nettest.NewBenchPair(b, func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0", true)
+		defer p.Close()
 		gonePingPong(b, p)
 	})
 	b.Run("adapter", func(b *testing.B) {
@@ -386,9 +320,9 @@ func layoutWriter(c *cws.Conn, writers bool) (send func([19]byte), stop func()) 
 }
 
 // gonePingPong is the round trip of gonetic's PingPong over p.
-func gonePingPong(b *testing.B, p *benchPair) {
+func gonePingPong(b *testing.B, p *nettest.BenchPair) {
 	var got int
-	if err := gnet.On(p.cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
+	if err := gnet.On(p.Cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
 		b.Fatal(err)
 	}
 	msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
@@ -397,11 +331,11 @@ func gonePingPong(b *testing.B, p *benchPair) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if err := p.conn.Send(&msg); err != nil {
+		if err := p.Conn.Send(&msg); err != nil {
 			b.Fatal(err)
 		}
 		for got <= i {
-			_ = p.cli.Update(time.Second)
+			_ = p.Cli.Update(time.Second)
 		}
 		rtts = append(rtts, time.Since(t0))
 	}
