@@ -30,19 +30,32 @@ func TestRetransmitsKeepPace(t *testing.T) {
 	defer relay.Close()
 	cl, cs := dial(t, tr, relay.Addr(), transport.Config{})
 	sv := srv.next(t)
-	cl.Send(0, transport.Reliable, []byte("before"))
-	sv.s.waitN(1)
+	// Round trips first, so that ENet's estimate (500 ms before any
+	// sample) has come down to what this machine's loopback shows.
+	const warm = 20
+	for i := 1; i <= warm; i++ {
+		cl.Send(0, transport.Reliable, []byte("before"))
+		sv.s.waitN(i)
+	}
 
 	s.Set(sim.Both(sim.Conditions{Loss: 1}))
 	lost := s.Stats().Up.Lost
 	cl.Send(0, transport.Reliable, []byte("through the cut"))
 	// Doubling from a loopback's timeout, ENet would send about eight
 	// times in five seconds and then end the link.
+	// The pace is at most GN_RTO_FACTOR times the link's retransmit
+	// timeout (round trip plus four variances) and at least GN_RTO_FLOOR;
+	// a loaded machine shows longer round trips, so the wait scales with
+	// what the link measured.
 	const resends = 25
-	end := time.Now().Add(deadline)
+	st := cl.Stats()
+	pace := max(200*time.Millisecond, 4*time.Duration(st.RTT+4*st.RTTVariance))
+	wait := max(deadline, 2*resends*pace)
+	t.Logf("RTT %v, variance %v: a resend at least every %v; waiting up to %v", time.Duration(st.RTT), time.Duration(st.RTTVariance), pace, wait)
+	end := time.Now().Add(wait)
 	for s.Stats().Up.Lost-lost < resends {
 		if time.Now().After(end) {
-			t.Fatalf("%d datagrams sent through a cut path within %v, want %d", s.Stats().Up.Lost-lost, deadline, resends)
+			t.Fatalf("%d datagrams sent through a cut path within %v, want %d", s.Stats().Up.Lost-lost, wait, resends)
 		}
 		select {
 		case <-cs.closed:
@@ -51,7 +64,7 @@ func TestRetransmitsKeepPace(t *testing.T) {
 		}
 	}
 	s.Set(sim.Config{})
-	if got := sv.s.waitN(2); string(got[1].p) != "through the cut" {
+	if got := sv.s.waitN(warm + 1); string(got[warm].p) != "through the cut" {
 		t.Fatalf("after the cut: %q", got[1].p)
 	}
 	if cs.count() != 0 || isClosed(cs) {
