@@ -77,6 +77,10 @@ type Conn struct {
 	closeReason error  // what OnDisconnect got
 	linkErr     error  // what the adapter's Closed reported; set before itemClosed is queued
 	hello       []byte // a client's hello data (WithHello); set before its dial starts
+	// The peer's host while a server counts it among that host's
+	// handshakes (Server.enterHandshake); set in accept, before the link
+	// reaches Update, then Update only.
+	halfOpenHost string
 
 	// A server's approval in progress (approve.go).
 	approving     bool               // Approve runs for it; Update only

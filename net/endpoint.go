@@ -459,6 +459,9 @@ func (e *endpoint) opened(c *Conn) {
 	c.mu.Unlock()
 	c.everOpened = true
 	e.dropHandshaking(c)
+	if e.isServer {
+		e.server.leftHandshake(c)
+	}
 	e.mu.Lock()
 	e.open = append(e.open, c)
 	e.mu.Unlock()
@@ -511,6 +514,9 @@ func (e *endpoint) closed1(c *Conn, err error) {
 		e.removePoller(p)
 	}
 	e.report(c, err)
+	if e.isServer {
+		e.server.leftHandshake(c)
+	}
 	e.mu.Lock()
 	delete(e.conns, c)
 	e.mu.Unlock()

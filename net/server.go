@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	stdnet "net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,9 @@ type Server struct {
 	next        any              // the handler of the next connection, from Listen; Update only
 	refusing    atomic.Int64     // links being refused in accept
 	fullRefusal []byte           // the refuse payload for "server full"
+	busyRefusal []byte           // the refuse payload for too many handshakes from one host
+	hmu         sync.Mutex       // guards halfOpen
+	halfOpen    map[string]int   // links in their handshake, by the peer's host
 }
 
 // Listen starts a server. It checks the handler that NewHandler returns
@@ -64,6 +68,8 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		}
 	}
 	s.fullRefusal = appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlRefuse, reason: s.fullReason()})
+	s.busyRefusal = appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlRefuse, reason: busyReason})
+	s.halfOpen = make(map[string]int)
 	e.server = s
 	addr, err := s.AddListener(cfg.Transport, cfg.Addr)
 	if err != nil {
@@ -139,28 +145,83 @@ func (s *Server) accept(l transport.Link) transport.Sink {
 	// the bound a link is told "server full" at once, without waiting for
 	// its hello, so that a well-behaved client learns why; past a second
 	// bound on those refusals in progress it is dropped without a word.
-	if s.e.live() >= s.cfg.MaxConns+maxHalfOpen {
-		if s.refusing.Add(1) > maxRefusing {
-			s.refusing.Add(-1)
-			return nil
-		}
-		_ = l.Send(0, transport.Reliable, s.fullRefusal)
-		l.Close()
-		return (*refusedSink)(&s.refusing)
+	// One host may hold only maxHalfOpenPerHost of them, so that one
+	// address cannot take the room of everyone else's handshakes.
+	host := hostOf(l.RemoteAddr())
+	switch {
+	case s.e.live() >= s.cfg.MaxConns+maxHalfOpen:
+		return s.refuseAtOnce(l, s.fullRefusal)
+	case !s.enterHandshake(host):
+		return s.refuseAtOnce(l, s.busyRefusal)
 	}
 	c := s.e.newConn(l.RemoteAddr(), Handshaking)
 	c.link = l
+	c.halfOpenHost = host
 	c.deadline = time.Now().Add(s.cfg.HandshakeTimeout)
 	s.e.inbox.push(c, itemOpened, 0, nil)
 	return (*connSink)(c)
 }
 
-// Bounds of accept: links in their handshake beyond MaxConns, and links
-// being refused at once beyond those.
+// refuseAtOnce refuses a link in accept, before its hello, with a
+// prepared refuse payload; past maxRefusing refusals in progress it is
+// dropped without a word.
+func (s *Server) refuseAtOnce(l transport.Link, refusal []byte) transport.Sink {
+	if s.refusing.Add(1) > maxRefusing {
+		s.refusing.Add(-1)
+		return nil
+	}
+	_ = l.Send(0, transport.Reliable, refusal)
+	l.Close()
+	return (*refusedSink)(&s.refusing)
+}
+
+// Bounds of accept: links in their handshake beyond MaxConns, links in
+// their handshake from one host, and links being refused at once beyond
+// those. Sixteen from one host leaves room for a LAN party behind one
+// NAT, whose handshakes take a round trip each.
 const (
-	maxHalfOpen = 64
-	maxRefusing = 1024
+	maxHalfOpen        = 64
+	maxHalfOpenPerHost = 16
+	maxRefusing        = 1024
 )
+
+// busyReason is the refusal of a link beyond maxHalfOpenPerHost.
+var busyReason = fmt.Sprintf("too many connections in their handshake from your address (at most %d at once); try again in a moment", maxHalfOpenPerHost)
+
+// hostOf is the part of a peer's address that names its machine: the IP
+// of "ip:port", or the whole address where it has no port (adapters/mem).
+func hostOf(addr string) string {
+	if host, _, err := stdnet.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// enterHandshake counts a new link from host, unless host already has
+// maxHalfOpenPerHost in their handshake. Any goroutine.
+func (s *Server) enterHandshake(host string) bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.halfOpen[host] >= maxHalfOpenPerHost {
+		return false
+	}
+	s.halfOpen[host]++
+	return true
+}
+
+// leftHandshake stops counting c among its host's handshakes, once: when
+// it opens or ends. Update's goroutine.
+func (s *Server) leftHandshake(c *Conn) {
+	if c.halfOpenHost == "" {
+		return
+	}
+	s.hmu.Lock()
+	if s.halfOpen[c.halfOpenHost]--; s.halfOpen[c.halfOpenHost] <= 0 {
+		delete(s.halfOpen, c.halfOpenHost)
+	}
+	s.hmu.Unlock()
+	c.halfOpenHost = ""
+}
 
 // refusedSink is the Sink of a link refused in accept: what arrives is
 // dropped, and the end of the link frees its place in the count of
