@@ -118,7 +118,9 @@ type ServerConfig struct {
 	// MaxConns is the most open connections; connection MaxConns+1 is
 	// refused with the reason "server full: it allows N connections" when
 	// its hello arrives, or at once, before its hello, when 64 more are
-	// already in their handshake. Default 1024.
+	// already in their handshake. One host (IP address) may have at most
+	// 16 connections in their handshake at once; the next one from it is
+	// refused at once, before its hello (docs/PROTOCOL.md). Default 1024.
 	MaxConns int
 	// NewHandler returns the handler for one accepted connection (see
 	// package handler); nil means connections have no handler. Listen
