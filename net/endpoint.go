@@ -459,9 +459,6 @@ func (e *endpoint) opened(c *Conn) {
 	c.mu.Unlock()
 	c.everOpened = true
 	e.dropHandshaking(c)
-	if e.isServer {
-		e.server.leftHandshake(c)
-	}
 	e.mu.Lock()
 	e.open = append(e.open, c)
 	e.mu.Unlock()
@@ -578,7 +575,12 @@ func (e *endpoint) report(c *Conn, err error) {
 	}
 }
 
+// dropHandshaking marks the end of c's handshake: it opens, is refused or
+// timed out.
 func (e *endpoint) dropHandshaking(c *Conn) {
+	if e.isServer {
+		e.server.leftHandshake(c)
+	}
 	for i, o := range e.handshaking {
 		if o == c {
 			e.handshaking = append(e.handshaking[:i], e.handshaking[i+1:]...)

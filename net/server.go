@@ -210,7 +210,7 @@ func (s *Server) enterHandshake(host string) bool {
 }
 
 // leftHandshake stops counting c among its host's handshakes, once: when
-// it opens or ends. Update's goroutine.
+// it opens, is refused, or its link ends. Update's goroutine.
 func (s *Server) leftHandshake(c *Conn) {
 	if c.halfOpenHost == "" {
 		return
