@@ -67,8 +67,9 @@
 //
 // TLS changes how a link writes: the listener's flusher, which writes the
 // socket directly, is not used, and each link's writer goroutine encrypts
-// and writes its queue, still in batches, so that the steady state still
-// allocates nothing per payload. A write that times out leaves TLS unable
+// and writes its queue, still in batches. Nothing is allocated per
+// payload; crypto/tls allocates one small object per read from the socket,
+// which carries as many payloads as have arrived. A write that times out leaves TLS unable
 // to write again, so Options.WriteTimeout counts per 64 KiB of the batch
 // rather than per byte. A close sends TLS's close_notify before TCP's
 // half-close. Stats count the bytes before encryption. Abort closes the
