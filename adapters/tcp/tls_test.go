@@ -98,6 +98,9 @@ func TestTLSWrongName(t *testing.T) {
 		t.Fatalf("Dial: %v; want an x509.HostnameError that says to set ServerName", err)
 	}
 	_, port, _ := stdnet.SplitHostPort(s.ln.Addr())
+	if _, err := tcp.New(tcp.Options{TLS: cli}).Dial(context.Background(), ":"+port, transport.Config{}, newSink()); err == nil || !strings.Contains(err.Error(), "no host") {
+		t.Fatalf("Dial(%q): %v; want an error saying there is no host to check", ":"+port, err)
+	}
 	c, cs := dial(t, tcp.New(tcp.Options{TLS: cli}), "localhost:"+port, transport.Config{})
 	l, _ := s.accepted(t)
 	l.Close()
@@ -211,5 +214,24 @@ func TestTLSClientOfPlainServer(t *testing.T) {
 	_, err := tcp.New(tcp.Options{TLS: cli}).Dial(context.Background(), s.ln.Addr(), transport.Config{}, newSink())
 	if err == nil || !strings.Contains(err.Error(), "TLS handshake") {
 		t.Fatalf("Dial: %v; want a TLS handshake error", err)
+	}
+}
+
+// TestTLSPeerNotReadingDropped: a TLS peer that reads nothing is closed
+// with ErrTooSlow after Options.WriteTimeout, as a plain one is, although a
+// TLS write that timed out cannot be resumed.
+func TestTLSPeerNotReadingDropped(t *testing.T) {
+	transporttest.CheckLeaks(t)
+	s, cli := tlsServer(t, tcp.Options{WriteTimeout: time.Second})
+	raw := rawDial(t, s.ln.Addr())
+	raw.SetReadBuffer(4096)
+	cli.ServerName = "127.0.0.1"
+	if err := tls.Client(raw, cli).Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	l, ls := s.accepted(t)
+	fill(t, l)
+	if err := ls.waitClosed(t); err != tcp.ErrTooSlow {
+		t.Fatalf("Closed(%v), want tcp.ErrTooSlow", err)
 	}
 }

@@ -214,6 +214,11 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		return nil, err
 	}
+	if c := opts.TLS; c != nil && c.ServerName == "" && !c.InsecureSkipVerify {
+		if host, _, _ := stdnet.SplitHostPort(addr); host == "" {
+			return nil, fmt.Errorf("tcp: Dial %q with Options.TLS: no host to check the server's certificate against; dial host:port, or set Options.TLS.ServerName", addr)
+		}
+	}
 	var d stdnet.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
