@@ -106,27 +106,43 @@ func (c *conn) release() { _ = c.ws.CloseNow() }
 func readLimit(cfg transport.Config) int64 { return int64(cfg.MaxPayload) + 1 }
 
 // dial opens a WebSocket to the URL u with an HTTP client of its own,
-// whose dialer keeps the TCP connection; for wss the HTTP client runs TLS
-// with conf over it, so closing it never waits for TLS.
+// whose dialers keep the connection as a corkConn. For wss the corkConn is
+// over the TLS connection, so that a batch of messages is encrypted in
+// large records rather than one per message, and closing it closes the
+// socket below, never waiting for TLS.
 func dial(ctx context.Context, u string, conf *tls.Config) (*conn, error) {
 	var (
 		mu  sync.Mutex
 		raw *corkConn
 		d   stdnet.Dialer
 	)
+	keep := func(c stdnet.Conn) stdnet.Conn {
+		cc := &corkConn{Conn: c}
+		mu.Lock()
+		raw = cc
+		mu.Unlock()
+		return cc
+	}
 	ht := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (stdnet.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			cc := &corkConn{Conn: c}
-			mu.Lock()
-			raw = cc
-			mu.Unlock()
-			return cc, nil
+			return keep(c), nil
 		},
-		TLSClientConfig: conf,
+		DialTLSContext: func(ctx context.Context, network, addr string) (stdnet.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(c, clientTLS(conf, addr))
+			if err := tc.HandshakeContext(ctx); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			return keep(tc), nil
+		},
 	}
 	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Transport: ht}})
 	ht.CloseIdleConnections()
@@ -147,6 +163,22 @@ func dial(ctx context.Context, u string, conf *tls.Config) (*conn, error) {
 		return nil, errors.New("the HTTP client dialed no connection")
 	}
 	return &conn{ws: ws, raw: r, remote: r.RemoteAddr().String()}, nil
+}
+
+// clientTLS is conf (nil: the defaults, which trust the system's roots)
+// for a wss connection to addr: ServerName defaults to addr's host, and the
+// connection speaks HTTP/1.1, the only HTTP a WebSocket upgrades.
+func clientTLS(conf *tls.Config, addr string) *tls.Config {
+	if conf == nil {
+		conf = &tls.Config{}
+	} else {
+		conf = conf.Clone()
+	}
+	if conf.ServerName == "" {
+		conf.ServerName, _, _ = stdnet.SplitHostPort(addr)
+	}
+	conf.NextProtos = []string{"http/1.1"}
+	return conf
 }
 
 // tlsHint says what to change when a wss handshake failed on the server's
