@@ -58,8 +58,9 @@
 // With Options.TLS every connection runs over TLS (crypto/tls): the
 // payloads, framed as above, are the plaintext of TLS records, and the
 // client checks the server's certificate. A listener runs each handshake
-// on a goroutine of its own, at most Options.MaxHandshakes at once and each
-// for at most Options.HandshakeTimeout; a connection whose handshake fails
+// on a goroutine of its own, at most Options.MaxHandshakes at once (and
+// Options.MaxHandshakesPerIP from one address), each for at most
+// Options.HandshakeTimeout; a connection whose handshake fails
 // or times out (a plain client, a peer that never speaks, a client that
 // does not trust the certificate) is closed without reaching the Accept.
 // Dial returns once the handshake is done, with an error that says what to

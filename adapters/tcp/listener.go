@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	stdnet "net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,10 +28,11 @@ type listener struct {
 	ctx      context.Context
 	cancel   context.CancelFunc // called by Close: ends the TLS handshakes
 
-	mu         sync.Mutex // guards closed, links and handshakes
+	mu         sync.Mutex // guards closed, links, handshakes and shaking
 	closed     bool
 	links      map[*link]struct{}
-	handshakes int // TLS handshakes under way
+	handshakes int                // TLS handshakes under way
+	shaking    map[netip.Addr]int // of those, per peer IP address
 
 	once sync.Once
 	err  error // from closing the socket; set once
@@ -96,16 +98,21 @@ func (l *listener) acceptLoop() {
 			l.admit(c, nil)
 			continue
 		}
+		var ip netip.Addr
+		if a, ok := c.RemoteAddr().(*stdnet.TCPAddr); ok {
+			ip = a.AddrPort().Addr().Unmap()
+		}
 		l.mu.Lock()
-		if l.closed || l.handshakes >= l.opts.MaxHandshakes {
+		if l.closed || l.handshakes >= l.opts.MaxHandshakes || l.shaking[ip] >= l.opts.MaxHandshakesPerIP {
 			l.mu.Unlock()
 			_ = c.Close()
 			continue
 		}
 		l.handshakes++
+		l.shaking[ip]++
 		l.wg.Add(1)
 		l.mu.Unlock()
-		go l.handshake(c)
+		go l.handshake(c, ip)
 	}
 }
 
@@ -113,7 +120,7 @@ func (l *listener) acceptLoop() {
 // own, so that a slow or silent peer holds neither the accept loop nor the
 // other handshakes, and admits the connection once it is done. A failed
 // or timed-out handshake closes the connection; the Accept never sees it.
-func (l *listener) handshake(c *stdnet.TCPConn) {
+func (l *listener) handshake(c *stdnet.TCPConn, ip netip.Addr) {
 	defer l.wg.Done()
 	ctx, cancel := context.WithTimeout(l.ctx, l.opts.HandshakeTimeout)
 	sc := tls.Server(c, l.opts.TLS)
@@ -121,6 +128,9 @@ func (l *listener) handshake(c *stdnet.TCPConn) {
 	cancel()
 	l.mu.Lock()
 	l.handshakes--
+	if l.shaking[ip]--; l.shaking[ip] == 0 {
+		delete(l.shaking, ip)
+	}
 	l.mu.Unlock()
 	if err != nil {
 		_ = c.Close()

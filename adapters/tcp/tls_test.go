@@ -235,3 +235,25 @@ func TestTLSPeerNotReadingDropped(t *testing.T) {
 		t.Fatalf("Closed(%v), want tcp.ErrTooSlow", err)
 	}
 }
+
+// TestTLSMaxHandshakesPerIP: past MaxHandshakesPerIP handshakes under way
+// from one address, a new connection from it is closed at once, and other
+// addresses are not held back.
+func TestTLSMaxHandshakesPerIP(t *testing.T) {
+	transporttest.CheckLeaks(t)
+	s, cli := tlsServer(t, tcp.Options{HandshakeTimeout: time.Hour, MaxHandshakesPerIP: 1})
+	from := func() stdnet.Conn {
+		d := stdnet.Dialer{LocalAddr: &stdnet.TCPAddr{IP: stdnet.IPv4(127, 0, 0, 2)}}
+		c, err := d.Dial("tcp", s.ln.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	from()
+	cutWithin(t, from())
+	noAccept(t, s)
+	exchange(t, s, cli) // from 127.0.0.1
+	exchange(t, s, cli) // a finished handshake gave its slot back
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	stdnet "net"
+	"net/netip"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -30,6 +31,8 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	// DefaultMaxHandshakes is the default Options.MaxHandshakes.
 	DefaultMaxHandshakes = 1024
+	// DefaultMaxHandshakesPerIP is the default Options.MaxHandshakesPerIP.
+	DefaultMaxHandshakesPerIP = 16
 )
 
 // Errors of the TCP adapter, besides the shared ones in package transport.
@@ -108,6 +111,12 @@ type Options struct {
 	// of goroutines. Zero or negative means DefaultMaxHandshakes. Unused
 	// without TLS.
 	MaxHandshakes int
+	// MaxHandshakesPerIP bounds the TLS handshakes under way from one IP
+	// address, so that one source cannot take all of MaxHandshakes; past
+	// it a connection from that address is closed at once. Players behind
+	// one NAT share it, but a handshake lasts milliseconds. Zero or
+	// negative means DefaultMaxHandshakesPerIP. Unused without TLS.
+	MaxHandshakesPerIP int
 }
 
 func (o Options) withDefaults() Options {
@@ -134,6 +143,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxHandshakes <= 0 {
 		o.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if o.MaxHandshakesPerIP <= 0 {
+		o.MaxHandshakesPerIP = DefaultMaxHandshakesPerIP
 	}
 	return o
 }
@@ -186,6 +198,7 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		accept:   accept,
 		stop:     make(chan struct{}),
 		links:    make(map[*link]struct{}),
+		shaking:  make(map[netip.Addr]int),
 		queued:   newBudget(opts.MaxQueuedTotal),
 		receive:  newBudget(opts.MaxReceiving),
 		ctx:      ctx,
