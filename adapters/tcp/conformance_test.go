@@ -30,3 +30,10 @@ func TestConformanceFramings(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceTLS runs the suite with every link over TLS.
+func TestConformanceTLS(t *testing.T) {
+	conf := transporttest.TLSConfig(t)
+	transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{TLS: conf, MaxQueued: 32 << 20}) },
+		"127.0.0.1:0", transporttest.Options{})
+}

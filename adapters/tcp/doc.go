@@ -53,6 +53,34 @@
 // the queue full, for Options.WriteTimeout, the link closes with ErrTooSlow
 // (which matches transport.ErrTooSlow) and its queue is dropped.
 //
+// # TLS
+//
+// With Options.TLS every connection runs over TLS (crypto/tls): the
+// payloads, framed as above, are the plaintext of TLS records, and the
+// client checks the server's certificate. A listener runs each handshake
+// on a goroutine of its own, at most Options.MaxHandshakes at once (and
+// Options.MaxHandshakesPerIP from one address), each for at most
+// Options.HandshakeTimeout; a connection whose handshake fails
+// or times out (a plain client, a peer that never speaks, a client that
+// does not trust the certificate) is closed without reaching the Accept.
+// Dial returns once the handshake is done, with an error that says what to
+// change when it fails (for an unknown authority: Options.TLS.RootCAs).
+//
+// TLS changes how a link writes: the listener's flusher, which writes the
+// socket directly, is not used, and each link's writer goroutine encrypts
+// and writes its queue, still in batches. Nothing is allocated per
+// payload; crypto/tls allocates one small object per read from the socket,
+// which carries as many payloads as have arrived. A write that times out leaves TLS unable
+// to write again, so Options.WriteTimeout counts per 64 KiB of the batch
+// rather than per byte. A close sends TLS's close_notify before TCP's
+// half-close. Stats count the bytes before encryption. Abort closes the
+// socket under TLS, without waiting for anything.
+//
+// TLS proves the server's identity and hides and protects the traffic on
+// the way; it does not say who the player is. docs/SECURITY.md compares it
+// with gonetic's connect tokens, which work on every adapter, and says
+// when to use which.
+//
 // # Closing
 //
 // Close refuses further Sends, sends what is queued, half-closes the

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -24,12 +25,14 @@ const maxRetained = 4 << 20
 
 // link is one TCP connection. Send only queues: a link of a listener
 // hands its queue to the listener's flusher, which writes it without
-// blocking; a dialed link, or what has to wait for room in the kernel's
-// buffer, goes to the link's writer goroutine. The reader parses frames,
+// blocking; a dialed link, a TLS link, or what has to wait for room in the
+// kernel's buffer, goes to the link's writer goroutine. The reader parses frames,
 // calls the Sink, and once the connection is over waits for the writer,
 // closes the connection and calls Sink.Closed.
 type link struct {
-	conn     *stdnet.TCPConn
+	conn     *stdnet.TCPConn // the socket: closed and half-closed here
+	rw       stdnet.Conn     // what reads and writes: conn, or tls over it
+	tls      *tls.Conn       // nil without Options.TLS
 	raw      syscall.RawConn // conn's descriptor, for the flusher's non-blocking write
 	cfg      transport.Config
 	opts     Options
@@ -40,7 +43,7 @@ type link struct {
 	onDone   func()         // set before start; called once, when the link is over
 	queued   *budget        // the listener's Options.MaxQueuedTotal; nil for Dial
 	receive  *budget        // the listener's Options.MaxReceiving; nil for Dial
-	flusher  *flusher       // the listener's; nil for Dial
+	flusher  *flusher       // the listener's; nil for Dial and with TLS
 
 	wake       wakeup.Chan   // the writer has something to do
 	writerDone chan struct{} // closed when the writer returns
@@ -81,15 +84,23 @@ const (
 
 var _ transport.Link = (*link)(nil)
 
-func newLink(c *stdnet.TCPConn, cfg transport.Config, opts Options, overhead int, queued, receive *budget, f *flusher) *link {
+// newLink makes a link of c; sc, when not nil, is the TLS connection over
+// c that carries the payloads.
+func newLink(c *stdnet.TCPConn, sc *tls.Conn, cfg transport.Config, opts Options, overhead int, queued, receive *budget, f *flusher) *link {
 	_ = c.SetNoDelay(true) // Go's default, made explicit: batching is ours
 	remote := ""
 	if a := c.RemoteAddr(); a != nil {
 		remote = a.String()
 	}
 	raw, _ := c.SyscallConn() // fails only for a nil connection
+	var rw stdnet.Conn = c
+	if sc != nil {
+		rw = sc
+	}
 	return &link{
 		conn:       c,
+		rw:         rw,
+		tls:        sc,
 		raw:        raw,
 		cfg:        cfg,
 		opts:       opts,
@@ -379,7 +390,7 @@ func (l *link) writeLoop() {
 		l.recycle(batch)
 		l.mu.Unlock()
 	}
-	err := l.conn.CloseWrite()
+	err := l.closeWrite()
 	l.mu.Lock()
 	if err == nil {
 		l.flushed = true
@@ -389,11 +400,41 @@ func (l *link) writeLoop() {
 	l.mu.Unlock()
 }
 
+// closeWrite ends the stream this way: TLS's close_notify, which the
+// peer's TLS reads as its end of stream, then TCP's half-close.
+func (l *link) closeWrite() error {
+	if l.tls != nil {
+		if err := l.tls.CloseWrite(); err != nil {
+			return err
+		}
+	}
+	return l.conn.CloseWrite()
+}
+
+// tlsChunk is the most a TLS link writes under one deadline: a write that
+// times out leaves TLS unable to write again, so progress is measured per
+// chunk, a few records, rather than per byte.
+const tlsChunk = 64 << 10
+
 // write writes b, and fails with ErrTooSlow when a write makes no progress
 // for Options.WriteTimeout: the peer does not read. It clears the deadline
 // when done, or the flusher's next write would fail on it.
 func (l *link) write(b []byte) error {
 	defer func() { _ = l.conn.SetWriteDeadline(time.Time{}) }()
+	if l.tls != nil {
+		for len(b) > 0 {
+			n := min(len(b), tlsChunk)
+			_ = l.conn.SetWriteDeadline(time.Now().Add(l.opts.WriteTimeout))
+			if _, err := l.tls.Write(b[:n]); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return ErrTooSlow
+				}
+				return err
+			}
+			b = b[n:]
+		}
+		return nil
+	}
 	for {
 		_ = l.conn.SetWriteDeadline(time.Now().Add(l.opts.WriteTimeout))
 		n, err := l.conn.Write(b)
@@ -490,7 +531,7 @@ func (l *link) farewell(err error) (bad, linger bool) {
 		// reset, which could destroy the last payloads before it reads them.
 		buf := make([]byte, 4<<10)
 		for {
-			if _, err := l.conn.Read(buf); err != nil {
+			if _, err := l.rw.Read(buf); err != nil {
 				break
 			}
 		}
@@ -532,7 +573,7 @@ func (l *link) readFrames() error {
 			return err
 		}
 		var n int
-		n, rerr = l.conn.Read(space)
+		n, rerr = l.rw.Read(space)
 		f.fill(n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	cws "github.com/coder/websocket"
+	"github.com/gonetic/gonetic/adapters/internal/transporttest"
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/adapters/websocket"
 	gnet "github.com/gonetic/gonetic/net"
@@ -120,23 +121,29 @@ func BenchmarkOneWay(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 	})
-	b.Run("adapter", func(b *testing.B) {
-		link, srv, _, stop := adapterPair(b, false)
-		defer stop()
-		payload := make([]byte, 19)
-		b.ReportAllocs()
-		b.ResetTimer()
-		start := time.Now()
-		for i := 0; i < b.N; i++ {
-			for link.Send(0, transport.Reliable, payload) != nil { // queue full
-				runtime.Gosched()
+	// adapter-wss: the same over TLS (docs/PERF.md, "TLS (issue 20)").
+	for _, mode := range []struct {
+		name string
+		tls  bool
+	}{{"adapter", false}, {"adapter-wss", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			link, srv, _, stop := adapterPair(b, false, benchOptions(b, mode.tls))
+			defer stop()
+			payload := make([]byte, 19)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				for link.Send(0, transport.Reliable, payload) != nil { // queue full
+					runtime.Gosched()
+				}
 			}
-		}
-		for srv.count.Load() < int64(b.N) {
-			time.Sleep(50 * time.Microsecond)
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-	})
+			for srv.count.Load() < int64(b.N) {
+				time.Sleep(50 * time.Microsecond)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
 	b.Run("raw", func(b *testing.B) {
 		p := newRawPair(b, false)
 		defer p.close()
@@ -172,24 +179,29 @@ func BenchmarkPingPong(b *testing.B) {
 		defer p.Close()
 		gonePingPong(b, p)
 	})
-	b.Run("adapter", func(b *testing.B) {
-		link, _, cli, stop := adapterPair(b, true)
-		defer stop()
-		payload := make([]byte, 19)
-		rtts := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			t0 := time.Now()
-			if err := link.Send(0, transport.Reliable, payload); err != nil {
-				b.Fatal(err)
+	for _, mode := range []struct {
+		name string
+		tls  bool
+	}{{"adapter", false}, {"adapter-wss", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			link, _, cli, stop := adapterPair(b, true, benchOptions(b, mode.tls))
+			defer stop()
+			payload := make([]byte, 19)
+			rtts := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if err := link.Send(0, transport.Reliable, payload); err != nil {
+					b.Fatal(err)
+				}
+				<-cli.got
+				rtts = append(rtts, time.Since(t0))
 			}
-			<-cli.got
-			rtts = append(rtts, time.Since(t0))
-		}
-		b.StopTimer()
-		reportRTT(b, rtts)
-	})
+			b.StopTimer()
+			reportRTT(b, rtts)
+		})
+	}
 	b.Run("raw", func(b *testing.B) {
 		p := newRawPair(b, true)
 		defer p.close()
@@ -363,9 +375,9 @@ func (s *echoSink) Closed(error) {}
 
 // adapterPair is this adapter alone, no gonetic above it: a listener
 // whose links echo (or count) and one dialed link.
-func adapterPair(b *testing.B, echo bool) (transport.Link, *echoSink, *echoSink, func()) {
+func adapterPair(b *testing.B, echo bool, opts websocket.Options) (transport.Link, *echoSink, *echoSink, func()) {
 	b.Helper()
-	tr := websocket.New(websocket.Options{})
+	tr := websocket.New(opts)
 	srv := &echoSink{}
 	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(l transport.Link) transport.Sink {
 		if echo {
@@ -385,6 +397,14 @@ func adapterPair(b *testing.B, echo bool) (transport.Link, *echoSink, *echoSink,
 		b.Fatal(err)
 	}
 	return link, srv, cli, func() { link.Abort(); ln.Close() }
+}
+
+// benchOptions are the adapter's defaults, over TLS (wss) when secure.
+func benchOptions(b *testing.B, secure bool) websocket.Options {
+	if !secure {
+		return websocket.Options{}
+	}
+	return websocket.Options{TLS: transporttest.TLSConfig(b)}
 }
 
 func reportRTT(b *testing.B, rtts []time.Duration) {

@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/url"
 	"syscall/js"
@@ -51,7 +52,7 @@ func (c *conn) release() { c.kill() }
 func readLimit(transport.Config) int64 { return -1 }
 
 // dial opens a WebSocket with the browser's WebSocket API.
-func dial(ctx context.Context, u string) (*conn, error) {
+func dial(ctx context.Context, u string, _ *tls.Config) (*conn, error) {
 	if js.Global().Get("WebSocket").IsUndefined() {
 		return nil, errors.New("this JavaScript runtime has no WebSocket API (Node before 22 needs --experimental-websocket)")
 	}

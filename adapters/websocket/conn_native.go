@@ -4,6 +4,8 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	stdnet "net"
@@ -46,6 +48,17 @@ type corkConn struct {
 	mu     sync.Mutex // guards corked and buf, and orders writes to Conn
 	corked bool
 	buf    []byte
+}
+
+// Close closes the TCP connection. Under the TLS of a wss listener it
+// closes the socket below, so that it never waits: tls.Conn's Close would
+// first send close_notify, which a peer that does not read can hold for
+// seconds.
+func (c *corkConn) Close() error {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.NetConn().Close()
+	}
+	return c.Conn.Close()
 }
 
 func (c *corkConn) Write(p []byte) (int, error) {
@@ -93,29 +106,50 @@ func (c *conn) release() { _ = c.ws.CloseNow() }
 func readLimit(cfg transport.Config) int64 { return int64(cfg.MaxPayload) + 1 }
 
 // dial opens a WebSocket to the URL u with an HTTP client of its own,
-// whose dialer keeps the TCP connection (the TLS one for wss).
-func dial(ctx context.Context, u string) (*conn, error) {
+// whose dialers keep the connection as a corkConn. For wss the corkConn is
+// over the TLS connection, so that a batch of messages is encrypted in
+// large records rather than one per message, and closing it closes the
+// socket below, never waiting for TLS.
+func dial(ctx context.Context, u string, conf *tls.Config) (*conn, error) {
 	var (
 		mu  sync.Mutex
 		raw *corkConn
 		d   stdnet.Dialer
 	)
+	keep := func(c stdnet.Conn) stdnet.Conn {
+		cc := &corkConn{Conn: c}
+		mu.Lock()
+		raw = cc
+		mu.Unlock()
+		return cc
+	}
 	ht := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (stdnet.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			cc := &corkConn{Conn: c}
-			mu.Lock()
-			raw = cc
-			mu.Unlock()
-			return cc, nil
+			return keep(c), nil
+		},
+		DialTLSContext: func(ctx context.Context, network, addr string) (stdnet.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(c, clientTLS(conf, addr))
+			if err := tc.HandshakeContext(ctx); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			return keep(tc), nil
 		},
 	}
 	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Transport: ht}})
 	ht.CloseIdleConnections()
 	if err != nil {
+		if hint := tlsHint(err); hint != "" {
+			return nil, fmt.Errorf("%w; %s", err, hint)
+		}
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, fmt.Errorf("%w (the server answered %q: is a gonetic WebSocket listener mounted at that path?)", err, resp.Status)
 		}
@@ -129,4 +163,42 @@ func dial(ctx context.Context, u string) (*conn, error) {
 		return nil, errors.New("the HTTP client dialed no connection")
 	}
 	return &conn{ws: ws, raw: r, remote: r.RemoteAddr().String()}, nil
+}
+
+// clientTLS is conf (nil: the defaults, which trust the system's roots)
+// for a wss connection to addr: ServerName defaults to addr's host, and the
+// connection speaks HTTP/1.1, the only HTTP a WebSocket upgrades.
+func clientTLS(conf *tls.Config, addr string) *tls.Config {
+	if conf == nil {
+		conf = &tls.Config{}
+	} else {
+		conf = conf.Clone()
+	}
+	if conf.ServerName == "" {
+		conf.ServerName, _, _ = stdnet.SplitHostPort(addr)
+	}
+	conf.NextProtos = []string{"http/1.1"}
+	return conf
+}
+
+// tlsHint says what to change when a wss handshake failed on the server's
+// certificate, or "" for another error.
+func tlsHint(err error) string {
+	var (
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		record  tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return "the server's certificate is signed by an authority this client does not trust: put the authority's certificate (or the server's self-signed one) in Options.TLS.RootCAs"
+	case errors.As(err, &host):
+		return "the server's certificate is not valid for this host: dial a name the certificate holds, or set Options.TLS.ServerName to it"
+	case errors.As(err, &invalid):
+		return "the server's certificate is not valid (expired, not yet valid, or not for a server): renew it on the server"
+	case errors.As(err, &record):
+		return "the server does not speak TLS: dial ws:// (without Options.TLS), or serve wss"
+	}
+	return ""
 }

@@ -69,6 +69,23 @@
 // so that another site cannot open connections with a visitor's browser;
 // Options.OriginPatterns widens it.
 //
+// # TLS (wss)
+//
+// Dial dials wss:// URLs over TLS (crypto/tls): Options.TLS.RootCAs says
+// which authorities to trust (nil: the system's), and with Options.TLS a
+// plain "host:port" means wss://host:port/ while a ws:// URL is refused,
+// never dialled in the clear. A failed handshake's error says what to
+// change (for an unknown authority: RootCAs). In the browser the browser
+// does TLS: Dial("wss://...") works there with the certificates the
+// browser trusts, and a page served over https may only open wss.
+//
+// On the server, TLS belongs to the http.Server: a mounted Transport
+// (Listen("")) serves wss when the game's server runs ListenAndServeTLS,
+// and Listen("host:port") serves wss itself with Options.TLS's
+// Certificates. The origin check is the same over wss (the page's origin
+// is then https://host). docs/SECURITY.md says when to use TLS and when
+// gonetic's connect tokens, which also work over WebSocket.
+//
 // # Goroutines and memory
 //
 // A link runs two goroutines: the reader reads each message into a 4 KiB

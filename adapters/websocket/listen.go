@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -24,7 +25,9 @@ const errNoListener = "websocket: no gonetic listener is mounted on this handler
 // upgrade, for every one; a link the Accept refuses is closed at once.
 //
 // With addr "host:port" (port 0 picks a free one) the listener runs an
-// http.Server of its own on addr that upgrades requests on every path.
+// http.Server of its own on addr that upgrades requests on every path,
+// over TLS (wss) with Options.TLS; its ReadHeaderTimeout of 10 s bounds
+// the TLS handshake too.
 // With addr "" it binds nothing: upgrades reach it through the Transport's
 // ServeHTTP, which the game mounts in its own server, so that one address
 // serves both its pages and its players. A Transport has at most one such
@@ -57,6 +60,10 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		t.mount.l = l
 		return l, nil
 	}
+	conf := t.opts.TLS
+	if conf != nil && len(conf.Certificates) == 0 && conf.GetCertificate == nil && conf.GetConfigForClient == nil {
+		return nil, errors.New("websocket: Options.TLS has no certificate for Listen: set its Certificates (tls.LoadX509KeyPair) or GetCertificate")
+	}
 	ln, err := stdnet.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -66,11 +73,18 @@ func (t *Transport) Listen(addr string, cfg transport.Config, accept transport.A
 		Handler:           http.HandlerFunc(l.serve),
 		ReadHeaderTimeout: 10 * time.Second, // a client that never finishes its request
 		ErrorLog:          log.New(io.Discard, "", 0),
+		TLSConfig:         conf,
+		// No HTTP/2: WebSockets upgrade HTTP/1.1 connections only.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		_ = l.srv.Serve(ln)
+		if conf != nil {
+			_ = l.srv.ServeTLS(ln, "", "")
+		} else {
+			_ = l.srv.Serve(ln)
+		}
 	}()
 	return l, nil
 }

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	stdnet "net"
@@ -85,6 +86,18 @@ type Options struct {
 	// queue full for this long, is closed with ErrTooSlow, and what it
 	// queued is dropped. Zero or negative means DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// TLS, when not nil, is the TLS (crypto/tls) configuration of wss.
+	// Dial verifies a wss:// server's certificate against its RootCAs (nil
+	// means the system's roots) and ServerName (by default the URL's host),
+	// and dials a plain "host:port" as wss://host:port/. Listen("host:port")
+	// serves wss with its Certificates (or GetCertificate). Listen("")
+	// ignores it: TLS is then the job of the http.Server that serves the
+	// Transport (ListenAndServeTLS). In the browser it is ignored: the
+	// browser does TLS for wss:// and trusts its own roots. The config is
+	// cloned by New. docs/SECURITY.md says when to use TLS. Nil means ws,
+	// except for a wss:// URL given to Dial, which then uses the system's
+	// roots.
+	TLS *tls.Config
 }
 
 func (o Options) withDefaults() Options {
@@ -95,6 +108,9 @@ func (o Options) withDefaults() Options {
 		o.WriteTimeout = DefaultWriteTimeout
 	}
 	o.OriginPatterns = append([]string(nil), o.OriginPatterns...)
+	if o.TLS != nil {
+		o.TLS = o.TLS.Clone()
+	}
 	return o
 }
 
@@ -120,7 +136,9 @@ func (t *Transport) Name() string { return "websocket" }
 
 // Dial opens a WebSocket to addr and returns the link once the handshake
 // is done. addr is a URL, "ws://host:port/path" or "wss://host:port/path",
-// or a plain "host:port", which means "ws://host:port/". ctx bounds the
+// or a plain "host:port", which means "ws://host:port/", or
+// "wss://host:port/" with Options.TLS. A ws:// URL with Options.TLS is
+// refused rather than dialled in the clear. ctx bounds the
 // connect and the handshake only. It works natively and in the browser
 // (GOOS=js), where the browser's WebSocket does the work. Safe to call from
 // any goroutine.
@@ -132,11 +150,11 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		return nil, err
 	}
-	u, err := dialURL(addr)
+	u, err := dialURL(addr, t.opts.TLS != nil)
 	if err != nil {
 		return nil, err
 	}
-	c, err := dial(ctx, u)
+	c, err := dial(ctx, u, t.opts.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial %s: %w", u, err)
 	}
@@ -145,8 +163,9 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	return l, nil
 }
 
-// dialURL turns Dial's addr into a ws:// or wss:// URL.
-func dialURL(addr string) (string, error) {
+// dialURL turns Dial's addr into a ws:// or wss:// URL; secure says
+// Options.TLS is set.
+func dialURL(addr string, secure bool) (string, error) {
 	if strings.Contains(addr, "://") {
 		u, err := url.Parse(addr)
 		if err != nil {
@@ -158,10 +177,16 @@ func dialURL(addr string) (string, error) {
 		if u.Host == "" {
 			return "", fmt.Errorf("websocket: Dial address %q has no host", addr)
 		}
+		if secure && u.Scheme == "ws" {
+			return "", fmt.Errorf("websocket: Dial address %q is ws://, which is not encrypted, but Options.TLS is set; dial wss://", addr)
+		}
 		return u.String(), nil
 	}
 	if _, _, err := stdnet.SplitHostPort(addr); err != nil {
 		return "", fmt.Errorf("websocket: Dial address %q is neither a ws:// or wss:// URL nor host:port", addr)
+	}
+	if secure {
+		return "wss://" + addr + "/", nil
 	}
 	return "ws://" + addr + "/", nil
 }
