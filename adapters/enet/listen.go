@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"cmp"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -134,4 +135,19 @@ func (ln *listener) Close() error {
 	<-ln.h.done
 	ln.h.delivering.Wait()
 	return nil
+}
+
+// halfOpenPerIP is how many half-open peers a listener holds from one IP
+// address (see Half-open peers in the package doc).
+const halfOpenPerIP = C.GN_HALF_OPEN_PER_IP
+
+// halfOpen counts the host's half-open peers from ip, or all of them for
+// the zero Addr. Where the host is serviced (host.inspect).
+func (h *host) halfOpen(ip netip.Addr) int {
+	var a uint32
+	if ip.Is4() {
+		b := ip.As4()
+		a = binary.NativeEndian.Uint32(b[:]) // ENetAddress.host: network order in memory
+	}
+	return int(C.gn_half_open(h.c, C.uint32_t(a)))
 }
