@@ -101,7 +101,7 @@ func (f *flooder) open(n int) []*stdnet.UDPConn {
 // of 127/8 to the loopback), each used for fewer forged peers than a
 // listener holds from one address.
 func spread(i int) stdnet.IP {
-	i /= halfOpenPerIP
+	i /= DefaultHalfOpenPerAddress
 	return stdnet.IPv4(127, 1, byte(i/250), byte(i%250+1))
 }
 
@@ -185,7 +185,7 @@ func TestHalfOpenPeersGiveWay(t *testing.T) {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			tr := newTransport(t, &Options{PeerLimit: limit})
 			srv := listen(t, tr, transport.Config{}, nil)
-			f := newFlooder(t, srv.ln.Addr(), "") // not one address: it holds halfOpenPerIP at most
+			f := newFlooder(t, srv.ln.Addr(), "") // not one address: it holds DefaultHalfOpenPerAddress at most
 			socks := f.open(limit)
 			// All sent while the host waits, for one receive pass of
 			// ENet's: with 100 slots, more than the slack gn_fit leaves.
@@ -290,9 +290,17 @@ func TestFloodSparesConnectedPeers(t *testing.T) {
 	}
 	const flood = 200
 	f.send(flood) // each takes the slot of an older half-open peer
-	for end := time.Now().Add(deadline); evictions(srv.ln) < flood; {
+	// Each forged CONNECT takes a half-open peer's slot, or is refused
+	// while its address's half-open peers are young.
+	seen := func() uint64 {
+		h := srv.ln.(*listener).h
+		var n uint64
+		h.inspect(func() { n = uint64(h.c.evicted + h.c.refused) })
+		return n
+	}
+	for end := time.Now().Add(deadline); seen() < flood; {
 		if time.Now().After(end) {
-			t.Fatalf("%d of %d forged CONNECTs took a half-open peer's slot", evictions(srv.ln), flood)
+			t.Fatalf("%d of %d forged CONNECTs took a half-open peer's slot or were refused", seen(), flood)
 		}
 		time.Sleep(time.Millisecond) // the listener's goroutine reads them meanwhile
 	}

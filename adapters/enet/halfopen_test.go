@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -84,9 +85,10 @@ func TestHalfOpenSendsNoMoreThanItGets(t *testing.T) {
 	}
 }
 
-// One IP address holds halfOpenPerIP half-open peers at most: more CONNECTs
-// from it replace its own oldest, with slots free, and neither another
-// address's half-open peers nor its connected ones.
+// One IP address holds DefaultHalfOpenPerAddress half-open peers at most,
+// with slots free: more CONNECTs from it are refused while its peers are
+// young, then replace its own oldest, and never another address's
+// half-open peers nor its connected ones.
 func TestHalfOpenPerAddress(t *testing.T) {
 	const limit, extra, others = 64, 5, 3
 	tr := newTransport(t, &Options{PeerLimit: limit})
@@ -96,22 +98,39 @@ func TestHalfOpenPerAddress(t *testing.T) {
 	for _, s := range newFlooder(t, srv.ln.Addr(), "127.0.0.2").send(others) {
 		verified(t, s)
 	}
-	newFlooder(t, srv.ln.Addr(), "127.0.0.1").send(halfOpenPerIP + extra)
+	f := newFlooder(t, srv.ln.Addr(), "127.0.0.1")
+	f.send(DefaultHalfOpenPerAddress)
 	eventually(t, srv.ln, "every CONNECT seen", func(h *host) bool {
-		return h.c.births == 1+others+halfOpenPerIP+extra
+		return h.c.births == 1+others+DefaultHalfOpenPerAddress
 	})
 	h := srv.ln.(*listener).h
-	var here, there int
-	var evicted uint64
-	h.inspect(func() {
-		here = h.halfOpen(netip.MustParseAddr("127.0.0.1"))
-		there = h.halfOpen(netip.MustParseAddr("127.0.0.2"))
-		evicted = uint64(h.c.evicted)
-	})
-	if here != halfOpenPerIP || there != others || evicted != extra {
-		t.Errorf("half-open peers: %d from the flood's address, %d from another; %d reset; want %d, %d, %d",
-			here, there, evicted, halfOpenPerIP, others, extra)
+	check := func(when string, evicted uint64) {
+		t.Helper()
+		var here, there int
+		var ev uint64
+		h.inspect(func() {
+			here = h.halfOpen(netip.MustParseAddr("127.0.0.1"))
+			there = h.halfOpen(netip.MustParseAddr("127.0.0.2"))
+			ev = uint64(h.c.evicted)
+		})
+		if here != DefaultHalfOpenPerAddress || there != others || ev != evicted {
+			t.Errorf("%s: half-open peers: %d from the flood's address, %d from another; %d reset; want %d, %d, %d",
+				when, here, there, ev, DefaultHalfOpenPerAddress, others, evicted)
+		}
 	}
+	f.send(extra)
+	eventually(t, srv.ln, "the CONNECTs beyond the bound refused", func(h *host) bool { return h.c.refused == extra })
+	check("young", 0)
+	h.inspect(func() { // the handshakes so far had their time
+		for i := range unsafe.Slice(h.c.half, h.c.slots) {
+			unsafe.Slice(h.c.half, h.c.slots)[i].since -= 2 * handshakeGrace
+		}
+	})
+	f.send(extra)
+	eventually(t, srv.ln, "the CONNECTs beyond the bound seen", func(h *host) bool {
+		return h.c.births == 1+others+DefaultHalfOpenPerAddress+extra
+	})
+	check("aged", extra)
 	if err := cl.Send(0, transport.Reliable, []byte("hi")); err != nil {
 		t.Fatal(err)
 	}

@@ -137,9 +137,8 @@ func (ln *listener) Close() error {
 	return nil
 }
 
-// halfOpenPerIP is how many half-open peers a listener holds from one IP
-// address (see Half-open peers in the package doc).
-const halfOpenPerIP = C.GN_HALF_OPEN_PER_IP
+// handshakeGrace is GN_HANDSHAKE_GRACE, in milliseconds.
+const handshakeGrace = C.GN_HANDSHAKE_GRACE
 
 // halfOpen counts the host's half-open peers from ip, or all of them for
 // the zero Addr. Where the host is serviced (host.inspect).

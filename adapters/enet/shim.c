@@ -96,8 +96,14 @@ static _Thread_local gn_host *gn_serviced;
 //     in gn_half.in, and the VERIFY_CONNECT is resent at once when in
 //     covers it, and never on ENet's own timer (gn_hold). Internals; with
 //     the public API only, ENet resends on its timer as before.
-//   - Per address: at most GN_HALF_OPEN_PER_IP half-open peers from one IP
-//     address; a CONNECT beyond it resets that address's oldest.
+//   - Per address: at most halfOpenPerIP (Options.HalfOpenPerAddress)
+//     half-open peers from one IP address. A CONNECT beyond it resets that
+//     address's oldest once that one had GN_HANDSHAKE_GRACE to answer, and
+//     is dropped before (refused): its client resends it. Resetting a peer
+//     that was sent its VERIFY_CONNECT a moment ago would strand a real
+//     client that thinks itself connected, so a burst from one NAT waits
+//     its turn instead, while a flood from one address holds its few
+//     slots and no more.
 //   - Overall: the PeerLimit slots. A CONNECT that finds no free slot
 //     resets the oldest half-open peer from its own address if it has any,
 //     so that a flood from one address only takes the place of its own,
@@ -150,6 +156,15 @@ static void gn_credit(gn_host *h, ENetPeer *p)
 #endif
 }
 
+// gn_header is the first field of a datagram's protocol header: peer id,
+// flags and session.
+static enet_uint16 gn_header(ENetHost *host)
+{
+	enet_uint16 v;
+	memcpy(&v, host->receivedData, sizeof v);
+	return ENET_NET_TO_HOST_16(v);
+}
+
 static int gn_admit(gn_host *h)
 {
 	ENetHost *host = h->host;
@@ -179,9 +194,13 @@ static int gn_admit(gn_host *h)
 		if (oldest == NULL || born < h->half[oldest - host->peers].born)
 			oldest = p;
 	}
-	if (host->receivedDataLength < gn_verify_bytes(host))
+	if (host->receivedDataLength < gn_verify_bytes(host) && !(gn_header(host) & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED))
 		return 1;
-	if (here >= GN_HALF_OPEN_PER_IP) {
+	if (here >= h->halfOpenPerIP) {
+		if (ENET_TIME_DIFFERENCE(enet_time_get(), h->half[oldestHere - host->peers].since) < GN_HANDSHAKE_GRACE) {
+			h->refused++;
+			return 1;
+		}
 		slot = oldestHere;
 	} else {
 #if GN_HEADERS_TESTED
@@ -201,7 +220,7 @@ static int gn_admit(gn_host *h)
 	s->born = ++h->births;
 	s->in = (uint32_t)host->receivedDataLength;
 	s->out = gn_verify_bytes(host);
-	s->since = host->serviceTime;
+	s->since = enet_time_get();
 	s->owed = 0;
 	return 0;
 }
@@ -216,9 +235,7 @@ static int ENET_CALLBACK gn_intercept(ENetHost *host, ENetEvent *event)
 	gn_host *h = gn_serviced;
 	if (h == NULL || h->host != host || host->receivedDataLength < sizeof(enet_uint16))
 		return 0;
-	enet_uint16 id;
-	memcpy(&id, host->receivedData, sizeof id);
-	id = ENET_NET_TO_HOST_16(id) & ~(ENET_PROTOCOL_HEADER_FLAG_MASK | ENET_PROTOCOL_HEADER_SESSION_MASK);
+	enet_uint16 id = gn_header(host) & ~(ENET_PROTOCOL_HEADER_FLAG_MASK | ENET_PROTOCOL_HEADER_SESSION_MASK);
 	if (id == ENET_PROTOCOL_MAXIMUM_PEER_ID)
 		return gn_admit(h); // 1: dropped, no event
 	if (id < host->peerCount) {
@@ -311,6 +328,7 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 	h->host->maximumPacketSize = maxPacket;
 	h->host->maximumWaitingData = maxWaiting;
 	h->handshakeMs = ENET_PEER_TIMEOUT_MAXIMUM;
+	h->halfOpenPerIP = h->slots;
 	if (peers > 1) {
 		h->half = calloc(peers, sizeof *h->half);
 		if (h->half == NULL) {

@@ -39,7 +39,9 @@ typedef struct gn_host {
 	uint64_t births; // connects seen
 	uint64_t evicted; // half-open peers reset to make room (gn_admit)
 	uint64_t expired; // half-open peers reset after handshakeMs (gn_hold)
+	uint64_t refused; // CONNECTs dropped: their address holds GN_HALF_OPEN_PER_IP young half-open peers
 	uint32_t handshakeMs; // how long a peer may stay half-open (internals only)
+	size_t halfOpenPerIP; // half-open peers from one IP address at most (gn_admit)
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -98,9 +100,10 @@ int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status);
 
-// GN_HALF_OPEN_PER_IP bounds the half-open peers a listener holds from one
-// IP address (see gn_admit in shim.c).
-enum { GN_HALF_OPEN_PER_IP = 8 };
+// GN_HANDSHAKE_GRACE is how long, in milliseconds, a half-open peer is
+// left to answer before a CONNECT from its IP address beyond
+// halfOpenPerIP may take its place (see gn_admit in shim.c).
+enum { GN_HANDSHAKE_GRACE = 1000 };
 
 // gn_half_open counts a host's half-open peers from IP address ip (network
 // order), or all of them when ip is 0.
