@@ -166,7 +166,9 @@
 // cookie exchange would stop both, but ENet's protocol, which C and Python
 // ENet clients speak, has no room for one. With Options.Compress (on both
 // ends) CONNECTs are compressed (36 bytes from this adapter, its reply 29):
-// the first reply is then bounded by 48 bytes, not by the CONNECT's size.
+// the first reply is then bounded by 48 bytes, not by the CONNECT's size,
+// and a resend is paid for at 48 bytes, so a client whose first reply was
+// lost gets it again at its second resent CONNECT (1.5 s).
 // docs/PERF.md has the figures.
 //
 // # libenet versions

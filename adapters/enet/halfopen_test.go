@@ -138,7 +138,8 @@ func TestHalfOpenPerAddress(t *testing.T) {
 }
 
 // lossyRelay passes datagrams between one client and a server, and drops
-// those drop picks; it notes what the server sent before the link was up.
+// those drop picks; it notes the VERIFY_CONNECTs the server sent beyond
+// the bytes it received (uncompressed ones: it reads no other).
 type lossyRelay struct {
 	t      *testing.T
 	front  *stdnet.UDPConn // the client's side
@@ -260,13 +261,22 @@ func toNoPeer(d []byte) bool {
 	return len(d) >= 2 && binary.BigEndian.Uint16(d)&0xFFF == 0xFFF
 }
 
-// A client whose first VERIFY_CONNECT is lost resends its CONNECT, and
-// the listener answers that one.
+// handshakeOptions are the listeners of the handshake tests: by default,
+// and compressed (CONNECTs smaller than a VERIFY_CONNECT).
+var handshakeOptions = map[string]*Options{"default": nil, "compressed": {Compress: true}}
+
+// A client whose first VERIFY_CONNECT is lost (the first datagram to it)
+// resends its CONNECT, and the listener answers that one (compressed, the
+// second resend: two 36-byte CONNECTs do not pay for 48 bytes).
 func TestFirstVerifyLost(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	r := newLossyRelay(t, srv.ln.Addr(), firstOnly(false, hasVerify))
-	connectThrough(t, tr, srv, r)
+	for name, o := range handshakeOptions {
+		t.Run(name, func(t *testing.T) {
+			tr := newTransport(t, o)
+			srv := listen(t, tr, transport.Config{}, nil)
+			r := newLossyRelay(t, srv.ln.Addr(), firstOnly(false, func([]byte) bool { return true }))
+			connectThrough(t, tr, srv, r)
+		})
+	}
 }
 
 // A client whose acknowledgement of the VERIFY_CONNECT is lost thinks
@@ -274,8 +284,12 @@ func TestFirstVerifyLost(t *testing.T) {
 // the half-open peer drops) pays for the VERIFY_CONNECT again, whose
 // acknowledgement connects it.
 func TestVerifyAckLost(t *testing.T) {
-	tr := newTransport(t, nil)
-	srv := listen(t, tr, transport.Config{}, nil)
-	r := newLossyRelay(t, srv.ln.Addr(), firstOnly(true, func(d []byte) bool { return !toNoPeer(d) }))
-	connectThrough(t, tr, srv, r)
+	for name, o := range handshakeOptions {
+		t.Run(name, func(t *testing.T) {
+			tr := newTransport(t, o)
+			srv := listen(t, tr, transport.Config{}, nil)
+			r := newLossyRelay(t, srv.ln.Addr(), firstOnly(true, func(d []byte) bool { return !toNoPeer(d) }))
+			connectThrough(t, tr, srv, r)
+		})
+	}
 }

@@ -143,7 +143,7 @@ static void gn_credit(gn_host *h, ENetPeer *p)
 	s->in = len > UINT32_MAX - s->in ? UINT32_MAX : s->in + (uint32_t)len;
 #if GN_HEADERS_TESTED
 	uint32_t size = gn_verify_bytes(host);
-	if (!gn_internals || s->owed || s->in - s->out < size || enet_list_empty(&p->sentReliableCommands))
+	if (!gn_internals || s->owed || s->in < (uint64_t)s->out + size || enet_list_empty(&p->sentReliableCommands))
 		return; // with no VERIFY_CONNECT sent, the first is still to go, counted by gn_admit
 	ENetOutgoingCommand *c = (ENetOutgoingCommand *)enet_list_front(&p->sentReliableCommands);
 	c->roundTripTimeout = ENET_TIME_DIFFERENCE(host->serviceTime, c->sentTime);
