@@ -117,9 +117,9 @@ static _Thread_local gn_host *gn_serviced;
 // left to ENet.
 //
 // ENet takes the first free slot below peerCount, so the slot gn_admit
-// finds free (or frees) is the one the CONNECT takes, if valid: born
-// stamps it then, and the oldest half-open peer is the one with the
-// smallest stamp. Public API (the intercept, the datagram and address it
+// finds free (or frees) is the one the CONNECT takes, if valid: gn_admit
+// starts the slot's gn_half then (born orders the half-open peers, oldest
+// first). Public API (the intercept, the datagram and address it
 // sees, peers' state and address, enet_peer_reset), except in gn_credit
 // and gn_hold. gn_admit reports 1 when it drops the datagram.
 
@@ -171,6 +171,7 @@ static int gn_admit(gn_host *h)
 	ENetAddress from = host->receivedAddress;
 	ENetPeer *slot = NULL, *oldest = NULL, *oldestHere = NULL;
 	size_t here = 0;
+	int connected = 0; // a peer past the handshake has this address and port
 	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
 		if (p->state == ENET_PEER_STATE_DISCONNECTED) {
 			slot = slot == NULL ? p : slot;
@@ -178,8 +179,10 @@ static int gn_admit(gn_host *h)
 		}
 		int same = p->address.host == from.host;
 		if (same && p->address.port == from.port) {
-			if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT)
-				return 0;
+			if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT) {
+				connected = 1;
+				continue;
+			}
 			gn_credit(h, p);
 			return 1;
 		}
@@ -194,30 +197,37 @@ static int gn_admit(gn_host *h)
 		if (oldest == NULL || born < h->half[oldest - host->peers].born)
 			oldest = p;
 	}
-	if (host->receivedDataLength < gn_verify_bytes(host) && !(gn_header(host) & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED))
+	ENetPeer *victim = NULL;
+	if (connected) {
+		// Left to ENet (a duplicate it ignores, or a second connect
+		// from one socket), which takes slot if it accepts it.
+	} else if (host->receivedDataLength < gn_verify_bytes(host) &&
+	           !(gn_header(host) & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED)) {
 		return 1;
-	if (here >= h->halfOpenPerIP) {
+	} else if (here >= h->halfOpenPerIP) {
 		if (ENET_TIME_DIFFERENCE(enet_time_get(), h->half[oldestHere - host->peers].since) < GN_HANDSHAKE_GRACE) {
 			h->refused++;
 			return 1;
 		}
-		slot = oldestHere;
-	} else {
+		victim = oldestHere;
+	} else if (slot == NULL) {
 #if GN_HEADERS_TESTED
-		if (slot == NULL && gn_internals && host->peerCount < h->slots)
+		if (gn_internals && host->peerCount < h->slots)
 			slot = &host->peers[host->peerCount++]; // see gn_fit
 #endif
 		if (slot == NULL)
-			slot = oldestHere != NULL ? oldestHere : oldest;
-		if (slot == NULL)
-			return 0; // every slot is connected or closing: ENet leaves the CONNECT unanswered
+			victim = oldestHere != NULL ? oldestHere : oldest;
 	}
-	if (slot->state != ENET_PEER_STATE_DISCONNECTED) {
-		enet_peer_reset(slot);
+	if (victim != NULL) {
+		enet_peer_reset(victim);
 		h->evicted++;
+		if (slot == NULL || victim < slot)
+			slot = victim; // ENet takes the first free slot
 	}
+	if (slot == NULL)
+		return 0; // every slot is connected or closing: ENet leaves the CONNECT unanswered
 	gn_half *s = &h->half[slot - host->peers];
-	s->born = ++h->births;
+	s->born = connected ? h->births : ++h->births; // births: CONNECTs admitted
 	s->in = (uint32_t)host->receivedDataLength;
 	s->out = gn_verify_bytes(host);
 	s->since = enet_time_get();

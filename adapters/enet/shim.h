@@ -36,7 +36,7 @@ typedef struct gn_host {
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
 	gn_half *half;   // per slot, a listener's (see gn_admit); NULL for a dialing host
-	uint64_t births; // connects seen
+	uint64_t births; // CONNECTs admitted (gn_admit)
 	uint64_t evicted; // half-open peers reset to make room (gn_admit)
 	uint64_t expired; // half-open peers reset after handshakeMs (gn_hold)
 	uint64_t refused; // CONNECTs dropped: their address holds GN_HALF_OPEN_PER_IP young half-open peers
