@@ -132,9 +132,10 @@ type Options struct {
 	QueueLimit int
 	// PeerTimeout is how long a peer may leave every reliable command
 	// unacknowledged before its link closes with ErrTimeout (it also bounds
-	// Dial, and how long a listener holds a half-open peer). Default 0: ENet's maximum, 30 s (see Loss in the package doc;
-	// with libenet's public API only, 5 to 30 s depending on the round
-	// trip). Package net's Config.Timeout usually ends a silent peer first.
+	// Dial, and how long a listener holds a half-open peer). Default 0:
+	// ENet's maximum, 30 s (see Loss in the package doc; with libenet's
+	// public API only, 5 to 30 s depending on the round trip). Package
+	// net's Config.Timeout usually ends a silent peer first.
 	PeerTimeout time.Duration
 	// HalfOpenPerAddress bounds the peers from one IP address that a
 	// listener holds half-open: their CONNECT received, the reply not yet
