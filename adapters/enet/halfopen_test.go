@@ -118,14 +118,22 @@ func TestHalfOpenPerAddress(t *testing.T) {
 				when, here, there, ev, DefaultHalfOpenPerAddress, others, evicted)
 		}
 	}
+	age := func(old bool) { // every handshake so far: started at the host's last service, or long before
+		h.inspect(func() {
+			half := unsafe.Slice(h.c.half, h.c.slots)
+			for i := range half {
+				half[i].since = h.c.host.serviceTime
+				if old {
+					half[i].since -= 2 * handshakeGrace
+				}
+			}
+		})
+	}
+	age(false) // however slow the machine, they are young
 	f.send(extra)
 	eventually(t, srv.ln, "the CONNECTs beyond the bound refused", func(h *host) bool { return h.c.refused == extra })
 	check("young", 0)
-	h.inspect(func() { // the handshakes so far had their time
-		for i := range unsafe.Slice(h.c.half, h.c.slots) {
-			unsafe.Slice(h.c.half, h.c.slots)[i].since -= 2 * handshakeGrace
-		}
-	})
+	age(true) // they had their time
 	f.send(extra)
 	eventually(t, srv.ln, "the CONNECTs beyond the bound seen", func(h *host) bool {
 		return h.c.births == 1+others+DefaultHalfOpenPerAddress+extra
