@@ -127,21 +127,49 @@
 // # Half-open peers
 //
 // A CONNECT, one 52-byte datagram from any address, spoofed or silent,
-// takes a peer slot that ENet holds, resending its VERIFY_CONNECT, until
-// the peer acknowledges or about 30 s pass. So that such peers cannot lock
-// real clients out, a CONNECT that finds every slot taken resets a
-// half-open peer (one that has not acknowledged) and takes its slot: the
-// oldest from the newcomer's own address if that address holds any (a
-// flood from one address replaces only its own peers), else the oldest of
-// all. Connected peers are never reset; a listener full of them leaves a
-// CONNECT unanswered. What a flood can still do: CONNECTs from many
+// takes a peer slot, half-open, until the peer acknowledges the
+// VERIFY_CONNECT that answers it or Options.PeerTimeout (30 s by default)
+// passes. What it can cost the listener and the address it names is
+// bounded three ways:
+//
+//   - Bytes: a half-open peer is sent no more bytes than came from its
+//     address and port. A CONNECT gets one VERIFY_CONNECT (48 bytes; a
+//     CONNECT smaller than that is dropped, unless compressed). It is
+//     resent only when more datagrams from there have paid for it: the
+//     client's resent CONNECT (ENet resends one that goes unanswered), or,
+//     when the client's acknowledgement was lost, the data and pings of a
+//     client that thinks itself connected, which the listener drops
+//     otherwise. Never on a timer: a forged CONNECT gets 48 bytes back,
+//     once.
+//   - Per address: at most Options.HalfOpenPerAddress (8 by default)
+//     half-open peers from one IP address. A CONNECT beyond it takes the
+//     place of that address's oldest half-open peer once that one has had
+//     a second to answer, and is dropped before: its client resends it
+//     half a second later, then after one, two, four seconds. Resetting a
+//     peer that was sent its VERIFY_CONNECT a moment ago would strand a
+//     real client that thinks itself connected; so players behind one NAT
+//     connect eight handshakes at a time (a handshake is one round trip),
+//     and a flood from one address holds eight slots.
+//   - Overall: PeerLimit slots, connected and half-open together. A
+//     CONNECT that finds every slot taken (within its address's bound)
+//     resets a half-open peer and takes its slot: the oldest from its own
+//     address if that address holds any (a flood from one address replaces
+//     only its own peers), else the oldest of all. Connected peers are
+//     never reset; a listener full of them leaves a CONNECT unanswered.
+//
+// A CONNECT from an address and port that has a half-open peer counts as
+// that peer's resent CONNECT. What a flood can still do: CONNECTs from many
 // (spoofed) addresses, PeerLimit of them within a real client's round
 // trip, replace the client's half-open peer before it answers, and its
-// Dial fails or its link times out; a cookie exchange would stop that, but
-// ENet's protocol, which C and Python ENet clients speak, has no room for
-// one. Each forged CONNECT gets a VERIFY_CONNECT of 48 bytes, resent with
-// ENet's backoff until the peer is reset or times out: at most six, 5.5
-// times the bytes received (docs/PERF.md).
+// Dial fails or its link times out; CONNECTs spoofed from a player's own
+// address, eight a second, keep that address's new clients waiting. A
+// cookie exchange would stop both, but ENet's protocol, which C and Python
+// ENet clients speak, has no room for one. With Options.Compress (on both
+// ends) CONNECTs are compressed (36 bytes from this adapter, its reply 29):
+// the first reply is then bounded by 48 bytes, not by the CONNECT's size,
+// and a resend is paid for at 48 bytes, so a client whose first reply was
+// lost gets it again at its second resent CONNECT (1.5 s).
+// docs/PERF.md has the figures.
 //
 // # libenet versions
 //
@@ -168,6 +196,10 @@
 //   - retransmissions back off as ENet's own do (see Loss): a link that
 //     loses a fifth of its datagrams stalls for seconds at times, and
 //     ends when one command failed five times running;
+//   - a half-open peer's VERIFY_CONNECT is resent with ENet's own backoff
+//     until the peer is reset or times out (at most six times, 5.5 times
+//     the bytes of its CONNECT), not only when more datagrams came from
+//     its address; the bounds per address and overall hold;
 //   - a Sink that does not keep up cannot pause its peer: its link holds
 //     up to sixteen times the inbox limit for it, then ends, the Sink
 //     getting what arrived before and then an error that says why, the

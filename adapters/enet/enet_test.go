@@ -772,7 +772,7 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("payload %d: sequence %d, %d bytes; want %d bytes", n+i, seqOf(m.p), len(m.p), sizes[i%len(sizes)])
 		}
 	}
-	for _, o := range []Options{{InFlight: -1}, {PeerTimeout: time.Microsecond}, {ShutdownTimeout: -1}} {
+	for _, o := range []Options{{InFlight: -1}, {PeerTimeout: time.Microsecond}, {ShutdownTimeout: -1}, {HalfOpenPerAddress: -1}} {
 		if _, err := New(&o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}

@@ -43,8 +43,9 @@ func forgedConnect(connectID uint32) []byte {
 const forgedConnectSize = 4 + 48
 
 // flooder sends forged CONNECTs, each from a socket of its own bound to
-// the address from (a source address of its own to the listener), and
-// never acknowledges anything.
+// the address from (a source address of its own to the listener), or to
+// loopback addresses in turn (spread) when from is "", and never
+// acknowledges anything.
 type flooder struct {
 	t     *testing.T
 	to    *stdnet.UDPAddr
@@ -82,7 +83,11 @@ func (f *flooder) open(n int) []*stdnet.UDPConn {
 	f.t.Helper()
 	var socks []*stdnet.UDPConn
 	for range n {
-		s, err := stdnet.ListenUDP("udp4", &stdnet.UDPAddr{IP: stdnet.ParseIP(f.from)})
+		ip := stdnet.ParseIP(f.from)
+		if f.from == "" {
+			ip = spread(len(f.socks))
+		}
+		s, err := stdnet.ListenUDP("udp4", &stdnet.UDPAddr{IP: ip})
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -90,6 +95,14 @@ func (f *flooder) open(n int) []*stdnet.UDPConn {
 		socks = append(socks, s)
 	}
 	return socks
+}
+
+// spread is the ith of the loopback addresses 127.1.x.y (Linux routes all
+// of 127/8 to the loopback), each used for fewer forged peers than a
+// listener holds from one address.
+func spread(i int) stdnet.IP {
+	i /= DefaultHalfOpenPerAddress
+	return stdnet.IPv4(127, 1, byte(i/250), byte(i%250+1))
 }
 
 // fire sends a forged CONNECT from each socket. Any goroutine.
@@ -172,7 +185,7 @@ func TestHalfOpenPeersGiveWay(t *testing.T) {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			tr := newTransport(t, &Options{PeerLimit: limit})
 			srv := listen(t, tr, transport.Config{}, nil)
-			f := newFlooder(t, srv.ln.Addr(), "127.0.0.1")
+			f := newFlooder(t, srv.ln.Addr(), "") // not one address: it holds DefaultHalfOpenPerAddress at most
 			socks := f.open(limit)
 			// All sent while the host waits, for one receive pass of
 			// ENet's: with 100 slots, more than the slack gn_fit leaves.
@@ -217,8 +230,8 @@ func TestFloodFromOneAddress(t *testing.T) {
 	tr := newTransport(t, &Options{PeerLimit: limit})
 	srv := listen(t, tr, transport.Config{}, nil)
 	f := newFlooder(t, srv.ln.Addr(), "127.0.0.2")
-	for _, s := range f.send(limit) {
-		verified(t, s)
+	for _, s := range newFlooder(t, srv.ln.Addr(), "").send(limit) {
+		verified(t, s) // the listener is full
 	}
 	stop := make(chan struct{})
 	flooding := make(chan struct{})
@@ -277,9 +290,17 @@ func TestFloodSparesConnectedPeers(t *testing.T) {
 	}
 	const flood = 200
 	f.send(flood) // each takes the slot of an older half-open peer
-	for end := time.Now().Add(deadline); evictions(srv.ln) < flood; {
+	// Each forged CONNECT takes a half-open peer's slot, or is refused
+	// while its address's half-open peers are young.
+	seen := func() uint64 {
+		h := srv.ln.(*listener).h
+		var n uint64
+		h.inspect(func() { n = uint64(h.c.evicted + h.c.refused) })
+		return n
+	}
+	for end := time.Now().Add(deadline); seen() < flood; {
 		if time.Now().After(end) {
-			t.Fatalf("%d of %d forged CONNECTs took a half-open peer's slot", evictions(srv.ln), flood)
+			t.Fatalf("%d of %d forged CONNECTs took a half-open peer's slot or were refused", seen(), flood)
 		}
 		time.Sleep(time.Millisecond) // the listener's goroutine reads them meanwhile
 	}
@@ -336,4 +357,7 @@ func TestForgedConnectReplies(t *testing.T) {
 	}
 	t.Logf("sent 1 CONNECT, %d bytes; received %d datagrams, %d bytes (%.1f times), the last %v after",
 		forgedConnectSize, datagrams, bytes, float64(bytes)/forgedConnectSize, last.Round(time.Millisecond))
+	if internals && bytes > forgedConnectSize {
+		t.Errorf("%d bytes sent to the address of a %d-byte CONNECT: more out than in", bytes, forgedConnectSize)
+	}
 }

@@ -127,6 +127,10 @@ func newHost(opts Options, cfg transport.Config, addr *C.ENetAddress, peers int)
 	if c == nil {
 		return nil, fmt.Errorf("enet: cannot create host: %w", errnoErr(cerr))
 	}
+	if opts.PeerTimeout > 0 {
+		c.handshakeMs = C.uint32_t(opts.PeerTimeout / time.Millisecond) // see gn_hold
+	}
+	c.halfOpenPerIP = C.size_t(opts.HalfOpenPerAddress) // see gn_admit
 	sock, rc, err := pollable(c)
 	if err != nil {
 		C.gn_host_free(c)

@@ -10,6 +10,7 @@ import "C"
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -134,4 +135,18 @@ func (ln *listener) Close() error {
 	<-ln.h.done
 	ln.h.delivering.Wait()
 	return nil
+}
+
+// handshakeGrace is GN_HANDSHAKE_GRACE, in milliseconds.
+const handshakeGrace = C.GN_HANDSHAKE_GRACE
+
+// halfOpen counts the host's half-open peers from ip, or all of them for
+// the zero Addr. Where the host is serviced (host.inspect).
+func (h *host) halfOpen(ip netip.Addr) int {
+	var a uint32
+	if ip.Is4() {
+		b := ip.As4()
+		a = binary.NativeEndian.Uint32(b[:]) // ENetAddress.host: network order in memory
+	}
+	return int(C.gn_half_open(h.c, C.uint32_t(a)))
 }

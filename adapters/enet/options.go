@@ -78,6 +78,8 @@ const (
 	DefaultInFlightBytes   = 1 << 20
 	DefaultQueueLimit      = 64 << 20
 	DefaultShutdownTimeout = 2 * time.Second
+	// DefaultHalfOpenPerAddress is Options.HalfOpenPerAddress's default.
+	DefaultHalfOpenPerAddress = 8
 )
 
 // maxChannels is ENet's channel limit (ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT).
@@ -130,10 +132,21 @@ type Options struct {
 	QueueLimit int
 	// PeerTimeout is how long a peer may leave every reliable command
 	// unacknowledged before its link closes with ErrTimeout (it also bounds
-	// Dial). Default 0: ENet's maximum, 30 s (see Loss in the package doc;
-	// with libenet's public API only, 5 to 30 s depending on the round
-	// trip). Package net's Config.Timeout usually ends a silent peer first.
+	// Dial, and how long a listener holds a half-open peer). Default 0:
+	// ENet's maximum, 30 s (see Loss in the package doc; with libenet's
+	// public API only, 5 to 30 s depending on the round trip). Package
+	// net's Config.Timeout usually ends a silent peer first.
 	PeerTimeout time.Duration
+	// HalfOpenPerAddress bounds the peers from one IP address that a
+	// listener holds half-open: their CONNECT received, the reply not yet
+	// acknowledged (see Half-open peers in the package doc). A CONNECT
+	// beyond it takes the place of that address's oldest half-open peer
+	// once that one has had a second to answer, and is dropped before (its
+	// client resends it). Default 8 (DefaultHalfOpenPerAddress): players
+	// behind one NAT connect, eight handshakes at a time. Load tests that
+	// connect hundreds of clients from one machine at once raise it (up to
+	// PeerLimit).
+	HalfOpenPerAddress int
 	// ShutdownTimeout bounds how long Listener.Close lets its links flush
 	// before dropping them. Default 2 s.
 	ShutdownTimeout time.Duration
@@ -161,6 +174,8 @@ func (o *Options) withDefaults() (Options, error) {
 		return c, errors.New("enet: Options.InFlight, InFlightBytes and QueueLimit must not be negative")
 	case c.PeerTimeout < 0, c.ShutdownTimeout < 0:
 		return c, errors.New("enet: Options.PeerTimeout and ShutdownTimeout must not be negative")
+	case c.HalfOpenPerAddress < 0:
+		return c, errors.New("enet: Options.HalfOpenPerAddress must not be negative")
 	case c.PeerTimeout > 0 && c.PeerTimeout < 10*time.Millisecond:
 		return c, errors.New("enet: Options.PeerTimeout below 10ms")
 	}
@@ -178,6 +193,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.HalfOpenPerAddress == 0 {
+		c.HalfOpenPerAddress = DefaultHalfOpenPerAddress
 	}
 	return c, nil
 }

@@ -3,6 +3,8 @@
 // shim.c: see shim.h. C11 (a thread-local) plus POSIX poll.
 #include "shim.h"
 
+#include <enet/time.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -79,72 +81,224 @@ static _Thread_local gn_host *gn_serviced;
 
 // Half-open peers. A CONNECT, one 52-byte datagram from any address,
 // spoofed or silent, takes a peer slot that ENet holds in
-// ACKNOWLEDGING_CONNECT, resending its VERIFY_CONNECT, until the peer
-// acknowledges it or times out (about 30 s): 1,100 forged CONNECTs once
-// locked real clients out of a listener for 32 s. So when a CONNECT comes
-// to a listener with no free slot, gn_admit resets a half-open peer to make
-// room: the oldest from the newcomer's own address if it has any, so that a
-// flood from one address only takes the place of its own, else the oldest
-// of all. Connected peers are never touched. A CONNECT from an address and
-// port that already has a peer is left to ENet (a retransmission, which
-// ENet ignores, or a duplicate), and with internals, a free slot above the
-// part ENet walks (gn_fit) is given before any peer is reset.
+// ACKNOWLEDGING_CONNECT until the peer acknowledges its VERIFY_CONNECT or
+// times out: 1,100 forged CONNECTs once locked real clients out of a
+// listener for 32 s, and each got six VERIFY_CONNECTs of 48 bytes, resent
+// by ENet with its backoff, 5.5 times the bytes received: an amplifier
+// towards a spoofed address. So:
+//
+//   - Bytes: a half-open peer is sent no more than its address sent. The
+//     first VERIFY_CONNECT answers the CONNECT (one smaller than a
+//     VERIFY_CONNECT is dropped: a real one is 52 bytes); after it, every
+//     datagram from the peer's address and port (its client's resent
+//     CONNECT, or, when the acknowledgement of the VERIFY_CONNECT was lost,
+//     the data and pings of a client that thinks itself connected) counts
+//     in gn_half.in, and the VERIFY_CONNECT is resent at once when in
+//     covers it, and never on ENet's own timer (gn_hold). Internals; with
+//     the public API only, ENet resends on its timer as before.
+//   - Per address: at most halfOpenPerIP (Options.HalfOpenPerAddress)
+//     half-open peers from one IP address. A CONNECT beyond it resets that
+//     address's oldest once that one had GN_HANDSHAKE_GRACE to answer, and
+//     is dropped before (refused): its client resends it. Resetting a peer
+//     that was sent its VERIFY_CONNECT a moment ago would strand a real
+//     client that thinks itself connected, so a burst from one NAT waits
+//     its turn instead, while a flood from one address holds its few
+//     slots and no more.
+//   - Overall: the PeerLimit slots. A CONNECT that finds no free slot
+//     resets the oldest half-open peer from its own address if it has any,
+//     so that a flood from one address only takes the place of its own,
+//     else the oldest of all; with internals, a free slot above the part
+//     ENet walks (gn_fit) is given before any peer is reset. Connected
+//     peers are never touched.
+//
+// A CONNECT from an address and port that has a half-open peer is taken
+// for its retransmission (ENet ignores one with the same connectID) and
+// dropped, once counted; one from a connected peer's address and port is
+// left to ENet.
 //
 // ENet takes the first free slot below peerCount, so the slot gn_admit
-// finds free (or frees) is the one the CONNECT takes, if valid: born
-// stamps it then, and the oldest half-open peer is the one with the
-// smallest stamp. Public API only: the intercept, the datagram and address
-// it sees, peers' state and address, and enet_peer_reset.
-static void gn_admit(gn_host *h)
+// finds free (or frees) is the one the CONNECT takes, if valid: gn_admit
+// starts the slot's gn_half then (born orders the half-open peers, oldest
+// first). Public API (the intercept, the datagram and address it
+// sees, peers' state and address, enet_peer_reset), except in gn_credit
+// and gn_hold. gn_admit reports 1 when it drops the datagram.
+
+// gn_verify_bytes is the size of a datagram that carries a VERIFY_CONNECT
+// alone, uncompressed: ENet sends a compressed one only when smaller.
+static uint32_t gn_verify_bytes(ENetHost *host)
+{
+	return sizeof(ENetProtocolHeader) + sizeof(ENetProtocolVerifyConnect) +
+	       (host->checksum != NULL ? sizeof(enet_uint32) : 0);
+}
+
+// gn_credit counts a datagram from half-open peer p's address and, when
+// the bytes received cover one more VERIFY_CONNECT and none is on its way,
+// makes ENet resend it in this service (the send pass after the receive
+// pass finds it due).
+static void gn_credit(gn_host *h, ENetPeer *p)
+{
+	ENetHost *host = h->host;
+	gn_half *s = &h->half[p - host->peers];
+	size_t len = host->receivedDataLength;
+	s->in = len > UINT32_MAX - s->in ? UINT32_MAX : s->in + (uint32_t)len;
+#if GN_HEADERS_TESTED
+	uint32_t size = gn_verify_bytes(host);
+	if (!gn_internals || s->owed || s->in < (uint64_t)s->out + size || enet_list_empty(&p->sentReliableCommands))
+		return; // with no VERIFY_CONNECT sent, the first is still to go, counted by gn_admit
+	ENetOutgoingCommand *c = (ENetOutgoingCommand *)enet_list_front(&p->sentReliableCommands);
+	c->roundTripTimeout = ENET_TIME_DIFFERENCE(host->serviceTime, c->sentTime);
+	p->nextTimeout = host->serviceTime;
+	s->out += size;
+	s->owed = 1;
+	s->attempts = c->sendAttempts;
+#else
+	(void)s;
+#endif
+}
+
+// gn_header is the first field of a datagram's protocol header: peer id,
+// flags and session.
+static enet_uint16 gn_header(ENetHost *host)
+{
+	enet_uint16 v;
+	memcpy(&v, host->receivedData, sizeof v);
+	return ENET_NET_TO_HOST_16(v);
+}
+
+static int gn_admit(gn_host *h)
 {
 	ENetHost *host = h->host;
 	ENetAddress from = host->receivedAddress;
 	ENetPeer *slot = NULL, *oldest = NULL, *oldestHere = NULL;
+	size_t here = 0;
+	int connected = 0; // a peer past the handshake has this address and port
 	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
 		if (p->state == ENET_PEER_STATE_DISCONNECTED) {
 			slot = slot == NULL ? p : slot;
 			continue;
 		}
-		int here = p->address.host == from.host;
-		if (here && p->address.port == from.port)
-			return;
+		int same = p->address.host == from.host;
+		if (same && p->address.port == from.port) {
+			if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT) {
+				connected = 1;
+				continue;
+			}
+			gn_credit(h, p);
+			return 1;
+		}
 		if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT)
 			continue;
-		uint64_t born = h->born[p - host->peers];
-		if (here && (oldestHere == NULL || born < h->born[oldestHere - host->peers]))
-			oldestHere = p;
-		if (oldest == NULL || born < h->born[oldest - host->peers])
+		uint64_t born = h->half[p - host->peers].born;
+		if (same) {
+			here++;
+			if (oldestHere == NULL || born < h->half[oldestHere - host->peers].born)
+				oldestHere = p;
+		}
+		if (oldest == NULL || born < h->half[oldest - host->peers].born)
 			oldest = p;
 	}
+	ENetPeer *victim = NULL;
+	if (connected) {
+		// Left to ENet (a duplicate it ignores, or a second connect
+		// from one socket), which takes slot if it accepts it.
+	} else if (host->receivedDataLength < gn_verify_bytes(host) &&
+	           !(gn_header(host) & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED)) {
+		return 1;
+	} else if (here >= h->halfOpenPerIP) {
+		if (ENET_TIME_DIFFERENCE(enet_time_get(), h->half[oldestHere - host->peers].since) < GN_HANDSHAKE_GRACE) {
+			h->refused++;
+			return 1;
+		}
+		victim = oldestHere;
+	} else if (slot == NULL) {
 #if GN_HEADERS_TESTED
-	if (slot == NULL && gn_internals && host->peerCount < h->slots)
-		slot = &host->peers[host->peerCount++]; // see gn_fit
+		if (gn_internals && host->peerCount < h->slots)
+			slot = &host->peers[host->peerCount++]; // see gn_fit
 #endif
-	if (slot == NULL) {
-		slot = oldestHere != NULL ? oldestHere : oldest;
 		if (slot == NULL)
-			return; // every slot is connected or closing: the CONNECT goes unanswered
-		enet_peer_reset(slot);
-		h->evicted++;
+			victim = oldestHere != NULL ? oldestHere : oldest;
 	}
-	h->born[slot - host->peers] = ++h->births;
+	if (victim != NULL) {
+		enet_peer_reset(victim);
+		h->evicted++;
+		if (slot == NULL || victim < slot)
+			slot = victim; // ENet takes the first free slot
+	}
+	if (slot == NULL)
+		return 0; // every slot is connected or closing: ENet leaves the CONNECT unanswered
+	gn_half *s = &h->half[slot - host->peers];
+	s->born = connected ? h->births : ++h->births; // births: CONNECTs admitted
+	s->in = (uint32_t)host->receivedDataLength;
+	s->out = gn_verify_bytes(host);
+	s->since = enet_time_get();
+	s->owed = 0;
+	return 0;
 }
 
-// gn_intercept sees every datagram a listener receives before ENet does,
-// and hands those addressed to no peer, which are CONNECTs (ENet handles
-// no other command from an unknown peer), to gn_admit.
+// gn_intercept sees every datagram a listener receives before ENet does.
+// Those addressed to no peer are CONNECTs (ENet handles no other command
+// from an unknown peer), for gn_admit; those from a half-open peer's
+// address and port, to its slot, count for it (gn_credit).
 static int ENET_CALLBACK gn_intercept(ENetHost *host, ENetEvent *event)
 {
 	(void)event;
 	gn_host *h = gn_serviced;
 	if (h == NULL || h->host != host || host->receivedDataLength < sizeof(enet_uint16))
 		return 0;
-	enet_uint16 id;
-	memcpy(&id, host->receivedData, sizeof id);
-	id = ENET_NET_TO_HOST_16(id) & ~(ENET_PROTOCOL_HEADER_FLAG_MASK | ENET_PROTOCOL_HEADER_SESSION_MASK);
+	enet_uint16 id = gn_header(host) & ~(ENET_PROTOCOL_HEADER_FLAG_MASK | ENET_PROTOCOL_HEADER_SESSION_MASK);
 	if (id == ENET_PROTOCOL_MAXIMUM_PEER_ID)
-		gn_admit(h);
+		return gn_admit(h); // 1: dropped, no event
+	if (id < host->peerCount) {
+		ENetPeer *p = &host->peers[id];
+		if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && p->address.host == host->receivedAddress.host &&
+		    p->address.port == host->receivedAddress.port)
+			gn_credit(h, p);
+	}
 	return 0; // ENet goes on with the datagram
+}
+
+#if GN_HEADERS_TESTED
+// GN_HOLD is the retransmit timeout gn_hold gives a half-open peer's
+// VERIFY_CONNECT: never reached (below ENET_TIME_OVERFLOW, a day).
+enum { GN_HOLD = 3600 * 1000 };
+
+// gn_hold, before every enet_host_service, keeps ENet from resending a
+// VERIFY_CONNECT on its timer (gn_credit resends it instead), and resets
+// the half-open peers older than handshakeMs, which ENet's timer no longer
+// does. Internals: the peer's command lists and timers.
+static void gn_hold(gn_host *h)
+{
+	ENetHost *host = h->host;
+	enet_uint32 now = enet_time_get();
+	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
+		if (p->state != ENET_PEER_STATE_ACKNOWLEDGING_CONNECT)
+			continue;
+		gn_half *s = &h->half[p - host->peers];
+		if (ENET_TIME_DIFFERENCE(now, s->since) >= h->handshakeMs) {
+			enet_peer_reset(p);
+			h->expired++;
+			continue;
+		}
+		if (enet_list_empty(&p->sentReliableCommands))
+			continue; // to be sent: the first, or one gn_credit allowed
+		ENetOutgoingCommand *c = (ENetOutgoingCommand *)enet_list_front(&p->sentReliableCommands);
+		if (s->owed) {
+			if (c->sendAttempts == s->attempts)
+				continue; // allowed, not sent yet (its service was cut short)
+			s->owed = 0;
+		}
+		c->roundTripTimeout = GN_HOLD;
+		p->nextTimeout = c->sentTime + GN_HOLD;
+	}
+}
+#endif
+
+size_t gn_half_open(gn_host *h, uint32_t ip)
+{
+	size_t n = 0;
+	for (ENetPeer *p = h->host->peers; p < &h->host->peers[h->host->peerCount]; ++p)
+		n += p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && (ip == 0 || p->address.host == ip);
+	return n;
 }
 
 gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uint32_t in, uint32_t out,
@@ -183,9 +337,11 @@ gn_host *gn_host_new(const ENetAddress *addr, size_t peers, size_t channels, uin
 	// applications to set them.
 	h->host->maximumPacketSize = maxPacket;
 	h->host->maximumWaitingData = maxWaiting;
+	h->handshakeMs = ENET_PEER_TIMEOUT_MAXIMUM;
+	h->halfOpenPerIP = h->slots;
 	if (peers > 1) {
-		h->born = calloc(peers, sizeof *h->born);
-		if (h->born == NULL) {
+		h->half = calloc(peers, sizeof *h->half);
+		if (h->half == NULL) {
 			*err = ENOMEM;
 			gn_host_free(h);
 			return NULL;
@@ -206,7 +362,7 @@ void gn_host_free(gn_host *h)
 #endif
 		enet_host_destroy(h->host); // resets every peer: free callbacks run here
 	}
-	free(h->born);
+	free(h->half);
 	free(h);
 }
 
@@ -339,6 +495,20 @@ static long gn_next_timer(gn_host *h, enet_uint32 now)
 		long d;
 		if (!enet_list_empty(&p->acknowledgements) || p->state == ENET_PEER_STATE_ZOMBIE)
 			return 0;
+		if (p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && h->half != NULL) {
+			// Nothing but gn_hold's reset to wait for, once the
+			// VERIFY_CONNECT is out; gn_credit's resends go within
+			// the service that received their datagram.
+			gn_half *s = &h->half[p - host->peers];
+			if (!enet_list_empty(&p->outgoingCommands) || s->owed)
+				return 0;
+			d = (int32_t)(s->since + h->handshakeMs - now);
+			if (d < 0)
+				d = 0;
+			if (best < 0 || d < best)
+				best = d;
+			continue;
+		}
 		if (!enet_list_empty(&p->sentReliableCommands)) {
 			d = (int32_t)(p->nextTimeout - now);
 			if (d > GN_RETRANSMIT_TICK)
@@ -447,9 +617,9 @@ static void gn_fit(gn_host *h)
 // resent at that pace until acknowledged, and only timeoutMaximum (no
 // acknowledgement at all for that long, Options.PeerTimeout) ends the link.
 // The window still bounds what is in flight, so a congested link is not
-// flooded. A half-open peer (ACKNOWLEDGING_CONNECT) keeps ENet's own
-// backoff: its VERIFY_CONNECT goes to an address that has not shown it can
-// receive there, so it is resent as seldom as ENet allows (see gn_admit).
+// flooded. A half-open peer's (ACKNOWLEDGING_CONNECT) VERIFY_CONNECT is
+// left to gn_hold and gn_credit: it is resent only for bytes received
+// (see gn_admit).
 // Internals: the lists and timeouts of libenet 1.3.17's peer.
 enum { GN_RTO_FACTOR = 4, GN_RTO_FLOOR = 200 };
 
@@ -556,6 +726,10 @@ int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t buf
 			return n;
 		enet_uint32 before = h->host->totalReceivedPackets;
 		ENetEvent ev;
+#if GN_HEADERS_TESTED
+		if (gn_internals && h->half != NULL)
+			gn_hold(h);
+#endif
 		errno = 0;
 		gn_serviced = h;
 		int r = enet_host_service(h->host, &ev, 0);

@@ -15,6 +15,16 @@ typedef struct gn_link {
 	int paused;                           // Go's inbox is full: ENet refuses new packets
 } gn_link;
 
+// A listener's bookkeeping of one peer slot while its peer is half-open
+// (ACKNOWLEDGING_CONNECT; see gn_admit).
+typedef struct gn_half {
+	uint64_t born;     // when a connect last took the slot: gn_admit's order
+	uint32_t in, out;  // bytes received from the peer's address / VERIFY_CONNECT bytes allowed out
+	uint32_t since;    // ENet time of that connect
+	int owed;          // gn_credit allowed a resend of the VERIFY_CONNECT, not seen gone by gn_hold yet
+	uint16_t attempts; // the VERIFY_CONNECT's send attempts then
+} gn_half;
+
 // A host plus one event held back when the Go receive buffer was too small
 // for it.
 typedef struct gn_host {
@@ -25,9 +35,13 @@ typedef struct gn_host {
 	size_t slots;  // peer slots allocated; with internals, host->peerCount is those ENet walks (see gn_fit)
 	int waiter;    // gn_waiter's epoll descriptor, -1: none
 	int armed;     // the waiter watches the socket
-	uint64_t *born;  // per slot: when a connect last took it (a listener's; see gn_admit)
-	uint64_t births; // connects seen
+	gn_half *half;   // per slot, a listener's (see gn_admit); NULL for a dialing host
+	uint64_t births; // CONNECTs admitted (gn_admit)
 	uint64_t evicted; // half-open peers reset to make room (gn_admit)
+	uint64_t expired; // half-open peers reset after handshakeMs (gn_hold)
+	uint64_t refused; // CONNECTs dropped: their address holds GN_HALF_OPEN_PER_IP young half-open peers
+	uint32_t handshakeMs; // how long a peer may stay half-open (internals only)
+	size_t halfOpenPerIP; // half-open peers from one IP address at most (gn_admit)
 } gn_host;
 
 // One payload to send; its bytes follow the previous one's in the data block.
@@ -85,6 +99,15 @@ void gn_disarm(gn_host *h);
 int gn_timeout(gn_host *h, int maxWaitMs);
 int gn_service(gn_host *h, gn_event *evs, int maxEvs, uint8_t *buf, uint32_t bufCap, uint64_t maxPayload,
                uint32_t *need, int *status);
+
+// GN_HANDSHAKE_GRACE is how long, in milliseconds, a half-open peer is
+// left to answer before a CONNECT from its IP address beyond
+// halfOpenPerIP may take its place (see gn_admit in shim.c).
+enum { GN_HANDSHAKE_GRACE = 1000 };
+
+// gn_half_open counts a host's half-open peers from IP address ip (network
+// order), or all of them when ip is 0.
+size_t gn_half_open(gn_host *h, uint32_t ip);
 
 gn_link *gn_link_new(ENetPeer *peer);
 void gn_link_free(gn_link *l);

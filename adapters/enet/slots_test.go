@@ -17,8 +17,8 @@ import (
 // still gets every client in.
 func TestListenerSlotsFollowPeers(t *testing.T) {
 	needInternals(t)
-	const limit, clients = 1000, 150 // clients: more than the slack of 64
-	tr := newTransport(t, &Options{PeerLimit: limit})
+	const limit, clients = 1000, 150                                             // clients: more than the slack of 64
+	tr := newTransport(t, &Options{PeerLimit: limit, HalfOpenPerAddress: limit}) // a burst from one address
 	var accepted atomic.Int64
 	ln, err := tr.Listen("127.0.0.1:0", transport.Config{}, func(transport.Link) transport.Sink {
 		accepted.Add(1)
