@@ -1,0 +1,356 @@
+package net_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/adapters/mem"
+	"github.com/gonetic/gonetic/adapters/tcp"
+	"github.com/gonetic/gonetic/message"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/nettest"
+	"github.com/gonetic/gonetic/net/transport"
+	"github.com/gonetic/gonetic/token"
+)
+
+// hook wraps a transport to see every payload either end sends, to hold
+// back what the client sends, and to hand the server payloads of the
+// test's choosing as if they had arrived. Its sinks serialise the
+// adapter's calls with the test's, as the Sink contract requires.
+type hook struct {
+	transport.Transport
+	mu   sync.Mutex
+	sent [][]byte // what either end sent, in order
+	hold bool     // the client's sends are kept in held, not sent
+	held [][]byte
+	srv  *hookSink // the last link the server accepted
+	from string    // when set, what the server's links report as the peer's address
+}
+
+func (h *hook) record(p []byte, client bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent = append(h.sent, bytes.Clone(p))
+	if client && h.hold {
+		h.held = append(h.held, bytes.Clone(p))
+		return true
+	}
+	return false
+}
+
+func (h *hook) Listen(addr string, cfg transport.Config, accept transport.Accept) (transport.Listener, error) {
+	return h.Transport.Listen(addr, cfg, func(l transport.Link) transport.Sink {
+		s := accept(h.wrap(l, false))
+		if s == nil {
+			return nil
+		}
+		hs := &hookSink{inner: s}
+		h.mu.Lock()
+		h.srv = hs
+		h.mu.Unlock()
+		return hs
+	})
+}
+
+func (h *hook) Dial(ctx context.Context, addr string, cfg transport.Config, sink transport.Sink) (transport.Link, error) {
+	l, err := h.Transport.Dial(ctx, addr, cfg, sink)
+	if err != nil {
+		return nil, err
+	}
+	return h.wrap(l, true), nil
+}
+
+func (h *hook) wrap(l transport.Link, client bool) transport.Link {
+	hl := &hookLink{Link: l, h: h, client: client}
+	if !client {
+		hl.from = h.from
+	}
+	if _, ok := l.(transport.Lossy); ok {
+		return lossyHookLink{hl}
+	}
+	return hl
+}
+
+// inject hands the server's last link p on channel 0, as if it arrived.
+func (h *hook) inject(p []byte) {
+	h.mu.Lock()
+	s := h.srv
+	h.mu.Unlock()
+	s.Receive(0, p)
+}
+
+type hookLink struct {
+	transport.Link
+	h      *hook
+	client bool
+	from   string
+}
+
+func (l *hookLink) RemoteAddr() string {
+	if l.from != "" {
+		return l.from
+	}
+	return l.Link.RemoteAddr()
+}
+
+func (l *hookLink) Send(ch uint8, d transport.Delivery, p []byte) error {
+	if l.h.record(p, l.client) {
+		return nil
+	}
+	return l.Link.Send(ch, d, p)
+}
+
+type lossyHookLink struct{ *hookLink }
+
+func (lossyHookLink) Lossy() {}
+
+type hookSink struct {
+	mu    sync.Mutex
+	inner transport.Sink
+}
+
+func (s *hookSink) Receive(ch uint8, p []byte) { s.mu.Lock(); defer s.mu.Unlock(); s.inner.Receive(ch, p) }
+func (s *hookSink) TryReceive(ch uint8, p []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inner.(transport.TrySink).TryReceive(ch, p)
+}
+func (s *hookSink) Closed(err error) { s.mu.Lock(); defer s.mu.Unlock(); s.inner.Closed(err) }
+func (s *hookSink) Farewell(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inner.(transport.Farewell).Farewell(err)
+}
+
+// sealedPair connects a client to a server over h, with a token when
+// sealed, and returns both ends and the server's handler's messages.
+func sealedPair(t *testing.T, h *hook, addr string, f func() *message.Factory, sealed bool) (*gnet.Server, *gnet.Client, *gnet.Conn, *nettest.ChatHandler) {
+	t.Helper()
+	key := token.NewKey()
+	scfg := gnet.ServerConfig{Config: gnet.Config{Factory: f(), Transport: h}, Addr: addr}
+	sh := &nettest.ChatHandler{}
+	scfg.NewHandler = func() any { return sh }
+	var opts []gnet.ConnectOption
+	if sealed {
+		scfg.Tokens = &gnet.Tokens{Key: key, Server: nettest.TokenServer}
+		opts = append(opts, gnet.WithToken(nettest.Token(t, key, 1)))
+	}
+	s, err := gnet.Listen(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f(), Transport: h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	conn, err := c.Connect(s.Addr(), nil, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return conn.Connected() && s.NumConns() == 1 }, s, c)
+	return s, c, conn, sh
+}
+
+func suiteFactory() *message.Factory { return nettest.NewFactory(nil) }
+
+// TestSealedWire: what a sealed connection sends never shows its
+// plaintext (an unsealed one does: the check can see it), and a payload
+// flipped, replayed or sent ahead of its turn ends a connection over a
+// stream adapter (mem, TCP) with the reason, on both sides.
+func TestSealedWire(t *testing.T) {
+	const secret = "the plaintext nobody may read"
+	for _, a := range []struct {
+		name string
+		tr   func() transport.Transport
+		addr string
+	}{
+		{"mem", func() transport.Transport { return new(mem.Network) }, "server:0"},
+		{"tcp", func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0"},
+	} {
+		t.Run(a.name, func(t *testing.T) {
+			for _, sealed := range []bool{false, true} {
+				h := &hook{Transport: a.tr()}
+				s, c, conn, sh := sealedPair(t, h, a.addr, suiteFactory, sealed)
+				if err := conn.Send(&nettest.Chat{Player: "Ann", Msg: secret}); err != nil {
+					t.Fatal(err)
+				}
+				nettest.Pump(t, func() bool { return len(sh.Chats) == 1 }, s, c)
+				h.mu.Lock()
+				seen := false
+				for _, p := range h.sent {
+					seen = seen || bytes.Contains(p, []byte(secret))
+				}
+				h.mu.Unlock()
+				if seen != !sealed {
+					t.Fatalf("sealed %v: plaintext seen on the wire: %v", sealed, seen)
+				}
+			}
+			for _, tc := range []struct {
+				name, reason string
+				attack       func(h *hook, last []byte, conn *gnet.Conn)
+			}{
+				{"flipped", "forged or corrupted", func(h *hook, _ []byte, conn *gnet.Conn) {
+					h.mu.Lock()
+					h.hold = true
+					h.mu.Unlock()
+					_ = conn.Send(&nettest.Chat{Msg: "1"})
+					h.mu.Lock()
+					next := h.held[0]
+					h.mu.Unlock()
+					next[len(next)-20] ^= 0x10
+					h.inject(next)
+				}},
+				{"replayed", "replayed or out of order", func(h *hook, last []byte, _ *gnet.Conn) { h.inject(last) }},
+				{"reordered", "replayed or out of order", func(h *hook, _ []byte, conn *gnet.Conn) {
+					h.mu.Lock()
+					h.hold = true
+					h.mu.Unlock()
+					_ = conn.Send(&nettest.Chat{Msg: "1"})
+					_ = conn.Send(&nettest.Chat{Msg: "2"})
+					h.mu.Lock()
+					second := h.held[1]
+					h.mu.Unlock()
+					h.inject(second)
+				}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					h := &hook{Transport: a.tr()}
+					s, c, conn, sh := sealedPair(t, h, a.addr, suiteFactory, true)
+					if err := conn.Send(&nettest.Chat{Msg: "hi"}); err != nil {
+						t.Fatal(err)
+					}
+					nettest.Pump(t, func() bool { return len(sh.Chats) == 1 }, s, c)
+					h.mu.Lock()
+					var last []byte
+					for _, p := range h.sent { // the client's chat, the last payload > 30 bytes it sent
+						if len(p) > 30 && p[0] == 0 && p[1] == 0 {
+							last = bytes.Clone(p)
+						}
+					}
+					h.mu.Unlock()
+					tc.attack(h, last, conn)
+					nettest.Pump(t, func() bool { return sh.Disconnected != nil && conn.State() == gnet.Closed }, s, c)
+					want := "protocol error: a payload failed authentication: " + tc.reason
+					var de *gnet.DisconnectError
+					if !errors.As(sh.Disconnected, &de) || de.Reason != want {
+						t.Fatalf("server: %v, want the reason %q", sh.Disconnected, want)
+					}
+					if len(sh.Chats) != 1 {
+						t.Fatalf("the server got %d chats, want only the genuine one", len(sh.Chats))
+					}
+				})
+			}
+		})
+	}
+}
+
+// enetFactory registers a chat that travels unsequenced.
+func enetFactory() *message.Factory {
+	f := gnet.NewFactory()
+	message.MustRegister[nettest.Chat](f, message.Name("chat_msg"), message.Deliver(message.Unsequenced))
+	message.MustRegister[nettest.Seq](f)
+	return f
+}
+
+// TestSealedENetDrops: over ENet, a forged or replayed unsequenced
+// payload is dropped and counted, never delivered, and the connection
+// stays open; a forged reliable one still ends it.
+func TestSealedENetDrops(t *testing.T) {
+	tr, err := enet.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hook{Transport: tr}
+	s, c, conn, sh := sealedPair(t, h, "127.0.0.1:0", enetFactory, true)
+	if err := conn.Send(&nettest.Chat{Msg: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return len(sh.Chats) == 1 }, s, c)
+	h.mu.Lock()
+	var chat []byte
+	for _, p := range h.sent {
+		if p[0] == 0 && p[1] == byte(transport.Unsequenced) {
+			chat = bytes.Clone(p)
+		}
+	}
+	h.mu.Unlock()
+	srv := first(s)
+	h.inject(chat) // replayed
+	forged := bytes.Clone(chat)
+	forged[len(forged)-1] ^= 1
+	h.inject(forged)
+	if got := srv.Stats().Rejected; got != 2 {
+		t.Fatalf("Stats.Rejected %d, want 2", got)
+	}
+	if err := conn.Send(&nettest.Chat{Msg: "still here"}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return len(sh.Chats) == 2 }, s, c)
+	if sh.Chats[1].Msg != "still here" || !srv.Connected() {
+		t.Fatalf("chats %v, connected %v", sh.Chats, srv.Connected())
+	}
+	reliable := bytes.Clone(forged)
+	reliable[1] = byte(transport.Reliable)
+	h.inject(reliable)
+	nettest.Pump(t, func() bool { return sh.Disconnected != nil }, s, c)
+	if !strings.Contains(sh.Disconnected.Error(), "a payload failed authentication") {
+		t.Fatalf("a forged reliable payload: %v", sh.Disconnected)
+	}
+}
+
+func first(s *gnet.Server) *gnet.Conn {
+	for c := range s.Connections(nil) {
+		return c
+	}
+	return nil
+}
+
+// TestSealedSameTokenNewKeys: two connections with the same token from
+// the same address seal the same message differently: each has keys of
+// its own.
+func TestSealedSameTokenNewKeys(t *testing.T) {
+	key := token.NewKey()
+	tok := nettest.Token(t, key, 1)
+	h := &hook{Transport: new(mem.Network), from: "10.0.0.1:5000"} // every link from the same address
+	s, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: suiteFactory(), Transport: h, PingInterval: -1},
+		Addr: "server:0", Tokens: &gnet.Tokens{Key: key, Server: nettest.TokenServer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: suiteFactory(), Transport: h, PingInterval: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var firsts [][]byte
+	for range 2 {
+		conn, err := c.Connect(s.Addr(), nil, gnet.WithToken(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nettest.Pump(t, conn.Connected, s, c)
+		h.mu.Lock()
+		n := len(h.sent)
+		h.mu.Unlock()
+		if err := conn.Send(&nettest.Chat{Msg: "same"}); err != nil {
+			t.Fatal(err)
+		}
+		h.mu.Lock()
+		firsts = append(firsts, h.sent[n])
+		h.mu.Unlock()
+	}
+	if len(firsts[0]) != len(firsts[1]) || firsts[0][2] != firsts[1][2] {
+		t.Fatalf("the two chats differ in length or counter: % x / % x", firsts[0], firsts[1])
+	}
+	if bytes.Equal(firsts[0], firsts[1]) {
+		t.Fatal("two connections with the same token sealed the same message alike: same keys")
+	}
+}
