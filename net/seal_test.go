@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/adapters/mem"
@@ -26,22 +27,63 @@ type hook struct {
 	transport.Transport
 	mu   sync.Mutex
 	sent [][]byte // what either end sent, in order
-	hold bool     // the client's sends are kept in held, not sent
-	held [][]byte
-	srv  *hookSink // the last link the server accepted
-	from string    // when set, what the server's links report as the peer's address
+	// holdIf, when set, says which sends are kept in held, not sent.
+	holdIf func(client bool, ch uint8) bool
+	held   []heldSend
+	fail   error     // when set, the next send fails with it
+	srv    *hookSink // the last link the server accepted
+	from   string    // when set, what the server's links report as the peer's address
 }
 
-func (h *hook) record(p []byte, client bool) bool {
+type heldSend struct {
+	l  transport.Link
+	ch uint8
+	d  transport.Delivery
+	p  []byte
+}
+
+// record notes a send and says whether it is held or failed.
+func (h *hook) record(l *hookLink, ch uint8, d transport.Delivery, p []byte) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sent = append(h.sent, bytes.Clone(p))
-	if client && h.hold {
-		h.held = append(h.held, bytes.Clone(p))
-		return true
+	if err := h.fail; err != nil {
+		h.fail = nil
+		return true, err
 	}
-	return false
+	h.sent = append(h.sent, bytes.Clone(p))
+	if h.holdIf != nil && h.holdIf(l.client, ch) {
+		h.held = append(h.held, heldSend{l.Link, ch, d, bytes.Clone(p)})
+		return true, nil
+	}
+	return false, nil
 }
+
+// heldPayload is the i-th payload held.
+func (h *hook) heldPayload(i int) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held[i].p
+}
+
+// setHold changes holdIf.
+func (h *hook) setHold(f func(client bool, ch uint8) bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holdIf = f
+}
+
+// release stops holding and sends what was held, in order.
+func (h *hook) release() {
+	h.mu.Lock()
+	held := h.held
+	h.held, h.holdIf = nil, nil
+	h.mu.Unlock()
+	for _, m := range held {
+		_ = m.l.Send(m.ch, m.d, m.p)
+	}
+}
+
+func clientSends(client bool, _ uint8) bool { return client }
 
 func (h *hook) Listen(addr string, cfg transport.Config, accept transport.Accept) (transport.Listener, error) {
 	return h.Transport.Listen(addr, cfg, func(l transport.Link) transport.Sink {
@@ -99,8 +141,8 @@ func (l *hookLink) RemoteAddr() string {
 }
 
 func (l *hookLink) Send(ch uint8, d transport.Delivery, p []byte) error {
-	if l.h.record(p, l.client) {
-		return nil
+	if done, err := l.h.record(l, ch, d, p); done {
+		return err
 	}
 	return l.Link.Send(ch, d, p)
 }
@@ -197,27 +239,18 @@ func TestSealedWire(t *testing.T) {
 				attack       func(h *hook, last []byte, conn *gnet.Conn)
 			}{
 				{"flipped", "forged or corrupted", func(h *hook, _ []byte, conn *gnet.Conn) {
-					h.mu.Lock()
-					h.hold = true
-					h.mu.Unlock()
+					h.setHold(clientSends)
 					_ = conn.Send(&nettest.Chat{Msg: "1"})
-					h.mu.Lock()
-					next := h.held[0]
-					h.mu.Unlock()
+					next := h.heldPayload(0)
 					next[len(next)-20] ^= 0x10
 					h.inject(next)
 				}},
 				{"replayed", "replayed or out of order", func(h *hook, last []byte, _ *gnet.Conn) { h.inject(last) }},
 				{"reordered", "replayed or out of order", func(h *hook, _ []byte, conn *gnet.Conn) {
-					h.mu.Lock()
-					h.hold = true
-					h.mu.Unlock()
+					h.setHold(clientSends)
 					_ = conn.Send(&nettest.Chat{Msg: "1"})
 					_ = conn.Send(&nettest.Chat{Msg: "2"})
-					h.mu.Lock()
-					second := h.held[1]
-					h.mu.Unlock()
-					h.inject(second)
+					h.inject(h.heldPayload(1))
 				}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
@@ -354,3 +387,87 @@ func TestSealedSameTokenNewKeys(t *testing.T) {
 		t.Fatal("two connections with the same token sealed the same message alike: same keys")
 	}
 }
+
+// TestSealedFailedSend: a send the adapter refuses (a full queue) leaves
+// no gap in its reliable stream: the next one is taken.
+func TestSealedFailedSend(t *testing.T) {
+	h := &hook{Transport: new(mem.Network)}
+	s, c, conn, sh := sealedPair(t, h, "server:0", suiteFactory, true)
+	h.mu.Lock()
+	h.fail = transport.QueueFull("hook: full")
+	h.mu.Unlock()
+	if err := conn.Send(&nettest.Chat{Msg: "lost"}); !errors.Is(err, transport.ErrQueueFull) {
+		t.Fatalf("Send: %v, want the adapter's ErrQueueFull", err)
+	}
+	if err := conn.Send(&nettest.Chat{Msg: "next"}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return len(sh.Chats) == 1 || sh.Disconnected != nil }, s, c)
+	if sh.Disconnected != nil || sh.Chats[0].Msg != "next" {
+		t.Fatalf("after a failed send: chats %v, disconnected %v", sh.Chats, sh.Disconnected)
+	}
+}
+
+// earlyHandler sends on channel 1 from OnConnect.
+type earlyHandler struct{ gnet.Handler }
+
+func (h *earlyHandler) OnConnect() { _ = h.Conn().Send(&onOne{N: 1}) }
+
+type onOne struct{ N int }
+
+// TestSealedBeforeSession: what the server sends on another channel and
+// reaches the client ahead of the session (ENet orders each channel
+// apart) is held, opened once the keys are known, and delivered after
+// OnConnect, in order.
+func TestSealedBeforeSession(t *testing.T) {
+	f := func() *message.Factory {
+		f := gnet.NewFactory()
+		message.MustRegister[onOne](f, message.Channel(1))
+		return f
+	}
+	key := token.NewKey()
+	h := &hook{Transport: new(mem.Network)}
+	s, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f(), Transport: h}, Addr: "server:0",
+		Tokens: &gnet.Tokens{Key: key, Server: nettest.TokenServer}, NewHandler: func() any { return &earlyHandler{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f(), Transport: h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The server's channel 0 (session, welcome) waits; its channel 1 goes.
+	h.setHold(func(client bool, ch uint8) bool { return !client && ch == 0 })
+	var got []int
+	connected := false
+	if err := gnet.On(c, func(_ *gnet.Conn, m onOne) {
+		if !connected {
+			t.Error("a message before OnConnect")
+		}
+		got = append(got, m.N)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := c.Connect(s.Addr(), &connectFlag{&connected}, gnet.WithToken(nettest.Token(t, key, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool {
+		h.mu.Lock()
+		n := len(h.held)
+		h.mu.Unlock()
+		return n >= 2 && s.NumConns() == 1 // session and welcome held, the server open
+	}, s, c)
+	_ = c.Update(10 * time.Millisecond) // the channel-1 payload arrives, held
+	h.release()
+	nettest.Pump(t, func() bool { return len(got) == 1 }, s, c)
+	if !conn.Sealed() || got[0] != 1 {
+		t.Fatalf("sealed %v, got %v", conn.Sealed(), got)
+	}
+}
+
+type connectFlag struct{ on *bool }
+
+func (f *connectFlag) OnConnect() { *f.on = true }
