@@ -237,6 +237,7 @@ func TestSealedWire(t *testing.T) {
 			for _, tc := range []struct {
 				name, reason string
 				attack       func(h *hook, last []byte, conn *gnet.Conn)
+				unseq        bool // chats travel unsequenced: the stream adapter ends the connection all the same
 			}{
 				{"flipped", "forged or corrupted", func(h *hook, _ []byte, conn *gnet.Conn) {
 					h.setHold(clientSends)
@@ -244,26 +245,36 @@ func TestSealedWire(t *testing.T) {
 					next := h.heldPayload(0)
 					next[len(next)-20] ^= 0x10
 					h.inject(next)
-				}},
-				{"replayed", "replayed or out of order", func(h *hook, last []byte, _ *gnet.Conn) { h.inject(last) }},
+				}, false},
+				{"replayed", "replayed or out of order", func(h *hook, last []byte, _ *gnet.Conn) { h.inject(last) }, false},
 				{"reordered", "replayed or out of order", func(h *hook, _ []byte, conn *gnet.Conn) {
 					h.setHold(clientSends)
 					_ = conn.Send(&nettest.Chat{Msg: "1"})
 					_ = conn.Send(&nettest.Chat{Msg: "2"})
 					h.inject(h.heldPayload(1))
-				}},
+				}, false},
+				{"flipped unsequenced", "forged or corrupted", func(h *hook, last []byte, _ *gnet.Conn) {
+					last[len(last)-1] ^= 1
+					last[2]++ // the next counter: fresh
+					h.inject(last)
+				}, true},
+				{"replayed unsequenced", "replayed or out of order", func(h *hook, last []byte, _ *gnet.Conn) { h.inject(last) }, true},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					h := &hook{Transport: a.tr()}
-					s, c, conn, sh := sealedPair(t, h, a.addr, suiteFactory, true)
-					if err := conn.Send(&nettest.Chat{Msg: "hi"}); err != nil {
+					f, d := suiteFactory, transport.Reliable
+					if tc.unseq {
+						f, d = enetFactory, transport.Unsequenced
+					}
+					s, c, conn, sh := sealedPair(t, h, a.addr, f, true)
+					if err := conn.Send(&nettest.Chat{Msg: strings.Repeat("x", 100)}); err != nil {
 						t.Fatal(err)
 					}
 					nettest.Pump(t, func() bool { return len(sh.Chats) == 1 }, s, c)
 					h.mu.Lock()
 					var last []byte
-					for _, p := range h.sent { // the client's chat, the last payload > 30 bytes it sent
-						if len(p) > 30 && p[0] == 0 && p[1] == 0 {
+					for _, p := range h.sent { // the client's chat: no other payload is 100 bytes long
+						if len(p) > 100 && p[0] == 0 && p[1] == byte(d) {
 							last = bytes.Clone(p)
 						}
 					}
@@ -471,3 +482,40 @@ func TestSealedBeforeSession(t *testing.T) {
 type connectFlag struct{ on *bool }
 
 func (f *connectFlag) OnConnect() { *f.on = true }
+
+// clearWelcome is a fake server: it answers any hello with a welcome in
+// clear, skipping the session.
+type clearWelcome struct{ l transport.Link }
+
+func (s clearWelcome) Receive(_ uint8, p []byte) {
+	if bytes.Contains(p, []byte("hello")) {
+		_ = s.l.Send(0, transport.Reliable, []byte("\x00\x92\xa7welcome\x01"))
+	}
+}
+func (clearWelcome) Closed(error) {}
+
+// TestSealedClientWantsSession: a client with a token does not take a
+// welcome from a server that did not seal the connection.
+func TestSealedClientWantsSession(t *testing.T) {
+	nw := new(mem.Network)
+	l, err := nw.Listen("fake:0", transport.Config{}, func(l transport.Link) transport.Sink { return clearWelcome{l} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: suiteFactory(), Transport: nw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.Deadline)
+	defer cancel()
+	_, err = c.Dial(ctx, l.Addr(), nil, gnet.WithToken(nettest.Token(t, token.NewKey(), 1)))
+	if err == nil || !strings.Contains(err.Error(), "the server welcomed us without sealing the connection") {
+		t.Fatalf("Dial: %v, want the refusal of a clear welcome", err)
+	}
+	_, err = c.Dial(ctx, l.Addr(), nil) // without a token, the same server is fine
+	if err != nil {
+		t.Fatalf("Dial without a token: %v", err)
+	}
+}
