@@ -72,15 +72,15 @@ func (h *hook) setHold(f func(client bool, ch uint8) bool) {
 	h.holdIf = f
 }
 
-// release stops holding and sends what was held, in order.
+// release stops holding and sends what was held, in order: before
+// anything sent meanwhile (a pong to what a released payload caused).
 func (h *hook) release() {
 	h.mu.Lock()
-	held := h.held
-	h.held, h.holdIf = nil, nil
-	h.mu.Unlock()
-	for _, m := range held {
+	defer h.mu.Unlock()
+	for _, m := range h.held {
 		_ = m.l.Send(m.ch, m.d, m.p)
 	}
+	h.held, h.holdIf = nil, nil
 }
 
 func clientSends(client bool, _ uint8) bool { return client }
@@ -461,7 +461,8 @@ func TestSealedBeforeSession(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := c.Connect(s.Addr(), &connectFlag{&connected}, gnet.WithToken(nettest.Token(t, key, 1)))
+	cf := &connectFlag{on: &connected}
+	conn, err := c.Connect(s.Addr(), cf, gnet.WithToken(nettest.Token(t, key, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,12 +475,17 @@ func TestSealedBeforeSession(t *testing.T) {
 	_ = c.Update(10 * time.Millisecond) // the channel-1 payload arrives, held
 	h.release()
 	nettest.Pump(t, func() bool { return len(got) == 1 }, s, c)
-	if !conn.Sealed() || got[0] != 1 {
-		t.Fatalf("sealed %v, got %v", conn.Sealed(), got)
+	if !conn.Sealed() || got[0] != 1 || cf.reason != nil {
+		t.Fatalf("sealed %v, got %v, ended %v", conn.Sealed(), got, cf.reason)
 	}
 }
 
-type connectFlag struct{ on *bool }
+type connectFlag struct {
+	on     *bool
+	reason error
+}
+
+func (f *connectFlag) OnDisconnect(err error) { f.reason = err }
 
 func (f *connectFlag) OnConnect() { *f.on = true }
 
