@@ -2,6 +2,7 @@ package net
 
 import (
 	"bytes"
+	"encoding/hex"
 	"testing"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -66,6 +67,38 @@ func TestReplayWindow(t *testing.T) {
 	} {
 		if got := take(c.ctr); got != c.want {
 			t.Fatalf("counter %d taken: %v, want %v", c.ctr, got, c.want)
+		}
+	}
+}
+
+// TestSealVector: the worked example of docs/PROTOCOL.md ("Sealed
+// connections"), which a client in another language checks itself with.
+func TestSealVector(t *testing.T) {
+	var c2s, s2c [32]byte
+	for i := range c2s {
+		c2s[i], s2c[i] = 1, 2
+	}
+	rc, rs := bytes.Repeat([]byte{3}, 32), bytes.Repeat([]byte{4}, 32)
+	kc2s, ks2c := sessionKeys(c2s, s2c, rc, rs)
+	tx, _ := newSession(ks2c, kc2s, 1, false) // the server's
+	c := &Conn{tx: tx, link: discardLink{}}
+	if err := c.sealedSend(0, transport.Reliable, []byte("\x00\x92\xa7welcome\x01")); err != nil {
+		t.Fatal(err)
+	}
+	welcome := hex.EncodeToString(c.sealBuf)
+	tx.next[0] = 300
+	if err := c.sealedSend(0, transport.Reliable, []byte("\x00\x92\xa3bye\xa0")); err != nil {
+		t.Fatal(err)
+	}
+	bye := hex.EncodeToString(c.sealBuf)
+	for _, v := range []struct{ name, got, want string }{
+		{"k_c2s", hex.EncodeToString(kc2s), "5cba254071c8bfc5a489b15815afc3e47b95b00802d20b1b8e2bacbe34a736d6"},
+		{"k_s2c", hex.EncodeToString(ks2c), "1017c97c15e2d7c4258e3d3963fa8613aee5b131d7fba0fe567c638036ec06c0"},
+		{"welcome, counter 0", welcome, "000000f827826fe92b621cf3d3a59efcc04519253b0080d0ef28cca6ae17"},
+		{"bye, counter 300", bye, "0000ac023a3c2ae77e7b9786792d7bcdd708ae913a8cc6ea6c3891"},
+	} {
+		if v.got != v.want {
+			t.Errorf("%s: %s, want %s", v.name, v.got, v.want)
 		}
 	}
 }
