@@ -86,7 +86,7 @@ type opener struct {
 
 // rxStream is what a receiver remembers of one (channel, delivery) stream.
 type rxStream struct {
-	next   uint64   // reliable: the counter expected; else the highest seen + 1
+	next   uint64    // reliable: the counter expected; else the highest seen + 1
 	window [4]uint64 // unsequenced: bit i set when counter next-1-i was taken
 }
 

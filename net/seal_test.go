@@ -156,7 +156,11 @@ type hookSink struct {
 	inner transport.Sink
 }
 
-func (s *hookSink) Receive(ch uint8, p []byte) { s.mu.Lock(); defer s.mu.Unlock(); s.inner.Receive(ch, p) }
+func (s *hookSink) Receive(ch uint8, p []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inner.Receive(ch, p)
+}
 func (s *hookSink) TryReceive(ch uint8, p []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
