@@ -28,7 +28,9 @@ type connectOptions struct {
 // encodes it as it likes (a registered message encoded with
 // message.Factory's encoder is one way). A server without Approve
 // ignores it. Without WithHello (or with empty data) the hello carries
-// no data, and Approve sees empty Hello.Data.
+// no data, and Approve sees empty Hello.Data. The hello travels in
+// clear, even with WithToken (whose sealing starts after it): put no
+// secret in data that a token cannot replace.
 func WithHello(data []byte) ConnectOption {
 	data = append([]byte(nil), data...)
 	return func(o *connectOptions) { o.hello = data }

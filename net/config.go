@@ -51,7 +51,8 @@ type Config struct {
 	// InboxBytes bounds what arrived and waits for Update. When it is full
 	// the adapter stops reading (backpressure). It also bounds what a
 	// client keeps of the messages that overtook the server's welcome
-	// (ENet, on another channel). Default 8 MiB.
+	// (ENet, on another channel), and those that overtook the server's
+	// session on a sealed connection (WithToken). Default 8 MiB.
 	InboxBytes int
 	// HandshakeTimeout bounds the handshake. Default 10 s.
 	HandshakeTimeout time.Duration

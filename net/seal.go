@@ -104,7 +104,7 @@ func setNonce(n *[chacha20poly1305.NonceSize]byte, ch uint8, d transport.Deliver
 	binary.LittleEndian.PutUint64(n[4:], ctr)
 }
 
-// send seals payload into c.sealBuf and sends it; the stream's counter
+// sealedSend seals payload into c.sealBuf and sends it; the stream's counter
 // moves on only when the link took it, so that a failed send (a full
 // queue) leaves no gap in a reliable stream. c.mu is held.
 func (c *Conn) sealedSend(ch uint8, d transport.Delivery, payload []byte) error {
