@@ -139,6 +139,16 @@ func testTokenRefusals(t *testing.T, a Adapter) {
 	if n := s.NumConns(); n != 1 {
 		t.Fatalf("%d connections open, want only the first good one", n)
 	}
+	// Approve's refusal comes after the session: sealed, and read.
+	banned := listen(t, a, gnet.ServerConfig{
+		Tokens:  &gnet.Tokens{Key: key, Server: TokenServer},
+		Approve: func(context.Context, gnet.Hello) (any, error) { return nil, errors.New("banned until Monday") },
+	})
+	_, err := dialErr(c, banned, nil, gnet.WithToken(Token(t, key, 4)))
+	var de *gnet.DisconnectError
+	if !errors.As(err, &de) || !errors.Is(err, gnet.ErrRefused) || de.Reason != "banned until Monday" {
+		t.Fatalf("Approve's refusal of a token: %v", err)
+	}
 	if _, err := c.Connect(s.Addr(), nil, gnet.WithToken([]byte("not a token"))); !errors.Is(err, token.ErrMalformed) {
 		t.Fatalf("Connect with a malformed token: %v, want token.ErrMalformed at once", err)
 	}
