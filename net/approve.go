@@ -45,8 +45,11 @@ func WithHello(data []byte) ConnectOption {
 // the token first and return at once, with token's error (matching
 // token.ErrMalformed), when it is not one. A server without Tokens
 // refuses such a client ("this server does not take connect tokens").
-// The token may be used again, from the same address, until it expires:
-// to reconnect, for example. WithHello may be given too.
+// A token is admitted again only from the address that first used it,
+// host and port as Conn.Addr reports it, until it expires (token.Guard):
+// a new TCP or WebSocket connection comes from another port, so a client
+// that reconnects asks its backend for a new token. WithHello may be
+// given too.
 func WithToken(tok []byte) ConnectOption {
 	p, err := token.Parse(tok)
 	return func(o *connectOptions) { o.tok, o.tokenErr = p, err }
