@@ -3,6 +3,8 @@ package net
 import (
 	"context"
 	"fmt"
+
+	"github.com/gonetic/gonetic/token"
 )
 
 // MaxHelloBytes bounds the data a client sends with its hello (WithHello),
@@ -15,7 +17,9 @@ const MaxHelloBytes = 4096
 type ConnectOption func(*connectOptions)
 
 type connectOptions struct {
-	hello []byte
+	hello    []byte
+	tok      *token.Public
+	tokenErr error
 }
 
 // WithHello sends data with the connection's hello, for the server's
@@ -24,10 +28,31 @@ type connectOptions struct {
 // encodes it as it likes (a registered message encoded with
 // message.Factory's encoder is one way). A server without Approve
 // ignores it. Without WithHello (or with empty data) the hello carries
-// no data, and Approve sees empty Hello.Data.
+// no data, and Approve sees empty Hello.Data. The hello travels in
+// clear, even with WithToken (whose sealing starts after it): put no
+// secret in data that a token cannot replace.
 func WithHello(data []byte) ConnectOption {
 	data = append([]byte(nil), data...)
 	return func(o *connectOptions) { o.hello = data }
+}
+
+// WithToken connects with a connect token (package token) that the game's
+// backend issued and sent the client: the hello carries its ticket, the
+// server (ServerConfig.Tokens) checks it, and every payload of the
+// connection is then sealed, encrypted and authenticated, with keys
+// derived from the token's and fresh for each connection (Conn.Sealed).
+// The token's client keys never leave the client. Connect and Dial read
+// the token first and return at once, with token's error (matching
+// token.ErrMalformed), when it is not one. A server without Tokens
+// refuses such a client ("this server does not take connect tokens").
+// A token is admitted again only from the address that first used it,
+// host and port as Conn.Addr reports it, until it expires (token.Guard):
+// a new TCP or WebSocket connection comes from another port, so a client
+// that reconnects asks its backend for a new token. WithHello may be
+// given too.
+func WithToken(tok []byte) ConnectOption {
+	p, err := token.Parse(tok)
+	return func(o *connectOptions) { o.tok, o.tokenErr = p, err }
 }
 
 // Hello is what ServerConfig.Approve judges: a client's hello.
@@ -39,6 +64,11 @@ type Hello struct {
 	// protocol carried data). At most MaxHelloBytes long. It is
 	// Approve's to keep.
 	Data []byte
+	// Grant is what the client's connect token grants (its client id,
+	// user data and expiry), on a server with ServerConfig.Tokens; the
+	// token was checked already (key, server, expiry, address). nil on
+	// a server without Tokens.
+	Grant *token.Grant
 }
 
 // approval is the outcome of ServerConfig.Approve for one connection.
@@ -95,8 +125,10 @@ func (s *Server) approved(c *Conn) {
 }
 
 // Identity is the value ServerConfig.Approve returned when it accepted
-// the connection: the player the game let in. nil on a client's
-// connection, and on a server without Approve. It never changes once the
+// the connection: the player the game let in. On a server with
+// ServerConfig.Tokens and no Approve, it is the connection's
+// *token.Grant. nil on a client's connection, and on a server with
+// neither. It never changes once the
 // connection is open, and may be called from any goroutine.
 func (c *Conn) Identity() any {
 	c.mu.Lock()

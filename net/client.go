@@ -39,7 +39,8 @@ func (c *Client) endpoint() *endpoint { return c.e }
 // h is the connection's handler (see package handler), or nil. opts
 // change this connection only: WithHello sends data for the server's
 // ServerConfig.Approve, whose refusal arrives as a DisconnectError
-// wrapping ErrRefused, with the server's reason.
+// wrapping ErrRefused, with the server's reason; WithToken connects with
+// a connect token, and seals the connection.
 func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, error) {
 	e := c.e
 	if e.closed.Load() {
@@ -49,11 +50,17 @@ func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.tokenErr != nil {
+		return nil, fmt.Errorf("gonetic: connect to %s: WithToken: %w; pass the whole token the backend issued", addr, o.tokenErr)
+	}
 	if len(o.hello) > MaxHelloBytes {
 		return nil, fmt.Errorf("gonetic: connect to %s: WithHello data is %d bytes, more than MaxHelloBytes (%d)", addr, len(o.hello), MaxHelloBytes)
 	}
 	conn := e.newConn(addr, Connecting)
 	conn.hello = o.hello
+	if o.tok != nil {
+		conn.tok, conn.random = o.tok, newRandom()
+	}
 	if err := e.bind(conn, h); err != nil {
 		e.mu.Lock()
 		delete(e.conns, conn)
@@ -88,21 +95,32 @@ func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, erro
 			e.addPoller(p) // until closed1
 		}
 		conn.state = Handshaking
-		if e.cfg.PingInterval > 0 {
+		if e.cfg.PingInterval > 0 && conn.tok == nil {
 			// Its pong, answered by the server's network goroutine, comes
 			// before the welcome, which waits for the server's Update: the
 			// server's clock is known from OnConnect on (ServerTime).
+			// With a token, that ping follows the session instead
+			// (keyClient): nothing may go before the keys.
 			_ = conn.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(e.epoch))})
 		}
 		hash := e.factory.Hash()
 		if err := conn.sendControl(control{
 			kind: ctlHello, version: ProtocolVersion, codec: e.factory.Codec().Name(),
 			hash: hash[:], lines: e.factory.Lines(), data: conn.hello,
+			ticket: conn.tokTicket(), random: conn.random,
 		}); err != nil {
 			link.Abort()
 		}
 	}()
 	return conn, nil
+}
+
+// tokTicket is the ticket a client's hello carries, nil without a token.
+func (c *Conn) tokTicket() []byte {
+	if c.tok == nil {
+		return nil
+	}
+	return c.tok.Ticket
 }
 
 // Dial connects to addr and waits until the connection is open, running

@@ -51,7 +51,8 @@ type Config struct {
 	// InboxBytes bounds what arrived and waits for Update. When it is full
 	// the adapter stops reading (backpressure). It also bounds what a
 	// client keeps of the messages that overtook the server's welcome
-	// (ENet, on another channel). Default 8 MiB.
+	// (ENet, on another channel), and those that overtook the server's
+	// session on a sealed connection (WithToken). Default 8 MiB.
 	InboxBytes int
 	// HandshakeTimeout bounds the handshake. Default 10 s.
 	HandshakeTimeout time.Duration
@@ -148,6 +149,20 @@ type ServerConfig struct {
 	// waits for it. Nil: every client whose registry matches is accepted,
 	// and its hello data is ignored.
 	Approve func(ctx context.Context, h Hello) (identity any, err error)
+	// Tokens, if set, admits only clients with a connect token (package
+	// token; the client passes it with WithToken) that token.Open
+	// accepts with Tokens.Key, for Tokens.Server, now, and that the
+	// server's token.Guard admits from the client's address; it refuses
+	// the others with the reason: the token's error (expired, for
+	// another server, forged or sealed with another key, in use from
+	// another address) or "this server admits only clients with a
+	// connect token (net.WithToken)". Every payload of an admitted
+	// connection is sealed, both ways (Conn.Sealed), from before Approve
+	// runs; Approve sees the token's Hello.Grant, and without Approve
+	// Conn.Identity is that *token.Grant. Nil: no tokens, and a client
+	// that sends one is refused with "this server does not take connect
+	// tokens". Listen copies it, and fails when Key or Server is unset.
+	Tokens *Tokens
 }
 
 // ClientConfig configures NewClient.

@@ -11,6 +11,7 @@ import (
 	"github.com/gonetic/gonetic/handler"
 	"github.com/gonetic/gonetic/message"
 	"github.com/gonetic/gonetic/net/transport"
+	"github.com/gonetic/gonetic/token"
 )
 
 // State is where a connection is in its life.
@@ -88,6 +89,22 @@ type Conn struct {
 	approval      approval           // Approve's outcome; written before itemApproved is queued
 
 	cancelDial context.CancelFunc // a client's dial in progress; guarded by mu
+
+	// Sealing (seal.go). tx, sealBuf: guarded by mu, set once keyed. rx
+	// is set once; from then on only the Sink's goroutine uses it, as it
+	// does held, heldBytes and heldDead (a client's payloads that came
+	// ahead of the session). tok and random are a client's, set before
+	// its dial starts.
+	tx        *sealer
+	sealBuf   []byte
+	rx        atomic.Pointer[opener]
+	tok       *token.Public
+	random    []byte
+	held      []earlyMsg
+	heldBytes int
+	heldDead  bool
+	sealFail  error         // why the Sink ended it; set before itemRejected is queued
+	rejectedN atomic.Uint64 // Stats.Rejected
 
 	pingR    message.Reader // guarded by mu
 	heard    atomic.Uint64  // payloads received, pings included: liveness
@@ -195,11 +212,20 @@ func (c *Conn) sendEncoded(t *message.Type, payload []byte) error {
 // with transport.ErrClosed once the link is closing (the peer ended it),
 // which Update learns of only later: that is ErrClosed too.
 func (c *Conn) linkSend(channel uint8, d transport.Delivery, payload []byte) error {
-	err := c.link.Send(channel, d, payload)
+	err := c.send(channel, d, payload)
 	if err != nil && errors.Is(err, transport.ErrClosed) {
 		return errLinkClosed
 	}
 	return err
+}
+
+// send sends a payload on the link, sealed once the connection has keys;
+// c.mu is held.
+func (c *Conn) send(channel uint8, d transport.Delivery, payload []byte) error {
+	if c.tx != nil {
+		return c.sealedSend(channel, d, payload)
+	}
+	return c.link.Send(channel, d, payload)
 }
 
 // errLinkClosed matches ErrClosed and transport.ErrClosed.
@@ -219,7 +245,7 @@ func (c *Conn) sendControl(ctl control) error {
 	}
 	c.buf = appendControl(c.ctlW, c.buf[:0], ctl)
 	c.ctlSent.Add(1)
-	return c.link.Send(0, transport.Reliable, c.buf)
+	return c.send(0, transport.Reliable, c.buf)
 }
 
 // Disconnect ends the connection: everything already sent is delivered
@@ -288,6 +314,13 @@ type Stats struct {
 	LinkRTT, LinkRTTVariance time.Duration
 	// PacketLoss is the adapter's loss estimate, 0 to 1 (ENet).
 	PacketLoss float64
+	// Rejected counts the payloads of a sealed connection (Conn.Sealed)
+	// that were dropped, never delivered, because they failed to open
+	// (forged or corrupted) or came again or too late (replayed): only
+	// sequenced and unsequenced ones on an adapter that may really lose
+	// or reorder them (transport.Lossy: ENet). Anywhere else such a
+	// payload ends the connection instead.
+	Rejected uint64
 }
 
 // Stats returns the connection's counters.
@@ -315,6 +348,7 @@ func (c *Conn) Stats() Stats {
 		LinkRTT:          time.Duration(ls.RTT),
 		LinkRTTVariance:  time.Duration(ls.RTTVariance),
 		PacketLoss:       ls.PacketLoss,
+		Rejected:         c.rejectedN.Load(),
 	}
 	return st
 }
@@ -337,6 +371,17 @@ func (s *connSink) TryReceive(channel uint8, payload []byte) bool {
 // the inbox when wait is set, else reporting false when there is none.
 func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 	c := (*Conn)(s)
+	if o := c.rx.Load(); o != nil {
+		return c.takeSealed(o, channel, payload, wait)
+	}
+	if c.tok != nil {
+		return c.takeBeforeSession(channel, payload, wait)
+	}
+	return c.takePlain(channel, payload, wait)
+}
+
+// takePlain is take for a payload in clear, or opened.
+func (c *Conn) takePlain(channel uint8, payload []byte, wait bool) bool {
 	if k := pingKind(payload); k != "" && c.pingPong(k, payload) {
 		c.heard.Add(1)
 		return true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonetic/gonetic/adapters/msgpack"
 	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/token"
 )
 
 // ProtocolVersion is the version of gonetic's wire protocol, carried in
@@ -21,7 +22,8 @@ const controlMark = 0x00
 // Control payloads: controlMark, then a msgpack array whose first element
 // names the kind.
 const (
-	ctlHello   = "hello"   // client → server: [hello, version, codec, hash(bin 16), [type lines], data(bin, optional)]
+	ctlHello   = "hello"   // client → server: [hello, version, codec, hash(bin 16), [type lines], data(bin, optional), ticket(bin), client random(bin 32)]
+	ctlSession = "session" // server → client, in clear, then all is sealed: [session, server random(bin 32)]
 	ctlWelcome = "welcome" // server → client: [welcome, version]
 	ctlRefuse  = "refuse"  // server → client: [refuse, reason], then the server closes
 	ctlBye     = "bye"     // either way: [bye, reason], then the sender closes
@@ -59,6 +61,8 @@ type control struct {
 	hash    []byte
 	lines   []string
 	data    []byte // hello: the game's data (WithHello); nil when absent
+	ticket  []byte // hello: a connect token's ticket (WithToken); nil when absent
+	random  []byte // hello: the client's random, with a ticket; session: the server's
 	reason  string
 	stamp   uint64 // ping, pong
 	// clock is a pong's third element: the answerer's clock, ns since the
@@ -78,7 +82,10 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 		// Without data, the five elements of the protocol's first text,
 		// which every server reads.
 		n := 5
-		if len(c.data) > 0 {
+		switch {
+		case c.ticket != nil:
+			n = 8
+		case len(c.data) > 0:
 			n = 6
 		}
 		w.Array(n)
@@ -91,9 +98,17 @@ func appendControl(w message.Writer, dst []byte, c control) []byte {
 			w.String(l)
 		}
 		w.End()
-		if n == 6 {
+		if n >= 6 {
 			w.Bytes(c.data)
 		}
+		if n == 8 {
+			w.Bytes(c.ticket)
+			w.Bytes(c.random)
+		}
+	case ctlSession:
+		w.Array(2)
+		w.String(c.kind)
+		w.Bytes(c.random)
 	case ctlWelcome:
 		w.Array(2)
 		w.String(c.kind)
@@ -131,8 +146,8 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 	}
 	switch c.kind {
 	case ctlHello:
-		if n != 5 && n != 6 {
-			return c, fmt.Errorf("%w: hello has %d elements, want 5 or 6", errControl, n)
+		if n != 5 && n != 6 && n != 8 {
+			return c, fmt.Errorf("%w: hello has %d elements, want 5, 6 or 8", errControl, n)
 		}
 		if c.version, err = r.Uint(); err != nil {
 			return c, fmt.Errorf("%w: hello version: %v", errControl, err)
@@ -162,7 +177,7 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		if err := r.End(); err != nil {
 			return c, fmt.Errorf("%w: %v", errControl, err)
 		}
-		if n == 6 {
+		if n >= 6 {
 			// Copied: the approval keeps it, and it may outlive the
 			// buffer it was read from. The size is the server's to judge
 			// (MaxHelloBytes), with a refusal, not a protocol error.
@@ -173,6 +188,26 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 			if len(data) > 0 {
 				c.data = append([]byte(nil), data...)
 			}
+		}
+		if n == 8 {
+			ticket, err := r.Bytes()
+			if err != nil {
+				return c, fmt.Errorf("%w: hello ticket: %v", errControl, err)
+			}
+			if len(ticket) == 0 || len(ticket) > token.MaxTicketSize {
+				return c, fmt.Errorf("%w: hello ticket is %d bytes, want 1 to %d", errControl, len(ticket), token.MaxTicketSize)
+			}
+			c.ticket = append([]byte(nil), ticket...)
+			if c.random, err = parseRandom(r); err != nil {
+				return c, fmt.Errorf("%w: hello client random: %v", errControl, err)
+			}
+		}
+	case ctlSession:
+		if n != 2 {
+			return c, fmt.Errorf("%w: session has %d elements, want 2", errControl, n)
+		}
+		if c.random, err = parseRandom(r); err != nil {
+			return c, fmt.Errorf("%w: session server random: %v", errControl, err)
 		}
 	case ctlWelcome:
 		if n != 2 {
@@ -219,6 +254,18 @@ func parseControl(r message.Reader, b []byte) (control, error) {
 		return c, fmt.Errorf("%w: %d trailing bytes", errControl, r.Len())
 	}
 	return c, nil
+}
+
+// parseRandom reads a session random: bin of randomSize bytes, copied.
+func parseRandom(r message.Reader) ([]byte, error) {
+	b, err := r.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != randomSize {
+		return nil, fmt.Errorf("%d bytes, want %d", len(b), randomSize)
+	}
+	return append([]byte(nil), b...), nil
 }
 
 // checkHello compares a client's hello with the server's registry and

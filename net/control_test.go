@@ -116,11 +116,30 @@ func TestHelloBytes(t *testing.T) {
 		want string
 	}{
 		{append(append([]byte{0x96}, wantFive[2:]...), 0x01), "hello data"},
-		{append(append([]byte{0x97}, wantFive[2:]...), 0xc4, 0x00, 0xc0), "hello has 7 elements, want 5 or 6"},
+		{append(append([]byte{0x97}, wantFive[2:]...), 0xc4, 0x00, 0xc0), "hello has 7 elements, want 5, 6 or 8"},
+		// Eight: data, a ticket of 1 to 1024 bytes, a client random of 32.
+		{append(append([]byte{0x98}, wantFive[2:]...), 0xc4, 0x00, 0xc4, 0x00, 0xc4, 0x20), "hello ticket is 0 bytes"},
+		{append(append(append([]byte{0x98}, wantFive[2:]...), 0xc4, 0x00, 0xc4, 0x01, 0x07, 0xc4, 0x1f), make([]byte, 31)...), "hello client random: 31 bytes, want 32"},
+		{append([]byte{0x92, 0xa7, 's', 'e', 's', 's', 'i', 'o', 'n', 0xc4, 0x1f}, make([]byte, 31)...), "session server random: 31 bytes, want 32"},
 	} {
 		if _, err := parseControl(ctlCodec.NewReader(), tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parse % x: %v, want an error saying %q", tc.b, err, tc.want)
 		}
+	}
+	// With a token: data (empty here), ticket, client random.
+	rc := bytes.Repeat([]byte{0xcc}, 32)
+	eight := appendControl(w, nil, control{kind: ctlHello, version: 1, codec: "msgpack", hash: hash, lines: []string{}, ticket: []byte{7, 8}, random: rc})
+	wantEight := append(append(append([]byte{0x00, 0x98}, wantFive[2:]...), 0xc4, 0x00, 0xc4, 0x02, 7, 8, 0xc4, 0x20), rc...)
+	if !bytes.Equal(eight, wantEight) {
+		t.Fatalf("hello with a ticket is % x, want % x", eight, wantEight)
+	}
+	if c, err := parseControl(ctlCodec.NewReader(), eight[1:]); err != nil || !bytes.Equal(c.ticket, []byte{7, 8}) || !bytes.Equal(c.random, rc) || c.data != nil {
+		t.Fatalf("hello with a ticket parsed as %+v, %v", c, err)
+	}
+	session := appendControl(w, nil, control{kind: ctlSession, random: rc})
+	wantSession := append([]byte{0x00, 0x92, 0xa7, 's', 'e', 's', 's', 'i', 'o', 'n', 0xc4, 0x20}, rc...)
+	if !bytes.Equal(session, wantSession) {
+		t.Fatalf("session is % x, want % x", session, wantSession)
 	}
 	// An empty sixth element is no data, as a hello of five.
 	c, err := parseControl(ctlCodec.NewReader(), append(append([]byte{0x96}, wantFive[2:]...), 0xc4, 0x00))

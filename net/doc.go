@@ -45,6 +45,17 @@
 // connection; its refusal reaches the client as the reason the
 // connection ended.
 //
+// With connect tokens (package token), a game's web backend decides who
+// may connect and the traffic is sealed: the backend issues a token
+// (token.Issue) to a logged-in player, the client connects WithToken,
+// and a server with ServerConfig.Tokens admits only tokens issued for it
+// under its key, unexpired and not used from another address. Every
+// payload of such a connection, both ways, is then encrypted and
+// authenticated (ChaCha20-Poly1305) with keys fresh for the connection,
+// on every adapter (Conn.Sealed); a forged, altered or replayed one is
+// never delivered. The connection's Identity is the token's
+// *token.Grant, or what Approve returns, which sees it (Hello.Grant).
+//
 // A connection ends with a *DisconnectError, the same on every adapter:
 // the reason given to Conn.Disconnect on either side (cut to
 // MaxReasonBytes), whether the peer ended it, and the underlying error

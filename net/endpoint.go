@@ -232,6 +232,8 @@ func (e *endpoint) update(timeout time.Duration) error {
 			}
 		case itemApproved:
 			e.server.approved(it.conn)
+		case itemRejected:
+			e.fail(it.conn, it.conn.sealFail)
 		}
 		it.conn = nil
 	}
@@ -444,7 +446,17 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 			e.fail(c, errors.New("gonetic: server welcomed us with another protocol version"))
 			return
 		}
+		if c.tok != nil && !c.Sealed() {
+			// Our token's keys never served: the server (or whoever
+			// answered for it) did not open our ticket.
+			e.fail(c, errors.New("gonetic: the server welcomed us without sealing the connection"))
+			return
+		}
 		e.opened(c)
+	case ctlSession:
+		// A client with a token takes it on its Sink's goroutine, before
+		// it has keys; any other is unexpected.
+		e.fail(c, errors.New("gonetic: unexpected session message"))
 	}
 }
 

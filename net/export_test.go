@@ -1,6 +1,10 @@
 package net
 
-import "time"
+import (
+	"time"
+
+	"github.com/gonetic/gonetic/message"
+)
 
 // ShiftClock moves the clock of end (a *Server or a *Client) by d, as if
 // its machine's wall clock were d off: what its pongs carry, and the local
@@ -24,4 +28,20 @@ func LastSample(c *Conn) (offset, rtt time.Duration) {
 	}
 	s := c.samples[(c.clock.Samples-1)%clockSamples]
 	return s.offset, s.rtt
+}
+
+// SealedTestConn is an open client connection over a link that drops what
+// it is sent, sealed when sealed: Send's own cost.
+func SealedTestConn(f *message.Factory, sealed bool) *Conn {
+	e, err := newEndpoint(Config{Factory: f})
+	if err != nil {
+		panic(err)
+	}
+	e.setSide(false)
+	c := e.newConn("null", Open)
+	c.link = discardLink{}
+	if sealed {
+		c.tx, _ = newSession(make([]byte, 32), make([]byte, 32), e.tcfg.Channels, false)
+	}
+	return c
 }

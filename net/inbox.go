@@ -13,6 +13,7 @@ const (
 	itemClosed                   // the link ended (err says why)
 	itemOpened                   // a server accepted a link: start its handshake clock
 	itemApproved                 // ServerConfig.Approve returned (Conn.approval)
+	itemRejected                 // a sealed payload ends the connection (Conn.sealFail)
 )
 
 // item is one thing that happened on one connection, waiting for Update.

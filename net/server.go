@@ -13,6 +13,7 @@ import (
 	"github.com/gonetic/gonetic/handler"
 	"github.com/gonetic/gonetic/message"
 	"github.com/gonetic/gonetic/net/transport"
+	"github.com/gonetic/gonetic/token"
 )
 
 // Server accepts connections and gives each one its own handler.
@@ -38,6 +39,7 @@ type Server struct {
 	busyRefusal []byte           // the refuse payload for too many handshakes from one host
 	hmu         sync.Mutex       // guards halfOpen
 	halfOpen    map[string]int   // links in their handshake, by the peer's host
+	guard       *token.Guard     // with Tokens: where each token is used from
 }
 
 // Listen starts a server. It checks the handler that NewHandler returns
@@ -55,8 +57,25 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	var guard *token.Guard
+	if t := cfg.Tokens; t != nil {
+		switch {
+		case t.Key == token.Key{}:
+			e.cancel()
+			return nil, errors.New("gonetic: ServerConfig.Tokens.Key is zero; give it the key the backend issues tokens with (token.ParseKey)")
+		case t.Server == "":
+			e.cancel()
+			return nil, errors.New("gonetic: ServerConfig.Tokens.Server is empty; give it this server's address as the backend lists it in tokens")
+		}
+		tc := *t
+		if tc.GuardSize <= 0 {
+			tc.GuardSize = 16 * cfg.MaxConns
+		}
+		cfg.Tokens = &tc
+		guard = token.NewGuard(tc.GuardSize)
+	}
 	e.setSide(true)
-	s := &Server{e: e, cfg: cfg, enc: e.newEncoder(), bmu: make(chan struct{}, 1)}
+	s := &Server{e: e, cfg: cfg, enc: e.newEncoder(), bmu: make(chan struct{}, 1), guard: guard}
 	s.sendOne = s.sendOneTo
 	if cfg.NewHandler != nil {
 		// Checked now, and kept for the first connection: NewHandler runs
@@ -249,6 +268,10 @@ func (s *Server) hello(c *Conn, h control) {
 	if reason == "" && len(h.data) > MaxHelloBytes {
 		reason = helloTooBig(len(h.data))
 	}
+	var grant *token.Grant
+	if reason == "" {
+		reason, grant = s.checkToken(c, h)
+	}
 	if reason == "" && s.NumConns() >= s.cfg.MaxConns {
 		reason = s.fullReason()
 	}
@@ -257,11 +280,20 @@ func (s *Server) hello(c *Conn, h control) {
 		s.refuse(c, reason)
 		return
 	}
-	if s.cfg.Approve != nil {
-		s.approve(c, Hello{Addr: c.addr, Data: h.data})
-		return
+	if grant != nil {
+		if err := s.startSession(c, grant, h.random); err != nil {
+			s.e.fail(c, err)
+			return
+		}
 	}
-	s.admit(c, nil)
+	switch {
+	case s.cfg.Approve != nil:
+		s.approve(c, Hello{Addr: c.addr, Data: h.data, Grant: grant})
+	case grant != nil:
+		s.admit(c, grant)
+	default:
+		s.admit(c, nil)
+	}
 }
 
 // admit opens a connection whose hello passed: it gets its handler and

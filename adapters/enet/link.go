@@ -60,7 +60,11 @@ type link struct {
 	loss                                   atomic.Uint64 // float64 bits
 }
 
-var _ transport.Link = (*link)(nil)
+var _ transport.Lossy = (*link)(nil)
+
+// Lossy tells net that ENet may drop, delay or repeat sequenced and
+// unsequenced payloads (transport.Lossy).
+func (l *link) Lossy() {}
 
 // recvQueue holds received payloads back to back.
 type recvQueue struct {

@@ -171,9 +171,21 @@ type pollLink struct {
 
 func (l pollLink) Poll() { l.p.Poll() }
 
+// lossyPollLink is a wrapped ENet link: a Poller, and transport.Lossy, on
+// which package net relies to judge a sealed payload that came late or
+// twice.
+type lossyPollLink struct{ pollLink }
+
+func (lossyPollLink) Lossy() {}
+
 func wrapLink(l transport.Link, remote string) transport.Link {
 	w := &link{Link: l, remote: remote}
-	if p, ok := l.(transport.Poller); ok {
+	p, poll := l.(transport.Poller)
+	_, lossy := l.(transport.Lossy)
+	switch {
+	case poll && lossy: // ENet's; no adapter is Lossy and not a Poller
+		return lossyPollLink{pollLink{w, p}}
+	case poll:
 		return pollLink{w, p}
 	}
 	return w

@@ -9,6 +9,7 @@ import (
 
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/transport"
+	"github.com/gonetic/gonetic/token"
 )
 
 // BenchPair is what the benchmarks of package net and of the adapters
@@ -28,8 +29,27 @@ type BenchPair struct {
 // another one from tr, and returns once the connection is open. Close it.
 func NewBenchPair(tb testing.TB, tr func() transport.Transport, addr string, echo bool) *BenchPair {
 	tb.Helper()
+	return newBenchPair(tb, tr, addr, echo, false)
+}
+
+// NewSealedBenchPair is NewBenchPair with a connect token: the
+// connection is sealed (gnet.WithToken, ServerConfig.Tokens).
+func NewSealedBenchPair(tb testing.TB, tr func() transport.Transport, addr string, echo bool) *BenchPair {
+	tb.Helper()
+	return newBenchPair(tb, tr, addr, echo, true)
+}
+
+func newBenchPair(tb testing.TB, tr func() transport.Transport, addr string, echo, sealed bool) *BenchPair {
+	tb.Helper()
 	p := &BenchPair{stop: make(chan struct{})}
-	srv, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: NewFactory(nil), Transport: tr()}, Addr: addr})
+	scfg := gnet.ServerConfig{Config: gnet.Config{Factory: NewFactory(nil), Transport: tr()}, Addr: addr}
+	var opts []gnet.ConnectOption
+	if sealed {
+		key := token.NewKey()
+		scfg.Tokens = &gnet.Tokens{Key: key, Server: TokenServer}
+		opts = append(opts, gnet.WithToken(Token(tb, key, 1)))
+	}
+	srv, err := gnet.Listen(scfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -64,7 +84,7 @@ func NewBenchPair(tb testing.TB, tr func() transport.Transport, addr string, ech
 	p.Cli = cli
 	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
 	defer cancel()
-	p.Conn, err = cli.Dial(ctx, srv.Addr(), nil)
+	p.Conn, err = cli.Dial(ctx, srv.Addr(), nil, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -95,6 +95,8 @@ func Run(t *testing.T, a Adapter) {
 		{"ApprovePending", testApprovePending},
 		{"ApproveTimeout", testApproveTimeout},
 		{"ApproveHelloBounds", testApproveHelloBounds},
+		{"TokenChat", testTokenChat},
+		{"TokenRefusals", testTokenRefusals},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()

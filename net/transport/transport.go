@@ -137,6 +137,20 @@ type Poller interface {
 	Poll()
 }
 
+// Lossy is implemented by links that deliver Sequenced and Unsequenced
+// payloads as those modes allow, apart from the reliable ones: they may
+// be lost, arrive late, or (Unsequenced) twice or out of order (ENet). A
+// link without it carries every payload reliably and in order, as one
+// stream does (TCP, WebSocket, mem). net relies on it to judge a sealed
+// payload that fails its checks: dropped on a Lossy link, where the
+// network may have delayed or repeated it; the end of the connection on
+// any other, where only an attacker or corruption could have.
+type Lossy interface {
+	Link
+	// Lossy is a marker; it does nothing.
+	Lossy()
+}
+
 // Link is one connection to one peer.
 type Link interface {
 	// Send queues payload for the peer. It copies payload before returning

@@ -1,0 +1,82 @@
+package net_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/adapters/tcp"
+	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/nettest"
+	"github.com/gonetic/gonetic/net/transport"
+)
+
+// BenchmarkSealedOneWay: BenchmarkOneWay with and without a connect
+// token, over TCP and ENet, in one run: what sealing costs (docs/PERF.md,
+// "Sealed traffic").
+func BenchmarkSealedOneWay(b *testing.B) {
+	enetTr := func() transport.Transport {
+		t, err := enet.New(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return t
+	}
+	for _, a := range []struct {
+		name string
+		tr   func() transport.Transport
+	}{
+		{"tcp", func() transport.Transport { return tcp.New(tcp.Options{}) }},
+		{"enet", enetTr},
+	} {
+		for _, sealed := range []bool{false, true} {
+			name := a.name + "/plain"
+			pair := nettest.NewBenchPair
+			if sealed {
+				name, pair = a.name+"/sealed", nettest.NewSealedBenchPair
+			}
+			b.Run(name, func(b *testing.B) {
+				p := pair(b, a.tr, "127.0.0.1:0", false)
+				defer p.Close()
+				if p.Conn.Sealed() != sealed {
+					b.Fatalf("Sealed() = %v", !sealed)
+				}
+				msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					for p.Conn.Send(&msg) != nil { // queue full: the server is behind
+						_ = p.Cli.Update(0)
+					}
+				}
+				for p.Chats.Load() < int64(b.N) {
+					_ = p.Cli.Update(0) // ENet sends what is queued in Update
+					time.Sleep(50 * time.Microsecond)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			})
+		}
+	}
+}
+
+// BenchmarkSealedSend: the cost of Send alone, sealed and plain, over a
+// link that drops everything (allocs/op must be 0).
+func BenchmarkSealedSend(b *testing.B) {
+	for _, sealed := range []bool{false, true} {
+		name := "plain"
+		if sealed {
+			name = "sealed"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := gnet.SealedTestConn(nettest.NewFactory(nil), sealed)
+			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := c.Send(&msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
