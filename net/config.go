@@ -120,7 +120,7 @@ type ServerConfig struct {
 	// refused with the reason "server full: it allows N connections" when
 	// its hello arrives, or at once, before its hello, when 64 more are
 	// already in their handshake. One host (IP address) may have at most
-	// 16 connections in their handshake at once; the next one from it is
+	// 64 connections in their handshake at once; the next one from it is
 	// refused at once, before its hello (docs/PROTOCOL.md). Default 1024.
 	MaxConns int
 	// NewHandler returns the handler for one accepted connection (see

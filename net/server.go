@@ -196,11 +196,13 @@ func (s *Server) refuseAtOnce(l transport.Link, refusal []byte) transport.Sink {
 
 // Bounds of accept: links in their handshake beyond MaxConns, links in
 // their handshake from one host, and links being refused at once beyond
-// those. Sixteen from one host leaves room for a LAN party behind one
-// NAT, whose handshakes take a round trip each.
+// those. One host may hold no more handshakes than the room beyond
+// MaxConns, so that it alone never keeps others out of a server with
+// room; a host behind which many players connect at once (a NAT, a load
+// test) stays well within it.
 const (
 	maxHalfOpen        = 64
-	maxHalfOpenPerHost = 16
+	maxHalfOpenPerHost = maxHalfOpen
 	maxRefusing        = 1024
 )
 

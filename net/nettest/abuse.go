@@ -266,7 +266,7 @@ func checkReason(t *testing.T, what, reason string) {
 }
 
 // testServerFull: with the server full, every extra connection, however
-// many arrive at once, is told "server full" (or, beyond the 16 a host may
+// many arrive at once, is told "server full" (or, beyond the 64 a host may
 // have in their handshake at once, that it has too many), and a
 // well-behaved client arriving then gets "server full".
 // tooManyHandshakes is in the reason a host gets for a connection beyond
