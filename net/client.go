@@ -95,14 +95,6 @@ func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, erro
 			e.addPoller(p) // until closed1
 		}
 		conn.state = Handshaking
-		if e.cfg.PingInterval > 0 && conn.tok == nil {
-			// Its pong, answered by the server's network goroutine, comes
-			// before the welcome, which waits for the server's Update: the
-			// server's clock is known from OnConnect on (ServerTime).
-			// With a token, that ping follows the session instead
-			// (keyClient): nothing may go before the keys.
-			_ = conn.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(e.epoch))})
-		}
 		hash := e.factory.Hash()
 		if err := conn.sendControl(control{
 			kind: ctlHello, version: ProtocolVersion, codec: e.factory.Codec().Name(),
@@ -110,6 +102,17 @@ func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, erro
 			ticket: conn.tokTicket(), random: conn.random,
 		}); err != nil {
 			link.Abort()
+			return
+		}
+		if e.cfg.PingInterval > 0 && conn.tok == nil {
+			// Its pong, answered by the server's network goroutine, comes
+			// before the welcome, which waits for the server's Update: the
+			// server's clock is known from OnConnect on (ServerTime).
+			// After the hello, which pays for the pong: a server answers
+			// a peer in its handshake with no more than it received.
+			// With a token, that ping follows the session instead
+			// (keyClient): nothing may go before the keys.
+			_ = conn.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(e.epoch))})
 		}
 	}()
 	return conn, nil

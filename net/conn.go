@@ -95,9 +95,20 @@ type Conn struct {
 	// does held, heldBytes and heldDead (a client's payloads that came
 	// ahead of the session). tok and random are a client's, set before
 	// its dial starts.
-	tx        *sealer
-	sealBuf   []byte
-	rx        atomic.Pointer[opener]
+	tx      *sealer
+	sealBuf []byte
+	rx      atomic.Pointer[opener]
+	// A server's: a sealed payload from the client opened, so it
+	// received the session at its address (set by the Sink), and the
+	// identity of an approved connection that waits for that (Update).
+	heardSealed    atomic.Bool
+	awaitingProof  bool
+	provenIdentity any
+	// Bytes of the payloads the peer sent (counted by the Sink, before
+	// anything else), and of the control payloads sent to it (guarded by
+	// mu): what a server may answer a peer in its handshake (owed).
+	bytesIn   atomic.Int64
+	bytesOut  int
 	tok       *token.Public
 	random    []byte
 	held      []earlyMsg
@@ -245,6 +256,7 @@ func (c *Conn) sendControl(ctl control) error {
 	}
 	c.buf = appendControl(c.ctlW, c.buf[:0], ctl)
 	c.ctlSent.Add(1)
+	c.bytesOut += len(c.buf)
 	return c.send(0, transport.Reliable, c.buf)
 }
 
@@ -371,6 +383,7 @@ func (s *connSink) TryReceive(channel uint8, payload []byte) bool {
 // the inbox when wait is set, else reporting false when there is none.
 func (s *connSink) take(channel uint8, payload []byte, wait bool) bool {
 	c := (*Conn)(s)
+	c.bytesIn.Add(int64(len(payload)))
 	if o := c.rx.Load(); o != nil {
 		return c.takeSealed(o, channel, payload, wait)
 	}
@@ -424,7 +437,7 @@ func (c *Conn) pingPong(kind string, payload []byte) bool {
 // start). c.mu is held.
 func (c *Conn) pingPongLocked(ctl control, arrived time.Duration) {
 	if ctl.kind == ctlPing {
-		if c.state == Open || c.state == Handshaking {
+		if c.state == Open || c.state == Handshaking && c.mayAnswer(maxPongBytes) {
 			_ = c.sendControl(control{kind: ctlPong, stamp: ctl.stamp, clock: uint64(c.ep.now())})
 		}
 		return
@@ -462,4 +475,40 @@ func (s *connSink) Closed(err error) {
 	c := (*Conn)(s)
 	c.linkErr = err // read by Update after it takes the item: the inbox lock orders them
 	c.ep.inbox.push(c, itemClosed, 0, nil)
+}
+
+// A peer in its handshake has not shown that it receives at its address
+// (a datagram's source can be forged), so a server answers it with no
+// more bytes than it received from it: replyOverhead is what a refusal
+// costs beyond its reason's text, sealed (control encoding 11 bytes, seal
+// header and tag 19, a record's length 2), maxPongBytes a whole pong,
+// sealed.
+const (
+	replyOverhead = 32
+	maxPongBytes  = 64
+)
+
+// owed is how many more payload bytes the peer sent than it was sent in
+// control payloads, the only ones a connection sends in its handshake.
+// c.mu is held.
+func (c *Conn) owed() int {
+	return int(c.bytesIn.Load()) - c.bytesOut
+}
+
+// mayAnswer reports whether a reply of n bytes may go to the peer: always
+// to a server's peer once it is open or showed it receives, and to a
+// server's peer in its handshake while it sent more than n bytes beyond
+// what it was sent. A client answers its server freely. c.mu is held.
+func (c *Conn) mayAnswer(n int) bool {
+	return !c.ep.isServer || c.state == Open || c.receives() || c.owed() >= n
+}
+
+// receives reports whether a server's peer has shown that it receives at
+// its address: its link's own handshake shows it on a stream (TCP's
+// three-way handshake, and so WebSocket's), a sealed payload from the
+// client (which needed the session to seal it) on a lossy link (ENet,
+// whose datagrams' source can be forged).
+func (c *Conn) receives() bool {
+	_, lossy := c.link.(transport.Lossy)
+	return !lossy || c.heardSealed.Load()
 }

@@ -40,13 +40,20 @@ const MaxReasonBytes = 1024
 
 // cutReason makes s a reason that fits MaxReasonBytes: valid UTF-8, cut at
 // a character boundary.
-func cutReason(s string) string {
+func cutReason(s string) string { return cutReasonTo(s, MaxReasonBytes) }
+
+// cutReasonTo makes s valid UTF-8 of at most max bytes, cut at a character
+// boundary with "…" at the end when it was cut (and max leaves room).
+func cutReasonTo(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= MaxReasonBytes {
+	if len(s) <= max {
 		return s
 	}
 	const ellipsis = "…"
-	n := MaxReasonBytes - len(ellipsis)
+	if max < len(ellipsis) {
+		return ""
+	}
+	n := max - len(ellipsis)
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
@@ -284,7 +291,9 @@ func checkHello(f *message.Factory, h control) string {
 		if diff == "" {
 			diff = "same types, so the registries differ in a way the client's list does not show"
 		}
-		return fmt.Sprintf("message registry differs (client hash %x, server hash %s): %s; register the same types in the same order on both ends", h.hash, hash, diff)
+		// The difference first: a refusal to a peer that has not shown it
+		// receives at its address may be cut to the size of its hello.
+		return fmt.Sprintf("message registry differs: %s; register the same types in the same order on both ends (client hash %x, server hash %s)", diff, h.hash, hash)
 	}
 	return ""
 }

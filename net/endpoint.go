@@ -232,6 +232,8 @@ func (e *endpoint) update(timeout time.Duration) error {
 			}
 		case itemApproved:
 			e.server.approved(it.conn)
+		case itemProven:
+			e.server.proven(it.conn)
 		case itemRejected:
 			e.fail(it.conn, it.conn.sealFail)
 		}

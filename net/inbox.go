@@ -14,6 +14,7 @@ const (
 	itemOpened                   // a server accepted a link: start its handshake clock
 	itemApproved                 // ServerConfig.Approve returned (Conn.approval)
 	itemRejected                 // a sealed payload ends the connection (Conn.sealFail)
+	itemProven                   // a server's first sealed payload from the client opened
 )
 
 // item is one thing that happened on one connection, waiting for Update.

@@ -235,6 +235,10 @@ func (c *Conn) takeSealed(o *opener, channel uint8, p []byte, wait bool) bool {
 		return false
 	}
 	o.accept(ch, d, ctr)
+	if c.ep.isServer && !c.heardSealed.Load() {
+		c.heardSealed.Store(true)
+		c.ep.inbox.push(c, itemProven, 0, nil)
+	}
 	return true
 }
 
@@ -331,10 +335,10 @@ func (c *Conn) keyClient(p []byte) (*opener, bool) {
 	tx, rx := newSession(kc2s, ks2c, c.ep.tcfg.Channels, lossy)
 	c.tx = tx
 	c.rx.Store(rx)
-	if c.ep.cfg.PingInterval > 0 {
-		// The first ping: the server's clock is known from OnConnect on.
-		_ = c.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(c.ep.epoch))})
-	}
+	// The first ping, pings on or off: the server opens the connection
+	// only once a sealed payload shows that we received the session at
+	// our address; and the server's clock is known from OnConnect on.
+	_ = c.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(c.ep.epoch))})
 	return rx, true
 }
 

@@ -33,6 +33,8 @@ type hook struct {
 	fail   error     // when set, the next send fails with it
 	srv    *hookSink // the last link the server accepted
 	from   string    // when set, what the server's links report as the peer's address
+	lossy  bool      // its links are transport.Lossy whatever they wrap
+	out    [2]int    // bytes sent by the server's links [0] and the client's [1]
 }
 
 type heldSend struct {
@@ -51,6 +53,11 @@ func (h *hook) record(l *hookLink, ch uint8, d transport.Delivery, p []byte) (bo
 		return true, err
 	}
 	h.sent = append(h.sent, bytes.Clone(p))
+	if l.client {
+		h.out[1] += len(p)
+	} else {
+		h.out[0] += len(p)
+	}
 	if h.holdIf != nil && h.holdIf(l.client, ch) {
 		h.held = append(h.held, heldSend{l.Link, ch, d, bytes.Clone(p)})
 		return true, nil
@@ -112,7 +119,7 @@ func (h *hook) wrap(l transport.Link, client bool) transport.Link {
 	if !client {
 		hl.from = h.from
 	}
-	if _, ok := l.(transport.Lossy); ok {
+	if _, ok := l.(transport.Lossy); ok || h.lossy {
 		return lossyHookLink{hl}
 	}
 	return hl

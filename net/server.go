@@ -301,6 +301,13 @@ func (s *Server) hello(c *Conn, h control) {
 // admit opens a connection whose hello passed: it gets its handler and
 // identity, and the client its welcome.
 func (s *Server) admit(c *Conn, identity any) {
+	if c.rx.Load() != nil && !c.receives() {
+		// Nothing larger than the handshake goes to an address that has
+		// not shown it receives there: the welcome, and what OnConnect
+		// sends, wait for the client's first sealed payload (proven).
+		c.awaitingProof, c.provenIdentity = true, identity
+		return
+	}
 	s.e.dropHandshaking(c)
 	if s.NumConns() >= s.cfg.MaxConns { // others opened during its approval
 		s.refuse(c, s.fullReason())
@@ -329,7 +336,22 @@ func (s *Server) admit(c *Conn, identity any) {
 	s.e.opened(c)
 }
 
+// proven admits a connection that Approve accepted before its client's
+// first sealed payload came (admit: a lossy link).
+func (s *Server) proven(c *Conn) {
+	if !c.awaitingProof || c.State() != Handshaking {
+		return
+	}
+	identity := c.provenIdentity
+	c.awaitingProof, c.provenIdentity = false, nil
+	s.admit(c, identity)
+}
+
 // refuse tells a handshaking peer why it is refused and closes the link.
+// Before the peer showed it receives at its address (Conn.receives), the
+// refusal is no longer than what came from it, its reason cut to fit: a
+// hello with a forged source address must not make the server send its
+// victim more than the forger sent.
 func (s *Server) refuse(c *Conn, reason string) {
 	reason = cutReason(reason)
 	s.e.log.Info("gonetic: refused", "addr", c.addr, "reason", reason)
@@ -337,13 +359,24 @@ func (s *Server) refuse(c *Conn, reason string) {
 	if c.state == Handshaking {
 		c.state = Closing
 		c.reason = reason
-		_ = c.sendControl(control{kind: ctlRefuse, reason: reason})
+		told := reason
+		if !c.receives() {
+			told = s.fitReason(c, reason)
+		}
+		_ = c.sendControl(control{kind: ctlRefuse, reason: told})
 		c.link.Close()
 	}
 	c.mu.Unlock()
 	if s.e.events != nil {
 		s.e.events.Push(Refused{Addr: c.addr, Reason: fmt.Errorf("%w: %s", ErrRefused, reason)})
 	}
+}
+
+// fitReason cuts a refusal's reason so that the refusal, sealed or not, is
+// no longer than the peer sent beyond what it was sent already
+// (Conn.owed); an empty reason when nothing is left. c.mu is held.
+func (s *Server) fitReason(c *Conn, reason string) string {
+	return cutReasonTo(reason, c.owed()-replyOverhead)
 }
 
 // Update waits at most timeout for network activity (0: never waits),
