@@ -527,8 +527,11 @@ func testRefuseRegistry(t *testing.T, a Adapter) {
 		if !errors.Is(reason, gnet.ErrRefused) {
 			t.Errorf("reason %v does not wrap ErrRefused", reason)
 		}
-		for _, want := range []string{"registry differs", "type 2", "seq(n,data)", "sequence(n,data)"} {
-			if !strings.Contains(reason.Error(), want) {
+		// On a lossy adapter the reason may be cut to the size of the
+		// hello (SaysOrCut), its beginning kept: what differs.
+		cut := strings.HasSuffix(reason.Error(), "…")
+		for i, want := range []string{"registry differs: type 2", "seq(n,data)", "sequence(n,data)"} {
+			if !strings.Contains(reason.Error(), want) && (i == 0 || !cut) {
 				t.Errorf("reason %q does not say %q", reason, want)
 			}
 		}
