@@ -157,7 +157,7 @@ func login(o options) func(ctx context.Context, nick string) ([]byte, error) {
 		return nil
 	}
 	return func(ctx context.Context, nick string) ([]byte, error) {
-		return chat.FetchTicket(ctx, o.login, nick, o.password)
+		return chat.FetchToken(ctx, o.login, nick, o.password)
 	}
 }
 

@@ -263,6 +263,6 @@ func login(url, password string) func(ctx context.Context, nick string) ([]byte,
 		return nil
 	}
 	return func(ctx context.Context, nick string) ([]byte, error) {
-		return chat.FetchTicket(ctx, url, nick, password)
+		return chat.FetchToken(ctx, url, nick, password)
 	}
 }
