@@ -93,8 +93,9 @@ type SessionConfig struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// Login, if set, is called before each connection attempt, with the
-	// nickname, to fetch the ticket the hello carries (for a server with
-	// -auth: see FetchToken); its error is shown and the attempt retried
+	// nickname, to fetch the connect token the connection uses
+	// (gnet.WithToken; for a server with -auth: see FetchToken), which
+	// seals it; its error is shown and the attempt retried
 	// with backoff. It runs on a goroutine of its own, so that Update
 	// never waits for it, with a ctx done after HandshakeTimeout or at
 	// Close, which waits for it to return. Nil: no token, and a plain
