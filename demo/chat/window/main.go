@@ -9,8 +9,8 @@
 // history. When the server goes away the window says so and reconnects
 // with backoff. With -login URL it logs in at a server's login endpoint
 // (a server started with -auth prints it) before each connection, and
-// joins under its token's nickname.
 // joins under its token's nickname, over a sealed (encrypted) connection.
+//
 // The game loop calls the chat Session's Update with a zero timeout inside
 // Game.Update, so the network never blocks a frame; handlers run there, on
 // the game's goroutine.
