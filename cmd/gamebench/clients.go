@@ -99,7 +99,13 @@ func runClients(c runConfig) int {
 	hs := make([]*clientConn, c.n)
 	connect := func(i int) {
 		*hs[i] = clientConn{cs: cs}
-		conn, err := cli.Connect(c.addr, hs[i])
+		var opts []gnet.ConnectOption
+		if c.tokens {
+			// A fresh token for each attempt: one admitted from another
+			// port would be refused.
+			opts = append(opts, gnet.WithToken(benchToken(c.addr)))
+		}
+		conn, err := cli.Connect(c.addr, hs[i], opts...)
 		if err != nil {
 			hs[i].failedAt, cs.lastErr = mono(), err
 			return

@@ -16,6 +16,13 @@
 // ways. The process prints them first: "network simulator: lag=30ms (seed
 // 123)".
 //
+// With -tokens (give it to both processes) every connection uses a connect
+// token (package token) and all its traffic is sealed, encrypted and
+// authenticated: the server sets ServerConfig.Tokens, and the clients
+// process issues each client its token in-process (net.WithToken), under
+// a key both derive from a fixed seed (benchKey) and naming the server by
+// -addr as both are given it. A benchmark's key, no secret.
+//
 // The server prints "ready <addr>" once it listens. Both print their figures
 // as "RESULT <label>.<figure> <value> <unit>" lines when they exit: the
 // clients process the snapshot and input latencies, losses and its CPU; the
@@ -25,6 +32,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"math"
@@ -40,6 +48,7 @@ import (
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/transport"
+	"github.com/gonetic/gonetic/token"
 )
 
 // Player is one entry of a snapshot: 34 bytes in the C twin's layout.
@@ -113,6 +122,7 @@ func main() {
 	tr := fs.String("transport", "tcp", "network adapter: "+strings.Join(keys(), " or "))
 	simSpec := fs.String("sim", "", "play over a simulated network, e.g. lag=30ms,jitter=5ms,loss=2% (keys in adapters/sim.Parse; "+
 		"loss, dup, reorder and mtu need enet): give it to the server only, which covers both ways")
+	tokens := fs.Bool("tokens", false, "connect with connect tokens and seal all traffic (give it to both processes; the key is a fixed benchmark key)")
 	_ = fs.Parse(os.Args[2:])
 	if fs.NArg() > 0 {
 		fail("unexpected arguments %q", fs.Args())
@@ -143,7 +153,7 @@ func main() {
 	// The watchdog: whatever the other side does, this process ends.
 	limit := warmup + *duration + 9500*time.Millisecond
 	time.AfterFunc(limit, func() { fail("%s: still running after %v: giving up", role, limit) })
-	cfg := runConfig{addr: *addr, hz: *hz, n: count, duration: *duration, label: *label, tr: t}
+	cfg := runConfig{addr: *addr, hz: *hz, n: count, duration: *duration, label: *label, tr: t, tokens: *tokens}
 	if role == "server" {
 		os.Exit(server(cfg))
 	}
@@ -156,6 +166,26 @@ type runConfig struct {
 	duration time.Duration
 	label    string
 	tr       transport.Transport
+	tokens   bool // -tokens: connect tokens, sealed traffic
+}
+
+// benchKey is -tokens' key, the same in both processes: derived from a
+// fixed seed, so the benchmark needs no key passed around. Known to
+// anyone, so for measuring only.
+func benchKey() token.Key {
+	return token.Key(sha256.Sum256([]byte("gonetic cmd/gamebench -tokens")))
+}
+
+// benchToken issues a connect token for the server named addr under
+// benchKey, as a game's backend would, valid for a minute: a client uses
+// it only to connect.
+func benchToken(addr string) []byte {
+	now := time.Now()
+	tok, err := token.Issue(benchKey(), token.Claims{Servers: []string{addr}, Expires: now.Add(time.Minute)}, now)
+	if err != nil {
+		fail("issue a token: %v", err)
+	}
+	return tok
 }
 
 // newTransport returns the adapter called name, under the network

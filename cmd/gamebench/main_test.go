@@ -27,6 +27,21 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+// runCase is a transport, plain or with -tokens.
+type runCase struct {
+	label, name string
+	tokens      bool
+}
+
+// runCases is each transport this build has, plain and with -tokens.
+func runCases() []runCase {
+	var out []runCase
+	for _, name := range keys() {
+		out = append(out, runCase{name, name, false}, runCase{name + "-tokens", name, true})
+	}
+	return out
+}
+
 func freeAddr(t *testing.T) string {
 	l, err := stdnet.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,17 +52,20 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestRun runs a server and three clients for a second after the warm-up,
-// on each transport this build has: both must measure and end by themselves.
+// on each transport this build has, plain and with -tokens: both must
+// measure and end by themselves, and the server finds its connections
+// sealed exactly with -tokens (else it exits with 1).
 func TestRun(t *testing.T) {
-	for _, name := range keys() {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range runCases() {
+		name, tokens := tc.name, tc.tokens
+		t.Run(tc.label, func(t *testing.T) {
 			addr := freeAddr(t)
 			cfg := func() runConfig {
 				tr, err := transports[name]()
 				if err != nil {
 					t.Fatal(err)
 				}
-				return runConfig{addr: addr, hz: 30, n: 3, duration: time.Second, label: "test." + name, tr: tr}
+				return runConfig{addr: addr, hz: 30, n: 3, duration: time.Second, label: "test." + name, tr: tr, tokens: tokens}
 			}
 			srvCfg, cliCfg := cfg(), cfg()
 			done := make(chan int)

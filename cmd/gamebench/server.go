@@ -17,6 +17,9 @@ type serverState struct {
 	nextID uint32
 	chats  int
 	stop   bool
+	// sealed counts the connections that were sealed (Conn.Sealed): with
+	// -tokens all of them, else none.
+	sealed int
 }
 
 // serverConn is one client as the server sees it: its latest input, applied
@@ -34,6 +37,9 @@ type serverConn struct {
 func (h *serverConn) OnConnect() {
 	h.st.nextID++
 	h.id = h.st.nextID
+	if h.Conn().Sealed() {
+		h.st.sealed++
+	}
 }
 
 func (h *serverConn) NetInput(m Input) {
@@ -53,10 +59,15 @@ func (h *serverConn) NetStop(Stop) { h.st.stop = true }
 // network until the next deadline.
 func server(c runConfig) int {
 	st := &serverState{}
+	var tokens *gnet.Tokens
+	if c.tokens {
+		tokens = &gnet.Tokens{Key: benchKey(), Server: c.addr}
+	}
 	srv, err := gnet.Listen(gnet.ServerConfig{
 		Config:     gnet.Config{Factory: factory(), Transport: c.tr},
 		Addr:       c.addr,
 		NewHandler: func() any { return &serverConn{st: st} },
+		Tokens:     tokens,
 	})
 	if err != nil {
 		fail("%v", err)
@@ -154,6 +165,7 @@ func server(c runConfig) int {
 	fmt.Fprintf(os.Stderr, "gamebench server: snapshot of %d players, %d bytes encoded\n", len(snap.Players), size)
 	fmt.Fprintf(os.Stderr, "gamebench server: %d measured ticks (%d not kept), %d chats, stop=%v, snapshots refused: %d queue full, %d other (%v)\n",
 		len(work.v), work.dropped, st.chats, st.stop, queueFull, sendErrs, lastErr)
+	fmt.Fprintf(os.Stderr, "gamebench server: %d of %d connections sealed\n", st.sealed, st.nextID)
 	result(c.label, "tick_work_p50", work.pct(50), "us")
 	result(c.label, "tick_work_p99", work.pct(99), "us")
 	result(c.label, "late_p50", late.pct(50), "us")
@@ -161,6 +173,14 @@ func server(c runConfig) int {
 	result(c.label, "late_max", late.pct(100), "us")
 	result(c.label, "server_cpu", cpu, "percent")
 	if base.IsZero() || len(work.v) == 0 {
+		return 1
+	}
+	want := 0
+	if c.tokens {
+		want = int(st.nextID)
+	}
+	if st.sealed != want {
+		fmt.Fprintf(os.Stderr, "gamebench server: %d of %d connections sealed, want %d (-tokens=%v)\n", st.sealed, st.nextID, want, c.tokens)
 		return 1
 	}
 	return 0

@@ -10,7 +10,9 @@
 #   -c  client counts (default "20 100")
 #   -z  server tick rates (default "30 60")
 #   -t  gonetic transports: tcp, enet (default: both, enet when gamebench was
-#       built with cgo), and NAME-tcp, NAME-enet: the same with -o's binaries
+#       built with cgo), sealed-tcp, sealed-enet: the same with -tokens (every
+#       connection with a connect token, all traffic sealed), and NAME-tcp,
+#       NAME-enet: the same with -o's binaries
 #   -l  loads: quiet, loaded (one busy loop per core beside the run) (default both)
 #   -o  NAME=PATH, a gamebench binary built from another revision, to compare
 #       with in the same run (repeatable): git worktree add /tmp/old REV &&
@@ -34,11 +36,11 @@ while getopts "d:r:c:z:t:l:o:" opt; do
   case $opt in
     d) D=$OPTARG ;; r) ROUNDS=$OPTARG ;; c) CLIENTS=${OPTARG//,/ } ;; z) HZS=${OPTARG//,/ } ;;
     t) TRS=${OPTARG//,/ } ;; l) LOADS=${OPTARG//,/ } ;; o) [[ $OPTARG == ?*=?* ]] || { echo "game.sh: -o wants NAME=PATH" >&2; exit 2; }; OTHER[${OPTARG%%=*}]=${OPTARG#*=} ;;
-    *) sed -n '2,28p' "$0"; exit 2 ;;
+    *) sed -n '2,30p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# = 0 ] || { sed -n '2,28p' "$0"; exit 2; }
+[ $# = 0 ] || { sed -n '2,30p' "$0"; exit 2; }
 for l in $LOADS; do
   case $l in quiet | loaded) ;; *) echo "game.sh: unknown load $l (want quiet or loaded)" >&2; exit 2 ;; esac
 done
@@ -75,9 +77,10 @@ fi
 for t in $TRS; do
   case $t in
     tcp) ;;
-    enet) [ $HAVE_ENET = 1 ] || { echo "game.sh: gamebench was built without enet (cgo, libenet-dev): drop $t" >&2; exit 2; } ;;
+    enet | sealed-enet) [ $HAVE_ENET = 1 ] || { echo "game.sh: gamebench was built without enet (cgo, libenet-dev): drop $t" >&2; exit 2; } ;;
+    sealed-tcp) ;;
     *-tcp | *-enet) [ -x "${OTHER[${t%-*}]:-}" ] || { echo "game.sh: $t needs -o ${t%-*}=PATH, a gamebench binary" >&2; exit 2; } ;;
-    *) echo "game.sh: unknown transport $t (want tcp, enet, or NAME-tcp, NAME-enet with -o NAME=PATH)" >&2; exit 2 ;;
+    *) echo "game.sh: unknown transport $t (want tcp, enet, sealed-tcp, sealed-enet, or NAME-tcp, NAME-enet with -o NAME=PATH)" >&2; exit 2 ;;
   esac
 done
 CSRC=${GAMEBENCH_C:-internal/bench/c/gamebench.c}
@@ -130,6 +133,7 @@ for r in $(seq "$ROUNDS"); do
         [ -n "$CBIN" ] && run "$case" "$CBIN"
         for t in $TRS; do
           case $t in
+            sealed-*) run "$case.$t" "$BIN/gamebench" -transport "${t#sealed-}" -tokens ;;
             *-*) run "$case.$t" "${OTHER[${t%-*}]}" -transport "${t##*-}" ;;
             *) run "$case.$t" "$BIN/gamebench" -transport "$t" ;;
           esac

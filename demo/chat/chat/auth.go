@@ -23,16 +23,17 @@ const LoginPath = "/login"
 const DefaultTokenLife = 30 * time.Second
 
 // Auth is the chat server's -auth mode: a login endpoint that issues
-// connect tokens (package token) for a nickname, and the Approve that
-// lets in only the holders of one, under the nickname it names. It stands
-// for a game's web backend and its game server in one process, so they
-// share the key in memory.
+// connect tokens (package token) for a nickname, the server's
+// gnet.Tokens that admit only their holders and seal all their traffic
+// (encrypted and authenticated), and the Approve that lets each in under
+// the nickname its token names. It stands for a game's web backend and
+// its game server in one process, so they share the key in memory.
 type Auth struct {
 	key      token.Key
-	server   string // the game address the tokens name, as Approve opens them
+	server   string // the name the tokens give the server (gnet.Tokens.Server)
 	password string
 	life     time.Duration
-	guard    *token.Guard
+	room     *Room
 	now      func() time.Time
 }
 
@@ -41,23 +42,27 @@ type AuthConfig struct {
 	// Key seals the tokens. Default: a fresh random key (token.NewKey), so
 	// tokens die with the server.
 	Key token.Key
-	// Server is the chat server's address as its clients dial it
-	// (Server.Addr): the tokens name it and Approve opens them for it.
-	// Required.
+	// Server is the name the tokens give the chat server and that it
+	// checks (gnet.Tokens.Server): one name for all its listeners
+	// (ENet or TCP, and the WebSocket of -http), since a server checks
+	// one. The chat server uses its -addr as given. Required.
 	Server string
 	// Password, if set, is a shared demo password the login endpoint
 	// asks for; empty: a nickname is enough (the demo has no user store).
 	Password string
 	// Life is how long a token opens. Default DefaultTokenLife.
 	Life time.Duration
-	// Now is the clock, for tests. Default time.Now.
+	// Room, if set, is the room the server runs: Approve refuses a
+	// nickname already online in it. Nil: the room's Join refuses it.
+	Room *Room
+	// Now is the clock of the login endpoint, for tests. Default time.Now.
 	Now func() time.Time
 }
 
-// NewAuth returns the -auth mode for the server at cfg.Server.
+// NewAuth returns the -auth mode for the server named cfg.Server.
 func NewAuth(cfg AuthConfig) (*Auth, error) {
 	if cfg.Server == "" {
-		return nil, errors.New("chat: AuthConfig.Server is required: the address clients dial")
+		return nil, errors.New("chat: AuthConfig.Server is required: the name the tokens give the server")
 	}
 	if cfg.Key == (token.Key{}) {
 		cfg.Key = token.NewKey()
@@ -69,7 +74,14 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 		cfg.Now = time.Now
 	}
 	return &Auth{key: cfg.Key, server: cfg.Server, password: cfg.Password, life: cfg.Life,
-		guard: token.NewGuard(0), now: cfg.Now}, nil
+		room: cfg.Room, now: cfg.Now}, nil
+}
+
+// Tokens is the server's gnet.ServerConfig.Tokens: it admits only the
+// tokens this Auth issues, unexpired and not in use from another address,
+// and seals their connections.
+func (a *Auth) Tokens() *gnet.Tokens {
+	return &gnet.Tokens{Key: a.key, Server: a.server}
 }
 
 // Handler serves the login endpoint on LoginPath: a POST with the form
@@ -106,30 +118,26 @@ func (a *Auth) Handler() http.Handler {
 	return mux
 }
 
-// Approve is the server's gnet.ServerConfig.Approve: it opens the hello's
-// ticket for this server, refuses one already in use from another
-// address, and lets the client in with its token's nickname (a string) as
-// the connection's Identity, the only name the room lets it use.
+// Approve is the server's gnet.ServerConfig.Approve, beside Tokens,
+// which checked the token already: it lets the client in with its token's
+// nickname (a string) as the connection's Identity, the only name the
+// room lets it use, or refuses it when that nickname is online already.
 func (a *Auth) Approve(_ context.Context, h gnet.Hello) (any, error) {
-	if len(h.Data) == 0 {
-		return nil, errors.New("this server needs a login: run the client with -login URL (the server's login endpoint)")
+	if h.Grant == nil { // a server without Tokens: a misconfiguration
+		return nil, errors.New("this server needs a login: run the client with -login URL")
 	}
-	now := a.now()
-	g, err := token.Open(a.key, h.Data, a.server, now)
-	if err != nil {
-		return nil, err
+	nick := string(h.Grant.UserData)
+	if a.room != nil && a.room.Online(nick) {
+		return nil, fmt.Errorf("nickname %q is already online", nick)
 	}
-	if err := a.guard.Admit(g, h.Addr, now); err != nil {
-		return nil, err
-	}
-	return string(g.UserData), nil
+	return nick, nil
 }
 
-// FetchTicket logs in as nick at the login endpoint loginURL (a server's
-// "http://host:port", with or without LoginPath) and returns the ticket to
-// send with the hello (gnet.WithHello). A refusal's error carries the
+// FetchToken logs in as nick at the login endpoint loginURL (a server's
+// "http://host:port", with or without LoginPath) and returns the connect
+// token to connect with (gnet.WithToken). A refusal's error carries the
 // server's reason.
-func FetchTicket(ctx context.Context, loginURL, nick, password string) ([]byte, error) {
+func FetchToken(ctx context.Context, loginURL, nick, password string) ([]byte, error) {
 	u := strings.TrimSuffix(loginURL, "/")
 	if !strings.HasSuffix(u, LoginPath) {
 		u += LoginPath
@@ -155,9 +163,8 @@ func FetchTicket(ctx context.Context, loginURL, nick, password string) ([]byte, 
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("login refused: %s", shown(strings.TrimSpace(string(body)), MaxReason))
 	}
-	pub, err := token.Parse(body)
-	if err != nil {
+	if _, err := token.Parse(body); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	return pub.Ticket, nil
+	return body, nil
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/demo/chat/chat"
 	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
 	"github.com/gonetic/gonetic/token"
 )
 
-// authRig is a rig on TCP whose server runs chat.Auth, with its login
+// authRig is a rig on TCP (or another transport) whose server runs chat.Auth, with its login
 // endpoint on a real HTTP server; its sessions log in there.
 type authRig struct {
 	*rig
@@ -23,48 +24,61 @@ type authRig struct {
 }
 
 func newAuthRig(t *testing.T) *authRig {
+	return newAuthRigOn(t, tcp.New(tcp.Options{}))
+}
+
+// newAuthRigOn is newAuthRig on the transport tr, listening on 127.0.0.1.
+func newAuthRigOn(t *testing.T, tr transport.Transport) *authRig {
 	var a atomic.Pointer[chat.Auth]
 	ar := &authRig{clock: new(atomic.Int64)}
-	// The tokens name the address Listen picks, so the Auth is made after
-	// it; no client connects before.
-	r := startRigWith(t, tcp.New(tcp.Options{}), "127.0.0.1:0", func(ctx context.Context, h gnet.Hello) (any, error) {
+	// The Auth refuses nicknames online in the room, which listen makes,
+	// so it is made after listen, with the key the server's Tokens has;
+	// no client connects before.
+	const name = "127.0.0.1:0" // as the chat server does: its -addr
+	key := token.NewKey()
+	r := startRigWith(t, tr, name, func(ctx context.Context, h gnet.Hello) (any, error) {
 		return a.Load().Approve(ctx, h)
-	})
+	}, &gnet.Tokens{Key: key, Server: name})
 	r.addr = r.srv.Addr()
 	auth, err := chat.NewAuth(chat.AuthConfig{
-		Server: r.addr,
+		Key:    key,
+		Server: name,
+		Room:   r.room,
 		Now:    func() time.Time { return time.Now().Add(time.Duration(ar.clock.Load())) },
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := *auth.Tokens(); got != (gnet.Tokens{Key: key, Server: name}) {
+		t.Fatalf("Auth.Tokens is %+v, want the key and name it was given", got)
 	}
 	a.Store(auth)
 	hs := httptest.NewServer(auth.Handler())
 	t.Cleanup(hs.Close)
 	ar.rig, ar.auth, ar.loginURL = r, auth, hs.URL
 	r.login = func(ctx context.Context, nick string) ([]byte, error) {
-		return chat.FetchTicket(ctx, hs.URL, nick, "")
+		return chat.FetchToken(ctx, hs.URL, nick, "")
 	}
 	return ar
 }
 
-// ticket logs in as nick.
-func (ar *authRig) ticket(nick string) []byte {
+// token logs in as nick.
+func (ar *authRig) token(nick string) []byte {
 	ar.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	tk, err := chat.FetchTicket(ctx, ar.loginURL, nick, "")
+	tk, err := chat.FetchToken(ctx, ar.loginURL, nick, "")
 	if err != nil {
 		ar.t.Fatal(err)
 	}
 	return tk
 }
 
-// joinWithTicket starts a session that sends ticket, whatever its nick.
-func (ar *authRig) joinWithTicket(nick string, ticket []byte) *user {
+// joinWithToken starts a session that connects with tok, whatever its nick.
+func (ar *authRig) joinWithToken(nick string, tok []byte) *user {
 	ar.t.Helper()
 	saved := ar.login
-	ar.login = func(context.Context, string) ([]byte, error) { return ticket, nil }
+	ar.login = func(context.Context, string) ([]byte, error) { return tok, nil }
 	defer func() { ar.login = saved }()
 	return ar.join(nick)
 }
@@ -77,13 +91,36 @@ func TestAuthLoginAndChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.pump("bob hears ann", bob.saw("<ann> hello, bob"))
+	// Both ends of every connection are sealed.
+	for _, u := range []*user{ann, bob} {
+		if !u.saw("connected to " + r.addr + ", sealed: encrypted and authenticated")() {
+			t.Fatalf("%s's connection is not sealed:\n%s", u.s.Nick(), u.text())
+		}
+	}
+	if n := r.srv.NumConns(); n != 2 {
+		t.Fatalf("%d connections on the server, want 2", n)
+	}
+	for c := range r.srv.Connections(nil) {
+		if !c.Sealed() {
+			t.Fatalf("the server's connection from %s is not sealed", c.Addr())
+		}
+	}
+}
+
+// A nickname online already is refused at the door, saying so.
+func TestAuthRefusesNicknameOnline(t *testing.T) {
+	r := newAuthRig(t)
+	ann := r.join("ann")
+	r.pump("ann online", ann.online())
+	again := r.join("ann")
+	r.pump("the refusal", again.saw(`the server refused the connection: nickname "ann" is already online`))
 }
 
 func TestAuthRefusesClientWithoutToken(t *testing.T) {
 	r := newAuthRig(t)
 	r.login = nil
 	u := r.join("ann")
-	r.pump("the refusal", u.saw("the server refused the connection: this server needs a login: run the client with -login URL"))
+	r.pump("the refusal", u.saw("the server refused the connection: this server admits only clients with a connect token (net.WithToken)"))
 	if u.s.State() == chat.Online {
 		t.Fatal("a client without a token got in")
 	}
@@ -91,16 +128,18 @@ func TestAuthRefusesClientWithoutToken(t *testing.T) {
 
 func TestAuthRefusesExpiredToken(t *testing.T) {
 	r := newAuthRig(t)
-	tk := r.ticket("ann")
-	r.clock.Store(int64(chat.DefaultTokenLife + time.Second))
-	u := r.joinWithTicket("ann", tk)
+	// Issued long enough ago to have expired: the server's clock is the
+	// real one.
+	r.clock.Store(-int64(chat.DefaultTokenLife + time.Second))
+	tk := r.token("ann")
+	u := r.joinWithToken("ann", tk)
 	r.pump("the refusal", u.saw("the server refused the connection: token: connect token expired"))
 }
 
 func TestAuthRefusesForgedToken(t *testing.T) {
 	r := newAuthRig(t)
-	// Sealed under another key, for this server's address.
-	other, err := chat.NewAuth(chat.AuthConfig{Server: r.addr})
+	// Sealed under another key, for this server's name.
+	other, err := chat.NewAuth(chat.AuthConfig{Server: r.auth.Tokens().Server})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,17 +147,17 @@ func TestAuthRefusesForgedToken(t *testing.T) {
 	defer hs.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	forged, err := chat.FetchTicket(ctx, hs.URL, "ann", "")
+	forged, err := chat.FetchToken(ctx, hs.URL, "ann", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := r.joinWithTicket("ann", forged)
+	u := r.joinWithToken("ann", forged)
 	r.pump("the refusal of another key's token", u.saw("the server refused the connection: token: connect token altered or sealed with another key"))
 
 	// A genuine ticket with its nickname changed in the sealed part.
-	altered := r.ticket("ann")
-	altered[len(altered)-20] ^= 1
-	v := r.joinWithTicket("bob", altered)
+	altered := r.token("ann")
+	altered[len(altered)-2*token.KeySize-20] ^= 1 // in the ticket, before the client's keys
+	v := r.joinWithToken("bob", altered)
 	r.pump("the refusal of an altered token", v.saw("the server refused the connection: token: connect token altered or sealed with another key"))
 }
 
@@ -127,7 +166,10 @@ func TestAuthNameComesFromToken(t *testing.T) {
 	r := newAuthRig(t)
 	bob := r.join("bob")
 	r.pump("bob online", bob.online())
-	p := r.probe(gnet.WithHello(r.ticket("ann")))
+	p := r.probe(gnet.WithToken(r.token("ann")))
+	if !p.conn.Sealed() {
+		t.Fatal("a connection with a token is not sealed")
+	}
 	r.send(p, &chat.Join{Nick: "bob"})
 	r.pump("the probe joined", func() bool { return p.welcomed })
 	if p.nick != "ann" {
@@ -149,10 +191,10 @@ func TestAuthNameComesFromToken(t *testing.T) {
 // owner's lasts.
 func TestAuthRefusesReplayFromAnotherAddress(t *testing.T) {
 	r := newAuthRig(t)
-	tk := r.ticket("ann")
-	ann := r.joinWithTicket("ann", tk)
+	tk := r.token("ann")
+	ann := r.joinWithToken("ann", tk)
 	r.pump("ann online", ann.online())
-	thief := r.joinWithTicket("mallory", tk) // its own socket: another port
+	thief := r.joinWithToken("mallory", tk) // its own socket: another port
 	r.pump("the replay refused", thief.saw("the server refused the connection: token: connect token already in use from another address"))
 	if thief.s.State() == chat.Online {
 		t.Fatal("the replayed ticket got in")
@@ -163,7 +205,7 @@ func TestAuthLoginRefusals(t *testing.T) {
 	r := newAuthRig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	if _, err := chat.FetchTicket(ctx, r.loginURL, "", ""); err == nil {
+	if _, err := chat.FetchToken(ctx, r.loginURL, "", ""); err == nil {
 		t.Fatal("an empty nickname got a token")
 	}
 	a, err := chat.NewAuth(chat.AuthConfig{Server: r.addr, Password: "sesame"})
@@ -172,10 +214,10 @@ func TestAuthLoginRefusals(t *testing.T) {
 	}
 	hs := httptest.NewServer(a.Handler())
 	defer hs.Close()
-	if _, err := chat.FetchTicket(ctx, hs.URL, "ann", "guess"); err == nil || err.Error() != "login refused: wrong password" {
+	if _, err := chat.FetchToken(ctx, hs.URL, "ann", "guess"); err == nil || err.Error() != "login refused: wrong password" {
 		t.Fatalf("wrong password: %v", err)
 	}
-	tk, err := chat.FetchTicket(ctx, hs.URL+chat.LoginPath, "ann", "sesame")
+	tk, err := chat.FetchToken(ctx, hs.URL+chat.LoginPath, "ann", "sesame")
 	if err != nil {
 		t.Fatal(err)
 	}

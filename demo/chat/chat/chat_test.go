@@ -33,6 +33,8 @@ type rig struct {
 	probes []*probe // raw clients that send what a Session would not
 	// approve is the server's ServerConfig.Approve, set before listen.
 	approve func(context.Context, gnet.Hello) (any, error)
+	// tokens is the server's ServerConfig.Tokens, set before listen.
+	tokens *gnet.Tokens
 	// login is every Session's SessionConfig.Login, set before join.
 	login func(ctx context.Context, nick string) ([]byte, error)
 }
@@ -55,12 +57,13 @@ func newTCPRig(t *testing.T) *rig {
 }
 
 func startRig(t *testing.T, tr transport.Transport, addr string) *rig {
-	return startRigWith(t, tr, addr, nil)
+	return startRigWith(t, tr, addr, nil, nil)
 }
 
-// startRigWith starts a rig whose server approves hellos with approve.
-func startRigWith(t *testing.T, tr transport.Transport, addr string, approve func(context.Context, gnet.Hello) (any, error)) *rig {
-	r := &rig{t: t, tr: tr, addr: addr, log: new(logBuffer), approve: approve}
+// startRigWith starts a rig whose server approves hellos with approve and
+// admits tokens with tokens (each may be nil).
+func startRigWith(t *testing.T, tr transport.Transport, addr string, approve func(context.Context, gnet.Hello) (any, error), tokens *gnet.Tokens) *rig {
+	r := &rig{t: t, tr: tr, addr: addr, log: new(logBuffer), approve: approve, tokens: tokens}
 	r.listen()
 	t.Cleanup(func() {
 		for _, u := range r.users {
@@ -89,6 +92,7 @@ func (r *rig) listen() {
 		Config:     gnet.Config{Factory: f, Transport: r.tr},
 		Addr:       r.addr,
 		NewHandler: r.room.NewHandler,
+		Tokens:     r.tokens,
 		Approve:    r.approve,
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 
 	gnet "github.com/gonetic/gonetic/net"
 )
@@ -17,6 +18,11 @@ type Room struct {
 	log     *slog.Logger
 	members []*ServerHandler          // joined users, in the order they joined
 	byNick  map[string]*ServerHandler // joined users by folded nickname
+
+	// online mirrors byNick's keys for Online, which runs off the loop
+	// (in Approve).
+	mu     sync.Mutex
+	online map[string]bool
 }
 
 // NewRoom returns an empty room. log receives one short line per join,
@@ -26,7 +32,26 @@ func NewRoom(log *slog.Logger) *Room {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Room{log: log, byNick: make(map[string]*ServerHandler)}
+	return &Room{log: log, byNick: make(map[string]*ServerHandler), online: make(map[string]bool)}
+}
+
+// Online reports whether nick (folded, as the room compares nicknames) is
+// in the room. Any goroutine may call it.
+func (r *Room) Online(nick string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.online[foldNick(nick)]
+}
+
+// setOnline records that the folded nickname nick joined (on) or left.
+func (r *Room) setOnline(nick string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if on {
+		r.online[foldNick(nick)] = true
+	} else {
+		delete(r.online, foldNick(nick))
+	}
 }
 
 // NewHandler returns the handler for one accepted connection: pass it as
@@ -95,6 +120,7 @@ func (h *ServerHandler) NetJoin(m Join) {
 		h.nick = nick
 		r.members = append(r.members, h)
 		r.byNick[foldNick(nick)] = h
+		r.setOnline(nick, true)
 		r.log.Info("join", "nick", nick, "addr", h.Conn().Addr(), "online", len(r.members))
 		_ = h.Conn().Send(&Welcome{Nick: nick, Users: r.Nicks()})
 		r.send(&UserJoined{Nick: nick}, h)
@@ -102,8 +128,10 @@ func (h *ServerHandler) NetJoin(m Join) {
 	}
 	old := h.nick
 	delete(r.byNick, foldNick(old))
+	r.setOnline(old, false)
 	h.nick = nick
 	r.byNick[foldNick(nick)] = h
+	r.setOnline(nick, true)
 	r.log.Info("rename", "old", old, "new", nick)
 	r.send(&Renamed{Old: old, New: nick}, nil)
 }
@@ -150,6 +178,7 @@ func (h *ServerHandler) OnDisconnect(reason error) {
 	r := h.room
 	r.members = slices.DeleteFunc(r.members, func(m *ServerHandler) bool { return m == h })
 	delete(r.byNick, foldNick(h.nick))
+	r.setOnline(h.nick, false)
 	why := LeaveReason(reason)
 	r.log.Info("leave", "nick", h.nick, "reason", why, "online", len(r.members))
 	r.send(&UserLeft{Nick: h.nick, Reason: why}, nil)

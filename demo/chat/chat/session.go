@@ -93,11 +93,13 @@ type SessionConfig struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// Login, if set, is called before each connection attempt, with the
-	// nickname, to fetch the ticket the hello carries (for a server with
-	// -auth: see FetchTicket); its error is shown and the attempt retried
+	// nickname, to fetch the connect token the connection uses
+	// (gnet.WithToken; for a server with -auth: see FetchToken), which
+	// seals it; its error is shown and the attempt retried
 	// with backoff. It runs on a goroutine of its own, so that Update
 	// never waits for it, with a ctx done after HandshakeTimeout or at
-	// Close, which waits for it to return. Nil: the hello carries nothing.
+	// Close, which waits for it to return. Nil: no token, and a plain
+	// connection.
 	Login func(ctx context.Context, nick string) ([]byte, error)
 }
 
@@ -130,8 +132,8 @@ type Session struct {
 }
 
 type loginResult struct {
-	ticket []byte
-	err    error
+	token []byte
+	err   error
 }
 
 // NewSession checks cfg, starts connecting and returns at once; the
@@ -202,7 +204,7 @@ func (s *Session) Update(timeout time.Duration) error {
 			if r.err != nil {
 				s.retry(r.err, false)
 			} else {
-				s.dial(gnet.WithHello(r.ticket))
+				s.dial(gnet.WithToken(r.token))
 			}
 		default:
 		}
@@ -397,8 +399,8 @@ func (s *Session) connect() {
 	s.login, s.stopLogin = make(chan loginResult, 1), cancel
 	login, nick, done := s.cfg.Login, s.nick, s.login
 	go func() {
-		ticket, err := login(ctx, nick)
-		done <- loginResult{ticket, err}
+		tok, err := login(ctx, nick)
+		done <- loginResult{tok, err}
 	}()
 }
 
@@ -472,7 +474,11 @@ func (h *ClientHandler) OnConnect() {
 	s := h.s
 	h.opened = true
 	s.state = Joining
-	s.info("connected to %s", s.cfg.Addr)
+	if s.conn.Sealed() {
+		s.info("connected to %s, sealed: encrypted and authenticated", s.cfg.Addr)
+	} else {
+		s.info("connected to %s", s.cfg.Addr)
+	}
 	_ = s.conn.Send(&Join{Nick: s.nick})
 }
 

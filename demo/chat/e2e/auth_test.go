@@ -9,7 +9,7 @@ import (
 )
 
 // TestAuth runs a server with -auth and terminal clients, each its own
-// process: one that logs in and chats, one without -login that is
+// process: one that logs in and chats over a sealed connection, one without -login that is
 // refused saying why, and one that logs in as bob but asks to be ann.
 func TestAuth(t *testing.T) {
 	srv := proctest.Start(t, "server", programs.Build(t, "server"), "-addr", "127.0.0.1:0", "-auth", "-login", "127.0.0.1:0", "-password", "sesame")
@@ -18,10 +18,11 @@ func TestAuth(t *testing.T) {
 	addr, _, _ := strings.Cut(strings.TrimPrefix(line, "chat server listening on "), " ")
 
 	ann := startTerm(t, addr, "ann", "-login", login, "-password", "sesame")
+	ann.Expect("*** connected to " + addr + ", sealed: encrypted and authenticated")
 	ann.Expect("*** joined as ann; online (1): ann")
 
 	anon := startTerm(t, addr, "eve")
-	anon.Expect("!!! cannot connect to " + addr + ": the server refused the connection: this server needs a login: run the client with -login URL")
+	anon.Expect("!!! cannot connect to " + addr + ": the server refused the connection: this server admits only clients with a connect token (net.WithToken)")
 	anon.Send("/quit")
 	anon.Wait()
 
@@ -32,6 +33,7 @@ func TestAuth(t *testing.T) {
 
 	// bob's token names bob; /nick cannot change it.
 	bob := startTerm(t, addr, "bob", "-login", login, "-password", "sesame")
+	bob.Expect("*** connected to " + addr + ", sealed: encrypted and authenticated")
 	bob.Expect("*** joined as bob; online (2): ann, bob")
 	bob.Send("/nick ann2")
 	bob.Expect("!!! nickname refused: your nickname is the one you logged in with, bob; you are still bob")

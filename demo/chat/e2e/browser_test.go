@@ -363,13 +363,15 @@ func TestBrowserClientAuth(t *testing.T) {
 	login, _ := url.QueryUnescape(pageURL[strings.Index(pageURL, "?login=")+len("?login="):])
 
 	tess := startTerm(t, addr, "tess", "-login", login)
+	tess.Expect("*** connected to " + addr + ", sealed: encrypted and authenticated")
 	tess.Expect("*** joined as tess")
 
 	b := startBrowser(t, chromium)
 	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(windowW, windowH), chromedp.Navigate(pageURL+"&nick=bruno")); err != nil {
 		t.Fatalf("open %s: %v", pageURL, err)
 	}
-	b.ExpectWithin("*** joined as bruno; online (2): tess, bruno", 3*proctest.Deadline)
+	b.ExpectWithin(", sealed: encrypted and authenticated", 3*proctest.Deadline)
+	b.Expect("*** joined as bruno; online (2): tess, bruno")
 	tess.Expect("*** bruno joined")
 	b.Say("logged in from the browser", "<bruno> logged in from the browser")
 	tess.Expect("<bruno> logged in from the browser")

@@ -23,14 +23,17 @@
 // serves a login endpoint, http://LOGIN/login (-login LOGIN, default
 // 127.0.0.1:7778), that gives a connect token (package token) for a
 // nickname, and the password -password if one is set; it prints "login
-// endpoint: http://LOGIN/login". A client sends its token's ticket with its
-// hello and joins under the token's nickname, whatever it asks for:
+// endpoint: http://LOGIN/login". A client connects with its token and
+// joins under the token's nickname, whatever it asks for, and all its
+// traffic is sealed, encrypted and authenticated (net.ServerConfig.Tokens;
+// the client says "connected to ADDR, sealed: …"):
 //
 //	go run ./demo/chat/server -auth
 //	go run ./demo/chat/term -login http://127.0.0.1:7778 -nick ann
 //
 // The token key is made fresh at each start (tokens live 30 s, and
-// clients fetch a new one before each connection). With -http too, the
+// clients fetch a new one before each connection). The tokens name the
+// server by its -addr as given, one name for all its listeners. With -http too, the
 // page's address serves /login as well, and the URL printed carries it
 // for the browser client ("?login=http://ADDR/login"; add "&nick=ann").
 //
@@ -142,38 +145,31 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	}
 	room := chat.NewRoom(log)
 	var (
-		auth      *chat.Auth
-		authReady = make(chan struct{}) // closed once auth is set
-		approve   func(context.Context, gnet.Hello) (any, error)
+		auth    *chat.Auth
+		tokens  *gnet.Tokens
+		approve func(context.Context, gnet.Hello) (any, error)
 	)
 	if o.auth {
-		// The tokens name the address Listen picks, so auth is made after
-		// it; a hello that comes first waits for it.
-		approve = func(ctx context.Context, h gnet.Hello) (any, error) {
-			select {
-			case <-authReady:
-				return auth.Approve(ctx, h)
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		// The tokens name the server by its -addr as given: a server
+		// checks one name, for all its listeners (-http's WebSocket too),
+		// and it is known before Listen, which takes it.
+		if auth, err = chat.NewAuth(chat.AuthConfig{Server: o.addr, Password: o.password, Room: room}); err != nil {
+			return err
 		}
+		tokens, approve = auth.Tokens(), auth.Approve
 	}
 	srv, err := gnet.Listen(gnet.ServerConfig{
 		Config:     gnet.Config{Factory: factory, Transport: tr, Logger: log},
 		Addr:       o.addr,
 		MaxConns:   o.maxUsers,
 		NewHandler: room.NewHandler,
+		Tokens:     tokens,
 		Approve:    approve,
 	})
 	if err != nil {
 		return err
 	}
 	if o.auth {
-		if auth, err = chat.NewAuth(chat.AuthConfig{Server: srv.Addr(), Password: o.password}); err != nil {
-			srv.Close()
-			return err
-		}
-		close(authReady)
 		login, err := startLogin(o.login, auth.Handler(), log)
 		if err != nil {
 			srv.Close()

@@ -10,7 +10,8 @@
 // reconnects with backoff.
 //
 // With -login URL it first logs in at a server's login endpoint (a server
-// started with -auth prints it) and joins under the nickname of its token.
+// started with -auth prints it) and joins under the nickname of its token,
+// over a connection sealed with the token (encrypted and authenticated).
 //
 // With -bots N it runs N bots instead, each its own client in this
 // process, that join and chat on their own for -duration: for load and for
@@ -157,7 +158,7 @@ func login(o options) func(ctx context.Context, nick string) ([]byte, error) {
 		return nil
 	}
 	return func(ctx context.Context, nick string) ([]byte, error) {
-		return chat.FetchTicket(ctx, o.login, nick, o.password)
+		return chat.FetchToken(ctx, o.login, nick, o.password)
 	}
 }
 

@@ -9,7 +9,7 @@
 // history. When the server goes away the window says so and reconnects
 // with backoff. With -login URL it logs in at a server's login endpoint
 // (a server started with -auth prints it) before each connection, and
-// joins under its token's nickname.
+// joins under its token's nickname, over a sealed (encrypted) connection.
 //
 // The game loop calls the chat Session's Update with a zero timeout inside
 // Game.Update, so the network never blocks a frame; handlers run there, on
@@ -263,6 +263,6 @@ func login(url, password string) func(ctx context.Context, nick string) ([]byte,
 		return nil
 	}
 	return func(ctx context.Context, nick string) ([]byte, error) {
-		return chat.FetchTicket(ctx, url, nick, password)
+		return chat.FetchToken(ctx, url, nick, password)
 	}
 }
