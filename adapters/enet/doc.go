@@ -141,15 +141,15 @@
 //     client that thinks itself connected, which the listener drops
 //     otherwise. Never on a timer: a forged CONNECT gets 48 bytes back,
 //     once.
-//   - Per address: at most Options.HalfOpenPerAddress (8 by default)
+//   - Per address: at most Options.HalfOpenPerAddress (64 by default)
 //     half-open peers from one IP address. A CONNECT beyond it takes the
 //     place of that address's oldest half-open peer once that one has had
 //     a second to answer, and is dropped before: its client resends it
 //     half a second later, then after one, two, four seconds. Resetting a
 //     peer that was sent its VERIFY_CONNECT a moment ago would strand a
 //     real client that thinks itself connected; so players behind one NAT
-//     connect eight handshakes at a time (a handshake is one round trip),
-//     and a flood from one address holds eight slots.
+//     connect 64 handshakes at a time (a handshake is one round trip),
+//     and a flood from one address holds 64 slots.
 //   - Overall: PeerLimit slots, connected and half-open together. A
 //     CONNECT that finds every slot taken (within its address's bound)
 //     resets a half-open peer and takes its slot: the oldest from its own
@@ -162,7 +162,7 @@
 // (spoofed) addresses, PeerLimit of them within a real client's round
 // trip, replace the client's half-open peer before it answers, and its
 // Dial fails or its link times out; CONNECTs spoofed from a player's own
-// address, eight a second, keep that address's new clients waiting. A
+// address, 64 a second, keep that address's new clients waiting. A
 // cookie exchange would stop both, but ENet's protocol, which C and Python
 // ENet clients speak, has no room for one. With Options.Compress (on both
 // ends) CONNECTs are compressed (36 bytes from this adapter, its reply 29):

@@ -90,7 +90,7 @@ func TestHalfOpenSendsNoMoreThanItGets(t *testing.T) {
 // young, then replace its own oldest, and never another address's
 // half-open peers nor its connected ones.
 func TestHalfOpenPerAddress(t *testing.T) {
-	const limit, extra, others = 64, 5, 3
+	const limit, extra, others = DefaultHalfOpenPerAddress + 16, 5, 3
 	tr := newTransport(t, &Options{PeerLimit: limit})
 	srv := listen(t, tr, transport.Config{}, nil)
 	cl, _ := dial(t, tr, srv.ln.Addr(), transport.Config{}) // from 127.0.0.1

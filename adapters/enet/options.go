@@ -78,8 +78,9 @@ const (
 	DefaultInFlightBytes   = 1 << 20
 	DefaultQueueLimit      = 64 << 20
 	DefaultShutdownTimeout = 2 * time.Second
-	// DefaultHalfOpenPerAddress is Options.HalfOpenPerAddress's default.
-	DefaultHalfOpenPerAddress = 8
+	// DefaultHalfOpenPerAddress is Options.HalfOpenPerAddress's default:
+	// package net's bound on one host's connections in their handshake.
+	DefaultHalfOpenPerAddress = 64
 )
 
 // maxChannels is ENet's channel limit (ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT).
@@ -142,10 +143,11 @@ type Options struct {
 	// acknowledged (see Half-open peers in the package doc). A CONNECT
 	// beyond it takes the place of that address's oldest half-open peer
 	// once that one has had a second to answer, and is dropped before (its
-	// client resends it). Default 8 (DefaultHalfOpenPerAddress): players
-	// behind one NAT connect, eight handshakes at a time. Load tests that
-	// connect hundreds of clients from one machine at once raise it (up to
-	// PeerLimit).
+	// client resends it). Default 64 (DefaultHalfOpenPerAddress), as many
+	// as package net lets one host have in their handshake: players behind
+	// one NAT, or a load test, connect 64 handshakes at a time. Load tests
+	// that connect hundreds of clients from one machine at once may raise
+	// it (up to PeerLimit).
 	HalfOpenPerAddress int
 	// ShutdownTimeout bounds how long Listener.Close lets its links flush
 	// before dropping them. Default 2 s.
