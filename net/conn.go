@@ -105,6 +105,8 @@ type Conn struct {
 	heldDead  bool
 	sealFail  error         // why the Sink ended it; set before itemRejected is queued
 	rejectedN atomic.Uint64 // Stats.Rejected
+	due       bool          // the flusher has it in a list (batch.go); guarded by mu
+	msgsOut   atomic.Uint64 // messages in the sealed batches the adapter took
 
 	pingR    message.Reader // guarded by mu
 	heard    atomic.Uint64  // payloads received, pings included: liveness
@@ -223,7 +225,11 @@ func (c *Conn) linkSend(channel uint8, d transport.Delivery, payload []byte) err
 // c.mu is held.
 func (c *Conn) send(channel uint8, d transport.Delivery, payload []byte) error {
 	if c.tx != nil {
-		return c.sealedSend(channel, d, payload)
+		if err := c.sealedAppend(channel, d, payload, true); err != nil {
+			return err
+		}
+		c.schedule()
+		return nil
 	}
 	return c.link.Send(channel, d, payload)
 }
@@ -245,7 +251,10 @@ func (c *Conn) sendControl(ctl control) error {
 	}
 	c.buf = appendControl(c.ctlW, c.buf[:0], ctl)
 	c.ctlSent.Add(1)
-	return c.send(0, transport.Reliable, c.buf)
+	if c.tx != nil {
+		return c.sealedControl(c.buf)
+	}
+	return c.link.Send(0, transport.Reliable, c.buf)
 }
 
 // Disconnect ends the connection: everything already sent is delivered
@@ -326,14 +335,16 @@ type Stats struct {
 // Stats returns the connection's counters.
 func (c *Conn) Stats() Stats {
 	c.mu.Lock()
-	link := c.link
+	link, sealed := c.link, c.tx != nil
 	c.mu.Unlock()
 	var ls transport.Stats
 	if link != nil {
 		ls = link.Stats()
 	}
 	sent := ls.PayloadsSent
-	if ctl := c.ctlSent.Load(); sent > ctl {
+	if ctl := c.ctlSent.Load(); sealed {
+		sent = c.msgsOut.Load() // a payload carries a batch of them
+	} else if sent > ctl {
 		sent -= ctl
 	} else {
 		sent = 0
