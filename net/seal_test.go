@@ -27,6 +27,8 @@ type hook struct {
 	transport.Transport
 	mu   sync.Mutex
 	sent [][]byte // what either end sent, in order
+	// clientSent is what the client sent, in order, with its delivery.
+	clientSent []heldSend
 	// holdIf, when set, says which sends are kept in held, not sent.
 	holdIf func(client bool, ch uint8) bool
 	held   []heldSend
@@ -51,6 +53,9 @@ func (h *hook) record(l *hookLink, ch uint8, d transport.Delivery, p []byte) (bo
 		return true, err
 	}
 	h.sent = append(h.sent, bytes.Clone(p))
+	if l.client {
+		h.clientSent = append(h.clientSent, heldSend{nil, ch, d, bytes.Clone(p)})
+	}
 	if h.holdIf != nil && h.holdIf(l.client, ch) {
 		h.held = append(h.held, heldSend{l.Link, ch, d, bytes.Clone(p)})
 		return true, nil
@@ -202,8 +207,14 @@ func (s *hookSink) Farewell(err error) {
 // sealed, and returns both ends and the server's handler's messages.
 func sealedPair(t *testing.T, h *hook, addr string, f func() *message.Factory, sealed bool) (*gnet.Server, *gnet.Client, *gnet.Conn, *nettest.ChatHandler) {
 	t.Helper()
+	return sealedPairPing(t, h, addr, f, sealed, 0)
+}
+
+// sealedPairPing is sealedPair with a Config.PingInterval for both ends.
+func sealedPairPing(t *testing.T, h *hook, addr string, f func() *message.Factory, sealed bool, ping time.Duration) (*gnet.Server, *gnet.Client, *gnet.Conn, *nettest.ChatHandler) {
+	t.Helper()
 	key := token.NewKey()
-	scfg := gnet.ServerConfig{Config: gnet.Config{Factory: f(), Transport: h}, Addr: addr}
+	scfg := gnet.ServerConfig{Config: gnet.Config{Factory: f(), Transport: h, PingInterval: ping}, Addr: addr}
 	sh := &nettest.ChatHandler{}
 	scfg.NewHandler = func() any { return sh }
 	var opts []gnet.ConnectOption
@@ -216,7 +227,7 @@ func sealedPair(t *testing.T, h *hook, addr string, f func() *message.Factory, s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f(), Transport: h}})
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f(), Transport: h, PingInterval: ping}})
 	if err != nil {
 		t.Fatal(err)
 	}
