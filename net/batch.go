@@ -102,8 +102,9 @@ func (c *Conn) sealedAppend(ch uint8, d transport.Delivery, payload []byte, msg 
 // flushSealed seals and sends the pending batches, in the order their
 // first records came; c.mu is held. A batch the adapter refuses for a full
 // queue stays, with those after it, for the next flush, its counter not
-// used; one refused otherwise (the link is closing) is dropped. It
-// returns the first refusal.
+// used; one refused otherwise is dropped: the link is closing, or the
+// connection ends, since Send accepted its messages. It returns the first
+// refusal.
 func (c *Conn) flushSealed() error {
 	s := c.tx
 	var first error
@@ -124,6 +125,9 @@ func (c *Conn) flushSealed() error {
 		done++
 	}
 	s.order = s.order[:copy(s.order, s.order[done:])]
+	if first != nil && !errors.Is(first, transport.ErrQueueFull) && !errors.Is(first, transport.ErrClosed) && c.state == Open {
+		c.closeLocked("gonetic: a batch of messages could not be sent: " + first.Error())
+	}
 	return first
 }
 
@@ -161,16 +165,9 @@ func (c *Conn) flushDue() bool {
 	if c.tx == nil || len(c.tx.order) == 0 {
 		return false
 	}
-	err := c.flushSealed()
-	switch {
-	case err == nil:
-	case errors.Is(err, transport.ErrQueueFull):
+	if errors.Is(c.flushSealed(), transport.ErrQueueFull) {
 		c.due = true
 		return true
-	case !errors.Is(err, transport.ErrClosed) && c.state == Open:
-		// Nothing the caller of Send can be told any more: the messages
-		// it accepted are lost, so the connection ends.
-		c.closeLocked(cutReason("gonetic: a batch of messages could not be sent: " + err.Error()))
 	}
 	return false
 }

@@ -158,3 +158,23 @@ func TestSealedENetBatchCap(t *testing.T) {
 	}
 	t.Logf("%d messages in %d unsequenced payloads", n, unreliable)
 }
+
+// TestSealedBatchRefused: a batch the adapter refuses for another reason
+// than a full queue ends the connection, with a reason that says so: the
+// messages Send accepted cannot go.
+func TestSealedBatchRefused(t *testing.T) {
+	h := &hook{Transport: new(mem.Network)}
+	s, c, conn, sh := sealedPairPing(t, h, "server:0", suiteFactory, true, -1)
+	h.mu.Lock()
+	h.fail = errors.New("hook: broken")
+	h.mu.Unlock()
+	if err := conn.Send(&nettest.Chat{Msg: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return sh.Disconnected != nil }, s, c)
+	want := "gonetic: a batch of messages could not be sent: hook: broken"
+	var de *gnet.DisconnectError
+	if !errors.As(sh.Disconnected, &de) || de.Reason != want {
+		t.Fatalf("server: %v, want the reason %q", sh.Disconnected, want)
+	}
+}
