@@ -18,13 +18,14 @@ import (
 // Sealed connections (docs/PROTOCOL.md, "Sealed connections"): a client
 // with a connect token and a server with ServerConfig.Tokens derive two
 // keys from the token's and the connection's randoms, and from the
-// server's session message on every payload in both directions is
-// sealed with ChaCha20-Poly1305:
+// server's session message on, every payload in both directions is
+// sealed with ChaCha20-Poly1305, in batches of one stream (batch.go):
 //
 //	channel(u8) delivery(u8) counter(uvarint) ciphertext tag(16)
 //
-// with the nonce channel, delivery, 0, 0, counter (u64 little-endian), so
-// that each (channel, delivery) stream of each direction counts its own
+// whose plaintext is one or more records, uvarint(length) payload, with
+// the nonce channel, delivery, 0, 0, counter (u64 little-endian), so that
+// each (channel, delivery) stream of each direction counts its own sealed
 // payloads from 0 and no nonce repeats under a key.
 
 // Sizes of the session's randoms and of the seal's tag.
