@@ -318,7 +318,8 @@ type Stats struct {
 	// Bytes the adapter handed to and read from the operating system,
 	// framing and handshake included.
 	BytesSent, BytesReceived uint64
-	// Messages sent (handed to the operating system) and received
+	// Messages sent (handed to the operating system; on a sealed
+	// connection, in batches handed to the adapter) and received
 	// (delivered by Update); handshake and control messages not counted.
 	MessagesSent, MessagesReceived uint64
 	// RTT and its variance are the round trip of gonetic's own pings

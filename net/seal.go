@@ -411,11 +411,11 @@ func (s *Server) checkToken(c *Conn, h control) (string, *token.Grant) {
 func (s *Server) startSession(c *Conn, g *token.Grant, rc []byte) error {
 	rs := newRandom()
 	kc2s, ks2c := sessionKeys(g.ClientToServer, g.ServerToClient, rc, rs)
+	s.e.startFlusher()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, lossy := c.link.(transport.Lossy)
 	tx, rx := newSession(ks2c, kc2s, s.e.tcfg.Channels, s.e.tcfg.MaxPayload, lossy)
-	s.e.startFlusher()
 	c.rx.Store(rx) // before the session leaves: the client answers at once
 	err := c.sendControl(control{kind: ctlSession, random: rs})
 	c.tx = tx
