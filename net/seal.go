@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -19,13 +18,14 @@ import (
 // Sealed connections (docs/PROTOCOL.md, "Sealed connections"): a client
 // with a connect token and a server with ServerConfig.Tokens derive two
 // keys from the token's and the connection's randoms, and from the
-// server's session message on every payload in both directions is
-// sealed with ChaCha20-Poly1305:
+// server's session message on, every payload in both directions is
+// sealed with ChaCha20-Poly1305, in batches of one stream (batch.go):
 //
 //	channel(u8) delivery(u8) counter(uvarint) ciphertext tag(16)
 //
-// with the nonce channel, delivery, 0, 0, counter (u64 little-endian), so
-// that each (channel, delivery) stream of each direction counts its own
+// whose plaintext is one or more records, uvarint(length) payload, with
+// the nonce channel, delivery, 0, 0, counter (u64 little-endian), so that
+// each (channel, delivery) stream of each direction counts its own sealed
 // payloads from 0 and no nonce repeats under a key.
 
 // Sizes of the session's randoms and of the seal's tag.
@@ -68,9 +68,13 @@ func newRandom() []byte {
 
 // sealer seals what one end sends. Guarded by its Conn's mu.
 type sealer struct {
-	aead  cipher.AEAD
-	nonce [chacha20poly1305.NonceSize]byte // a field: a local would escape to the heap
-	next  []uint64                         // next counter, by channel*3+delivery
+	aead     cipher.AEAD
+	nonce    [chacha20poly1305.NonceSize]byte // a field: a local would escape to the heap
+	next     []uint64                         // next counter, by channel*3+delivery
+	batches  []batch                          // pending records, by channel*3+delivery (batch.go)
+	order    []int                            // the streams with a pending batch, in the order they began
+	maxPlain int                              // the largest plaintext whose seal the peer takes (Config.MaxMessageSize)
+	lossy    bool                             // the link is transport.Lossy: streams need not keep their order between them
 }
 
 // opener opens what one end receives. Used by the link's Sink only, whose
@@ -80,6 +84,7 @@ type opener struct {
 	nonce   [chacha20poly1305.NonceSize]byte
 	streams []rxStream // by channel*3+delivery
 	buf     []byte     // the last payload opened
+	skip    int        // records of the next payload to open already taken (TryReceive refused the one after)
 	lossy   bool       // the link may lose or reorder unreliable payloads (transport.Lossy)
 	dead    bool       // it ended the connection: the rest is dropped
 }
@@ -91,11 +96,12 @@ type rxStream struct {
 }
 
 // newSession returns the sealer and opener of one end, given the keys it
-// seals and opens with.
-func newSession(sealKey, openKey []byte, channels int, lossy bool) (*sealer, *opener) {
+// seals and opens with and the largest payload the link takes.
+func newSession(sealKey, openKey []byte, channels, maxPayload int, lossy bool) (*sealer, *opener) {
 	sa, _ := chacha20poly1305.New(sealKey) // the keys are 32 bytes: no error
 	oa, _ := chacha20poly1305.New(openKey)
-	return &sealer{aead: sa, next: make([]uint64, channels*3)},
+	return &sealer{aead: sa, next: make([]uint64, channels*3), batches: make([]batch, channels*3),
+			maxPlain: maxPayload - sealOverhead, lossy: lossy},
 		&opener{aead: oa, streams: make([]rxStream, channels*3), lossy: lossy}
 }
 
@@ -104,15 +110,13 @@ func setNonce(n *[chacha20poly1305.NonceSize]byte, ch uint8, d transport.Deliver
 	binary.LittleEndian.PutUint64(n[4:], ctr)
 }
 
-// sealedSend seals payload into c.sealBuf and sends it; the stream's counter
-// moves on only when the link took it, so that a failed send (a full
-// queue) leaves no gap in a reliable stream. c.mu is held.
+// sealedSend seals a plaintext of records into c.sealBuf and sends it;
+// the stream's counter moves on only when the link took it, so that a
+// failed send (a full queue) leaves no gap in a reliable stream. c.mu is
+// held; the stream is valid (sealedAppend checked it).
 func (c *Conn) sealedSend(ch uint8, d transport.Delivery, payload []byte) error {
 	s := c.tx
 	i := int(ch)*3 + int(d)
-	if i >= len(s.next) || !d.Valid() {
-		return fmt.Errorf("%w (channel %d, %v)", transport.ErrBadChannel, ch, d)
-	}
 	ctr := s.next[i]
 	b := append(c.sealBuf[:0], ch, byte(d))
 	b = binary.AppendUvarint(b, ctr)
@@ -126,8 +130,9 @@ func (c *Conn) sealedSend(ch uint8, d transport.Delivery, payload []byte) error 
 }
 
 // open authenticates a sealed payload and returns its plaintext (valid
-// until the next open), its channel and what accept needs. It changes
-// nothing: accept records the payload once it was taken.
+// until the next open; records validRecords took), its channel and what
+// accept needs. It changes nothing: accept records the payload once it
+// was taken.
 func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, ctr uint64, err error) {
 	if len(p) < 3+tagSize {
 		return nil, 0, 0, 0, errForged
@@ -140,7 +145,7 @@ func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, c
 	ctr, n := binary.Uvarint(p[2:])
 	// Only the shortest encoding: another would open too, being outside
 	// the seal, and the payload must be exactly what was sealed.
-	if n <= 0 || n != (bits.Len64(ctr|1)+6)/7 || len(p)-2-n < tagSize {
+	if n <= 0 || n != uvarintLen(ctr) || len(p)-2-n < tagSize {
 		return nil, 0, 0, 0, errForged
 	}
 	if !o.streams[i].fresh(d, ctr) { // before the AEAD: replays cost nothing
@@ -152,6 +157,9 @@ func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, c
 		return nil, 0, 0, 0, errForged
 	}
 	o.buf = plain[:0]
+	if !validRecords(plain) { // sealed by a broken or hostile peer: as forged
+		return nil, 0, 0, 0, errForged
+	}
 	return plain, ch, d, ctr, nil
 }
 
@@ -231,7 +239,7 @@ func (c *Conn) takeSealed(o *opener, channel uint8, p []byte, wait bool) bool {
 		c.rejected(o, p, err)
 		return true
 	}
-	if !c.takePlain(ch, plain, wait) {
+	if !c.takeRecords(o, ch, plain, wait) {
 		return false
 	}
 	o.accept(ch, d, ctr)
@@ -239,6 +247,26 @@ func (c *Conn) takeSealed(o *opener, channel uint8, p []byte, wait bool) bool {
 		c.heardSealed.Store(true)
 		c.ep.inbox.push(c, itemProven, 0, nil)
 	}
+	return true
+}
+
+// takeRecords hands on each record of an opened payload, in order. It
+// reports false when the inbox had no room (TryReceive); o.skip then
+// counts those taken, which are not taken again when the same payload
+// opens again.
+func (c *Conn) takeRecords(o *opener, ch uint8, plain []byte, wait bool) bool {
+	for k := 0; len(plain) > 0; k++ {
+		var rec []byte
+		rec, plain = nextRecord(plain)
+		if k < o.skip {
+			continue
+		}
+		if !c.takePlain(ch, rec, wait) {
+			o.skip = k
+			return false
+		}
+	}
+	o.skip = 0
 	return true
 }
 
@@ -251,7 +279,7 @@ func (c *Conn) takeHeld(o *opener, wait bool) bool {
 		plain, ch, d, ctr, err := o.open(m.payload)
 		if err != nil {
 			c.rejected(o, m.payload, err)
-		} else if !c.takePlain(ch, plain, wait) {
+		} else if !c.takeRecords(o, ch, plain, wait) {
 			return false
 		} else {
 			o.accept(ch, d, ctr)
@@ -332,7 +360,8 @@ func (c *Conn) keyClient(p []byte) (*opener, bool) {
 	}
 	kc2s, ks2c := sessionKeys(c.tok.ClientToServer, c.tok.ServerToClient, c.random, ctl.random)
 	_, lossy := c.link.(transport.Lossy)
-	tx, rx := newSession(kc2s, ks2c, c.ep.tcfg.Channels, lossy)
+	tx, rx := newSession(kc2s, ks2c, c.ep.tcfg.Channels, c.ep.tcfg.MaxPayload, lossy)
+	c.ep.startFlusher()
 	c.tx = tx
 	c.rx.Store(rx)
 	// The first ping, pings on or off: the server opens the connection
@@ -386,10 +415,11 @@ func (s *Server) checkToken(c *Conn, h control) (string, *token.Grant) {
 func (s *Server) startSession(c *Conn, g *token.Grant, rc []byte) error {
 	rs := newRandom()
 	kc2s, ks2c := sessionKeys(g.ClientToServer, g.ServerToClient, rc, rs)
+	s.e.startFlusher()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, lossy := c.link.(transport.Lossy)
-	tx, rx := newSession(ks2c, kc2s, s.e.tcfg.Channels, lossy)
+	tx, rx := newSession(ks2c, kc2s, s.e.tcfg.Channels, s.e.tcfg.MaxPayload, lossy)
 	c.rx.Store(rx) // before the session leaves: the client answers at once
 	err := c.sendControl(control{kind: ctlSession, random: rs})
 	c.tx = tx
