@@ -427,15 +427,17 @@ func TestSealedSameTokenNewKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		nettest.Pump(t, conn.Connected, s, c)
+		// What the client sends next (the server may still answer its
+		// first ping, which proves it receives).
 		h.mu.Lock()
-		n := len(h.sent)
+		n := len(h.clientSent)
 		h.mu.Unlock()
 		if err := conn.Send(&nettest.Chat{Msg: "same"}); err != nil {
 			t.Fatal(err)
 		}
-		h.wait(t, func() bool { return len(h.sent) > n })
+		h.wait(t, func() bool { return len(h.clientSent) > n })
 		h.mu.Lock()
-		firsts = append(firsts, h.sent[n])
+		firsts = append(firsts, h.clientSent[n].p)
 		h.mu.Unlock()
 	}
 	if len(firsts[0]) != len(firsts[1]) || firsts[0][2] != firsts[1][2] {
