@@ -325,35 +325,60 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 	var transcript []string
 	// next returns Python's next line that has prefix, after logging the
 	// lines before it; it fails the test if Python ends or fails first.
+	// record keeps a line of python's, and fails the test if it says FAIL.
+	record := func(l string) {
+		t.Helper()
+		transcript = append(transcript, l)
+		if strings.HasPrefix(l, "FAIL") {
+			t.Fatalf("python: %s\n%s\nstderr:\n%s", l, strings.Join(transcript, "\n"), stderr.String())
+		}
+	}
+	seen := 0        // the lines of transcript next has looked at
+	pyLines := lines // nil once python's stdout ended
+	// next returns Python's next line that has prefix, after the lines
+	// before it; it fails the test if Python ends or fails first.
 	next := func(prefix string) string {
 		t.Helper()
 		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("python ended before %q:\n%s\nstderr:\n%s", prefix, strings.Join(transcript, "\n"), stderr.String())
-				}
-				transcript = append(transcript, l)
-				if strings.HasPrefix(l, "FAIL") {
-					t.Fatalf("python: %s\n%s\nstderr:\n%s", l, strings.Join(transcript, "\n"), stderr.String())
-				}
-				if strings.HasPrefix(l, prefix) {
+			for seen < len(transcript) {
+				seen++
+				if l := transcript[seen-1]; strings.HasPrefix(l, prefix) {
 					return l
 				}
+			}
+			if pyLines == nil {
+				t.Fatalf("python ended before %q:\n%s\nstderr:\n%s", prefix, strings.Join(transcript, "\n"), stderr.String())
+			}
+			select {
+			case l, ok := <-pyLines:
+				if !ok {
+					pyLines = nil
+					continue
+				}
+				record(l)
 			case <-ctx.Done():
 				t.Fatalf("no %q from python:\n%s", prefix, strings.Join(transcript, "\n"))
 			}
 		}
 	}
+	// waitChat returns the next chat on ch; it fails the test if Python
+	// fails first.
 	waitChat := func(ch <-chan interopChat, who string) interopChat {
 		t.Helper()
-		select {
-		case m := <-ch:
-			return m
-		case <-ctx.Done():
-			t.Fatalf("%s got no chat; python said:\n%s", who, strings.Join(transcript, "\n"))
+		for {
+			select {
+			case m := <-ch:
+				return m
+			case l, ok := <-pyLines:
+				if !ok {
+					pyLines = nil
+					continue
+				}
+				record(l)
+			case <-ctx.Done():
+				t.Fatalf("%s got no chat; python said:\n%s", who, strings.Join(transcript, "\n"))
+			}
 		}
-		return interopChat{}
 	}
 
 	// Python computed the hash from the documented text (nested structs,
@@ -460,7 +485,7 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 		next("sealed: sent")
 	}
 	next("OK")
-	for l := range lines {
+	for l := range lines { // closed or not, it ends with python's stdout
 		transcript = append(transcript, l)
 	}
 	if err := cmd.Wait(); err != nil {
