@@ -508,3 +508,17 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 	t.Logf("python's transcript:\n%s", strings.Join(transcript, "\n"))
 	return sc
 }
+
+// TestPythonSealRules has interop.py check its sealing, written from
+// docs/PROTOCOL.md, on the document's worked example (which
+// net's TestSealVector checks on the Go code) and on the receiving rules
+// of each delivery: what the Go server of TestPythonInteropSealed never
+// sends (replays, gaps, forgeries) is covered here.
+func TestPythonSealRules(t *testing.T) {
+	needPython(t, "enet, msgpack, nacl.bindings", "python3-enet, python3-msgpack, python3-nacl")
+	out, err := exec.Command(python, "testdata/interop.py", "--check-seal").CombinedOutput()
+	if err != nil || !strings.HasSuffix(string(out), "\nOK\n") {
+		t.Fatalf("interop.py --check-seal: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}

@@ -2,6 +2,7 @@
 """A gonetic client over ENet in Python, written from docs/PROTOCOL.md alone.
 
 Usage: interop.py [--token HEX] HOST PORT
+       interop.py --check-seal
 
 It connects with pyenet (python3-enet) and msgpack, does the handshake
 (hello with the registry hash it computes itself), sends one chat_msg,
@@ -17,7 +18,9 @@ With --token (a connect token in hex, docs/PROTOCOL.md "Connect tokens") it
 does the same over a sealed connection ("Sealed connections"): it sends the
 token's ticket and a random in its hello, reads the server's session,
 derives the keys and from then on seals all it sends and opens all it
-receives, with python3-nacl. TestPythonInteropSealed runs it so.
+receives, with python3-nacl. TestPythonInteropSealed runs it so. With
+--check-seal it checks its sealing on the worked example and the receiving
+rules of "Sealed connections" (TestPythonSealRules).
 """
 
 import collections
@@ -62,7 +65,7 @@ FLAGS = {
 # payload's header and nonce.
 DELIVERY = {"reliable": 0, "sequenced": 1, "unsequenced": 2}
 TAG = 16  # bytes of a ChaCha20-Poly1305 tag
-WINDOW = 256  # unsequenced counters below the highest a receiver still takes
+WINDOW = 256  # unsequenced counters, the highest taken included, a receiver tracks
 
 DEADLINE = 20.0  # seconds for the whole exchange
 BURST = 20  # chat_msg the server sends at once at the end
@@ -255,6 +258,19 @@ class Seal:
         """The channel and payloads of a sealed payload, or None when it is
         an unreliable one that failed (dropped); a reliable one that fails
         ends the connection."""
+        got = self.unseal(payload)
+        if not isinstance(got, str):
+            return got
+        if payload[1] != DELIVERY["reliable"]:
+            self.dropped += 1
+            say("dropped an unreliable sealed payload: %s: %s" % (got, payload.hex(" ")))
+            return None
+        fail("a payload failed authentication: %s: %s" % (got, payload.hex(" ")))
+
+    def unseal(self, payload):
+        """The channel and payloads of a sealed payload, recorded as taken;
+        or why it may not be taken: "forged or corrupted", "replayed or out
+        of order"."""
         why = None
         if len(payload) < 3 + TAG or payload[1] > 2 or payload[0] >= channels():
             why = "forged or corrupted"
@@ -273,14 +289,55 @@ class Seal:
                     )
                 except nacl.exceptions.CryptoError:
                     why = "forged or corrupted"
-        if why is None:
-            self.accept((channel, delivery), counter)
-            return channel, payloads_of(plain)
-        if len(payload) > 1 and payload[1] != DELIVERY["reliable"]:
-            self.dropped += 1
-            say("dropped an unreliable sealed payload: %s: %s" % (why, payload.hex(" ")))
-            return None
-        fail("a payload failed authentication: %s: %s" % (why, payload.hex(" ")))
+        if why is not None:
+            return why
+        self.accept((channel, delivery), counter)
+        return channel, payloads_of(plain)
+
+
+def check_seal():
+    """Checks Seal on docs/PROTOCOL.md's worked example of "Sealed
+    connections" and on its receiving rules, without a server."""
+    forged, replayed = "forged or corrupted", "replayed or out of order"
+
+    def check(what, got, want):
+        if got != want:
+            fail("%s: got %r, want %r" % (what, got, want))
+        say("%s: %r" % (what, got))
+
+    kc, ks = session_keys(b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32)
+    check("k_c2s", kc.hex(), "5cba254071c8bfc5a489b15815afc3e47b95b00802d20b1b8e2bacbe34a736d6")
+    check("k_s2c", ks.hex(), "1017c97c15e2d7c4258e3d3963fa8613aee5b131d7fba0fe567c638036ec06c0")
+    server, client = Seal(ks, kc), Seal(kc, ks)
+    welcome = server.seal(0, 0, control("welcome", PROTOCOL_VERSION))
+    check("welcome", welcome.hex(" "), "00 00 00 " + bytes.fromhex("f827826fe92b621cf3d3a59efcc04519253b0080d0ef28cca6ae17").hex(" "))
+    server.next_out[0, 0] = 300
+    bye = server.seal(0, 0, control("bye", ""))
+    check("bye at 300", bye.hex(" "), "00 00 ac 02 " + bytes.fromhex("3a3c2ae77e7b9786792d7bcdd708ae913a8cc6ea6c3891").hex(" "))
+
+    # Reliable: exactly the next counter; nothing is recorded before it opens.
+    check("altered", client.unseal(welcome[:-1] + bytes([welcome[-1] ^ 1])), forged)
+    check("counter not shortest", client.unseal(welcome[:2] + b"\x80\x00" + welcome[3:]), forged)
+    check("short", client.unseal(welcome[:18]), forged)
+    check("delivery 3", client.unseal(b"\x00\x03" + welcome[2:]), forged)
+    check("channel 1 unused", client.unseal(b"\x01" + welcome[1:]), forged)
+    check("reliable 0", client.unseal(welcome), (0, [control("welcome", PROTOCOL_VERSION)]))
+    check("reliable 0 again", client.unseal(welcome), replayed)
+    check("reliable 300 after 0", client.unseal(bye), replayed)
+    # Sequenced: greater than the highest taken.
+    seq = [server.seal(0, 1, b"s%d" % i) for i in range(3)]
+    check("sequenced 1", client.unseal(seq[1]), (0, [b"s1"]))
+    check("sequenced 0 after 1", client.unseal(seq[0]), replayed)
+    check("sequenced 1 again", client.unseal(seq[1]), replayed)
+    check("sequenced 2", client.unseal(seq[2]), (0, [b"s2"]))
+    # Unsequenced: greater, or at most 255 below the highest (a window of
+    # 256 counters, the highest included) and not yet taken.
+    uns = [server.seal(0, 2, b"u%d" % i) for i in range(301)]
+    check("unsequenced 300", client.unseal(uns[300]), (0, [b"u300"]))
+    check("unsequenced 45, 255 below", client.unseal(uns[45]), (0, [b"u45"]))
+    check("unsequenced 45 again", client.unseal(uns[45]), replayed)
+    check("unsequenced 44, 256 below", client.unseal(uns[44]), replayed)
+    check("unsequenced 299", client.unseal(uns[299]), (0, [b"u299"]))
 
 
 def say(*words):
@@ -502,6 +559,10 @@ class Client:
 
 def main():
     args, token = sys.argv[1:], None
+    if args == ["--check-seal"]:
+        check_seal()
+        say("OK")
+        return
     if args[:1] == ["--token"] and len(args) > 1:
         if nacl is None:
             fail("--token needs python3-nacl (Debian: apt-get install python3-nacl)")
