@@ -10,7 +10,8 @@ waits for one chat_msg from the server, sends two chat_msg in one bundle,
 waits for a burst of BURST chat_msg from the server (which bundles them;
 the Go client of the test asks for it), sends an aim (nested structs) and
 waits for the snapshot (nested structs) the server answers with,
-waits until it has answered a ping, says bye and disconnects. It answers pings meanwhile. Every step is a line on stdout; on any failure it
+waits until it has answered a ping, says bye and disconnects. It answers
+pings meanwhile. Every step is a line on stdout; on any failure it
 prints "FAIL: ..." and exits with status 1. adapters/enet's TestPythonInterop
 runs it against a gonetic server.
 
@@ -277,7 +278,7 @@ class Seal:
         else:
             channel, delivery = payload[0], payload[1]
             got = read_uvarint(payload, 2, 10)
-            if got is None or payload[2 : got[1]] != uvarint(got[0]) or len(payload) - got[1] < TAG:
+            if got is None or got[0] >= 1 << 64 or payload[2 : got[1]] != uvarint(got[0]) or len(payload) - got[1] < TAG:
                 why = "forged or corrupted"  # only the shortest form opens
             elif not self.fresh((channel, delivery), got[0]):
                 why = "replayed or out of order"
@@ -318,6 +319,7 @@ def check_seal():
     # Reliable: exactly the next counter; nothing is recorded before it opens.
     check("altered", client.unseal(welcome[:-1] + bytes([welcome[-1] ^ 1])), forged)
     check("counter not shortest", client.unseal(welcome[:2] + b"\x80\x00" + welcome[3:]), forged)
+    check("counter above 64 bits", client.unseal(welcome[:2] + b"\xff" * 9 + b"\x02" + welcome[3:]), forged)
     check("short", client.unseal(welcome[:18]), forged)
     check("delivery 3", client.unseal(b"\x00\x03" + welcome[2:]), forged)
     check("channel 1 unused", client.unseal(b"\x01" + welcome[1:]), forged)
