@@ -57,11 +57,20 @@ type (
 	}
 )
 
-func interopFactory() *message.Factory {
+// interopPos is pos(x,y), on channel 1, sequenced: interop.py's fourth
+// type with --token.
+type interopPos struct{ X, Y float32 }
+
+// interopFactory is interop.py's registry; with pos, its registry with
+// --token.
+func interopFactory(pos bool) *message.Factory {
 	f := message.NewFactory(msgpack.New())
 	message.MustRegister[interopChat](f, message.Name("chat_msg"))
 	message.MustRegister[interopSnapshot](f, message.Name("snapshot"), message.SentBy(message.ServerToClient))
 	message.MustRegister[interopAim](f, message.Name("aim"), message.SentBy(message.ClientToServer), message.MaxSize(200))
+	if pos {
+		message.MustRegister[interopPos](f, message.Name("pos"), message.Channel(1), message.Deliver(message.Sequenced))
+	}
 	return f
 }
 
@@ -77,6 +86,18 @@ type relayHandler struct {
 }
 
 func (h *relayHandler) OnConnect() { h.opened <- h.Conn() }
+
+// posRelayHandler is relayHandler for the registry with pos: it reports
+// each pos and sends it back.
+type posRelayHandler struct {
+	relayHandler
+	positions chan<- interopPos
+}
+
+func (h *posRelayHandler) NetPos(m interopPos) {
+	h.positions <- m
+	_ = h.Conn().Send(&m)
+}
 
 func (h *relayHandler) NetAim(m interopAim) {
 	h.aims <- m
@@ -151,6 +172,7 @@ type interopServer struct {
 	serverChats chan interopChat
 	clientChats chan interopChat
 	aims        chan interopAim
+	positions   chan interopPos
 	gone        chan error
 }
 
@@ -168,15 +190,21 @@ func startInterop(t *testing.T, ctx context.Context, tokens *gnet.Tokens) *inter
 		serverChats: make(chan interopChat, 64),
 		clientChats: make(chan interopChat, 64),
 		aims:        make(chan interopAim, 4),
+		positions:   make(chan interopPos, 4),
 		gone:        make(chan error, 16),
 	}
+	sealed := tokens != nil
 	is.s, err = gnet.Listen(gnet.ServerConfig{
 		// Pings every 20 ms: interop.py answers one before its bye.
-		Config: gnet.Config{Factory: interopFactory(), Transport: tr, PingInterval: 20 * time.Millisecond},
+		Config: gnet.Config{Factory: interopFactory(sealed), Transport: tr, PingInterval: 20 * time.Millisecond},
 		Addr:   "127.0.0.1:0",
 		Tokens: tokens,
 		NewHandler: func() any {
-			return &relayHandler{opened: is.opened, chats: is.serverChats, aims: is.aims, gone: is.gone}
+			h := relayHandler{opened: is.opened, chats: is.serverChats, aims: is.aims, gone: is.gone}
+			if sealed {
+				return &posRelayHandler{relayHandler: h, positions: is.positions}
+			}
+			return &h
 		},
 	})
 	if err != nil {
@@ -184,7 +212,7 @@ func startInterop(t *testing.T, ctx context.Context, tokens *gnet.Tokens) *inter
 	}
 	t.Cleanup(func() { is.s.Close() })
 	t.Cleanup(loop(is.s)) // runs before the Close above
-	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: interopFactory(), Transport: tr}})
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: interopFactory(sealed), Transport: tr}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,12 +412,12 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 	// Python computed the hash from the documented text (nested structs,
 	// directions and MaxSize included); it is the server's, and the
 	// example of docs/PROTOCOL.md.
-	hash := interopFactory().Hash()
+	sealed := ticket > 0
+	hash := interopFactory(sealed).Hash()
 	l := next("sent hello")
-	if !strings.Contains(l, fmt.Sprintf("hash %x,", hash[:])) || !strings.Contains(l, "hash "+interopHash+",") {
+	if !strings.Contains(l, fmt.Sprintf("hash %x,", hash[:])) || (!sealed && !strings.Contains(l, "hash "+interopHash+",")) {
 		t.Errorf("python's hello: %s; the registry's hash is %x, docs/PROTOCOL.md's %s", l, hash[:], interopHash)
 	}
-	sealed := ticket > 0
 	if sealed {
 		if !strings.HasSuffix(l, fmt.Sprintf(", a ticket of %d bytes", ticket)) {
 			t.Errorf("python's hello: %s; want a ticket of %d bytes", l, ticket)
@@ -479,8 +507,32 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 		"on channel 0: 93 02 02 92 93 01 ca 3f 00 00 00 ca 3f 80 00 00 93 02 ca 40 00 00 00 ca 40 80 00 00") {
 		t.Errorf("python got %s", l)
 	}
+	if sealed {
+		// pos, sequenced on channel 1, both ways: an unreliable stream,
+		// and sealed payloads that start with 01, the bundle mark, so
+		// travel as a bundle of one (01, length 0x27, the payload).
+		if l := next("sent pos"); !strings.Contains(l, "sealed as 01 27 01 01 00 ") {
+			t.Errorf("python's sealed pos: %s", l)
+		}
+		select {
+		case m := <-is.positions:
+			if m != (interopPos{1.5, -2}) {
+				t.Errorf("the server got pos %+v from python", m)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the server got no pos; python said:\n%s", strings.Join(transcript, "\n"))
+		}
+		if l := next("got pos"); !strings.Contains(l, "{'x': 1.5, 'y': -2.0} on channel 1") {
+			t.Errorf("python got %s", l)
+		}
+	}
 	next("answered")
-	next("enet disconnected by the server: data 1")
+	if sealed {
+		// Two channels: python disconnects after its bye (PROTOCOL.md, ENet).
+		next("enet disconnected: data")
+	} else {
+		next("enet disconnected by the server: data 1")
+	}
 	if sealed {
 		next("sealed: sent")
 	}

@@ -57,6 +57,10 @@ TYPES = [
     ("snapshot", ["tick", "players[]{id,x,y}"], 0, "reliable", " from=server"),
     ("aim", ["origin{x,y}", "path[]{x,y}"], 0, "reliable", " from=client max=200"),
 ]
+# With --token, the registry has a fourth type, so that an unreliable
+# stream and channel 1 (where a sealed payload starts with the bundle
+# mark) are sealed too: the server sends back each pos it gets.
+POS = ("pos", ["x", "y"], 1, "sequenced", "")
 FLAGS = {
     "reliable": enet.PACKET_FLAG_RELIABLE,
     "sequenced": 0,
@@ -544,6 +548,16 @@ class Client:
         # this side only if none comes.
         self.send_control("bye", reason)
         say("sent bye %r" % reason)
+        if channels() > 1:
+            # With types on more than one channel the server waits for
+            # this side's disconnect after a bye.
+            self.peer.disconnect_later(DISCONNECT_CLOSE)
+            say("more than one channel: ENet disconnect_later(%d)" % DISCONNECT_CLOSE)
+            while True:
+                ev = self.event()
+                if ev.type == enet.EVENT_TYPE_DISCONNECT:
+                    say("enet disconnected: data %d" % ev.data)
+                    return
         wait = time.monotonic() + 5
         while time.monotonic() < wait:
             ev = self.host.service(100)
@@ -569,6 +583,7 @@ def main():
         if nacl is None:
             fail("--token needs python3-nacl (Debian: apt-get install python3-nacl)")
         token, args = bytes.fromhex(args[1]), args[2:]
+        TYPES.append(POS)
     if len(args) != 2:
         fail("usage: interop.py [--token HEX] HOST PORT")
     c = Client(args[0], int(args[1]), token)
@@ -596,6 +611,12 @@ def main():
     want = {"tick": 2, "players": [{"id": 1, "x": 0.5, "y": 1.0}, {"id": 2, "x": 2.0, "y": 4.0}]}
     if name != "snapshot" or values != want:
         fail("expected snapshot %r, got %s %r" % (want, name, values))
+    if c.seal is not None:
+        payload, packet = c.send_message("pos", 1.5, -2.0)
+        say("sent pos on channel 1, sequenced: %s, sealed as %s" % (payload.hex(" "), packet.hex(" ")))
+        name, values = c.wait_message()
+        if name != "pos" or values != {"x": 1.5, "y": -2.0}:
+            fail("expected pos back, got %s %r" % (name, values))
     # The server's PingInterval is short in the test: a pong of this
     # side's reaches it before the bye (sealed, with --token).
     got = c.next_payload(until_pong=True)
