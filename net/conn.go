@@ -105,6 +105,8 @@ type Conn struct {
 	heldDead  bool
 	sealFail  error         // why the Sink ended it; set before itemRejected is queued
 	rejectedN atomic.Uint64 // Stats.Rejected
+	due       bool          // the flusher has it in a list (batch.go); guarded by mu
+	msgsOut   atomic.Uint64 // messages in the sealed batches the adapter took
 
 	pingR    message.Reader // guarded by mu
 	heard    atomic.Uint64  // payloads received, pings included: liveness
@@ -163,6 +165,17 @@ func (c *Conn) String() string { return fmt.Sprintf("conn#%d(%s)", c.id, c.addr)
 // error matches transport.ErrQueueFull, whatever the adapter: call Update
 // (or send less) and send again. Once the connection is closing, whichever
 // side ended it, the error matches ErrClosed.
+//
+// On a sealed connection (Sealed), Send adds the message to a batch of
+// its channel and delivery mode, which is sealed and handed to the
+// adapter as one payload: soon after, from a goroutine of the endpoint's,
+// or by the end of the next Update, whichever comes first (docs/PROTOCOL.md,
+// "Sealed connections"). Accepted means it will go: a batch the adapter's
+// full queue refuses stays and goes at the next Update (or Send, or
+// Disconnect), and Send reports ErrQueueFull only when the message's batch
+// is full and the adapter still refuses it. Should the adapter refuse a
+// batch for another reason, the connection ends with that reason. What
+// Disconnect finds still waiting for a full queue is lost, as its bye is.
 func (c *Conn) Send(msg any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -223,7 +236,11 @@ func (c *Conn) linkSend(channel uint8, d transport.Delivery, payload []byte) err
 // c.mu is held.
 func (c *Conn) send(channel uint8, d transport.Delivery, payload []byte) error {
 	if c.tx != nil {
-		return c.sealedSend(channel, d, payload)
+		if err := c.sealedAppend(channel, d, payload, true); err != nil {
+			return err
+		}
+		c.schedule()
+		return nil
 	}
 	return c.link.Send(channel, d, payload)
 }
@@ -245,7 +262,10 @@ func (c *Conn) sendControl(ctl control) error {
 	}
 	c.buf = appendControl(c.ctlW, c.buf[:0], ctl)
 	c.ctlSent.Add(1)
-	return c.send(0, transport.Reliable, c.buf)
+	if c.tx != nil {
+		return c.sealedControl(c.buf)
+	}
+	return c.link.Send(0, transport.Reliable, c.buf)
 }
 
 // Disconnect ends the connection: everything already sent is delivered
@@ -326,14 +346,16 @@ type Stats struct {
 // Stats returns the connection's counters.
 func (c *Conn) Stats() Stats {
 	c.mu.Lock()
-	link := c.link
+	link, sealed := c.link, c.tx != nil
 	c.mu.Unlock()
 	var ls transport.Stats
 	if link != nil {
 		ls = link.Stats()
 	}
 	sent := ls.PayloadsSent
-	if ctl := c.ctlSent.Load(); sent > ctl {
+	if ctl := c.ctlSent.Load(); sealed {
+		sent = c.msgsOut.Load() // a payload carries a batch of them
+	} else if sent > ctl {
 		sent -= ctl
 	} else {
 		sent = 0

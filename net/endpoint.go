@@ -65,9 +65,13 @@ type endpoint struct {
 	// network work on the Update goroutine (transport.Poller). Copy on
 	// write under mu; Update reads it without locking.
 	pollers atomic.Pointer[[]transport.Poller]
+	// flusher sends sealed connections' batches (batch.go); started with
+	// the first sealed connection, under mu.
+	flusher atomic.Pointer[flusher]
 
 	// Only the goroutine in Update touches the fields below.
 	timer       *time.Timer
+	flushing    []*Conn // flushSealed's list
 	batch       []item
 	data        []byte
 	pos         int // next item of batch to process
@@ -167,10 +171,12 @@ func (e *endpoint) removePoller(p transport.Poller) {
 	}
 }
 
-// pollNetwork has the adapters that can (ENet) send what is queued and
-// receive what arrived on this goroutine, sparing a wake-up of their own
-// goroutine: before Update looks at the inbox, and after its handlers ran.
+// pollNetwork sends the sealed batches still pending, and has the
+// adapters that can (ENet) send what is queued and receive what arrived
+// on this goroutine, sparing a wake-up of their own goroutine: before
+// Update looks at the inbox, and after its handlers ran.
 func (e *endpoint) pollNetwork() {
+	e.flushSealed()
 	if list := e.pollers.Load(); list != nil {
 		for _, p := range *list {
 			p.Poll()
@@ -714,5 +720,6 @@ func (e *endpoint) abortAll() {
 	for _, c := range all {
 		c.abort()
 	}
+	e.stopFlusher()
 	e.inbox.close()
 }

@@ -41,7 +41,7 @@ func SealedTestConn(f *message.Factory, sealed bool) *Conn {
 	c := e.newConn("null", Open)
 	c.link = discardLink{}
 	if sealed {
-		c.tx, _ = newSession(make([]byte, 32), make([]byte, 32), e.tcfg.Channels, false)
+		c.tx, _ = newSession(make([]byte, 32), make([]byte, 32), e.tcfg.Channels, e.tcfg.MaxPayload, false)
 	}
 	return c
 }

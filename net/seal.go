@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -68,9 +67,13 @@ func newRandom() []byte {
 
 // sealer seals what one end sends. Guarded by its Conn's mu.
 type sealer struct {
-	aead  cipher.AEAD
-	nonce [chacha20poly1305.NonceSize]byte // a field: a local would escape to the heap
-	next  []uint64                         // next counter, by channel*3+delivery
+	aead     cipher.AEAD
+	nonce    [chacha20poly1305.NonceSize]byte // a field: a local would escape to the heap
+	next     []uint64                         // next counter, by channel*3+delivery
+	batches  []batch                          // pending records, by channel*3+delivery (batch.go)
+	order    []int                            // the streams with a pending batch, in the order they began
+	maxPlain int                              // the largest plaintext whose seal the peer takes (Config.MaxMessageSize)
+	lossy    bool                             // the link is transport.Lossy: streams need not keep their order between them
 }
 
 // opener opens what one end receives. Used by the link's Sink only, whose
@@ -80,6 +83,7 @@ type opener struct {
 	nonce   [chacha20poly1305.NonceSize]byte
 	streams []rxStream // by channel*3+delivery
 	buf     []byte     // the last payload opened
+	skip    int        // records of the next payload to open already taken (TryReceive refused the one after)
 	lossy   bool       // the link may lose or reorder unreliable payloads (transport.Lossy)
 	dead    bool       // it ended the connection: the rest is dropped
 }
@@ -91,11 +95,12 @@ type rxStream struct {
 }
 
 // newSession returns the sealer and opener of one end, given the keys it
-// seals and opens with.
-func newSession(sealKey, openKey []byte, channels int, lossy bool) (*sealer, *opener) {
+// seals and opens with and the largest payload the link takes.
+func newSession(sealKey, openKey []byte, channels, maxPayload int, lossy bool) (*sealer, *opener) {
 	sa, _ := chacha20poly1305.New(sealKey) // the keys are 32 bytes: no error
 	oa, _ := chacha20poly1305.New(openKey)
-	return &sealer{aead: sa, next: make([]uint64, channels*3)},
+	return &sealer{aead: sa, next: make([]uint64, channels*3), batches: make([]batch, channels*3),
+			maxPlain: maxPayload - sealOverhead, lossy: lossy},
 		&opener{aead: oa, streams: make([]rxStream, channels*3), lossy: lossy}
 }
 
@@ -104,15 +109,13 @@ func setNonce(n *[chacha20poly1305.NonceSize]byte, ch uint8, d transport.Deliver
 	binary.LittleEndian.PutUint64(n[4:], ctr)
 }
 
-// sealedSend seals payload into c.sealBuf and sends it; the stream's counter
-// moves on only when the link took it, so that a failed send (a full
-// queue) leaves no gap in a reliable stream. c.mu is held.
+// sealedSend seals a plaintext of records into c.sealBuf and sends it;
+// the stream's counter moves on only when the link took it, so that a
+// failed send (a full queue) leaves no gap in a reliable stream. c.mu is
+// held; the stream is valid (sealedAppend checked it).
 func (c *Conn) sealedSend(ch uint8, d transport.Delivery, payload []byte) error {
 	s := c.tx
 	i := int(ch)*3 + int(d)
-	if i >= len(s.next) || !d.Valid() {
-		return fmt.Errorf("%w (channel %d, %v)", transport.ErrBadChannel, ch, d)
-	}
 	ctr := s.next[i]
 	b := append(c.sealBuf[:0], ch, byte(d))
 	b = binary.AppendUvarint(b, ctr)
@@ -126,8 +129,9 @@ func (c *Conn) sealedSend(ch uint8, d transport.Delivery, payload []byte) error 
 }
 
 // open authenticates a sealed payload and returns its plaintext (valid
-// until the next open), its channel and what accept needs. It changes
-// nothing: accept records the payload once it was taken.
+// until the next open; records validRecords took), its channel and what
+// accept needs. It changes nothing: accept records the payload once it
+// was taken.
 func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, ctr uint64, err error) {
 	if len(p) < 3+tagSize {
 		return nil, 0, 0, 0, errForged
@@ -140,7 +144,7 @@ func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, c
 	ctr, n := binary.Uvarint(p[2:])
 	// Only the shortest encoding: another would open too, being outside
 	// the seal, and the payload must be exactly what was sealed.
-	if n <= 0 || n != (bits.Len64(ctr|1)+6)/7 || len(p)-2-n < tagSize {
+	if n <= 0 || n != uvarintLen(ctr) || len(p)-2-n < tagSize {
 		return nil, 0, 0, 0, errForged
 	}
 	if !o.streams[i].fresh(d, ctr) { // before the AEAD: replays cost nothing
@@ -152,6 +156,9 @@ func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, c
 		return nil, 0, 0, 0, errForged
 	}
 	o.buf = plain[:0]
+	if !validRecords(plain) { // sealed by a broken or hostile peer: as forged
+		return nil, 0, 0, 0, errForged
+	}
 	return plain, ch, d, ctr, nil
 }
 
@@ -231,10 +238,30 @@ func (c *Conn) takeSealed(o *opener, channel uint8, p []byte, wait bool) bool {
 		c.rejected(o, p, err)
 		return true
 	}
-	if !c.takePlain(ch, plain, wait) {
+	if !c.takeRecords(o, ch, plain, wait) {
 		return false
 	}
 	o.accept(ch, d, ctr)
+	return true
+}
+
+// takeRecords hands on each record of an opened payload, in order. It
+// reports false when the inbox had no room (TryReceive); o.skip then
+// counts those taken, which are not taken again when the same payload
+// opens again.
+func (c *Conn) takeRecords(o *opener, ch uint8, plain []byte, wait bool) bool {
+	for k := 0; len(plain) > 0; k++ {
+		var rec []byte
+		rec, plain = nextRecord(plain)
+		if k < o.skip {
+			continue
+		}
+		if !c.takePlain(ch, rec, wait) {
+			o.skip = k
+			return false
+		}
+	}
+	o.skip = 0
 	return true
 }
 
@@ -247,7 +274,7 @@ func (c *Conn) takeHeld(o *opener, wait bool) bool {
 		plain, ch, d, ctr, err := o.open(m.payload)
 		if err != nil {
 			c.rejected(o, m.payload, err)
-		} else if !c.takePlain(ch, plain, wait) {
+		} else if !c.takeRecords(o, ch, plain, wait) {
 			return false
 		} else {
 			o.accept(ch, d, ctr)
@@ -328,7 +355,8 @@ func (c *Conn) keyClient(p []byte) (*opener, bool) {
 	}
 	kc2s, ks2c := sessionKeys(c.tok.ClientToServer, c.tok.ServerToClient, c.random, ctl.random)
 	_, lossy := c.link.(transport.Lossy)
-	tx, rx := newSession(kc2s, ks2c, c.ep.tcfg.Channels, lossy)
+	tx, rx := newSession(kc2s, ks2c, c.ep.tcfg.Channels, c.ep.tcfg.MaxPayload, lossy)
+	c.ep.startFlusher()
 	c.tx = tx
 	c.rx.Store(rx)
 	if c.ep.cfg.PingInterval > 0 {
@@ -385,7 +413,8 @@ func (s *Server) startSession(c *Conn, g *token.Grant, rc []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, lossy := c.link.(transport.Lossy)
-	tx, rx := newSession(ks2c, kc2s, s.e.tcfg.Channels, lossy)
+	tx, rx := newSession(ks2c, kc2s, s.e.tcfg.Channels, s.e.tcfg.MaxPayload, lossy)
+	s.e.startFlusher()
 	c.rx.Store(rx) // before the session leaves: the client answers at once
 	err := c.sendControl(control{kind: ctlSession, random: rs})
 	c.tx = tx

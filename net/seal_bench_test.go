@@ -1,6 +1,7 @@
 package net_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -11,10 +12,11 @@ import (
 	"github.com/gonetic/gonetic/net/transport"
 )
 
-// BenchmarkSealedOneWay: BenchmarkOneWay with and without a connect
-// token, over TCP and ENet, in one run: what sealing costs (docs/PERF.md,
-// "Sealed traffic").
-func BenchmarkSealedOneWay(b *testing.B) {
+// benchAdapters are the adapters the sealed benchmarks compare on.
+func benchAdapters(b *testing.B) []struct {
+	name string
+	tr   func() transport.Transport
+} {
 	enetTr := func() transport.Transport {
 		t, err := enet.New(nil)
 		if err != nil {
@@ -22,13 +24,61 @@ func BenchmarkSealedOneWay(b *testing.B) {
 		}
 		return t
 	}
-	for _, a := range []struct {
+	return []struct {
 		name string
 		tr   func() transport.Transport
 	}{
 		{"tcp", func() transport.Transport { return tcp.New(tcp.Options{}) }},
 		{"enet", enetTr},
-	} {
+	}
+}
+
+// BenchmarkSealedPingPong: BenchmarkPingPong with and without a connect
+// token, over TCP and ENet, in one run: what sealing (and batching) adds
+// to a round trip.
+func BenchmarkSealedPingPong(b *testing.B) {
+	for _, a := range benchAdapters(b) {
+		for _, sealed := range []bool{false, true} {
+			name := a.name + "/plain"
+			pair := nettest.NewBenchPair
+			if sealed {
+				name, pair = a.name+"/sealed", nettest.NewSealedBenchPair
+			}
+			b.Run(name, func(b *testing.B) {
+				p := pair(b, a.tr, "127.0.0.1:0", true)
+				defer p.Close()
+				var got int
+				if err := gnet.On(p.Cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
+					b.Fatal(err)
+				}
+				msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
+				rtts := make([]time.Duration, 0, b.N)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					if err := p.Conn.Send(&msg); err != nil {
+						b.Fatal(err)
+					}
+					for got <= i {
+						_ = p.Cli.Update(time.Second)
+					}
+					rtts = append(rtts, time.Since(t0))
+				}
+				b.StopTimer()
+				slices.Sort(rtts)
+				b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "median-µs")
+				b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+			})
+		}
+	}
+}
+
+// BenchmarkSealedOneWay: BenchmarkOneWay with and without a connect
+// token, over TCP and ENet, in one run: what sealing costs (docs/PERF.md,
+// "Sealed traffic").
+func BenchmarkSealedOneWay(b *testing.B) {
+	for _, a := range benchAdapters(b) {
 		for _, sealed := range []bool{false, true} {
 			name := a.name + "/plain"
 			pair := nettest.NewBenchPair

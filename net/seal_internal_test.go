@@ -2,43 +2,76 @@ package net
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/gonetic/gonetic/net/transport"
 )
 
+// record is payload as one record of a batch.
+func record(payload string) []byte {
+	return append(binary.AppendUvarint(nil, uint64(len(payload))), payload...)
+}
+
 // FuzzOpen: the opener never panics, and takes only what the sealer
-// sealed with its key: whatever it opens, sealing the plaintext again at
-// the same channel, delivery and counter gives the same bytes.
+// sealed with its key, and only a plaintext of valid records: whatever it
+// opens, sealing the plaintext again at the same channel, delivery and
+// counter gives the same bytes. The input is also sealed as a plaintext:
+// it opens exactly when it is one or more valid records, which then
+// rebuild it.
 func FuzzOpen(f *testing.F) {
 	key := bytes.Repeat([]byte{7}, 32)
 	seal := func(ch uint8, d transport.Delivery, ctr uint64, plain []byte) []byte {
-		s, _ := newSession(key, key, 4, false)
+		s, _ := newSession(key, key, 4, transport.DefaultMaxPayload, false)
 		c := &Conn{tx: s, link: discardLink{}}
 		s.next[int(ch)*3+int(d)] = ctr
 		_ = c.sealedSend(ch, d, plain)
 		return c.sealBuf
 	}
-	f.Add(seal(0, transport.Reliable, 0, []byte("\x92\xa4ping\x01")))
-	f.Add(seal(1, transport.Unsequenced, 300, []byte("hello")))
+	f.Add(seal(0, transport.Reliable, 0, record("\x00\x92\xa4ping\x01")))
+	f.Add(seal(1, transport.Unsequenced, 300, append(record("hello"), record("world")...)))
 	f.Add(seal(3, transport.Sequenced, 1<<40, nil))
+	f.Add(seal(2, transport.Reliable, 0, []byte{0x80, 0x00, 'x'})) // a length not in its shortest form
+	f.Add(seal(2, transport.Reliable, 0, []byte{0x00}))            // an empty record
+	f.Add(seal(2, transport.Reliable, 0, []byte{0x05, 'a'}))       // a record past the end
 	f.Add([]byte{0, 0, 0x80, 0})
+	f.Add(append(record("a"), record(strings.Repeat("b", 200))...))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		_, o := newSession(key, key, 4, true)
+		_, o := newSession(key, key, 4, transport.DefaultMaxPayload, true)
 		// Streams a little way in, so that windows and counters matter.
 		o.accept(1, transport.Unsequenced, 300)
 		o.accept(3, transport.Sequenced, 5)
 		plain, ch, d, ctr, err := o.open(p)
+		if err == nil {
+			if again := seal(ch, d, ctr, plain); !bytes.Equal(again, p) {
+				t.Fatalf("opened % x, which the sealer makes as % x", p, again)
+			}
+			o.accept(ch, d, ctr)
+			if _, _, _, _, err := o.open(p); err == nil {
+				t.Fatal("the same payload opened twice")
+			}
+		}
+		// p as a plaintext: the record layer alone.
+		plain, _, _, _, err = o.open(seal(2, transport.Reliable, 0, p))
+		if (err == nil) != validRecords(p) {
+			t.Fatalf("plaintext % x: open says %v, validRecords %v", p, err, validRecords(p))
+		}
 		if err != nil {
 			return
 		}
-		if again := seal(ch, d, ctr, plain); !bytes.Equal(again, p) {
-			t.Fatalf("opened % x, which the sealer makes as % x", p, again)
+		var rebuilt []byte
+		for len(plain) > 0 {
+			var rec []byte
+			rec, plain = nextRecord(plain)
+			if len(rec) == 0 {
+				t.Fatal("an empty record")
+			}
+			rebuilt = append(rebuilt, record(string(rec))...)
 		}
-		o.accept(ch, d, ctr)
-		if _, _, _, _, err := o.open(p); err == nil {
-			t.Fatal("the same payload opened twice")
+		if !bytes.Equal(rebuilt, p) {
+			t.Fatalf("records % x rebuild as % x", p, rebuilt)
 		}
 	})
 }
@@ -80,22 +113,23 @@ func TestSealVector(t *testing.T) {
 	}
 	rc, rs := bytes.Repeat([]byte{3}, 32), bytes.Repeat([]byte{4}, 32)
 	kc2s, ks2c := sessionKeys(c2s, s2c, rc, rs)
-	tx, _ := newSession(ks2c, kc2s, 1, false) // the server's
+	tx, _ := newSession(ks2c, kc2s, 1, transport.DefaultMaxPayload, false) // the server's
 	c := &Conn{tx: tx, link: discardLink{}}
-	if err := c.sealedSend(0, transport.Reliable, []byte("\x00\x92\xa7welcome\x01")); err != nil {
-		t.Fatal(err)
+	sealed := func(ctr uint64, plain []byte) string {
+		tx.next[0] = ctr
+		if err := c.sealedSend(0, transport.Reliable, plain); err != nil {
+			t.Fatal(err)
+		}
+		return hex.EncodeToString(c.sealBuf)
 	}
-	welcome := hex.EncodeToString(c.sealBuf)
-	tx.next[0] = 300
-	if err := c.sealedSend(0, transport.Reliable, []byte("\x00\x92\xa3bye\xa0")); err != nil {
-		t.Fatal(err)
-	}
-	bye := hex.EncodeToString(c.sealBuf)
+	welcome := "\x00\x92\xa7welcome\x01"
+	pong := "\x00\x93\xa4pong\xce\x3b\x9a\xca\x00\xcf\x18\x7e\x8a\x26\x0c\x90\x80\x00"
 	for _, v := range []struct{ name, got, want string }{
 		{"k_c2s", hex.EncodeToString(kc2s), "5cba254071c8bfc5a489b15815afc3e47b95b00802d20b1b8e2bacbe34a736d6"},
 		{"k_s2c", hex.EncodeToString(ks2c), "1017c97c15e2d7c4258e3d3963fa8613aee5b131d7fba0fe567c638036ec06c0"},
-		{"welcome, counter 0", welcome, "000000f827826fe92b621cf3d3a59efcc04519253b0080d0ef28cca6ae17"},
-		{"bye, counter 300", bye, "0000ac023a3c2ae77e7b9786792d7bcdd708ae913a8cc6ea6c3891"},
+		{"welcome, counter 0", sealed(0, record(welcome)), "000000f3b5b7bffb226d10f1dbc14328b00886523248c7c44124cfbeca1abe"},
+		{"bye, counter 300", sealed(300, record("\x00\x92\xa3bye\xa0")), "0000ac023dae1b26656752bfe6fc2a0182357dd5b689e29cea7df4ea"},
+		{"welcome and pong, counter 1", sealed(1, append(record(welcome), record(pong)...)), "000001c3b0bd2c6f0a5af530bae1d4aa6cce57bb32bcd684c367761a1336a4ede00f09521be6da0cf2f073a254b8a60f0578c69970"},
 	} {
 		if v.got != v.want {
 			t.Errorf("%s: %s, want %s", v.name, v.got, v.want)
@@ -107,8 +141,8 @@ func TestSealVector(t *testing.T) {
 // bytes), the per-payload cost a sealed connection adds on each end.
 func BenchmarkSealOpen(b *testing.B) {
 	key := bytes.Repeat([]byte{7}, 32)
-	plain := bytes.Repeat([]byte{'x'}, 30)
-	tx, o := newSession(key, key, 1, false)
+	plain := record(strings.Repeat("x", 29)) // 30 bytes
+	tx, o := newSession(key, key, 1, transport.DefaultMaxPayload, false)
 	c := &Conn{tx: tx, link: discardLink{}}
 	b.Run("seal", func(b *testing.B) {
 		b.ReportAllocs()

@@ -27,6 +27,8 @@ type hook struct {
 	transport.Transport
 	mu   sync.Mutex
 	sent [][]byte // what either end sent, in order
+	// clientSent is what the client sent, in order, with its delivery.
+	clientSent []heldSend
 	// holdIf, when set, says which sends are kept in held, not sent.
 	holdIf func(client bool, ch uint8) bool
 	held   []heldSend
@@ -51,6 +53,9 @@ func (h *hook) record(l *hookLink, ch uint8, d transport.Delivery, p []byte) (bo
 		return true, err
 	}
 	h.sent = append(h.sent, bytes.Clone(p))
+	if l.client {
+		h.clientSent = append(h.clientSent, heldSend{nil, ch, d, bytes.Clone(p)})
+	}
 	if h.holdIf != nil && h.holdIf(l.client, ch) {
 		h.held = append(h.held, heldSend{l.Link, ch, d, bytes.Clone(p)})
 		return true, nil
@@ -58,11 +63,36 @@ func (h *hook) record(l *hookLink, ch uint8, d transport.Delivery, p []byte) (bo
 	return false, nil
 }
 
-// heldPayload is the i-th payload held.
-func (h *hook) heldPayload(i int) []byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.held[i].p
+// heldPayload is the i-th payload held, once it is: a sealed connection
+// sends its batches from a goroutine of its own.
+func (h *hook) heldPayload(t *testing.T, i int) []byte {
+	t.Helper()
+	var p []byte
+	h.wait(t, func() bool {
+		if len(h.held) > i {
+			p = h.held[i].p
+		}
+		return p != nil
+	})
+	return p
+}
+
+// wait polls cond, under h.mu, until it holds.
+func (h *hook) wait(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(nettest.Deadline)
+	for {
+		h.mu.Lock()
+		ok := cond()
+		h.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hook did not see the payload in time")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // setHold changes holdIf.
@@ -177,8 +207,14 @@ func (s *hookSink) Farewell(err error) {
 // sealed, and returns both ends and the server's handler's messages.
 func sealedPair(t *testing.T, h *hook, addr string, f func() *message.Factory, sealed bool) (*gnet.Server, *gnet.Client, *gnet.Conn, *nettest.ChatHandler) {
 	t.Helper()
+	return sealedPairPing(t, h, addr, f, sealed, 0)
+}
+
+// sealedPairPing is sealedPair with a Config.PingInterval for both ends.
+func sealedPairPing(t *testing.T, h *hook, addr string, f func() *message.Factory, sealed bool, ping time.Duration) (*gnet.Server, *gnet.Client, *gnet.Conn, *nettest.ChatHandler) {
+	t.Helper()
 	key := token.NewKey()
-	scfg := gnet.ServerConfig{Config: gnet.Config{Factory: f(), Transport: h}, Addr: addr}
+	scfg := gnet.ServerConfig{Config: gnet.Config{Factory: f(), Transport: h, PingInterval: ping}, Addr: addr}
 	sh := &nettest.ChatHandler{}
 	scfg.NewHandler = func() any { return sh }
 	var opts []gnet.ConnectOption
@@ -191,7 +227,7 @@ func sealedPair(t *testing.T, h *hook, addr string, f func() *message.Factory, s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f(), Transport: h}})
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f(), Transport: h, PingInterval: ping}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +282,7 @@ func TestSealedWire(t *testing.T) {
 				{"flipped", "forged or corrupted", func(h *hook, _ []byte, conn *gnet.Conn) {
 					h.setHold(clientSends)
 					_ = conn.Send(&nettest.Chat{Msg: "1"})
-					next := h.heldPayload(0)
+					next := h.heldPayload(t, 0)
 					next[len(next)-20] ^= 0x10
 					h.inject(next)
 				}, false},
@@ -254,8 +290,9 @@ func TestSealedWire(t *testing.T) {
 				{"reordered", "replayed or out of order", func(h *hook, _ []byte, conn *gnet.Conn) {
 					h.setHold(clientSends)
 					_ = conn.Send(&nettest.Chat{Msg: "1"})
+					h.heldPayload(t, 0) // one payload each
 					_ = conn.Send(&nettest.Chat{Msg: "2"})
-					h.inject(h.heldPayload(1))
+					h.inject(h.heldPayload(t, 1))
 				}, false},
 				{"flipped unsequenced", "forged or corrupted", func(h *hook, last []byte, _ *gnet.Conn) {
 					last[len(last)-1] ^= 1
@@ -391,6 +428,7 @@ func TestSealedSameTokenNewKeys(t *testing.T) {
 		if err := conn.Send(&nettest.Chat{Msg: "same"}); err != nil {
 			t.Fatal(err)
 		}
+		h.wait(t, func() bool { return len(h.sent) > n })
 		h.mu.Lock()
 		firsts = append(firsts, h.sent[n])
 		h.mu.Unlock()
@@ -403,23 +441,25 @@ func TestSealedSameTokenNewKeys(t *testing.T) {
 	}
 }
 
-// TestSealedFailedSend: a send the adapter refuses (a full queue) leaves
-// no gap in its reliable stream: the next one is taken.
+// TestSealedFailedSend: a batch the adapter refuses (a full queue) is
+// not lost and leaves no gap in its reliable stream: it goes again at
+// the next flush, before what was sent after it.
 func TestSealedFailedSend(t *testing.T) {
 	h := &hook{Transport: new(mem.Network)}
 	s, c, conn, sh := sealedPair(t, h, "server:0", suiteFactory, true)
 	h.mu.Lock()
 	h.fail = transport.QueueFull("hook: full")
 	h.mu.Unlock()
-	if err := conn.Send(&nettest.Chat{Msg: "lost"}); !errors.Is(err, transport.ErrQueueFull) {
-		t.Fatalf("Send: %v, want the adapter's ErrQueueFull", err)
+	if err := conn.Send(&nettest.Chat{Msg: "refused once"}); err != nil {
+		t.Fatalf("Send: %v; the batch is refused later, not the message", err)
 	}
+	h.wait(t, func() bool { return h.fail == nil }) // the batch was refused
 	if err := conn.Send(&nettest.Chat{Msg: "next"}); err != nil {
 		t.Fatal(err)
 	}
-	nettest.Pump(t, func() bool { return len(sh.Chats) == 1 || sh.Disconnected != nil }, s, c)
-	if sh.Disconnected != nil || sh.Chats[0].Msg != "next" {
-		t.Fatalf("after a failed send: chats %v, disconnected %v", sh.Chats, sh.Disconnected)
+	nettest.Pump(t, func() bool { return len(sh.Chats) == 2 || sh.Disconnected != nil }, s, c)
+	if sh.Disconnected != nil || sh.Chats[0].Msg != "refused once" || sh.Chats[1].Msg != "next" {
+		t.Fatalf("after a refused batch: chats %v, disconnected %v", sh.Chats, sh.Disconnected)
 	}
 }
 
