@@ -457,12 +457,16 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 		t.Errorf("python got %s", l)
 	}
 	// A bundle from Python: both chats, in order, relayed to the Go client.
-	if l := next("sent a bundle of 2 chat_msg"); !sealed && !strings.HasSuffix(l,
-		"01 0f 93 01 a2 70 79 a9 62 75 6e 64 6c 65 64 20 31 0f 93 01 a2 70 79 a9 62 75 6e 64 6c 65 64 20 32") {
-		t.Errorf("python's bundle bytes: %s", l)
-	} else if sealed && (!strings.Contains(l, ": 01 ") || strings.Contains(l, "62 75 6e 64 6c 65 64")) {
-		// Sealed: a bundle of two sealed payloads, which hide the chats.
-		t.Errorf("python's sealed bundle: %s", l)
+	if !sealed {
+		if l := next("sent a bundle of 2 chat_msg"); !strings.HasSuffix(l,
+			"01 0f 93 01 a2 70 79 a9 62 75 6e 64 6c 65 64 20 31 0f 93 01 a2 70 79 a9 62 75 6e 64 6c 65 64 20 32") {
+			t.Errorf("python's bundle bytes: %s", l)
+		}
+	} else if l := next("sent 2 chat_msg in one sealed payload"); !strings.Contains(l, ": 00 00 ") ||
+		strings.Contains(l, "62 75 6e 64 6c 65 64") || len(l) != len("sent 2 chat_msg in one sealed payload on channel 0: ")+3*(3+2*16+16)-1 {
+		// Sealed: channel 0, reliable, a counter of one byte, then two
+		// records of 16 bytes (the chats, hidden) and the tag.
+		t.Errorf("python's sealed chats: %s", l)
 	}
 	for i := 1; i <= 2; i++ {
 		want := interopChat{"py", fmt.Sprintf("bundled %d", i)}
@@ -482,12 +486,18 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 		t.Fatalf("the server got %+v from the Go client", m)
 	}
 	l = next("got the burst")
-	var inOrder, bundled int
-	if _, err := fmt.Sscanf(l, "got the burst: %d chat_msg in order, %d of them in bundles", &inOrder, &bundled); err != nil || inOrder != burst {
+	var inOrder, bundled, gathered int
+	if _, err := fmt.Sscanf(l, "got the burst: %d chat_msg in order, %d of them in bundles, %d in sealed payloads of several",
+		&inOrder, &bundled, &gathered); err != nil || inOrder != burst {
 		t.Errorf("python: %s (%v)", l, err)
 	}
-	if bundled < 2 {
+	// The server gathers a burst: in ENet bundles in clear, in sealed
+	// payloads of several records when sealed.
+	if !sealed && bundled < 2 {
 		t.Errorf("python got none of the server's %d chats in a bundle: %s", burst, l)
+	}
+	if sealed && gathered < 2 {
+		t.Errorf("python got none of the server's %d chats with others in a sealed payload: %s", burst, l)
 	}
 	// An aim from Python, nested structs as arrays, answered with a
 	// snapshot that Python reads back by the shape in its type line.
@@ -510,8 +520,8 @@ func runConversation(t *testing.T, ctx context.Context, is *interopServer, py *p
 	if sealed {
 		// pos, sequenced on channel 1, both ways: an unreliable stream,
 		// and sealed payloads that start with 01, the bundle mark, so
-		// travel as a bundle of one (01, length 0x27, the payload).
-		if l := next("sent pos"); !strings.Contains(l, "sealed as 01 27 01 01 00 ") {
+		// travel as a bundle of one (01, length 0x28, the sealed payload).
+		if l := next("sent pos"); !strings.Contains(l, "sealed as 01 28 01 01 00 ") {
 			t.Errorf("python's sealed pos: %s", l)
 		}
 		select {

@@ -208,16 +208,27 @@ def nonce(channel, delivery, counter):
     return bytes([channel, delivery, 0, 0]) + counter.to_bytes(8, "little")
 
 
-def plaintext_of(payload):
-    """The plaintext that carries one payload. (If a sealed plaintext
-    becomes a sequence of records, this wraps the payload in one.)"""
-    return payload
+def plaintext_of(payloads):
+    """docs/PROTOCOL.md, "Sealed connections": the plaintext that carries
+    payloads (each non-empty) of one stream, one record each."""
+    return b"".join(uvarint(len(p)) + p for p in payloads)
 
 
 def payloads_of(plaintext):
-    """The payloads an opened plaintext carries, in order: itself. (If a
-    sealed plaintext becomes a sequence of records, this splits them.)"""
-    return [plaintext]
+    """The payloads of an opened plaintext's records, in order; None when
+    it is not one or more records (a forgery: it opened, but no sender
+    wrote it)."""
+    out, i = [], 0
+    while i < len(plaintext):
+        got = read_uvarint(plaintext, i, 10)
+        if got is None or got[0] == 0 or plaintext[i : got[1]] != uvarint(got[0]):
+            return None
+        n, i = got
+        if i + n > len(plaintext):
+            return None
+        out.append(plaintext[i : i + n])
+        i += n
+    return out or None
 
 
 class Seal:
@@ -230,13 +241,18 @@ class Seal:
         self.next_in = collections.Counter()  # (channel, delivery): 1 + the highest counter taken
         self.window = collections.defaultdict(set)  # (channel, unsequenced): counters taken below next_in
         self.dropped = 0  # unreliable payloads that failed, dropped
+        self.gathered = 0  # payloads that came with others in one sealed payload
 
-    def seal(self, channel, delivery, payload):
+    def seal(self, channel, delivery, payloads):
+        """One sealed payload that carries payloads, the stream's next."""
+        return self.seal_plain(channel, delivery, plaintext_of(payloads))
+
+    def seal_plain(self, channel, delivery, plain):
         stream = (channel, delivery)
         counter = self.next_out[stream]
         self.next_out[stream] += 1
         box = nacl.bindings.crypto_aead_chacha20poly1305_ietf_encrypt(
-            plaintext_of(payload), b"", nonce(channel, delivery, counter), self.seal_key
+            plain, b"", nonce(channel, delivery, counter), self.seal_key
         )
         return bytes([channel, delivery]) + uvarint(counter) + box
 
@@ -292,12 +308,17 @@ class Seal:
                     plain = nacl.bindings.crypto_aead_chacha20poly1305_ietf_decrypt(
                         payload[i:], b"", nonce(channel, delivery, counter), self.open_key
                     )
+                    payloads = payloads_of(plain)
+                    if payloads is None:
+                        why = "forged or corrupted"
                 except nacl.exceptions.CryptoError:
                     why = "forged or corrupted"
         if why is not None:
             return why
         self.accept((channel, delivery), counter)
-        return channel, payloads_of(plain)
+        if len(payloads) > 1:
+            self.gathered += len(payloads)
+        return channel, payloads
 
 
 def check_seal():
@@ -314,11 +335,16 @@ def check_seal():
     check("k_c2s", kc.hex(), "5cba254071c8bfc5a489b15815afc3e47b95b00802d20b1b8e2bacbe34a736d6")
     check("k_s2c", ks.hex(), "1017c97c15e2d7c4258e3d3963fa8613aee5b131d7fba0fe567c638036ec06c0")
     server, client = Seal(ks, kc), Seal(kc, ks)
-    welcome = server.seal(0, 0, control("welcome", PROTOCOL_VERSION))
-    check("welcome", welcome.hex(" "), "00 00 00 " + bytes.fromhex("f827826fe92b621cf3d3a59efcc04519253b0080d0ef28cca6ae17").hex(" "))
+    welcome_payload = control("welcome", PROTOCOL_VERSION)
+    pong = control("pong", 1000000000, 1765000000000000000)
+    welcome = server.seal(0, 0, [welcome_payload])
+    check("welcome alone", welcome.hex(" "), "00 00 00 " + bytes.fromhex("f3b5b7bffb226d10f1dbc14328b00886523248c7c44124cfbeca1abe").hex(" "))
+    both = server.seal(0, 0, [welcome_payload, pong])
+    check("welcome and pong at 1", both.hex(" "), "00 00 01 " + bytes.fromhex(
+        "c3b0bd2c6f0a5af530bae1d4aa6cce57bb32bcd684c367761a1336a4ede00f09521be6da0cf2f073a254b8a60f0578c69970").hex(" "))
     server.next_out[0, 0] = 300
-    bye = server.seal(0, 0, control("bye", ""))
-    check("bye at 300", bye.hex(" "), "00 00 ac 02 " + bytes.fromhex("3a3c2ae77e7b9786792d7bcdd708ae913a8cc6ea6c3891").hex(" "))
+    bye = server.seal(0, 0, [control("bye", "")])
+    check("bye alone at 300", bye.hex(" "), "00 00 ac 02 " + bytes.fromhex("3dae1b26656752bfe6fc2a0182357dd5b689e29cea7df4ea").hex(" "))
 
     # Reliable: exactly the next counter; nothing is recorded before it opens.
     check("altered", client.unseal(welcome[:-1] + bytes([welcome[-1] ^ 1])), forged)
@@ -327,18 +353,28 @@ def check_seal():
     check("short", client.unseal(welcome[:18]), forged)
     check("delivery 3", client.unseal(b"\x00\x03" + welcome[2:]), forged)
     check("channel 1 unused", client.unseal(b"\x01" + welcome[1:]), forged)
-    check("reliable 0", client.unseal(welcome), (0, [control("welcome", PROTOCOL_VERSION)]))
+    # Plaintexts that opened but are not one or more records.
+    for what, plain in [
+        ("no record", b""),
+        ("a record of 0 bytes", b"\x00"),
+        ("a length not in its shortest form", b"\x81\x00x"),
+        ("a record past the end", b"\x05abc"),
+        ("bytes after the last record", plaintext_of([b"ab"]) + b"\x03"),
+    ]:
+        check(what, client.unseal(Seal(ks, kc).seal_plain(0, 0, plain)), forged)
+    check("reliable 0", client.unseal(welcome), (0, [welcome_payload]))
     check("reliable 0 again", client.unseal(welcome), replayed)
-    check("reliable 300 after 0", client.unseal(bye), replayed)
+    check("reliable 1, two records", client.unseal(both), (0, [welcome_payload, pong]))
+    check("reliable 300 after 1", client.unseal(bye), replayed)
     # Sequenced: greater than the highest taken.
-    seq = [server.seal(0, 1, b"s%d" % i) for i in range(3)]
+    seq = [server.seal(0, 1, [b"s%d" % i]) for i in range(3)]
     check("sequenced 1", client.unseal(seq[1]), (0, [b"s1"]))
     check("sequenced 0 after 1", client.unseal(seq[0]), replayed)
     check("sequenced 1 again", client.unseal(seq[1]), replayed)
     check("sequenced 2", client.unseal(seq[2]), (0, [b"s2"]))
     # Unsequenced: greater, or at most 255 below the highest (a window of
     # 256 counters, the highest included) and not yet taken.
-    uns = [server.seal(0, 2, b"u%d" % i) for i in range(301)]
+    uns = [server.seal(0, 2, [b"u%d" % i]) for i in range(301)]
     check("unsequenced 300", client.unseal(uns[300]), (0, [b"u300"]))
     check("unsequenced 45, 255 below", client.unseal(uns[45]), (0, [b"u45"]))
     check("unsequenced 45 again", client.unseal(uns[45]), replayed)
@@ -372,11 +408,15 @@ class Client:
         if self.peer.send(channel, enet.Packet(packet, FLAGS[delivery])) < 0:
             fail("enet send failed")
 
+    def gathered(self):
+        """The payloads that came with others in one sealed payload."""
+        return 0 if self.seal is None else self.seal.gathered
+
     def wire(self, channel, delivery, payload):
         """A payload as it goes out: sealed once the session is keyed."""
         if self.seal is None:
             return payload
-        return self.seal.seal(channel, DELIVERY[delivery], payload)
+        return self.seal.seal(channel, DELIVERY[delivery], [payload])
 
     def send_payload(self, channel, delivery, payload):
         """Sends one payload in a packet of its own; one whose first byte
@@ -408,10 +448,16 @@ class Client:
 
     def send_bundle(self, name, *messages):
         """Sends messages of one type (so one channel and delivery) as one
-        bundle, each payload sealed apart on a sealed connection."""
+        bundle; on a sealed connection, as one sealed payload of a record
+        each instead."""
         payloads = [self.encode(name, *fields)[0] for fields in messages]
         _, channel, delivery = self.encode(name, *messages[0])
-        packet = bundle([self.wire(channel, delivery, p) for p in payloads])
+        if self.seal is None:
+            packet = bundle(payloads)
+        else:
+            packet = self.seal.seal(channel, DELIVERY[delivery], payloads)
+            if packet[:1] == bytes([BUNDLE]):
+                packet = bundle([packet])
         self.send(channel, delivery, packet)
         return packet
 
@@ -597,13 +643,17 @@ def main():
     if name != "chat_msg":
         fail("expected chat_msg, got %s" % name)
     packet = c.send_bundle("chat_msg", ("py", "bundled 1"), ("py", "bundled 2"))
-    say("sent a bundle of 2 chat_msg on channel 0: %s" % packet.hex(" "))
-    before = c.bundled
+    if c.seal is None:
+        say("sent a bundle of 2 chat_msg on channel 0: %s" % packet.hex(" "))
+    else:
+        say("sent 2 chat_msg in one sealed payload on channel 0: %s" % packet.hex(" "))
+    before, gathered = c.bundled, c.gathered()
     for i in range(BURST):
         name, values = c.wait_message()
         if values != {"player": "server", "msg": "burst %d" % i}:
             fail("burst message %d: %s %r" % (i, name, values))
-    say("got the burst: %d chat_msg in order, %d of them in bundles" % (BURST, c.bundled - before))
+    say("got the burst: %d chat_msg in order, %d of them in bundles, %d in sealed payloads of several" % (
+        BURST, c.bundled - before, c.gathered() - gathered))
     # Nested structs travel as arrays of their fields, in order.
     payload, _ = c.send_message("aim", [1.5, -2.0], [[0.5, 1.0], [2.0, 4.0]])
     say("sent aim on channel 0: %s" % payload.hex(" "))
@@ -625,7 +675,7 @@ def main():
     say("answered %d ping(s)" % c.pongs)
     c.bye("python done")
     if c.seal is not None:
-        say("sealed: sent %d payload(s) on channel 0 reliable, took %d, dropped %d" % (
+        say("sealed: sent %d sealed payload(s) on channel 0 reliable, took %d, dropped %d" % (
             c.seal.next_out[0, 0], c.seal.next_in[0, 0], c.seal.dropped))
     say("OK")
 
