@@ -527,6 +527,8 @@ class Client:
                 continue
             if ctl[0] == "pong":
                 continue
+            if ctl[0] == "bye":
+                fail("the server said bye: %r" % ctl[1])
             return channel, data, ctl
 
     def handshake(self):
