@@ -3,6 +3,7 @@ package net
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/bits"
 	"sync"
 
@@ -71,7 +72,7 @@ func (c *Conn) sealedAppend(ch uint8, d transport.Delivery, payload []byte, msg 
 	s := c.tx
 	i := int(ch)*3 + int(d)
 	if i >= len(s.next) || !d.Valid() {
-		return transport.ErrBadChannel
+		return fmt.Errorf("%w (channel %d, %v)", transport.ErrBadChannel, ch, d)
 	}
 	rec := uvarintLen(uint64(len(payload))) + len(payload)
 	if rec > s.maxPlain {

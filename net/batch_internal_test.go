@@ -129,3 +129,47 @@ func TestBatchCaps(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeRecordsResume: when the inbox has room for only some records of
+// a batch (TryReceive refuses), the same payload handed over again
+// delivers only the records not yet delivered, and then counts as taken.
+func TestTakeRecordsResume(t *testing.T) {
+	e, err := newEndpoint(Config{Factory: NewFactory(), MaxMessageSize: 200, InboxBytes: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.newConn("peer", Open)
+	c.link = discardLink{}
+	key := make([]byte, 32)
+	tx, rx := newSession(key, key, 1, 1000, false)
+	c.tx = tx
+	c.rx.Store(rx)
+	var plain []byte
+	for _, b := range []string{"a", "b", "c"} {
+		plain = append(plain, record(strings.Repeat(b, 80))...)
+	}
+	c.mu.Lock()
+	if err := c.sealedSend(0, transport.Reliable, plain); err != nil {
+		t.Fatal(err)
+	}
+	p := bytes.Clone(c.sealBuf)
+	c.mu.Unlock()
+	sink := (*connSink)(c)
+	if sink.TryReceive(0, p) {
+		t.Fatal("three records of 80 bytes taken by an inbox of 200")
+	}
+	items, data := e.inbox.take(0, e.timer, nil, nil)
+	if len(items) != 2 {
+		t.Fatalf("%d records delivered, want 2", len(items))
+	}
+	if !sink.TryReceive(0, p) {
+		t.Fatal("the rest refused by an empty inbox")
+	}
+	items, data = e.inbox.take(0, e.timer, items, data)
+	if len(items) != 1 || string(data[items[0].off:items[0].off+items[0].len]) != strings.Repeat("c", 80) {
+		t.Fatalf("the second hand-over delivered %d records, want the third alone", len(items))
+	}
+	if rx.streams[0].next != 1 {
+		t.Fatalf("the payload was not counted as taken: next counter %d", rx.streams[0].next)
+	}
+}

@@ -171,9 +171,9 @@ func (c *Conn) String() string { return fmt.Sprintf("conn#%d(%s)", c.id, c.addr)
 // adapter as one payload: soon after, from a goroutine of the endpoint's,
 // or by the end of the next Update, whichever comes first (docs/PROTOCOL.md,
 // "Sealed connections"). Accepted means it will go: a batch the adapter's
-// full queue refuses stays and goes at the next Update (or Send, or
-// Disconnect), and Send reports ErrQueueFull only when the message's batch
-// is full and the adapter still refuses it. Should the adapter refuse a
+// full queue refuses stays, and goes again by the end of the next Update,
+// and Send reports ErrQueueFull only when the message's batch is full and
+// the adapter still refuses it. Should the adapter refuse a
 // batch for another reason, the connection ends with that reason. What
 // Disconnect finds still waiting for a full queue is lost, as its bye is.
 func (c *Conn) Send(msg any) error {
@@ -318,7 +318,8 @@ type Stats struct {
 	// Bytes the adapter handed to and read from the operating system,
 	// framing and handshake included.
 	BytesSent, BytesReceived uint64
-	// Messages sent (handed to the operating system) and received
+	// Messages sent (handed to the operating system; on a sealed
+	// connection, in batches handed to the adapter) and received
 	// (delivered by Update); handshake and control messages not counted.
 	MessagesSent, MessagesReceived uint64
 	// RTT and its variance are the round trip of gonetic's own pings

@@ -18,13 +18,14 @@ import (
 // Sealed connections (docs/PROTOCOL.md, "Sealed connections"): a client
 // with a connect token and a server with ServerConfig.Tokens derive two
 // keys from the token's and the connection's randoms, and from the
-// server's session message on every payload in both directions is
-// sealed with ChaCha20-Poly1305:
+// server's session message on, every payload in both directions is
+// sealed with ChaCha20-Poly1305, in batches of one stream (batch.go):
 //
 //	channel(u8) delivery(u8) counter(uvarint) ciphertext tag(16)
 //
-// with the nonce channel, delivery, 0, 0, counter (u64 little-endian), so
-// that each (channel, delivery) stream of each direction counts its own
+// whose plaintext is one or more records, uvarint(length) payload, with
+// the nonce channel, delivery, 0, 0, counter (u64 little-endian), so that
+// each (channel, delivery) stream of each direction counts its own sealed
 // payloads from 0 and no nonce repeats under a key.
 
 // Sizes of the session's randoms and of the seal's tag.
@@ -410,11 +411,11 @@ func (s *Server) checkToken(c *Conn, h control) (string, *token.Grant) {
 func (s *Server) startSession(c *Conn, g *token.Grant, rc []byte) error {
 	rs := newRandom()
 	kc2s, ks2c := sessionKeys(g.ClientToServer, g.ServerToClient, rc, rs)
+	s.e.startFlusher()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, lossy := c.link.(transport.Lossy)
 	tx, rx := newSession(ks2c, kc2s, s.e.tcfg.Channels, s.e.tcfg.MaxPayload, lossy)
-	s.e.startFlusher()
 	c.rx.Store(rx) // before the session leaves: the client answers at once
 	err := c.sendControl(control{kind: ctlSession, random: rs})
 	c.tx = tx
