@@ -568,6 +568,12 @@ class Client:
             fail("expected session, got control %r" % ctl)
         self.seal = Seal(*session_keys(c2s, s2c, rc, ctl[1]))
         say("got session on channel %d: server random %s; sealed from now on" % (ch, ctl[1].hex()))
+        # docs/PROTOCOL.md, "The handshake" and "Replies before the peer has
+        # shown it receives": a sealed ping at once, which shows the server
+        # that we received the session at our address; over ENet it
+        # welcomes us only then.
+        self.send_control("ping", int(time.monotonic_ns()) & 0xFFFFFFFFFFFF)
+        say("sent a sealed ping")
         held, self.held = self.held, []
         for channel, p in held:
             self.take(channel, p)
