@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/gonetic/gonetic/adapters/mem"
 	"github.com/gonetic/gonetic/adapters/tcp"
@@ -33,19 +32,7 @@ func BenchmarkOneWay(b *testing.B) {
 		b.Run(a.name, func(b *testing.B) {
 			p := nettest.NewBenchPair(b, a.tr, a.addr, false)
 			defer p.Close()
-			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				for p.Conn.Send(&msg) != nil { // queue full: the server is behind
-					_ = p.Cli.Update(0)
-				}
-			}
-			for p.Chats.Load() < int64(b.N) {
-				time.Sleep(50 * time.Microsecond)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			p.OneWay(b)
 		})
 	}
 }
@@ -57,28 +44,7 @@ func BenchmarkPingPong(b *testing.B) {
 		b.Run(a.name, func(b *testing.B) {
 			p := nettest.NewBenchPair(b, a.tr, a.addr, true)
 			defer p.Close()
-			var got int
-			if err := gnet.On(p.Cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
-				b.Fatal(err)
-			}
-			msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-			rtts := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				if err := p.Conn.Send(&msg); err != nil {
-					b.Fatal(err)
-				}
-				for got <= i {
-					_ = p.Cli.Update(time.Second)
-				}
-				rtts = append(rtts, time.Since(t0))
-			}
-			b.StopTimer()
-			slices.Sort(rtts)
-			b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "median-µs")
-			b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+			p.PingPong(b)
 		})
 	}
 }

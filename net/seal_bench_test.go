@@ -1,9 +1,7 @@
 package net_test
 
 import (
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/adapters/tcp"
@@ -47,28 +45,7 @@ func BenchmarkSealedPingPong(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				p := pair(b, a.tr, "127.0.0.1:0", true)
 				defer p.Close()
-				var got int
-				if err := gnet.On(p.Cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
-					b.Fatal(err)
-				}
-				msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-				rtts := make([]time.Duration, 0, b.N)
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					t0 := time.Now()
-					if err := p.Conn.Send(&msg); err != nil {
-						b.Fatal(err)
-					}
-					for got <= i {
-						_ = p.Cli.Update(time.Second)
-					}
-					rtts = append(rtts, time.Since(t0))
-				}
-				b.StopTimer()
-				slices.Sort(rtts)
-				b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "median-µs")
-				b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+				p.PingPong(b)
 			})
 		}
 	}
@@ -91,20 +68,7 @@ func BenchmarkSealedOneWay(b *testing.B) {
 				if p.Conn.Sealed() != sealed {
 					b.Fatalf("Sealed() = %v", !sealed)
 				}
-				msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-				b.ReportAllocs()
-				b.ResetTimer()
-				start := time.Now()
-				for i := 0; i < b.N; i++ {
-					for p.Conn.Send(&msg) != nil { // queue full: the server is behind
-						_ = p.Cli.Update(0)
-					}
-				}
-				for p.Chats.Load() < int64(b.N) {
-					_ = p.Cli.Update(0) // ENet sends what is queued in Update
-					time.Sleep(50 * time.Microsecond)
-				}
-				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+				p.OneWay(b)
 			})
 		}
 	}

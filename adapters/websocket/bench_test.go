@@ -17,7 +17,6 @@ import (
 	"github.com/gonetic/gonetic/adapters/internal/transporttest"
 	"github.com/gonetic/gonetic/adapters/tcp"
 	"github.com/gonetic/gonetic/adapters/websocket"
-	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/nettest"
 	"github.com/gonetic/gonetic/net/transport"
 )
@@ -107,19 +106,7 @@ func BenchmarkOneWay(b *testing.B) {
 	b.Run("gonetic", func(b *testing.B) {
 		p := newBenchPair(b, false)
 		defer p.Close()
-		msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-		b.ReportAllocs()
-		b.ResetTimer()
-		start := time.Now()
-		for i := 0; i < b.N; i++ {
-			for p.Conn.Send(&msg) != nil { // queue full: the server is behind
-				_ = p.Cli.Update(0)
-			}
-		}
-		for p.Chats.Load() < int64(b.N) {
-			time.Sleep(50 * time.Microsecond)
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		p.OneWay(b)
 	})
 	// adapter-wss: the same over TLS (docs/PERF.md, "TLS (issue 20)").
 	for _, mode := range []struct {
@@ -170,14 +157,14 @@ func BenchmarkPingPong(b *testing.B) {
 	b.Run("gonetic", func(b *testing.B) {
 		p := newBenchPair(b, true)
 		defer p.Close()
-		gonePingPong(b, p)
+		p.PingPong(b)
 	})
 	// gonetic over adapters/tcp, which has the same goroutine layout
 	// (a reader per link, a writer or flusher), for comparison.
 	b.Run("gonetic-tcp", func(b *testing.B) {
 		p := nettest.NewBenchPair(b, func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0", true)
 		defer p.Close()
-		gonePingPong(b, p)
+		p.PingPong(b)
 	})
 	for _, mode := range []struct {
 		name string
@@ -329,30 +316,6 @@ func layoutWriter(c *cws.Conn, writers bool) (send func([19]byte), stop func()) 
 		}
 	}()
 	return func(m [19]byte) { ch <- m }, func() { close(ch) }
-}
-
-// gonePingPong is the round trip of gonetic's PingPong over p.
-func gonePingPong(b *testing.B, p *nettest.BenchPair) {
-	var got int
-	if err := gnet.On(p.Cli, func(_ *gnet.Conn, m nettest.Chat) { got++ }); err != nil {
-		b.Fatal(err)
-	}
-	msg := nettest.Chat{Player: "Tom", Msg: "Test message"}
-	rtts := make([]time.Duration, 0, b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		if err := p.Conn.Send(&msg); err != nil {
-			b.Fatal(err)
-		}
-		for got <= i {
-			_ = p.Cli.Update(time.Second)
-		}
-		rtts = append(rtts, time.Since(t0))
-	}
-	b.StopTimer()
-	reportRTT(b, rtts)
 }
 
 // echoSink sends back what it receives, when link is set.

@@ -2,6 +2,7 @@ package nettest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -97,4 +98,53 @@ func (p *BenchPair) Close() {
 	p.done.Wait()
 	p.Cli.Close()
 	p.Srv.Close()
+}
+
+// OneWay is the one-way benchmark on p: b.N chats sent by the client as
+// fast as its queue takes them, timed until the server's handler had the
+// last; it reports msgs/s. The client's Update runs only while its queue
+// is full and at the end (ENet sends what is queued in Update).
+func (p *BenchPair) OneWay(b *testing.B) {
+	msg := Chat{Player: "Tom", Msg: "Test message"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		for p.Conn.Send(&msg) != nil { // queue full: the server is behind
+			_ = p.Cli.Update(0)
+		}
+	}
+	for p.Chats.Load() < int64(b.N) {
+		_ = p.Cli.Update(0)
+		time.Sleep(50 * time.Microsecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// PingPong is the round-trip benchmark on p, which must echo: b.N chats,
+// each sent when the echo of the one before arrived, the client blocking
+// in Update(timeout) for it; it reports the median and p99 round trip.
+func (p *BenchPair) PingPong(b *testing.B) {
+	var got int
+	if err := gnet.On(p.Cli, func(_ *gnet.Conn, m Chat) { got++ }); err != nil {
+		b.Fatal(err)
+	}
+	msg := Chat{Player: "Tom", Msg: "Test message"}
+	rtts := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := p.Conn.Send(&msg); err != nil {
+			b.Fatal(err)
+		}
+		for got <= i {
+			_ = p.Cli.Update(time.Second)
+		}
+		rtts = append(rtts, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(rtts)
+	b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "median-µs")
+	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
