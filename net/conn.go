@@ -306,9 +306,19 @@ func (c *Conn) closeLocked(reason string) {
 		}
 		return
 	}
+	told, tell := reason, true
+	if c.ep.isServer && c.state == Handshaking && !c.receives() {
+		// A peer that has not shown it receives gets no more than it
+		// sent, as a refusal (Server.fitReason): a forged datagram must
+		// not buy a longer protocol error; nothing when even an empty
+		// bye does not fit.
+		told, tell = cutReasonTo(reason, c.owed()-replyOverhead), c.owed() >= replyOverhead
+	}
 	c.state = Closing
 	c.reason = reason
-	_ = c.sendControl(control{kind: ctlBye, reason: reason})
+	if tell {
+		_ = c.sendControl(control{kind: ctlBye, reason: told})
+	}
 	c.link.Close()
 }
 

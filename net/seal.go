@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -145,7 +146,9 @@ func (o *opener) open(p []byte) (plain []byte, ch uint8, d transport.Delivery, c
 	ctr, n := binary.Uvarint(p[2:])
 	// Only the shortest encoding: another would open too, being outside
 	// the seal, and the payload must be exactly what was sealed.
-	if n <= 0 || n != uvarintLen(ctr) || len(p)-2-n < tagSize {
+	// Nor the last counter: a stream that took it would expect 0 next
+	// and take every older counter again; a sender never gets there.
+	if n <= 0 || n != uvarintLen(ctr) || ctr == math.MaxUint64 || len(p)-2-n < tagSize {
 		return nil, 0, 0, 0, errForged
 	}
 	if !o.streams[i].fresh(d, ctr) { // before the AEAD: replays cost nothing
