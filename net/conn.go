@@ -92,15 +92,16 @@ type Conn struct {
 
 	// Sealing (seal.go). tx, sealBuf: guarded by mu, set once keyed. rx
 	// is set once; from then on only the Sink's goroutine uses it, as it
-	// does held, heldBytes and heldDead (a client's payloads that came
-	// ahead of the session). tok and random are a client's, set before
-	// its dial starts.
+	// does early0 (a client got a sealed payload ahead of the session,
+	// and ends). tok and random are a client's, set before its dial
+	// starts.
 	tx      *sealer
 	sealBuf []byte
 	rx      atomic.Pointer[opener]
-	// A server's: a sealed payload from the client opened, so it
-	// received the session at its address (set by the Sink), and the
-	// identity of an approved connection that waits for that (Update).
+	// A server's: a sealed payload from the client opened, so it holds
+	// the token's keys and received the session at its address (set by
+	// the Sink), and the identity of an approved connection that waits
+	// for that (Update).
 	heardSealed    atomic.Bool
 	awaitingProof  bool
 	provenIdentity any
@@ -111,9 +112,7 @@ type Conn struct {
 	bytesOut  int
 	tok       *token.Public
 	random    []byte
-	held      []earlyMsg
-	heldBytes int
-	heldDead  bool
+	early0    bool
 	sealFail  error         // why the Sink ended it; set before itemRejected is queued
 	rejectedN atomic.Uint64 // Stats.Rejected
 	due       bool          // the flusher has it in a list (batch.go); guarded by mu

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -234,9 +233,6 @@ func (c *Conn) takeSealed(o *opener, channel uint8, p []byte, wait bool) bool {
 	if o.dead {
 		return true
 	}
-	if len(c.held) > 0 && !c.takeHeld(o, wait) {
-		return false
-	}
 	plain, ch, d, ctr, err := o.open(p)
 	if err != nil {
 		c.rejected(o, p, err)
@@ -273,27 +269,6 @@ func (c *Conn) takeRecords(o *opener, ch uint8, plain []byte, wait bool) bool {
 	return true
 }
 
-// takeHeld opens and hands on the payloads a client held before the
-// session, in the order they came; false when the inbox is full (the rest
-// stays held).
-func (c *Conn) takeHeld(o *opener, wait bool) bool {
-	for len(c.held) > 0 && !o.dead {
-		m := c.held[0]
-		plain, ch, d, ctr, err := o.open(m.payload)
-		if err != nil {
-			c.rejected(o, m.payload, err)
-		} else if !c.takeRecords(o, ch, plain, wait) {
-			return false
-		} else {
-			o.accept(ch, d, ctr)
-		}
-		c.held = c.held[1:]
-		c.heldBytes -= len(m.payload) + earlyOverhead
-	}
-	c.held = nil
-	return true
-}
-
 // rejected drops a payload that did not open, and counts it, where the
 // adapter may really lose, delay or repeat it (an unreliable payload on
 // ENet); anywhere else it can only be an attack or corruption, and the
@@ -314,31 +289,25 @@ func (c *Conn) failSealed(err error) {
 }
 
 // takeBeforeSession is take for a client with a token that has no keys
-// yet: it keys the connection on the server's session, passes the clear
-// refuse or bye on, and holds what came sealed ahead of the session (ENet
-// delivers each channel apart), bounded by InboxBytes.
+// yet: it keys the connection on the server's session and passes a clear
+// refuse or bye on. Nothing sealed comes before the session from a server
+// that keeps the protocol: it opens a sealed connection, and so sends it
+// messages, only after the client's first sealed payload, which needs the
+// session's keys.
 func (c *Conn) takeBeforeSession(channel uint8, p []byte, wait bool) bool {
-	if c.heldDead {
+	if c.early0 {
 		return true
 	}
 	// A clear control payload is 0x00 then a msgpack array; a sealed one
 	// on channel 0 is 0x00 then its delivery, 0 to 2.
 	if channel == 0 && len(p) > 1 && p[0] == controlMark && p[1] > 2 {
-		if k, ok := c.keyClient(p); ok {
-			if k != nil && len(c.held) > 0 {
-				c.takeHeld(k, wait) // what stays held goes at the next take
-			}
+		if _, ok := c.keyClient(p); ok {
 			return true
 		}
 		return c.takePlain(channel, p, wait)
 	}
-	c.heldBytes += len(p) + earlyOverhead
-	if c.heldBytes > c.ep.cfg.InboxBytes {
-		c.heldDead = true
-		c.failSealed(fmt.Errorf("gonetic: more than %d bytes of messages before the server's session (Config.InboxBytes)", c.ep.cfg.InboxBytes))
-		return true
-	}
-	c.held = append(c.held, earlyMsg{channel, append([]byte(nil), p...)})
+	c.early0 = true
+	c.failSealed(errors.New("gonetic: a sealed payload before the server's session"))
 	return true
 }
 

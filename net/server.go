@@ -301,10 +301,12 @@ func (s *Server) hello(c *Conn, h control) {
 // admit opens a connection whose hello passed: it gets its handler and
 // identity, and the client its welcome.
 func (s *Server) admit(c *Conn, identity any) {
-	if c.rx.Load() != nil && !c.receives() {
-		// Nothing larger than the handshake goes to an address that has
-		// not shown it receives there: the welcome, and what OnConnect
-		// sends, wait for the client's first sealed payload (proven).
+	if c.rx.Load() != nil && !c.heardSealed.Load() {
+		// A sealed connection opens once the client showed that it holds
+		// the token's keys, not only its ticket, which travels in clear
+		// and can be copied: the welcome, and OnConnect, wait for the
+		// client's first sealed payload (proven). Over ENet that payload
+		// also shows that the client receives at its address.
 		c.awaitingProof, c.provenIdentity = true, identity
 		return
 	}
@@ -337,7 +339,7 @@ func (s *Server) admit(c *Conn, identity any) {
 }
 
 // proven admits a connection that Approve accepted before its client's
-// first sealed payload came (admit: a lossy link).
+// first sealed payload came (admit).
 func (s *Server) proven(c *Conn) {
 	if !c.awaitingProof || c.State() != Handshaking {
 		return
