@@ -45,11 +45,10 @@ func WithHello(data []byte) ConnectOption {
 // the token first and return at once, with token's error (matching
 // token.ErrMalformed), when it is not one. A server without Tokens
 // refuses such a client ("this server does not take connect tokens").
-// A token is admitted again only from the address that first used it,
-// host and port as Conn.Addr reports it, until it expires (token.Guard):
-// a new TCP or WebSocket connection comes from another port, so a client
-// that reconnects asks its backend for a new token. WithHello may be
-// given too.
+// A token is admitted again, until it expires, only from the host (the
+// IP address) that first used it (token.Guard): a client may reconnect
+// with it, from any port; another machine needs its own token. WithHello
+// may be given too.
 func WithToken(tok []byte) ConnectOption {
 	p, err := token.Parse(tok)
 	return func(o *connectOptions) { o.tok, o.tokenErr = p, err }

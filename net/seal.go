@@ -374,7 +374,10 @@ func (s *Server) checkToken(c *Conn, h control) (string, *token.Grant) {
 	now := time.Now()
 	g, err := token.Open(s.cfg.Tokens.Key, h.ticket, s.cfg.Tokens.Server, now)
 	if err == nil {
-		err = s.guard.Admit(g, c.addr, now)
+		// By host: a reconnection comes from another port. A copied
+		// ticket is no use from the same host either: without the
+		// token's keys its connection never opens (admit).
+		err = s.guard.Admit(g, hostOf(c.addr), now)
 	}
 	if err != nil {
 		return err.Error(), nil

@@ -552,3 +552,45 @@ func TestSealedClientWantsSession(t *testing.T) {
 		t.Fatalf("Dial without a token: %v", err)
 	}
 }
+
+// TestSealedTokenInUse: a token in use from one host is refused from
+// another (with no address in the reason: whoever sends a copied ticket
+// learns nothing), and admitted again from the first host on another port,
+// so a client may reconnect with it.
+func TestSealedTokenInUse(t *testing.T) {
+	key := token.NewKey()
+	tok := nettest.Token(t, key, 1)
+	h := &hook{Transport: new(mem.Network)}
+	s, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: suiteFactory(), Transport: h},
+		Addr: "server:0", Tokens: &gnet.Tokens{Key: key, Server: nettest.TokenServer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: suiteFactory(), Transport: h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dialFrom := func(from string) error {
+		h.mu.Lock()
+		h.from = from
+		h.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { _, err := c.Dial(ctx, s.Addr(), nil, gnet.WithToken(tok)); done <- err }()
+		nettest.Pump(t, func() bool { return len(done) > 0 }, s)
+		return <-done
+	}
+	if err := dialFrom("10.0.0.1:5000"); err != nil {
+		t.Fatal(err)
+	}
+	err = dialFrom("10.0.0.2:5000")
+	if !errors.Is(err, gnet.ErrRefused) || !strings.Contains(err.Error(), "already in use from another address") || strings.Contains(err.Error(), "10.0.0.") {
+		t.Fatalf("from another host: %v, want a refusal naming no address", err)
+	}
+	if err := dialFrom("10.0.0.1:6000"); err != nil {
+		t.Fatalf("from the first host on another port: %v", err)
+	}
+}

@@ -27,7 +27,7 @@ var (
 	ErrForged = errors.New("token: connect token altered or sealed with another key")
 	// ErrInUse: the token is already in use from another address; each
 	// client needs its own token.
-	ErrInUse = errors.New("token: connect token already in use from another address")
+	ErrInUse = errors.New("token: connect token already in use from another address; each client needs its own token")
 	// ErrGuardFull: the [Guard] holds as many live tokens as it may; the
 	// server refuses new tokens until some expire. Give the Guard a larger
 	// size or issue tokens with a shorter life.

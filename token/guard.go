@@ -44,8 +44,11 @@ func NewGuard(size int) *Guard {
 // Admit records that g's token is used from address from at time now, or
 // refuses: ErrInUse if it is already in use from another address (the same
 // address is admitted again, so a client may resend its connect request or
-// reconnect), ErrExpired if it has expired, ErrGuardFull if the Guard is
-// full. Entries are dropped once their token expires.
+// reconnect: package net passes the client's host, its IP address, so
+// that a reconnection from another port is admitted), ErrExpired if it has
+// expired, ErrGuardFull if the Guard is full. The error names neither
+// address: it goes to whoever presented the ticket, who may have copied
+// it. Entries are dropped once their token expires.
 func (gd *Guard) Admit(g *Grant, from string, now time.Time) error {
 	if !now.Before(g.Expires) {
 		return fmt.Errorf("%w; the client must ask the backend for a new token", ErrExpired)
@@ -55,7 +58,7 @@ func (gd *Guard) Admit(g *Grant, from string, now time.Time) error {
 	gd.sweep(now)
 	if e, ok := gd.byID[g.ID]; ok {
 		if e.from != from {
-			return fmt.Errorf("%w (first used from %s, now from %s)", ErrInUse, e.from, from)
+			return ErrInUse
 		}
 		return nil
 	}

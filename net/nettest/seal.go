@@ -111,9 +111,7 @@ func testTokenRefusals(t *testing.T, a Adapter) {
 	tampered := Token(t, key, 1)
 	p, _ := token.Parse(tampered)
 	tampered[len(p.Ticket)-1] ^= 1 // the seal's tag
-	reused := Token(t, key, 2)
-	dial(t, c, s, nil, gnet.WithToken(reused))
-	other := client(t, a, gnet.ClientConfig{}) // another address: another port
+	dial(t, c, s, nil, gnet.WithToken(Token(t, key, 2)))
 	for _, tc := range []struct {
 		name   string
 		c      *gnet.Client
@@ -125,7 +123,6 @@ func testTokenRefusals(t *testing.T, a Adapter) {
 		{"wrong server", c, s, []gnet.ConnectOption{gnet.WithToken(issue(key, "game-2", now, now.Add(time.Minute)))}, "connect token is for another server"},
 		{"other key", c, s, []gnet.ConnectOption{gnet.WithToken(issue(token.NewKey(), TokenServer, now, now.Add(time.Minute)))}, "connect token altered or sealed with another key"},
 		{"tampered", c, s, []gnet.ConnectOption{gnet.WithToken(tampered)}, "connect token altered or sealed with another key"},
-		{"in use", other, s, []gnet.ConnectOption{gnet.WithToken(reused)}, "connect token already in use from another address"},
 		{"no token", c, s, nil, "this server admits only clients with a connect token (net.WithToken)"},
 		{"tokenless server", c, plain, []gnet.ConnectOption{gnet.WithToken(Token(t, key, 3))}, "this server does not take connect tokens"},
 	} {
