@@ -349,9 +349,11 @@ type Tokens struct {
 	// Key is the key the backend issues tokens with (token.Issue).
 	// Required.
 	Key token.Key
-	// Server is this server's address as the backend lists it in tokens
-	// (token.Claims.Servers); a token that does not list it is refused.
-	// Required.
+	// Server is this server's name as the backend lists it in tokens
+	// (token.Claims.Servers): the address clients dial, or any name the
+	// two agree on; a token that does not list it, spelt the same, is
+	// refused. Required, and fixed before Listen: with Addr's port 0,
+	// Server is not the port Listen picks unless you name it so.
 	Server string
 	// GuardSize bounds the live tokens the server remembers, to refuse a
 	// token used from a second address (token.Guard). Default 16 ×
@@ -369,7 +371,7 @@ func (s *Server) checkToken(c *Conn, h control) (string, *token.Grant) {
 	case s.cfg.Tokens == nil:
 		return "", nil
 	case h.ticket == nil:
-		return "this server admits only clients with a connect token (net.WithToken)", nil
+		return "a connect token is required (net.WithToken)", nil
 	}
 	now := time.Now()
 	g, err := token.Open(s.cfg.Tokens.Key, h.ticket, s.cfg.Tokens.Server, now)

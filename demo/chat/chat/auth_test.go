@@ -120,7 +120,7 @@ func TestAuthRefusesClientWithoutToken(t *testing.T) {
 	r := newAuthRig(t)
 	r.login = nil
 	u := r.join("ann")
-	r.pump("the refusal", u.saw("the server refused the connection: this server admits only clients with a connect token (net.WithToken)"))
+	r.pump("the refusal", u.saw("the server refused the connection: a connect token is required (net.WithToken)"))
 	if u.s.State() == chat.Online {
 		t.Fatal("a client without a token got in")
 	}

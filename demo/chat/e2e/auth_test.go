@@ -22,7 +22,7 @@ func TestAuth(t *testing.T) {
 	ann.Expect("*** joined as ann; online (1): ann")
 
 	anon := startTerm(t, addr, "eve")
-	anon.Expect("!!! cannot connect to " + addr + ": the server refused the connection: this server admits only clients with a connect token (net.WithToken)")
+	anon.Expect("!!! cannot connect to " + addr + ": the server refused the connection: a connect token is required (net.WithToken)")
 	anon.Send("/quit")
 	anon.Wait()
 
