@@ -107,17 +107,6 @@ func (h *hook) setHold(f func(client bool, ch uint8) bool) {
 	h.holdIf = f
 }
 
-// release stops holding and sends what was held, in order: before
-// anything sent meanwhile (a pong to what a released payload caused).
-func (h *hook) release() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, m := range h.held {
-		_ = m.l.Send(m.ch, m.d, m.p)
-	}
-	h.held, h.holdIf = nil, nil
-}
-
 func clientSends(client bool, _ uint8) bool { return client }
 
 func (h *hook) Listen(addr string, cfg transport.Config, accept transport.Accept) (transport.Listener, error) {
