@@ -366,7 +366,11 @@ func (s *Server) refuse(c *Conn, reason string) {
 			told = s.fitReason(c, reason)
 		}
 		_ = c.sendControl(control{kind: ctlRefuse, reason: told})
-		c.link.Close()
+		if q, ok := c.link.(transport.QuietCloser); ok && !c.receives() {
+			q.CloseQuiet()
+		} else {
+			c.link.Close()
+		}
 	}
 	c.mu.Unlock()
 	if s.e.events != nil {

@@ -118,6 +118,10 @@
 // peer closing at the same moment is not left waiting for its timeout):
 // the peer receives all of it, then io.EOF; the local Sink gets
 // Closed(nil) once the peer acknowledged the disconnect, or sent its own.
+// Link.CloseQuiet (transport.QuietCloser) is Close for a peer that has
+// not shown it receives at its address: nothing is resent, and the peer
+// ends at its first retransmit timeout without an acknowledgement; net
+// closes so the links of peers it refuses in their handshake.
 // Link.Abort drops the queue and calls enet_peer_disconnect_now
 // (the peer sees ErrAborted). Listener.Close closes every link as
 // Link.Close does, waits at most Options.ShutdownTimeout, drops the rest,

@@ -88,6 +88,7 @@ type opKind uint8
 
 const (
 	opClose opKind = iota
+	opCloseQuiet
 	opAbort
 	opShutdown // Listener.Close
 	opCancel   // Dial's context ended
@@ -436,9 +437,12 @@ func (h *host) markBusy(l *link) {
 func (h *host) do(o op) {
 	l := o.l
 	switch o.kind {
-	case opClose:
+	case opClose, opCloseQuiet:
 		if !l.done {
 			l.closeWanted = true
+			if o.kind == opCloseQuiet {
+				C.gn_quiet(l.c)
+			}
 			h.markBusy(l)
 		}
 	case opAbort:

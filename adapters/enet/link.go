@@ -284,6 +284,23 @@ func (l *link) Close() {
 	}
 }
 
+// CloseQuiet is Close for a peer that has not shown it receives at its
+// address (transport.QuietCloser): what this side sent and the peer has
+// not acknowledged is not resent, and the peer ends at its first
+// retransmit timeout without an acknowledgement. Any goroutine; returns
+// at once.
+func (l *link) CloseQuiet() {
+	l.mu.Lock()
+	was := l.closing
+	l.closing = true
+	l.mu.Unlock()
+	if !was {
+		l.h.post(op{kind: opCloseQuiet, l: l})
+	}
+}
+
+var _ transport.QuietCloser = (*link)(nil)
+
 // Abort drops what is queued and disconnects at once
 // (enet_peer_disconnect_now); the sink sees Closed(nil), the peer
 // ErrAborted. Any goroutine; returns at once.

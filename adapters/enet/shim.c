@@ -628,7 +628,7 @@ static void gn_cap_retransmits(gn_host *h)
 	ENetHost *host = h->host;
 	for (ENetPeer *p = host->peers; p < &host->peers[host->peerCount]; ++p) {
 		if (p->state == ENET_PEER_STATE_DISCONNECTED || p->state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT ||
-		    enet_list_empty(&p->sentReliableCommands))
+		    (p->data != NULL && ((gn_link *)p->data)->quiet) || enet_list_empty(&p->sentReliableCommands))
 			continue;
 		enet_uint32 cap = GN_RTO_FACTOR * (p->roundTripTime + 4 * p->roundTripTimeVariance);
 		if (cap < GN_RTO_FLOOR)
@@ -981,6 +981,27 @@ void gn_bye(ENetPeer *p, uint32_t data, uint32_t timeoutMs)
 }
 
 void gn_disconnect(ENetPeer *p, uint32_t data) { gn_bye(p, data, 0); }
+
+// gn_quiet makes l's peer end at its first retransmit timeout instead of
+// resending (Link.CloseQuiet): a timeout limit of one round, so that what
+// is sent from now on goes out once, and, with internals, the same limit
+// on what is already out and unacknowledged. gn_cap_retransmits leaves the
+// peer alone.
+void gn_quiet(gn_link *l)
+{
+	l->quiet = 1;
+	ENetPeer *p = l->peer;
+	enet_peer_timeout(p, 1, 1, GN_BYE_MAX);
+#if GN_HEADERS_TESTED
+	if (gn_internals) {
+		for (ENetListIterator it = enet_list_begin(&p->sentReliableCommands); it != enet_list_end(&p->sentReliableCommands);
+		     it = enet_list_next(it)) {
+			ENetOutgoingCommand *c = (ENetOutgoingCommand *)it;
+			c->roundTripTimeoutLimit = c->roundTripTimeout;
+		}
+	}
+#endif
+}
 
 ENetPeer *gn_peer(gn_host *h, uint32_t slot) { return &h->host->peers[slot]; }
 

@@ -13,6 +13,7 @@ typedef struct gn_link {
 	uint64_t created, released;           // packets handed to ENet / freed by it
 	uint64_t createdBytes, releasedBytes; // their bytes (a bundle's with its framing)
 	int paused;                           // Go's inbox is full: ENet refuses new packets
+	int quiet;                            // CloseQuiet: nothing is resent, the first timeout ends the peer
 } gn_link;
 
 // A listener's bookkeeping of one peer slot while its peer is half-open
@@ -122,6 +123,7 @@ enum {
 int gn_send_batch(gn_link *l, const uint8_t *data, const gn_send *ents, int n, uint64_t maxPackets,
                   uint64_t maxBytes, int mode, uint64_t *bytes, int *failed);
 int gn_flushed(gn_link *l);
+void gn_quiet(gn_link *l);
 void gn_bye(ENetPeer *p, uint32_t data, uint32_t timeoutMs);
 void gn_disconnect(ENetPeer *p, uint32_t data);
 ENetPeer *gn_peer(gn_host *h, uint32_t slot);

@@ -151,6 +151,18 @@ type Lossy interface {
 	Lossy()
 }
 
+// QuietCloser is a link that can end without insisting: CloseQuiet is
+// Close for a peer that has not shown that it receives at its address (a
+// datagram's source can be forged), so that it is sent no more than it
+// sent: what is queued goes out once and is not resent, and the link ends
+// when the peer acknowledges it or a retransmit timeout passes without
+// that (Sink.Closed then reports the timeout). net calls it when it
+// refuses such a peer; a link without it is closed with Close.
+type QuietCloser interface {
+	Link
+	CloseQuiet()
+}
+
 // Link is one connection to one peer.
 type Link interface {
 	// Send queues payload for the peer. It copies payload before returning
