@@ -35,26 +35,19 @@ func benchAdapters(b *testing.B) []struct {
 // token, over TCP and ENet, in one run: what sealing (and batching) adds
 // to a round trip.
 func BenchmarkSealedPingPong(b *testing.B) {
-	for _, a := range benchAdapters(b) {
-		for _, sealed := range []bool{false, true} {
-			name := a.name + "/plain"
-			pair := nettest.NewBenchPair
-			if sealed {
-				name, pair = a.name+"/sealed", nettest.NewSealedBenchPair
-			}
-			b.Run(name, func(b *testing.B) {
-				p := pair(b, a.tr, "127.0.0.1:0", true)
-				defer p.Close()
-				p.PingPong(b)
-			})
-		}
-	}
+	plainAndSealed(b, true, (*nettest.BenchPair).PingPong)
 }
 
 // BenchmarkSealedOneWay: BenchmarkOneWay with and without a connect
 // token, over TCP and ENet, in one run: what sealing costs (docs/PERF.md,
 // "Sealed traffic").
 func BenchmarkSealedOneWay(b *testing.B) {
+	plainAndSealed(b, false, (*nettest.BenchPair).OneWay)
+}
+
+// plainAndSealed runs bench on a pair of each benchAdapters, plain then
+// sealed, as sub-benchmarks "tcp/plain", "tcp/sealed", ….
+func plainAndSealed(b *testing.B, echo bool, bench func(*nettest.BenchPair, *testing.B)) {
 	for _, a := range benchAdapters(b) {
 		for _, sealed := range []bool{false, true} {
 			name := a.name + "/plain"
@@ -63,12 +56,12 @@ func BenchmarkSealedOneWay(b *testing.B) {
 				name, pair = a.name+"/sealed", nettest.NewSealedBenchPair
 			}
 			b.Run(name, func(b *testing.B) {
-				p := pair(b, a.tr, "127.0.0.1:0", false)
+				p := pair(b, a.tr, "127.0.0.1:0", echo)
 				defer p.Close()
 				if p.Conn.Sealed() != sealed {
 					b.Fatalf("Sealed() = %v", !sealed)
 				}
-				p.OneWay(b)
+				bench(p, b)
 			})
 		}
 	}

@@ -145,31 +145,12 @@ func BenchmarkSend(b *testing.B) {
 
 // BenchmarkThroughput sends 19-byte payloads one way over loopback and
 // counts until the peer's Sink has them all. The sender keeps at most
-// window payloads ahead of the Sink, as a flow-controlled sender would,
-// rather than spin on ErrQueueFull.
+// oneWay's window (1.5 MiB of frames: more than the socket buffers) ahead
+// of the Sink, as a flow-controlled sender would, rather than spin on
+// ErrQueueFull.
 func BenchmarkThroughput(b *testing.B) {
-	const window = 1 << 16 // 1.5 MiB of frames: more than the socket buffers
 	l, sink := benchPair(b)
-	// Warm up the buffers so that steady state is measured.
-	warm := sink.expect(10000)
-	for range 10000 {
-		send(b, l, chatPayload)
-	}
-	warm(b)
-	base := sink.n.Load()
-	wait := sink.expect(int64(b.N))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(chatPayload)))
-	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		for int64(i)-(sink.n.Load()-base) > window {
-			<-sink.progress
-		}
-		send(b, l, chatPayload)
-	}
-	wait(b)
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	oneWay(b, l, sink)
 }
 
 // BenchmarkTick sends one 700-byte payload to each of 100 links of a
