@@ -434,7 +434,8 @@ func (s *Server) Update(timeout time.Duration) error { return s.e.update(timeout
 // off: see Config.EventQueue). It allocates nothing.
 func (s *Server) Poll() (Event, bool) { return s.e.poll() }
 
-// NumConns is the number of open connections.
+// NumConns is the number of open connections, those the server dialed
+// (Connect) included.
 func (s *Server) NumConns() int {
 	return s.e.numOpen()
 }
@@ -500,7 +501,8 @@ func (s *Server) Broadcast(msg any, exclude *Conn) error {
 }
 
 // Shutdown stops accepting, disconnects every connection with reason
-// (queued messages are delivered first), runs Update until all of them
+// (queued messages are delivered first; the connections the server
+// dialed too, and dials in progress are cancelled), runs Update until all of them
 // have ended or ctx is done, and then closes the server. It may be called
 // from any goroutine: while it runs, its Updates and the game loop's take
 // turns instead of failing with ErrConcurrentUpdate, so handlers get their
@@ -509,8 +511,9 @@ func (s *Server) Shutdown(ctx context.Context, reason string) error {
 	return s.e.shutdown(ctx, reason, s.Close)
 }
 
-// Close closes the server at once: connections are dropped without
-// delivering what is queued and handlers are not called. It waits for the
+// Close closes the server at once: connections, those it dialed
+// included, are dropped without delivering what is queued, dials in
+// progress are cancelled, and handlers are not called. It waits for the
 // server's goroutines and is idempotent; it returns the listeners' errors
 // on closing, if any, the first time.
 func (s *Server) Close() error {

@@ -108,17 +108,25 @@ func (h *linkHandler) NetDownMsg(m downMsg) {
 	h.downs = append(h.downs, m.N)
 }
 
-func (h *linkHandler) state() (connects int, gone error, chats []string, ups, downs []int, outside int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.connects, h.gone, append([]string(nil), h.chats...), append([]int(nil), h.ups...), append([]int(nil), h.downs...), h.outside
+// linkSeen is what a linkHandler saw so far.
+type linkSeen struct {
+	connects int
+	gone     error
+	chats    []string
+	ups      []int
+	downs    []int
+	outside  int
 }
 
-func (h *linkHandler) nChats() int { _, _, c, _, _, _ := h.state(); return len(c) }
-func (h *linkHandler) ended() error {
-	_, g, _, _, _, _ := h.state()
-	return g
+func (h *linkHandler) seen() linkSeen {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return linkSeen{h.connects, h.gone, append([]string(nil), h.chats...), append([]int(nil), h.ups...), append([]int(nil), h.downs...), h.outside}
 }
+
+func (h *linkHandler) nChats() int  { return len(h.seen().chats) }
+func (h *linkHandler) ended() error { return h.seen().gone }
+func (h *linkHandler) opened() bool { return h.seen().connects == 1 }
 
 // linkServers starts servers A and B over t (each with a fresh one from
 // mk), B's connections handled by linkHandlers that answer chats; cfgB
@@ -188,8 +196,7 @@ func TestServerConnect(t *testing.T) {
 		t.Fatalf("Connect returned a connection in state %v, want connecting", s)
 	}
 	nettest.Pump(t, func() bool {
-		c, _, _, _, _, _ := ha.state()
-		return c == 1 && len(bh()) == 1 && b.NumConns() == 1
+		return ha.opened() && len(bh()) == 1 && b.NumConns() == 1
 	}, a, b)
 	if got := conn.State(); got != gnet.Open {
 		t.Fatalf("after OnConnect the connection is %v", got)
@@ -252,11 +259,13 @@ func TestServerConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	nettest.Pump(t, func() bool { return ha.nChats() == 4 }, a, b)
-	_, _, got, _, _, outA := ha.state()
+	sa := ha.seen()
+	got, outA := sa.chats, sa.outside
 	if want := []string{"re: one", "re: two", "re: three", "four"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("A's handler got %q, want %q", got, want)
 	}
-	_, _, gotB, _, _, outB := bh()[0].state()
+	sb := bh()[0].seen()
+	gotB, outB := sb.chats, sb.outside
 	if want := []string{"one", "two", "three"}; strings.Join(gotB, ",") != strings.Join(want, ",") {
 		t.Errorf("B's handler got %q, want %q", gotB, want)
 	}
@@ -271,9 +280,37 @@ func TestServerConnect(t *testing.T) {
 	nettest.Pump(t, func() bool { return a.NumConns() == 0 && b.NumConns() == 0 }, a, b)
 }
 
+// countingTransport counts the Polls of the links it dials that are
+// transport.Pollers (ENet's).
+type countingTransport struct {
+	transport.Transport
+	polls *atomic.Int64
+}
+
+func (c countingTransport) Dial(ctx context.Context, addr string, cfg transport.Config, sink transport.Sink) (transport.Link, error) {
+	l, err := c.Transport.Dial(ctx, addr, cfg, sink)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := l.(transport.Poller); ok {
+		return &countingLink{Link: l, p: p, n: c.polls}, nil
+	}
+	return l, nil
+}
+
+type countingLink struct {
+	transport.Link
+	p transport.Poller
+	n *atomic.Int64
+}
+
+func (l *countingLink) Poll()  { l.n.Add(1); l.p.Poll() }
+func (l *countingLink) Lossy() {}
+
 // TestServerConnectOverENet: the dialed link may be over another adapter
 // than the server's listeners, one that does its work in Update
-// (transport.Poller): a TCP server dials an ENet one.
+// (transport.Poller): a TCP server dials an ENet one, and its Update polls
+// the link while it lives, and no longer.
 func TestServerConnectOverENet(t *testing.T) {
 	newENet := func() transport.Transport {
 		tr, err := enet.New(nil)
@@ -282,23 +319,36 @@ func TestServerConnectOverENet(t *testing.T) {
 		}
 		return tr
 	}
-	a, b, bh := linkServers(t, newENet, "127.0.0.1:0", nil)
-	// A listens over TCP too, and dials over ENet.
-	if _, err := a.AddListener(tcp.New(tcp.Options{}), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	ha := &linkHandler{end: a}
-	conn, err := a.Connect(newENet(), b.Addr(), ha)
+	a, b, bh := linkServers(t, func() transport.Transport { return tcp.New(tcp.Options{}) }, "127.0.0.1:0", nil)
+	enetAddr, err := b.AddListener(newENet(), "127.0.0.1:0") // B takes ENet too
 	if err != nil {
 		t.Fatal(err)
 	}
-	nettest.Pump(t, func() bool { c, _, _, _, _, _ := ha.state(); return c == 1 }, a, b)
+	var polls atomic.Int64
+	ha := &linkHandler{end: a}
+	conn, err := a.Connect(countingTransport{newENet(), &polls}, enetAddr, ha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, ha.opened, a, b)
 	if err := conn.Send(&nettest.Chat{Msg: "over enet"}); err != nil {
 		t.Fatal(err)
 	}
 	nettest.Pump(t, func() bool { return ha.nChats() == 1 }, a, b)
+	if polls.Load() == 0 {
+		t.Error("A's Update never polled its dialed ENet link")
+	}
 	conn.Disconnect("done")
 	nettest.Pump(t, func() bool { return ha.ended() != nil && len(bh()) == 1 && bh()[0].ended() != nil }, a, b)
+	n := polls.Load()
+	for range 5 {
+		if err := a.Update(time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := polls.Load(); m != n {
+		t.Errorf("A's Update polled the ended link %d more times", m-n)
+	}
 }
 
 // TestServerConnectHello: WithHello's data reaches the remote server's
@@ -338,7 +388,7 @@ func TestServerConnectHello(t *testing.T) {
 	if err := hx.ended(); !errors.Is(err, gnet.ErrRefused) || !errors.As(err, &de) || !de.Remote || de.Reason != "not a node of this cluster" {
 		t.Fatalf("a refused link ended with %#v, want a remote DisconnectError wrapping ErrRefused with B's reason", err)
 	}
-	if c, _, _, _, _, _ := hx.state(); c != 0 {
+	if hx.seen().connects != 0 {
 		t.Errorf("a refused link had OnConnect")
 	}
 	var told bool
@@ -376,7 +426,7 @@ func TestServerConnectToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nettest.Pump(t, func() bool { c, _, _, _, _, _ := ha.state(); return c == 1 && len(bh()) == 1 }, a, b)
+	nettest.Pump(t, func() bool { return ha.opened() && len(bh()) == 1 }, a, b)
 	if !conn.Sealed() || !bh()[0].Conn().Sealed() {
 		t.Fatalf("Sealed: %v on A, %v on B; want both", conn.Sealed(), bh()[0].Conn().Sealed())
 	}
@@ -440,14 +490,9 @@ func TestServerConnectOneWayTypes(t *testing.T) {
 		t.Errorf("A's Broadcast of a server-to-client type: %v, want ErrDirection naming %v", err, link)
 	}
 	nettest.Pump(t, func() bool {
-		_, _, _, ups, _, _ := bh()[0].state()
-		_, _, _, _, downs, _ := ha.state()
-		_, _, _, _, pdowns, _ := hp.state()
-		return len(ups) == 1 && len(downs) == 1 && len(pdowns) == 1
+		return len(bh()[0].seen().ups) == 1 && len(ha.seen().downs) == 1 && len(hp.seen().downs) == 1
 	}, a, b, cli)
-	_, _, _, ups, _, _ := bh()[0].state()
-	_, _, _, _, downs, _ := ha.state()
-	_, _, _, _, pdowns, _ := hp.state()
+	ups, downs, pdowns := bh()[0].seen().ups, ha.seen().downs, hp.seen().downs
 	if ups[0] != 2 || downs[0] != 3 || pdowns[0] != 4 {
 		t.Errorf("B got up %v, A got down %v, A's player got down %v; want [2], [3], [4]", ups, downs, pdowns)
 	}
@@ -610,8 +655,7 @@ func TestServerConnectShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	_, _, _, ups, _, _ := bh()[0].state()
-	if len(ups) != n {
+	if ups := bh()[0].seen().ups; len(ups) != n {
 		t.Errorf("B got %d of the %d messages queued before Shutdown", len(ups), n)
 	}
 	wantEnd(t, "B's end of the link", bh()[0].ended(), true, "maintenance")
