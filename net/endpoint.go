@@ -136,12 +136,13 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 // role sends (message.SentBy), and its decoder rejects a message in the
 // wrong direction before decoding it.
 
-// ways are what a connection sends and receives in its role.
-func ways(dialed bool) (send, recv message.Direction) {
+// sendWay is the direction of what a connection sends in its role; it
+// receives the other (e.dec, e.dialDec).
+func sendWay(dialed bool) message.Direction {
 	if dialed {
-		return message.ClientToServer, message.ServerToClient
+		return message.ClientToServer
 	}
-	return message.ServerToClient, message.ClientToServer
+	return message.ServerToClient
 }
 
 // accepted reports whether c came through one of a server's listeners,
@@ -152,8 +153,7 @@ func (c *Conn) accepted() bool { return !c.dialed }
 // the endpoint's.
 func (e *endpoint) newConn(addr string, state State, dialed bool) *Conn {
 	enc := e.factory.NewEncoder()
-	send, _ := ways(dialed)
-	enc.SetDirection(send)
+	enc.SetDirection(sendWay(dialed))
 	c := &Conn{ep: e, id: connIDs.Add(1), addr: addr, state: state, enc: enc, dialed: dialed}
 	e.mu.Lock()
 	e.conns[c] = struct{}{}

@@ -163,10 +163,10 @@ func (s *Server) AddListener(t transport.Transport, addr string) (string, error)
 // connecting). It does not count towards MaxConns, which bounds the
 // connections the server accepts. As a client's, it sends the types
 // registered both ways or client to server (message.SentBy), and receives
-// those registered both ways or server to client; SendTo and Broadcast,
-// which send as the server, skip no connection but refuse a
-// server-to-client type to a dialed one (their error names it, and the
-// others still get the message).
+// those registered both ways or server to client. SendTo and Broadcast
+// send as the server: a server-to-client type goes to no dialed
+// connection, and their error names it (the others still get the
+// message).
 //
 // Connect may be called from any goroutine; it fails with ErrClosed once
 // Close or Shutdown began.
@@ -483,7 +483,7 @@ func (s *Server) SendTo(msg any, to iter.Seq[*Conn]) error {
 // held.
 func (s *Server) sendOneTo(c *Conn) bool {
 	var err error
-	if send, _ := ways(c.dialed); !s.sendT.SentBy().Allows(send) {
+	if !s.sendT.SentBy().Allows(sendWay(c.dialed)) {
 		err = c.directionError(s.sendT)
 	} else {
 		err = c.sendEncoded(s.sendT, s.buf)

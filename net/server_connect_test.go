@@ -687,3 +687,55 @@ func wantEnd(t testing.TB, who string, err error, remote bool, reason string) {
 		t.Fatalf("%s: %#v, want a DisconnectError{Remote: %v, Reason: %q}", who, err, remote, reason)
 	}
 }
+
+// TestServerConnectRacesClose: Connect from several goroutines while Close
+// runs: each call either fails with ErrClosed or its connection is among
+// those Close ends, so that none is left connecting and no goroutine
+// outlives Close.
+func TestServerConnectRacesClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+	for range 20 {
+		a, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{
+			Factory: linkFactory(), Transport: new(mem.Network), HandshakeTimeout: time.Hour,
+		}, Addr: "a:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var made []*gnet.Conn
+		started := make(chan struct{}, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					c, err := a.Connect(new(silentTransport), "nowhere:1", nil)
+					if i == 0 {
+						started <- struct{}{}
+					}
+					if err != nil {
+						if !errors.Is(err, gnet.ErrClosed) {
+							t.Errorf("Connect: %v", err)
+						}
+						return
+					}
+					mu.Lock()
+					made = append(made, c)
+					mu.Unlock()
+				}
+			}()
+		}
+		for range 4 {
+			<-started
+		}
+		a.Close()
+		wg.Wait()
+		for _, c := range made {
+			if s := c.State(); s != gnet.Closed {
+				t.Fatalf("a connection made while Close ran is %v after it", s)
+			}
+		}
+	}
+}
