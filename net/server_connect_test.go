@@ -508,8 +508,9 @@ func TestServerConnectOneWayTypes(t *testing.T) {
 	}
 }
 
-// TestServerConnectNotInMaxConns: a dialed connection does not take the
-// room of a player: MaxConns bounds the connections a server accepts.
+// TestServerConnectNotInMaxConns: a dialed connection, open or in
+// progress, does not take the room of a player: MaxConns and the bound on
+// handshakes count the connections a server accepts.
 func TestServerConnectNotInMaxConns(t *testing.T) {
 	nw := new(mem.Network)
 	b, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: linkFactory(), Transport: nw}, Addr: "b:0"})
@@ -527,6 +528,13 @@ func TestServerConnectNotInMaxConns(t *testing.T) {
 		t.Fatal(err)
 	}
 	nettest.Pump(t, func() bool { return link.State() == gnet.Open }, a, b)
+	// Dials in progress do not count among the handshakes either, which
+	// MaxConns + 64 bounds.
+	for range 80 {
+		if _, err := a.Connect(new(silentTransport), "nowhere:1", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cli, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: linkFactory(), Transport: nw}})
 	if err != nil {
 		t.Fatal(err)
@@ -542,7 +550,7 @@ func TestServerConnectNotInMaxConns(t *testing.T) {
 		t.Fatalf("a player on a server with MaxConns 1 and a dialed link: %v", hp.ended())
 	}
 	if n := a.NumConns(); n != 2 {
-		t.Errorf("A.NumConns: %d, want 2", n)
+		t.Errorf("A.NumConns: %d, want 2 (the open link and the player)", n)
 	}
 	// The second player finds it full.
 	hq := &linkHandler{}
