@@ -43,10 +43,10 @@
 //     the fast carrier for bulk data. With ServerConfig.Transport and
 //     ClientConfig.Transport it runs over any network adapter that
 //     delivers reliably and in order (adapters/tcp, adapters/websocket,
-//     adapters/mem, a NATS adapter): the same protocol, handshake,
-//     credits, compression and errors, one flow frame per payload on
-//     channel 0, each chunk copied once by the adapter's reader. Lossy
-//     adapters (transport.Lossy: ENet) are refused; use a Station there.
+//     adapters/mem): the same protocol, handshake, credits, compression
+//     and errors, one flow frame per payload on channel 0, at the cost of
+//     the adapter's copies of each chunk. Lossy adapters (transport.Lossy:
+//     ENet) are refused; use a Station there.
 //   - a net/ connection, beside game messages, over any network adapter
 //     (Register, Attach, Station.Over). Flow frames are message types of
 //     their own, on their own channel; a flow sends its packets in small

@@ -23,8 +23,8 @@ type Server struct {
 	ep  *endpoint
 	cfg ServerConfig
 	reg *message.Factory
-	ln  *stdnet.TCPListener  // without a Transport
-	tln transport.Listener // with a Transport
+	ln  *stdnet.TCPListener // without a Transport
+	tln transport.Listener  // with a Transport
 
 	mu     sync.Mutex // guards links, open and closed
 	links  map[link]*serverConn

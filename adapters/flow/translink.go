@@ -41,7 +41,7 @@ var (
 	_ transport.Sink = (*transLink)(nil)
 )
 
-func (l *tcpLink) remoteAddr() string         { return l.remote }
+func (l *tcpLink) remoteAddr() string        { return l.remote }
 func (l *tcpLink) finished() <-chan struct{} { return l.done }
 func (l *tcpLink) stats() Stats {
 	return Stats{BytesSent: l.bytesSent.Load(), BytesReceived: l.bytesReceived.Load()}
@@ -234,10 +234,11 @@ func (l *transLink) writeLoop() {
 		}
 		if len(l.queue) == 0 {
 			l.queue, l.owned = nil, nil
-			if l.closing {
+			closing := l.closing
+			l.mu.Unlock()
+			if closing { // outside l.mu: an adapter may report Closed at once
 				l.tl.Close()
 			}
-			l.mu.Unlock()
 			<-l.wake
 			continue
 		}
@@ -277,13 +278,15 @@ func (l *transLink) close() {
 		l.mu.Unlock()
 		return
 	}
-	if len(l.queue) == 0 {
-		l.tl.Close()
-	} else { // the writer closes once the queue is sent
+	if len(l.queue) > 0 { // the writer closes once the queue is sent
 		l.deadline = time.AfterFunc(closeTimeout, l.abort)
+		l.mu.Unlock()
 		signal(l.wake)
+		return
 	}
+	tl := l.tl
 	l.mu.Unlock()
+	tl.Close() // outside l.mu: an adapter may report Closed at once
 }
 
 func (l *transLink) abort() {

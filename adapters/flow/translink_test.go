@@ -232,7 +232,6 @@ func TestTransportDropBothEnds(t *testing.T) {
 	})
 }
 
-
 // TestTransportSlowFlowAlone: a handler that stops reading holds up its own
 // flow only; another flow on the same link runs to its end meanwhile.
 func TestTransportSlowFlowAlone(t *testing.T) {
