@@ -128,11 +128,11 @@ type rawSink struct {
 func (s *rawSink) Receive(uint8, []byte) {}
 func (s *rawSink) Closed(err error)      { s.closed <- err }
 
-// TestTransportBadFrame: bytes that are no frame end the link, without a
-// panic or a leak.
+// TestTransportBadFrame: bytes that are no frame end the link at once (the
+// handshake timeout is far off), without a panic or a leak.
 func TestTransportBadFrame(t *testing.T) {
 	forEachAdapter(t, func(t *testing.T, tr transport.Transport, addr string) {
-		srv, err := Listen(ServerConfig{Addr: addr, Transport: tr})
+		srv, err := Listen(ServerConfig{Addr: addr, Transport: tr, HandshakeTimeout: 10 * deadline})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,4 +283,68 @@ func TestTransportSlowFlowAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestCloseTellsPeer: Server.Close and Client.Close end the other end's
+// flows with CodeClosing, not as a lost connection, on every carrier of
+// the dedicated listener.
+func TestCloseTellsPeer(t *testing.T) {
+	kinds := append([]struct {
+		name string
+		new  func() transport.Transport
+		addr string
+	}{{"own-tcp", func() transport.Transport { return nil }, "127.0.0.1:0"}}, adapters...)
+	for _, k := range kinds {
+		for _, closer := range []string{"server", "client"} {
+			t.Run(k.name+"/"+closer, func(t *testing.T) {
+				before := runtime.NumGoroutine()
+				t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+				tr := k.new()
+				srv, err := Listen(ServerConfig{Addr: k.addr, Transport: tr})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer srv.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), deadline)
+				defer cancel()
+				cl, err := Dial(ctx, srv.Addr(), ClientConfig{Transport: tr})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cl.Close()
+				running, handlerErr := make(chan struct{}), make(chan error, 1)
+				if err := srv.HandleFunc("wait", func(f *Flow, r *Reply) (any, error) {
+					close(running)
+					for _, err := range f.Packets() {
+						if err != nil {
+							handlerErr <- err
+							return nil, err
+						}
+					}
+					handlerErr <- nil
+					return nil, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				callErr := make(chan error, 1)
+				go func() {
+					_, err := Wait(Call(context.Background(), cl, Request{Name: "wait"}, counting(-1, 10, new(atomic.Int64))))
+					callErr <- err
+				}()
+				wait(t, running, "the handler to start")
+				var got error
+				if closer == "server" {
+					go srv.Close()
+					got = wait(t, callErr, "the client's flow to end")
+				} else {
+					go cl.Close()
+					got = wait(t, handlerErr, "the handler's flow to end")
+				}
+				var fe *Error
+				if !errors.As(got, &fe) || fe.Code != CodeClosing || !fe.Remote {
+					t.Fatalf("the peer of the closing %s got %v, want a remote CodeClosing", closer, got)
+				}
+			})
+		}
+	}
 }
