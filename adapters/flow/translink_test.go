@@ -63,6 +63,15 @@ func TestTransportHandshake(t *testing.T) {
 		if _, err := Dial(ctx, srv.Addr(), ClientConfig{Transport: tr}); err == nil || !strings.Contains(err.Error(), "server full") {
 			t.Fatalf("a client past MaxConns: %v", err)
 		}
+		other, err := tr.Listen(addr, transport.Config{}, func(transport.Link) transport.Sink { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone := other.Addr()
+		other.Close()
+		if _, err := Dial(ctx, gone, ClientConfig{Transport: tr}); err == nil || !strings.Contains(err.Error(), "over "+tr.Name()) {
+			t.Fatalf("a dial to a closed address: %v", err)
+		}
 	})
 }
 
