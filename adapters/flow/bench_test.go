@@ -58,6 +58,11 @@ func BenchmarkFlow64K(b *testing.B) {
 	b.Run("listener", func(b *testing.B) {
 		runBulk(b, newListenerEnv(b, Config{}, Config{}), 64<<10)
 	})
+	// The dedicated listener over adapters/tcp as a Transport, against
+	// its own sockets above: what a carrier other than its own costs.
+	b.Run("listener/tcp-adapter", func(b *testing.B) {
+		runBulk(b, newListenerEnvOver(b, tcp.New(tcp.Options{}), "127.0.0.1:0", Config{}, Config{}), 64<<10)
+	})
 	b.Run("station", func(b *testing.B) {
 		runBulk(b, benchStation(b, Config{}), 64<<10)
 	})

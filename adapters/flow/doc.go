@@ -37,9 +37,16 @@
 //
 // A flow travels over one of two carriers:
 //
-//   - a dedicated listener (Listen, Dial): a flow server on its own TCP
-//     address. Chunks go from socket to handler without a copy; it is the
-//     fast carrier for bulk data.
+//   - a dedicated listener (Listen, Dial): a flow server on its own
+//     address, serving only flows. By default it runs over TCP sockets of
+//     its own, and chunks go from socket to handler without a copy: it is
+//     the fast carrier for bulk data. With ServerConfig.Transport and
+//     ClientConfig.Transport it runs over any network adapter that
+//     delivers reliably and in order (adapters/tcp, adapters/websocket,
+//     adapters/mem): the same protocol, handshake, credits, compression
+//     and errors, one flow frame per payload on channel 0, at the cost of
+//     the adapter's copies of each chunk. Lossy adapters (transport.Lossy:
+//     ENet) are refused; use a Station there.
 //   - a net/ connection, beside game messages, over any network adapter
 //     (Register, Attach, Station.Over). Flow frames are message types of
 //     their own, on their own channel; a flow sends its packets in small
