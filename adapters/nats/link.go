@@ -28,7 +28,7 @@ type link struct {
 	in     string // the subject this end subscribes to
 	out    string // the subject the peer subscribes to
 	remote string
-	sink   transport.Sink      // set before ready is closed
+	sink   transport.Sink       // set before ready is closed
 	sub    *natsgo.Subscription // set by subscribe, before any callback can use it
 	ready  chan struct{}        // closed once Dial or the Accept decided; the Sink waits for it
 	silent atomic.Bool          // the link never opened: its Sink is never called
@@ -37,7 +37,8 @@ type link struct {
 	done   chan struct{}        // closed after Sink.Closed returned
 	finish sync.Once
 
-	stopped atomic.Bool // the link ended: frames still queued are dropped
+	stopped atomic.Bool  // the link ended: frames still queued are dropped
+	heard   atomic.Int64 // when the last frame arrived, in Unix nanoseconds
 
 	// Receive state, used only on the subscription goroutine.
 	answered bool   // dialer: the handshake frame came
@@ -94,6 +95,7 @@ func (l *link) subscribe() error {
 
 // open lets the Sink be called and starts the idle ticks.
 func (l *link) open() {
+	l.heard.Store(time.Now().UnixNano())
 	l.mu.Lock()
 	if !l.ended {
 		l.tick = time.AfterFunc(l.t.opts.TickInterval, l.onTick)
@@ -272,12 +274,22 @@ func (l *link) over() {
 }
 
 // onTick sends a tick when nothing went out for a TickInterval, so that
-// the peer finds a lost last frame.
+// the peer finds a lost last frame, and ends the link when the peer sent
+// nothing for PeerTimeout.
 func (l *link) onTick() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.ended {
+		l.mu.Unlock()
 		return
+	}
+	if time.Since(time.Unix(0, l.heard.Load())) > l.t.opts.PeerTimeout {
+		// A Sink that blocks leaves frames pending: the peer is there.
+		if n, _, err := l.sub.Pending(); err == nil && n == 0 {
+			l.endLocked(ErrPeerGone, false, codeError, ErrPeerGone.Error())
+			l.mu.Unlock()
+			_ = l.sub.Unsubscribe()
+			return
+		}
 	}
 	if !l.busy {
 		l.buf = appendHeader(l.buf[:0], kindTick, l.seq)
@@ -288,6 +300,7 @@ func (l *link) onTick() {
 	}
 	l.busy = false
 	l.tick.Reset(l.t.opts.TickInterval)
+	l.mu.Unlock()
 }
 
 // noResponders is the status NATS answers a request with when nobody
@@ -305,6 +318,7 @@ func (l *link) onMsg(m *natsgo.Msg) {
 	if l.silent.Load() || l.stopped.Load() {
 		return
 	}
+	l.heard.Store(time.Now().UnixNano())
 	l.stats.BytesReceived.Add(uint64(len(m.Data)))
 	f, err := parseFrame(m.Data)
 	if err != nil {

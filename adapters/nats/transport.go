@@ -34,6 +34,9 @@ var (
 	ErrNoListener = errors.New("nats: no gonetic listener at that address")
 	// ErrConnClosed is what a link's Sink gets when the NATS connection
 	// (Options.Conn) is closed under it.
+	// ErrPeerGone is what a link's Sink gets when the peer sent nothing,
+	// not even a tick, for Options.PeerTimeout.
+	ErrPeerGone   = errors.New("nats: the peer sent nothing, not even a tick, for Options.PeerTimeout: it is gone (its NATS connection or process ended) or NATS is partitioned")
 	ErrConnClosed = errors.New("nats: the NATS connection was closed under the link; open a new connection and dial again")
 )
 
@@ -100,6 +103,12 @@ type Options struct {
 	// tick, so that the peer sees a lost last frame within about that
 	// time. Default DefaultTickInterval (250 ms).
 	TickInterval time.Duration
+	// PeerTimeout is how long a link waits for any frame (the peer ticks
+	// when idle) before it ends with ErrPeerGone: a peer whose NATS
+	// connection closed, or whose process died, sends no close frame.
+	// Raise it above your NATS reconnect time if idle links should
+	// survive a failover. Default 10 × TickInterval (2.5 s).
+	PeerTimeout time.Duration
 	// PendingBytes bounds, per link, what nats.go holds for a Sink that
 	// blocks; past it NATS drops messages and the link closes with a
 	// *GapError that says so. Default DefaultPendingBytes (64 MiB).
@@ -139,6 +148,9 @@ func New(o Options) (*Transport, error) {
 	}
 	if o.TickInterval <= 0 {
 		o.TickInterval = DefaultTickInterval
+	}
+	if o.PeerTimeout <= 0 {
+		o.PeerTimeout = 10 * o.TickInterval
 	}
 	if o.PendingBytes <= 0 {
 		o.PendingBytes = DefaultPendingBytes
