@@ -269,6 +269,9 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err != nil {
 		// The listener may have made the link already: tell it.
 		l.abandon(true)
+		if errors.Is(err, ErrNoListener) {
+			return nil, err // it names the address
+		}
 		return nil, fmt.Errorf("nats: dial %s: %w", addr, err)
 	}
 	l.open()
