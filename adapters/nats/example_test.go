@@ -14,8 +14,10 @@ import (
 // printer prints what a link receives.
 type printer struct{ closed chan error }
 
-func (p printer) Receive(ch uint8, payload []byte) { fmt.Printf("zone-1 got %q on channel %d\n", payload, ch) }
-func (p printer) Closed(err error)                 { p.closed <- err }
+func (p printer) Receive(ch uint8, payload []byte) {
+	fmt.Printf("zone-1 got %q on channel %d\n", payload, ch)
+}
+func (p printer) Closed(err error) { p.closed <- err }
 
 // Two nodes, each with its own NATS connection to one embedded server:
 // zone-2 dials zone-1's "net" service and sends it a payload. Watch the

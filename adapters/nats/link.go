@@ -37,8 +37,7 @@ type link struct {
 	done   chan struct{}        // closed after Sink.Closed returned
 	finish sync.Once
 
-	stopped atomic.Bool  // the link ended: frames still queued are dropped
-	heard   atomic.Int64 // when the last frame arrived, in Unix nanoseconds
+	stopped atomic.Bool // the link ended: frames still queued are dropped
 
 	// Receive state, used only on the subscription goroutine.
 	answered bool   // dialer: the handshake frame came
@@ -55,6 +54,8 @@ type link struct {
 	err     error      // why the link ended, unless local
 	local   bool       // Close or Abort (or the adapter on the Sink's behalf) ended it
 	busy    bool       // a frame went out since the last tick
+	heard   uint64     // BytesReceived at the last tick that saw it grow
+	quiet   time.Time  // when heard last changed
 	tick    *time.Timer
 
 	stats linkstats.Counters
@@ -95,8 +96,8 @@ func (l *link) subscribe() error {
 
 // open lets the Sink be called and starts the idle ticks.
 func (l *link) open() {
-	l.heard.Store(time.Now().UnixNano())
 	l.mu.Lock()
+	l.quiet = time.Now()
 	if !l.ended {
 		l.tick = time.AfterFunc(l.t.opts.TickInterval, l.onTick)
 	}
@@ -282,7 +283,10 @@ func (l *link) onTick() {
 		l.mu.Unlock()
 		return
 	}
-	if time.Since(time.Unix(0, l.heard.Load())) > l.t.opts.PeerTimeout {
+	// Received bytes show the peer is there, at no cost per frame.
+	if b := l.stats.BytesReceived.Load(); b != l.heard {
+		l.heard, l.quiet = b, time.Now()
+	} else if time.Since(l.quiet) > l.t.opts.PeerTimeout {
 		// A Sink that blocks leaves frames pending: the peer is there.
 		if n, _, err := l.sub.Pending(); err == nil && n == 0 {
 			l.endLocked(ErrPeerGone, false, codeError, ErrPeerGone.Error())
@@ -318,7 +322,6 @@ func (l *link) onMsg(m *natsgo.Msg) {
 	if l.silent.Load() || l.stopped.Load() {
 		return
 	}
-	l.heard.Store(time.Now().UnixNano())
 	l.stats.BytesReceived.Add(uint64(len(m.Data)))
 	f, err := parseFrame(m.Data)
 	if err != nil {
