@@ -12,8 +12,8 @@ import (
 // with more, with a reason that says so, and Connect refuses to send it.
 const MaxHelloBytes = 4096
 
-// ConnectOption changes one connection made by Client.Connect or
-// Client.Dial. The options are the With… functions of this package.
+// ConnectOption changes one connection made by Client.Connect,
+// Client.Dial or Server.Connect. The options are the With… functions of this package.
 type ConnectOption func(*connectOptions)
 
 type connectOptions struct {

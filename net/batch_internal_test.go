@@ -138,7 +138,7 @@ func TestTakeRecordsResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.newConn("peer", Open)
+	c := e.newConn("peer", Open, true)
 	c.link = discardLink{}
 	key := make([]byte, 32)
 	tx, rx := newSession(key, key, 1, 1000, false)

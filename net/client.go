@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gonetic/gonetic/net/transport"
 	"iter"
 	"time"
 
@@ -26,7 +25,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.setSide(false)
 	return &Client{e: e}, nil
 }
 
@@ -40,82 +38,10 @@ func (c *Client) endpoint() *endpoint { return c.e }
 // change this connection only: WithHello sends data for the server's
 // ServerConfig.Approve, whose refusal arrives as a DisconnectError
 // wrapping ErrRefused, with the server's reason; WithToken connects with
-// a connect token, and seals the connection.
+// a connect token, and seals the connection. It fails with ErrClosed once
+// Close or Shutdown began.
 func (c *Client) Connect(addr string, h any, opts ...ConnectOption) (*Conn, error) {
-	e := c.e
-	if e.closed.Load() {
-		return nil, ErrClosed
-	}
-	var o connectOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.tokenErr != nil {
-		return nil, fmt.Errorf("gonetic: connect to %s: WithToken: %w; pass the whole token the backend issued", addr, o.tokenErr)
-	}
-	if len(o.hello) > MaxHelloBytes {
-		return nil, fmt.Errorf("gonetic: connect to %s: WithHello data is %d bytes, more than MaxHelloBytes (%d)", addr, len(o.hello), MaxHelloBytes)
-	}
-	conn := e.newConn(addr, Connecting)
-	conn.hello = o.hello
-	if o.tok != nil {
-		conn.tok, conn.random = o.tok, newRandom()
-	}
-	if err := e.bind(conn, h); err != nil {
-		e.mu.Lock()
-		delete(e.conns, conn)
-		e.mu.Unlock()
-		return nil, err
-	}
-	conn.deadline = time.Now().Add(e.cfg.HandshakeTimeout)
-	e.inbox.push(conn, itemOpened, 0, nil)
-	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.HandshakeTimeout)
-	conn.mu.Lock()
-	conn.cancelDial = cancel // Disconnect while connecting cancels the dial
-	conn.mu.Unlock()
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer cancel()
-		link, err := e.cfg.Transport.Dial(ctx, addr, e.tcfg, (*connSink)(conn))
-		if err != nil {
-			conn.linkErr = fmt.Errorf("gonetic: connect to %s over %s: %w", addr, e.cfg.Transport.Name(), err)
-			e.inbox.push(conn, itemClosed, 0, nil)
-			return
-		}
-		conn.mu.Lock()
-		defer conn.mu.Unlock()
-		conn.link = link
-		if conn.state != Connecting || e.closed.Load() {
-			// Disconnect or Close came first.
-			link.Abort()
-			return
-		}
-		if p, ok := link.(transport.Poller); ok {
-			e.addPoller(p) // until closed1
-		}
-		conn.state = Handshaking
-		hash := e.factory.Hash()
-		if err := conn.sendControl(control{
-			kind: ctlHello, version: ProtocolVersion, codec: e.factory.Codec().Name(),
-			hash: hash[:], lines: e.factory.Lines(), data: conn.hello,
-			ticket: conn.tokTicket(), random: conn.random,
-		}); err != nil {
-			link.Abort()
-			return
-		}
-		if e.cfg.PingInterval > 0 && conn.tok == nil {
-			// Its pong, answered by the server's network goroutine, comes
-			// before the welcome, which waits for the server's Update: the
-			// server's clock is known from OnConnect on (ServerTime).
-			// After the hello, which pays for the pong: a server answers
-			// a peer in its handshake with no more than it received.
-			// With a token, that ping follows the session instead
-			// (keyClient): nothing may go before the keys.
-			_ = conn.sendControl(control{kind: ctlPing, stamp: uint64(time.Since(e.epoch))})
-		}
-	}()
-	return conn, nil
+	return c.e.connect(c.e.cfg.Transport, addr, h, opts)
 }
 
 // tokTicket is the ticket a client's hello carries, nil without a token.
@@ -200,7 +126,7 @@ func (c *Client) Shutdown(ctx context.Context, reason string) error {
 // goroutines. Idempotent.
 func (c *Client) Close() error {
 	c.e.closeOnce.Do(func() {
-		c.e.closed.Store(true)
+		c.e.markClosed()
 		c.e.cancel()
 		c.e.abortAll()
 		c.e.wg.Wait()

@@ -20,7 +20,8 @@ import (
 // and differs from time.Now by the steps the wall clock took since.
 type Clock struct {
 	// Offset is what to add to the local clock to get the server's. 0 on a
-	// server's connection, and on a client's before the first sample.
+	// connection a server accepted, and on a dialed one (a client's, or a
+	// server's from Server.Connect) before the first sample.
 	Offset time.Duration
 	// RTT is the round trip of the sample Offset comes from: the smallest
 	// of the last 8. Stats().RTT is the smoothed one of every ping.
@@ -32,8 +33,8 @@ type Clock struct {
 	Uncertainty time.Duration
 	// Samples is how many pongs with a clock the connection received so
 	// far: one per Config.PingInterval, plus the one of the ping sent with
-	// the handshake. 0 on a server's connection, and while no pong came
-	// (a peer whose pongs carry no clock, or pings turned off).
+	// the handshake. 0 on a connection a server accepted, and while no
+	// pong came (a peer whose pongs carry no clock, or pings turned off).
 	Samples int
 }
 
@@ -53,11 +54,12 @@ func (e *endpoint) now() int64 {
 	return e.wall0.Load() + int64(time.Since(e.epoch))
 }
 
-// ServerTime is the server's clock: on a server's connection, the server's
-// own clock; on a client's, the server's as estimated now (the local clock
+// ServerTime is the server's clock: on a connection a server accepted, the
+// server's own clock; on a dialed one (a client's, or a server's from
+// Server.Connect), the remote server's as estimated now (the local clock
 // plus Clock().Offset). It may be called from any goroutine.
 //
-// On a client's connection it never goes backwards: when a new estimate
+// On a dialed connection it never goes backwards: when a new estimate
 // moves the server's clock back, ServerTime stands still until it catches
 // up. Before the first sample (pings off, or a server whose pongs carry no
 // clock) it is the local clock, and the first sample may move it either
@@ -66,7 +68,7 @@ func (e *endpoint) now() int64 {
 // turns pings off. See Clock for how good the estimate is.
 func (c *Conn) ServerTime() time.Time {
 	now := c.ep.now()
-	if c.ep.isServer {
+	if c.accepted() {
 		return time.Unix(0, now)
 	}
 	c.clockMu.Lock()
@@ -83,7 +85,7 @@ func (c *Conn) ServerTime() time.Time {
 }
 
 // Clock is the estimate ServerTime uses, with how good it is; the zero
-// Clock on a server's connection. It may be called from any goroutine.
+// Clock on a connection a server accepted. It may be called from any goroutine.
 func (c *Conn) Clock() Clock {
 	c.clockMu.Lock()
 	defer c.clockMu.Unlock()
@@ -92,9 +94,10 @@ func (c *Conn) Clock() Clock {
 
 // clockSample takes one pong's sample: the ping's stamp, the time since
 // the endpoint's start at which the pong arrived, the server's clock it
-// carried. A server keeps none: its clock is the reference.
+// carried. An accepted connection keeps none: its server's clock is the
+// reference.
 func (c *Conn) clockSample(stamp uint64, arrived time.Duration, clock uint64) {
-	if c.ep.isServer || clock > math.MaxInt64 {
+	if c.accepted() || clock > math.MaxInt64 {
 		return
 	}
 	rtt := arrived - time.Duration(stamp)

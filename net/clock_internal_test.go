@@ -12,7 +12,7 @@ import (
 func clockConn() *Conn {
 	e := &endpoint{epoch: time.Now()}
 	e.wall0.Store(e.epoch.UnixNano())
-	return &Conn{ep: e}
+	return &Conn{ep: e, dialed: true} // a client's
 }
 
 // sample feeds c a pong whose ping left now on c's clock, with round trip
@@ -88,7 +88,7 @@ func TestServerTimeStandsStill(t *testing.T) {
 // its clients' pongs, and its ServerTime is its own clock.
 func TestServerClockIsReference(t *testing.T) {
 	c := clockConn()
-	c.ep.isServer = true
+	c.dialed = false // accepted: a server's
 	sample(c, time.Hour, time.Millisecond)
 	if got := c.Clock(); got != (Clock{}) {
 		t.Fatalf("a server's connection took a sample: %+v", got)
@@ -102,7 +102,7 @@ func TestServerClockIsReference(t *testing.T) {
 // and takes a pong's sample, without allocating.
 func TestPingPongAllocs(t *testing.T) {
 	srv := clockConn()
-	srv.ep.isServer = true
+	srv.dialed = false
 	srv.state, srv.link = Open, discardLink{}
 	ping := appendControl(ctlCodec.NewWriter(), nil, control{kind: ctlPing, stamp: 1 << 40})
 	srv.pingPong(ctlPing, ping) // the first makes the reader and writer

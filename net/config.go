@@ -116,12 +116,14 @@ type ServerConfig struct {
 	// Addr is the address to listen on, "host:port". Default
 	// "127.0.0.1:0" (a free port on loopback; see Server.Addr).
 	Addr string
-	// MaxConns is the most open connections; connection MaxConns+1 is
-	// refused with the reason "server full: it allows N connections" when
-	// its hello arrives, or at once, before its hello, when 64 more are
-	// already in their handshake. One host (IP address) may have at most
-	// 64 connections in their handshake at once; the next one from it is
-	// refused at once, before its hello (docs/PROTOCOL.md). Default 1024.
+	// MaxConns is the most open connections the server accepted;
+	// connection MaxConns+1 is refused with the reason "server full: it
+	// allows N connections" when its hello arrives, or at once, before its
+	// hello, when 64 more are already in their handshake. One host (IP
+	// address) may have at most 64 connections in their handshake at once;
+	// the next one from it is refused at once, before its hello
+	// (docs/PROTOCOL.md). The connections the server dials (Server.Connect)
+	// count in none of these bounds. Default 1024.
 	MaxConns int
 	// NewHandler returns the handler for one accepted connection (see
 	// package handler); nil means connections have no handler. Listen

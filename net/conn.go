@@ -44,8 +44,9 @@ func (s State) String() string {
 	return fmt.Sprintf("state(%d)", int32(s))
 }
 
-// Conn is one connection, on a Server (one per accepted peer) or a Client
-// (one per server it connects to).
+// Conn is one connection, on a Server (one per accepted peer, and one per
+// server it connects to with Server.Connect) or a Client (one per server
+// it connects to).
 //
 // Send, SendArgs, Disconnect, State, Addr, ID, Identity, Stats, ServerTime and
 // Clock may be called from any goroutine. The handler is called only inside Update.
@@ -53,6 +54,9 @@ type Conn struct {
 	ep   *endpoint
 	id   uint64
 	addr string
+	// dialed: Client.Connect or Server.Connect made it, and it plays the
+	// client's part of the handshake (accepted); set at creation.
+	dialed bool
 
 	mu    sync.Mutex // guards state, link, enc, buf, reason, and the send path
 	state State
@@ -195,7 +199,7 @@ func (c *Conn) Send(msg any) error {
 	buf, t, err := c.enc.Encode(c.buf[:0], msg)
 	c.buf = buf
 	if err != nil {
-		return err
+		return c.encodeError(t, err)
 	}
 	return c.linkSend(t.Channel(), t.Delivery(), buf)
 }
@@ -216,9 +220,26 @@ func (c *Conn) SendArgs(name string, args ...any) error {
 	buf, err := c.enc.EncodeArgs(c.buf[:0], t, args...)
 	c.buf = buf
 	if err != nil {
-		return err
+		return c.encodeError(t, err)
 	}
 	return c.linkSend(t.Channel(), t.Delivery(), buf)
+}
+
+// encodeError is err, which encoding a message of type t gave, said for a
+// server's dialed connection when it is a matter of direction: the server
+// may well send t to the others.
+func (c *Conn) encodeError(t *message.Type, err error) error {
+	if c.dialed && c.ep.server != nil && t != nil && errors.Is(err, message.ErrDirection) {
+		return c.directionError(t)
+	}
+	return err
+}
+
+// directionError is the error of sending t on a server's dialed
+// connection, which sends as a client does.
+func (c *Conn) directionError(t *message.Type) error {
+	return fmt.Errorf("gonetic: %v was dialed by this server (Server.Connect) and sends as a client does: %w: %s is sent %s only (message.SentBy); register it both ways to send it between servers",
+		c, message.ErrDirection, t.Name(), t.SentBy())
 }
 
 // sendEncoded sends a payload encoded elsewhere (Broadcast).
@@ -306,7 +327,7 @@ func (c *Conn) closeLocked(reason string) {
 		return
 	}
 	told, tell := reason, true
-	if c.ep.isServer && c.state == Handshaking && !c.receives() {
+	if c.accepted() && c.state == Handshaking && !c.receives() {
 		// A peer that has not shown it receives gets no more than it
 		// sent, as a refusal (Server.fitReason): a forged datagram must
 		// not buy a longer protocol error; nothing when even an empty
@@ -528,11 +549,11 @@ func (c *Conn) owed() int {
 }
 
 // mayAnswer reports whether a reply of n bytes may go to the peer: always
-// to a server's peer once it is open or showed it receives, and to a
-// server's peer in its handshake while it sent more than n bytes beyond
-// what it was sent. A client answers its server freely. c.mu is held.
+// to an accepted peer once it is open or showed it receives, and to one in
+// its handshake while it sent more than n bytes beyond what it was sent. A
+// dialed connection answers its server freely. c.mu is held.
 func (c *Conn) mayAnswer(n int) bool {
-	return !c.ep.isServer || c.state == Open || c.receives() || c.owed() >= n
+	return c.dialed || c.state == Open || c.receives() || c.owed() >= n
 }
 
 // receives reports whether a server's peer has shown that it receives at

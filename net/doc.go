@@ -38,6 +38,12 @@
 // and a Client then refuse to send it the wrong way (message.ErrDirection),
 // and a peer that does is disconnected before its message is decoded.
 //
+// A server may also connect to another server (Server.Connect): the
+// connection it dials plays the client's part, handshake and message
+// directions included, and is otherwise one of its connections, with the
+// same handlers, Update, SendTo and Broadcast as those it accepted. Game
+// servers linked to each other use it.
+//
 // A server may choose whom it lets in: a client sends data with its
 // handshake (WithHello: a login, a token), ServerConfig.Approve judges it
 // off the game loop, and the value it returns is the connection's

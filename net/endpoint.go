@@ -36,16 +36,17 @@ var connIDs atomic.Uint64 // connection ids, unique in the process
 
 // endpoint is what Server and Client share: the inbox, Update, dispatch.
 type endpoint struct {
-	cfg      Config
-	factory  *message.Factory
-	tcfg     transport.Config
-	inbox    *inbox
-	server   *Server // nil on a client
-	log      *slog.Logger
-	isServer bool
-	sendWay  message.Direction // what this end sends (setSide)
-	recvWay  message.Direction
-	closed   atomic.Bool
+	cfg     Config
+	factory *message.Factory
+	tcfg    transport.Config
+	inbox   *inbox
+	server  *Server // nil on a client
+	log     *slog.Logger
+	closed  atomic.Bool
+	// dmu orders the start of a dial (connect) against Close and Shutdown:
+	// a dial either sees closed or shuttingDown, or is among e.conns and
+	// counted in wg before they look.
+	dmu sync.Mutex
 	// umu is held by the goroutine in Update: Update is for one goroutine
 	// at a time, and a second one gets ErrConcurrentUpdate, except while
 	// Shutdown runs: its Updates and the game loop's then take turns.
@@ -58,9 +59,12 @@ type endpoint struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu    sync.Mutex // guards conns and handlers' view of them
+	mu    sync.Mutex // guards conns, open, the dialed counts, and handlers' view of them
 	conns map[*Conn]struct{}
 	open  []*Conn // open connections, in the order they opened
+	// How many of conns and of open were dialed (Conn.dialed): a server's
+	// MaxConns and half-open bounds count only the accepted ones.
+	dialedConns, dialedOpen int
 	// pollers are the listener and links whose adapter Update lets do its
 	// network work on the Update goroutine (transport.Poller). Copy on
 	// write under mu; Update reads it without locking.
@@ -74,8 +78,9 @@ type endpoint struct {
 	flushing    []*Conn // flushSealed's list
 	batch       []item
 	data        []byte
-	pos         int // next item of batch to process
-	dec         *message.Decoder
+	pos         int              // next item of batch to process
+	dec         *message.Decoder // accepted connections' messages: what clients send
+	dialDec     *message.Decoder // dialed connections': what servers send
 	ctlR        message.Reader
 	events      *event.Queue[Event]
 	funcs       []func(message.Reader) error // On[T] handlers by type id-1
@@ -104,6 +109,7 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 		conns:   make(map[*Conn]struct{}),
 		timer:   time.NewTimer(time.Hour),
 		dec:     cfg.Factory.NewDecoder(),
+		dialDec: cfg.Factory.NewDecoder(),
 		ctlR:    ctlCodec.NewReader(),
 		funcs:   make([]func(message.Reader) error, cfg.Factory.Len()),
 		epoch:   time.Now(),
@@ -112,35 +118,48 @@ func newEndpoint(cfg Config) (*endpoint, error) {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.nextPing = e.epoch.Add(cfg.PingInterval)
 	e.timer.Stop()
+	e.dec.SetDirection(message.ClientToServer)
+	e.dialDec.SetDirection(message.ServerToClient)
 	if cfg.EventQueue > 0 {
 		e.events = event.NewQueue[Event](cfg.EventQueue)
 	}
 	return e, nil
 }
 
-// setSide tells the endpoint which end it is: its encoders then refuse
-// types the registry says the other side sends (message.SentBy), and its
-// decoder rejects a message in the wrong direction before decoding it.
-func (e *endpoint) setSide(server bool) {
-	e.isServer = server
-	e.sendWay, e.recvWay = message.ClientToServer, message.ServerToClient
-	if server {
-		e.sendWay, e.recvWay = e.recvWay, e.sendWay
+// The role in the handshake is the connection's, not the endpoint's: a
+// connection a server accepted plays the server's part (it answers the
+// hello, its clock is the reference, it answers a peer in its handshake
+// with no more than it received), and a dialed one, a client's or a
+// server's (Server.Connect), the client's (it sends the hello, checks the
+// welcome, estimates the remote clock). Message directions follow the
+// role: a connection's encoder refuses types the registry says the other
+// role sends (message.SentBy), and its decoder rejects a message in the
+// wrong direction before decoding it.
+
+// sendWay is the direction of what a connection sends in its role; it
+// receives the other (e.dec, e.dialDec).
+func sendWay(dialed bool) message.Direction {
+	if dialed {
+		return message.ClientToServer
 	}
-	e.dec.SetDirection(e.recvWay)
+	return message.ServerToClient
 }
 
-// newEncoder returns an encoder for this end's sends.
-func (e *endpoint) newEncoder() *message.Encoder {
+// accepted reports whether c came through one of a server's listeners,
+// and so plays the server's part; false for a dialed connection.
+func (c *Conn) accepted() bool { return !c.dialed }
+
+// newConn makes a connection, accepted or dialed, and counts it among
+// the endpoint's.
+func (e *endpoint) newConn(addr string, state State, dialed bool) *Conn {
 	enc := e.factory.NewEncoder()
-	enc.SetDirection(e.sendWay)
-	return enc
-}
-
-func (e *endpoint) newConn(addr string, state State) *Conn {
-	c := &Conn{ep: e, id: connIDs.Add(1), addr: addr, state: state, enc: e.newEncoder()}
+	enc.SetDirection(sendWay(dialed))
+	c := &Conn{ep: e, id: connIDs.Add(1), addr: addr, state: state, enc: enc, dialed: dialed}
 	e.mu.Lock()
 	e.conns[c] = struct{}{}
+	if dialed {
+		e.dialedConns++
+	}
 	e.mu.Unlock()
 	return c
 }
@@ -309,7 +328,7 @@ func (e *endpoint) receive(c *Conn, channel uint8, p []byte) {
 		return
 	}
 	switch {
-	case state == Handshaking && !e.isServer:
+	case state == Handshaking && c.dialed:
 		// On adapters that order each channel apart (ENet), a message on
 		// another channel can overtake the server's welcome: keep it for
 		// when the welcome comes. It arrived and waits for Update, as what
@@ -348,7 +367,11 @@ type earlyMsg struct {
 // queue. A message is checked whole before any of them sees it: a peer's
 // malformed message ends its connection and reaches no game code.
 func (e *endpoint) dispatch(c *Conn, p []byte) {
-	t, err := e.dec.Begin(p)
+	dec := e.dec
+	if c.dialed {
+		dec = e.dialDec
+	}
+	t, err := dec.Begin(p)
 	if err != nil {
 		e.fail(c, err)
 		return
@@ -361,7 +384,7 @@ func (e *endpoint) dispatch(c *Conn, p []byte) {
 	}
 	if call != nil {
 		e.funcConn = c
-		err := call(e.dec.Reader())
+		err := call(dec.Reader())
 		e.funcConn = nil
 		if err != nil {
 			e.fail(c, err)
@@ -371,11 +394,11 @@ func (e *endpoint) dispatch(c *Conn, p []byte) {
 		if e.events == nil {
 			return
 		}
-		t, _ = e.dec.Begin(p) // decode again, boxed, for the event
+		t, _ = dec.Begin(p) // decode again, boxed, for the event
 	}
 	// The boxed value for OnReceive and the event; with neither, the
 	// message must still be valid.
-	msg, err := e.dec.Rest(t)
+	msg, err := dec.Rest(t)
 	if err != nil {
 		e.fail(c, err)
 		return
@@ -427,7 +450,7 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 	case ctlRefuse:
 		// A server over its bound refuses before our hello, which can come
 		// before the dialler marks the connection Handshaking.
-		if e.isServer || (state != Handshaking && state != Connecting) {
+		if c.accepted() || (state != Handshaking && state != Connecting) {
 			e.fail(c, errors.New("gonetic: unexpected refuse message"))
 			return
 		}
@@ -440,13 +463,13 @@ func (e *endpoint) control(c *Conn, state State, ctl control) {
 		}
 		c.mu.Unlock()
 	case ctlHello:
-		if !e.isServer || state != Handshaking {
+		if c.dialed || state != Handshaking {
 			e.fail(c, errors.New("gonetic: unexpected hello message"))
 			return
 		}
 		e.server.hello(c, ctl)
 	case ctlWelcome:
-		if e.isServer || state != Handshaking {
+		if c.accepted() || state != Handshaking {
 			e.fail(c, errors.New("gonetic: unexpected welcome message"))
 			return
 		}
@@ -481,9 +504,12 @@ func (e *endpoint) opened(c *Conn) {
 	e.dropHandshaking(c)
 	e.mu.Lock()
 	e.open = append(e.open, c)
+	if c.dialed {
+		e.dialedOpen++
+	}
 	e.mu.Unlock()
 	if e.events != nil {
-		if e.isServer {
+		if c.accepted() {
 			e.events.Push(Accepted{Conn: c})
 		} else {
 			e.events.Push(Connected{Conn: c})
@@ -527,14 +553,17 @@ func (e *endpoint) closed1(c *Conn, err error) {
 	c.mu.Lock()
 	link := c.link
 	c.mu.Unlock()
-	if p, ok := link.(transport.Poller); ok && !e.isServer {
+	if p, ok := link.(transport.Poller); ok && c.dialed {
 		e.removePoller(p)
 	}
 	e.report(c, err)
-	if e.isServer {
+	if e.server != nil {
 		e.server.leftHandshake(c)
 	}
 	e.mu.Lock()
+	if _, ok := e.conns[c]; ok && c.dialed {
+		e.dialedConns--
+	}
 	delete(e.conns, c)
 	e.mu.Unlock()
 }
@@ -558,6 +587,9 @@ func (e *endpoint) report(c *Conn, err error) {
 	if i := slices.Index(e.open, c); i >= 0 {
 		// Copy on write: senders range over the old slice unlocked.
 		e.open = slices.Delete(slices.Clone(e.open), i, i+1)
+		if c.dialed {
+			e.dialedOpen--
+		}
 	}
 	e.mu.Unlock()
 
@@ -582,7 +614,7 @@ func (e *endpoint) report(c *Conn, err error) {
 		reason = &DisconnectError{Err: io.EOF}
 	}
 	c.closeReason = reason
-	if e.isServer && !c.everOpened {
+	if c.accepted() && !c.everOpened {
 		// Never accepted: no handler saw it. Refusals were reported when sent.
 		return
 	}
@@ -598,7 +630,7 @@ func (e *endpoint) report(c *Conn, err error) {
 // dropHandshaking marks the end of c's handshake: it opens, is refused or
 // timed out.
 func (e *endpoint) dropHandshaking(c *Conn) {
-	if e.isServer {
+	if e.server != nil {
 		e.server.leftHandshake(c)
 	}
 	for i, o := range e.handshaking {
@@ -614,7 +646,7 @@ func (e *endpoint) expireHandshakes() {
 	for _, c := range append([]*Conn(nil), e.handshaking...) {
 		if now.After(c.deadline) {
 			e.dropHandshaking(c)
-			if e.isServer {
+			if c.accepted() {
 				e.server.refuse(c, "handshake timed out after "+e.cfg.HandshakeTimeout.String())
 			} else {
 				e.timedOut(c, "handshake timed out after "+e.cfg.HandshakeTimeout.String())
@@ -669,7 +701,9 @@ func (e *endpoint) shutdown(ctx context.Context, reason string, closeFn func() e
 	if e.closed.Load() {
 		return nil
 	}
+	e.dmu.Lock() // a dial that starts now is among those closeAll ends
 	e.shuttingDown.Store(true)
+	e.dmu.Unlock()
 	e.closeAll(reason)
 	for e.live() > 0 {
 		if err := ctx.Err(); err != nil {
@@ -702,6 +736,21 @@ func (e *endpoint) numOpen() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.open)
+}
+
+// acceptedOpen is the number of open connections a server accepted: what
+// MaxConns bounds.
+func (e *endpoint) acceptedOpen() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.open) - e.dialedOpen
+}
+
+// acceptedLive is the number of accepted connections not yet ended.
+func (e *endpoint) acceptedLive() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.conns) - e.dialedConns
 }
 
 // live is the number of connections not yet ended, open or not.

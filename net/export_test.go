@@ -37,8 +37,7 @@ func SealedTestConn(f *message.Factory, sealed bool) *Conn {
 	if err != nil {
 		panic(err)
 	}
-	e.setSide(false)
-	c := e.newConn("null", Open)
+	c := e.newConn("null", Open, true)
 	c.link = discardLink{}
 	if sealed {
 		c.tx, _ = newSession(make([]byte, 32), make([]byte, 32), e.tcfg.Channels, e.tcfg.MaxPayload, false)

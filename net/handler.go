@@ -29,7 +29,8 @@ func (h *Handler) base() *Handler { return h }
 // Conn is the handler's connection.
 func (h *Handler) Conn() *Conn { return h.conn }
 
-// Server is the server that accepted the connection, or nil on a client.
+// Server is the server that accepted the connection, or dialed it
+// (Server.Connect); nil on a client.
 func (h *Handler) Server() *Server { return h.server }
 
 // Dispatcher is a Server or a Client: what On registers function handlers

@@ -38,7 +38,7 @@ func TestMessagesAcrossChannelsAroundHandshakeAndBye(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := cli.e
-	c := e.newConn("null:0", Handshaking)
+	c := e.newConn("null:0", Handshaking, true)
 	c.link = nullLink{}
 	if c.table, err = handler.Bind(nil, f); err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestManyMessagesBeforeTheWelcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := cli.e
-	c := e.newConn("null:0", Handshaking)
+	c := e.newConn("null:0", Handshaking, true)
 	c.link = nullLink{}
 	if c.table, err = handler.Bind(nil, f); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestEarlyMessagesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := cli.e
-	c := e.newConn("null:0", Handshaking)
+	c := e.newConn("null:0", Handshaking, true)
 	c.link = nullLink{}
 	if c.table, err = handler.Bind(nil, f); err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestSendWhileTheLinkCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c := srv.e.newConn("null:0", Open)
+	c := srv.e.newConn("null:0", Open, false)
 	c.link = closingLink{}
 	srv.e.open = append(srv.e.open, c)
 	if err := c.Send(&seqMsg{1}); !errors.Is(err, ErrClosed) || !errors.Is(err, transport.ErrClosed) {

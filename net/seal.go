@@ -242,7 +242,7 @@ func (c *Conn) takeSealed(o *opener, channel uint8, p []byte, wait bool) bool {
 		return false
 	}
 	o.accept(ch, d, ctr)
-	if c.ep.isServer && !c.heardSealed.Load() {
+	if c.accepted() && !c.heardSealed.Load() {
 		c.heardSealed.Store(true)
 		c.ep.inbox.push(c, itemProven, 0, nil)
 	}

@@ -74,8 +74,9 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		cfg.Tokens = &tc
 		guard = token.NewGuard(tc.GuardSize)
 	}
-	e.setSide(true)
-	s := &Server{e: e, cfg: cfg, enc: e.newEncoder(), bmu: make(chan struct{}, 1), guard: guard}
+	enc := e.factory.NewEncoder()
+	enc.SetDirection(message.ServerToClient)
+	s := &Server{e: e, cfg: cfg, enc: enc, bmu: make(chan struct{}, 1), guard: guard}
 	s.sendOne = s.sendOneTo
 	if cfg.NewHandler != nil {
 		// Checked now, and kept for the first connection: NewHandler runs
@@ -141,6 +142,41 @@ func (s *Server) AddListener(t transport.Transport, addr string) (string, error)
 	return l.Addr(), nil
 }
 
+// Connect starts connecting to another gonetic server at addr over t (an
+// adapter, as AddListener's; it need not be one the server listens with,
+// and may be a transport.Poller such as ENet's), and returns the
+// connection at once, in state Connecting. The outcome arrives through
+// Update as Client.Connect's does: h's OnConnect and a Connected event
+// once the remote server welcomed it, or OnDisconnect and a Disconnected
+// event with the reason if it failed or was refused (a DisconnectError
+// wrapping ErrRefused, with the remote server's reason). h is the
+// connection's handler (see package handler), or nil; ServerConfig's
+// NewHandler is not used for it, and h's Handler.Server is this server.
+// opts are Client.Connect's: WithHello data reaches the remote server's
+// Approve, WithToken seals the connection.
+//
+// The dialed connection plays the client's part of the handshake, and
+// towards the remote server it is a client like any other. Once open it is
+// one of this server's connections: it counts in NumConns, Connections,
+// Handlers, SendTo and Broadcast, is pinged and timed out as the others,
+// and Close and Shutdown end it (and cancel it while it is still
+// connecting). It does not count towards MaxConns, which bounds the
+// connections the server accepts. As a client's, it sends the types
+// registered both ways or client to server (message.SentBy), and receives
+// those registered both ways or server to client. SendTo and Broadcast
+// send as the server: a server-to-client type goes to no dialed
+// connection, and their error names it (the others still get the
+// message).
+//
+// Connect may be called from any goroutine; it fails with ErrClosed once
+// Close or Shutdown began.
+func (s *Server) Connect(t transport.Transport, addr string, h any, opts ...ConnectOption) (*Conn, error) {
+	if t == nil {
+		return nil, errors.New("gonetic: Server.Connect: the transport is nil; pass an adapter such as tcp.New(tcp.Options{})")
+	}
+	return s.e.connect(t, addr, h, opts)
+}
+
 func (s *Server) endpoint() *endpoint { return s.e }
 
 // Factory is the server's message registry.
@@ -168,12 +204,12 @@ func (s *Server) accept(l transport.Link) transport.Sink {
 	// address cannot take the room of everyone else's handshakes.
 	host := hostOf(l.RemoteAddr())
 	switch {
-	case s.e.live() >= s.cfg.MaxConns+maxHalfOpen:
+	case s.e.acceptedLive() >= s.cfg.MaxConns+maxHalfOpen:
 		return s.refuseAtOnce(l, s.fullRefusal)
 	case !s.enterHandshake(host):
 		return s.refuseAtOnce(l, s.busyRefusal)
 	}
-	c := s.e.newConn(l.RemoteAddr(), Handshaking)
+	c := s.e.newConn(l.RemoteAddr(), Handshaking, false)
 	c.link = l
 	c.halfOpenHost = host
 	c.deadline = time.Now().Add(s.cfg.HandshakeTimeout)
@@ -274,7 +310,7 @@ func (s *Server) hello(c *Conn, h control) {
 	if reason == "" {
 		reason, grant = s.checkToken(c, h)
 	}
-	if reason == "" && s.NumConns() >= s.cfg.MaxConns {
+	if reason == "" && s.e.acceptedOpen() >= s.cfg.MaxConns {
 		reason = s.fullReason()
 	}
 	if reason != "" {
@@ -311,7 +347,7 @@ func (s *Server) admit(c *Conn, identity any) {
 		return
 	}
 	s.e.dropHandshaking(c)
-	if s.NumConns() >= s.cfg.MaxConns { // others opened during its approval
+	if s.e.acceptedOpen() >= s.cfg.MaxConns { // others opened during its approval
 		s.refuse(c, s.fullReason())
 		return
 	}
@@ -398,7 +434,8 @@ func (s *Server) Update(timeout time.Duration) error { return s.e.update(timeout
 // off: see Config.EventQueue). It allocates nothing.
 func (s *Server) Poll() (Event, bool) { return s.e.poll() }
 
-// NumConns is the number of open connections.
+// NumConns is the number of open connections, those the server dialed
+// (Connect) included.
 func (s *Server) NumConns() int {
 	return s.e.numOpen()
 }
@@ -445,7 +482,12 @@ func (s *Server) SendTo(msg any, to iter.Seq[*Conn]) error {
 // sendOneTo is SendTo's yield, bound once at Listen as s.sendOne. bmu is
 // held.
 func (s *Server) sendOneTo(c *Conn) bool {
-	err := c.sendEncoded(s.sendT, s.buf)
+	var err error
+	if !s.sendT.SentBy().Allows(sendWay(c.dialed)) {
+		err = c.directionError(s.sendT)
+	} else {
+		err = c.sendEncoded(s.sendT, s.buf)
+	}
 	if err != nil && s.sendErr == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNotConnected) {
 		s.sendErr = fmt.Errorf("gonetic: send to %v: %w", c, err)
 	}
@@ -459,7 +501,8 @@ func (s *Server) Broadcast(msg any, exclude *Conn) error {
 }
 
 // Shutdown stops accepting, disconnects every connection with reason
-// (queued messages are delivered first), runs Update until all of them
+// (queued messages are delivered first; the connections the server
+// dialed too, and dials in progress are cancelled), runs Update until all of them
 // have ended or ctx is done, and then closes the server. It may be called
 // from any goroutine: while it runs, its Updates and the game loop's take
 // turns instead of failing with ErrConcurrentUpdate, so handlers get their
@@ -468,15 +511,16 @@ func (s *Server) Shutdown(ctx context.Context, reason string) error {
 	return s.e.shutdown(ctx, reason, s.Close)
 }
 
-// Close closes the server at once: connections are dropped without
-// delivering what is queued and handlers are not called. It waits for the
+// Close closes the server at once: connections, those it dialed
+// included, are dropped without delivering what is queued, dials in
+// progress are cancelled, and handlers are not called. It waits for the
 // server's goroutines and is idempotent; it returns the listeners' errors
 // on closing, if any, the first time.
 func (s *Server) Close() error {
 	var errs []error
 	s.e.closeOnce.Do(func() {
 		s.lmu.Lock()
-		s.e.closed.Store(true)
+		s.e.markClosed()
 		s.lmu.Unlock()
 		s.e.cancel()
 		s.e.abortAll()

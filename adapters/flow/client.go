@@ -6,6 +6,8 @@ import (
 	"fmt"
 	stdnet "net"
 	"sync"
+
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // Client is a connection to a dedicated flow listener (Listen). Pass it to
@@ -13,33 +15,44 @@ import (
 // concurrent use.
 type Client struct {
 	ep *endpoint
-	l  *tcpLink
+	l  link
 	s  *session
 }
 
 var _ Caller = (*Client)(nil)
 
-// Dial connects to the flow listener at addr ("host:port") and runs the
-// handshake; ctx bounds both.
+// Dial connects to the flow listener at addr and runs the handshake; ctx
+// bounds both. addr is "host:port", or the address form of
+// ClientConfig.Transport when it is set.
 func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 	c, err := cfg.Config.withDefaults(DefaultWindow, DefaultChunkSize, 0)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Config = c
-	var d stdnet.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("flow: dial %s: %w", addr, err)
-	}
 	ep := newEndpoint(cfg.Config)
-	l := newTCPLink(conn.(*stdnet.TCPConn), ep, linkRegistry())
+	var l link
+	var receive *func(*frame, any)
+	var closed *func(error)
+	var tl *transLink
+	if cfg.Transport == nil {
+		var d stdnet.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("flow: dial %s: %w", addr, err)
+		}
+		t := newTCPLink(conn.(*stdnet.TCPConn), ep, linkRegistry())
+		l, receive, closed = t, &t.receive, &t.closed
+	} else {
+		tl = newTransLink(ep, linkRegistry(), nil)
+		l, receive, closed = tl, &tl.receive, &tl.closed
+	}
 	cl := &Client{ep: ep, l: l}
 
 	var mu sync.Mutex // guards s: set by the reader goroutine, read by it
 	var s *session
 	hs := make(chan error, 1)
-	l.receive = func(fr *frame, m any) {
+	*receive = func(fr *frame, m any) {
 		mu.Lock()
 		cur := s
 		mu.Unlock()
@@ -55,7 +68,7 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 				break
 			}
 			mu.Lock()
-			s = newSession(ep, l, true, l.remote)
+			s = newSession(ep, l, true, l.remoteAddr())
 			mu.Unlock()
 		case refuseMsg:
 			err = fmt.Errorf("flow: the server refused the connection: %s", m.Reason)
@@ -70,7 +83,7 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 			l.abort()
 		}
 	}
-	l.closed = func(err error) {
+	*closed = func(err error) {
 		mu.Lock()
 		cur := s
 		mu.Unlock()
@@ -86,7 +99,25 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 		default:
 		}
 	}
-	l.start()
+	if tl == nil {
+		l.(*tcpLink).start()
+	} else {
+		t := cfg.Transport
+		link, err := t.Dial(ctx, addr, transportConfig(), tl)
+		if err != nil {
+			ep.shut()
+			ep.wait()
+			return nil, fmt.Errorf("flow: dial %s over %s: %w", addr, t.Name(), err)
+		}
+		tl.attach(link)
+		if _, lossy := link.(transport.Lossy); lossy {
+			link.Abort()
+			<-tl.done
+			ep.shut()
+			ep.wait()
+			return nil, errLossy(t.Name())
+		}
+	}
 	err = l.sendMsg(&helloMsg{Version: ProtocolVersion, Codec: cfg.Codec.Name()})
 	if err == nil {
 		select {
@@ -97,7 +128,7 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 	}
 	if err != nil {
 		l.abort()
-		<-l.done
+		<-l.finished()
 		ep.shut()
 		ep.wait()
 		return nil, err
@@ -120,19 +151,18 @@ func (c *Client) session() (*session, error) {
 }
 
 // RemoteAddr is the server's address.
-func (c *Client) RemoteAddr() string { return c.l.remote }
+func (c *Client) RemoteAddr() string { return c.l.remoteAddr() }
 
 // Stats are a dedicated connection's counters.
 type Stats struct {
 	// BytesSent and BytesReceived count what went to and came from the
-	// operating system, framing included.
+	// operating system, framing included; over a Transport, what its
+	// link's transport.Stats count.
 	BytesSent, BytesReceived uint64
 }
 
 // Stats returns the connection's counters.
-func (c *Client) Stats() Stats {
-	return Stats{BytesSent: c.l.bytesSent.Load(), BytesReceived: c.l.bytesReceived.Load()}
-}
+func (c *Client) Stats() Stats { return c.l.stats() }
 
 // Close ends every flow at once (the server is told the client is
 // closing; results end with ErrClosed), closes the connection and waits
@@ -143,7 +173,7 @@ func (c *Client) Close() error {
 	}
 	c.s.closeFlows(CodeClosing, "the client closed")
 	c.l.close()
-	<-c.l.done
+	<-c.l.finished()
 	c.ep.wait()
 	return nil
 }

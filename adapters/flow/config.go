@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonetic/gonetic/adapters/msgpack"
 	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // Limits and defaults.
@@ -146,7 +147,8 @@ func (c Config) withDefaults(window, chunkSize, rate int) (Config, error) {
 // ServerConfig configures Listen, the dedicated flow listener.
 type ServerConfig struct {
 	Config
-	// Addr is the TCP address to listen on, "host:port". Default
+	// Addr is the address to listen on: "host:port" over TCP, or the
+	// Transport's address form when Transport is set. Default
 	// "127.0.0.1:0" (a free port on loopback; see Server.Addr).
 	Addr string
 	// MaxConns is the most clients connected at once; the next is refused.
@@ -154,9 +156,25 @@ type ServerConfig struct {
 	MaxConns int
 	// HandshakeTimeout bounds a client's handshake. Default 10 s.
 	HandshakeTimeout time.Duration
+	// Transport, if set, is the network adapter that carries the
+	// connections: Listen calls its Listen with Addr, and the protocol,
+	// handshake, credits, compression and errors are those of the default
+	// carrier, one frame per payload on channel 0 (Reliable), with
+	// payloads up to a full chunk frame (Listen sets the adapter's
+	// transport.Config). The adapter must deliver reliably and in order:
+	// links that implement transport.Lossy (ENet) are refused. Default
+	// nil: TCP sockets of the package's own, the fast path (no copy of a
+	// chunk between socket and handler). Clients must use the same kind
+	// of adapter.
+	Transport transport.Transport
 }
 
 // ClientConfig configures Dial.
 type ClientConfig struct {
 	Config
+	// Transport, if set, is the network adapter that carries the
+	// connection, as ServerConfig.Transport: Dial's addr is then in its
+	// address form, and a lossy adapter (transport.Lossy) is refused with
+	// an error. Default nil: a TCP socket of the package's own.
+	Transport transport.Transport
 }

@@ -78,6 +78,12 @@ var carriers = []carrier{
 	{"listener", func(t *testing.T, s, c Config) *env {
 		return newListenerEnv(t, s, c)
 	}},
+	{"listener/mem", func(t *testing.T, s, c Config) *env {
+		return newListenerEnvOver(t, &mem.Network{}, "server:0", s, c)
+	}},
+	{"listener/tcp-adapter", func(t *testing.T, s, c Config) *env {
+		return newListenerEnvOver(t, tcp.New(tcp.Options{}), "127.0.0.1:0", s, c)
+	}},
 	{"station/tcp", func(t *testing.T, s, c Config) *env {
 		return newStationEnv(t, tcp.New(tcp.Options{}), tcp.New(tcp.Options{}), s, c)
 	}},
@@ -99,14 +105,20 @@ func forEach(t *testing.T, body func(t *testing.T, c carrier)) {
 }
 
 func newListenerEnv(t testing.TB, scfg, ccfg Config) *env {
-	srv, err := Listen(ServerConfig{Config: scfg, Addr: "127.0.0.1:0"})
+	return newListenerEnvOver(t, nil, "127.0.0.1:0", scfg, ccfg)
+}
+
+// newListenerEnvOver is newListenerEnv over a network adapter; nil for the
+// package's own TCP sockets.
+func newListenerEnvOver(t testing.TB, tr transport.Transport, addr string, scfg, ccfg Config) *env {
+	srv, err := Listen(ServerConfig{Config: scfg, Addr: addr, Transport: tr})
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	cl, err := Dial(ctx, srv.Addr(), ClientConfig{Config: ccfg})
+	cl, err := Dial(ctx, srv.Addr(), ClientConfig{Config: ccfg, Transport: tr})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -127,7 +139,7 @@ func newListenerEnv(t testing.TB, scfg, ccfg Config) *env {
 		dropClient: func() { cl.l.abort() },
 		killServer: func() {
 			srv.mu.Lock()
-			links := make([]*tcpLink, 0, len(srv.links))
+			links := make([]link, 0, len(srv.links))
 			for l := range srv.links {
 				links = append(links, l)
 			}

@@ -8,22 +8,26 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/message"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
-// Server is a dedicated flow listener: a flow server on its own TCP
-// address, serving only flows. Frames are handled on the connection's own
-// goroutines, with no game loop in the way, and chunks go from socket to
-// handler without a copy: it is the carrier for bulk data between servers.
+// Server is a dedicated flow listener: a flow server on its own address,
+// serving only flows. Frames are handled on the connection's own
+// goroutines, with no game loop in the way. Over the package's own TCP
+// sockets (the default) chunks go from socket to handler without a copy:
+// it is the carrier for bulk data between servers; over a network adapter
+// (ServerConfig.Transport) the adapter's reader copies each chunk once.
 //
 // Every method is safe for concurrent use.
 type Server struct {
 	ep  *endpoint
 	cfg ServerConfig
 	reg *message.Factory
-	ln  *stdnet.TCPListener
+	ln  *stdnet.TCPListener  // without a Transport
+	tln transport.Listener // with a Transport
 
 	mu     sync.Mutex // guards links, open and closed
-	links  map[*tcpLink]*serverConn
+	links  map[link]*serverConn
 	open   int // connections past the handshake
 	closed bool
 	accept chan struct{} // closed when the accept loop returns
@@ -53,21 +57,37 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
-	ln, err := stdnet.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("flow: listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &Server{
-		ep: newEndpoint(cfg.Config), cfg: cfg, reg: linkRegistry(), ln: ln.(*stdnet.TCPListener),
-		links: make(map[*tcpLink]*serverConn), accept: make(chan struct{}),
+		ep: newEndpoint(cfg.Config), cfg: cfg, reg: linkRegistry(),
+		links: make(map[link]*serverConn), accept: make(chan struct{}),
 	}
-	go srv.acceptLoop()
+	if t := cfg.Transport; t != nil {
+		tln, err := t.Listen(cfg.Addr, transportConfig(), srv.acceptLink)
+		if err != nil {
+			return nil, fmt.Errorf("flow: listen on %s over %s: %w", cfg.Addr, t.Name(), err)
+		}
+		srv.tln = tln
+		close(srv.accept) // the adapter accepts
+	} else {
+		ln, err := stdnet.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("flow: listen on %s: %w", cfg.Addr, err)
+		}
+		srv.ln = ln.(*stdnet.TCPListener)
+		go srv.acceptLoop()
+	}
 	srv.ep.cfg.Logger.Info("flow: listening", "addr", srv.Addr())
 	return srv, nil
 }
 
-// Addr is the address the server listens on, "host:port".
-func (srv *Server) Addr() string { return srv.ln.Addr().String() }
+// Addr is the address the server listens on: "host:port", or the
+// Transport's address form.
+func (srv *Server) Addr() string {
+	if srv.tln != nil {
+		return srv.tln.Addr()
+	}
+	return srv.ln.Addr().String()
+}
 
 // Handle registers a handler struct for flows opened with this name: for
 // each flow, newHandler builds one with the flow and its reply channel,
@@ -105,33 +125,55 @@ func (srv *Server) acceptLoop() {
 			continue
 		}
 		delay = 0
-		srv.mu.Lock()
-		if srv.closed || len(srv.links) >= srv.cfg.MaxConns+16 {
-			srv.mu.Unlock()
+		l := newTCPLink(c, srv.ep, srv.reg)
+		if !srv.track(l, &l.receive, &l.closed) {
 			c.Close() // the peer sees its connection close during the handshake
 			continue
 		}
-		l := newTCPLink(c, srv.ep, srv.reg)
-		sc := &serverConn{}
-		srv.links[l] = sc
-		sc.timer = time.AfterFunc(srv.cfg.HandshakeTimeout, func() {
-			srv.mu.Lock()
-			pending := sc.s == nil
-			srv.mu.Unlock()
-			if pending {
-				srv.ep.cfg.Logger.Info("flow: handshake timed out", "remote", l.remote)
-				l.abort()
-			}
-		})
-		l.receive = func(fr *frame, hs any) { srv.receive(l, sc, fr, hs) }
-		l.closed = func(err error) { srv.closed1(l, sc, err) }
-		srv.mu.Unlock()
 		l.start()
 	}
 }
 
+// acceptLink takes a link from the Transport's listener.
+func (srv *Server) acceptLink(tl transport.Link) transport.Sink {
+	if _, lossy := tl.(transport.Lossy); lossy {
+		srv.ep.cfg.Logger.Warn("flow: refused a lossy link", "remote", tl.RemoteAddr(), "err", errLossy(srv.cfg.Transport.Name()))
+		return nil
+	}
+	l := newTransLink(srv.ep, srv.reg, tl)
+	if !srv.track(l, &l.receive, &l.closed) {
+		return nil // the adapter closes it
+	}
+	return l
+}
+
+// track counts a new connection, arms its handshake timeout and sets its
+// receive and closed functions; it reports false when the server is
+// closing or has too many connections.
+func (srv *Server) track(l link, receive *func(*frame, any), closed *func(error)) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed || len(srv.links) >= srv.cfg.MaxConns+16 {
+		return false
+	}
+	sc := &serverConn{}
+	srv.links[l] = sc
+	sc.timer = time.AfterFunc(srv.cfg.HandshakeTimeout, func() {
+		srv.mu.Lock()
+		pending := sc.s == nil
+		srv.mu.Unlock()
+		if pending {
+			srv.ep.cfg.Logger.Info("flow: handshake timed out", "remote", l.remoteAddr())
+			l.abort()
+		}
+	})
+	*receive = func(fr *frame, hs any) { srv.receive(l, sc, fr, hs) }
+	*closed = func(err error) { srv.closed1(l, sc, err) }
+	return true
+}
+
 // receive takes a frame from a connection's reader goroutine.
-func (srv *Server) receive(l *tcpLink, sc *serverConn, fr *frame, hs any) {
+func (srv *Server) receive(l link, sc *serverConn, fr *frame, hs any) {
 	srv.mu.Lock()
 	s := sc.s
 	srv.mu.Unlock()
@@ -141,13 +183,13 @@ func (srv *Server) receive(l *tcpLink, sc *serverConn, fr *frame, hs any) {
 	case s == nil && hs != nil:
 		srv.hello(l, sc, hs)
 	default:
-		srv.ep.cfg.Logger.Info("flow: frame out of place; closing the connection", "remote", l.remote)
+		srv.ep.cfg.Logger.Info("flow: frame out of place; closing the connection", "remote", l.remoteAddr())
 		l.abort()
 	}
 }
 
 // hello answers a client's handshake.
-func (srv *Server) hello(l *tcpLink, sc *serverConn, hs any) {
+func (srv *Server) hello(l link, sc *serverConn, hs any) {
 	reason := ""
 	m, ok := hs.(helloMsg)
 	switch {
@@ -167,12 +209,12 @@ func (srv *Server) hello(l *tcpLink, sc *serverConn, hs any) {
 	}
 	if reason == "" {
 		srv.open++
-		sc.s = newSession(srv.ep, l, false, l.remote)
+		sc.s = newSession(srv.ep, l, false, l.remoteAddr())
 		sc.timer.Stop()
 	}
 	srv.mu.Unlock()
 	if reason != "" {
-		srv.ep.cfg.Logger.Info("flow: refused a connection", "remote", l.remote, "reason", reason)
+		srv.ep.cfg.Logger.Info("flow: refused a connection", "remote", l.remoteAddr(), "reason", reason)
 		_ = l.sendMsg(&refuseMsg{Reason: reason})
 		l.close()
 		return
@@ -183,7 +225,7 @@ func (srv *Server) hello(l *tcpLink, sc *serverConn, hs any) {
 }
 
 // closed1 runs when a connection is over.
-func (srv *Server) closed1(l *tcpLink, sc *serverConn, err error) {
+func (srv *Server) closed1(l link, sc *serverConn, err error) {
 	sc.timer.Stop()
 	srv.mu.Lock()
 	s := sc.s
@@ -220,12 +262,15 @@ func (srv *Server) Close() error {
 	}
 	srv.mu.Lock()
 	srv.closed = true
-	links := make(map[*tcpLink]*session, len(srv.links))
+	links := make(map[link]*session, len(srv.links))
 	for l, sc := range srv.links {
 		links[l] = sc.s
 	}
 	srv.mu.Unlock()
-	err := srv.ln.Close()
+	var err error
+	if srv.ln != nil {
+		err = srv.ln.Close()
+	}
 	<-srv.accept
 	for l, s := range links {
 		if s != nil {
@@ -234,7 +279,12 @@ func (srv *Server) Close() error {
 		l.close()
 	}
 	for l := range links {
-		<-l.done
+		<-l.finished()
+	}
+	// An adapter's listener closes the links it still holds: only after
+	// they were told why, above. No link is accepted meanwhile (closed).
+	if srv.tln != nil {
+		err = srv.tln.Close()
 	}
 	srv.ep.wait()
 	return err
