@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	natsad "github.com/gonetic/gonetic/adapters/nats"
 	"github.com/gonetic/gonetic/adapters/flow"
+	natsad "github.com/gonetic/gonetic/adapters/nats"
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	server "github.com/nats-io/nats-server/v2/server"
@@ -111,7 +111,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		fcli: make(map[string]*flow.Client), pending: make(map[uint64]*pending),
 		answers: make(map[reflect.Type]answer), warnedOf: make(map[string]bool),
 	}
-	n.hello, err = encodeHello(helloData{cfg.Name, cfg.Kind, n.epoch})
+	n.hello, err = encodeHello(helloData{Name: cfg.Name, Kind: cfg.Kind, Epoch: n.epoch})
 	if err != nil {
 		return nil, err
 	}

@@ -46,10 +46,11 @@ func (h *chatHandler) NetChat(m Chat) { h.got <- h.Peer().Name + ":" + m.Text }
 // member is a node under test, with its game loop on a goroutine.
 type member struct {
 	*node.Node
-	got    chan string      // "peer:text" of every Chat received
-	events chan string      // "+name" joined, "-name reason" gone
-	stop   chan struct{}
-	done   chan struct{}
+	got     chan string // "peer:text" of every Chat received
+	events  chan string // "+name" joined, "-name reason" gone
+	backlog []string    // events expect read but did not want yet; the test goroutine only
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type option func(*node.Config)
@@ -114,9 +115,15 @@ func (m *member) close() {
 	m.Node.Close()
 }
 
-// expect waits for an event that starts with prefix.
+// expect waits for an event that starts with prefix, and takes it.
 func (m *member) expect(t *testing.T, prefix string) string {
 	t.Helper()
+	for i, ev := range m.backlog {
+		if strings.HasPrefix(ev, prefix) {
+			m.backlog = append(m.backlog[:i], m.backlog[i+1:]...)
+			return ev
+		}
+	}
 	deadline := time.After(wait)
 	for {
 		select {
@@ -124,6 +131,7 @@ func (m *member) expect(t *testing.T, prefix string) string {
 			if strings.HasPrefix(ev, prefix) {
 				return ev
 			}
+			m.backlog = append(m.backlog, ev) // another test step's
 		case <-deadline:
 			t.Fatalf("%s: no event %q within %v", m.Name(), prefix, wait)
 		}
@@ -360,8 +368,8 @@ func TestOtherRegistryIsNotLinked(t *testing.T) {
 	message.MustRegister[Pong](other)
 	node.Register(other)
 	b := join(t, "b", withURL(s.ClientURL()), func(c *node.Config) { c.Factory = other; c.NewHandler = nil })
-	c := join(t, "c", withURL(s.ClientURL()))
-	a.expect(t, "+c") // a links to c, whose registry is a's...
+	join(t, "c", withURL(s.ClientURL()))
+	a.expect(t, "+c") // a links to c, whose registry is a's, after hearing b
 	for p := range a.Peers("") {
 		if p.Name == "b" {
 			t.Error("a linked to b, whose registry differs")

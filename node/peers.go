@@ -10,8 +10,8 @@ import (
 	"time"
 
 	gnet "github.com/gonetic/gonetic/net"
-	"github.com/vmihailenco/msgpack/v5"
 	natsgo "github.com/nats-io/nats.go"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // flagBye in a heartbeat: the node is leaving.
@@ -19,6 +19,7 @@ const flagBye = 1
 
 // beatMsg is a heartbeat, on <prefix>.hb.<kind>.<name>.
 type beatMsg struct {
+	//lint:ignore U1000 msgpack reads its tag: encode as an array
 	_msgpack struct{} `msgpack:",as_array"`
 	Epoch    uint64
 	Seq      uint64
@@ -28,6 +29,7 @@ type beatMsg struct {
 
 // helloData is the hello of a link: who dials.
 type helloData struct {
+	//lint:ignore U1000 msgpack reads its tag: encode as an array
 	_msgpack struct{} `msgpack:",as_array"`
 	Name     string
 	Kind     string
