@@ -46,9 +46,10 @@ type Peer struct {
 // Node is this process's place in a cluster of game servers: its NATS
 // connections, its links to the other nodes, and its flow server.
 //
-// Update and Poll are for one goroutine, the game loop's (as a
-// gnet.Server's); handlers, OnPeer and Ask callbacks run there, inside
-// Update. Every other method may be called from any goroutine.
+// Update is for one goroutine, the game loop's (as a gnet.Server's), and
+// so are Server().Poll and gnet.On; handlers, OnPeer and Ask callbacks run
+// there, inside Update. Every other method may be called from any
+// goroutine.
 type Node struct {
 	cfg    Config
 	prefix string // "gonetic.<cluster>"
