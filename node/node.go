@@ -87,6 +87,8 @@ type seen struct {
 	epoch uint64
 	last  time.Time
 	dial  *gnet.Conn // the link this node dialed to it, if any
+	// otherRegistry: its registry hash is not ours; it is not linked.
+	otherRegistry bool
 }
 
 // link is one link to a peer.
@@ -145,10 +147,13 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	id := cfg.Name + "-" + strconv.FormatUint(n.epoch, 36)
-	if n.netT, err = natsad.New(natsad.Options{Conn: n.ctl, Prefix: n.prefix, ID: id + "-n"}); err != nil {
+	// A link outlives what the node outlives: silence ends it with the
+	// link's own timeout, the node's reap ends it at DeadAfter.
+	peerTimeout := cfg.Net.Timeout
+	if n.netT, err = natsad.New(natsad.Options{Conn: n.ctl, Prefix: n.prefix, ID: id + "-n", PeerTimeout: peerTimeout}); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	if n.flowT, err = natsad.New(natsad.Options{Conn: n.bulk, Prefix: n.prefix, ID: id + "-f"}); err != nil {
+	if n.flowT, err = natsad.New(natsad.Options{Conn: n.bulk, Prefix: n.prefix, ID: id + "-f", PeerTimeout: peerTimeout}); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	ncfg := cfg.Net

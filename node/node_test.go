@@ -376,6 +376,21 @@ func TestOtherRegistryIsNotLinked(t *testing.T) {
 		}
 	}
 	_ = b
+	// Sending to b says why it cannot, once b's heartbeat was heard.
+	deadline := time.Now().Add(wait)
+	for {
+		err := a.Send("b", &Chat{"x"})
+		if !errors.Is(err, node.ErrNoNode) {
+			t.Fatalf("Send to b: %v, want ErrNoNode", err)
+		}
+		if strings.Contains(err.Error(), "registers other messages") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Send to b: %v, want it to say the registries differ", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestFlowBetweenNodes(t *testing.T) {

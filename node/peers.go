@@ -86,6 +86,16 @@ func (n *Node) onBeat(m *natsgo.Msg) {
 		return
 	default:
 	}
+	if name == n.cfg.Name {
+		// Two Joins raced within the claim's wait: both run. Nothing
+		// here can end the other; the operator must.
+		if !n.warnedOf[name] {
+			n.warnedOf[name] = true
+			n.cfg.Logger.Error("node: another node runs under this node's name; stop one of them (links to the name will break)",
+				"name", name, "epoch", fmt.Sprintf("%x", n.epoch), "theirs", fmt.Sprintf("%x", b.Epoch))
+		}
+		return
+	}
 	s := n.seen[name]
 	if s != nil && s.epoch != b.Epoch {
 		n.endLinks(name, s.epoch, fmt.Sprintf("node %s restarted", name))
@@ -101,7 +111,7 @@ func (n *Node) onBeat(m *natsgo.Msg) {
 		n.seen[name] = s
 	}
 	s.last = time.Now()
-	if !bytes.Equal(b.Hash, n.hash[:]) {
+	if s.otherRegistry = !bytes.Equal(b.Hash, n.hash[:]); s.otherRegistry {
 		if !n.warnedOf[name] {
 			n.warnedOf[name] = true
 			n.cfg.Logger.Warn("node: not linking to a node with another message registry; register the same types in the same order on every node",
@@ -291,7 +301,9 @@ func (n *Node) noNode(name string) error {
 
 // noNodeLocked is noNode with n.mu held.
 func (n *Node) noNodeLocked(name string) error {
-	if s := n.seen[name]; s != nil {
+	if s := n.seen[name]; s != nil && s.otherRegistry {
+		return fmt.Errorf("%w: %q registers other messages than this node, so they are not linked; register the same types in the same order on every node", ErrNoNode, name)
+	} else if s != nil {
 		return fmt.Errorf("%w: %q is heard (last %v ago) but its link is not open yet; wait for OnPeer", ErrNoNode, name, time.Since(s.last).Round(time.Millisecond))
 	}
 	return fmt.Errorf("%w: %q is not a live node of cluster %q (see Peers)", ErrNoNode, name, n.cfg.Cluster)
