@@ -150,6 +150,16 @@ func (c *Client) session() (*session, error) {
 	return c.s, nil
 }
 
+// Err is nil while the connection serves flows, and then why it ended
+// (an *Error): a program that keeps a Client dials again when it is not
+// nil.
+func (c *Client) Err() error {
+	if _, err := c.session(); err != nil {
+		return err
+	}
+	return nil
+}
+
 // RemoteAddr is the server's address.
 func (c *Client) RemoteAddr() string { return c.l.remoteAddr() }
 
