@@ -154,6 +154,14 @@ func (c *Conn) State() State {
 	return c.state
 }
 
+// Err is why the connection ended, the *DisconnectError its handler's
+// OnDisconnect gets, once its State is Closed; nil before.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeReason
+}
+
 // Connected reports whether the connection is open.
 func (c *Conn) Connected() bool { return c.State() == Open }
 

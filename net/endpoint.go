@@ -576,8 +576,8 @@ func (e *endpoint) report(c *Conn, err error) {
 		c.mu.Unlock()
 		return
 	}
-	c.state = Closed
-	local := c.reason
+	reason := c.endReason(err)
+	c.state, c.closeReason = Closed, reason
 	c.mu.Unlock()
 	e.dropHandshaking(c)
 	if c.cancelApprove != nil {
@@ -593,27 +593,6 @@ func (e *endpoint) report(c *Conn, err error) {
 	}
 	e.mu.Unlock()
 
-	// The same ending gives the same DisconnectError on every adapter: a
-	// peer's bye or refusal carries its reason and nothing of how the link
-	// then closed (EOF on TCP, a disconnect event on ENet).
-	var reason *DisconnectError
-	switch {
-	case c.refused:
-		reason = &DisconnectError{Remote: true, Reason: c.peerReason, Err: ErrRefused}
-	case c.failure != nil:
-		reason = &DisconnectError{Reason: local, Err: c.failure}
-	case local != "":
-		reason = &DisconnectError{Reason: local}
-	case c.peerBye:
-		reason = &DisconnectError{Remote: true, Reason: c.peerReason}
-	case errors.Is(err, io.EOF):
-		reason = &DisconnectError{Remote: true, Err: err}
-	case err != nil:
-		reason = &DisconnectError{Err: err}
-	default:
-		reason = &DisconnectError{Err: io.EOF}
-	}
-	c.closeReason = reason
 	if c.accepted() && !c.everOpened {
 		// Never accepted: no handler saw it. Refusals were reported when sent.
 		return
@@ -773,4 +752,31 @@ func (e *endpoint) abortAll() {
 	}
 	e.stopFlusher()
 	e.inbox.close()
+}
+
+// endReason is the DisconnectError of c's end; c.mu is held, on the
+// Update goroutine. err is what the adapter reported.
+func (c *Conn) endReason(err error) *DisconnectError {
+	// The same ending gives the same DisconnectError on every adapter: a
+	// peer's bye or refusal carries its reason and nothing of how the link
+	// then closed (EOF on TCP, a disconnect event on ENet).
+	local := c.reason
+	var reason *DisconnectError
+	switch {
+	case c.refused:
+		reason = &DisconnectError{Remote: true, Reason: c.peerReason, Err: ErrRefused}
+	case c.failure != nil:
+		reason = &DisconnectError{Reason: local, Err: c.failure}
+	case local != "":
+		reason = &DisconnectError{Reason: local}
+	case c.peerBye:
+		reason = &DisconnectError{Remote: true, Reason: c.peerReason}
+	case errors.Is(err, io.EOF):
+		reason = &DisconnectError{Remote: true, Err: err}
+	case err != nil:
+		reason = &DisconnectError{Err: err}
+	default:
+		reason = &DisconnectError{Err: io.EOF}
+	}
+	return reason
 }

@@ -505,3 +505,31 @@ func TestIdleUpdateYields(t *testing.T) {
 		t.Fatal("1000 idle Update(0) calls never let a runnable goroutine run")
 	}
 }
+
+// TestErrIsTheDisconnectReason: Conn.Err is nil while the connection
+// lives, then the reason its handler's OnDisconnect got, at both ends.
+func TestErrIsTheDisconnectReason(t *testing.T) {
+	srv, cli := memPair(t, gnet.ServerConfig{Config: gnet.Config{Factory: nettest.NewFactory(nil)}}, nettest.NewFactory(nil))
+	h := &nettest.ChatHandler{}
+	cc, err := cli.Connect(srv.Addr(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nettest.Pump(t, func() bool { return srv.NumConns() == 1 && cc.Connected() }, srv, cli)
+	sc := slices.Collect(srv.Connections(nil))[0]
+	if cc.Err() != nil || sc.Err() != nil {
+		t.Fatalf("Err of open connections: %v, %v; want nil", cc.Err(), sc.Err())
+	}
+	sc.Disconnect("kicked")
+	nettest.Pump(t, func() bool { return cc.State() == gnet.Closed && sc.State() == gnet.Closed }, srv, cli)
+	var de *gnet.DisconnectError
+	if !errors.As(cc.Err(), &de) || !de.Remote || de.Reason != "kicked" {
+		t.Errorf("client's Err = %v, want the server's bye, kicked", cc.Err())
+	}
+	if cc.Err() != h.Disconnected {
+		t.Errorf("client's Err = %v, its OnDisconnect got %v", cc.Err(), h.Disconnected)
+	}
+	if !errors.As(sc.Err(), &de) || de.Remote || de.Reason != "kicked" {
+		t.Errorf("server's Err = %v, want its own reason, kicked", sc.Err())
+	}
+}

@@ -74,7 +74,8 @@ type Node struct {
 	seen     map[string]*seen        // nodes heard, by name
 	links    map[*gnet.Conn]*link    // links until their end is reported
 	open     map[string]*link        // joined peers' links, by name
-	fcli     map[string]*flow.Client // flow clients, by peer name
+	fcli     map[string]*flowClient  // flow clients, by peer name
+	closing  bool                    // teardown began: no more flow clients
 	pending  map[uint64]*pending     // requests awaiting replies
 	answers  map[reflect.Type]answer // Answer's functions, by request type
 	nextID   uint64
@@ -111,7 +112,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		cfg: cfg, prefix: "gonetic." + cfg.Cluster, epoch: newEpoch(),
 		hash: cfg.Factory.Hash(), stop: make(chan struct{}), closed: make(chan struct{}),
 		seen: make(map[string]*seen), links: make(map[*gnet.Conn]*link), open: make(map[string]*link),
-		fcli: make(map[string]*flow.Client), pending: make(map[uint64]*pending),
+		fcli: make(map[string]*flowClient), pending: make(map[uint64]*pending),
 		answers: make(map[reflect.Type]answer), warnedOf: make(map[string]bool),
 	}
 	n.hello, err = encodeHello(helloData{Name: cfg.Name, Kind: cfg.Kind, Epoch: n.epoch})
@@ -340,13 +341,14 @@ func (n *Node) teardown() {
 		_ = s.Unsubscribe()
 	}
 	n.mu.Lock()
+	n.closing = true
 	fcs := n.fcli
-	n.fcli = map[string]*flow.Client{}
+	n.fcli = nil
 	pend := n.pending
 	n.pending = map[uint64]*pending{}
 	n.mu.Unlock()
 	for _, fc := range fcs {
-		fc.Close()
+		fc.c.Close()
 	}
 	if n.flows != nil {
 		n.flows.Close()

@@ -442,3 +442,65 @@ func TestFlowBetweenNodes(t *testing.T) {
 		t.Errorf("FlowTo an unknown node: %v", err)
 	}
 }
+
+func TestShutdownFinishesFlows(t *testing.T) {
+	noLeak(t)
+	s := natstest.Server(t)
+	a := join(t, "a", withURL(s.ClientURL()))
+	b := join(t, "b", withURL(s.ClientURL()))
+	started, release := make(chan struct{}), make(chan struct{})
+	if err := b.Flows().HandleFunc("slow", func(f *flow.Flow, r *flow.Reply) (any, error) {
+		close(started)
+		<-release
+		n := 0
+		for _, err := range f.Packets() {
+			if err != nil {
+				return nil, err
+			}
+			n++
+		}
+		return Pong{n}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "+b")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	fc, err := a.FlowTo(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan string, 1)
+	go func() {
+		var final Pong
+		for p, err := range flow.Call(ctx, fc, flow.Request{Name: "slow"}, func(yield func(Ping) bool) {
+			for i := range 1000 {
+				if !yield(Ping{i}) {
+					return
+				}
+			}
+		}) {
+			if err != nil {
+				result <- err.Error()
+				return
+			}
+			if p.Final() {
+				_ = p.Decode(&final)
+			}
+		}
+		result <- fmt.Sprint(final.N)
+	}()
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- b.Shutdown(ctx) }()
+	close(release)
+	if got := <-result; got != "1000" {
+		t.Errorf("the flow running at Shutdown ended with %q, want all 1000 packets", got)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if ev := a.expect(t, "-b"); !strings.Contains(ev, "left") && !strings.Contains(ev, "shutting down") {
+		t.Errorf("a was told %q", ev)
+	}
+}

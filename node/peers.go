@@ -150,10 +150,6 @@ func (n *Node) endLinks(name string, epoch uint64, reason string) {
 			c.Disconnect(reason)
 		}
 	}
-	if fc := n.fcli[name]; fc != nil {
-		delete(n.fcli, name)
-		go fc.Close() // it waits for its goroutines; not under n.mu
-	}
 }
 
 // reap ends the nodes not heard for DeadAfter.
@@ -231,7 +227,7 @@ func (n *Node) scan() {
 			delete(n.open, l.peer.Name)
 			reason := l.reason
 			if reason == "" {
-				reason = fmt.Sprintf("the link to node %s closed", l.peer.Name)
+				reason = fmt.Sprintf("the link to node %s closed: %v", l.peer.Name, c.Err())
 			}
 			for id, p := range n.pending {
 				if p.to == l.peer.Name {
@@ -239,10 +235,6 @@ func (n *Node) scan() {
 					p.err = fmt.Errorf("%w: %s (%s)", ErrNodeGone, l.peer.Name, reason)
 					failed = append(failed, p)
 				}
-			}
-			if fc := n.fcli[l.peer.Name]; fc != nil {
-				delete(n.fcli, l.peer.Name)
-				go fc.Close()
 			}
 			if l.joined {
 				reports = append(reports, report{l.peer, false, reason})
