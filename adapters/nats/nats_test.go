@@ -261,9 +261,12 @@ func TestBlockedSink(t *testing.T) {
 			ss.gate, ss.blocked = make(chan struct{}), make(chan struct{})
 			var release sync.Once
 			open := func() { release.Do(func() { close(ss.gate) }) }
-			t.Cleanup(open)
 			dnc := connect(t, s)
-			c, cs, _ := pair(t, s, nats.Options{Conn: dnc}, nats.Options{Conn: lnc, PendingBytes: tc.pending}, transport.Config{}, ss)
+			// Fast ticks: the Sink stays blocked for many PeerTimeouts.
+			const tick = 10 * time.Millisecond
+			c, cs, srv := pair(t, s, nats.Options{Conn: dnc, TickInterval: tick},
+				nats.Options{Conn: lnc, PendingBytes: tc.pending, TickInterval: tick, PeerTimeout: 5 * tick}, transport.Config{}, ss)
+			t.Cleanup(open) // before the listener's Close, which waits for the Sink
 			p := make([]byte, size)
 			for i := range n {
 				binary.BigEndian.PutUint32(p, uint32(i))
@@ -284,6 +287,16 @@ func TestBlockedSink(t *testing.T) {
 			}
 			if err := lnc.FlushTimeout(10 * time.Second); err != nil || !lnc.IsConnected() {
 				t.Fatalf("receiver's connection after 4 MiB at a blocked Sink: %v, status %v", err, lnc.Status())
+			}
+			// The listener's ticks, which come with its PeerTimeout check,
+			// go on: a peer whose frames wait behind a blocked Sink is
+			// not taken for gone.
+			deadline := time.Now().Add(10 * time.Second)
+			for sent := srv.Stats().BytesSent; srv.Stats().BytesSent < sent+40 && time.Now().Before(deadline); {
+				time.Sleep(tick) // the ticks' own pace; no event to wait on
+			}
+			if err := srv.Send(0, transport.Reliable, []byte("still open")); err != nil {
+				t.Fatalf("the link whose Sink blocks ended: %v", err)
 			}
 			open()
 			if !tc.lost {
