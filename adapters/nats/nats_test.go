@@ -261,9 +261,12 @@ func TestBlockedSink(t *testing.T) {
 			ss.gate, ss.blocked = make(chan struct{}), make(chan struct{})
 			var release sync.Once
 			open := func() { release.Do(func() { close(ss.gate) }) }
-			t.Cleanup(open)
 			dnc := connect(t, s)
-			c, cs, _ := pair(t, s, nats.Options{Conn: dnc}, nats.Options{Conn: lnc, PendingBytes: tc.pending}, transport.Config{}, ss)
+			// Fast ticks: the Sink stays blocked for many PeerTimeouts.
+			const tick = 10 * time.Millisecond
+			c, cs, srv := pair(t, s, nats.Options{Conn: dnc, TickInterval: tick},
+				nats.Options{Conn: lnc, PendingBytes: tc.pending, TickInterval: tick, PeerTimeout: 5 * tick}, transport.Config{}, ss)
+			t.Cleanup(open) // before the listener's Close, which waits for the Sink
 			p := make([]byte, size)
 			for i := range n {
 				binary.BigEndian.PutUint32(p, uint32(i))
@@ -284,6 +287,16 @@ func TestBlockedSink(t *testing.T) {
 			}
 			if err := lnc.FlushTimeout(10 * time.Second); err != nil || !lnc.IsConnected() {
 				t.Fatalf("receiver's connection after 4 MiB at a blocked Sink: %v, status %v", err, lnc.Status())
+			}
+			// The listener's ticks, which come with its PeerTimeout check,
+			// go on: a peer whose frames wait behind a blocked Sink is
+			// not taken for gone.
+			deadline := time.Now().Add(10 * time.Second)
+			for sent := srv.Stats().BytesSent; srv.Stats().BytesSent < sent+40 && time.Now().Before(deadline); {
+				time.Sleep(tick) // the ticks' own pace; no event to wait on
+			}
+			if err := srv.Send(0, transport.Reliable, []byte("still open")); err != nil {
+				t.Fatalf("the link whose Sink blocks ended: %v", err)
 			}
 			open()
 			if !tc.lost {
@@ -307,6 +320,60 @@ func TestBlockedSink(t *testing.T) {
 			}
 			if !lnc.IsConnected() {
 				t.Errorf("receiver's connection is %v after dropping as a slow consumer", lnc.Status())
+			}
+		})
+	}
+}
+
+// TestBadFrames: malformed frames on a link's subject, and garbage on a
+// dial subject, never panic: the link ends with a *transport.FrameError
+// (after the Sink's Farewell), the listener ignores the garbage.
+func TestBadFrames(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		frame func(seq uint64) []byte
+	}{
+		{"Empty", func(uint64) []byte { return nil }},
+		{"BadSeq", func(uint64) []byte { return []byte{1, 0xff, 0xff} }},
+		{"UnknownKind", func(seq uint64) []byte { return binary.AppendUvarint([]byte{9}, seq) }},
+		{"NoChannel", func(seq uint64) []byte { return binary.AppendUvarint([]byte{1}, seq) }},
+		{"BadChannel", func(seq uint64) []byte { return append(binary.AppendUvarint([]byte{1}, seq), 7, 'x') }},
+		{"LateAccept", func(seq uint64) []byte { return binary.AppendUvarint([]byte{5}, seq) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := natstest.Server(t)
+			spy := connect(t, s)
+			frames := make(chan *natsgo.Msg, 16)
+			sub, err := spy.ChanSubscribe("gonetic.n.srv.net.l.>", frames)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Unsubscribe()
+			for _, junk := range [][]byte{nil, {1}, {1, 200, 'a'}, {1, 1, '.', '>'}, {2, 3}} {
+				if err := spy.Publish("gonetic.n.srv.net.dial", junk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := spy.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			ss := newSink()
+			c, _, _ := pair(t, s, nats.Options{TickInterval: time.Hour}, nats.Options{}, transport.Config{}, ss)
+			if err := c.Send(0, transport.Reliable, []byte("one")); err != nil {
+				t.Fatal(err)
+			}
+			transporttest.Await(t, ss.payloads, "first payload")
+			m := transporttest.Await(t, frames, "the frame on the link's subject")
+			seq, _ := binary.Uvarint(m.Data[1:])
+			if err := spy.Publish(m.Subject, tc.frame(seq+1)); err != nil {
+				t.Fatal(err)
+			}
+			var fe *transport.FrameError
+			if err := transporttest.Await(t, ss.farewell, "Farewell"); !errors.As(err, &fe) || fe.TooLarge {
+				t.Fatalf("Farewell(%v), want a *transport.FrameError", err)
+			}
+			if err := transporttest.Await(t, ss.closed, "listener's Closed"); !errors.As(err, &fe) {
+				t.Fatalf("listener's Closed(%v), want a *transport.FrameError", err)
 			}
 		})
 	}
