@@ -3,6 +3,7 @@ package nats
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // Frame kinds: the first byte of every message on a link subject.
@@ -28,6 +29,15 @@ const maxHeader = 1 + binary.MaxVarintLen64 + 1
 
 // maxReason bounds the reason a close frame carries.
 const maxReason = 200
+
+// cutReason bounds a close frame's reason to maxReason bytes, cut on a
+// character: half of one would be invalid UTF-8 to the peer.
+func cutReason(s string) string {
+	if len(s) <= maxReason {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxReason], "")
+}
 
 // appendHeader appends a frame's kind and seq.
 func appendHeader(b []byte, kind byte, seq uint64) []byte {

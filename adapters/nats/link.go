@@ -228,9 +228,7 @@ func (l *link) endLocked(err error, local bool, code byte, reason string) bool {
 		l.tick.Stop()
 	}
 	if code != noClose {
-		if len(reason) > maxReason {
-			reason = reason[:maxReason]
-		}
+		reason = cutReason(reason)
 		b := append(appendHeader(l.buf[:0], kindClose, l.seq), code)
 		b = append(b, reason...)
 		if l.nc.Publish(l.out, b) == nil {
