@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/internal/natstest"
 	"github.com/gonetic/gonetic/net/nettest"
 )
 
@@ -90,6 +91,8 @@ func TestStream(t *testing.T) {
 		{"s2", func(o *options) { o.compress = "s2"; o.carrier = "listener" }},
 		{"zstd", func(o *options) { o.compress = "zstd" }},
 		{"large packets", func(o *options) { o.size, o.entities = 64<<10, 200 }},
+		{"nats", func(o *options) { o.carrier, o.cluster = "nats", testCluster() }},
+		{"nats large packets", func(o *options) { o.carrier, o.cluster, o.size, o.entities = "nats", testCluster(), 64<<10, 200 }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := defaults()
@@ -100,8 +103,9 @@ func TestStream(t *testing.T) {
 			}
 			// B says what arrived, and how.
 			kind := map[bool]string{true: "typed values", false: "raw records"}[o.typed]
-			if want := fmt.Sprintf("entities (%s) applied in ", kind); !strings.Contains(bSaid, want) || !strings.Contains(bSaid, "ms over the "+o.carrier+" ") {
-				t.Fatalf("B said:\n%s\nwant %q over the %s", bSaid, want, o.carrier)
+			over := map[string]string{"station": "the station", "listener": "the listener", "nats": "NATS"}[o.carrier]
+			if want := fmt.Sprintf("entities (%s) applied in ", kind); !strings.Contains(bSaid, want) || !strings.Contains(bSaid, "ms over "+over+" ") {
+				t.Fatalf("B said:\n%s\nwant %q over %s", bSaid, want, over)
 			}
 			// The payload is what the game streamed, whatever the
 			// compression did to the bytes on the wire.
@@ -158,14 +162,58 @@ func TestStreamSimulated(t *testing.T) {
 	}
 }
 
+// testCluster is a node cluster of its own for a test, so that runs on
+// one machine, whose embedded servers meet at node.LocalSeed, stay apart.
+func testCluster() string {
+	clusters++
+	return fmt.Sprintf("stream-test-%d-%d", os.Getpid(), clusters)
+}
+
+var clusters int
+
+// TestStreamNATSServer: with -nats, both nodes use that NATS, and the
+// region goes through it.
+func TestStreamNATSServer(t *testing.T) {
+	s := natstest.Server(t)
+	o := defaults()
+	o.carrier, o.cluster, o.nats = "nats", testCluster(), s.ClientURL()
+	out, bSaid := run(t, o)
+	if want := "NATS at " + s.ClientURL(); !strings.Contains(out, "checksum matches") || !strings.Contains(out, want) || !strings.Contains(bSaid, want) {
+		t.Fatalf("A said:\n%s\nB said:\n%s\nwant %q in both", out, bSaid, want)
+	}
+	if !strings.Contains(out, "game ping over the node link") {
+		t.Fatalf("A said:\n%s", out)
+	}
+	v, err := s.Varz(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload := int64(o.entities * o.size); v.InBytes < payload {
+		t.Fatalf("the NATS server took %d bytes, less than the %d of the region", v.InBytes, payload)
+	}
+}
+
 // TestSelf runs the command's one-command mode: B in a child process.
 func TestSelf(t *testing.T) {
-	o := defaults()
-	o.progress = false
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := runSelf(ctx, o); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name string
+		edit func(*options)
+	}{
+		{"station", func(o *options) {}},
+		// Two processes, each with its embedded nats-server: they form
+		// one NATS cluster through node.LocalSeed.
+		{"nats", func(o *options) { o.carrier, o.cluster = "nats", testCluster() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := defaults()
+			c.edit(&o)
+			o.progress = false
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := runSelf(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -207,7 +255,14 @@ func TestRecords(t *testing.T) {
 	if err := parseRecord(make([]byte, 10), new(Entity)); err == nil {
 		t.Fatal("a short record parsed")
 	}
-	if (options{transport: "udp"}).check() == nil || (options{transport: "tcp", carrier: "x"}).check() == nil {
-		t.Fatal("bad flags accepted")
+	for _, o := range []options{
+		{transport: "udp"},
+		{transport: "tcp", carrier: "x"},
+		{transport: "tcp", carrier: "nats", size: 100, compress: "none", sim: "lag=20ms"},
+		{transport: "enet", carrier: "nats", size: 100, compress: "none"},
+	} {
+		if o.check() == nil {
+			t.Fatalf("bad flags accepted: %+v", o)
+		}
 	}
 }
