@@ -427,3 +427,61 @@ func TestFlowBetweenNodes(t *testing.T) {
 		t.Errorf("FlowTo an unknown node: %v", err)
 	}
 }
+
+// TestShutdownDeliversFlowResults: a node that shuts down right after its
+// flow handler returned still delivers the replies and the result: its
+// bye, on another NATS connection than the flow's, must not end the
+// caller's flow before they arrive.
+func TestShutdownDeliversFlowResults(t *testing.T) {
+	noLeak(t)
+	s := natstest.Server(t)
+	a := join(t, "a", withURL(s.ClientURL()))
+	b := join(t, "b", withURL(s.ClientURL()))
+	const replies = 64
+	returned := make(chan struct{})
+	if err := b.Flows().HandleFunc("dump", func(f *flow.Flow, r *flow.Reply) (any, error) {
+		defer close(returned)
+		for range f.Packets() {
+		}
+		for i := range replies {
+			if err := r.Send(Chat{strings.Repeat("x", 32<<10) + fmt.Sprint(i)}); err != nil {
+				return nil, err
+			}
+		}
+		return Pong{replies}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "+b")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	fc, err := a.FlowTo(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() {
+		<-returned
+		shut <- b.Shutdown(ctx)
+	}()
+	got := 0
+	var final Pong
+	for p, err := range flow.Call(ctx, fc, flow.Request{Name: "dump"}, func(func(Ping) bool) {}) {
+		if err != nil {
+			t.Fatalf("after %d replies: %v", got, err)
+		}
+		if p.Final() {
+			if err := p.Decode(&final); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got++
+	}
+	if got != replies || final.N != replies {
+		t.Errorf("got %d replies and %+v, want %d and the result", got, final, replies)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("b.Shutdown: %v", err)
+	}
+}

@@ -54,8 +54,8 @@ type options struct {
 	cost      time.Duration
 	progress  bool
 	sim       string
-	nats      string // NATS URLs, for -carrier nats; "": embedded servers
-	cluster   string // node.Config.Cluster, for -carrier nats
+	nats      string      // NATS URLs, for -carrier nats; "": embedded servers
+	cluster   string      // node.Config.Cluster, for -carrier nats
 	flowCfg   flow.Config // -window, -chunk, -inflight: both servers
 }
 
