@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -74,6 +76,7 @@ type Node struct {
 	links    map[*gnet.Conn]*link    // links until their end is reported
 	open     map[string]*link        // joined peers' links, by name
 	fcli     map[string]*flow.Client // flow clients, by peer name
+	retiring map[*flow.Client]bool   // flow clients of peers gone, closing after a grace
 	pending  map[uint64]*pending     // requests awaiting replies
 	answers  map[reflect.Type]answer // Answer's functions, by request type
 	nextID   uint64
@@ -108,7 +111,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		cfg: cfg, prefix: "gonetic." + cfg.Cluster, epoch: newEpoch(),
 		hash: cfg.Factory.Hash(), stop: make(chan struct{}), closed: make(chan struct{}),
 		seen: make(map[string]*seen), links: make(map[*gnet.Conn]*link), open: make(map[string]*link),
-		fcli: make(map[string]*flow.Client), pending: make(map[uint64]*pending),
+		fcli: make(map[string]*flow.Client), retiring: make(map[*flow.Client]bool), pending: make(map[uint64]*pending),
 		answers: make(map[reflect.Type]answer), warnedOf: make(map[string]bool),
 	}
 	n.hello, err = encodeHello(helloData{Name: cfg.Name, Kind: cfg.Kind, Epoch: n.epoch})
@@ -334,8 +337,9 @@ func (n *Node) teardown() {
 		_ = s.Unsubscribe()
 	}
 	n.mu.Lock()
-	fcs := n.fcli
+	fcs := slices.Collect(maps.Values(n.fcli))
 	n.fcli = map[string]*flow.Client{}
+	fcs = slices.AppendSeq(fcs, maps.Keys(n.retiring))
 	pend := n.pending
 	n.pending = map[uint64]*pending{}
 	n.mu.Unlock()

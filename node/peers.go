@@ -88,12 +88,12 @@ func (n *Node) onBeat(m *natsgo.Msg) {
 	}
 	s := n.seen[name]
 	if s != nil && s.epoch != b.Epoch {
-		n.endLinks(name, s.epoch, fmt.Sprintf("node %s restarted", name))
+		n.endLinks(name, s.epoch, fmt.Sprintf("node %s restarted", name), true)
 		s = nil
 	}
 	if b.Flags&flagBye != 0 {
 		delete(n.seen, name)
-		n.endLinks(name, b.Epoch, fmt.Sprintf("node %s left", name))
+		n.endLinks(name, b.Epoch, fmt.Sprintf("node %s left", name), true)
 		return
 	}
 	if s == nil {
@@ -130,8 +130,9 @@ func (n *Node) dial(name string, s *seen) {
 	n.links[c] = &link{conn: c, peer: Peer{Name: name, Kind: s.kind, Epoch: s.epoch}}
 }
 
-// endLinks closes the links to a run (epoch) of a node; n.mu is held.
-func (n *Node) endLinks(name string, epoch uint64, reason string) {
+// endLinks closes the links to a run (epoch) of a node, and retires its
+// flow client (with grace, see retireFlows); n.mu is held.
+func (n *Node) endLinks(name string, epoch uint64, reason string, grace bool) {
 	for c, l := range n.links {
 		if l.peer.Name == name && l.peer.Epoch == epoch {
 			if l.reason == "" {
@@ -140,10 +141,38 @@ func (n *Node) endLinks(name string, epoch uint64, reason string) {
 			c.Disconnect(reason)
 		}
 	}
-	if fc := n.fcli[name]; fc != nil {
-		delete(n.fcli, name)
-		go fc.Close() // it waits for its goroutines; not under n.mu
+	n.retireFlows(name, grace)
+}
+
+// retireFlows ends the flow client of a node gone; n.mu is held. One that
+// stopped answering sends nothing more: its client closes at once. One
+// that left, or whose link closed, may still have replies and results in
+// flight on the flows' NATS connection, behind its bye or link close on
+// the other one; its flow server ends those flows itself, so with grace
+// the client closes only after DeadAfter, when they arrived or ended.
+func (n *Node) retireFlows(name string, grace bool) {
+	fc := n.fcli[name]
+	if fc == nil {
+		return
 	}
+	delete(n.fcli, name)
+	if !grace {
+		go fc.Close() // it waits for its goroutines; not under n.mu
+		return
+	}
+	n.retiring[fc] = true
+	go func() {
+		t := time.NewTimer(n.cfg.DeadAfter)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-n.stop: // teardown closes it
+		}
+		fc.Close()
+		n.mu.Lock()
+		delete(n.retiring, fc)
+		n.mu.Unlock()
+	}()
 }
 
 // reap ends the nodes not heard for DeadAfter.
@@ -154,7 +183,7 @@ func (n *Node) reap() {
 	for name, s := range n.seen {
 		if now.Sub(s.last) > n.cfg.DeadAfter {
 			delete(n.seen, name)
-			n.endLinks(name, s.epoch, fmt.Sprintf("node %s stopped answering (no heartbeat for %v)", name, n.cfg.DeadAfter))
+			n.endLinks(name, s.epoch, fmt.Sprintf("node %s stopped answering (no heartbeat for %v)", name, n.cfg.DeadAfter), false)
 		}
 	}
 }
@@ -230,10 +259,7 @@ func (n *Node) scan() {
 					failed = append(failed, p)
 				}
 			}
-			if fc := n.fcli[l.peer.Name]; fc != nil {
-				delete(n.fcli, l.peer.Name)
-				go fc.Close()
-			}
+			n.retireFlows(l.peer.Name, true)
 			if l.joined {
 				reports = append(reports, report{l.peer, false, reason})
 			}
