@@ -1,9 +1,11 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/node"
+	natsgo "github.com/nats-io/nats.go"
 )
 
 type Chat struct{ Text string }
@@ -484,4 +487,47 @@ func TestShutdownDeliversFlowResults(t *testing.T) {
 	if err := <-shut; err != nil {
 		t.Errorf("b.Shutdown: %v", err)
 	}
+}
+
+// TestCloseLogsNoDisconnect: a node's own Close is no NATS trouble; it
+// logs no warning about its connections.
+func TestCloseLogsNoDisconnect(t *testing.T) {
+	s := natstest.Server(t)
+	var log syncBuffer
+	closed := make(chan struct{}, 2)
+	a := join(t, "a", withURL(s.ClientURL()), func(c *node.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// nats.go calls its handlers in order, on one goroutine: the
+		// disconnect one, if any, before this one.
+		c.NATSOptions = []natsgo.Option{natsgo.ClosedHandler(func(*natsgo.Conn) { closed <- struct{}{} })}
+	})
+	a.close()
+	for range 2 { // ctl and bulk
+		select {
+		case <-closed:
+		case <-time.After(wait):
+			t.Fatal("a NATS connection of a closed node is not closed")
+		}
+	}
+	if got := log.String(); got != "" {
+		t.Errorf("Close logged:\n%s", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger's several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
