@@ -7,13 +7,16 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/enet"
 	"github.com/gonetic/gonetic/internal/natstest"
 	"github.com/gonetic/gonetic/net/nettest"
+	natsgo "github.com/nats-io/nats.go"
 )
 
 // TestMain lets -self run this test binary as B: the child gets childEnv.
@@ -177,20 +180,93 @@ func TestStreamNATSServer(t *testing.T) {
 	s := natstest.Server(t)
 	o := defaults()
 	o.carrier, o.cluster, o.nats = "nats", testCluster(), s.ClientURL()
+	// What goes over which subjects, as README.md says: `nats sub 'gonetic.>'`.
+	nc, err := natsgo.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex // guards subjects
+	subjects := make(map[string]int)
+	end := "gonetic." + o.cluster + ".test-end"
+	ended := make(chan struct{})
+	sub, err := nc.Subscribe("gonetic.>", func(m *natsgo.Msg) {
+		if m.Subject == end {
+			close(ended)
+			return
+		}
+		subj := subjectForm(m.Subject, "gonetic."+o.cluster)
+		mu.Lock()
+		subjects[subj] += len(m.Data)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	out, bSaid := run(t, o)
+	// The server took what the nodes sent before this; it reaches the
+	// subscription in that order.
+	if err := nc.Publish(end, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the subscription to gonetic.> did not get its own message")
+	}
+	_ = sub.Unsubscribe()
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for subj := range subjects {
+		got = append(got, subj)
+	}
+	slices.Sort(got)
+	want := []string{
+		"P.d.stream-a-E-f.L",
+		"P.d.stream-a-E-n.L",
+		"P.hb.stream.stream-a",
+		"P.hb.stream.stream-b",
+		"P.n.stream-b.flow.dial",
+		"P.n.stream-b.flow.l.stream-a-E-f.L",
+		"P.n.stream-b.net.dial",
+		"P.n.stream-b.net.l.stream-a-E-n.L",
+		"P.who.stream-a",
+		"P.who.stream-b",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("subjects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if payload, chunks := o.entities*o.size, subjects["P.n.stream-b.flow.l.stream-a-E-f.L"]; chunks < payload {
+		t.Errorf("the flow's subject carried %d bytes, less than the region's %d", chunks, payload)
+	}
 	if want := "NATS at " + s.ClientURL(); !strings.Contains(out, "checksum matches") || !strings.Contains(out, want) || !strings.Contains(bSaid, want) {
 		t.Fatalf("A said:\n%s\nB said:\n%s\nwant %q in both", out, bSaid, want)
 	}
 	if !strings.Contains(out, "game ping over the node link") {
 		t.Fatalf("A said:\n%s", out)
 	}
-	v, err := s.Varz(nil)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// subjectForm is subj with prefix as "P", the ids of a node's run
+// ("stream-a-<epoch>-n") with "E" for the epoch, and the link id after
+// them as "L".
+func subjectForm(subj, prefix string) string {
+	tok := strings.Split(strings.TrimPrefix(subj, prefix+"."), ".")
+	for i, s := range tok {
+		for _, n := range []string{"stream-a-", "stream-b-"} {
+			if rest, ok := strings.CutPrefix(s, n); ok && strings.Count(rest, "-") == 1 {
+				tok[i] = n + "E-" + rest[strings.Index(rest, "-")+1:]
+				if i+1 < len(tok) {
+					tok[i+1] = "L"
+				}
+			}
+		}
 	}
-	if payload := int64(o.entities * o.size); v.InBytes < payload {
-		t.Fatalf("the NATS server took %d bytes, less than the %d of the region", v.InBytes, payload)
-	}
+	return "P." + strings.Join(tok, ".")
 }
 
 // TestSelf runs the command's one-command mode: B in a child process.
