@@ -23,12 +23,12 @@ const (
 )
 
 // joinTimeout bounds a node's Join (its embedded server's start, its NATS
-// connections), and peerTimeout A's wait for B's node: generous, B may be
-// started by hand after A.
-const (
-	joinTimeout = 10 * time.Second
-	peerTimeout = 30 * time.Second
-)
+// connections).
+const joinTimeout = 10 * time.Second
+
+// peerTimeout bounds A's wait for B's node: generous, B may be started by
+// hand after A. A variable for tests.
+var peerTimeout = 30 * time.Second
 
 // nodeFactory is the registry of the nodes' links: the game's messages,
 // then node's own. The flow frames are not on it: node's flows have their

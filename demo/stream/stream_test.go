@@ -251,6 +251,22 @@ func TestStreamNATSServer(t *testing.T) {
 	}
 }
 
+// TestNATSWithoutB: A waits for B's node, and then fails saying so.
+func TestNATSWithoutB(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+	defer func(d time.Duration) { peerTimeout = d }(peerTimeout)
+	peerTimeout = 300 * time.Millisecond
+	s := natstest.Server(t)
+	o := defaults()
+	o.carrier, o.cluster, o.nats, o.progress = "nats", testCluster(), s.ClientURL(), false
+	var out strings.Builder
+	err := runA(context.Background(), o, "", "", &out)
+	if err == nil || !strings.Contains(err.Error(), "node stream-b did not join within 300ms") {
+		t.Fatalf("A without B: %v\n%s", err, out.String())
+	}
+}
+
 // subjectForm is subj with prefix as "P", the ids of a node's run
 // ("stream-a-<epoch>-n") with "E" for the epoch, and the link id after
 // them as "L".
