@@ -22,9 +22,10 @@ type world struct {
 	size     int
 }
 
-// runB is server B: a game server whose Station (or dedicated listener)
-// takes regions; the handler decodes on its own goroutine, the game loop
-// installs the result at its next tick.
+// runB is server B: a game server whose Station (or dedicated listener,
+// or with -carrier nats its node's flow server: runBNode) takes regions;
+// the handler decodes on its own goroutine, the game loop installs the
+// result at its next tick.
 func runB(ctx context.Context, o options, out io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
