@@ -200,7 +200,10 @@ func (n *Node) connect(ctx context.Context, urls []string, role string) (*natsgo
 		natsgo.PingInterval(time.Second),
 		natsgo.MaxPingsOutstanding(2),
 		natsgo.ReconnectBufSize(8 << 20),
-		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+		natsgo.DisconnectErrHandler(func(c *natsgo.Conn, err error) {
+			if c.IsClosed() {
+				return // Close, this node's own: no trouble
+			}
 			n.cfg.Logger.Warn("node: NATS disconnected", "role", role, "err", err)
 		}),
 		natsgo.ReconnectHandler(func(c *natsgo.Conn) {

@@ -1,9 +1,11 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/node"
+	natsgo "github.com/nats-io/nats.go"
 )
 
 type Chat struct{ Text string }
@@ -503,4 +506,105 @@ func TestShutdownFinishesFlows(t *testing.T) {
 	if ev := a.expect(t, "-b"); !strings.Contains(ev, "left") && !strings.Contains(ev, "shutting down") {
 		t.Errorf("a was told %q", ev)
 	}
+}
+
+// TestShutdownDeliversFlowResults: a node that shuts down right after its
+// flow handler returned still delivers the replies and the result: its
+// bye, on another NATS connection than the flow's, must not end the
+// caller's flow before they arrive.
+func TestShutdownDeliversFlowResults(t *testing.T) {
+	noLeak(t)
+	s := natstest.Server(t)
+	a := join(t, "a", withURL(s.ClientURL()))
+	b := join(t, "b", withURL(s.ClientURL()))
+	const replies = 64
+	returned := make(chan struct{})
+	if err := b.Flows().HandleFunc("dump", func(f *flow.Flow, r *flow.Reply) (any, error) {
+		defer close(returned)
+		for range f.Packets() {
+		}
+		for i := range replies {
+			if err := r.Send(Chat{strings.Repeat("x", 32<<10) + fmt.Sprint(i)}); err != nil {
+				return nil, err
+			}
+		}
+		return Pong{replies}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(t, "+b")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	fc, err := a.FlowTo(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() {
+		<-returned
+		shut <- b.Shutdown(ctx)
+	}()
+	got := 0
+	var final Pong
+	for p, err := range flow.Call(ctx, fc, flow.Request{Name: "dump"}, func(func(Ping) bool) {}) {
+		if err != nil {
+			t.Fatalf("after %d replies: %v", got, err)
+		}
+		if p.Final() {
+			if err := p.Decode(&final); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got++
+	}
+	if got != replies || final.N != replies {
+		t.Errorf("got %d replies and %+v, want %d and the result", got, final, replies)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("b.Shutdown: %v", err)
+	}
+}
+
+// TestCloseLogsNoDisconnect: a node's own Close is no NATS trouble; it
+// logs no warning about its connections.
+func TestCloseLogsNoDisconnect(t *testing.T) {
+	s := natstest.Server(t)
+	var log syncBuffer
+	closed := make(chan struct{}, 2)
+	a := join(t, "a", withURL(s.ClientURL()), func(c *node.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// nats.go calls its handlers in order, on one goroutine: the
+		// disconnect one, if any, before this one.
+		c.NATSOptions = []natsgo.Option{natsgo.ClosedHandler(func(*natsgo.Conn) { closed <- struct{}{} })}
+	})
+	a.close()
+	for range 2 { // ctl and bulk
+		select {
+		case <-closed:
+		case <-time.After(wait):
+			t.Fatal("a NATS connection of a closed node is not closed")
+		}
+	}
+	if got := log.String(); got != "" {
+		t.Errorf("Close logged:\n%s", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger's several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

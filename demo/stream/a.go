@@ -48,42 +48,88 @@ func (p *pinger) stats(phase int) (n int, p50, p99 time.Duration) {
 	return len(s), s[len(s)/2], s[(len(s)-1)*99/100]
 }
 
-// runA is server A: it connects to B's game server, then streams the
-// region to B, over the game connection (Station) or B's flow listener.
+// carrier is how A reaches B: the flow's caller, the bytes it sent, and
+// the game pings' way.
+type carrier struct {
+	caller  flow.Caller
+	sent    func() uint64 // bytes the flow's connection sent so far
+	ping    func(*Ping) error
+	over    string // what the flow goes over, "the station"
+	detail  string // and how, "tcp game connection"
+	pingWay string // what the pings go over, "the game connection"
+	closers []func()
+}
+
+// close releases what the carrier holds, in reverse.
+func (c *carrier) close() {
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		c.closers[i]()
+	}
+	c.closers = nil
+}
+
+// runA is server A: it reaches B (its game server, or its node), then
+// streams the region to B over the carrier.
 func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
 	comp, _ := compression(o.compress)
+	var pings pinger
+	var c *carrier
+	var err error
+	if o.carrier == "nats" {
+		c, err = joinB(ctx, o, out, &pings)
+	} else {
+		c, err = dialB(ctx, o, gameAddr, flowAddr, out, &pings)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	return stream(ctx, o, comp, c, &pings, out)
+}
+
+// dialB connects to B's game server, over which A pings and, with the
+// station carrier, streams; with the listener carrier, A streams to B's
+// flow listener.
+func dialB(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writer, pings *pinger) (_ *carrier, err error) {
+	c := &carrier{over: "the " + o.carrier, pingWay: "the game connection"}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
 	f := newFactory()
 	tr, err := newTransport(o.transport)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tr, simulator, err := simulate(tr, o, out)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	c.detail = tr.Name() + " game connection"
 	cl, err := gnet.NewClient(gnet.ClientConfig{Config: gnet.Config{Factory: f, Transport: tr}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer cl.Close()
+	c.closers = append(c.closers, func() { cl.Close() })
 	st, err := flow.Attach(cl, f, o.flowCfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
-	var pings pinger
+	c.closers = append(c.closers, func() { st.Close() })
 	if err := gnet.On(cl, func(c *gnet.Conn, m Ping) { pings.record(m) }); err != nil {
-		return err
+		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := cl.Dial(dctx, gameAddr, nil)
 	cancel()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	c.ping = func(p *Ping) error { return conn.Send(p) }
 
 	// A's game loop, on its own goroutine: the flow is ranged over here.
 	stopLoop := make(chan struct{})
@@ -101,28 +147,33 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 			}
 		}
 	}()
-	defer func() { close(stopLoop); <-loopDone }()
+	c.closers = append(c.closers, func() { close(stopLoop); <-loopDone })
 
-	var caller flow.Caller = st.Over(conn)
-	sent := func() uint64 { return conn.Stats().BytesSent }
+	c.caller = st.Over(conn)
+	c.sent = func() uint64 { return conn.Stats().BytesSent }
 	if o.carrier == "listener" {
 		if simulator != nil { // the flow connection is plain TCP: a relay puts it under the conditions
 			r, err := simulator.Relay("tcp", "127.0.0.1:0", flowAddr)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			defer r.Close()
+			c.closers = append(c.closers, func() { r.Close() })
 			flowAddr = r.Addr()
 		}
 		fc, err := flow.Dial(ctx, flowAddr, flow.ClientConfig{Config: o.flowCfg})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer fc.Close()
-		caller = fc
-		sent = func() uint64 { return fc.Stats().BytesSent }
+		c.closers = append(c.closers, func() { fc.Close() })
+		c.caller = fc
+		c.sent = func() uint64 { return fc.Stats().BytesSent }
 	}
+	return c, nil
+}
 
+// stream pings B, streams the region over c with the progress line, and
+// checks what B confirms.
+func stream(ctx context.Context, o options, comp flow.Compression, c *carrier, pings *pinger, out io.Writer) error {
 	// Pings: a second of them idle, then all along the flow.
 	pingsDone := make(chan struct{})
 	stopPings := make(chan struct{})
@@ -137,7 +188,7 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 					return
 				case <-t.C:
 				}
-				_ = conn.Send(&Ping{Seq: seq, Sent: time.Now().UnixNano()})
+				_ = c.ping(&Ping{Seq: seq, Sent: time.Now().UnixNano()})
 			}
 		}()
 		select {
@@ -171,9 +222,9 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 			}
 		},
 	}
-	printf(out, "A: streaming %s entities of %d bytes (%s) to B over the %s (%s game connection, compression %s)\n",
+	printf(out, "A: streaming %s entities of %d bytes (%s) to B over %s (%s, compression %s)\n",
 		ints(int64(o.entities)), o.size, map[bool]string{true: "typed values", false: "raw records"}[o.typed],
-		o.carrier, tr.Name(), comp)
+		c.over, c.detail, comp)
 
 	// The progress line, four times a second.
 	var peak atomic.Uint64
@@ -184,7 +235,7 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 			peak.Store(ms.HeapInuse)
 		}
 	}
-	base := sent()
+	base := c.sent()
 	start := time.Now()
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})
@@ -205,7 +256,7 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 			secs := time.Since(start).Seconds()
 			_, _, p99 := pings.stats(1)
 			printf(out, "\r  %s/%s packets  %s  B applied %s  ping p99 %.2f ms  heap %d MB   ",
-				ints(produced.Load()), ints(int64(o.entities)), rates(payload(), produced.Load(), sent()-base, secs, "%6.1f"),
+				ints(produced.Load()), ints(int64(o.entities)), rates(payload(), produced.Load(), c.sent()-base, secs, "%6.1f"),
 				ints(applied.Load()), float64(p99.Microseconds())/1000, peak.Load()>>20)
 		}
 	}()
@@ -213,9 +264,9 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	pings.setPhase(1)
 	var results iter.Seq2[flow.Packet, error]
 	if o.typed {
-		results = flow.Call(ctx, caller, req, counted(typedRegion(o.entities), &produced))
+		results = flow.Call(ctx, c.caller, req, counted(typedRegion(o.entities), &produced))
 	} else {
-		results = flow.Call(ctx, caller, req, counted(region(o.entities, o.size), &produced))
+		results = flow.Call(ctx, c.caller, req, counted(region(o.entities, o.size), &produced))
 	}
 	final, err := flow.Wait(results)
 	elapsed := time.Since(start)
@@ -229,24 +280,24 @@ func runA(ctx context.Context, o options, gameAddr, flowAddr string, out io.Writ
 	if err != nil {
 		return fmt.Errorf("the region flow failed: %w", err)
 	}
-	var c Confirm
-	if err := final.Decode(&c); err != nil {
+	var conf Confirm
+	if err := final.Decode(&conf); err != nil {
 		return err
 	}
 	printf(out, "A: %s packets in %.2f s (%s packets/s): %s; A's heap peaked at %d MB\n",
-		ints(produced.Load()), elapsed.Seconds(), ints(int64(float64(produced.Load())/elapsed.Seconds())), rates(payload(), produced.Load(), sent()-base, elapsed.Seconds(), "%.1f"),
+		ints(produced.Load()), elapsed.Seconds(), ints(int64(float64(produced.Load())/elapsed.Seconds())), rates(payload(), produced.Load(), c.sent()-base, elapsed.Seconds(), "%.1f"),
 		peak.Load()>>20)
 	want := expected(o.entities)
 	status := "checksum matches"
-	if c.Checksum != want || c.Entities != o.entities {
+	if conf.Checksum != want || conf.Entities != o.entities {
 		status = fmt.Sprintf("MISMATCH: want %d entities, checksum %016x", o.entities, want)
 	}
-	printf(out, "A: B confirmed %s entities installed in its world (%d ms on B): %s\n", ints(int64(c.Entities)), c.Millis, status)
+	printf(out, "A: B confirmed %s entities installed in its world (%d ms on B): %s\n", ints(int64(conf.Entities)), conf.Millis, status)
 	if o.ping > 0 {
 		n0, a50, a99 := pings.stats(0)
 		n1, b50, b99 := pings.stats(1)
-		printf(out, "A: game ping over the game connection: idle p50 %.2f ms p99 %.2f ms (%d pings); during the flow p50 %.2f ms p99 %.2f ms (%d pings)\n",
-			ms(a50), ms(a99), n0, ms(b50), ms(b99), n1)
+		printf(out, "A: game ping over %s: idle p50 %.2f ms p99 %.2f ms (%d pings); during the flow p50 %.2f ms p99 %.2f ms (%d pings)\n",
+			c.pingWay, ms(a50), ms(a99), n0, ms(b50), ms(b99), n1)
 	}
 	if status != "checksum matches" {
 		return fmt.Errorf("the region on B differs from the one A sent")

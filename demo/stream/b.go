@@ -22,12 +22,16 @@ type world struct {
 	size     int
 }
 
-// runB is server B: a game server whose Station (or dedicated listener)
-// takes regions; the handler decodes on its own goroutine, the game loop
-// installs the result at its next tick.
+// runB is server B: a game server whose Station (or dedicated listener,
+// or with -carrier nats its node's flow server: runBNode) takes regions;
+// the handler decodes on its own goroutine, the game loop installs the
+// result at its next tick.
 func runB(ctx context.Context, o options, out io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
+	}
+	if o.carrier == "nats" {
+		return runBNode(ctx, o, out)
 	}
 	f := newFactory()
 	tr, err := newTransport(o.transport)
@@ -54,57 +58,7 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 
 	installs := make(chan install)
 	served := make(chan struct{}, 1)
-	// handle serves a region flow arriving over carrier; what it prints
-	// is what arrived (carrier, kind of packets), not what was asked for.
-	handle := func(carrier string) flow.HandlerFunc {
-		return func(fl *flow.Flow, r *flow.Reply) (any, error) {
-			defer func() { served <- struct{}{} }()
-			var h RegionHeader
-			if err := fl.Header().Decode(&h); err != nil {
-				return nil, err
-			}
-			start := time.Now()
-			staged := make([]Entity, 0, min(h.Entities, 1<<24))
-			var sum checksum
-			kind := "raw records"
-			for p, err := range fl.Packets() {
-				if err != nil {
-					printf(out, "region %q from %s aborted after %s entities: %v\n", h.Region, fl.RemoteAddr(), ints(int64(len(staged))), err)
-					return nil, err
-				}
-				var e Entity
-				if p.IsValue() {
-					kind = "typed values"
-					err = p.Decode(&e)
-				} else {
-					err = parseRecord(p.Bytes(), &e)
-				}
-				if err != nil {
-					return nil, fmt.Errorf("entity %d: %w", len(staged), err)
-				}
-				sum.add(&e)
-				staged = append(staged, e)
-				for t := time.Now(); o.cost > 0 && time.Since(t) < o.cost; {
-				}
-				if len(staged)%100_000 == 0 {
-					if err := r.Send(Progress{Applied: len(staged)}); err != nil {
-						return nil, err
-					}
-				}
-			}
-			done := make(chan int, 1)
-			select {
-			case installs <- install{staged, done}:
-			case <-fl.Context().Done():
-				return nil, fl.Context().Err()
-			}
-			size := <-done
-			c := Confirm{Entities: len(staged), Checksum: sum.sum, WorldSize: size, Millis: time.Since(start).Milliseconds()}
-			printf(out, "region %q: %s entities (%s) applied in %d ms over the %s (checksum %016x)\n", h.Region, ints(int64(c.Entities)), kind, c.Millis, carrier, c.Checksum)
-			return c, nil
-		}
-	}
-	if err := st.HandleFunc("region", handle("station")); err != nil {
+	if err := st.HandleFunc("region", regionHandler(o, out, installs, served, "the station")); err != nil {
 		return err
 	}
 	flowAddr := "-"
@@ -121,7 +75,7 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 		defer fs.Close()
-		if err := fs.HandleFunc("region", handle("listener")); err != nil {
+		if err := fs.HandleFunc("region", regionHandler(o, out, installs, served, "the listener")); err != nil {
 			return err
 		}
 		flowAddr = fs.Addr()
@@ -185,5 +139,58 @@ func runB(ctx context.Context, o options, out io.Writer) error {
 		if err := srv.Update(5 * time.Millisecond); err != nil {
 			return err
 		}
+	}
+}
+
+// regionHandler serves a region flow arriving over over ("the station",
+// "NATS"); it decodes on the flow's goroutine, hands the region to the
+// game loop (installs) and says when it is done (served). What it prints
+// is what arrived (carrier, kind of packets), not what was asked for.
+func regionHandler(o options, out io.Writer, installs chan<- install, served chan<- struct{}, over string) flow.HandlerFunc {
+	return func(fl *flow.Flow, r *flow.Reply) (any, error) {
+		defer func() { served <- struct{}{} }()
+		var h RegionHeader
+		if err := fl.Header().Decode(&h); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		staged := make([]Entity, 0, min(h.Entities, 1<<24))
+		var sum checksum
+		kind := "raw records"
+		for p, err := range fl.Packets() {
+			if err != nil {
+				printf(out, "region %q from %s aborted after %s entities: %v\n", h.Region, fl.RemoteAddr(), ints(int64(len(staged))), err)
+				return nil, err
+			}
+			var e Entity
+			if p.IsValue() {
+				kind = "typed values"
+				err = p.Decode(&e)
+			} else {
+				err = parseRecord(p.Bytes(), &e)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("entity %d: %w", len(staged), err)
+			}
+			sum.add(&e)
+			staged = append(staged, e)
+			for t := time.Now(); o.cost > 0 && time.Since(t) < o.cost; {
+			}
+			if len(staged)%100_000 == 0 {
+				if err := r.Send(Progress{Applied: len(staged)}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		done := make(chan int, 1)
+		select {
+		case installs <- install{staged, done}:
+		case <-fl.Context().Done():
+			return nil, fl.Context().Err()
+		}
+		size := <-done
+		c := Confirm{Entities: len(staged), Checksum: sum.sum, WorldSize: size, Millis: time.Since(start).Milliseconds()}
+		printf(out, "region %q: %s entities (%s) applied in %d ms over %s (checksum %016x)\n", h.Region, ints(int64(c.Entities)), kind, c.Millis, over, c.Checksum)
+		return c, nil
 	}
 }

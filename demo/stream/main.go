@@ -2,7 +2,8 @@
 // world region (a million entities, about 100 MB) to server B over a flow;
 // B applies it on its game loop and confirms. A shows a progress line and
 // the throughput, and pings B with game messages meanwhile to show what
-// the flow does to game latency.
+// the flow does to game latency. With -carrier nats, A and B join as
+// nodes (package node) and all of it goes through NATS.
 //
 //	go run ./demo/stream -self                     # A here, B as a child process
 //	go run ./demo/stream -role b                   # or B in one terminal …
@@ -33,6 +34,7 @@ import (
 	"github.com/gonetic/gonetic/message"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/transport"
+	"github.com/gonetic/gonetic/node"
 )
 
 // options are the command's flags.
@@ -52,6 +54,8 @@ type options struct {
 	cost      time.Duration
 	progress  bool
 	sim       string
+	nats      string      // NATS URLs, for -carrier nats; "": embedded servers
+	cluster   string      // node.Config.Cluster, for -carrier nats
 	flowCfg   flow.Config // -window, -chunk, -inflight: both servers
 }
 
@@ -62,7 +66,11 @@ func main() {
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:7950", "B's game server address")
 	flag.StringVar(&o.flowAddr, "flow-addr", "127.0.0.1:7951", "B's dedicated flow listener (TCP), for -carrier listener")
 	flag.StringVar(&o.transport, "transport", "tcp", "network adapter of the game connection: tcp or enet")
-	flag.StringVar(&o.carrier, "carrier", "station", "station: the flow shares the game connection; listener: B's dedicated flow listener")
+	flag.StringVar(&o.carrier, "carrier", "station", "station: the flow shares the game connection; listener: B's dedicated flow listener; "+
+		"nats: A and B join as nodes, the flow and the pings go through NATS")
+	flag.StringVar(&o.nats, "nats", "", "with -carrier nats: the NATS servers to use (nats://host:4222, comma-separated); "+
+		"empty: each process starts an embedded nats-server, clustered with the machine's others through "+node.LocalSeed)
+	flag.StringVar(&o.cluster, "cluster", "", "with -carrier nats: the node cluster (node.Config.Cluster), to keep several runs apart on one NATS (empty: "+node.DefaultCluster+")")
 	flag.IntVar(&o.entities, "entities", 1_000_000, "A: entities in the region, one packet each")
 	flag.IntVar(&o.size, "size", 100, fmt.Sprintf("A: bytes per entity packet (at least %d)", minRecord))
 	flag.BoolVar(&o.typed, "typed", false, "A: send entities as typed values (codec-encoded structs), not raw records")
@@ -103,8 +111,14 @@ func (o options) check() error {
 	if o.transport != "tcp" && o.transport != "enet" {
 		return fmt.Errorf("-transport %q: want tcp or enet", o.transport)
 	}
-	if o.carrier != "station" && o.carrier != "listener" {
-		return fmt.Errorf("-carrier %q: want station or listener", o.carrier)
+	if o.carrier != "station" && o.carrier != "listener" && o.carrier != "nats" {
+		return fmt.Errorf("-carrier %q: want station, listener or nats", o.carrier)
+	}
+	if o.carrier == "nats" && o.sim != "" {
+		return errors.New("-sim works on the game connection and the flow listener; with -carrier nats there are neither: drop -sim, or use -carrier station or listener")
+	}
+	if o.carrier == "nats" && o.transport != "tcp" {
+		return fmt.Errorf("-transport %s is the game connection's adapter; with -carrier nats the nodes link over NATS: drop -transport", o.transport)
 	}
 	if o.size < minRecord {
 		return fmt.Errorf("-size %d: at least %d", o.size, minRecord)
@@ -194,7 +208,7 @@ func runSelf(ctx context.Context, o options) error {
 	o.sim = ""
 	cmd := exec.CommandContext(ctx, exe, "-role", "b", "-once", "-sim", simSpec,
 		"-addr", "127.0.0.1:0", "-flow-addr", "127.0.0.1:0",
-		"-transport", o.transport, "-carrier", o.carrier,
+		"-transport", o.transport, "-carrier", o.carrier, "-nats", o.nats, "-cluster", o.cluster,
 		"-window", fmt.Sprint(o.flowCfg.Window), "-chunk", fmt.Sprint(o.flowCfg.ChunkSize),
 		"-inflight", fmt.Sprint(o.flowCfg.InFlight), "-rate", fmt.Sprint(o.flowCfg.Rate), "-cost", o.cost.String())
 	cmd.Stderr = os.Stderr

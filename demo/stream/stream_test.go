@@ -7,12 +7,16 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gonetic/gonetic/adapters/enet"
+	"github.com/gonetic/gonetic/internal/natstest"
 	"github.com/gonetic/gonetic/net/nettest"
+	natsgo "github.com/nats-io/nats.go"
 )
 
 // TestMain lets -self run this test binary as B: the child gets childEnv.
@@ -90,6 +94,8 @@ func TestStream(t *testing.T) {
 		{"s2", func(o *options) { o.compress = "s2"; o.carrier = "listener" }},
 		{"zstd", func(o *options) { o.compress = "zstd" }},
 		{"large packets", func(o *options) { o.size, o.entities = 64<<10, 200 }},
+		{"nats", func(o *options) { o.carrier, o.cluster = "nats", testCluster() }},
+		{"nats large packets", func(o *options) { o.carrier, o.cluster, o.size, o.entities = "nats", testCluster(), 64<<10, 200 }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := defaults()
@@ -100,8 +106,9 @@ func TestStream(t *testing.T) {
 			}
 			// B says what arrived, and how.
 			kind := map[bool]string{true: "typed values", false: "raw records"}[o.typed]
-			if want := fmt.Sprintf("entities (%s) applied in ", kind); !strings.Contains(bSaid, want) || !strings.Contains(bSaid, "ms over the "+o.carrier+" ") {
-				t.Fatalf("B said:\n%s\nwant %q over the %s", bSaid, want, o.carrier)
+			over := map[string]string{"station": "the station", "listener": "the listener", "nats": "NATS"}[o.carrier]
+			if want := fmt.Sprintf("entities (%s) applied in ", kind); !strings.Contains(bSaid, want) || !strings.Contains(bSaid, "ms over "+over+" ") {
+				t.Fatalf("B said:\n%s\nwant %q over %s", bSaid, want, over)
 			}
 			// The payload is what the game streamed, whatever the
 			// compression did to the bytes on the wire.
@@ -158,14 +165,147 @@ func TestStreamSimulated(t *testing.T) {
 	}
 }
 
+// testCluster is a node cluster of its own for a test, so that runs on
+// one machine, whose embedded servers meet at node.LocalSeed, stay apart.
+func testCluster() string {
+	clusters++
+	return fmt.Sprintf("stream-test-%d-%d", os.Getpid(), clusters)
+}
+
+var clusters int
+
+// TestStreamNATSServer: with -nats, both nodes use that NATS, and the
+// region goes through it.
+func TestStreamNATSServer(t *testing.T) {
+	s := natstest.Server(t)
+	o := defaults()
+	o.carrier, o.cluster, o.nats = "nats", testCluster(), s.ClientURL()
+	// What goes over which subjects, as README.md says: `nats sub 'gonetic.>'`.
+	nc, err := natsgo.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex // guards subjects
+	subjects := make(map[string]int)
+	end := "gonetic." + o.cluster + ".test-end"
+	ended := make(chan struct{})
+	sub, err := nc.Subscribe("gonetic.>", func(m *natsgo.Msg) {
+		if m.Subject == end {
+			close(ended)
+			return
+		}
+		subj := subjectForm(m.Subject, "gonetic."+o.cluster)
+		mu.Lock()
+		subjects[subj] += len(m.Data)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out, bSaid := run(t, o)
+	// The server took what the nodes sent before this; it reaches the
+	// subscription in that order.
+	if err := nc.Publish(end, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the subscription to gonetic.> did not get its own message")
+	}
+	_ = sub.Unsubscribe()
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for subj := range subjects {
+		got = append(got, subj)
+	}
+	slices.Sort(got)
+	want := []string{
+		"P.d.stream-a-E-f.L",
+		"P.d.stream-a-E-n.L",
+		"P.hb.stream.stream-a",
+		"P.hb.stream.stream-b",
+		"P.n.stream-b.flow.dial",
+		"P.n.stream-b.flow.l.stream-a-E-f.L",
+		"P.n.stream-b.net.dial",
+		"P.n.stream-b.net.l.stream-a-E-n.L",
+		"P.who.stream-a",
+		"P.who.stream-b",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("subjects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if payload, chunks := o.entities*o.size, subjects["P.n.stream-b.flow.l.stream-a-E-f.L"]; chunks < payload {
+		t.Errorf("the flow's subject carried %d bytes, less than the region's %d", chunks, payload)
+	}
+	if want := "NATS at " + s.ClientURL(); !strings.Contains(out, "checksum matches") || !strings.Contains(out, want) || !strings.Contains(bSaid, want) {
+		t.Fatalf("A said:\n%s\nB said:\n%s\nwant %q in both", out, bSaid, want)
+	}
+	if !strings.Contains(out, "game ping over the node link") {
+		t.Fatalf("A said:\n%s", out)
+	}
+}
+
+// TestNATSWithoutB: A waits for B's node, and then fails saying so.
+func TestNATSWithoutB(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { nettest.CheckGoroutines(t, before) })
+	defer func(d time.Duration) { peerTimeout = d }(peerTimeout)
+	peerTimeout = 300 * time.Millisecond
+	s := natstest.Server(t)
+	o := defaults()
+	o.carrier, o.cluster, o.nats, o.progress = "nats", testCluster(), s.ClientURL(), false
+	var out strings.Builder
+	err := runA(context.Background(), o, "", "", &out)
+	if err == nil || !strings.Contains(err.Error(), "node stream-b did not join within 300ms") {
+		t.Fatalf("A without B: %v\n%s", err, out.String())
+	}
+}
+
+// subjectForm is subj with prefix as "P", the ids of a node's run
+// ("stream-a-<epoch>-n") with "E" for the epoch, and the link id after
+// them as "L".
+func subjectForm(subj, prefix string) string {
+	tok := strings.Split(strings.TrimPrefix(subj, prefix+"."), ".")
+	for i, s := range tok {
+		for _, n := range []string{"stream-a-", "stream-b-"} {
+			if rest, ok := strings.CutPrefix(s, n); ok && strings.Count(rest, "-") == 1 {
+				tok[i] = n + "E-" + rest[strings.Index(rest, "-")+1:]
+				if i+1 < len(tok) {
+					tok[i+1] = "L"
+				}
+			}
+		}
+	}
+	return "P." + strings.Join(tok, ".")
+}
+
 // TestSelf runs the command's one-command mode: B in a child process.
 func TestSelf(t *testing.T) {
-	o := defaults()
-	o.progress = false
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := runSelf(ctx, o); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name string
+		edit func(*options)
+	}{
+		{"station", func(o *options) {}},
+		// Two processes, each with its embedded nats-server: they form
+		// one NATS cluster through node.LocalSeed.
+		{"nats", func(o *options) { o.carrier, o.cluster = "nats", testCluster() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := defaults()
+			c.edit(&o)
+			o.progress = false
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := runSelf(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -207,7 +347,14 @@ func TestRecords(t *testing.T) {
 	if err := parseRecord(make([]byte, 10), new(Entity)); err == nil {
 		t.Fatal("a short record parsed")
 	}
-	if (options{transport: "udp"}).check() == nil || (options{transport: "tcp", carrier: "x"}).check() == nil {
-		t.Fatal("bad flags accepted")
+	for _, o := range []options{
+		{transport: "udp"},
+		{transport: "tcp", carrier: "x"},
+		{transport: "tcp", carrier: "nats", size: 100, compress: "none", sim: "lag=20ms"},
+		{transport: "enet", carrier: "nats", size: 100, compress: "none"},
+	} {
+		if o.check() == nil {
+			t.Fatalf("bad flags accepted: %+v", o)
+		}
 	}
 }
