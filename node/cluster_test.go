@@ -1,0 +1,368 @@
+package node_test
+
+// Failure behaviour of nodes on a three-server NATS cluster (issue 21):
+// a server that stops, a flow cut by it, a node that dies, a small
+// max_payload, a node that restarts.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonetic/gonetic/internal/natstest"
+	"github.com/gonetic/gonetic/node"
+	"github.com/nats-io/nats-server/v2/server"
+	natsgo "github.com/nats-io/nats.go"
+)
+
+// peerEvent is one OnPeer call.
+type peerEvent struct {
+	at, peer string // the node told, the node it was told of
+	joined   bool
+	reason   string
+	when     time.Time
+}
+
+func (e peerEvent) String() string {
+	if e.joined {
+		return e.at + ": +" + e.peer
+	}
+	return e.at + ": -" + e.peer + " (" + e.reason + ")"
+}
+
+// eventLog records the OnPeer calls of every node of a cluster, so that a
+// test can wait for a state of all of them, and check the whole history.
+type eventLog struct {
+	mu      sync.Mutex
+	evs     []peerEvent
+	changed chan struct{} // closed, and replaced, at each event
+}
+
+func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
+
+func (l *eventLog) add(e peerEvent) {
+	l.mu.Lock()
+	l.evs = append(l.evs, e)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// snapshot is the events so far and a channel closed at the next.
+func (l *eventLog) snapshot() ([]peerEvent, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.evs, l.changed
+}
+
+// waitFor waits until ok holds for the events, and returns them.
+func (l *eventLog) waitFor(t *testing.T, what string, ok func([]peerEvent) bool) []peerEvent {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		evs, changed := l.snapshot()
+		if ok(evs) {
+			return evs
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("no %s within %v; events:\n%s", what, wait, eventList(evs))
+		}
+	}
+}
+
+func eventList(evs []peerEvent) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "  %s\n", e)
+	}
+	return b.String()
+}
+
+// linked reports whether, in evs, at has peer joined now (its last event
+// of peer is a join).
+func linked(evs []peerEvent, at, peer string) bool {
+	up := false
+	for _, e := range evs {
+		if e.at == at && e.peer == peer {
+			up = e.joined
+		}
+	}
+	return up
+}
+
+// allLinked reports whether every node of names has every other joined.
+func allLinked(names ...string) func([]peerEvent) bool {
+	return func(evs []peerEvent) bool {
+		for _, a := range names {
+			for _, b := range names {
+				if a != b && !linked(evs, a, b) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+}
+
+// cluster is three nats-servers routed on loopback and three nodes,
+// n1, n2 and n3; node i connects first to server i (DontRandomize), then
+// to the next ones in turn.
+type cluster struct {
+	servers []*server.Server
+	nodes   []*member
+	log     *eventLog
+	// reconnected[i] gets the server name each time node i's heartbeat
+	// and link connection (Node.NATS) reconnects.
+	reconnected []chan string
+}
+
+func newCluster(t *testing.T, sopts []natstest.Option, opts ...option) *cluster {
+	t.Helper()
+	c := &cluster{servers: natstest.Cluster(t, 3, sopts...), log: newEventLog()}
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		var urls []string
+		for k := range 3 {
+			urls = append(urls, c.servers[(i+k)%3].ClientURL())
+		}
+		rc := make(chan string, 16)
+		c.reconnected = append(c.reconnected, rc)
+		base := func(cfg *node.Config) {
+			cfg.URLs = urls
+			cfg.NATSOptions = []natsgo.Option{
+				natsgo.DontRandomize(),
+				// Replaces node's own handler, which only logs. The
+				// connection's name tells the heartbeat one ("… ctl")
+				// from the flows' one ("… bulk").
+				natsgo.ReconnectHandler(func(nc *natsgo.Conn) {
+					if strings.HasSuffix(nc.Opts.Name, " ctl") {
+						select {
+						case rc <- nc.ConnectedServerName():
+						default:
+						}
+					}
+				}),
+			}
+			cfg.OnPeer = func(p node.Peer, joined bool, reason string) {
+				c.log.add(peerEvent{at: name, peer: p.Name, joined: joined, reason: reason, when: time.Now()})
+			}
+		}
+		c.nodes = append(c.nodes, join(t, name, append([]option{base}, opts...)...))
+	}
+	c.log.waitFor(t, "full mesh of links", allLinked("n1", "n2", "n3"))
+	for i, m := range c.nodes {
+		if got, want := m.NATS().ConnectedServerName(), c.servers[i].Name(); got != want {
+			t.Fatalf("%s is on %s, want %s (its first URL)", m.Name(), got, want)
+		}
+	}
+	return c
+}
+
+// deliver sends Chats from a to b until one arrives, and returns when it
+// did. A Chat lost with its link (frames lost in a NATS failover break
+// the link at both ends, which OnPeer tells) is sent again once the link
+// is back; so is one refused with ErrNoNode meanwhile. It returns how
+// many sends it took.
+func (c *cluster) deliver(t *testing.T, a, b *member) int {
+	t.Helper()
+	deadline := time.After(wait)
+	for k := 1; ; k++ {
+		evs, _ := c.log.snapshot()
+		mark := len(evs)
+		text := fmt.Sprintf("%s-to-%s-%d", a.Name(), b.Name(), k)
+		if err := a.Send(b.Name(), &Chat{text}); err != nil {
+			if !errors.Is(err, node.ErrNoNode) {
+				t.Logf("%s: Send to %s: %v (sent again once linked)", a.Name(), b.Name(), err)
+			}
+		} else {
+			for arrived, broke := false, false; !arrived && !broke; {
+				evs, changed := c.log.snapshot()
+				for _, e := range evs[mark:] {
+					if !e.joined && (e.at == a.Name() && e.peer == b.Name() || e.at == b.Name() && e.peer == a.Name()) {
+						broke = true
+					}
+				}
+				select {
+				case got := <-b.got:
+					arrived = got == a.Name()+":"+text // else an earlier one's
+				case <-changed:
+				case <-deadline:
+					t.Fatalf("%s never got a Chat from %s within %v; events:\n%s", b.Name(), a.Name(), wait, eventList(evs))
+				}
+				if arrived {
+					return k
+				}
+			}
+		}
+		// Lost or refused: wait until the link is back at both ends.
+		// A loss is always reported (the break is found by the next
+		// frame, or by the adapter's PeerTimeout); a refusal came after
+		// a report, and the join follows it.
+		c.log.waitFor(t, fmt.Sprintf("link %s-%s again", a.Name(), b.Name()), func(evs []peerEvent) bool {
+			news := false
+			for _, e := range evs[mark:] {
+				news = news || e.at == a.Name() && e.peer == b.Name() || e.at == b.Name() && e.peer == a.Name()
+			}
+			return news && linked(evs, a.Name(), b.Name()) && linked(evs, b.Name(), a.Name()) && a.Conn(b.Name()) != nil
+		})
+		select {
+		case <-deadline:
+			t.Fatalf("no Chat from %s reached %s within %v", a.Name(), b.Name(), wait)
+		default:
+		}
+	}
+}
+
+// TestClusterServerStops stops the nats-server n1 is connected to. What
+// the code guarantees (adapters/nats, node's heartbeats): n1's NATS
+// connections reconnect to another server of the cluster at once, well
+// within DeadAfter, so no node is ever reported gone for want of
+// heartbeats ("stopped answering"). A link that lost frames in the
+// failover breaks at both ends (OnPeer reports it gone, with the link's
+// reason) and the dialing node links again at the next heartbeat it
+// hears: every peer that was reported gone is joined again within a
+// bound, and messages then go both ways, requests included. A link that
+// lost nothing just carries on.
+//
+// Idle, the links carry only pings and usually lose nothing; busy (n2
+// sends n1 a Chat every 500 µs across the stop), the link n1-n2 usually
+// loses frames and breaks. Both must end linked.
+func TestClusterServerStops(t *testing.T) {
+	t.Run("idle", func(t *testing.T) { testServerStops(t, false) })
+	t.Run("busy", func(t *testing.T) { testServerStops(t, true) })
+}
+
+func testServerStops(t *testing.T, busy bool) {
+	noLeak(t)
+	c := newCluster(t, nil)
+	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
+	if err := node.Answer(n2.Node, func(_ node.Peer, p Ping) (Pong, error) { return Pong{p.N + 1}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.log.snapshot()
+	mark := len(before)
+
+	var load sync.WaitGroup
+	stopLoad := make(chan struct{})
+	if busy {
+		load.Add(2)
+		go func() { // n2 sends
+			defer load.Done()
+			tick := time.NewTicker(500 * time.Microsecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopLoad:
+					return
+				case <-tick.C:
+					_ = n2.Send("n1", &Chat{"load"})
+				}
+			}
+		}()
+		go func() { // n1's handler must not block
+			defer load.Done()
+			for {
+				select {
+				case <-stopLoad:
+					return
+				case <-n1.got:
+				}
+			}
+		}()
+		// The load runs before the stop.
+		for range 2 {
+			select {
+			case <-n1.got:
+			case <-time.After(wait):
+				t.Fatal("the load does not reach n1")
+			}
+		}
+	}
+
+	stopped := time.Now()
+	c.servers[0].Shutdown()
+	select {
+	case name := <-c.reconnected[0]:
+		if name == c.servers[0].Name() {
+			t.Fatalf("n1 reconnected to %s, the server that stopped", name)
+		}
+		t.Logf("n1 reconnected to %s %v after its server stopped", name, time.Since(stopped))
+	case <-time.After(wait):
+		t.Fatalf("n1 did not reconnect to another server within %v", wait)
+	}
+	if busy {
+		close(stopLoad)
+		load.Wait()
+	}
+
+	sends := c.deliver(t, n1, n2)
+	failover := time.Since(stopped)
+	sends += c.deliver(t, n2, n1)
+	sends += c.deliver(t, n1, n3)
+	sends += c.deliver(t, n3, n1)
+	t.Logf("failover: %v from the server's stop to the first Chat n1→n2 delivered; %d sends for 4 deliveries", failover, sends)
+
+	// Both directions of every link of n1 carried a frame after the
+	// failover: nothing more can be lost, so what follows must work the
+	// first time.
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if rep, err := node.Request[Pong](ctx, n1.Node, "n2", &Ping{41}); err != nil || rep.N != 42 {
+		t.Fatalf("Request n1→n2 after the failover: %+v, %v", rep, err)
+	}
+	if err := n1.Send("n2", &Chat{"last"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n2.Send("n1", &Chat{"last"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*member{n2, n1} {
+		for got := ""; !strings.HasSuffix(got, ":last"); {
+			got = m.receive(t)
+		}
+	}
+
+	evs, _ := c.log.snapshot()
+	evs = evs[mark:]
+	breaks := 0
+	for i, e := range evs {
+		if e.joined {
+			continue
+		}
+		breaks++
+		if strings.Contains(e.reason, "stopped answering") {
+			t.Errorf("%s reported %s gone for want of heartbeats across a failover: %s", e.at, e.peer, e)
+		}
+		// It must be joined again: a later join of the same pair.
+		rejoined := false
+		for _, f := range evs[i+1:] {
+			if f.joined && f.at == e.at && f.peer == e.peer {
+				rejoined = true
+				t.Logf("%s: %s rejoined %v after it was reported gone", e.at, e.peer, f.when.Sub(e.when))
+				if d := f.when.Sub(e.when); d > rejoinBound {
+					t.Errorf("%s: %s rejoined %v after it was reported gone, want within %v", e.at, e.peer, d, rejoinBound)
+				}
+				break
+			}
+		}
+		if !rejoined {
+			t.Errorf("%s reported %s gone and it never rejoined: %s", e.at, e.peer, e)
+		}
+	}
+	if !allLinked("n1", "n2", "n3")(append(before, evs...)) {
+		t.Errorf("not every node has every other joined after the failover; events since the stop:\n%s", eventList(evs))
+	}
+	t.Logf("links reported broken by the failover: %d; events since the stop:\n%s", breaks, eventList(evs))
+}
+
+// rejoinBound bounds the time from a link's break to its rejoin: the
+// break is seen at once (a GapError) or within the adapter's PeerTimeout
+// (2.5 s), and the link is dialed again at the next heartbeat (250 ms).
+// Generous: the machine is shared.
+const rejoinBound = 10 * time.Second
