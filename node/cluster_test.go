@@ -5,14 +5,20 @@ package node_test
 // max_payload, a node that restarts.
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gonetic/gonetic/adapters/flow"
 	"github.com/gonetic/gonetic/internal/natstest"
 	"github.com/gonetic/gonetic/node"
 	"github.com/nats-io/nats-server/v2/server"
@@ -366,3 +372,169 @@ func testServerStops(t *testing.T, busy bool) {
 // (2.5 s), and the link is dialed again at the next heartbeat (250 ms).
 // Generous: the machine is shared.
 const rejoinBound = 10 * time.Second
+
+// flowBound bounds how long a flow takes to end at either end once one of
+// its ends lost its server: the break is found at the next frame (a
+// GapError) or within the adapter's PeerTimeout (2.5 s).
+const flowBound = 10 * time.Second
+
+// flowEnd is how one end of a flow ended.
+type flowEnd struct {
+	sum  []byte // the checksum of the bytes, when it succeeded
+	n    int64  // bytes received (handler)
+	err  error
+	when time.Time
+}
+
+// sinkFlow makes m answer the flow "sink": it reads every packet and
+// returns the SHA-256 of their bytes. Each end of a flow goes to ends;
+// received counts the bytes as they come.
+func sinkFlow(t *testing.T, m *member, received *atomic.Int64) <-chan flowEnd {
+	t.Helper()
+	ends := make(chan flowEnd, 4)
+	if err := m.Flows().HandleFunc("sink", func(f *flow.Flow, _ *flow.Reply) (any, error) {
+		h := sha256.New()
+		var n int64
+		for p, err := range f.Packets() {
+			if err != nil {
+				ends <- flowEnd{n: n, err: err, when: time.Now()}
+				return nil, err
+			}
+			h.Write(p.Bytes())
+			n += int64(p.Len())
+			received.Store(n)
+		}
+		sum := h.Sum(nil)
+		ends <- flowEnd{sum: sum, n: n, when: time.Now()}
+		return sum, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ends
+}
+
+// bulk yields size bytes (size/packet packets, each a new pattern) into h,
+// and calls at once when at bytes were yielded; size 0 is endless.
+func bulk(h interface{ Write([]byte) (int, error) }, packet, size, at int64, onAt func()) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		buf := make([]byte, packet)
+		for i := range buf {
+			buf[i] = byte(i * 7)
+		}
+		for sent, k := int64(0), uint64(0); size == 0 || sent < size; k++ {
+			binary.LittleEndian.PutUint64(buf, k) // no two packets alike
+			if h != nil {
+				h.Write(buf)
+			}
+			if !yield(buf) {
+				return
+			}
+			sent += packet
+			if sent >= at && sent-packet < at && onAt != nil {
+				onAt()
+			}
+		}
+	}
+}
+
+// callFlow runs flow.Call on its own goroutine and sends how it ended.
+func callFlow(ctx context.Context, fc *flow.Client, name string, packets iter.Seq[[]byte]) <-chan flowEnd {
+	end := make(chan flowEnd, 1)
+	go func() {
+		var e flowEnd
+		for p, err := range flow.Call(ctx, fc, flow.Request{Name: name}, packets) {
+			if err != nil {
+				e.err = err
+				break
+			}
+			if p.Final() {
+				if err := p.Decode(&e.sum); err != nil {
+					e.err = fmt.Errorf("decoding the checksum: %w", err)
+				}
+			}
+		}
+		e.when = time.Now()
+		end <- e
+	}()
+	return end
+}
+
+// TestClusterFlowAcrossServerStop streams 200 MB from n1 to n2 (on
+// servers 1 and 2) and stops the server of one end after a share of the
+// bytes was sent. The flow either completes with the right checksum at
+// both ends or fails with an error at both ends, within flowBound of the
+// stop; it never hangs. Which one happened is logged.
+func TestClusterFlowAcrossServerStop(t *testing.T) {
+	for _, c := range []struct {
+		server int // 0: the sender's (n1's), 1: the receiver's (n2's)
+		at     int // per cent of the bytes sent
+	}{{0, 10}, {1, 10}, {0, 50}, {1, 50}} {
+		t.Run(fmt.Sprintf("server%d-at-%d%%", c.server+1, c.at), func(t *testing.T) {
+			testFlowAcrossServerStop(t, c.server, int64(c.at))
+		})
+	}
+}
+
+func testFlowAcrossServerStop(t *testing.T, stopServer int, atPercent int64) {
+	noLeak(t)
+	const size, packet = 200 << 20, 64 << 10
+	c := newCluster(t, nil)
+	n1 := c.nodes[0]
+	var received atomic.Int64
+	handlerEnd := sinkFlow(t, c.nodes[1], &received)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	fc, err := n1.FlowTo(ctx, "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	reached := make(chan struct{})
+	start := time.Now()
+	callerEnd := callFlow(ctx, fc, "sink", bulk(h, packet, size, size*atPercent/100, func() { close(reached) }))
+	var stopped time.Time
+	select {
+	case <-reached:
+		stopped = time.Now()
+		t.Logf("%d%% sent in %v (%.0f MB/s); %d bytes received; stopping server %d", atPercent, stopped.Sub(start),
+			float64(size*atPercent/100)/stopped.Sub(start).Seconds()/1e6, received.Load(), stopServer+1)
+		c.servers[stopServer].Shutdown()
+	case e := <-callerEnd:
+		t.Fatalf("the flow ended before the stop: %+v", e)
+	}
+
+	var caller, handler flowEnd
+	for got := 0; got < 2; got++ {
+		select {
+		case caller = <-callerEnd:
+		case handler = <-handlerEnd:
+		case <-time.After(flowBound):
+			t.Fatalf("the flow did not end at both ends within %v of the stop: caller ended: %v, handler ended: %v (%d bytes received)",
+				flowBound, !caller.when.IsZero(), !handler.when.IsZero(), received.Load())
+		}
+	}
+	want := h.Sum(nil)
+	switch {
+	case caller.err == nil:
+		if !bytes.Equal(caller.sum, want) {
+			t.Errorf("the flow succeeded with checksum %x, want %x", caller.sum, want)
+		}
+		if handler.err != nil || !bytes.Equal(handler.sum, want) {
+			t.Errorf("the caller succeeded but the handler ended with %v, checksum %x", handler.err, handler.sum)
+		}
+		t.Logf("COMPLETED %v after the stop, checksum right", caller.when.Sub(stopped))
+	case handler.err == nil:
+		// The handler read every byte and returned; its value was lost.
+		if !bytes.Equal(handler.sum, want) {
+			t.Errorf("the handler read checksum %x, want %x", handler.sum, want)
+		}
+		t.Logf("FAILED at the caller only (%v after the stop: %v); the handler had read all %d bytes, checksum right",
+			caller.when.Sub(stopped), caller.err, handler.n)
+	default:
+		if !errors.Is(handler.err, flow.ErrAborted) {
+			t.Errorf("the handler's packets ended with %v, want an error matching flow.ErrAborted", handler.err)
+		}
+		t.Logf("FAILED at both ends: caller %v after the stop (%v); handler %v after it (%v), %d of %d bytes received",
+			caller.when.Sub(stopped), caller.err, handler.when.Sub(stopped), handler.err, handler.n, size)
+	}
+}
