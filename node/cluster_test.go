@@ -82,6 +82,11 @@ func (l *eventLog) waitFor(t *testing.T, what string, ok func([]peerEvent) bool)
 	}
 }
 
+func evsNow(l *eventLog) []peerEvent {
+	evs, _ := l.snapshot()
+	return evs
+}
+
 func eventList(evs []peerEvent) string {
 	var b strings.Builder
 	for _, e := range evs {
@@ -536,5 +541,116 @@ func testFlowAcrossServerStop(t *testing.T, stopServer int, atPercent int64) {
 		}
 		t.Logf("FAILED at both ends: caller %v after the stop (%v); handler %v after it (%v), %d of %d bytes received",
 			caller.when.Sub(stopped), caller.err, handler.when.Sub(stopped), handler.err, handler.n, size)
+	}
+}
+
+// TestClusterDeadNode kills n3 (no bye, as a crash) while a flow runs
+// from n1 to n3 and another from n3 to n2, and requests to it are
+// pending: n1 and n2 report it gone for want of heartbeats within
+// DeadAfter + Heartbeat (plus a margin for the machine), Send to it fails
+// with ErrNoNode, the pending requests with ErrNodeGone, and both flows
+// end with an error at the surviving end within flowBound.
+func TestClusterDeadNode(t *testing.T) {
+	noLeak(t)
+	const heartbeat, deadAfter = node.DefaultHeartbeat, node.DefaultDeadAfter
+	const margin = 2 * time.Second
+	// Default liveness, and throttled flows: with fast's (50 ms, 400 ms),
+	// or flows at full speed, the flows starve the two cores of this
+	// machine (and the in-process nats-servers, whose routes carry
+	// heartbeats behind flow data) under -race, so that heartbeats come
+	// later than DeadAfter and live nodes are reported gone.
+	throttle := func(c *node.Config) { c.Flow.Rate = 8 << 20 }
+	c := newCluster(t, nil, throttle)
+	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
+	var got3, got2 atomic.Int64
+	sinkFlow(t, n3, &got3)
+	ends2 := sinkFlow(t, n2, &got2)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	fc13, err := n1.FlowTo(ctx, "n3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc32, err := n3.FlowTo(ctx, "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	going := make(chan struct{}, 2)
+	running := func() { going <- struct{}{} }
+	// Endless flows; past 4 MiB sent (two windows), each is well under way.
+	call13 := callFlow(ctx, fc13, "sink", bulk(nil, 64<<10, 0, 4<<20, running))
+	call32 := callFlow(ctx, fc32, "sink", bulk(nil, 64<<10, 0, 4<<20, running))
+	for range 2 {
+		select {
+		case <-going:
+		case e := <-call13:
+			t.Fatalf("the flow n1→n3 ended before n3 died: %v; events:\n%s", e.err, eventList(evsNow(c.log)))
+		case e := <-call32:
+			t.Fatalf("the flow n3→n2 ended before n3 died: %v; events:\n%s", e.err, eventList(evsNow(c.log)))
+		case <-time.After(wait):
+			t.Fatalf("the flows did not get going: n3 got %d bytes, n2 %d", got3.Load(), got2.Load())
+		}
+	}
+	// n3's game loop stops: the requests below stay unanswered.
+	close(n3.stop)
+	<-n3.done
+	asked := make(chan error, 2)
+	for _, m := range []*member{n1, n2} {
+		if err := node.Ask(m.Node, "n3", &Ping{1}, wait, func(_ Pong, err error) { asked <- err }); err != nil {
+			t.Fatalf("%s: Ask n3: %v", m.Name(), err)
+		}
+	}
+	before, _ := c.log.snapshot()
+	killed := time.Now()
+	node.Kill(n3.Node)
+
+	evs := c.log.waitFor(t, "n3 reported gone by n1 and n2", func(evs []peerEvent) bool {
+		return !linked(evs, "n1", "n3") && !linked(evs, "n2", "n3")
+	})
+	for _, e := range evs[len(before):] {
+		if e.joined || e.peer != "n3" {
+			continue
+		}
+		d := e.when.Sub(killed)
+		t.Logf("%s reported n3 gone %v after it died: %s", e.at, d, e.reason)
+		if !strings.Contains(e.reason, "stopped answering") {
+			t.Errorf("%s: n3 gone with reason %q, want that it stopped answering", e.at, e.reason)
+		}
+		if bound := deadAfter + heartbeat + margin; d > bound {
+			t.Errorf("%s reported n3 gone %v after it died, want within DeadAfter+Heartbeat+%v = %v", e.at, d, margin, bound)
+		}
+	}
+	for _, m := range []*member{n1, n2} {
+		if err := m.Send("n3", &Chat{"x"}); !errors.Is(err, node.ErrNoNode) {
+			t.Errorf("%s: Send to a dead node: %v, want ErrNoNode", m.Name(), err)
+		}
+	}
+	for range 2 {
+		select {
+		case err := <-asked:
+			if !errors.Is(err, node.ErrNodeGone) {
+				t.Errorf("a pending request to a dead node: %v, want ErrNodeGone", err)
+			}
+		case <-time.After(wait):
+			t.Fatal("a pending request to a dead node never ended")
+		}
+	}
+	select {
+	case e := <-call13:
+		if e.err == nil {
+			t.Error("an endless flow to a dead node succeeded")
+		}
+		t.Logf("flow n1→n3 ended at n1 %v after n3 died: %v", e.when.Sub(killed), e.err)
+	case <-time.After(flowBound):
+		t.Errorf("the flow n1→n3 did not end within %v of n3's death", flowBound)
+	}
+	select {
+	case e := <-ends2:
+		if e.err == nil {
+			t.Error("the handler of an endless flow from a dead node succeeded")
+		}
+		t.Logf("flow n3→n2 ended at n2 %v after n3 died: %v (%d bytes received)", e.when.Sub(killed), e.err, e.n)
+	case <-time.After(flowBound):
+		t.Errorf("the flow n3→n2 did not end at n2 within %v of n3's death", flowBound)
 	}
 }
