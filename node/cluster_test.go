@@ -28,6 +28,7 @@ import (
 // peerEvent is one OnPeer call.
 type peerEvent struct {
 	at, peer string // the node told, the node it was told of
+	epoch    uint64
 	joined   bool
 	reason   string
 	when     time.Time
@@ -131,6 +132,8 @@ type cluster struct {
 	// reconnected[i] gets the server name each time node i's heartbeat
 	// and link connection (Node.NATS) reconnects.
 	reconnected []chan string
+	// base[i] is node i's configuration, for a restart.
+	base []option
 }
 
 func newCluster(t *testing.T, sopts []natstest.Option, opts ...option) *cluster {
@@ -161,10 +164,16 @@ func newCluster(t *testing.T, sopts []natstest.Option, opts ...option) *cluster 
 				}),
 			}
 			cfg.OnPeer = func(p node.Peer, joined bool, reason string) {
-				c.log.add(peerEvent{at: name, peer: p.Name, joined: joined, reason: reason, when: time.Now()})
+				c.log.add(peerEvent{at: name, peer: p.Name, epoch: p.Epoch, joined: joined, reason: reason, when: time.Now()})
 			}
 		}
-		c.nodes = append(c.nodes, join(t, name, append([]option{base}, opts...)...))
+		all := append([]option{base}, opts...)
+		c.base = append(c.base, func(cfg *node.Config) {
+			for _, o := range all {
+				o(cfg)
+			}
+		})
+		c.nodes = append(c.nodes, join(t, name, all...))
 	}
 	c.log.waitFor(t, "full mesh of links", allLinked("n1", "n2", "n3"))
 	for i, m := range c.nodes {
@@ -555,11 +564,11 @@ func TestClusterDeadNode(t *testing.T) {
 	const heartbeat, deadAfter = node.DefaultHeartbeat, node.DefaultDeadAfter
 	const margin = 2 * time.Second
 	// Default liveness, and throttled flows: with fast's (50 ms, 400 ms),
-	// or flows at full speed, the flows starve the two cores of this
-	// machine (and the in-process nats-servers, whose routes carry
-	// heartbeats behind flow data) under -race, so that heartbeats come
-	// later than DeadAfter and live nodes are reported gone.
-	throttle := func(c *node.Config) { c.Flow.Rate = 8 << 20 }
+	// or with flows at full speed, heartbeats come later than DeadAfter
+	// under -race on two cores and live nodes are reported gone: the
+	// routes between the in-process nats-servers carry heartbeats behind
+	// flow data.
+	throttle := func(c *node.Config) { c.Flow.Rate = 2 << 20 }
 	c := newCluster(t, nil, throttle)
 	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
 	var got3, got2 atomic.Int64
@@ -577,9 +586,9 @@ func TestClusterDeadNode(t *testing.T) {
 	}
 	going := make(chan struct{}, 2)
 	running := func() { going <- struct{}{} }
-	// Endless flows; past 4 MiB sent (two windows), each is well under way.
-	call13 := callFlow(ctx, fc13, "sink", bulk(nil, 64<<10, 0, 4<<20, running))
-	call32 := callFlow(ctx, fc32, "sink", bulk(nil, 64<<10, 0, 4<<20, running))
+	// Endless flows; past 1 MiB sent, each is under way.
+	call13 := callFlow(ctx, fc13, "sink", bulk(nil, 64<<10, 0, 1<<20, running))
+	call32 := callFlow(ctx, fc32, "sink", bulk(nil, 64<<10, 0, 1<<20, running))
 	for range 2 {
 		select {
 		case <-going:
@@ -652,5 +661,119 @@ func TestClusterDeadNode(t *testing.T) {
 		t.Logf("flow n3→n2 ended at n2 %v after n3 died: %v (%d bytes received)", e.when.Sub(killed), e.err, e.n)
 	case <-time.After(flowBound):
 		t.Errorf("the flow n3→n2 did not end at n2 within %v of n3's death", flowBound)
+	}
+}
+
+// TestClusterSmallMaxPayload runs the nodes over servers whose
+// max_payload is 64 KiB: a 200 KB node message goes both ways, and a
+// flow of 1 MiB packets arrives whole, across servers (the adapter cuts
+// what is larger than max_payload into frames that fit).
+func TestClusterSmallMaxPayload(t *testing.T) {
+	noLeak(t)
+	const maxPayload = 64 << 10
+	c := newCluster(t, []natstest.Option{natstest.MaxPayload(maxPayload)})
+	n1, n2 := c.nodes[0], c.nodes[1]
+	if mp := n1.NATS().MaxPayload(); mp != maxPayload {
+		t.Fatalf("the servers' max_payload is %d, want %d", mp, maxPayload)
+	}
+	big := make([]byte, 200_000)
+	for i := range big {
+		big[i] = 'a' + byte(i*7%26)
+	}
+	for _, p := range [][2]*member{{n1, n2}, {n2, n1}} {
+		from, to := p[0], p[1]
+		text := from.Name() + string(big)
+		if err := from.Send(to.Name(), &Chat{text}); err != nil {
+			t.Fatalf("%s: Send 200 KB to %s: %v", from.Name(), to.Name(), err)
+		}
+		if got := to.receive(t); got != from.Name()+":"+text {
+			t.Fatalf("%s got %d bytes from %s, want the %d sent", to.Name(), len(got), from.Name(), len(from.Name())+1+len(text))
+		}
+	}
+
+	var received atomic.Int64
+	handlerEnd := sinkFlow(t, n2, &received)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	fc, err := n1.FlowTo(ctx, "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const packets = 8
+	h := sha256.New()
+	e := <-callFlow(ctx, fc, "sink", bulk(h, 1<<20, packets<<20, 0, nil))
+	if e.err != nil {
+		t.Fatalf("a flow of 1 MiB packets over a 64 KiB max_payload: %v", e.err)
+	}
+	if want := h.Sum(nil); !bytes.Equal(e.sum, want) {
+		t.Errorf("the flow's checksum is %x, want %x", e.sum, want)
+	}
+	if he := <-handlerEnd; he.err != nil || he.n != packets<<20 {
+		t.Errorf("the handler read %d bytes and ended with %v, want %d and nil", he.n, he.err, packets<<20)
+	}
+}
+
+// TestClusterNodeRestarts kills n3 and starts it again under the same
+// name at once, before the others could find it dead: the heartbeats of
+// the new run (another epoch) make n1 and n2 report the old one gone
+// ("restarted") and join the new one, and messages reach the new one.
+func TestClusterNodeRestarts(t *testing.T) {
+	noLeak(t)
+	c := newCluster(t, nil)
+	n1, n2, old := c.nodes[0], c.nodes[1], c.nodes[2]
+	evs, _ := c.log.snapshot()
+	mark := len(evs)
+	var oldEpoch uint64
+	for _, e := range evs {
+		if e.peer == "n3" {
+			oldEpoch = e.epoch
+		}
+	}
+	killed := time.Now()
+	node.Kill(old.Node)
+	n3 := join(t, "n3", c.base[2])
+	evs = c.log.waitFor(t, "n1 and n2 linked to the new n3", func(evs []peerEvent) bool {
+		fresh := 0
+		for _, e := range evs[mark:] {
+			if e.joined && e.peer == "n3" && e.epoch != oldEpoch {
+				fresh++
+			}
+		}
+		return fresh == 2 && linked(evs, "n1", "n3") && linked(evs, "n2", "n3")
+	})
+	for _, at := range []string{"n1", "n2"} {
+		gone := false
+		for _, e := range evs[mark:] {
+			if e.at != at || e.peer != "n3" {
+				continue
+			}
+			if !e.joined {
+				gone = true
+				if e.epoch != oldEpoch || !strings.Contains(e.reason, "restarted") {
+					t.Errorf("%s: %s, want the old run (epoch %x) gone because it restarted", at, e, oldEpoch)
+				}
+			} else {
+				if !gone {
+					t.Errorf("%s joined the new n3 before the old one was reported gone", at)
+				}
+				t.Logf("%s joined the new n3 %v after the old one died", at, e.when.Sub(killed))
+			}
+		}
+	}
+	for _, m := range []*member{n1, n2} {
+		if err := m.Send("n3", &Chat{"to the new n3"}); err != nil {
+			t.Fatalf("%s: Send to the new n3: %v", m.Name(), err)
+		}
+	}
+	for range 2 {
+		if got := n3.receive(t); !strings.HasSuffix(got, ":to the new n3") {
+			t.Errorf("the new n3 got %q", got)
+		}
+	}
+	if err := n3.Send("n1", &Chat{"from the new n3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := n1.receive(t); got != "n3:from the new n3" {
+		t.Errorf("n1 got %q", got)
 	}
 }
