@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -775,5 +776,51 @@ func TestClusterNodeRestarts(t *testing.T) {
 	}
 	if got := n1.receive(t); got != "n3:from the new n3" {
 		t.Errorf("n1 got %q", got)
+	}
+}
+
+// logSink is a slog.Handler that sends each record's message and
+// attributes to a channel, without blocking.
+type logSink chan string
+
+func (s logSink) Enabled(context.Context, slog.Level) bool { return true }
+func (s logSink) Handle(_ context.Context, r slog.Record) error {
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
+	select {
+	case s <- line:
+	default:
+	}
+	return nil
+}
+func (s logSink) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s logSink) WithGroup(string) slog.Handler      { return s }
+
+// TestNATSAsyncErrorsAreLogged: what NATS reports asynchronously (here a
+// permissions violation; in a failover, a broken pipe or a slow
+// consumer) goes to Config.Logger, not to the process's stderr, where
+// nats.go writes it when the connection has no ErrorHandler.
+func TestNATSAsyncErrorsAreLogged(t *testing.T) {
+	deny := func(o *server.Options) {
+		o.Users = []*server.User{{Username: "game", Password: "pw", Permissions: &server.Permissions{
+			Subscribe: &server.SubjectPermission{Deny: []string{"gonetic.default.who.>"}},
+		}}}
+	}
+	s := natstest.Server(t, deny)
+	logs := make(logSink, 100)
+	join(t, "a", withURL(s.ClientURL()), func(c *node.Config) {
+		c.Logger = slog.New(logs)
+		c.NATSOptions = []natsgo.Option{natsgo.UserInfo("game", "pw")}
+	})
+	deadline := time.After(wait)
+	for {
+		select {
+		case line := <-logs:
+			if strings.Contains(strings.ToLower(line), "permissions violation") {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the permissions violation of a's subscription never reached Config.Logger within %v", wait)
+		}
 	}
 }
