@@ -45,11 +45,11 @@
 // a reason that says so, its flows end with an error, its pending requests
 // fail with ErrNodeGone and sends to it fail with ErrNoNode. A node that
 // closes says so in a last heartbeat, and is gone at once. NATS
-// reconnects to another server of its cluster on its own, retrying every
-// 50 ms: a node that only changed servers is not reaped, since its
-// heartbeats resume, but a link that lost frames meanwhile breaks and is
-// dialed again (see Guarantees), and OnPeer reports that peer gone, then
-// joined.
+// reconnects to another server of its cluster on its own (in a few ms
+// when a server stops): a node that only changed servers is never
+// reported gone for want of heartbeats, but a link of it that lost frames
+// in the failover (a busy one, usually) breaks and is reported gone at
+// both ends, and joins again at the next heartbeat (see Guarantees).
 //
 // # Guarantees
 //

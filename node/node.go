@@ -209,6 +209,16 @@ func (n *Node) connect(ctx context.Context, urls []string, role string) (*natsgo
 		natsgo.ReconnectHandler(func(c *natsgo.Conn) {
 			n.cfg.Logger.Info("node: NATS reconnected", "role", role, "url", c.ConnectedUrlRedacted())
 		}),
+		// Without it nats.go writes asynchronous errors (a slow consumer,
+		// a permissions violation, a write to a server that stopped) to
+		// the process's stderr.
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
+			if sub != nil {
+				n.cfg.Logger.Warn("node: NATS error", "role", role, "subject", sub.Subject, "err", err)
+				return
+			}
+			n.cfg.Logger.Warn("node: NATS error", "role", role, "err", err)
+		}),
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		opts = append(opts, natsgo.Timeout(time.Until(dl)))
