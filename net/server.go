@@ -210,9 +210,12 @@ func (s *Server) accept(l transport.Link) transport.Sink {
 		return s.refuseAtOnce(l, s.busyRefusal)
 	}
 	c := s.e.newConn(l.RemoteAddr(), Handshaking, false)
+	// Under c.mu: newConn made c visible, and Close may abort it now.
+	c.mu.Lock()
 	c.link = l
 	c.halfOpenHost = host
 	c.deadline = time.Now().Add(s.cfg.HandshakeTimeout)
+	c.mu.Unlock()
 	s.e.inbox.push(c, itemOpened, 0, nil)
 	return (*connSink)(c)
 }
