@@ -194,6 +194,9 @@ func (n *Node) connect(ctx context.Context, urls []string, role string) (*natsgo
 		natsgo.MaxPingsOutstanding(2),
 		natsgo.ReconnectBufSize(8 << 20),
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			if err == nil { // our own Close: no failure to report
+				return
+			}
 			n.cfg.Logger.Warn("node: NATS disconnected", "role", role, "err", err)
 		}),
 		natsgo.ReconnectHandler(func(c *natsgo.Conn) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -425,5 +426,36 @@ func TestFlowBetweenNodes(t *testing.T) {
 	}
 	if _, err := a.FlowTo(ctx, "nobody"); !errors.Is(err, node.ErrNoNode) {
 		t.Errorf("FlowTo an unknown node: %v", err)
+	}
+}
+
+// syncBuffer is a log destination for several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestCloseWarnsNothing: a node's own Close is not a NATS failure, and
+// logs no warning that would say so ("NATS disconnected ... err=<nil>").
+func TestCloseWarnsNothing(t *testing.T) {
+	var log syncBuffer
+	a := join(t, "a", func(c *node.Config) { // embedded: Close stops its nats-server too
+		c.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	a.close()
+	if got := log.String(); strings.Contains(got, "NATS disconnected") {
+		t.Errorf("Close logged:\n%s", got)
 	}
 }
