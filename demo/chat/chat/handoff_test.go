@@ -106,6 +106,7 @@ type directMover struct {
 	tickets  *chat.Tickets
 	addr     string
 	pending  []func()
+	moved    []chat.PlayerState // what each move carried
 }
 
 func (m *directMover) Move(h *chat.ServerHandler, to string) error {
@@ -114,6 +115,7 @@ func (m *directMover) Move(h *chat.ServerHandler, to string) error {
 	}
 	st := h.State()
 	st.From = m.from
+	m.moved = append(m.moved, st)
 	tk := m.tickets.Issue(st)
 	m.pending = append(m.pending, func() { h.MoveOut(to, m.addr, tk) })
 	return nil
@@ -201,6 +203,13 @@ func TestMove(t *testing.T) {
 		t.Fatalf("ann's lines:\n%s", ann.text())
 	}
 	pump("bob sees ann back", bob.saw("*** ann arrived from B"))
+	there, back := toB.moved[0], toA.moved[0]
+	if !back.Joined.Equal(there.Joined) || there.Joined.IsZero() {
+		t.Errorf("ann joined at %v, came back as joined at %v", there.Joined, back.Joined)
+	}
+	if want := []string{"one", "two", "hello B"}; !slices.Equal(back.Lines, want) {
+		t.Errorf("ann's lines came back as %q, want %q", back.Lines, want)
+	}
 }
 
 // TestMoveWithoutNode: a server that is not linked says so.
