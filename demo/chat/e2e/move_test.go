@@ -15,7 +15,7 @@ import (
 // moves from A to B with /move and arrives with her nickname and state;
 // B's carl sees her arrive, A's bob sees her leave; /move to an unknown
 // server lists the servers; her spent ticket, and a forged one, are
-// refused.
+// refused; B refuses a player whose nickname it has online.
 func TestMoveBetweenServers(t *testing.T) {
 	seed := freeAddr(t)
 	srvA, addrA := startServer(t, "-node", "A", "-seed", seed)
@@ -38,6 +38,14 @@ func TestMoveBetweenServers(t *testing.T) {
 	ann.Expect(`*** server: cannot move: no chat server "Z"; servers: B`)
 	ann.Send("/move A")
 	ann.Expect("*** server: cannot move: you are on A already")
+
+	// B refuses a nickname it has online already; the player stays on A.
+	carl2 := startTerm(t, addrA, "carl")
+	carl2.Expect("*** joined as carl; online (3): ann, bob, carl")
+	carl2.Send("/move B")
+	carl2.Expect(`*** server: cannot move to B: nickname "carl" is already online on B`)
+	carl2.Send("/quit")
+	carl2.Wait()
 
 	ann.Send("/move B")
 	moving := ann.Expect("*** moving to B at " + addrB + " (ticket ")

@@ -135,6 +135,10 @@ func (l *linker) send(to string, state chat.PlayerState) (chat.MoveTicket, error
 		return tk, err
 	}
 	for p, err := range flow.Call[[]byte](ctx, fc, flow.Request{Name: handoffFlow, Header: state}, nil) {
+		var fe *flow.Error
+		if errors.As(err, &fe) && fe.Remote && errors.Is(err, flow.ErrHandler) {
+			return tk, errors.New(fe.Message) // the other server's reason, for the player
+		}
 		if err != nil {
 			return tk, err
 		}
