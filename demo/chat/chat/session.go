@@ -104,8 +104,9 @@ type SessionConfig struct {
 	// Ticket, if set, is a handoff ticket (Move) presented on the first
 	// connection (gnet.WithHello): the server lets the session in with
 	// the state it keeps under it, or refuses it saying why. Later
-	// connections present none. The session sets it by itself when its
-	// server moves it; the terminal client's -ticket sets it for tests.
+	// connections present none; that first one skips Login. The session
+	// sets it by itself when its server moves it; the terminal client's
+	// -ticket sets it for tests.
 	Ticket string
 }
 
