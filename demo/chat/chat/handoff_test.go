@@ -12,6 +12,7 @@ import (
 	"github.com/gonetic/gonetic/adapters/mem"
 	"github.com/gonetic/gonetic/demo/chat/chat"
 	gnet "github.com/gonetic/gonetic/net"
+	"github.com/gonetic/gonetic/net/transport"
 )
 
 // clock is a settable clock for Tickets.
@@ -241,4 +242,24 @@ func (r *rig) joinTicket(nick, ticket string) *user {
 	u.s = s
 	r.users = append(r.users, u)
 	return u
+}
+
+// wsNamed is a transport that calls itself websocket.
+type wsNamed struct{ transport.Transport }
+
+func (wsNamed) Name() string { return "websocket" }
+
+// TestMoveNotOverWebSocket: a session over WebSocket (the browser) does
+// not ask to move, since the other server's address is not one it can
+// reach; it says so, and stays.
+func TestMoveNotOverWebSocket(t *testing.T) {
+	r := newRig(t)
+	r.tr = wsNamed{r.tr}
+	ann := r.join("ann")
+	r.pump("ann online", ann.online())
+	ann.s.Input("/move B")
+	r.pump("ann told", ann.saw("!!! /move works over tcp and enet, not yet over websocket"))
+	if ann.saw("not linked")() {
+		t.Fatalf("the server was asked:\n%s", ann.text())
+	}
 }

@@ -296,6 +296,12 @@ func (s *Session) Who() {
 // named server; "" asks which servers there are. The answer arrives as a
 // Line; a Move reconnects the session by itself.
 func (s *Session) MoveTo(server string) {
+	if s.cfg.Transport.Name() == "websocket" {
+		// The other server answers the address of its TCP or ENet
+		// listener, which a browser cannot reach.
+		s.problem("/move works over tcp and enet, not yet over websocket (the browser)")
+		return
+	}
 	if s.state != Online {
 		s.problem("you are %s", s.Status())
 		return
