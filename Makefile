@@ -1,6 +1,7 @@
 # gonetic - the commands of the README, and a few more.
 #   make chat    run the chat demo: a local server and a client (window or terminal)
 #   make chat-web  the chat server with the browser client on http://$(HTTP_ADDR)/ (default 127.0.0.1:8080)
+#   make chat-two  two chat servers linked as nodes A and B, and a client on A: type /move B
 #   make arena   run the arena demo: a server with bots and a client (window or headless)
 #   make test    install what a fresh Debian machine lacks, then go vet, staticcheck, go test -race
 #   make bench   gonetic beside the raw baselines of ../shared/bench, one table
@@ -25,7 +26,7 @@ APT_PKGS := gcc pkg-config libenet-dev xvfb xauth libgl1-mesa-dev libxcursor-dev
 	libxinerama-dev libxrandr-dev libxxf86vm-dev libasound2-dev netcat-openbsd \
 	python3-enet python3-msgpack python3-nacl chromium
 
-.PHONY: deps test chat chat-web arena bench bench-game bench-sim fuzz vet soak
+.PHONY: deps test chat chat-web chat-two arena bench bench-game bench-sim fuzz vet soak
 
 deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -59,6 +60,23 @@ chat-web: deps
 	@echo "building the chat server…"
 	@$(GO) build -o bin/chat-server ./demo/chat/server
 	@bin/chat-server -http $(HTTP_ADDR) $(CHAT_ARGS)
+
+# Two chat servers linked as nodes (their embedded NATS servers meet on
+# node.LocalSeed): A on 127.0.0.1:7777, B on 127.0.0.1:7779, and a client
+# on A (CLIENT=term or window; CHAT_ARGS go to it). Type /move B. The
+# servers stop when the client exits; their logs are bin/chat-A.log and
+# bin/chat-B.log.
+CLIENT ?= term
+chat-two: deps
+	@echo "building the chat server and the $(CLIENT) client…"
+	@$(GO) build -o bin/chat-server ./demo/chat/server
+	@$(GO) build -o bin/chat-$(CLIENT) ./demo/chat/$(CLIENT)
+	@bin/chat-server -addr 127.0.0.1:7777 -node A >bin/chat-A.log 2>&1 & a=$$!; \
+	bin/chat-server -addr 127.0.0.1:7779 -node B >bin/chat-B.log 2>&1 & b=$$!; \
+	trap 'kill $$a $$b 2>/dev/null; wait' EXIT INT TERM; \
+	for i in $$(seq 100); do grep -q "listening on" bin/chat-A.log && break; sleep 0.1; done; \
+	echo "servers A (127.0.0.1:7777) and B (127.0.0.1:7779) starting; logs in bin/chat-A.log, bin/chat-B.log; type /move B"; \
+	bin/chat-$(CLIENT) -addr 127.0.0.1:7777 $(CHAT_ARGS)
 
 # As chat: ARENA_ARGS go to the launcher (-client headless, -bots 20,
 # -transport enet, -sim "lag=50ms,loss=2%", -- -bot to let the AI play).

@@ -348,7 +348,7 @@ func TestRegistry(t *testing.T) {
 	for _, ty := range f.Types() {
 		names = append(names, ty.Name())
 	}
-	want := []string{"join", "welcome", "nick_refused", "chat_msg", "user_joined", "user_left", "renamed", "who", "users", "notice"}
+	want := []string{"join", "welcome", "nick_refused", "chat_msg", "user_joined", "user_left", "renamed", "who", "users", "notice", "move_to", "move"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("registry = %v, want %v", names, want)
 	}

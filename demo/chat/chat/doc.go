@@ -19,6 +19,11 @@
 //     message type the client receives. Session.Update calls Client.Update,
 //     so a game loop calls it every frame with a zero timeout and never
 //     blocks.
+//   - handoff.go: a player moving to another chat server (MoveTo): what
+//     moves with it (PlayerState) and the one-time tickets the other
+//     server keeps it under (Tickets, whose Approve redeems them). The
+//     servers' link itself (package node) is the server program's, so that
+//     the clients never import NATS.
 //
 // The programs are demo/chat/server, demo/chat/term (terminal client and
 // bots), demo/chat/window (Ebiten) and demo/chat (a launcher); see

@@ -46,15 +46,19 @@ type ChatMsg struct {
 }
 
 // UserJoined announces a nickname that joined the room (server → client).
+// From is the chat server the user moved from (MoveTo), or "" for a plain
+// join.
 type UserJoined struct {
 	Nick string
+	From string
 }
 
 // UserLeft announces a nickname that left the room, and why (server →
-// client).
+// client). To is the chat server the user moved to (MoveTo), or "".
 type UserLeft struct {
 	Nick   string
 	Reason string
+	To     string
 }
 
 // Renamed announces that Old is now called New (server → client), the
@@ -78,6 +82,25 @@ type Users struct {
 // a message was not relayed.
 type Notice struct {
 	Text string
+}
+
+// MoveTo asks the server to move this user to the linked chat server
+// named Server (client → server; "/move B"). The server answers Move, or
+// a Notice saying why not, with the servers it knows when Server is not
+// one of them.
+type MoveTo struct {
+	Server string
+}
+
+// Move tells a client that the chat server named Server expects it at
+// Addr, where it presents Ticket (gnet.WithHello) to arrive with its
+// nickname and state (server → client). The server then disconnects it
+// with the reason "moved to Server". The ticket opens once, for
+// DefaultTicketLife.
+type Move struct {
+	Server string
+	Addr   string
+	Ticket string
 }
 
 // Codecs are the serialization adapters the chat programs offer, by name.
@@ -115,6 +138,8 @@ func Register(f *message.Factory) {
 	message.MustRegister[Who](f)         // who → NetWho
 	message.MustRegister[Users](f)       // users → NetUsers
 	message.MustRegister[Notice](f)      // notice → NetNotice
+	message.MustRegister[MoveTo](f)      // move_to → NetMoveTo
+	message.MustRegister[Move](f)        // move → NetMove
 }
 
 // Limits of the chat protocol: the server enforces them on what peers send

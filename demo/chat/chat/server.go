@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	gnet "github.com/gonetic/gonetic/net"
 )
@@ -18,6 +19,7 @@ type Room struct {
 	log     *slog.Logger
 	members []*ServerHandler          // joined users, in the order they joined
 	byNick  map[string]*ServerHandler // joined users by folded nickname
+	mover   Mover                     // nil: /move is refused
 
 	// online mirrors byNick's keys for Online, which runs off the loop
 	// (in Approve).
@@ -54,6 +56,20 @@ func (r *Room) setOnline(nick string, on bool) {
 	}
 }
 
+// Mover carries players to other chat servers: the chat server's -node
+// mode, which links servers over NATS.
+type Mover interface {
+	// Move starts moving h's player to the server named to, or returns
+	// why it cannot (an unknown server: the error lists the known ones).
+	// It runs inside Server.Update and must not block: the outcome comes
+	// back later, on the same goroutine, as h.MoveOut or h.MoveFailed.
+	Move(h *ServerHandler, to string) error
+}
+
+// SetMover lets the room's players move to other servers (MoveTo) through
+// m. Call it before the server's first Update.
+func (r *Room) SetMover(m Mover) { r.mover = m }
+
 // NewHandler returns the handler for one accepted connection: pass it as
 // gnet.ServerConfig.NewHandler.
 func (r *Room) NewHandler() any { return &ServerHandler{room: r} }
@@ -84,12 +100,23 @@ func (r *Room) send(msg any, skip *ServerHandler) {
 type ServerHandler struct {
 	gnet.Handler // Conn() and Server()
 
-	room *Room
-	nick string // "" until the client joined
+	room     *Room
+	nick     string    // "" until the client joined
+	joined   time.Time // when the player first joined, here or on the server it came from
+	said     []string  // the player's last lines, at most MaxCarried, oldest first
+	arrived  bool      // the Join that takes a handoff's identity was seen
+	moving   string    // the server a move is in flight to; "" when none
+	movedOut string    // the server the player moved to, once told (Move)
 }
 
 // Nick is the connection's nickname, or "" before it joined.
 func (h *ServerHandler) Nick() string { return h.nick }
+
+// State is what a handoff carries of the player (PlayerState.From is left
+// to the Mover).
+func (h *ServerHandler) State() PlayerState {
+	return PlayerState{Nick: h.nick, Joined: h.joined, Lines: slices.Clone(h.said)}
+}
 
 // NetJoin joins the room, or renames a user already in it. A nickname that
 // is invalid or taken is refused with a NickRefused saying why; the
@@ -100,6 +127,11 @@ func (h *ServerHandler) Nick() string { return h.nick }
 // under another's name.
 func (h *ServerHandler) NetJoin(m Join) {
 	nick := m.Nick
+	var from *PlayerState // a handoff's state, on its first Join
+	if st, ok := h.Conn().Identity().(*PlayerState); ok && !h.arrived {
+		h.arrived = true
+		from, nick = st, st.Nick
+	}
 	if id, ok := h.Conn().Identity().(string); ok {
 		if h.nick != "" {
 			h.refuse(nick, "your nickname is the one you logged in with, "+h.nick)
@@ -118,12 +150,25 @@ func (h *ServerHandler) NetJoin(m Join) {
 	r := h.room
 	if h.nick == "" {
 		h.nick = nick
+		h.joined = time.Now()
 		r.members = append(r.members, h)
 		r.byNick[foldNick(nick)] = h
 		r.setOnline(nick, true)
-		r.log.Info("join", "nick", nick, "addr", h.Conn().Addr(), "online", len(r.members))
 		_ = h.Conn().Send(&Welcome{Nick: nick, Users: r.Nicks()})
-		r.send(&UserJoined{Nick: nick}, h)
+		if from == nil {
+			r.log.Info("join", "nick", nick, "addr", h.Conn().Addr(), "online", len(r.members))
+			r.send(&UserJoined{Nick: nick}, h)
+			return
+		}
+		h.joined, h.said = from.Joined, from.Lines
+		r.log.Info("arrival", "nick", nick, "from", from.From, "addr", h.Conn().Addr(), "online", len(r.members))
+		plural := "s"
+		if len(from.Lines) == 1 {
+			plural = ""
+		}
+		_ = h.Conn().Send(&Notice{Text: fmt.Sprintf("arrived from %s with your state: in the chat since %s, %d recent line%s",
+			from.From, from.Joined.Format(time.TimeOnly), len(from.Lines), plural)})
+		r.send(&UserJoined{Nick: nick, From: from.From}, h)
 		return
 	}
 	old := h.nick
@@ -161,12 +206,62 @@ func (h *ServerHandler) NetChatMsg(m ChatMsg) {
 		_ = h.Conn().Send(&Notice{Text: "line not relayed: " + reason})
 		return
 	}
+	if len(h.said) == MaxCarried {
+		h.said = slices.Delete(h.said, 0, 1)
+	}
+	h.said = append(h.said, text)
 	h.room.send(&ChatMsg{Player: h.nick, Msg: text}, nil)
 }
 
 // NetWho answers with the list of users online.
 func (h *ServerHandler) NetWho(Who) {
 	_ = h.Conn().Send(&Users{Nicks: h.room.Nicks()})
+}
+
+// NetMoveTo starts moving the player to another chat server, through the
+// room's Mover; a Notice says why not (no Mover, an unknown server, a
+// move already on its way).
+func (h *ServerHandler) NetMoveTo(m MoveTo) {
+	switch {
+	case h.nick == "":
+		_ = h.Conn().Send(&Notice{Text: "join the room before you move"})
+		return
+	case h.room.mover == nil:
+		_ = h.Conn().Send(&Notice{Text: "this server is not linked to others (its -node flag), so /move goes nowhere"})
+		return
+	case h.moving != "":
+		_ = h.Conn().Send(&Notice{Text: "already moving to " + h.moving})
+		return
+	}
+	to := CleanText(Clip(m.Server, 64))
+	if err := h.room.mover.Move(h, to); err != nil {
+		_ = h.Conn().Send(&Notice{Text: "cannot move: " + err.Error()})
+		return
+	}
+	h.moving = to
+	_ = h.Conn().Send(&Notice{Text: "moving to " + to + "…"})
+}
+
+// MoveOut ends a move the Mover started: it tells the client where
+// server takes it (Move) and disconnects it gracefully; the room hears
+// that it moved. A player gone meanwhile is not told: its ticket expires.
+// It runs inside Server.Update.
+func (h *ServerHandler) MoveOut(server, addr, ticket string) {
+	h.moving = ""
+	if !h.Conn().Connected() || h.nick == "" {
+		return
+	}
+	h.movedOut = server
+	_ = h.Conn().Send(&Move{Server: server, Addr: addr, Ticket: ticket})
+	h.Conn().Disconnect("moved to " + server)
+}
+
+// MoveFailed ends a move the Mover started, which failed: the player
+// stays, and hears why. It runs inside Server.Update.
+func (h *ServerHandler) MoveFailed(server string, err error) {
+	h.moving = ""
+	h.room.log.Info("move failed", "nick", h.nick, "to", server, "err", err)
+	_ = h.Conn().Send(&Notice{Text: fmt.Sprintf("cannot move to %s: %v", server, err)})
 }
 
 // OnDisconnect removes the user from the room and tells the others why it
@@ -179,6 +274,11 @@ func (h *ServerHandler) OnDisconnect(reason error) {
 	r.members = slices.DeleteFunc(r.members, func(m *ServerHandler) bool { return m == h })
 	delete(r.byNick, foldNick(h.nick))
 	r.setOnline(h.nick, false)
+	if h.movedOut != "" {
+		r.log.Info("moved out", "nick", h.nick, "to", h.movedOut, "online", len(r.members))
+		r.send(&UserLeft{Nick: h.nick, Reason: "moved to " + h.movedOut, To: h.movedOut}, nil)
+		return
+	}
 	why := LeaveReason(reason)
 	r.log.Info("leave", "nick", h.nick, "reason", why, "online", len(r.members))
 	r.send(&UserLeft{Nick: h.nick, Reason: why}, nil)

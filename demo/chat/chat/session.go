@@ -28,7 +28,7 @@ const (
 )
 
 // HelpText lists the commands Session.Input understands.
-const HelpText = "commands: /who (users online), /nick NAME (change nickname), /status (connection and round trip), /quit; anything else is said to the room"
+const HelpText = "commands: /who (users online), /nick NAME (change nickname), /move SERVER (move to a linked chat server; /move alone lists them), /status (connection and round trip), /quit; anything else is said to the room"
 
 // State is where a Session is.
 type State int
@@ -101,6 +101,13 @@ type SessionConfig struct {
 	// Close, which waits for it to return. Nil: no token, and a plain
 	// connection.
 	Login func(ctx context.Context, nick string) ([]byte, error)
+	// Ticket, if set, is a handoff ticket (Move) presented on the first
+	// connection (gnet.WithHello): the server lets the session in with
+	// the state it keeps under it, or refuses it saying why. Later
+	// connections present none; that first one skips Login. The session
+	// sets it by itself when its server moves it; the terminal client's
+	// -ticket sets it for tests.
+	Ticket string
 }
 
 // Session is one user's chat connection. It connects at once, joins the
@@ -124,6 +131,8 @@ type Session struct {
 	quitting bool
 
 	sent, received int
+
+	move *Move // where the server is moving us; nil when it is not
 
 	// A Login in flight, on a goroutine of its own so that Update never
 	// waits for HTTP (nil when none): its outcome, and how to stop it.
@@ -182,6 +191,10 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	}
 	s := &Session{cfg: cfg, client: client, nick: cfg.Nick, backoff: cfg.MinBackoff}
 	s.info("connecting to %s (%s, %s)", cfg.Addr, cfg.Transport.Name(), cfg.Factory.Codec().Name())
+	if cfg.Ticket != "" {
+		s.dial(gnet.WithHello([]byte(cfg.Ticket)))
+		return s, nil
+	}
 	s.connect()
 	return s, nil
 }
@@ -237,6 +250,8 @@ func (s *Session) Input(line string) (quit bool) {
 		s.Who()
 	case "nick":
 		s.SetNick(strings.TrimSpace(arg))
+	case "move":
+		s.MoveTo(strings.TrimSpace(arg))
 	case "status":
 		s.info("%s", s.StatusLine())
 	case "help", "?":
@@ -275,6 +290,23 @@ func (s *Session) Who() {
 		return
 	}
 	_ = s.conn.Send(&Who{})
+}
+
+// MoveTo asks the server to move this session to the linked chat server
+// named server; "" asks which servers there are. The answer arrives as a
+// Line; a Move reconnects the session by itself.
+func (s *Session) MoveTo(server string) {
+	if s.cfg.Transport.Name() == "websocket" {
+		// The other server answers the address of its TCP or ENet
+		// listener, which a browser cannot reach.
+		s.problem("/move works over tcp and enet, not yet over websocket (the browser)")
+		return
+	}
+	if s.state != Online {
+		s.problem("you are %s", s.Status())
+		return
+	}
+	_ = s.conn.Send(&MoveTo{Server: server})
 }
 
 // SetNick asks for another nickname: at once when connected, else at the
@@ -482,12 +514,35 @@ func (h *ClientHandler) OnConnect() {
 	_ = s.conn.Send(&Join{Nick: s.nick})
 }
 
-// OnDisconnect schedules a reconnect, unless the session is closing.
+// OnDisconnect schedules a reconnect, unless the session is closing; or
+// connects at once where the server moved the session (NetMove).
 func (h *ClientHandler) OnDisconnect(reason error) {
 	if !h.current() {
 		return
 	}
-	h.s.retry(reason, h.opened)
+	s := h.s
+	if m := s.move; m != nil && !s.quitting {
+		s.move = nil
+		s.conn = nil
+		s.users = s.users[:0]
+		s.cfg.Addr = m.Addr
+		s.info("left for %s: connecting to %s", m.Server, m.Addr)
+		s.dial(gnet.WithHello([]byte(m.Ticket)))
+		return
+	}
+	s.retry(reason, h.opened)
+}
+
+// NetMove: the server moves the session to another; it disconnects us
+// next, and OnDisconnect connects to the other with the ticket. The
+// ticket is shown: it is the user's, and opens once.
+func (h *ClientHandler) NetMove(m Move) {
+	if !h.current() || m.Addr == "" || len(m.Ticket) > gnet.MaxHelloBytes {
+		return
+	}
+	m.Server, m.Addr = shown(m.Server, 64), shown(m.Addr, 256)
+	h.s.move = &m
+	h.s.info("moving to %s at %s (ticket %s)", m.Server, m.Addr, shown(m.Ticket, 64))
 }
 
 // NetWelcome: the session is in the room.
@@ -521,6 +576,10 @@ func (h *ClientHandler) NetChatMsg(m ChatMsg) {
 func (h *ClientHandler) NetUserJoined(m UserJoined) {
 	s := h.s
 	s.users = append(s.users, m.Nick)
+	if m.From != "" {
+		s.info("%s arrived from %s", m.Nick, shown(m.From, 64))
+		return
+	}
 	s.info("%s joined", m.Nick)
 }
 
@@ -528,6 +587,10 @@ func (h *ClientHandler) NetUserJoined(m UserJoined) {
 func (h *ClientHandler) NetUserLeft(m UserLeft) {
 	s := h.s
 	s.users = slices.DeleteFunc(s.users, func(n string) bool { return n == m.Nick })
+	if m.To != "" {
+		s.info("%s moved to %s", m.Nick, shown(m.To, 64))
+		return
+	}
 	s.info("%s left (%s)", m.Nick, shown(m.Reason, MaxReason))
 }
 

@@ -37,6 +37,17 @@
 // page's address serves /login as well, and the URL printed carries it
 // for the browser client ("?login=http://ADDR/login"; add "&nick=ann").
 //
+// With -node NAME it links to the other chat servers (over NATS: an
+// embedded nats-server that meets the others of the machine on -seed,
+// or -nats URL), and players move between them: "/move B" sends the
+// player's state to server B as a flow, B keeps it under a one-time
+// ticket and says where it takes players, and the client reconnects
+// there with the ticket and arrives with its nickname. It prints
+// "linked to chat server B" as the others appear.
+//
+//	go run ./demo/chat/server -addr 127.0.0.1:7777 -node A
+//	go run ./demo/chat/server -addr 127.0.0.1:7779 -node B
+//
 // It runs under package net/daemon: it prints "chat server listening on
 // ADDR (TRANSPORT, CODEC)" once it accepts connections, logs joins and
 // leaves to stderr, writes a pidfile with -pidfile, and stops gracefully on
@@ -58,6 +69,7 @@ import (
 	"github.com/gonetic/gonetic/demo/internal/transports"
 	gnet "github.com/gonetic/gonetic/net"
 	"github.com/gonetic/gonetic/net/daemon"
+	"github.com/gonetic/gonetic/node"
 )
 
 func main() {
@@ -75,6 +87,7 @@ type options struct {
 	verbose                bool
 	auth                   bool
 	login, password        string
+	node, nats, seed       string
 }
 
 func run(args []string) int {
@@ -93,7 +106,14 @@ func run(args []string) int {
 	fs.BoolVar(&o.auth, "auth", false, "admit only clients with a connect token from the login endpoint (see -login)")
 	fs.StringVar(&o.login, "login", "127.0.0.1:7778", "with -auth: serve the login endpoint http://ADDR/login on this address, host:port")
 	fs.StringVar(&o.password, "password", "", "with -auth: the shared demo password the login endpoint asks for (default: none, a nickname is enough)")
+	fs.StringVar(&o.node, "node", "", "link this server to the other chat servers under this name (letters, digits, '-', '_'), so that players /move between them (default: not linked)")
+	fs.StringVar(&o.nats, "nats", "", "with -node: the NATS server to link through, nats://host:port (default: one embedded in this process, meeting the other servers of this machine on -seed)")
+	fs.StringVar(&o.seed, "seed", node.LocalSeed, "with -node and no -nats: the route address the embedded NATS servers of this machine meet on")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.node != "" && o.auth {
+		fmt.Fprintln(os.Stderr, "chat server: -node and -auth do not go together yet: a moved player's token names the server it left")
 		return 2
 	}
 	level := slog.LevelInfo
@@ -158,6 +178,11 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 		}
 		tokens, approve = auth.Tokens(), auth.Approve
 	}
+	var tickets *chat.Tickets
+	if o.node != "" {
+		tickets = chat.NewTickets(0, nil)
+		approve = tickets.Approve
+	}
 	srv, err := gnet.Listen(gnet.ServerConfig{
 		Config:     gnet.Config{Factory: factory, Transport: tr, Logger: log},
 		Addr:       o.addr,
@@ -168,6 +193,16 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	})
 	if err != nil {
 		return err
+	}
+	var link *linker
+	if o.node != "" {
+		if link, err = joinNode(ctx, o.node, o.nats, o.seed, srv.Addr(), room, tickets, log); err != nil {
+			srv.Close()
+			return fmt.Errorf("-node %s: %w", o.node, err)
+		}
+		defer link.close()
+		room.SetMover(link)
+		fmt.Printf("chat node %s: players move in at %s\n", o.node, srv.Addr())
 	}
 	if o.auth {
 		login, err := startLogin(o.login, auth.Handler(), log)
@@ -206,11 +241,22 @@ func serve(ctx context.Context, o options, log *slog.Logger, ready func(addr str
 	ready(srv.Addr())
 
 	// The server's loop: Update waits for the network, at most 100 ms so
-	// that a stop is seen promptly, and runs the handlers.
+	// that a stop is seen promptly (20 ms with a node, whose links and
+	// handoffs wait for the next turn), and runs the handlers.
+	wait := 100 * time.Millisecond
+	if link != nil {
+		wait = 20 * time.Millisecond
+	}
 	for ctx.Err() == nil {
-		if err := srv.Update(100 * time.Millisecond); err != nil {
+		if err := srv.Update(wait); err != nil {
 			srv.Close()
 			return err
+		}
+		if link != nil {
+			if err := link.update(); err != nil {
+				srv.Close()
+				return err
+			}
 		}
 	}
 	log.Info("saying goodbye", "online", len(room.Nicks()))

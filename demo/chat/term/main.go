@@ -4,7 +4,8 @@
 //	go run ./demo/chat/term -addr 127.0.0.1:7777 -nick ann
 //
 // Type a line to say it to the room; /who lists the users online, /nick
-// NAME changes nickname, /quit (or end of input) leaves. The history is
+// NAME changes nickname, /move SERVER moves to a linked chat server
+// (servers started with -node), /quit (or end of input) leaves. The history is
 // printed as it happens: "<bob> hi", "*** carl joined", "!!! nickname
 // refused: …". When the server goes away the client says so and
 // reconnects with backoff.
@@ -46,6 +47,7 @@ type options struct {
 	interval, duration           time.Duration
 	verbose                      bool
 	login, password              string
+	ticket                       string
 }
 
 func run(args []string, stdin io.Reader, stdout io.Writer) int {
@@ -62,6 +64,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) int {
 	fs.BoolVar(&o.verbose, "v", false, "with -bots: print every line each bot sees")
 	fs.StringVar(&o.login, "login", "", "log in at this login endpoint (a server started with -auth prints it: http://HOST:PORT/login) before each connection")
 	fs.StringVar(&o.password, "password", "", "with -login: the server's demo password, if it has one")
+	fs.StringVar(&o.ticket, "ticket", "", "present this handoff ticket on the first connection, as a client moved by /move does (for tests: a forged or spent one is refused)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -96,6 +99,7 @@ func chatLoop(ctx context.Context, o options, stdin io.Reader, stdout io.Writer)
 		Transport: tr,
 		Output:    func(l chat.Line) { fmt.Fprintln(stdout, l) },
 		Login:     login(o),
+		Ticket:    o.ticket,
 	})
 	if err != nil {
 		fmt.Fprintln(stdout, "term:", err)

@@ -392,7 +392,7 @@ func (g *game) drawInput(screen *ebiten.Image) {
 	g.text(screen, ">", pad, ty, g.face, colDim)
 	x := float64(pad + 18)
 	if len(g.input) == 0 {
-		g.text(screen, "Type a message and press Enter · /who · /nick NAME · /quit", x, ty, g.face, colDim)
+		g.text(screen, "Type a message and press Enter · /who · /nick NAME · /move SERVER · /quit", x, ty, g.face, colDim)
 	} else {
 		s := string(g.input)
 		// Show the end of a line too long for the window.
