@@ -37,19 +37,23 @@ var carriers = []struct {
 // benchNode joins a node to s, with its game loop on a goroutine (loop
 // nil: Update(5 ms) for ever), and waits until it linked to every name in
 // peers. The node closes when the benchmark ends.
-func benchNode(b *testing.B, s *server.Server, name string, opts []natsgo.Option, loop func(n *node.Node, stop <-chan struct{}), peers ...string) *node.Node {
+func benchNode(b *testing.B, s *server.Server, name string, opts []natsgo.Option, loop func(n *node.Node, stop <-chan struct{}), mod func(*node.Config), peers ...string) *node.Node {
 	b.Helper()
 	joined := make(chan string, 16)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	n, err := node.Join(ctx, node.Config{
+	cfg := node.Config{
 		Name: name, Factory: registry(), URLs: []string{s.ClientURL()}, NATSOptions: opts,
 		OnPeer: func(p node.Peer, ok bool, _ string) {
 			if ok {
 				joined <- p.Name
 			}
 		},
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	n, err := node.Join(ctx, cfg)
 	if err != nil {
 		b.Fatalf("Join %s: %v", name, err)
 	}
@@ -163,8 +167,8 @@ func benchRawPublish(b *testing.B, s *server.Server, opts []natsgo.Option, size 
 }
 
 func benchFlow(b *testing.B, s *server.Server, opts []natsgo.Option, size int) {
-	na := benchNode(b, s, "a", opts, nil)
-	nb := benchNode(b, s, "b", opts, nil, "a")
+	na := benchNode(b, s, "a", opts, nil, nil)
+	nb := benchNode(b, s, "b", opts, nil, nil, "a")
 	if err := nb.Flows().HandleFunc("count", func(f *flow.Flow, r *flow.Reply) (any, error) {
 		var n int
 		for _, err := range f.Packets() {
@@ -255,8 +259,8 @@ func BenchmarkNodeRequest(b *testing.B) {
 				})
 			})
 			b.Run("node", func(b *testing.B) {
-				na := benchNode(b, s, "a", opts, nil)
-				nb := benchNode(b, s, "b", opts, nil, "a")
+				na := benchNode(b, s, "a", opts, nil, nil)
+				nb := benchNode(b, s, "b", opts, nil, nil, "a")
 				if err := node.Answer(nb, func(_ node.Peer, p Ping) (Pong, error) { return Pong(p), nil }); err != nil {
 					b.Fatal(err)
 				}
@@ -314,7 +318,28 @@ func pct(d []time.Duration, q float64) float64 {
 // the flow sent 32 MiB). It runs once whatever b.N: the flow sets its
 // length.
 func BenchmarkNodeGameRTT(b *testing.B) {
+	for _, v := range []struct {
+		name   string
+		rate   int
+		inproc bool
+	}{
+		{"defaults", 0, false},         // a dedicated flow listener's: no rate limit
+		{"rate=100MB/s", 100e6, false}, // flow.DefaultStationRate
+		{"inproc", 0, true},            // natsgo.InProcessServer
+		{"inproc/rate=100MB/s", 100e6, true},
+	} {
+		b.Run(v.name, func(b *testing.B) { benchGameRTT(b, v.rate, v.inproc) })
+	}
+}
+
+func benchGameRTT(b *testing.B, rate int, inproc bool) {
 	s := natstest.Server(b)
+	mod := func(c *node.Config) {
+		c.Flow.Rate = rate
+		if inproc {
+			c.NATSOptions = []natsgo.Option{natsgo.InProcessServer(s)}
+		}
+	}
 	f := gnet.NewFactory()
 	message.MustRegister[Ping](f)
 	game, err := gnet.Listen(gnet.ServerConfig{Config: gnet.Config{Factory: f, Transport: tcp.New(tcp.Options{})}, Addr: "127.0.0.1:0"})
@@ -337,8 +362,8 @@ func BenchmarkNodeGameRTT(b *testing.B) {
 				return
 			}
 		}
-	})
-	nb := benchNode(b, s, "b", nil, nil, "a")
+	}, mod)
+	nb := benchNode(b, s, "b", nil, nil, mod, "a")
 	var got atomic.Int64
 	if err := nb.Flows().HandleFunc("sink", func(f *flow.Flow, r *flow.Reply) (any, error) {
 		for p, err := range f.Packets() {
