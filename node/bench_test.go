@@ -313,29 +313,31 @@ func pct(d []time.Duration, q float64) float64 {
 
 // BenchmarkNodeGameRTT is a game connection's round trip (a gnet client
 // over TCP pinging a gnet.Server that answers) where the game server's
-// loop also updates node a: 2,000 pings idle, then pings for as long as
+// loop also updates node a: 20,000 pings idle, then pings for as long as
 // a 1 GB flow runs from a to b over NATS (64 KiB packets; measured once
 // the flow sent 32 MiB). It runs once whatever b.N: the flow sets its
 // length.
 func BenchmarkNodeGameRTT(b *testing.B) {
 	for _, v := range []struct {
-		name   string
-		rate   int
-		inproc bool
+		name        string
+		rate, chunk int
+		inproc      bool
 	}{
-		{"defaults", 0, false},         // a dedicated flow listener's: no rate limit
-		{"rate=100MB/s", 100e6, false}, // flow.DefaultStationRate
-		{"inproc", 0, true},            // natsgo.InProcessServer
-		{"inproc/rate=100MB/s", 100e6, true},
+		{"defaults", 0, 0, false},                     // a dedicated flow listener's: no rate limit
+		{"rate100M", 100e6, 0, false},                 // flow.DefaultStationRate
+		{"rate100M-chunk16K", 100e6, 16 << 10, false}, // a Station's defaults
+		{"inproc", 0, 0, true},                        // natsgo.InProcessServer
+		{"inproc-rate100M", 100e6, 0, true},
+		{"inproc-rate100M-chunk16K", 100e6, 16 << 10, true},
 	} {
-		b.Run(v.name, func(b *testing.B) { benchGameRTT(b, v.rate, v.inproc) })
+		b.Run(v.name, func(b *testing.B) { benchGameRTT(b, v.rate, v.chunk, v.inproc) })
 	}
 }
 
-func benchGameRTT(b *testing.B, rate int, inproc bool) {
+func benchGameRTT(b *testing.B, rate, chunk int, inproc bool) {
 	s := natstest.Server(b)
 	mod := func(c *node.Config) {
-		c.Flow.Rate = rate
+		c.Flow.Rate, c.Flow.ChunkSize = rate, chunk
 		if inproc {
 			c.NATSOptions = []natsgo.Option{natsgo.InProcessServer(s)}
 		}
@@ -437,7 +439,7 @@ func benchGameRTT(b *testing.B, rate int, inproc bool) {
 		ping() // warm up
 	}
 	b.ResetTimer()
-	idle := make([]time.Duration, 2000)
+	idle := make([]time.Duration, 20000)
 	for i := range idle {
 		idle[i] = ping()
 	}
