@@ -119,7 +119,10 @@ func BenchmarkNodeThroughput(b *testing.B) {
 					name = fmt.Sprintf("%dKiB", size>>10)
 				}
 				b.Run(name+"/raw", func(b *testing.B) { benchRawPublish(b, s, opts, size) })
-				b.Run(name+"/flow", func(b *testing.B) { benchFlow(b, s, opts, size) })
+				b.Run(name+"/flow", func(b *testing.B) {
+					na := benchNode(b, s, "a", opts, nil, nil)
+					benchFlow(b, na, benchNode(b, s, "b", opts, nil, nil, "a"), size)
+				})
 			}
 		})
 	}
@@ -166,9 +169,8 @@ func benchRawPublish(b *testing.B, s *server.Server, opts []natsgo.Option, size 
 	b.ReportMetric(float64(b.N*size)/1e6/elapsed.Seconds(), "MB/s")
 }
 
-func benchFlow(b *testing.B, s *server.Server, opts []natsgo.Option, size int) {
-	na := benchNode(b, s, "a", opts, nil, nil)
-	nb := benchNode(b, s, "b", opts, nil, nil, "a")
+// benchFlow streams b.N packets of size bytes from na to nb.
+func benchFlow(b *testing.B, na, nb *node.Node, size int) {
 	if err := nb.Flows().HandleFunc("count", func(f *flow.Flow, r *flow.Reply) (any, error) {
 		var n int
 		for _, err := range f.Packets() {
@@ -260,26 +262,54 @@ func BenchmarkNodeRequest(b *testing.B) {
 			})
 			b.Run("node", func(b *testing.B) {
 				na := benchNode(b, s, "a", opts, nil, nil)
-				nb := benchNode(b, s, "b", opts, nil, nil, "a")
-				if err := node.Answer(nb, func(_ node.Peer, p Ping) (Pong, error) { return Pong(p), nil }); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := waitFlowTo(na, "b"); err != nil { // a linked to b
-					b.Fatal(err)
-				}
-				ctx := context.Background()
-				i := 0
-				rtts(b, func() error {
-					i++
-					rep, err := node.Request[Pong](ctx, na, "b", &Ping{i})
-					if err == nil && rep.N != i {
-						err = fmt.Errorf("reply %d to request %d", rep.N, i)
-					}
-					return err
-				})
+				benchRequest(b, na, benchNode(b, s, "b", opts, nil, nil, "a"))
 			})
 		})
 	}
+}
+
+// benchRequest asks nb from na b.N times, one request at a time.
+func benchRequest(b *testing.B, na, nb *node.Node) {
+	if err := node.Answer(nb, func(_ node.Peer, p Ping) (Pong, error) { return Pong(p), nil }); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := waitFlowTo(na, "b"); err != nil { // a linked to b
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	i := 0
+	rtts(b, func() error {
+		i++
+		rep, err := node.Request[Pong](ctx, na, "b", &Ping{i})
+		if err == nil && rep.N != i {
+			err = fmt.Errorf("reply %d to request %d", rep.N, i)
+		}
+		return err
+	})
+}
+
+// BenchmarkNodeEmbedded is node a with its embedded server (no URLs) and
+// node b joined to it over loopback TCP (as a node of another process
+// would be): a request from a to b, and flows from a to b.
+func BenchmarkNodeEmbedded(b *testing.B) {
+	pair := func(b *testing.B) (*node.Node, *node.Node) {
+		s := natstest.Server(b) // unused by a: only benchNode's signature wants one
+		na := benchNode(b, s, "a", nil, nil, func(c *node.Config) { c.URLs = nil })
+		nb := benchNode(b, s, "b", nil, nil, func(c *node.Config) { c.URLs = []string{na.ClientURL()} }, "a")
+		return na, nb
+	}
+	b.Run("request", func(b *testing.B) {
+		na, nb := pair(b)
+		benchRequest(b, na, nb)
+	})
+	b.Run("64KiB", func(b *testing.B) {
+		na, nb := pair(b)
+		benchFlow(b, na, nb, 64<<10)
+	})
+	b.Run("100B", func(b *testing.B) {
+		na, nb := pair(b)
+		benchFlow(b, na, nb, 100)
+	})
 }
 
 // rtts runs op b.N times (after 100 to warm up) and reports the p50 and
