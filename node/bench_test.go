@@ -356,8 +356,8 @@ func BenchmarkNodeGameRTT(b *testing.B) {
 		{"defaults", 0, 0, false},                     // a dedicated flow listener's: no rate limit
 		{"rate100M", 100e6, 0, false},                 // flow.DefaultStationRate
 		{"rate100M-chunk16K", 100e6, 16 << 10, false}, // a Station's defaults
-		{"inproc", 0, 0, true},                        // natsgo.InProcessServer
-		{"inproc-rate100M", 100e6, 0, true},
+		{"rate50M-chunk16K", 50e6, 16 << 10, false},
+		{"inproc", 0, 0, true}, // natsgo.InProcessServer, as an embedded server's node
 		{"inproc-rate100M-chunk16K", 100e6, 16 << 10, true},
 	} {
 		b.Run(v.name, func(b *testing.B) { benchGameRTT(b, v.rate, v.chunk, v.inproc) })
