@@ -19,6 +19,9 @@ const (
 	DefaultKind      = "node"
 	DefaultHeartbeat = 250 * time.Millisecond
 	DefaultDeadAfter = 1500 * time.Millisecond
+	// DefaultFlowWindow is the default Config.Flow.Window: each flow
+	// between nodes may have this many bytes sent and not yet consumed.
+	DefaultFlowWindow = 8 << 20
 	// LocalSeed is the route address the demos' embedded servers meet on
 	// (EmbedConfig.Seed): the first process on the machine listens on it,
 	// the others route to it.
@@ -69,7 +72,9 @@ type Config struct {
 	// the node's; PingInterval defaults to Heartbeat and Timeout to
 	// DeadAfter plus a second, so that a link outlives a NATS failover.
 	Net gnet.Config
-	// Flow configures flows between nodes, both ways.
+	// Flow configures flows between nodes, both ways. Its defaults are a
+	// dedicated flow listener's, but for Window: DefaultFlowWindow, since
+	// credits return through NATS, a longer way than a TCP connection.
 	Flow flow.Config
 	// Logger receives the node's log. Default: discarded.
 	Logger *slog.Logger
@@ -139,6 +144,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Net.Logger == nil {
 		c.Net.Logger = c.Logger
+	}
+	if c.Flow.Window == 0 {
+		c.Flow.Window = DefaultFlowWindow
 	}
 	if c.Flow.Logger == nil {
 		c.Flow.Logger = c.Logger

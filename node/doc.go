@@ -32,7 +32,8 @@
 // # NATS underneath
 //
 // With Config.URLs empty, Join starts a nats-server inside the process,
-// on loopback (EmbedConfig): one machine needs nothing else, and several
+// on loopback (EmbedConfig), and reaches it in memory rather than over
+// TCP (natsgo.InProcessServer): one machine needs nothing else, and several
 // processes on one machine find each other through EmbedConfig.Seed. With
 // URLs, the node connects to an existing NATS cluster instead and starts
 // nothing; game code is the same. The subjects are listed in

@@ -9,3 +9,6 @@ func Kill(n *Node) {
 		n.teardown()
 	})
 }
+
+// FlowWindow is the window n's flows use.
+func FlowWindow(n *Node) int { return n.cfg.Flow.Window }

@@ -223,6 +223,11 @@ func (n *Node) connect(ctx context.Context, urls []string, role string) (*natsgo
 	if dl, ok := ctx.Deadline(); ok {
 		opts = append(opts, natsgo.Timeout(time.Until(dl)))
 	}
+	if n.ns != nil {
+		// The embedded server is in this process: reach it through memory,
+		// not loopback TCP, which costs system calls and scheduling.
+		opts = append(opts, natsgo.InProcessServer(n.ns))
+	}
 	opts = append(opts, n.cfg.NATSOptions...)
 	url := urls[0]
 	for _, u := range urls[1:] {
