@@ -91,6 +91,10 @@ func benchNode(b *testing.B, s *server.Server, name string, opts []natsgo.Option
 	return n
 }
 
+// fullSpeed is the setting of flows between servers without players: no rate
+// limit, a dedicated listener's chunks.
+func fullSpeed(c *node.Config) { c.Flow.Rate, c.Flow.ChunkSize = -1, flow.DefaultChunkSize }
+
 // rawConn connects to s as the node's connections do, without the node.
 func rawConn(b *testing.B, s *server.Server, opts []natsgo.Option) *natsgo.Conn {
 	b.Helper()
@@ -120,9 +124,16 @@ func BenchmarkNodeThroughput(b *testing.B) {
 				}
 				b.Run(name+"/raw", func(b *testing.B) { benchRawPublish(b, s, opts, size) })
 				b.Run(name+"/flow", func(b *testing.B) {
-					na := benchNode(b, s, "a", opts, nil, nil)
-					benchFlow(b, na, benchNode(b, s, "b", opts, nil, nil, "a"), size)
+					na := benchNode(b, s, "a", opts, nil, fullSpeed)
+					benchFlow(b, na, benchNode(b, s, "b", opts, nil, fullSpeed, "a"), size)
 				})
+				if size == 64<<10 {
+					// The default's rate, for game servers with players.
+					b.Run(name+"/flow-defaults", func(b *testing.B) {
+						na := benchNode(b, s, "a", opts, nil, nil)
+						benchFlow(b, na, benchNode(b, s, "b", opts, nil, nil, "a"), size)
+					})
+				}
 			}
 		})
 	}
@@ -353,12 +364,10 @@ func BenchmarkNodeGameRTT(b *testing.B) {
 		rate, chunk int
 		inproc      bool
 	}{
-		{"defaults", 0, 0, false},                     // a dedicated flow listener's: no rate limit
-		{"rate100M", 100e6, 0, false},                 // flow.DefaultStationRate
-		{"rate100M-chunk16K", 100e6, 16 << 10, false}, // a Station's defaults
-		{"rate50M-chunk16K", 50e6, 16 << 10, false},
-		{"inproc", 0, 0, true}, // natsgo.InProcessServer, as an embedded server's node
-		{"inproc-rate100M-chunk16K", 100e6, 16 << 10, true},
+		{"defaults", 0, 0, false},                  // node's: 100 MB/s in 16 KiB chunks
+		{"defaults-inproc", 0, 0, true},            // natsgo.InProcessServer, as an embedded server's node
+		{"bulk", -1, flow.DefaultChunkSize, false}, // no rate limit, 256 KiB chunks
+		{"bulk-inproc", -1, flow.DefaultChunkSize, true},
 	} {
 		b.Run(v.name, func(b *testing.B) { benchGameRTT(b, v.rate, v.chunk, v.inproc) })
 	}

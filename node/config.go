@@ -73,8 +73,16 @@ type Config struct {
 	// DeadAfter plus a second, so that a link outlives a NATS failover.
 	Net gnet.Config
 	// Flow configures flows between nodes, both ways. Its defaults are a
-	// dedicated flow listener's, but for Window: DefaultFlowWindow, since
-	// credits return through NATS, a longer way than a TCP connection.
+	// dedicated flow listener's, but for three. Window is
+	// DefaultFlowWindow, since credits return through NATS, a longer way
+	// than a TCP connection. Rate and ChunkSize are a Station's
+	// (flow.DefaultStationRate, 100 MB/s, in 16 KiB chunks), so that a
+	// bulk flow leaves the game server's players their round trip: at
+	// full speed a flow takes every core (nats-server, the node and the
+	// garbage collector), and a game round trip's p99 grows tenfold. A
+	// node with no players to serve sets Rate -1 and ChunkSize
+	// flow.DefaultChunkSize, and a flow then runs at about raw NATS's
+	// speed (docs/PERF.md).
 	Flow flow.Config
 	// Logger receives the node's log. Default: discarded.
 	Logger *slog.Logger
@@ -147,6 +155,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Flow.Window == 0 {
 		c.Flow.Window = DefaultFlowWindow
+	}
+	if c.Flow.Rate == 0 {
+		c.Flow.Rate = flow.DefaultStationRate
+	}
+	if c.Flow.ChunkSize == 0 {
+		c.Flow.ChunkSize = flow.DefaultStationChunkSize
 	}
 	if c.Flow.Logger == nil {
 		c.Flow.Logger = c.Logger
