@@ -301,12 +301,12 @@ func benchRequest(b *testing.B, na, nb *node.Node) {
 
 // BenchmarkNodeEmbedded is node a with its embedded server (no URLs) and
 // node b joined to it over loopback TCP (as a node of another process
-// would be): a request from a to b, and flows from a to b.
+// would be): a request from a to b, and flows from a to b at full speed.
 func BenchmarkNodeEmbedded(b *testing.B) {
 	pair := func(b *testing.B) (*node.Node, *node.Node) {
 		s := natstest.Server(b) // unused by a: only benchNode's signature wants one
-		na := benchNode(b, s, "a", nil, nil, func(c *node.Config) { c.URLs = nil })
-		nb := benchNode(b, s, "b", nil, nil, func(c *node.Config) { c.URLs = []string{na.ClientURL()} }, "a")
+		na := benchNode(b, s, "a", nil, nil, func(c *node.Config) { c.URLs = nil; fullSpeed(c) })
+		nb := benchNode(b, s, "b", nil, nil, func(c *node.Config) { c.URLs = []string{na.ClientURL()}; fullSpeed(c) }, "a")
 		return na, nb
 	}
 	b.Run("request", func(b *testing.B) {
