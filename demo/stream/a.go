@@ -60,6 +60,26 @@ type carrier struct {
 	closers []func()
 }
 
+// loop runs A's game loop, update every 5 ms at most, on a goroutine of
+// its own until close.
+func (c *carrier) loop(update func(time.Duration) error) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if update(5*time.Millisecond) != nil {
+				return
+			}
+		}
+	}()
+	c.closers = append(c.closers, func() { close(stop); <-done })
+}
+
 // close releases what the carrier holds, in reverse.
 func (c *carrier) close() {
 	for i := len(c.closers) - 1; i >= 0; i-- {
@@ -132,22 +152,7 @@ func dialB(ctx context.Context, o options, gameAddr, flowAddr string, out io.Wri
 	c.ping = func(p *Ping) error { return conn.Send(p) }
 
 	// A's game loop, on its own goroutine: the flow is ranged over here.
-	stopLoop := make(chan struct{})
-	loopDone := make(chan struct{})
-	go func() {
-		defer close(loopDone)
-		for {
-			select {
-			case <-stopLoop:
-				return
-			default:
-			}
-			if cl.Update(5*time.Millisecond) != nil {
-				return
-			}
-		}
-	}()
-	c.closers = append(c.closers, func() { close(stopLoop); <-loopDone })
+	c.loop(cl.Update)
 
 	c.caller = st.Over(conn)
 	c.sent = func() uint64 { return conn.Stats().BytesSent }

@@ -100,22 +100,7 @@ func joinB(ctx context.Context, o options, out io.Writer, pings *pinger) (_ *car
 
 	// A's game loop, on its own goroutine: OnPeer and the pings' echoes
 	// run here.
-	stopLoop := make(chan struct{})
-	loopDone := make(chan struct{})
-	go func() {
-		defer close(loopDone)
-		for {
-			select {
-			case <-stopLoop:
-				return
-			default:
-			}
-			if n.Update(5*time.Millisecond) != nil {
-				return
-			}
-		}
-	}()
-	c.closers = append(c.closers, func() { close(stopLoop); <-loopDone })
+	c.loop(n.Update)
 
 	c.detail = fmt.Sprintf("node %s to %s, %s", nodeA, nodeB, natsDetail(n))
 	printf(out, "A: node %s joined (%s); waiting for node %s\n", nodeA, natsDetail(n), nodeB)
