@@ -10,30 +10,38 @@ import (
 	server "github.com/nats-io/nats-server/v2/server"
 )
 
-// embedTimeout bounds the embedded server's start.
-const embedTimeout = 10 * time.Second
+// embedTimeout bounds the embedded server's start, and routeTimeout its
+// route to a Seed another process holds (nats-server retries a route
+// every second).
+var embedTimeout, routeTimeout = 10 * time.Second, 10 * time.Second
 
-// startEmbedded starts the nats-server of a node without URLs.
-func startEmbedded(name string, e EmbedConfig) (*server.Server, error) {
+// startEmbedded starts the nats-server of a node without URLs; id names
+// it, unique among the servers of a NATS cluster (nats-server refuses a
+// route from a server of the same name).
+func startEmbedded(id string, e EmbedConfig) (*server.Server, error) {
 	host, port, err := hostPort(e.ClientAddr, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("node: EmbedConfig.ClientAddr: %w", err)
 	}
 	o := &server.Options{
-		ServerName: "gonetic-" + name,
+		ServerName: "gonetic-" + id,
 		Host:       host, Port: port,
 		NoLog: true, NoSigs: true,
 		MaxPayload: e.MaxPayload,
 	}
 	routeAddr, routes := e.RouteAddr, e.Routes
+	follower := false // routes to a seed another process holds
 	if e.Seed != "" {
-		routeAddr, routes = "127.0.0.1:0", []string{e.Seed}
+		if _, _, err := hostPort(e.Seed, ""); err != nil {
+			return nil, fmt.Errorf("node: EmbedConfig.Seed: %w; give it \"host:port\", such as node.LocalSeed", err)
+		}
+		routeAddr, routes, follower = "127.0.0.1:0", []string{e.Seed}, true
 		// The first server on the machine takes the seed. Another may
 		// take it between this probe and Start: its route to the seed
 		// then reaches that one, and the cluster still forms.
 		if l, err := stdnet.Listen("tcp", e.Seed); err == nil {
 			l.Close()
-			routeAddr = e.Seed
+			routeAddr, follower = e.Seed, false
 		}
 	}
 	if routeAddr != "" {
@@ -57,6 +65,19 @@ func startEmbedded(name string, e EmbedConfig) (*server.Server, error) {
 		s.Shutdown()
 		s.WaitForShutdown()
 		return nil, fmt.Errorf("node: the embedded nats-server did not start within %v (is %s:%d free?)", embedTimeout, host, port)
+	}
+	if follower {
+		// Before the name is claimed and heartbeats go: without the route,
+		// this node would see no other and claim any name.
+		deadline := time.Now().Add(routeTimeout)
+		for s.NumRemotes() == 0 {
+			if time.Now().After(deadline) {
+				s.Shutdown()
+				s.WaitForShutdown()
+				return nil, fmt.Errorf("node: the embedded nats-server found no NATS cluster at EmbedConfig.Seed %s within %v: another program holds that port; give every process of the game another free Seed", e.Seed, routeTimeout)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	return s, nil
 }

@@ -1,5 +1,7 @@
 package node
 
+import "time"
+
 // Kill ends n as a crash would: its NATS connections stop first, so no
 // bye and no link's close reaches the others.
 func Kill(n *Node) {
@@ -12,3 +14,11 @@ func Kill(n *Node) {
 
 // FlowWindow is the window n's flows use.
 func FlowWindow(n *Node) int { return n.cfg.Flow.Window }
+
+// SetRouteTimeout bounds an embedded server's wait for its route to a
+// Seed, for a test of a seed no NATS holds.
+func SetRouteTimeout(d time.Duration) func() {
+	old := routeTimeout
+	routeTimeout = d
+	return func() { routeTimeout = old }
+}

@@ -130,7 +130,7 @@ func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
 	urls := cfg.URLs
 	if len(urls) == 0 {
-		ns, err := startEmbedded(cfg.Name, cfg.Embed)
+		ns, err := startEmbedded(cfg.Name+"-"+strconv.FormatUint(n.epoch, 36), cfg.Embed)
 		if err != nil {
 			return err
 		}
@@ -289,7 +289,8 @@ func (n *Node) Kind() string { return n.cfg.Kind }
 func (n *Node) Server() *gnet.Server { return n.srv }
 
 // Flows is the node's flow server: register flow handlers on it (Handle,
-// HandleFunc) before other nodes call them.
+// HandleFunc) before other nodes call them. Flows run on goroutines of
+// their own, never waiting for Update.
 func (n *Node) Flows() *flow.Server { return n.flows }
 
 // NATS is the connection of the node's heartbeats and links, for

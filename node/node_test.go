@@ -224,6 +224,10 @@ func TestSendKindAndNoNode(t *testing.T) {
 	if !errors.Is(err, node.ErrNoNode) {
 		t.Errorf("Send to an unknown node: %v, want ErrNoNode", err)
 	}
+	err = a.Send("a", &Chat{"x"})
+	if !errors.Is(err, node.ErrNoNode) || !strings.Contains(err.Error(), "own name") {
+		t.Errorf("Send to itself: %v, want ErrNoNode saying it is its own name", err)
+	}
 }
 
 func TestRequestAnswerAsk(t *testing.T) {
@@ -280,8 +284,8 @@ func TestRequestTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := node.Request[Pong](ctx, a.Node, "b", &Ping{1})
-	if !errors.Is(err, node.ErrTimeout) {
-		t.Fatalf("Request to a node that does not Update: %v, want ErrTimeout", err)
+	if !errors.Is(err, node.ErrTimeout) || !strings.Contains(err.Error(), "Update") {
+		t.Fatalf("Request to a node that does not Update: %v, want ErrTimeout asking whether it calls Update", err)
 	}
 }
 

@@ -244,7 +244,7 @@ func (n *Node) scan() {
 	for id, p := range n.pending {
 		if !p.deadline.IsZero() && now.After(p.deadline) {
 			delete(n.pending, id)
-			p.err = fmt.Errorf("%w: no reply from %s within %v", ErrTimeout, p.to, p.timeout)
+			p.err = fmt.Errorf("%w: no reply from %s within %v (is its game loop calling Update?)", ErrTimeout, p.to, p.timeout)
 			failed = append(failed, p)
 		}
 	}
@@ -293,6 +293,9 @@ func (n *Node) noNode(name string) error {
 
 // noNodeLocked is noNode with n.mu held.
 func (n *Node) noNodeLocked(name string) error {
+	if name == n.cfg.Name {
+		return fmt.Errorf("%w: %q is this node's own name; a node has no link to itself (handle the message here)", ErrNoNode, name)
+	}
 	if s := n.seen[name]; s != nil && s.otherRegistry {
 		return fmt.Errorf("%w: %q registers other messages than this node, so they are not linked; register the same types in the same order on every node", ErrNoNode, name)
 	} else if s != nil {

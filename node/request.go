@@ -180,7 +180,7 @@ func Request[Rep any](ctx context.Context, n *Node, to string, req any) (Rep, er
 		delete(n.pending, id)
 		n.mu.Unlock()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return zero, fmt.Errorf("%w: no reply from %s: %w", ErrTimeout, to, ctx.Err())
+			return zero, fmt.Errorf("%w: no reply from %s (is its game loop calling Update?): %w", ErrTimeout, to, ctx.Err())
 		}
 		return zero, ctx.Err()
 	}
