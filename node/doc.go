@@ -43,7 +43,8 @@
 //
 // Every node publishes a heartbeat every Config.Heartbeat (250 ms). A node
 // not heard for Config.DeadAfter (1.5 s) is gone: its link is closed with
-// a reason that says so, its flows end with an error, its pending requests
+// a reason that says so, its flows end with an error once their link heard
+// nothing for Config.Net.Timeout (2.5 s), its pending requests
 // fail with ErrNodeGone and sends to it fail with ErrNoNode. A node that
 // closes says so in a last heartbeat, and is gone at once. NATS
 // reconnects to another server of its cluster on its own (in a few ms
