@@ -22,3 +22,10 @@ func SetRouteTimeout(d time.Duration) func() {
 	routeTimeout = d
 	return func() { routeTimeout = old }
 }
+
+// Heard is how many nodes n keeps something of from their heartbeats.
+func Heard(n *Node) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.seen) + len(n.warnedOf)
+}

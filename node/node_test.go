@@ -612,3 +612,41 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestForgedHeartbeatsAreForgotten: heartbeats under made-up names, with
+// another registry, leave nothing behind once their DeadAfter passed:
+// what a node keeps of the names it hears is bounded by the heartbeats
+// of one DeadAfter.
+func TestForgedHeartbeatsAreForgotten(t *testing.T) {
+	s := natstest.Server(t)
+	a := join(t, "a", withURL(s.ClientURL()), fast)
+	nc, err := natsgo.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for i := range 200 {
+		// [epoch, seq, flags, hash], a msgpack array, with a hash of
+		// nobody's registry.
+		beat := []byte{0x94, 0xcd, 0x12, byte(i), 0x01, 0x00, 0xc4, 0x02, 0xde, 0xad}
+		if err := nc.Publish(fmt.Sprintf("gonetic.default.hb.zone.forged-%d", i), beat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for node.Heard(a.Node) < 400 { // seen and warned of, each
+		if time.Now().After(deadline) {
+			t.Fatalf("a kept %d entries of 200 forged heartbeats; want them heard first", node.Heard(a.Node))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for node.Heard(a.Node) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a still keeps %d entries of forged nodes long after DeadAfter", node.Heard(a.Node))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

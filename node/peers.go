@@ -160,6 +160,7 @@ func (n *Node) reap() {
 	for name, s := range n.seen {
 		if now.Sub(s.last) > n.cfg.DeadAfter {
 			delete(n.seen, name)
+			delete(n.warnedOf, name) // warned again if it comes back
 			n.endLinks(name, s.epoch, fmt.Sprintf("node %s stopped answering (no heartbeat for %v)", name, n.cfg.DeadAfter))
 		}
 	}
