@@ -75,6 +75,9 @@ func (n *Node) onBeat(m *natsgo.Msg) {
 		return
 	}
 	kind, name := tok[3], tok[4]
+	if checkToken("Name", name) != nil || checkToken("Kind", kind) != nil {
+		return // no node could have joined under it
+	}
 	var b beatMsg
 	if msgpack.Unmarshal(m.Data, &b) != nil || b.Epoch == n.epoch {
 		return // garbage, or our own
