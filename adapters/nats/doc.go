@@ -19,8 +19,9 @@
 //	P.d.<dialer>.<link>                   a link's frames to the dialer
 //
 // <dialer> is the dialing Transport's ID and <link> a fresh id per dial
-// (base 36, from a random start, so that a restarted process does not meet
-// the subjects of its former self). `nats sub 'gonetic.>'` shows all of it;
+// (64 random bits in base 36, so that no peer can foresee it and claim it
+// at a listener first, and a restarted process does not meet the subjects
+// of its former self). `nats sub 'gonetic.>'` shows all of it;
 // `nats sub 'gonetic.n.zone-1.>'` what reaches zone-1.
 //
 // Dial publishes a request to the dial subject whose reply subject is the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -376,5 +377,48 @@ func TestBadFrames(t *testing.T) {
 				t.Fatalf("listener's Closed(%v), want a *transport.FrameError", err)
 			}
 		})
+	}
+}
+
+// TestLinkIDsUnforeseeable: a dial request names its dialer and link,
+// and a listener takes them on trust, so a peer that could foresee a
+// dialer's next link id could claim it at a listener first. Link ids are
+// random: no two of 20 dials follow each other.
+func TestLinkIDsUnforeseeable(t *testing.T) {
+	s := natstest.Server(t)
+	tr := newTransport(t, s, nats.Options{})
+	spy, err := natsgo.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
+	reqs, err := spy.SubscribeSync("gonetic.n.zone-1.net.dial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint64
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, _ = tr.Dial(ctx, "zone-1/net", transport.Config{}, newSink()) // nobody answers
+		cancel()
+		m, err := reqs.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// [version][uvarint len(dialer)][dialer][link]
+		n, k := binary.Uvarint(m.Data[1:])
+		id, err := strconv.ParseUint(string(m.Data[1+k+int(n):]), 36, 64)
+		if err != nil {
+			t.Fatalf("dial request %q: %v", m.Data, err)
+		}
+		ids = append(ids, id)
+	}
+	for i := 1; i < len(ids); i++ {
+		if d := ids[i] - ids[i-1]; d < 1<<20 || -d < 1<<20 {
+			t.Fatalf("link ids %d then %d: the next is foreseeable", ids[i-1], ids[i])
+		}
 	}
 }

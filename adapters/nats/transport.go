@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gonetic/gonetic/net/transport"
@@ -118,7 +117,6 @@ type Options struct {
 // Transport is the NATS network adapter. Safe for concurrent use.
 type Transport struct {
 	opts  Options
-	links atomic.Uint64 // the last link id handed out; starts at random
 
 	mu        sync.Mutex          // guards listening
 	listening map[string]struct{} // addresses this Transport listens on
@@ -156,11 +154,6 @@ func New(o Options) (*Transport, error) {
 		o.PendingBytes = DefaultPendingBytes
 	}
 	t := &Transport{opts: o, listening: map[string]struct{}{}}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	// A random start keeps link subjects apart from those of an earlier
-	// process with the same ID.
-	t.links.Store(binary.LittleEndian.Uint64(b[:]) >> 8)
 	return t, nil
 }
 
@@ -183,6 +176,16 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// newLinkID is a dial's link id: random, so that no peer can foresee the
+// next one and claim it at a listener first (a dial request names its
+// dialer and link, and NATS does not check them), and so that a restarted
+// process does not meet its former self's subjects.
+func newLinkID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strconv.FormatUint(binary.LittleEndian.Uint64(b[:]), 36)
 }
 
 func randomToken() string {
@@ -244,7 +247,7 @@ func (t *Transport) Dial(ctx context.Context, addr string, cfg transport.Config,
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("nats: dial %s: %w", addr, err)
 	}
-	linkID := strconv.FormatUint(t.links.Add(1), 36)
+	linkID := newLinkID()
 	in := t.subject("d", t.opts.ID, linkID)
 	out := t.subject("n", name, svc, "l", t.opts.ID, linkID)
 	l := newLink(t, cfg, in, out, addr)
