@@ -115,3 +115,19 @@ func TestHalfOpenBoundedPerHost(t *testing.T) {
 		t.Fatalf("after its handshakes ended, the host got %+v (%v), want a welcome", ctl, err)
 	}
 }
+
+// TestHostOf: what counts as one host for maxHalfOpenPerHost and the
+// token guard, for each adapter's address form.
+func TestHostOf(t *testing.T) {
+	for addr, want := range map[string]string{
+		"10.0.0.7:5000":         "10.0.0.7", // tcp, enet, websocket
+		"[::1]:5000":            "::1",      // IPv6
+		"zone-1-n/3k9x2":        "zone-1-n", // adapters/nats: the dialer, then its link
+		"client-3":              "client-3", // adapters/mem
+		"zone-1-n/3k9x2/excess": "zone-1-n", // only the first part names the peer
+	} {
+		if got := hostOf(addr); got != want {
+			t.Errorf("hostOf(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

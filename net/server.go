@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	stdnet "net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,10 +250,15 @@ const (
 var busyReason = fmt.Sprintf("too many connections in their handshake from your address (at most %d at once); try again in a moment", maxHalfOpenPerHost)
 
 // hostOf is the part of a peer's address that names its machine: the IP
-// of "ip:port", or the whole address where it has no port (adapters/mem).
+// of "ip:port"; the peer of "peer/link", as adapters without IP
+// addresses name their links (adapters/nats: the dialer, then its link);
+// else the whole address (adapters/mem).
 func hostOf(addr string) string {
 	if host, _, err := stdnet.SplitHostPort(addr); err == nil {
 		return host
+	}
+	if peer, _, ok := strings.Cut(addr, "/"); ok {
+		return peer
 	}
 	return addr
 }

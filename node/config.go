@@ -22,6 +22,10 @@ const (
 	// DefaultFlowWindow is the default Config.Flow.Window: each flow
 	// between nodes may have this many bytes sent and not yet consumed.
 	DefaultFlowWindow = 8 << 20
+	// MaxPeers is the most links a node accepts (the others it dials):
+	// a cluster's n nodes make n(n-1)/2 links, and past a few hundred
+	// nodes the heartbeats alone are a burden.
+	MaxPeers = 1024
 	// LocalSeed is the route address the demos' embedded servers meet on
 	// (EmbedConfig.Seed): the first process on the machine listens on it,
 	// the others route to it.
@@ -183,3 +187,9 @@ func checkToken(field, s string) error {
 	}
 	return nil
 }
+
+// linkPending bounds what nats.go holds for one message link whose
+// inbox (Config.Net.InboxBytes) is full because Update fell behind; past
+// it the link breaks, saying so. Flow links never fill it: flows take
+// their chunks at once, within their credit.
+const linkPending = 16 << 20

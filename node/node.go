@@ -151,7 +151,7 @@ func (n *Node) start(ctx context.Context) error {
 	// A link outlives what the node outlives: silence ends it with the
 	// link's own timeout, the node's reap ends it at DeadAfter.
 	peerTimeout := cfg.Net.Timeout
-	if n.netT, err = natsad.New(natsad.Options{Conn: n.ctl, Prefix: n.prefix, ID: id + "-n", PeerTimeout: peerTimeout}); err != nil {
+	if n.netT, err = natsad.New(natsad.Options{Conn: n.ctl, Prefix: n.prefix, ID: id + "-n", PeerTimeout: peerTimeout, PendingBytes: linkPending}); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	if n.flowT, err = natsad.New(natsad.Options{Conn: n.bulk, Prefix: n.prefix, ID: id + "-f", PeerTimeout: peerTimeout}); err != nil {
@@ -161,7 +161,7 @@ func (n *Node) start(ctx context.Context) error {
 	ncfg.Factory, ncfg.Transport = cfg.Factory, n.netT
 	n.srv, err = gnet.Listen(gnet.ServerConfig{
 		Config: ncfg, Addr: cfg.Name + "/net", NewHandler: n.newHandler(),
-		Approve: n.approve, MaxConns: 1 << 16,
+		Approve: n.approve, MaxConns: MaxPeers,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
