@@ -116,7 +116,7 @@ type Options struct {
 
 // Transport is the NATS network adapter. Safe for concurrent use.
 type Transport struct {
-	opts  Options
+	opts Options
 
 	mu        sync.Mutex          // guards listening
 	listening map[string]struct{} // addresses this Transport listens on
