@@ -418,12 +418,7 @@ func TestFlowBetweenNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.expect(t, "+b")
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	fc, err := a.FlowTo(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, fc := flowTo(t, a, "b")
 	pings := func(yield func(Ping) bool) {
 		for i := 1; i <= 100000; i++ {
 			if !yield(Ping{i}) {
@@ -471,12 +466,7 @@ func TestShutdownFinishesFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.expect(t, "+b")
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	fc, err := a.FlowTo(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, fc := flowTo(t, a, "b")
 	result := make(chan string, 1)
 	go func() {
 		var final Pong
@@ -537,12 +527,7 @@ func TestShutdownDeliversFlowResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.expect(t, "+b")
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	fc, err := a.FlowTo(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, fc := flowTo(t, a, "b")
 	shut := make(chan error, 1)
 	go func() {
 		<-returned
@@ -649,4 +634,17 @@ func TestForgedHeartbeatsAreForgotten(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// flowTo is a's flow client to the node named to, and a context that
+// bounds the test's flows.
+func flowTo(t *testing.T, a *member, to string) (context.Context, *flow.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	t.Cleanup(cancel)
+	fc, err := a.FlowTo(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, fc
 }

@@ -169,33 +169,15 @@ func TestTooLarge(t *testing.T) {
 // the receiving end with a *GapError and the sender with a *CloseError
 // that says messages were lost.
 func TestGap(t *testing.T) {
-	s := natstest.Server(t)
-	spy := connect(t, s)
-	frames := make(chan *natsgo.Msg, 16)
-	sub, err := spy.ChanSubscribe("gonetic.n.srv.net.l.>", frames)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	if err := spy.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	ss := newSink()
-	// No ticks: the sequence numbers are the test's to count.
-	c, cs, _ := pair(t, s, nats.Options{TickInterval: time.Hour}, nats.Options{}, transport.Config{}, ss)
-	if err := c.Send(0, transport.Reliable, []byte("one")); err != nil {
-		t.Fatal(err)
-	}
-	transporttest.Await(t, ss.payloads, "first payload")
-	m := transporttest.Await(t, frames, "the frame on the link's subject")
-	seq, _ := binary.Uvarint(m.Data[1:])
+	l := spyLink(t, natstest.Server(t))
+	c, cs, ss, seq := l.c, l.cs, l.ss, l.seq
 	forged := binary.AppendUvarint([]byte{1}, seq+2) // data, skipping seq+1
 	forged = append(forged, 0, 'x')
-	if err := spy.Publish(m.Subject, forged); err != nil {
+	if err := l.spy.Publish(l.subject, forged); err != nil {
 		t.Fatal(err)
 	}
 	var gap *nats.GapError
-	err = transporttest.Await(t, ss.closed, "listener's Closed")
+	err := transporttest.Await(t, ss.closed, "listener's Closed")
 	if !errors.As(err, &gap) || gap.Want != seq+1 || gap.Got != seq+2 || !strings.Contains(err.Error(), "lost") {
 		t.Fatalf("listener's Closed(%v), want a *GapError{Want: %d, Got: %d} saying messages were lost", err, seq+1, seq+2)
 	}
@@ -342,31 +324,14 @@ func TestBadFrames(t *testing.T) {
 		{"LateAccept", func(seq uint64) []byte { return binary.AppendUvarint([]byte{5}, seq) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := natstest.Server(t)
-			spy := connect(t, s)
-			frames := make(chan *natsgo.Msg, 16)
-			sub, err := spy.ChanSubscribe("gonetic.n.srv.net.l.>", frames)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Unsubscribe()
+			l := spyLink(t, natstest.Server(t))
+			ss := l.ss
 			for _, junk := range [][]byte{nil, {1}, {1, 200, 'a'}, {1, 1, '.', '>'}, {2, 3}} {
-				if err := spy.Publish("gonetic.n.srv.net.dial", junk); err != nil {
+				if err := l.spy.Publish("gonetic.n.srv.net.dial", junk); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := spy.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			ss := newSink()
-			c, _, _ := pair(t, s, nats.Options{TickInterval: time.Hour}, nats.Options{}, transport.Config{}, ss)
-			if err := c.Send(0, transport.Reliable, []byte("one")); err != nil {
-				t.Fatal(err)
-			}
-			transporttest.Await(t, ss.payloads, "first payload")
-			m := transporttest.Await(t, frames, "the frame on the link's subject")
-			seq, _ := binary.Uvarint(m.Data[1:])
-			if err := spy.Publish(m.Subject, tc.frame(seq+1)); err != nil {
+			if err := l.spy.Publish(l.subject, tc.frame(l.seq+1)); err != nil {
 				t.Fatal(err)
 			}
 			var fe *transport.FrameError
@@ -421,4 +386,38 @@ func TestLinkIDsUnforeseeable(t *testing.T) {
 			t.Fatalf("link ids %d then %d: the next is foreseeable", ids[i-1], ids[i])
 		}
 	}
+}
+
+// spied is a link whose frames to the listener a spy connection sees:
+// its first payload arrived, and seq numbers that payload's frame. The
+// dialer sends no ticks, so the test counts the numbers.
+type spied struct {
+	spy     *natsgo.Conn
+	c       transport.Link // the dialer's end
+	cs, ss  *sink          // the dialer's and the listener's Sinks
+	subject string         // the link's subject towards the listener
+	seq     uint64
+}
+
+func spyLink(t *testing.T, s *server.Server) spied {
+	t.Helper()
+	spy := connect(t, s)
+	frames := make(chan *natsgo.Msg, 16)
+	sub, err := spy.ChanSubscribe("gonetic.n.srv.net.l.>", frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ss := newSink()
+	c, cs, _ := pair(t, s, nats.Options{TickInterval: time.Hour}, nats.Options{}, transport.Config{}, ss)
+	if err := c.Send(0, transport.Reliable, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	transporttest.Await(t, ss.payloads, "first payload")
+	m := transporttest.Await(t, frames, "the frame on the link's subject")
+	seq, _ := binary.Uvarint(m.Data[1:])
+	return spied{spy: spy, c: c, cs: cs, ss: ss, subject: m.Subject, seq: seq}
 }
